@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+// IndexTTS-Swift: a native Swift port of IndexTTS2 with its own compute core.
+//
+// Layering (dependencies point one way only):
+//   IndexTTSTensor (compute core) → IndexTTSWeights (checkpoint readers) → IndexTTSNN (layers, module loading)
+//   → {audio, text} → models → engine → {jobs, server} → indextts (CLI)
+import PackageDescription
+
+/// Numeric targets need `-Ounchecked` and an AVX2/FMA target CPU in release builds, otherwise SIMD code
+/// degrades to libm calls and 4-wide SSE (see shared/reference/swift-numerics-notes.md).
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+let commonSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "IndexTTSSwift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "indextts", targets: ["indextts"]),
+        .library(name: "IndexTTSTensor", targets: ["IndexTTSTensor"]),
+        .library(name: "IndexTTSWeights", targets: ["IndexTTSWeights"]),
+        .library(name: "IndexTTSNN", targets: ["IndexTTSNN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(
+            name: "IndexTTSTensor", dependencies: ["COpenBLAS"],
+            swiftSettings: numericSettings),
+        .target(
+            name: "IndexTTSWeights", dependencies: ["IndexTTSTensor"],
+            swiftSettings: numericSettings),
+        .target(
+            name: "IndexTTSNN", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],
+            swiftSettings: numericSettings),
+        .executableTarget(
+            name: "indextts",
+            dependencies: [
+                "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: numericSettings),
+        .target(
+            name: "IndexTTSTestSupport", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],
+            path: "Tests/Support", swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSTensorTests", dependencies: ["IndexTTSTensor", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSWeightsTests", dependencies: ["IndexTTSWeights", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSNNTests", dependencies: ["IndexTTSNN", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+    ]
+)

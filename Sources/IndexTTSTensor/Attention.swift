@@ -1,0 +1,123 @@
+/// Which key positions each query may attend to in ``Tensor/scaledDotProductAttention(query:key:value:mask:scale:)``.
+public struct AttentionMask: Sendable {
+    /// Causal masking aligned to the end of the keys: query `i` of `Lq` sees keys `0...(i + Lk − Lq)`. With a KV cache
+    /// (`Lq` new queries after `Lk − Lq` cached keys) this is the usual decoder mask; with `Lq == Lk` it is the
+    /// lower triangle (`torch` `is_causal=True`).
+    public var isCausal: Bool
+    /// Valid key count per batch item (keys at or beyond it are padding).
+    public var keyLengths: [Int]?
+    /// Additive mask broadcastable to `[batch, heads, Lq, Lk]` (0 to keep, −∞ to drop).
+    public var additive: Tensor?
+
+    public init(isCausal: Bool = false, keyLengths: [Int]? = nil, additive: Tensor? = nil) {
+        self.isCausal = isCausal
+        self.keyLengths = keyLengths
+        self.additive = additive
+    }
+
+    /// No masking.
+    public static let none = AttentionMask()
+    /// Causal masking.
+    public static let causal = AttentionMask(isCausal: true)
+
+    /// Converts a boolean-style mask (non-zero = attend, as `torch` boolean `attn_mask`) to an additive one.
+    public static func allowing(_ allowed: Tensor) -> AttentionMask {
+        AttentionMask(additive: Elementwise.map(allowed) { v in
+            SIMD8<Float>(repeating: 0).replacing(with: -.infinity, where: v .== 0)
+        })
+    }
+}
+
+extension Tensor {
+    /// softmax(Q·Kᵀ·scale + mask)·V per batch item and head.
+    /// - Parameters:
+    ///   - query: `[batch, heads, Lq, headDim]`.
+    ///   - key: `[batch, heads, Lk, headDim]` (may be a strided view such as ``KVCache/keys``).
+    ///   - value: `[batch, heads, Lk, valueDim]`.
+    ///   - scale: defaults to 1/√headDim.
+    /// - Returns: `[batch, heads, Lq, valueDim]`. A query whose keys are all masked yields zeros.
+    public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
+                                                 mask: AttentionMask = .none, scale: Float? = nil) throws -> Tensor {
+        guard query.rank == 4, key.rank == 4, value.rank == 4,
+              query.shape[0] == key.shape[0], query.shape[1] == key.shape[1], query.shape[3] == key.shape[3],
+              key.shape[0] == value.shape[0], key.shape[1] == value.shape[1], key.shape[2] == value.shape[2] else {
+            throw TensorError.shapeMismatch(
+                operation: "attention", message: "query \(query.shape), key \(key.shape), value \(value.shape)")
+        }
+        let (batch, heads, lq, dim) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
+        let lk = key.shape[2], dv = value.shape[3]
+        if let lengths = mask.keyLengths, lengths.count != batch {
+            throw TensorError.shapeMismatch(operation: "attention", message: "\(lengths.count) key lengths for batch \(batch)")
+        }
+        let additive = try mask.additive.map { try $0.expanded(to: [batch, heads, lq, lk]) }
+        let s = scale ?? 1 / Float(dim).squareRoot()
+        let q = query.contiguous()
+        // Keys and values only need unit stride on the feature axis; the cache's strided views qualify.
+        let k = key.strides[3] == 1 ? key : key.contiguous()
+        let v = value.strides[3] == 1 ? value : value.contiguous()
+        return Tensor.make([batch, heads, lq, dv]) { out in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(lq * lk, 1))
+            defer { scores.deallocate() }
+            for b in 0..<batch {
+                for h in 0..<heads {
+                    let qp = q.basePointer + b * q.strides[0] + h * q.strides[1]
+                    let kp = k.basePointer + b * k.strides[0] + h * k.strides[1]
+                    let vp = v.basePointer + b * v.strides[0] + h * v.strides[1]
+                    let op = out.baseAddress! + (b * heads + h) * lq * dv
+                    if lk == 0 {
+                        op.update(repeating: 0, count: lq * dv)
+                        continue
+                    }
+                    if lq == 1 {
+                        cblasScores(k: kp, ldk: k.strides[2], q: qp, keys: lk, dim: dim, scale: s, into: scores)
+                    } else {
+                        gemm(m: lq, n: lk, k: dim, a: qp, transA: false, lda: dim, b: kp, transB: true, ldb: k.strides[2],
+                             c: scores, ldc: lk, beta: 0)
+                        Elementwise.mapDense(UnsafePointer(scores), scores, count: lq * lk) { $0 * s }
+                    }
+                    applyMask(scores, lq: lq, lk: lk, causal: mask.isCausal, validKeys: mask.keyLengths?[b],
+                              additive: additive.map { ($0, b, h) })
+                    Parallel.forEachChunk(count: lq, minimumChunk: max(1, 8192 / lk)) { range in
+                        for i in range { RowKernels.softmaxRow(UnsafePointer(scores + i * lk), scores + i * lk, lk) }
+                    }
+                    if lq == 1 {
+                        gemv(weight: vp, rows: lk, columns: dv, transposed: true, x: scores, y: op, beta: 0, ld: v.strides[2])
+                    } else {
+                        gemm(m: lq, n: dv, k: lk, a: scores, transA: false, lda: lk, b: vp, transB: false, ldb: v.strides[2],
+                             c: op, ldc: dv, beta: 0)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func cblasScores(k: UnsafePointer<Float>, ldk: Int, q: UnsafePointer<Float>, keys: Int, dim: Int,
+                                    scale: Float, into scores: UnsafeMutablePointer<Float>) {
+        gemv(weight: k, rows: keys, columns: dim, transposed: false, x: q, y: scores, beta: 0, ld: ldk)
+        Elementwise.mapDense(UnsafePointer(scores), scores, count: keys) { $0 * scale }
+    }
+
+    private static func applyMask(_ scores: UnsafeMutablePointer<Float>, lq: Int, lk: Int, causal: Bool, validKeys: Int?,
+                                  additive: (Tensor, Int, Int)?) {
+        if let (mask, b, h) = additive {
+            let base = mask.basePointer + b * mask.strides[0] + h * mask.strides[1]
+            for i in 0..<lq {
+                let row = base + i * mask.strides[2]
+                for j in 0..<lk { scores[i * lk + j] += row[j * mask.strides[3]] }
+            }
+        }
+        if causal {
+            for i in 0..<lq {
+                let last = i + lk - lq
+                if last + 1 < lk {
+                    (scores + i * lk + max(last + 1, 0)).update(repeating: -.infinity, count: lk - max(last + 1, 0))
+                }
+            }
+        }
+        if let validKeys, validKeys < lk {
+            for i in 0..<lq {
+                (scores + i * lk + max(validKeys, 0)).update(repeating: -.infinity, count: lk - max(validKeys, 0))
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// Preallocated key/value cache for one attention layer of one request: `[batch, heads, capacity, headDim]`.
+///
+/// Per-request state, deliberately not `Sendable`: one decoding loop owns it. ``keys`` and ``values`` are strided
+/// views of the filled prefix; appending writes only past that prefix, so views handed out earlier stay valid and
+/// unchanged until ``reorder(batchIndices:)`` or ``truncate(to:)`` is called.
+public final class KVCache {
+    public let batch: Int
+    public let heads: Int
+    public let headDim: Int
+    public let capacity: Int
+    /// Number of positions filled.
+    public private(set) var length = 0
+    private var keyStorage: TensorStorage
+    private var valueStorage: TensorStorage
+
+    public init(batch: Int, heads: Int, headDim: Int, capacity: Int) {
+        self.batch = batch
+        self.heads = heads
+        self.headDim = headDim
+        self.capacity = capacity
+        keyStorage = TensorStorage(count: batch * heads * capacity * headDim, repeating: 0)
+        valueStorage = TensorStorage(count: batch * heads * capacity * headDim, repeating: 0)
+    }
+
+    /// Appends `[batch, heads, L, headDim]` keys and values.
+    /// - Throws: on a shape mismatch or when the cache would exceed ``capacity``.
+    public func append(keys: Tensor, values: Tensor) throws {
+        let expected = [batch, heads, keys.shape.count == 4 ? keys.shape[2] : -1, headDim]
+        guard keys.shape == expected, values.shape == expected else {
+            throw TensorError.shapeMismatch(
+                operation: "KVCache.append", message: "keys \(keys.shape), values \(values.shape), cache [\(batch), \(heads), _, \(headDim)]")
+        }
+        let added = keys.shape[2]
+        guard length + added <= capacity else {
+            throw TensorError.invalidArgument(
+                operation: "KVCache.append", message: "\(length) + \(added) positions exceed the capacity \(capacity)")
+        }
+        for (source, storage) in [(keys.contiguous(), keyStorage), (values.contiguous(), valueStorage)] {
+            for row in 0..<(batch * heads) {
+                (storage.pointer + (row * capacity + length) * headDim)
+                    .update(from: source.basePointer + row * added * headDim, count: added * headDim)
+            }
+        }
+        length += added
+    }
+
+    /// Cached keys `[batch, heads, length, headDim]` (a view).
+    public var keys: Tensor { view(of: keyStorage) }
+    /// Cached values `[batch, heads, length, headDim]` (a view).
+    public var values: Tensor { view(of: valueStorage) }
+
+    private func view(of storage: TensorStorage) -> Tensor {
+        Tensor(shape: [batch, heads, length, headDim],
+               strides: [heads * capacity * headDim, capacity * headDim, headDim, 1], offset: 0, storage: storage)
+    }
+
+    /// Forgets positions at and after `newLength`.
+    public func truncate(to newLength: Int) throws {
+        guard newLength >= 0 && newLength <= length else {
+            throw TensorError.invalidArgument(operation: "KVCache.truncate", message: "\(newLength) of \(length)")
+        }
+        length = newLength
+    }
+
+    /// Reorders batch items (beam search): item `i` becomes old item `batchIndices[i]`. Earlier views are not affected.
+    public func reorder(batchIndices: [Int]) throws {
+        guard batchIndices.count == batch, batchIndices.allSatisfy({ $0 >= 0 && $0 < batch }) else {
+            throw TensorError.invalidArgument(operation: "KVCache.reorder", message: "indices \(batchIndices) for batch \(batch)")
+        }
+        let block = heads * capacity * headDim
+        for old in [keyStorage, valueStorage] {
+            let fresh = TensorStorage(count: batch * block)
+            for (i, source) in batchIndices.enumerated() {
+                for h in 0..<heads {
+                    let offset = h * capacity * headDim
+                    (fresh.pointer + i * block + offset).update(from: old.pointer + source * block + offset, count: length * headDim)
+                }
+            }
+            if old === keyStorage { keyStorage = fresh } else { valueStorage = fresh }
+        }
+    }
+}

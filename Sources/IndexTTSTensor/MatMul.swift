@@ -1,0 +1,138 @@
+import COpenBLAS
+
+/// Matrix products on OpenBLAS. Matrix-vector products use `cblas_sgemv` (an `sgemm` with M = 1 is 2–3× slower).
+extension Tensor {
+    /// How a weight matrix is stored.
+    public enum WeightLayout: Sendable {
+        /// `[out, in]`, as `torch.nn.Linear`.
+        case outIn
+        /// `[in, out]`, as Hugging Face's GPT-2 `Conv1D`.
+        case inOut
+    }
+
+    /// A view of the last two axes usable by BLAS without copying: row-major (`transposed == false`) or
+    /// column-major (`transposed == true`) with leading dimension `ld`.
+    struct MatrixOperand {
+        let tensor: Tensor
+        let transposed: Bool
+        let ld: Int
+    }
+
+    func matrixOperand() -> MatrixOperand {
+        let r = rank
+        let rows = shape[r - 2], cols = shape[r - 1]
+        if strides[r - 1] == 1 && (rows <= 1 || strides[r - 2] >= cols) {
+            return MatrixOperand(tensor: self, transposed: false, ld: max(rows <= 1 ? cols : strides[r - 2], 1))
+        }
+        if strides[r - 2] == 1 && (cols <= 1 || strides[r - 1] >= rows) {
+            return MatrixOperand(tensor: self, transposed: true, ld: max(cols <= 1 ? rows : strides[r - 1], 1))
+        }
+        let dense = contiguous()
+        return MatrixOperand(tensor: dense, transposed: false, ld: max(cols, 1))
+    }
+
+    /// Matrix product over the last two axes, `[…, M, K] × […, K, N] → […, M, N]`; leading (batch) axes broadcast.
+    /// Transposed views are passed to BLAS without copying.
+    public func matmul(_ other: Tensor) throws -> Tensor {
+        guard rank >= 2, other.rank >= 2, shape[rank - 1] == other.shape[other.rank - 2] else {
+            throw TensorError.shapeMismatch(operation: "matmul", message: "\(shape) × \(other.shape)")
+        }
+        let m = shape[rank - 2], k = shape[rank - 1], n = other.shape[other.rank - 1]
+        let batchShape = try Elementwise.broadcastShape(Array(shape.dropLast(2)), Array(other.shape.dropLast(2)),
+                                                        operation: "matmul")
+        let a = try expanded(to: batchShape + [m, k]), b = try other.expanded(to: batchShape + [k, n])
+        let batches = Tensor.elementCount(batchShape)
+        let outShape = batchShape + [m, n]
+        // Each batch item is a separate GEMM; offsets come from the (possibly zero) batch strides.
+        let batchStridesA = Array(a.strides.dropLast(2)), batchStridesB = Array(b.strides.dropLast(2))
+        let lastA = a.sliceMatrixTemplate(), lastB = b.sliceMatrixTemplate()
+        let opA = lastA.matrixOperand(), opB = lastB.matrixOperand()
+        return Tensor.make(outShape) { out in
+            let dst = out.baseAddress!
+            if k == 0 {
+                dst.update(repeating: 0, count: out.count)
+                return
+            }
+            var index = [Int](repeating: 0, count: batchShape.count)
+            for batch in 0..<batches {
+                var offA = 0, offB = 0
+                for axis in 0..<batchShape.count {
+                    offA += index[axis] * batchStridesA[axis]
+                    offB += index[axis] * batchStridesB[axis]
+                }
+                Tensor.gemm(m: m, n: n, k: k,
+                            a: opA.tensor.basePointer + offA, transA: opA.transposed, lda: opA.ld,
+                            b: opB.tensor.basePointer + offB, transB: opB.transposed, ldb: opB.ld,
+                            c: dst + batch * m * n, ldc: n, beta: 0)
+                var axis = batchShape.count - 1
+                while axis >= 0 {
+                    index[axis] += 1
+                    if index[axis] < batchShape[axis] { break }
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+    }
+
+    /// The last-two-axes matrix at batch index 0 (keeps strides), used to decide the BLAS layout once per call.
+    private func sliceMatrixTemplate() -> Tensor {
+        Tensor(shape: Array(shape.suffix(2)), strides: Array(strides.suffix(2)), offset: offset, storage: storage)
+    }
+
+    /// Affine map of the last axis: `[…, in] → […, out]`, `y = x·Wᵀ + b` for `.outIn` weights.
+    /// A single row runs as GEMV, several rows as one GEMM.
+    public func linear(weight: Tensor, bias: Tensor? = nil, layout: WeightLayout = .outIn) throws -> Tensor {
+        guard weight.rank == 2 else {
+            throw TensorError.shapeMismatch(operation: "linear", message: "weight \(weight.shape) is not a matrix")
+        }
+        let (outFeatures, inFeatures) = layout == .outIn ? (weight.shape[0], weight.shape[1]) : (weight.shape[1], weight.shape[0])
+        guard rank >= 1, shape[rank - 1] == inFeatures else {
+            throw TensorError.shapeMismatch(operation: "linear", message: "input \(shape) with weight \(weight.shape) (\(layout))")
+        }
+        if let bias, bias.count != outFeatures {
+            throw TensorError.shapeMismatch(operation: "linear", message: "bias \(bias.shape) for \(outFeatures) outputs")
+        }
+        let x = contiguous(), w = weight.contiguous()
+        let rows = x.count / max(inFeatures, 1)
+        let biasValues = bias?.contiguous()
+        return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
+            let dst = out.baseAddress!
+            if let biasValues {
+                for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
+            }
+            let beta: Float = biasValues == nil ? 0 : 1
+            if inFeatures == 0 {
+                if biasValues == nil { dst.update(repeating: 0, count: out.count) }
+                return
+            }
+            if rows == 1 {
+                Tensor.gemv(weight: w.basePointer, rows: w.shape[0], columns: w.shape[1],
+                            transposed: layout == .inOut, x: x.basePointer, y: dst, beta: beta)
+            } else {
+                Tensor.gemm(m: rows, n: outFeatures, k: inFeatures,
+                            a: x.basePointer, transA: false, lda: inFeatures,
+                            b: w.basePointer, transB: layout == .outIn, ldb: w.shape[1],
+                            c: dst, ldc: outFeatures, beta: beta)
+            }
+        }
+    }
+
+    /// C = op(A)·op(B) + beta·C, row-major.
+    @inline(__always)
+    static func gemm(m: Int, n: Int, k: Int,
+                     a: UnsafePointer<Float>, transA: Bool, lda: Int,
+                     b: UnsafePointer<Float>, transB: Bool, ldb: Int,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// y = W·x + beta·y for a row-major `[rows, columns]` W, or Wᵀ·x when `transposed`.
+    @inline(__always)
+    static func gemv(weight: UnsafePointer<Float>, rows: Int, columns: Int, transposed: Bool,
+                     x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, beta: Float, ld: Int? = nil) {
+        cblas_sgemv(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, blasint(rows), blasint(columns), 1,
+                    weight, blasint(ld ?? columns), x, 1, beta, y, 1)
+    }
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Normalisation layers' math (`torch.nn.functional` semantics; variance is biased, two-pass for accuracy).
+extension Tensor {
+    /// Layer norm over the last `normalizedAxes` axes (default 1): (x − mean)/√(var + eps)·weight + bias.
+    /// `weight`/`bias` have the normalised shape (or are nil).
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float = 1e-5, normalizedAxes: Int = 1) throws -> Tensor {
+        guard normalizedAxes >= 1, normalizedAxes <= rank else {
+            throw TensorError.invalidArgument(operation: "layerNorm", message: "normalizedAxes \(normalizedAxes) for \(shape)")
+        }
+        let n = shape.suffix(normalizedAxes).reduce(1, *)
+        try Tensor.checkAffine(weight, bias, count: n, operation: "layerNorm", input: shape)
+        return Tensor.normalizeRows(self, rowLength: n, weight: weight, bias: bias, subtractMean: true, eps: eps)
+    }
+
+    /// RMS norm over the last axis: x / √(mean(x²) + eps)·weight.
+    public func rmsNorm(weight: Tensor?, eps: Float = 1e-6) throws -> Tensor {
+        let n = shape.last ?? 1
+        try Tensor.checkAffine(weight, nil, count: n, operation: "rmsNorm", input: shape)
+        return Tensor.normalizeRows(self, rowLength: n, weight: weight, bias: nil, subtractMean: false, eps: eps)
+    }
+
+    /// Group norm over `[batch, channels, *]`: statistics per (batch, group); affine per channel.
+    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+        guard rank >= 2, groups > 0, shape[1] % groups == 0 else {
+            throw TensorError.invalidArgument(operation: "groupNorm", message: "\(groups) groups for input \(shape)")
+        }
+        let channels = shape[1]
+        try Tensor.checkAffine(weight, bias, count: channels, operation: "groupNorm", input: shape)
+        let spatial = shape.dropFirst(2).reduce(1, *)
+        let perGroup = channels / groups * spatial
+        let normalized = Tensor.normalizeRows(self, rowLength: perGroup, weight: nil, bias: nil, subtractMean: true, eps: eps)
+        return try Tensor.channelAffine(normalized, scale: weight, shift: bias)
+    }
+
+    /// Batch norm in inference mode over `[batch, channels, *]` with running statistics.
+    public func batchNorm(runningMean: Tensor, runningVariance: Tensor, weight: Tensor?, bias: Tensor?,
+                          eps: Float = 1e-5) throws -> Tensor {
+        guard rank >= 2 else {
+            throw TensorError.invalidArgument(operation: "batchNorm", message: "input \(shape) needs [batch, channels, …]")
+        }
+        let channels = shape[1]
+        try Tensor.checkAffine(weight, bias, count: channels, operation: "batchNorm", input: shape)
+        try Tensor.checkAffine(runningMean, runningVariance, count: channels, operation: "batchNorm", input: shape)
+        let mean = runningMean.scalars, variance = runningVariance.scalars
+        let w = weight?.scalars, b = bias?.scalars
+        var scale = [Float](repeating: 1, count: channels), shift = [Float](repeating: 0, count: channels)
+        for c in 0..<channels {
+            let inv = 1 / sqrtf(variance[c] + eps)
+            scale[c] = inv * (w?[c] ?? 1)
+            shift[c] = (b?[c] ?? 0) - mean[c] * scale[c]
+        }
+        return try Tensor.channelAffine(self, scale: Tensor(shape: [channels], scalars: scale),
+                                        shift: Tensor(shape: [channels], scalars: shift))
+    }
+
+    static func checkAffine(_ weight: Tensor?, _ bias: Tensor?, count: Int, operation: String, input: [Int]) throws {
+        for (name, t) in [("weight", weight), ("bias", bias)] {
+            if let t, t.count != count {
+                throw TensorError.shapeMismatch(
+                    operation: operation, message: "\(name) \(t.shape) for input \(input) (needs \(count) elements)")
+            }
+        }
+    }
+
+    /// x·scale[c] + shift[c] over `[batch, channels, *]`.
+    static func channelAffine(_ x: Tensor, scale: Tensor?, shift: Tensor?) throws -> Tensor {
+        if scale == nil && shift == nil { return x }
+        let channels = x.shape[1]
+        let spatial = x.shape.dropFirst(2).reduce(1, *)
+        let s = scale?.scalars ?? [Float](repeating: 1, count: channels)
+        let t = shift?.scalars ?? [Float](repeating: 0, count: channels)
+        let dense = x.contiguous()
+        return Tensor.make(x.shape) { out in
+            let src = UnsafePointer(dense.basePointer), dst = out.baseAddress!
+            let rows = x.shape[0] * channels
+            Parallel.forEachChunk(count: rows, minimumChunk: max(1, Elementwise.parallelThreshold / max(spatial, 1))) { range in
+                for r in range {
+                    let sc = s[r % channels], sh = t[r % channels]
+                    Elementwise.mapDense(src + r * spatial, dst + r * spatial, count: spatial) { $0 * sc + sh }
+                }
+            }
+        }
+    }
+
+    /// Normalises each contiguous row of `rowLength` elements, then applies an optional per-element affine.
+    static func normalizeRows(_ x: Tensor, rowLength n: Int, weight: Tensor?, bias: Tensor?, subtractMean: Bool,
+                              eps: Float) -> Tensor {
+        typealias V = SIMD8<Float>
+        let dense = x.contiguous()
+        let rows = n == 0 ? 0 : dense.count / n
+        let w = weight?.contiguous(), b = bias?.contiguous()
+        return Tensor.make(x.shape) { out in
+            let src = UnsafePointer(dense.basePointer), dst = out.baseAddress!
+            Parallel.forEachChunk(count: rows, minimumChunk: max(1, 8192 / max(n, 1))) { range in
+                for r in range {
+                    let row = src + r * n, o = dst + r * n
+                    let mean = subtractMean ? RowKernels.sum(row, n) / Float(n) : 0
+                    var acc = V(repeating: 0)
+                    var i = 0
+                    let m = V(repeating: mean)
+                    while i + 8 <= n {
+                        let d = UnsafeRawPointer(row + i).loadUnaligned(as: V.self) - m
+                        acc += d * d
+                        i += 8
+                    }
+                    var sq = acc.sum()
+                    while i < n { let d = row[i] - mean; sq += d * d; i += 1 }
+                    let inv = 1 / sqrtf(sq / Float(n) + eps)
+                    Elementwise.mapDense(row, o, count: n) { ($0 - m) * inv }
+                    if let w {
+                        Elementwise.zipDense(UnsafePointer(o), 1, UnsafePointer(w.basePointer), 1, o, count: n) { $0 * $1 }
+                    }
+                    if let b {
+                        Elementwise.zipDense(UnsafePointer(o), 1, UnsafePointer(b.basePointer), 1, o, count: n) { $0 + $1 }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Row kernels over the last axis: softmax, log-softmax and reductions.
+enum RowKernels {
+    typealias V = SIMD8<Float>
+
+    @inline(__always)
+    static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m = V(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            m = pointwiseMax(m, UnsafeRawPointer(p + i).loadUnaligned(as: V.self))
+            i += 8
+        }
+        var result = m.max()
+        while i < n { result = Swift.max(result, p[i]); i += 1 }
+        return result
+    }
+
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = V(repeating: 0), s1 = V(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            s0 += UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+            s1 += UnsafeRawPointer(p + i + 8).loadUnaligned(as: V.self)
+            i += 16
+        }
+        var result = (s0 + s1).sum()
+        while i < n { result += p[i]; i += 1 }
+        return result
+    }
+
+    /// Writes e^(x − shift) to `dst` and returns the sum of what it wrote.
+    @inline(__always)
+    static func expShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+        var acc = V(repeating: 0)
+        var i = 0
+        let s = V(repeating: shift)
+        while i + 8 <= n {
+            let e = VectorMath.exp(UnsafeRawPointer(src + i).loadUnaligned(as: V.self) - s)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: e, as: V.self)
+            acc += e
+            i += 8
+        }
+        var total = acc.sum()
+        while i < n {
+            let e = VectorMath.exp(V(repeating: src[i] - shift))[0]
+            dst[i] = e
+            total += e
+            i += 1
+        }
+        return total
+    }
+
+    /// In-place softmax of one row; a row that is entirely −∞ becomes all zeros (fully masked query).
+    @inline(__always)
+    static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        let m = max(src, n)
+        if m == -.infinity {
+            dst.update(repeating: 0, count: n)
+            return
+        }
+        let total = expShifted(src, dst, n, shift: m)
+        let inv = 1 / total
+        Elementwise.mapDense(UnsafePointer(dst), dst, count: n) { $0 * inv }
+    }
+
+    /// Applies `body(src, dst, n)` to every row of the last axis, in parallel.
+    static func rows(_ x: Tensor, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let dense = x.contiguous()
+        let n = Swift.max(dense.shape.last ?? 1, 1)
+        let rowCount = dense.count / n
+        return withExtendedLifetime(dense) {
+            Tensor.make(dense.shape) { out in
+                let src = UnsafePointer(dense.basePointer), dst = out.baseAddress!
+                Parallel.forEachChunk(count: rowCount, minimumChunk: Swift.max(1, 8192 / n)) { range in
+                    for r in range { body(src + r * n, dst + r * n, n) }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Softmax along `axis` (default last). Rows that are entirely −∞ give zeros instead of NaN.
+    public func softmax(axis: Int = -1) throws -> Tensor {
+        let axis = try normalizedAxis(axis, operation: "softmax")
+        if axis == rank - 1 {
+            return RowKernels.rows(self) { RowKernels.softmaxRow($0, $1, $2) }
+        }
+        return try transposed(axis, rank - 1).softmax(axis: -1).transposed(axis, rank - 1).contiguous()
+    }
+
+    /// log(softmax(x)) along `axis`, computed as x − max − log Σ e^(x − max).
+    public func logSoftmax(axis: Int = -1) throws -> Tensor {
+        let axis = try normalizedAxis(axis, operation: "logSoftmax")
+        if axis == rank - 1 {
+            return RowKernels.rows(self) { src, dst, n in
+                let m = RowKernels.max(src, n)
+                let total = RowKernels.expShifted(src, dst, n, shift: m)
+                let shift = m + logf(total)
+                Elementwise.mapDense(src, dst, count: n) { $0 - shift }
+            }
+        }
+        return try transposed(axis, rank - 1).logSoftmax(axis: -1).transposed(axis, rank - 1).contiguous()
+    }
+
+    /// Sum along `axis`, removing it.
+    public func sum(axis: Int) throws -> Tensor {
+        let axis = try normalizedAxis(axis, operation: "sum")
+        // Move the reduced axis last; the remaining axes keep their order.
+        let order = (0..<rank).filter { $0 != axis } + [axis]
+        let moved = try permuted(order).contiguous()
+        let n = shape[axis]
+        var outShape = shape
+        outShape.remove(at: axis)
+        let rowCount = Tensor.elementCount(outShape)
+        return Tensor.make(outShape) { out in
+            let src = UnsafePointer(moved.basePointer)
+            for r in 0..<rowCount { out[r] = n == 0 ? 0 : RowKernels.sum(src + r * n, n) }
+        }
+    }
+
+    /// Mean along `axis`, removing it.
+    public func mean(axis: Int) throws -> Tensor {
+        let axis = try normalizedAxis(axis, operation: "mean")
+        return try sum(axis: axis).affine(scale: 1 / Float(shape[axis]))
+    }
+}
