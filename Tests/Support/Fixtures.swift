@@ -1,0 +1,63 @@
+import Foundation
+import IndexTTSTensor
+import IndexTTSWeights
+import Testing
+
+/// Locates committed fixtures (Tests/Fixtures, see its README for how they are generated).
+public enum Fixtures {
+    /// Absolute path of `Tests/Fixtures/<relative>`.
+    public static func path(_ relative: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(relative).path
+    }
+
+    /// Decodes a JSON fixture.
+    public static func json<T: Decodable>(_ relative: String, as type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path(relative))))
+    }
+
+    /// A scratch directory for tests that write files.
+    public static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("indextts-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// Tolerances for comparing with the PyTorch reference: |actual − expected| ≤ atol + rtol·|expected| (numpy
+/// `allclose`). fp32 kernels that sum in another order than PyTorch (BLAS blocking, SIMD lanes) differ by a few ulp
+/// per accumulated term, hence rtol 1e-4 with a small absolute floor for values near zero.
+public struct Tolerance: Sendable {
+    public var rtol: Float
+    public var atol: Float
+    public init(rtol: Float, atol: Float) {
+        self.rtol = rtol
+        self.atol = atol
+    }
+    public static let fp32 = Tolerance(rtol: 1e-4, atol: 1e-5)
+}
+
+/// Describes the worst mismatch between two tensors, or returns nil when they agree within `tolerance`.
+public func mismatch(_ actual: Tensor, _ expected: Tensor, tolerance: Tolerance = .fp32) -> String? {
+    guard actual.shape == expected.shape else { return "shape \(actual.shape) != expected \(expected.shape)" }
+    let a = actual.scalars, e = expected.scalars
+    var worst: (index: Int, excess: Float)? = nil
+    for i in a.indices {
+        let bound = tolerance.atol + tolerance.rtol * abs(e[i])
+        let error = abs(a[i] - e[i])
+        if !(error <= bound) || a[i].isNaN != e[i].isNaN {
+            let excess = error.isNaN ? .infinity : error - bound
+            if worst == nil || excess > worst!.excess { worst = (i, excess) }
+        }
+    }
+    guard let worst else { return nil }
+    return "element \(worst.index): \(a[worst.index]) vs expected \(e[worst.index]) (rtol \(tolerance.rtol), atol \(tolerance.atol))"
+}
+
+/// Records a test issue when `actual` and `expected` differ beyond `tolerance`.
+public func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Tolerance = .fp32, _ label: String = "",
+                        sourceLocation: SourceLocation = #_sourceLocation) {
+    if let problem = mismatch(actual, expected, tolerance: tolerance) {
+        Issue.record("\(label): \(problem)", sourceLocation: sourceLocation)
+    }
+}
