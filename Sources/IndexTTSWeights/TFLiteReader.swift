@@ -93,6 +93,8 @@ public enum TFLiteReader {
             return operatorNames[value] ?? "BUILTIN_\(value)"
         }
         let buffers = try model.tables(4)
+        // Validate every buffer up front so that a truncated file is reported even where no tensor reads it.
+        let bufferRanges = try buffers.map { try bufferRange($0, file: file) }
         var entries: [TensorEntry] = []
         var subgraphs: [TFLiteModel.Subgraph] = []
         var usedNames = Set<String>()
@@ -119,7 +121,7 @@ public enum TFLiteReader {
                 guard buffer < buffers.count else {
                     throw WeightsError.corrupt(path: path, reason: "tensor '\(name)' refers to buffer \(buffer) of \(buffers.count)")
                 }
-                guard let (byteOffset, byteCount) = try bufferRange(buffers[buffer], file: file), byteCount > 0 else { continue }
+                guard let (byteOffset, byteCount) = bufferRanges[buffer], byteCount > 0 else { continue }
                 guard let dtype else {
                     throw WeightsError.unsupported(path: path, reason: "constant tensor '\(name)' has TFLite type \(typeCode)")
                 }

@@ -14,8 +14,11 @@ public enum CheckpointFormat: String, Sendable, Codable {
         if head[0...3] == [0x50, 0x4B, 0x03, 0x04] || head[0...3] == [0x50, 0x4B, 0x05, 0x06] { return .pytorch }
         if head[4...7] == Array("TFL3".utf8)[...] { return .tflite }
         if head[0] == 0x80 && head[1] <= 5 { return .pytorch }  // legacy pickle: the reader explains
+        // safetensors: a plausible header length followed by a JSON object (the reader then checks the sizes, so a
+        // truncated file is reported as corrupt rather than unknown).
         let headerLength = try file.read(UInt64.self, at: 0)
-        if file.size > 8, headerLength > 1, headerLength <= UInt64(file.size - 8), try file.read(UInt8.self, at: 8) == UInt8(ascii: "{") {
+        if file.size > 8, headerLength > 1, headerLength <= UInt64(SafeTensorsReader.maximumHeaderSize),
+           try file.read(UInt8.self, at: 8) == UInt8(ascii: "{") {
             return .safetensors
         }
         throw WeightsError.unknownFormat(path: file.path)
