@@ -13,7 +13,6 @@ public enum CheckpointFormat: String, Sendable, Codable {
         let head = try file.data(at: 0, count: 8)
         if head[0...3] == [0x50, 0x4B, 0x03, 0x04] || head[0...3] == [0x50, 0x4B, 0x05, 0x06] { return .pytorch }
         if head[4...7] == Array("TFL3".utf8)[...] { return .tflite }
-        if head[0] == 0x80 && head[1] <= 5 { return .pytorch }  // legacy pickle: the reader explains
         // safetensors: a plausible header length followed by a JSON object (the reader then checks the sizes, so a
         // truncated file is reported as corrupt rather than unknown).
         let headerLength = try file.read(UInt64.self, at: 0)
@@ -21,6 +20,7 @@ public enum CheckpointFormat: String, Sendable, Codable {
            try file.read(UInt8.self, at: 8) == UInt8(ascii: "{") {
             return .safetensors
         }
+        if head[0] == 0x80 && head[1] <= 5 { return .pytorch }  // legacy pickle: the reader explains
         throw WeightsError.unknownFormat(path: file.path)
     }
 }

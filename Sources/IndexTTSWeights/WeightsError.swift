@@ -13,8 +13,8 @@ public enum WeightsError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingTensor(key: String, source: String)
     /// A tensor has another shape than the module expects.
     case shapeMismatch(key: String, expected: [Int], actual: [Int])
-    /// Loading a module consumed a different key set than the checkpoint offers.
-    case keyMismatch(module: String, missing: [String], unexpected: [String])
+    /// Loading a module found keys it needs missing, keys it does not know, or tensors of the wrong shape.
+    case keyMismatch(module: String, missing: [String], unexpected: [String], wrongShapes: [String] = [])
 
     public var description: String {
         switch self {
@@ -26,8 +26,11 @@ public enum WeightsError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingTensor(let key, let source): return "tensor '\(key)' not found in \(source)"
         case .shapeMismatch(let key, let expected, let actual):
             return "tensor '\(key)' has shape \(actual), expected \(expected)"
-        case .keyMismatch(let module, let missing, let unexpected):
+        case .keyMismatch(let module, let missing, let unexpected, let wrongShapes):
             var parts: [String] = []
+            if !wrongShapes.isEmpty {
+                parts.append("wrong shapes (\(wrongShapes.count)): \(wrongShapes.joined(separator: ", "))")
+            }
             if !missing.isEmpty { parts.append("missing keys (\(missing.count)): \(missing.joined(separator: ", "))") }
             if !unexpected.isEmpty {
                 parts.append("unexpected keys (\(unexpected.count)): \(unexpected.joined(separator: ", "))")
