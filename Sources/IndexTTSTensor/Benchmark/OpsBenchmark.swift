@@ -1,0 +1,139 @@
+import COpenBLAS
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Kernel-level measurements behind `indextts bench ops`: GEMM throughput through our API next to OpenBLAS called
+/// directly, decode-shaped matrix-vector bandwidth, and the machine's copy and read bandwidth for reference.
+/// Returns numbers; printing is the caller's job.
+public enum OpsBenchmark {
+    public struct Options: Sendable {
+        /// Timed repetitions per measurement (the best is reported).
+        public var repetitions: Int = 7
+        /// Layers in the decode sweep (IndexTTS2's GPT has 24).
+        public var layers: Int = 24
+        /// Model width of the decode-shaped product (1280 for IndexTTS2), and the MLP width (4×).
+        public var width: Int = 1280
+        /// Buffer size for the copy/read bandwidth probes.
+        public var bandwidthBytes: Int = 512 << 20
+        public init() {}
+    }
+
+    public struct Measurement: Sendable, Codable {
+        public let name: String
+        /// Best wall time of one repetition, seconds.
+        public let seconds: Double
+        /// GFLOP/s for compute probes, GB/s for bandwidth probes.
+        public let rate: Double
+        public let unit: String
+        public let detail: String
+    }
+
+    public static func run(_ options: Options = Options()) -> [Measurement] {
+        var results: [Measurement] = []
+        let n = options.width, wide = 4 * options.width
+        // Memory reference points.
+        results.append(copyBandwidth(bytes: options.bandwidthBytes, repetitions: options.repetitions))
+        results.append(readBandwidth(bytes: options.bandwidthBytes, repetitions: options.repetitions))
+        // GEMM: square and prefill-shaped, through Tensor.matmul/linear and through cblas_sgemm directly.
+        for (m, k, nn, label) in [(1024, 1024, 1024, "1024x1024x1024"), (256, n, wide, "prefill 256x\(n)x\(wide)")] {
+            let a = random([m, k], seed: 1), b = random([nn, k], seed: 2)
+            let flops = 2.0 * Double(m) * Double(k) * Double(nn)
+            let ours = bestTime(options.repetitions) { _ = try? a.linear(weight: b) }
+            results.append(Measurement(name: "gemm (Tensor.linear) \(label)", seconds: ours, rate: flops / ours / 1e9,
+                                       unit: "GFLOP/s", detail: "x[M,K]·W[N,K]ᵀ"))
+            let c = TensorStorage(count: m * nn)
+            let direct = bestTime(options.repetitions) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(nn), blasint(k), 1,
+                            a.basePointer, blasint(k), b.basePointer, blasint(k), 0, c.pointer, blasint(nn))
+            }
+            results.append(Measurement(name: "gemm (cblas_sgemm alone) \(label)", seconds: direct,
+                                       rate: flops / direct / 1e9, unit: "GFLOP/s", detail: "reference"))
+        }
+        // Decode-shaped GEMV: one row through a [4·width, width] matrix (the GPT MLP up-projection).
+        let x = random([1, n], seed: 3)
+        let single = random([wide, n], seed: 4)
+        let bytes = Double(wide * n * 4)
+        let hot = bestTime(options.repetitions) { _ = try? x.linear(weight: single) }
+        results.append(Measurement(name: "gemv 1x\(n) · \(n)x\(wide) (one matrix, cache-warm)", seconds: hot,
+                                   rate: bytes / hot / 1e9, unit: "GB/s", detail: "weight bytes / time"))
+        // A sweep over distinct matrices, as decoding walks the layers: weights come from DRAM every time.
+        let layers = (0..<options.layers).map { random([wide, n], seed: UInt64(10 + $0)) }
+        let sweep = bestTime(options.repetitions) {
+            for w in layers { _ = try? x.linear(weight: w) }
+        }
+        results.append(Measurement(
+            name: "gemv sweep over \(options.layers) matrices \(n)x\(wide)", seconds: sweep,
+            rate: bytes * Double(options.layers) / sweep / 1e9, unit: "GB/s",
+            detail: "\(String(format1: bytes * Double(options.layers) / 1e6)) MB of weights per sweep"))
+        return results
+    }
+
+    /// memcpy of a large buffer; bandwidth counts bytes read plus bytes written (STREAM "copy" convention).
+    static func copyBandwidth(bytes: Int, repetitions: Int) -> Measurement {
+        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let destination = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { source.deallocate(); destination.deallocate() }
+        memset(source, 1, bytes)
+        memset(destination, 0, bytes)
+        let workers = Parallel.workerCount
+        let src = UncheckedSendableBox(source), dst = UncheckedSendableBox(destination)
+        let time = bestTime(repetitions) {
+            let per = bytes / workers
+            DispatchQueue.concurrentPerform(iterations: workers) { i in
+                memcpy(dst.value + i * per, src.value + i * per, per)
+            }
+        }
+        return Measurement(name: "copy bandwidth (memcpy, \(workers) threads)", seconds: time,
+                           rate: 2 * Double(bytes) / time / 1e9, unit: "GB/s", detail: "read + write bytes / time")
+    }
+
+    /// Sum over a large float buffer with SIMD accumulators on every core; bandwidth counts bytes read.
+    static func readBandwidth(bytes: Int, repetitions: Int) -> Measurement {
+        let count = bytes / 4
+        let buffer = TensorStorage(count: count, repeating: 1)
+        let pointer = UnsafePointer(buffer.pointer)
+        // Each chunk stores its sum so the reads cannot be optimised away.
+        let sums = TensorStorage(count: count, repeating: 0)
+        let time = bestTime(repetitions) {
+            Parallel.forEachChunk(count: count, minimumChunk: 1 << 20) { range in
+                sums.pointer[range.lowerBound] = RowKernels.sum(pointer + range.lowerBound, range.count)
+            }
+        }
+        return Measurement(name: "read bandwidth (SIMD sum, \(Parallel.workerCount) threads)", seconds: time,
+                           rate: Double(bytes) / time / 1e9, unit: "GB/s", detail: "bytes read / time")
+    }
+
+    static func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return Tensor.make(shape) { out in
+            for i in out.indices {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                out[i] = Float(Int64(bitPattern: state) % 2001) / 1000 - 1
+            }
+        }
+    }
+
+    static func bestTime(_ repetitions: Int, _ body: () -> Void) -> Double {
+        body()  // warm-up
+        var best = Double.infinity
+        for _ in 0..<max(repetitions, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+}
+
+extension String {
+    /// One decimal place, without Foundation.
+    init(format1 value: Double) {
+        let scaled = (value * 10).rounded()
+        self = "\(Int(scaled) / 10).\(abs(Int(scaled)) % 10)"
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import IndexTTSTensor
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self])
+
+    struct Ops: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compute-core kernels: GEMM (ours vs OpenBLAS alone), decode-shaped GEMV bandwidth, memory bandwidth.",
+            discussion: "Build with `swift build -c release` first; debug builds are not representative.")
+
+        @Option(help: "Timed repetitions per probe (best is reported).")
+        var repetitions = 7
+
+        @Option(help: "Matrices in the decode sweep.")
+        var layers = 24
+
+        @Option(help: "Model width of the decode-shaped product (MLP width is 4×).")
+        var width = 1280
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            var options = OpsBenchmark.Options()
+            options.repetitions = repetitions
+            options.layers = layers
+            options.width = width
+            let results = OpsBenchmark.run(options)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted]
+                print(String(decoding: try encoder.encode(results), as: UTF8.self))
+                return
+            }
+            print("threads: \(Parallel.workerCount) (INDEXTTS_THREADS / OPENBLAS_NUM_THREADS override)")
+            for r in results {
+                let name = r.name.padding(toLength: 58, withPad: " ", startingAt: 0)
+                print("\(name) \(String(format: "%9.3f ms", r.seconds * 1e3))  \(String(format: "%8.1f", r.rate)) \(r.unit)")
+            }
+            if let copy = results.first(where: { $0.name.hasPrefix("copy") }),
+               let read = results.first(where: { $0.name.hasPrefix("read") }),
+               let sweep = results.first(where: { $0.name.hasPrefix("gemv sweep") }) {
+                print(String(format: "decode sweep: %.0f%% of copy bandwidth, %.0f%% of read bandwidth",
+                             100 * sweep.rate / copy.rate, 100 * sweep.rate / read.rate))
+            }
+            let gemm = results.filter { $0.name.hasPrefix("gemm") }
+            for pair in stride(from: 0, to: gemm.count - 1, by: 2) {
+                print(String(format: "%@: ours / OpenBLAS alone = %.0f%%", gemm[pair].name, 100 * gemm[pair].rate / gemm[pair + 1].rate))
+            }
+        }
+    }
+}
