@@ -3,7 +3,8 @@
 //
 // Layering (dependencies point one way only):
 //   IndexTTSTensor (compute core) → IndexTTSWeights (checkpoint readers) → IndexTTSNN (layers, module loading)
-//   → {audio, text} → models → engine → {jobs, server} → indextts (CLI)
+//   → {audio, text} → models → IndexTTS (engine) → {jobs, server} → indextts (CLI)
+// Audio, text, models, jobs and server targets arrive with their issues; each slots into this chain.
 import PackageDescription
 
 /// Numeric targets need `-Ounchecked` and an AVX2/FMA target CPU in release builds, otherwise SIMD code
@@ -24,6 +25,7 @@ let package = Package(
         .library(name: "IndexTTSTensor", targets: ["IndexTTSTensor"]),
         .library(name: "IndexTTSWeights", targets: ["IndexTTSWeights"]),
         .library(name: "IndexTTSNN", targets: ["IndexTTSNN"]),
+        .library(name: "IndexTTS", targets: ["IndexTTS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,10 +43,13 @@ let package = Package(
         .target(
             name: "IndexTTSNN", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],
             swiftSettings: numericSettings),
+        .target(
+            name: "IndexTTS", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN"],
+            swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",
             dependencies: [
-                "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN",
+                "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
@@ -59,6 +64,12 @@ let package = Package(
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSNNTests", dependencies: ["IndexTTSNN", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSTests", dependencies: ["IndexTTS", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSCLITests", dependencies: ["indextts", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
     ]
 )

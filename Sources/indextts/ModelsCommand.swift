@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import IndexTTSTensor
+import IndexTTS
 import IndexTTSWeights
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "models", abstract: "Inspect model files.", subcommands: [Inspect.self])
+        commandName: "models", abstract: "Inspect and check model files.", subcommands: [Inspect.self, Check.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -101,4 +102,34 @@ struct InspectReport: Codable {
     var format: String
     var tensors: [TensorSummary]
     var parameters: Int
+}
+
+extension ModelsCommand {
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check an IndexTTS2 model folder: which files are present, readable or missing, and where to get them.")
+
+        @Argument(help: "Model folder (the reference's checkpoints/, with hf_cache/ inside).")
+        var directory: String = "checkpoints"
+
+        func run() throws {
+            let results = try ModelDirectory(root: URL(fileURLWithPath: directory)).check()
+            var problems = 0
+            for (component, status) in results {
+                switch status {
+                case .present(let path, let summary):
+                    print("ok       \(component.name): \(path) (\(summary))")
+                case .unreadable(let path, let reason):
+                    problems += 1
+                    print("BROKEN   \(component.name): \(path): \(reason)")
+                case .missing:
+                    problems += 1
+                    print("missing  \(component.name): get it from \(component.source)")
+                }
+            }
+            if problems > 0 {
+                throw ValidationError("\(problems) of \(results.count) IndexTTS2 files missing or unreadable in \(directory)")
+            }
+        }
+    }
 }
