@@ -1,0 +1,133 @@
+import IndexTTSTensor
+import IndexTTSTestSupport
+import IndexTTSWeights
+import Testing
+
+/// Behaviour the PyTorch fixtures do not pin down: incremental decoding, views, parallel chunking, errors.
+struct CoreBehaviourTests {
+    static let store = try! WeightStore.open(path: Fixtures.path("ops/ops.safetensors"))
+
+    /// Deterministic pseudo-random tensor.
+    func random(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return Tensor.make(shape) { out in
+            for i in out.indices {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                out[i] = Float(Int64(bitPattern: state) % 20001) / 2000
+            }
+        }
+    }
+
+    @Test func kvCacheDecodingEqualsFullCausalAttention() throws {
+        let q = try Self.store.tensor("sdpa_causal.q"), k = try Self.store.tensor("sdpa_causal.k")
+        let v = try Self.store.tensor("sdpa_causal.v"), expected = try Self.store.tensor("sdpa_causal.out")
+        let (batch, heads, length) = (q.shape[0], q.shape[1], q.shape[2])
+        let cache = KVCache(batch: batch, heads: heads, headDim: k.shape[3], capacity: length + 2)
+        // The cache holds keys and values of equal width here, so pad values to the key width when they differ.
+        #expect(v.shape[3] != k.shape[3])
+        let valueCache = KVCache(batch: batch, heads: heads, headDim: v.shape[3], capacity: length)
+        var rows: [Tensor] = []
+        for t in 0..<length {
+            try cache.append(keys: k.sliced(axis: 2, range: t..<(t + 1)), values: k.sliced(axis: 2, range: t..<(t + 1)))
+            try valueCache.append(keys: v.sliced(axis: 2, range: t..<(t + 1)), values: v.sliced(axis: 2, range: t..<(t + 1)))
+            rows.append(try Tensor.scaledDotProductAttention(
+                query: q.sliced(axis: 2, range: t..<(t + 1)), key: cache.keys, value: valueCache.values, mask: .causal))
+        }
+        expectClose(try Tensor.concatenate(rows, axis: 2), expected, "incremental decode")
+        #expect(throws: TensorError.self) {
+            try valueCache.append(keys: v.sliced(axis: 2, range: 0..<1), values: v.sliced(axis: 2, range: 0..<1))
+        }
+    }
+
+    @Test func kvCacheReorderMovesBeams() throws {
+        let cache = KVCache(batch: 3, heads: 1, headDim: 2, capacity: 4)
+        let step = try Tensor(shape: [3, 1, 1, 2], scalars: [0, 0, 1, 1, 2, 2])
+        try cache.append(keys: step, values: step)
+        let before = cache.keys
+        try cache.reorder(batchIndices: [2, 2, 0])
+        #expect(cache.keys.scalars == [2, 2, 2, 2, 0, 0])
+        #expect(before.scalars == [0, 0, 1, 1, 2, 2], "earlier views keep their contents")
+        try cache.truncate(to: 0)
+        #expect(cache.keys.shape == [3, 1, 0, 2])
+    }
+
+    @Test func fullyMaskedQueriesGiveZerosNotNaN() throws {
+        let q = random([1, 1, 2, 4]), k = random([1, 1, 3, 4], seed: 2), v = random([1, 1, 3, 4], seed: 3)
+        let out = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: AttentionMask(keyLengths: [0]))
+        #expect(out.scalars.allSatisfy { $0 == 0 })
+        let rows = try Tensor(shape: [2, 3], scalars: [-.infinity, -.infinity, -.infinity, 0, 0, 0]).softmax()
+        #expect(rows.scalars.prefix(3).allSatisfy { $0 == 0 })
+    }
+
+    @Test func parallelChunksMatchSmallCalls() throws {
+        // Large inputs take the multi-core paths; each small slice runs on one thread. Results must agree exactly.
+        let x = random([7, 50_001], seed: 9)
+        let whole = [x.gelu(), x.silu(), try x.softmax(), try x.layerNorm(weight: nil, bias: nil), x.contiguous()]
+        for row in 0..<7 {
+            let slice = try x.sliced(axis: 0, range: row..<(row + 1)).contiguous()
+            let parts = [slice.gelu(), slice.silu(), try slice.softmax(), try slice.layerNorm(weight: nil, bias: nil), slice]
+            for (w, p) in zip(whole, parts) {
+                #expect(try w.sliced(axis: 0, range: row..<(row + 1)).scalars == p.scalars)
+            }
+        }
+        let t = try x.transposed(0, 1).contiguous()
+        #expect(t.shape == [50_001, 7])
+        #expect(t[12_345, 6] == x[6, 12_345])
+    }
+
+    @Test func viewsAndReshapes() throws {
+        let x = try Tensor(shape: [2, 3, 4], scalars: (0..<24).map(Float.init))
+        let p = try x.permuted([2, 0, 1])
+        #expect(!p.isContiguous)
+        #expect(p[3, 1, 2] == x[1, 2, 3])
+        let r = try p.reshaped([4, -1])
+        #expect(r.shape == [4, 6])
+        #expect(r.scalars == p.scalars)
+        let e = try Tensor(shape: [3, 1], scalars: [1, 2, 3]).expanded(to: [2, 3, 4])
+        #expect(e.contiguous().scalars.filter { $0 == 2 }.count == 8)
+        let chunks = try x.chunked(2, axis: 2)
+        #expect(chunks.map(\.shape) == [[2, 3, 2], [2, 3, 2]])
+        #expect(try x.unsqueezed(1).squeezed(1).shape == [2, 3, 4])
+        #expect(try x.selected(axis: 1, index: 2).scalars == [8, 9, 10, 11, 20, 21, 22, 23])
+    }
+
+    @Test func badShapesThrowTypedErrors() throws {
+        let a = random([2, 3]), b = random([4, 5])
+        #expect(throws: TensorError.self) { try a.matmul(b) }
+        #expect(throws: TensorError.self) { try a.linear(weight: b) }
+        #expect(throws: TensorError.self) { try a.adding(b) }
+        #expect(throws: TensorError.self) { try a.reshaped([5, -1]) }
+        #expect(throws: TensorError.self) { try a.permuted([0, 0]) }
+        #expect(throws: TensorError.self) { try Tensor.embedding(b, ids: [1, 4]) }
+        let x = random([1, 2, 5])
+        #expect(throws: TensorError.self) { try x.padded(left: 5, right: 0, mode: .reflect) }
+        #expect(throws: TensorError.self) { try x.conv1d(weight: self.random([3, 2, 7])) }
+        #expect(throws: TensorError.self) { try x.conv1d(weight: self.random([3, 3, 1])) }
+        #expect(throws: TensorError.self) { try x.groupNorm(groups: 3, weight: nil, bias: nil) }
+        do {
+            _ = try a.matmul(b)
+        } catch let error as TensorError {
+            #expect(error.description.contains("[2, 3]") && error.description.contains("[4, 5]"))
+        }
+    }
+
+    @Test func storedTypesWidenExactly() {
+        let halves: [UInt16] = [0x0000, 0x3C00, 0xC000, 0x7BFF, 0x0001, 0x03FF, 0x7C00, 0xFC00, 0x3555, 0x8000, 0x0400]
+        for bits in halves {
+            let reference = DTypeConversion.halfToFloat(bits)
+            var value: Float = 0
+            withUnsafeBytes(of: bits.littleEndian) { DTypeConversion.toFloat32($0.baseAddress!, dtype: .float16, count: 1, into: &value) }
+            #expect(value == reference, "half 0x\(String(bits, radix: 16))")
+        }
+        #expect(DTypeConversion.halfToFloat(0x3C00) == 1)
+        #expect(DTypeConversion.halfToFloat(0x0001) == Float(sign: .plus, exponent: -24, significand: 1))
+        // Vector and scalar paths of bf16 and int8 agree (17 elements: two SIMD blocks and a tail).
+        let bf: [UInt16] = (0..<17).map { UInt16(0x3F80 + $0 * 0x51) }
+        var wide = [Float](repeating: 0, count: 17)
+        bf.withUnsafeBytes { DTypeConversion.toFloat32($0.baseAddress!, dtype: .bfloat16, count: 17, into: &wide) }
+        #expect(wide == bf.map { Float(bitPattern: UInt32($0) << 16) })
+        let bytes: [Int8] = (0..<17).map { Int8(truncatingIfNeeded: $0 * 23 - 128) }
+        bytes.withUnsafeBytes { DTypeConversion.toFloat32($0.baseAddress!, dtype: .int8, count: 17, into: &wide) }
+        #expect(wide == bytes.map(Float.init))
+    }
+}
