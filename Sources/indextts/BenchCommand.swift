@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             discussion: "Build with `swift build -c release` first; debug builds are not representative.")
 
         @Option(help: "Timed repetitions per probe (best is reported).")
-        var repetitions = 7
+        var repetitions = 11
 
         @Option(help: "Matrices in the decode sweep.")
         var layers = 24

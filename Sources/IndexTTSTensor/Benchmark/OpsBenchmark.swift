@@ -13,7 +13,7 @@ import Darwin
 public enum OpsBenchmark {
     public struct Options: Sendable {
         /// Timed repetitions per measurement (the best is reported).
-        public var repetitions: Int = 7
+        public var repetitions: Int = 11
         /// Layers in the decode sweep (IndexTTS2's GPT has 24).
         public var layers: Int = 24
         /// Model width of the decode-shaped product (1280 for IndexTTS2), and the MLP width (4×).
