@@ -53,8 +53,8 @@ extension Tensor {
         let s = scale ?? 1 / Float(dim).squareRoot()
         let q = query.contiguous()
         // Keys and values only need unit stride on the feature axis; the cache's strided views qualify.
-        let k = key.strides[3] == 1 ? key : key.contiguous()
-        let v = value.strides[3] == 1 ? value : value.contiguous()
+        let k = key.strides[3] == 1 && key.strides[2] >= dim ? key : key.contiguous()
+        let v = value.strides[3] == 1 && value.strides[2] >= dv ? value : value.contiguous()
         return Tensor.make([batch, heads, lq, dv]) { out in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(lq * lk, 1))
             defer { scores.deallocate() }

@@ -18,7 +18,8 @@ extension Tensor {
         let ld: Int
     }
 
-    func matrixOperand() -> MatrixOperand {
+    /// The BLAS view of the last two axes, or nil when they are neither row- nor column-major.
+    func matrixOperand() -> MatrixOperand? {
         let r = rank
         let rows = shape[r - 2], cols = shape[r - 1]
         if strides[r - 1] == 1 && (rows <= 1 || strides[r - 2] >= cols) {
@@ -27,8 +28,7 @@ extension Tensor {
         if strides[r - 2] == 1 && (cols <= 1 || strides[r - 1] >= rows) {
             return MatrixOperand(tensor: self, transposed: true, ld: max(cols <= 1 ? rows : strides[r - 1], 1))
         }
-        let dense = contiguous()
-        return MatrixOperand(tensor: dense, transposed: false, ld: max(cols, 1))
+        return nil
     }
 
     /// Matrix product over the last two axes, `[…, M, K] × […, K, N] → […, M, N]`; leading (batch) axes broadcast.
@@ -40,13 +40,19 @@ extension Tensor {
         let m = shape[rank - 2], k = shape[rank - 1], n = other.shape[other.rank - 1]
         let batchShape = try Elementwise.broadcastShape(Array(shape.dropLast(2)), Array(other.shape.dropLast(2)),
                                                         operation: "matmul")
-        let a = try expanded(to: batchShape + [m, k]), b = try other.expanded(to: batchShape + [k, n])
+        // Operands whose matrices BLAS cannot address by a leading dimension are made dense first (before
+        // broadcasting, so broadcast batch axes stay zero-strided views).
+        let lhs = sliceMatrixTemplate().matrixOperand() == nil ? contiguous() : self
+        let rhs = other.sliceMatrixTemplate().matrixOperand() == nil ? other.contiguous() : other
+        let a = try lhs.expanded(to: batchShape + [m, k]), b = try rhs.expanded(to: batchShape + [k, n])
         let batches = Tensor.elementCount(batchShape)
         let outShape = batchShape + [m, n]
         // Each batch item is a separate GEMM; offsets come from the (possibly zero) batch strides.
         let batchStridesA = Array(a.strides.dropLast(2)), batchStridesB = Array(b.strides.dropLast(2))
         let lastA = a.sliceMatrixTemplate(), lastB = b.sliceMatrixTemplate()
-        let opA = lastA.matrixOperand(), opB = lastB.matrixOperand()
+        guard let opA = lastA.matrixOperand(), let opB = lastB.matrixOperand() else {
+            throw TensorError.invalidArgument(operation: "matmul", message: "operand layout not addressable by BLAS")
+        }
         return Tensor.make(outShape) { out in
             let dst = out.baseAddress!
             if k == 0 {

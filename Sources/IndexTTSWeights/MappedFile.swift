@@ -50,7 +50,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Bounds-checked pointer to `count` bytes at `offset`.
     public func pointer(at offset: Int, count: Int) throws -> UnsafeRawPointer {
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
-            throw WeightsError.corrupt(path: path, reason: "range \(offset)..<\(offset + count) beyond the file size \(size)")
+            throw WeightsError.corrupt(path: path, reason: "\(count) bytes at offset \(offset) lie beyond the file size \(size)")
         }
         guard let bytes else { return UnsafeRawPointer(bitPattern: 1)! }
         return bytes + offset

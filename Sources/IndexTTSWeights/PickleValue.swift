@@ -50,14 +50,27 @@ public final class PickleList: @unchecked Sendable {
 /// A mutable pickled dict, keeping insertion order (as `OrderedDict` and Python dicts do).
 /// Thread safety: mutated only while unpickling, read-only afterwards.
 public final class PickleDict: @unchecked Sendable {
-    public internal(set) var items: [(key: PickleValue, value: PickleValue)] = []
+    public private(set) var items: [(key: PickleValue, value: PickleValue)] = []
     /// Attributes set by BUILD (for example a state dict's `_metadata`), kept apart from the items.
     public internal(set) var attributes: PickleValue = .none
+    private var stringKeys: [String: Int] = [:]
     init() {}
+
+    /// Sets `key` to `value`; a repeated string key replaces the earlier value, as in Python.
+    func set(_ key: PickleValue, _ value: PickleValue) {
+        if let name = key.stringValue {
+            if let existing = stringKeys[name] {
+                items[existing].value = value
+                return
+            }
+            stringKeys[name] = items.count
+        }
+        items.append((key, value))
+    }
 
     /// The value for a string key.
     public subscript(key: String) -> PickleValue? {
-        items.first { $0.key.stringValue == key }?.value
+        stringKeys[key].map { items[$0].value }
     }
 }
 

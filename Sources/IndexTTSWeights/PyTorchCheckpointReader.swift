@@ -65,7 +65,11 @@ public enum PyTorchCheckpointReader {
     ]
 
     private static func collect(_ value: PickleValue, name: String, into entries: inout [TensorEntry],
-                                zip: ZipDirectory, prefix: String) throws {
+                                zip: ZipDirectory, prefix: String, depth: Int = 0) throws {
+        // Real checkpoints nest a few levels; a deeper tree is hostile or broken.
+        guard depth < 64 else {
+            throw WeightsError.corrupt(path: zip.file.path, reason: "containers nested deeper than 64 levels at '\(name)'")
+        }
         func child(_ key: String) -> String { name.isEmpty ? key : name + "." + key }
         switch value {
         case .dict(let dict):
@@ -76,20 +80,21 @@ public enum PyTorchCheckpointReader {
                 case .int(let i): label = String(i)
                 default: continue
                 }
-                try collect(item, name: child(label), into: &entries, zip: zip, prefix: prefix)
+                try collect(item, name: child(label), into: &entries, zip: zip, prefix: prefix, depth: depth + 1)
             }
         case .list, .tuple:
             for (i, item) in (value.elements ?? []).enumerated() {
-                try collect(item, name: child(String(i)), into: &entries, zip: zip, prefix: prefix)
+                try collect(item, name: child(String(i)), into: &entries, zip: zip, prefix: prefix, depth: depth + 1)
             }
         case .tensor(let reference):
             let member = prefix + "data/" + reference.storage.key
             let range = try zip.dataRange(of: member)
             let size = reference.storage.dtype.byteSize
-            guard reference.storage.elementCount * size <= range.count else {
+            let (needed, overflow) = reference.storage.elementCount.multipliedReportingOverflow(by: size)
+            guard reference.storage.elementCount >= 0, !overflow, needed <= range.count else {
                 throw WeightsError.corrupt(
                     path: zip.file.path,
-                    reason: "storage '\(reference.storage.key)' holds \(range.count) bytes, needs \(reference.storage.elementCount * size)")
+                    reason: "storage '\(reference.storage.key)' holds \(range.count) bytes, not \(reference.storage.elementCount) elements of \(size) bytes")
             }
             entries.append(try TensorEntry(
                 name: name, dtype: reference.storage.dtype, shape: reference.shape, strides: reference.strides,

@@ -10,7 +10,7 @@ public enum SafeTensorsReader {
     public static func read(_ file: MappedFile) throws -> (entries: [TensorEntry], metadata: [String: String]) {
         let path = file.path
         guard file.size >= 8 else { throw WeightsError.corrupt(path: path, reason: "file shorter than the 8-byte header length") }
-        let headerLength = Int(try file.read(UInt64.self, at: 0))
+        let headerLength = Int(clamping: try file.read(UInt64.self, at: 0))
         guard headerLength > 0, headerLength <= maximumHeaderSize, headerLength <= file.size - 8 else {
             throw WeightsError.corrupt(path: path, reason: "header length \(headerLength) does not fit the file of \(file.size) bytes")
         }
@@ -47,7 +47,9 @@ public enum SafeTensorsReader {
                 }
                 return n
             }
-            let count = Tensor.elementCount(shape)
+            guard let count = checkedElementCount(shape, byteSize: dtype.byteSize) else {
+                throw WeightsError.corrupt(path: path, reason: "tensor '\(name)' shape \(shape) is too large")
+            }
             guard begin >= 0, end >= begin, end <= dataSize else {
                 throw WeightsError.corrupt(
                     path: path, reason: "tensor '\(name)' data \(begin)..<\(end) outside the data section of \(dataSize) bytes (truncated file?)")

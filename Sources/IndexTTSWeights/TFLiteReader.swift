@@ -125,8 +125,8 @@ public enum TFLiteReader {
                 guard let dtype else {
                     throw WeightsError.unsupported(path: path, reason: "constant tensor '\(name)' has TFLite type \(typeCode)")
                 }
-                let count = Tensor.elementCount(shape)
-                guard shape.allSatisfy({ $0 >= 0 }), count * dtype.byteSize == byteCount else {
+                let count = checkedElementCount(shape, byteSize: dtype.byteSize) ?? -1
+                guard count >= 0, count * dtype.byteSize == byteCount else {
                     throw WeightsError.corrupt(
                         path: path, reason: "tensor '\(name)' \(dtype.rawValue) \(shape) needs \(count * dtype.byteSize) bytes, buffer has \(byteCount)")
                 }
@@ -158,8 +158,8 @@ public enum TFLiteReader {
     /// Data location of a `Buffer`: inline `data` vector, or `offset`/`size` fields for models over 2 GB.
     private static func bufferRange(_ buffer: FlatBufferTable, file: MappedFile) throws -> (Int, Int)? {
         if let (count, start) = try buffer.vector(0, elementSize: 1), count > 0 { return (start, count) }
-        let offset = Int(try buffer.scalar(1, as: UInt64.self, default: 0))
-        let size = Int(try buffer.scalar(2, as: UInt64.self, default: 0))
+        let offset = Int(clamping: try buffer.scalar(1, as: UInt64.self, default: 0))
+        let size = Int(clamping: try buffer.scalar(2, as: UInt64.self, default: 0))
         guard offset > 1, size > 0 else { return nil }
         _ = try file.pointer(at: offset, count: size)
         return (offset, size)

@@ -1,5 +1,18 @@
 import IndexTTSTensor
 
+/// Element count of `shape` when it and its byte size fit in `Int`, nil for negative extents or overflow.
+func checkedElementCount(_ shape: [Int], byteSize: Int) -> Int? {
+    var count = 1
+    for extent in shape {
+        guard extent >= 0 else { return nil }
+        let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+        if overflow { return nil }
+        count = product
+    }
+    let (_, overflow) = count.multipliedReportingOverflow(by: max(byteSize, 1))
+    return overflow ? nil : count
+}
+
 /// Affine quantisation parameters (TFLite): real = scale·(q − zeroPoint), per tensor or per slice of `axis`.
 public struct Quantization: Sendable, Equatable, Codable {
     public var scales: [Float]
@@ -64,13 +77,23 @@ public struct TensorEntry: Sendable {
     }
 
     private func validate() throws {
-        guard shape.allSatisfy({ $0 >= 0 }), self.strides.count == shape.count else {
-            throw WeightsError.corrupt(path: file.path, reason: "tensor '\(name)' has shape \(shape), strides \(self.strides)")
+        guard checkedElementCount(shape, byteSize: dtype.byteSize) != nil, strides.count == shape.count,
+              strides.allSatisfy({ $0 >= 0 }), storageElementCount >= 0,
+              checkedElementCount([storageElementCount], byteSize: dtype.byteSize) != nil else {
+            throw WeightsError.corrupt(
+                path: file.path, reason: "tensor '\(name)' has shape \(shape), strides \(strides), storage \(storageElementCount)")
         }
-        // The furthest element reachable through the view must lie inside the storage.
+        // The furthest element reachable through the view must lie inside the storage (overflow counts as outside).
         if elementCount > 0 {
-            let last = elementOffset + zip(shape, self.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-            guard elementOffset >= 0, last < storageElementCount, self.strides.allSatisfy({ $0 >= 0 }) else {
+            var last = elementOffset
+            var overflow = elementOffset < 0
+            for (extent, stride) in zip(shape, strides) where !overflow {
+                let (step, o1) = (extent - 1).multipliedReportingOverflow(by: stride)
+                let (sum, o2) = last.addingReportingOverflow(step)
+                overflow = o1 || o2
+                last = sum
+            }
+            guard !overflow, last < storageElementCount else {
                 throw WeightsError.corrupt(
                     path: file.path,
                     reason: "tensor '\(name)' (shape \(shape), offset \(elementOffset)) reaches beyond its storage of \(storageElementCount) elements")

@@ -23,7 +23,7 @@ struct Unpickler {
     }
 
     private mutating func take(_ count: Int) throws -> UnsafeRawBufferPointer {
-        guard count >= 0, position + count <= bytes.count else { throw corrupt("unexpected end of data") }
+        guard count >= 0, count <= bytes.count - position else { throw corrupt("unexpected end of data") }
         defer { position += count }
         return UnsafeRawBufferPointer(rebasing: bytes[position..<(position + count)])
     }
@@ -101,13 +101,13 @@ struct Unpickler {
                 stack.append(.float(v))
             case 0x58: stack.append(.string(try text(Int(try integer(UInt32.self)))))  // BINUNICODE
             case 0x8C: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try text(Int(try integer(UInt64.self)))))  // BINUNICODE8
+            case 0x8D: stack.append(.string(try text(Int(clamping: try integer(UInt64.self)))))  // BINUNICODE8
             case 0x56: stack.append(.string(try line()))  // UNICODE (raw-unicode-escape; ASCII in practice)
             case 0x54: stack.append(.string(try text(Int(try integer(Int32.self)))))  // BINSTRING
             case 0x55: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINSTRING
             case 0x42: stack.append(.bytes(Array(try take(Int(try integer(UInt32.self))))))  // BINBYTES
             case 0x43: stack.append(.bytes(Array(try take(Int(try byte())))))  // SHORT_BINBYTES
-            case 0x8E, 0x96: stack.append(.bytes(Array(try take(Int(try integer(UInt64.self))))))  // BINBYTES8, BYTEARRAY8
+            case 0x8E, 0x96: stack.append(.bytes(Array(try take(Int(clamping: try integer(UInt64.self))))))  // BINBYTES8, BYTEARRAY8
             case 0x29: stack.append(.tuple([]))
             case 0x74: stack.append(.tuple(try popToMark()))
             case 0x85: let a = try pop(); stack.append(.tuple([a]))
@@ -216,13 +216,7 @@ struct Unpickler {
 
     private func setItems(_ dict: PickleDict, _ flat: [PickleValue]) throws {
         guard flat.count % 2 == 0 else { throw corrupt("odd number of dict items") }
-        for i in stride(from: 0, to: flat.count, by: 2) {
-            if let key = flat[i].stringValue, let existing = dict.items.firstIndex(where: { $0.key.stringValue == key }) {
-                dict.items[existing].value = flat[i + 1]
-            } else {
-                dict.items.append((flat[i], flat[i + 1]))
-            }
-        }
+        for i in stride(from: 0, to: flat.count, by: 2) { dict.set(flat[i], flat[i + 1]) }
     }
 
     /// LONG1/LONG4 payload: little-endian two's complement of `count` bytes.

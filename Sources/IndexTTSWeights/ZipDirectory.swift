@@ -36,15 +36,15 @@ struct ZipDirectory {
             guard locator >= 0, try file.read(UInt32.self, at: locator) == 0x0706_4b50 else {
                 throw WeightsError.corrupt(path: path, reason: "ZIP64 end-of-central-directory locator missing")
             }
-            let record = Int(try file.read(UInt64.self, at: locator + 8))
+            let record = Int(clamping: try file.read(UInt64.self, at: locator + 8))
             guard try file.read(UInt32.self, at: record) == 0x0606_4b50 else {
                 throw WeightsError.corrupt(path: path, reason: "ZIP64 end-of-central-directory record missing")
             }
-            entryCount = Int(try file.read(UInt64.self, at: record + 32))
-            directorySize = Int(try file.read(UInt64.self, at: record + 40))
-            directoryOffset = Int(try file.read(UInt64.self, at: record + 48))
+            entryCount = Int(clamping: try file.read(UInt64.self, at: record + 32))
+            directorySize = Int(clamping: try file.read(UInt64.self, at: record + 40))
+            directoryOffset = Int(clamping: try file.read(UInt64.self, at: record + 48))
         }
-        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= file.size else {
+        guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= file.size, directorySize <= file.size - directoryOffset else {
             throw WeightsError.corrupt(path: path, reason: "ZIP central directory lies outside the file (truncated download?)")
         }
         var members: [String: Member] = [:]
@@ -71,9 +71,9 @@ struct ZipDirectory {
                 let length = Int(try file.read(UInt16.self, at: extra + 2))
                 if tag == 0x0001 {
                     var field = extra + 4
-                    if size == 0xFFFF_FFFF { size = Int(try file.read(UInt64.self, at: field)); field += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = Int(try file.read(UInt64.self, at: field)); field += 8 }
-                    if localOffset == 0xFFFF_FFFF { localOffset = Int(try file.read(UInt64.self, at: field)) }
+                    if size == 0xFFFF_FFFF { size = Int(clamping: try file.read(UInt64.self, at: field)); field += 8 }
+                    if compressed == 0xFFFF_FFFF { compressed = Int(clamping: try file.read(UInt64.self, at: field)); field += 8 }
+                    if localOffset == 0xFFFF_FFFF { localOffset = Int(clamping: try file.read(UInt64.self, at: field)) }
                 }
                 extra += 4 + length
             }

@@ -131,3 +131,18 @@ struct CoreBehaviourTests {
         #expect(wide == bytes.map(Float.init))
     }
 }
+
+extension CoreBehaviourTests {
+    @Test func matmulAcceptsLayoutsBLASCannotAddress() throws {
+        // A broadcast row (zero stride) is neither row- nor column-major; it must be made dense, not misread.
+        let row = random([1, 4], seed: 5)
+        let broadcast = try row.expanded(to: [3, 4])
+        let b = random([4, 2], seed: 6)
+        expectClose(try broadcast.matmul(b), try broadcast.contiguous().matmul(b), "broadcast lhs")
+        let batched = try random([2, 1, 4], seed: 7).expanded(to: [2, 3, 4])
+        expectClose(try batched.matmul(b), try batched.contiguous().matmul(b), "batched broadcast lhs")
+        // Transposed batch views go to BLAS without a copy and agree with the dense product.
+        let t = try random([2, 4, 3], seed: 8).transposed(1, 2)
+        expectClose(try t.matmul(b), try t.contiguous().matmul(b), "transposed batch")
+    }
+}

@@ -103,3 +103,43 @@ struct ReaderErrorTests {
         #expect(text.contains("unexpected keys (2): b.bias, c"))
     }
 }
+
+/// Mutated checkpoints must load or fail with a `WeightsError`, never crash.
+struct ReaderRobustnessTests {
+    @Test(arguments: ["state_dict.pth", "nested.pth", "tensors.safetensors", "tiny.tflite", "generator.pt"])
+    func mutatedFilesNeverCrash(_ name: String) throws {
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("readers/" + name))))
+        let directory = try Fixtures.temporaryDirectory()
+        var state: UInt64 = 0x1234_5678_9ABC_DEF1 ^ UInt64(original.count)
+        func next() -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(truncatingIfNeeded: state >> 1)
+        }
+        var loaded = 0, rejected = 0
+        for iteration in 0..<400 {
+            var bytes = original
+            for _ in 0..<(1 + iteration % 4) {
+                let position = next() % bytes.count
+                bytes[position] = iteration % 3 == 0 ? 0xFF : UInt8(truncatingIfNeeded: next())
+            }
+            let path = directory.appendingPathComponent("m\(iteration)").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            do {
+                let store = try WeightStore.open(path: path)
+                for entry in store.entries { _ = try entry.load() }
+                loaded += 1
+            } catch is WeightsError {
+                rejected += 1
+            }
+        }
+        #expect(loaded + rejected == 400)
+    }
+
+    @Test func absurdShapesAreRejected() throws {
+        let header = #"{"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}}"#
+        let bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian, Array.init) + Array(header.utf8) + [0, 0, 0, 0]
+        let url = try Fixtures.temporaryDirectory().appendingPathComponent("huge.safetensors")
+        try Data(bytes).write(to: url)
+        #expect(throws: WeightsError.self) { try WeightStore.open(path: url.path) }
+    }
+}
