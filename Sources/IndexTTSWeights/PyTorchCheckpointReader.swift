@@ -4,7 +4,7 @@ import IndexTTSTensor
 /// Reads PyTorch checkpoints written by `torch.save` (the ZIP container used since PyTorch 1.6): `data.pkl` holds
 /// the object tree, `data/<key>` the raw storages. Tensors are named by their path through nested containers,
 /// joined with "." (`{"net": {"cfm": {"w": t}}}` gives `net.cfm.w`), so state-dict keys stay verbatim under any
-/// wrapper such as `model`, `net` or `generator`.
+/// wrapper such as `model`, `net` or `generator`. A file holding one bare tensor (`feat1.pt`) has the key `""`.
 public enum PyTorchCheckpointReader {
     public static func read(_ file: MappedFile) throws -> (entries: [TensorEntry], root: PickleValue) {
         let path = file.path

@@ -60,7 +60,8 @@ struct ModelsCommand: ParsableCommand {
             }
             let nameWidth = min(max(rows.map(\.name.count).max() ?? 4, 4), 80)
             for row in rows {
-                var line = row.name.padding(toLength: max(nameWidth, row.name.count), withPad: " ", startingAt: 0)
+                let name = row.name.isEmpty ? "<root tensor>" : row.name
+                var line = name.padding(toLength: max(nameWidth, name.count), withPad: " ", startingAt: 0)
                 line += "  " + (row.dtype + (row.quantized ? "(q)" : "")).padding(toLength: 8, withPad: " ", startingAt: 0)
                 line += "  " + "\(row.shape)".padding(toLength: 20, withPad: " ", startingAt: 0)
                 if let sum = row.sum, let hash = row.fnv1a64 {

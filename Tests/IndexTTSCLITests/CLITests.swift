@@ -36,7 +36,7 @@ struct CLITests {
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    @Test(arguments: ["state_dict.pth", "tensors.safetensors", "tiny.tflite", "nested.pth", "generator.pt"])
+    @Test(arguments: ["state_dict.pth", "tensors.safetensors", "tiny.tflite", "nested.pth", "generator.pt", "bare_tensor.pt"])
     func inspectListsEveryTensor(_ file: String) throws {
         let result = try run(["models", "inspect", "--json", Fixtures.path("readers/" + file)])
         #expect(result.status == 0, "\(result.stderr)")

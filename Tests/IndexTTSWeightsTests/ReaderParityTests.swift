@@ -37,7 +37,7 @@ struct ReaderParityTests {
 
     static let expected = try! Fixtures.json("readers/expected.json", as: Expected.self)
 
-    @Test(arguments: ["state_dict.pth", "nested.pth", "generator.pt", "tensors.safetensors", "tiny.tflite"])
+    @Test(arguments: ["state_dict.pth", "nested.pth", "generator.pt", "bare_tensor.pt", "tensors.safetensors", "tiny.tflite"])
     func contentsMatchTheWriter(_ file: String) throws {
         let store = try WeightStore.open(path: Fixtures.path("readers/" + file))
         let entries = try #require(Self.expected.files[file])
