@@ -59,24 +59,13 @@ extension Tensor {
                 dst.update(repeating: 0, count: out.count)
                 return
             }
-            var index = [Int](repeating: 0, count: batchShape.count)
-            for batch in 0..<batches {
-                var offA = 0, offB = 0
-                for axis in 0..<batchShape.count {
-                    offA += index[axis] * batchStridesA[axis]
-                    offB += index[axis] * batchStridesB[axis]
-                }
+            // Walk the batch axes as "rows" of batchShape + [1]; each row is one GEMM.
+            RowWalker.walk(shape: batchShape + [1], strides: [batchStridesA + [0], batchStridesB + [0]],
+                           rows: 0..<batches) { batch, offsets in
                 Tensor.gemm(m: m, n: n, k: k,
-                            a: opA.tensor.basePointer + offA, transA: opA.transposed, lda: opA.ld,
-                            b: opB.tensor.basePointer + offB, transB: opB.transposed, ldb: opB.ld,
+                            a: opA.tensor.basePointer + offsets[0], transA: opA.transposed, lda: opA.ld,
+                            b: opB.tensor.basePointer + offsets[1], transB: opB.transposed, ldb: opB.ld,
                             c: dst + batch * m * n, ldc: n, beta: 0)
-                var axis = batchShape.count - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    if index[axis] < batchShape[axis] { break }
-                    index[axis] = 0
-                    axis -= 1
-                }
             }
         }
     }

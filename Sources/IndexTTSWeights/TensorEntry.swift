@@ -116,6 +116,7 @@ public struct TensorEntry: Sendable {
     /// everything else is converted into a new buffer.
     public func load() throws -> Tensor {
         let n = elementCount
+        if n == 0 { return Tensor.zeros(shape) }
         let base = try file.pointer(at: storageByteOffset, count: storageElementCount * dtype.byteSize)
         if dtype == .float32 && quantization == nil && isDense {
             let start = base + elementOffset * 4
@@ -124,12 +125,17 @@ public struct TensorEntry: Sendable {
                 return Tensor(shape: shape, storage: TensorStorage(borrowing: pointer, count: n, owner: file))
             }
         }
-        let dense = Tensor.make(shape) { out in
-            if isDense {
+        let dense: Tensor
+        if isDense {
+            dense = Tensor.make(shape) { out in
                 DTypeConversion.toFloat32(base + elementOffset * dtype.byteSize, dtype: dtype, count: n, into: out.baseAddress!)
-            } else {
-                gatherStrided(base: base, into: out.baseAddress!)
             }
+        } else {
+            // Widen the storage span the view reaches, then let the tensor core gather the view.
+            let span = zip(shape, strides).reduce(1) { $0 + ($1.0 - 1) * $1.1 }
+            let widened = TensorStorage(count: span)
+            DTypeConversion.toFloat32(base + elementOffset * dtype.byteSize, dtype: dtype, count: span, into: widened.pointer)
+            dense = Tensor(shape: shape, strides: strides, offset: 0, storage: widened).contiguous()
         }
         guard let quantization else { return dense }
         return try Self.dequantize(dense, quantization, name: name, path: file.path)
@@ -141,26 +147,6 @@ public struct TensorEntry: Sendable {
             throw WeightsError.unsupported(path: file.path, reason: "tensor '\(name)' is \(dtype.rawValue), not an integer type")
         }
         return try load().scalars.map { Int64($0) }
-    }
-
-    private func gatherStrided(base: UnsafeRawPointer, into destination: UnsafeMutablePointer<Float>) {
-        let rank = shape.count
-        var index = [Int](repeating: 0, count: rank)
-        let size = dtype.byteSize
-        var scratch: Float = 0
-        for i in 0..<elementCount {
-            var position = elementOffset
-            for axis in 0..<rank { position += index[axis] * strides[axis] }
-            DTypeConversion.toFloat32(base + position * size, dtype: dtype, count: 1, into: &scratch)
-            destination[i] = scratch
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
     }
 
     static func dequantize(_ q: Tensor, _ quantization: Quantization, name: String, path: String) throws -> Tensor {
