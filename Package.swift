@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "IndexTTSTensor", targets: ["IndexTTSTensor"]),
         .library(name: "IndexTTSWeights", targets: ["IndexTTSWeights"]),
         .library(name: "IndexTTSNN", targets: ["IndexTTSNN"]),
+        .library(name: "IndexTTSAudio", targets: ["IndexTTSAudio"]),
         .library(name: "IndexTTS", targets: ["IndexTTS"]),
     ],
     dependencies: [
@@ -34,6 +35,12 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(
+            name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
+            providers: [.apt(["libsoxr-dev"])]),
         .target(
             name: "IndexTTSTensor", dependencies: ["COpenBLAS"],
             swiftSettings: numericSettings),
@@ -44,12 +51,15 @@ let package = Package(
             name: "IndexTTSNN", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],
             swiftSettings: numericSettings),
         .target(
-            name: "IndexTTS", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN"],
+            name: "IndexTTSAudio", dependencies: ["IndexTTSTensor", "CSndFile", "CSoxr"],
+            swiftSettings: numericSettings),
+        .target(
+            name: "IndexTTS", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio"],
             swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",
             dependencies: [
-                "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN",
+                "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
@@ -64,6 +74,9 @@ let package = Package(
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSNNTests", dependencies: ["IndexTTSNN", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSAudioTests", dependencies: ["IndexTTSAudio", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSTests", dependencies: ["IndexTTS", "IndexTTSTestSupport"],
