@@ -7,6 +7,9 @@ import CSndFile
 final class MemoryFile {
     var bytes: [UInt8]
     var position = 0
+    /// Lowest offset written after the initial sequential pass went past it (Int.max if never): encoders that
+    /// patch headers at the end write below bytes that a stream may already have sent.
+    var lowestRewrite = Int.max
 
     init(_ bytes: [UInt8] = []) {
         self.bytes = bytes
@@ -43,6 +46,7 @@ final class MemoryFile {
         io.write = { pointer, count, user in
             let file = Unmanaged<MemoryFile>.fromOpaque(user!).takeUnretainedValue()
             let n = Int(count)
+            if file.position < file.bytes.count { file.lowestRewrite = min(file.lowestRewrite, file.position) }
             let end = file.position + n
             if end > file.bytes.count { file.bytes += [UInt8](repeating: 0, count: end - file.bytes.count) }
             if n > 0, let pointer {
