@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import IndexTTSAudio
 import IndexTTSTensor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,6 +50,23 @@ struct BenchCommand: ParsableCommand {
             let gemm = results.filter { $0.name.hasPrefix("gemm") }
             for pair in stride(from: 0, to: gemm.count - 1, by: 2) {
                 print(String(format: "%@: ours / OpenBLAS alone = %.0f%%", gemm[pair].name, 100 * gemm[pair].rate / gemm[pair + 1].rate))
+            }
+        }
+    }
+
+    struct Audio: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reference-clip front end on 15 s of audio: mel, fbank, w2v-BERT features, resampling.",
+            discussion: "For one core: INDEXTTS_THREADS=1 OPENBLAS_NUM_THREADS=1 indextts bench audio")
+
+        @Option(help: "Seconds of audio.") var seconds: Double = 15
+        @Option(help: "Timed repetitions per probe (best is reported).") var repetitions = 11
+
+        func run() throws {
+            print("threads: \(Parallel.workerCount)")
+            for r in try AudioBenchmark.run(seconds: seconds, repetitions: repetitions) {
+                let name = r.name.padding(toLength: 48, withPad: " ", startingAt: 0)
+                print("\(name) \(String(format: "%8.2f ms", r.seconds * 1e3))  \(String(format: "%8.0f", r.rate)) \(r.unit)")
             }
         }
     }

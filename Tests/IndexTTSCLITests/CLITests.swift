@@ -78,3 +78,43 @@ struct CLITests {
         #expect(result.stdout.contains("bench"))
     }
 }
+
+extension CLITests {
+    @Test func audioInfoDescribesAFile() throws {
+        let result = try run(["audio", "info", Fixtures.path("audio/stereo_44100.wav")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("44100 Hz"))
+        #expect(result.stdout.contains("channels:    2"))
+        #expect(result.stdout.contains("LUFS"))
+    }
+
+    @Test func audioConvertWritesADecodableFile() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        for ext in ["flac", "mp3", "opus", "wav"] {
+            let output = directory.appendingPathComponent("out.\(ext)").path
+            let result = try run(["audio", "convert", Fixtures.path("audio/speech_like_22050.wav"), output,
+                                  "--sample-rate", "24000", "--loudness", "-20"])
+            #expect(result.status == 0, "\(ext): \(result.stderr)")
+            let info = try run(["audio", "info", output])
+            #expect(info.status == 0, "\(ext): \(info.stderr)")
+            #expect(info.stdout.contains("24000 Hz"))
+        }
+        let bad = try run(["audio", "convert", Fixtures.path("audio/speech_like_22050.wav"), directory.appendingPathComponent("x.aac").path])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("aac"))
+    }
+
+    @Test func audioFeaturesDumpsSafetensors() throws {
+        let output = try Fixtures.temporaryDirectory().appendingPathComponent("features.safetensors").path
+        let result = try run(["audio", "features", Fixtures.path("audio/speech_like_22050.wav"), output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let inspect = try run(["models", "inspect", "--no-checksums", output])
+        for key in ["mel", "fbank", "w2v_features", "w2v_mask", "audio_16k"] { #expect(inspect.stdout.contains(key)) }
+    }
+
+    @Test func audioInfoOfANonAudioFileFails() throws {
+        let result = try run(["audio", "info", Fixtures.path("readers/expected.json")])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("expected.json"))
+    }
+}

@@ -109,3 +109,17 @@ struct ReaderParityTests {
 private extension Float {
     var doubleValue: Double { Double(self) }
 }
+
+struct SafeTensorsWriterTests {
+    @Test func writtenFilesReadBack() throws {
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("dump.safetensors").path
+        let a = try Tensor(shape: [2, 3], scalars: [1, -2, 3.5, 0, .infinity, -0.25])
+        let b = try Tensor(shape: [], scalars: [7])
+        try SafeTensorsWriter.write(["a": a, "b.scalar": b], metadata: ["what": "test"], to: path)
+        let store = try WeightStore.open(path: path)
+        #expect(store.keys.sorted() == ["a", "b.scalar"])
+        #expect(try store.tensor("a").scalars == a.scalars)
+        #expect(try store.tensor("b.scalar").shape == [])
+        #expect(store.metadata["what"] == "test")
+    }
+}

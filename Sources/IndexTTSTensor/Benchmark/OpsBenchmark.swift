@@ -31,6 +31,14 @@ public enum OpsBenchmark {
         public let rate: Double
         public let unit: String
         public let detail: String
+
+        public init(name: String, seconds: Double, rate: Double, unit: String, detail: String) {
+            self.name = name
+            self.seconds = seconds
+            self.rate = rate
+            self.unit = unit
+            self.detail = detail
+        }
     }
 
     public static func run(_ options: Options = Options()) -> [Measurement] {

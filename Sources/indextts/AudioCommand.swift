@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import IndexTTSAudio
+import IndexTTSTensor
+import IndexTTSWeights
+
+struct AudioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audio", abstract: "Inspect, convert and analyse audio files.",
+        subcommands: [Info.self, Convert.self, Features.self])
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Format, rate, channels, duration, peak and loudness.")
+
+        @Argument(help: "Audio file (WAV, FLAC, MP3, OGG Vorbis/Opus).")
+        var file: String
+
+        func run() throws {
+            let audio = try AudioDecoder.decode(path: file)
+            let peak = audio.peak
+            print("file:        \(file)")
+            print("format:      \(audio.format)")
+            print("sample rate: \(audio.sampleRate) Hz")
+            print("channels:    \(audio.channels)\(audio.channels > 1 ? " (averaged to mono when used)" : "")")
+            print("duration:    \(String(format: "%.3f", audio.duration)) s (\(audio.samples.count) frames)")
+            print("peak:        \(peak > 0 ? String(format: "%.1f dBFS", 20 * log10(Double(peak))) : "silent")")
+            let lufs = Loudness.integrated(audio.samples, sampleRate: audio.sampleRate)
+            print("loudness:    \(lufs.isFinite ? String(format: "%.1f LUFS", lufs) : "n/a (silent or shorter than 0.4 s)")")
+        }
+    }
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert between formats (output format from the extension: wav, mp3, opus, flac, pcm).")
+
+        @Argument(help: "Input audio file.") var input: String
+        @Argument(help: "Output file.") var output: String
+        @Option(help: "Resample to this rate (soxr HQ).") var sampleRate: Int?
+        @Option(parsing: .unconditional, help: "Normalise to this integrated loudness (LUFS, e.g. -16), peaks kept below -1 dBFS.")
+        var loudness: Double?
+
+        func run() throws {
+            let ext = URL(fileURLWithPath: output).pathExtension
+            guard let format = AudioFormat(fileExtension: ext) else {
+                throw ValidationError("unknown output extension '.\(ext)' (use wav, mp3, opus, flac or pcm)")
+            }
+            let audio = try AudioDecoder.decode(path: input)
+            var samples = audio.samples, rate = audio.sampleRate
+            if let target = sampleRate, target != rate {
+                samples = try SoxrResampler.resample(samples, from: rate, to: target)
+                rate = target
+            }
+            if let loudness { samples = AudioShaping.normalizeLoudness(samples, sampleRate: rate, targetLUFS: loudness) }
+            let bytes = try AudioEncoder.encode(samples, sampleRate: rate, format: format)
+            try Data(bytes).write(to: URL(fileURLWithPath: output))
+            print("wrote \(output): \(format.rawValue), \(rate) Hz, \(String(format: "%.2f", Double(samples.count) / Double(rate))) s, \(bytes.count) bytes")
+        }
+    }
+
+    struct Features: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Dump the features IndexTTS2 computes from a reference clip to a .safetensors file.",
+            discussion: """
+                Keys: mel [80, frames] (22.05 kHz S2M/BigVGAN log-mel), audio_16k (torchaudio sinc resample), \
+                fbank [frames, 80] (Kaldi fbank, CAMPPlus input before mean removal), w2v_features [frames/2, 160] and \
+                w2v_mask (SeamlessM4T features for w2v-BERT). The clip is loaded as librosa.load(sr=22050) does.
+                """)
+
+        @Argument(help: "Reference audio file.") var input: String
+        @Argument(help: "Output .safetensors file.") var output: String
+
+        func run() throws {
+            let audio = try AudioDecoder.decode(path: input, requireSound: true)
+            let audio22k = try SoxrResampler.resample(audio.samples, from: audio.sampleRate, to: 22_050)
+            let audio16k = try SincResampler(from: 22_050, to: 16_000)(audio22k)
+            let w2v = try SeamlessM4TFeatureExtractor()(audio16k)
+            try SafeTensorsWriter.write([
+                "mel": try MelSpectrogram()(audio22k),
+                "audio_16k": try Tensor(shape: [audio16k.count], scalars: audio16k),
+                "fbank": try KaldiFbank()(audio16k),
+                "w2v_features": w2v.inputFeatures,
+                "w2v_mask": try Tensor(shape: [w2v.attentionMask.count], scalars: w2v.attentionMask.map(Float.init)),
+            ], metadata: ["source": input], to: output)
+            print("wrote \(output)")
+        }
+    }
+}
