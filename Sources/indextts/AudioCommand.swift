@@ -7,7 +7,7 @@ import IndexTTSWeights
 struct AudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audio", abstract: "Inspect, convert and analyse audio files.",
-        subcommands: [Info.self, Convert.self, Features.self])
+        subcommands: [Info.self, Convert.self, Features.self, Prosody.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Format, rate, channels, duration, peak and loudness.")
@@ -82,6 +82,40 @@ struct AudioCommand: ParsableCommand {
                 "w2v_mask": try Tensor(shape: [w2v.attentionMask.count], scalars: w2v.attentionMask.map(Float.init)),
             ], metadata: ["source": input], to: output)
             print("wrote \(output)")
+        }
+    }
+}
+
+extension AudioCommand {
+    struct Prosody: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pitch, voicing, loudness and speaking rate of a voice clip (what reference-style transfer reads).")
+
+        @Argument(help: "Audio file.") var file: String
+        @Flag(help: "Also print F0 per 10 ms frame.") var frames = false
+
+        func run() throws {
+            let audio = try AudioDecoder.decode(path: file, requireSound: true)
+            let samples = try SoxrResampler.resample(audio.samples, from: audio.sampleRate, to: 16_000)
+            let track = try PitchTracker()(samples)
+            let voicedF0 = zip(track.frequencies, track.voiced).filter { $0.1 }.map { Double($0.0) }.sorted()
+            print("file:          \(file)")
+            print("duration:      \(String(format: "%.2f", audio.duration)) s")
+            print("voiced:        \(String(format: "%.0f", 100 * Double(voicedF0.count) / Double(max(track.voiced.count, 1))))% of frames")
+            if let stats = track.logPitchStatistics, !voicedF0.isEmpty {
+                let p10 = voicedF0[voicedF0.count / 10], p90 = voicedF0[voicedF0.count * 9 / 10]
+                print("F0 median:     \(String(format: "%.1f", voicedF0[voicedF0.count / 2])) Hz (10–90%: \(String(format: "%.0f–%.0f", p10, p90)) Hz)")
+                print("F0 spread:     \(String(format: "%.2f", stats.standardDeviation * 12)) semitones (std of log F0)")
+            }
+            let rate = SpeakingRate.estimate(track)
+            print("speaking rate: \(String(format: "%.1f", rate.syllablesPerSecond)) syllables/s (\(rate.nuclei.count) in \(String(format: "%.2f", rate.speechSeconds)) s of speech)")
+            let lufs = Loudness.integrated(audio.samples, sampleRate: audio.sampleRate)
+            if lufs.isFinite { print("loudness:      \(String(format: "%.1f", lufs)) LUFS") }
+            if frames {
+                for (t, f) in track.frequencies.enumerated() {
+                    print(String(format: "%.2f\t%.1f\t%.1f dB", Double(t) * track.hopSeconds, f, track.energyDecibels[t]))
+                }
+            }
         }
     }
 }

@@ -118,3 +118,12 @@ extension CLITests {
         #expect(result.stderr.contains("expected.json"))
     }
 }
+
+extension CLITests {
+    @Test func audioProsodySummarisesAVoice() throws {
+        let result = try run(["audio", "prosody", Fixtures.path("audio/speech/arctic_a0007.wav")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("F0 median"))
+        #expect(result.stdout.contains("syllables/s"))
+    }
+}
