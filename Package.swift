@@ -26,10 +26,12 @@ let package = Package(
         .library(name: "IndexTTSWeights", targets: ["IndexTTSWeights"]),
         .library(name: "IndexTTSNN", targets: ["IndexTTSNN"]),
         .library(name: "IndexTTSAudio", targets: ["IndexTTSAudio"]),
+        .library(name: "IndexTTSText", targets: ["IndexTTSText"]),
         .library(name: "IndexTTS", targets: ["IndexTTS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .systemLibrary(
@@ -54,12 +56,18 @@ let package = Package(
             name: "IndexTTSAudio", dependencies: ["IndexTTSTensor", "CSndFile", "CSoxr"],
             swiftSettings: numericSettings),
         .target(
-            name: "IndexTTS", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio"],
+            name: "IndexTTSText",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto/sentencepiece_model.proto"],
+            swiftSettings: commonSettings),
+        .target(
+            name: "IndexTTS",
+            dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText"],
             swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",
             dependencies: [
-                "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio",
+                "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
@@ -77,6 +85,9 @@ let package = Package(
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSAudioTests", dependencies: ["IndexTTSAudio", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSTextTests", dependencies: ["IndexTTSText", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSTests", dependencies: ["IndexTTS", "IndexTTSTestSupport"],

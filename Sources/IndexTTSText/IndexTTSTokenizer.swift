@@ -1,0 +1,57 @@
+/// IndexTTS2's text tokenizer (`indextts/utils/front.py::TextTokenizer.encode` after normalisation): every CJK
+/// character is split off by spaces, the string is upper-cased (English and pinyin are modelled upper-case), and
+/// the SentencePiece BPE model encodes it. Single-character input skips the pre-tokenizer, as upstream does.
+public struct IndexTTSTokenizer: Sendable {
+    public let model: SentencePieceModel
+
+    public init(model: SentencePieceModel) {
+        self.model = model
+    }
+
+    public init(modelPath: String) throws {
+        model = try SentencePieceModel(contentsOf: modelPath)
+    }
+
+    /// Text ids (without start/stop ids).
+    public func encode(_ text: String) -> [Int] { model.encode(pretokenize(text)) }
+
+    /// Piece strings, as upstream `tokenize`.
+    public func tokenize(_ text: String) -> [String] { model.encodeAsPieces(pretokenize(text)) }
+
+    /// `tokenize_by_CJK_char` (upper-casing) unless the stripped text is one character.
+    public func pretokenize(_ text: String) -> String {
+        if text.isEmpty || text.trimmingCharacters(in: .whitespacesAndNewlines).count == 1 { return text }
+        return Self.splitCJK(text)
+    }
+
+    /// Spaces around every CJK character, whitespace-trimmed pieces joined by one space, upper-cased.
+    public static func splitCJK(_ text: String) -> String {
+        var parts: [String] = []
+        var current = ""
+        for scalar in text.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars {
+            if isCJK(scalar) {
+                parts.append(current)
+                parts.append(String(scalar))
+                current = ""
+            } else {
+                current.unicodeScalars.append(scalar)
+            }
+        }
+        parts.append(current)
+        return parts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).uppercased() }.filter { !$0.isEmpty }
+            .joined(separator: " ")
+    }
+
+    /// The CJK ranges of upstream `tokenize_by_CJK_char` (from NLTK).
+    public static func isCJK(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x1100...0x11FF, 0x2E80...0xA4CF, 0xA840...0xD7AF, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF65...0xFFDC,
+             0x20000...0x2FFFF:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+import Foundation
