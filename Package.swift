@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "IndexTTSNN", targets: ["IndexTTSNN"]),
         .library(name: "IndexTTSAudio", targets: ["IndexTTSAudio"]),
         .library(name: "IndexTTSText", targets: ["IndexTTSText"]),
+        .library(name: "IndexTTSModels", targets: ["IndexTTSModels"]),
         .library(name: "IndexTTS", targets: ["IndexTTS"]),
     ],
     dependencies: [
@@ -61,13 +62,18 @@ let package = Package(
             exclude: ["Proto/sentencepiece_model.proto"],
             swiftSettings: commonSettings),
         .target(
+            name: "IndexTTSModels", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN"],
+            swiftSettings: numericSettings),
+        .target(
             name: "IndexTTS",
-            dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText"],
+            dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
+                           "IndexTTSModels"],
             swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",
             dependencies: [
                 "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
+                "IndexTTSModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
@@ -88,6 +94,9 @@ let package = Package(
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSTextTests", dependencies: ["IndexTTSText", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSModelsTests", dependencies: ["IndexTTSModels", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSTests", dependencies: ["IndexTTS", "IndexTTSTestSupport"],

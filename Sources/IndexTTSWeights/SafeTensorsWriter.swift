@@ -22,7 +22,12 @@ public enum SafeTensorsWriter {
         data.append(json)
         for name in names {
             tensors[name]!.withUnsafeBufferPointer { values in
+                #if _endian(little)
+                data.append(UnsafeBufferPointer(start: UnsafeRawPointer(values.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                                                count: values.count * 4))
+                #else
                 for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+                #endif
             }
         }
         do {

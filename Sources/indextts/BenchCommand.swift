@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import IndexTTSAudio
+import IndexTTSModels
 import IndexTTSTensor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -67,6 +68,27 @@ struct BenchCommand: ParsableCommand {
             for r in try AudioBenchmark.run(seconds: seconds, repetitions: repetitions) {
                 let name = r.name.padding(toLength: 48, withPad: " ", startingAt: 0)
                 print("\(name) \(String(format: "%8.2f ms", r.seconds * 1e3))  \(String(format: "%8.0f", r.rate)) \(r.unit)")
+            }
+        }
+    }
+
+    struct GPT: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gpt",
+            abstract: "UnifiedVoice GPT-2 core (random weights, IndexTTS2 size by default): prefill and cached decode.",
+            discussion: "Writes the random weights (about 1.2 GB at full size) to a temporary file first.")
+
+        @Option(help: "Layers.") var layers = 24
+        @Option(help: "Model width.") var width = 1280
+        @Option(help: "Attention heads.") var heads = 20
+        @Option(help: "Prefill positions.") var prefill = 128
+        @Option(help: "Decode steps.") var steps = 100
+
+        func run() throws {
+            let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
+            print("threads: \(Parallel.workerCount)")
+            for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps) {
+                print("\(r.name): \(String(format: "%.2f ms", r.seconds * 1e3)), \(String(format: "%.1f", r.rate)) \(r.unit) \(r.detail)")
             }
         }
     }

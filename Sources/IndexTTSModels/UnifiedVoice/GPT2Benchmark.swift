@@ -1,0 +1,71 @@
+import Dispatch
+import Foundation
+import IndexTTSTensor
+import IndexTTSWeights
+
+/// Timings behind `indextts bench gpt`: the UnifiedVoice GPT-2 core at full size with random weights (written to
+/// a temporary safetensors file and loaded through the normal path): prefill, then cached decoding.
+public enum GPT2Benchmark {
+    public static func run(configuration: GPT2Configuration = GPT2Configuration(), prefill: Int = 128, steps: Int = 100,
+                           temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> [OpsBenchmark.Measurement] {
+        let d = configuration.modelDimension
+        var tensors: [String: Tensor] = [:]
+        var seed: UInt64 = 0x5EED
+        func random(_ shape: [Int], scale: Float) -> Tensor {
+            Tensor.make(shape) { out in
+                for i in out.indices {
+                    seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
+                    out[i] = (Float(seed >> 40) / Float(1 << 24) - 0.5) * 2 * scale
+                }
+            }
+        }
+        let scale = 1 / Float(d).squareRoot()
+        for l in 0..<configuration.layers {
+            let p = "gpt.h.\(l)."
+            tensors[p + "ln_1.weight"] = Tensor.full([d], value: 1)
+            tensors[p + "ln_1.bias"] = Tensor.zeros([d])
+            tensors[p + "ln_2.weight"] = Tensor.full([d], value: 1)
+            tensors[p + "ln_2.bias"] = Tensor.zeros([d])
+            tensors[p + "attn.c_attn.weight"] = random([d, 3 * d], scale: scale)
+            tensors[p + "attn.c_attn.bias"] = Tensor.zeros([3 * d])
+            tensors[p + "attn.c_proj.weight"] = random([d, d], scale: scale)
+            tensors[p + "attn.c_proj.bias"] = Tensor.zeros([d])
+            tensors[p + "mlp.c_fc.weight"] = random([d, 4 * d], scale: scale)
+            tensors[p + "mlp.c_fc.bias"] = Tensor.zeros([4 * d])
+            tensors[p + "mlp.c_proj.weight"] = random([4 * d, d], scale: scale / 2)
+            tensors[p + "mlp.c_proj.bias"] = Tensor.zeros([d])
+        }
+        tensors["gpt.ln_f.weight"] = Tensor.full([d], value: 1)
+        tensors["gpt.ln_f.bias"] = Tensor.zeros([d])
+        let path = temporaryDirectory.appendingPathComponent("indextts-bench-gpt-\(getpid()).safetensors").path
+        try SafeTensorsWriter.write(tensors, to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let weightBytes = Double(tensors.values.reduce(0) { $0 + $1.count } * 4)
+        tensors = [:]
+        let model = try GPT2Model.load(from: WeightStore.open(path: path), configuration: configuration)
+
+        let state = model.makeState(batch: 1, capacity: prefill + steps + 1)
+        let prompt = random([1, prefill, d], scale: 1)
+        let step = random([1, 1, d], scale: 1)
+        // Best of three prefills on fresh states (the first also warms the mapped weights and fresh buffers).
+        var prefillSeconds = Double.infinity
+        for _ in 0..<3 {
+            let fresh = model.makeState(batch: 1, capacity: prefill)
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model(prompt, state: fresh)
+            prefillSeconds = min(prefillSeconds, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        _ = try model(prompt, state: state)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { _ = try model(step, state: state) }
+        let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
+        let label = "\(configuration.layers)×\(d), \(configuration.heads) heads, fp32"
+        return [
+            OpsBenchmark.Measurement(name: "GPT-2 core prefill \(prefill) positions (\(label))", seconds: prefillSeconds,
+                                     rate: Double(prefill) / prefillSeconds, unit: "positions/s", detail: ""),
+            OpsBenchmark.Measurement(name: "GPT-2 core cached decode step, context \(prefill)–\(prefill + steps)",
+                                     seconds: decodeSeconds, rate: 1 / decodeSeconds, unit: "tokens/s",
+                                     detail: String(format: "%.1f GB/s of weights", weightBytes / decodeSeconds / 1e9)),
+        ]
+    }
+}

@@ -1,0 +1,69 @@
+import IndexTTSModels
+import IndexTTSTensor
+import IndexTTSTestSupport
+import IndexTTSWeights
+import Testing
+
+/// The UnifiedVoice GPT-2 core against transformers' GPT2Model built as IndexTTS2 builds it
+/// (tools/fixtures/generate_models.py).
+struct GPT2ModelTests {
+    static let configuration = GPT2Configuration(modelDimension: 64, layers: 3, heads: 4)
+    static let io = try! WeightStore.open(path: Fixtures.path("models/gpt2_core_io.safetensors"))
+
+    static func model() throws -> GPT2Model {
+        try GPT2Model.load(from: WeightStore.open(path: Fixtures.path("models/gpt2_core.pth")), prefix: "model.",
+                           configuration: configuration)
+    }
+
+    @Test func fullSequenceMatchesTransformers() throws {
+        let gpt = try Self.model()
+        let x = try Self.io.tensor("inputs_embeds")
+        let out = try gpt(x, state: gpt.makeState(batch: 2, capacity: 16))
+        expectClose(out, try Self.io.tensor("last_hidden_state"), "last_hidden_state")
+    }
+
+    /// Prefill 4 positions, then decode one at a time with the KV cache: every step equals the full pass.
+    @Test func cachedDecodingMatchesTheFullPass() throws {
+        let gpt = try Self.model()
+        let x = try Self.io.tensor("inputs_embeds"), expected = try Self.io.tensor("last_hidden_state")
+        let state = gpt.makeState(batch: 2, capacity: 11)
+        var outputs = [try gpt(x.sliced(axis: 1, range: 0..<4), state: state)]
+        for t in 4..<11 { outputs.append(try gpt(x.sliced(axis: 1, range: t..<(t + 1)), state: state)) }
+        expectClose(try Tensor.concatenate(outputs, axis: 1), expected, "incremental")
+        #expect(state.length == 11)
+        #expect(throws: TensorError.self) { try gpt(x.sliced(axis: 1, range: 0..<1), state: state) }  // cache full
+    }
+
+    @Test func leftPaddingMaskMatchesTransformersOnRealPositions() throws {
+        let gpt = try Self.model()
+        let x = try Self.io.tensor("inputs_embeds")
+        let out = try gpt(x, state: gpt.makeState(batch: 2, capacity: 11), attentionMask: Self.io.tensor("attention_mask"))
+        let expected = try Self.io.tensor("last_hidden_state_masked")
+        // Item 0 has no padding; item 1's first three positions are padding (their outputs are meaningless).
+        expectClose(try out.sliced(axis: 0, range: 0..<1), try expected.sliced(axis: 0, range: 0..<1), "unpadded item")
+        expectClose(try out.sliced(axis: 0, range: 1..<2).sliced(axis: 1, range: 3..<11),
+                    try expected.sliced(axis: 0, range: 1..<2).sliced(axis: 1, range: 3..<11), "padded item")
+    }
+
+    @Test func wrongConfigurationNamesTheKeys() throws {
+        var wrong = Self.configuration
+        wrong.layers = 4
+        do {
+            _ = try GPT2Model.load(from: WeightStore.open(path: Fixtures.path("models/gpt2_core.pth")), prefix: "model.",
+                                   configuration: wrong)
+            Issue.record("a fourth layer cannot load")
+        } catch let WeightsError.keyMismatch(_, missing, unexpected, _) {
+            #expect(missing.contains("model.gpt.h.3.attn.c_attn.weight"))
+            #expect(unexpected.isEmpty)
+        }
+    }
+
+    @Test func configurationDecodesFromConfigYAMLNames() throws {
+        let json = #"{"model_dim": 1280, "layers": 24, "heads": 20}"#
+        let c = try JSONDecoder().decode(GPT2Configuration.self, from: Data(json.utf8))
+        #expect(c == GPT2Configuration())
+        #expect(c.headDimension == 64)
+    }
+}
+
+import Foundation
