@@ -1,4 +1,3 @@
-import Dispatch
 import IndexTTSTensor
 
 #if canImport(Glibc)
@@ -26,13 +25,7 @@ public enum AudioBenchmark {
         let audio44k = try SoxrResampler.resample(audio, from: 22_050, to: 44_100)
         var results: [OpsBenchmark.Measurement] = []
         func measure(_ name: String, _ body: () throws -> Void) rethrows {
-            try body()
-            var best = Double.infinity
-            for _ in 0..<repetitions {
-                let start = DispatchTime.now().uptimeNanoseconds
-                try body()
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
+            let best = try OpsBenchmark.bestTime(repetitions, body)
             results.append(OpsBenchmark.Measurement(name: name, seconds: best, rate: seconds / best, unit: "× real time",
                                                     detail: "\(seconds) s of audio"))
         }

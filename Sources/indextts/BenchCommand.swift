@@ -76,7 +76,7 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gpt",
             abstract: "UnifiedVoice GPT-2 core (random weights, IndexTTS2 size by default): prefill and cached decode.",
-            discussion: "Writes the random weights (about 1.2 GB at full size) to a temporary file first.")
+            discussion: "Writes the random weights (about 1.9 GB at full size) to a temporary file first.")
 
         @Option(help: "Layers.") var layers = 24
         @Option(help: "Model width.") var width = 1280

@@ -48,13 +48,8 @@ public enum GPT2Benchmark {
         let prompt = random([1, prefill, d], scale: 1)
         let step = random([1, 1, d], scale: 1)
         // Best of three prefills on fresh states (the first also warms the mapped weights and fresh buffers).
-        var prefillSeconds = Double.infinity
-        for _ in 0..<3 {
-            let fresh = model.makeState(batch: 1, capacity: prefill)
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try model(prompt, state: fresh)
-            prefillSeconds = min(prefillSeconds, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
+        var fresh = (0..<3).map { _ in model.makeState(batch: 1, capacity: prefill) }
+        let prefillSeconds = try OpsBenchmark.bestTime(2) { _ = try model(prompt, state: fresh.removeLast()) }
         _ = try model(prompt, state: state)
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try model(step, state: state) }

@@ -62,6 +62,12 @@ public enum OpsBenchmark {
             results.append(Measurement(name: "gemm (cblas_sgemm alone) \(label)", seconds: direct,
                                        rate: flops / direct / 1e9, unit: "GFLOP/s", detail: "reference"))
         }
+        // The same prefill shape with weights stored [in, out] (Hugging Face GPT-2 Conv1D, no transpose).
+        let x256 = random([256, n], seed: 5), wInOut = random([n, wide], seed: 6)
+        let inOut = bestTime(options.repetitions) { _ = try? x256.linear(weight: wInOut, layout: .inOut) }
+        results.append(Measurement(name: "gemm (linear, [in,out] W) prefill 256x\(n)x\(wide)",
+                                   seconds: inOut, rate: 2.0 * 256 * Double(n) * Double(wide) / inOut / 1e9,
+                                   unit: "GFLOP/s", detail: "HF Conv1D layout"))
         // Decode-shaped GEMV: one row through a [4·width, width] matrix (the GPT MLP up-projection).
         let x = random([1, n], seed: 3)
         let single = random([wide, n], seed: 4)
@@ -126,12 +132,13 @@ public enum OpsBenchmark {
         }
     }
 
-    static func bestTime(_ repetitions: Int, _ body: () -> Void) -> Double {
-        body()  // warm-up
+    /// Best wall time in seconds of `repetitions` runs of `body`, after one warm-up run.
+    public static func bestTime(_ repetitions: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()  // warm-up
         var best = Double.infinity
         for _ in 0..<max(repetitions, 1) {
             let start = DispatchTime.now().uptimeNanoseconds
-            body()
+            try body()
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return best
