@@ -1,16 +1,25 @@
 import IndexTTSTensor
 
 /// `torch.nn.Linear` (weight `[out, in]`) or Hugging Face GPT-2 `Conv1D` (weight `[in, out]`):
-/// `[…, in] → […, out]`.
+/// `[…, in] → […, out]`. Weights are fp32 as loaded, or fp16 after ``halfPrecision()`` for memory-bound decoding.
 public struct Linear: Sendable {
-    public let weight: Tensor
+    /// How the weights are held.
+    public enum Weights: Sendable {
+        case float32(Tensor, Tensor.WeightLayout)
+        case float16(HalfMatrix)
+    }
+
+    public let weights: Weights
     public let bias: Tensor?
-    public let layout: Tensor.WeightLayout
 
     public init(weight: Tensor, bias: Tensor?, layout: Tensor.WeightLayout = .outIn) {
-        self.weight = weight
+        weights = .float32(weight, layout)
         self.bias = bias
-        self.layout = layout
+    }
+
+    init(weights: Weights, bias: Tensor?) {
+        self.weights = weights
+        self.bias = bias
     }
 
     /// Loads `weight` (and `bias` when `bias` is true) from `loader`.
@@ -21,8 +30,27 @@ public struct Linear: Sendable {
                   bias: bias ? loader.tensor("bias", shape: [outFeatures]) : nil, layout: layout)
     }
 
+    /// The same layer with fp16 weights (bias stays fp32).
+    public func halfPrecision() throws -> Linear {
+        switch weights {
+        case .float16: return self
+        case .float32(let weight, let layout): return Linear(weights: .float16(try HalfMatrix(weight, layout: layout)), bias: bias)
+        }
+    }
+
+    /// Bytes the weights occupy.
+    public var weightByteCount: Int {
+        switch weights {
+        case .float32(let weight, _): return weight.count * 4
+        case .float16(let matrix): return matrix.byteCount
+        }
+    }
+
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.linear(weight: weight, bias: bias, layout: layout)
+        switch weights {
+        case .float32(let weight, let layout): return try x.linear(weight: weight, bias: bias, layout: layout)
+        case .float16(let matrix): return try matrix.multiply(x, bias: bias)
+        }
     }
 }
 

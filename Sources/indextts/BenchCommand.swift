@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand {
             }
             if let copy = results.first(where: { $0.name.hasPrefix("copy") }),
                let read = results.first(where: { $0.name.hasPrefix("read") }),
-               let sweep = results.first(where: { $0.name.hasPrefix("gemv sweep") }) {
+               let sweep = results.first(where: { $0.name.hasPrefix("gemv sweep over") }) {
                 print(String(format: "decode sweep: %.0f%% of copy bandwidth, %.0f%% of read bandwidth",
                              100 * sweep.rate / copy.rate, 100 * sweep.rate / read.rate))
             }
@@ -83,11 +83,17 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Attention heads.") var heads = 20
         @Option(help: "Prefill positions.") var prefill = 128
         @Option(help: "Decode steps.") var steps = 100
+        @Option(help: "Weight precision of the projections: f32 or f16.") var precision = "f32"
+
+        func validate() throws {
+            guard ["f32", "f16"].contains(precision) else { throw ValidationError("--precision must be f32 or f16") }
+        }
 
         func run() throws {
             let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
             print("threads: \(Parallel.workerCount)")
-            for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps) {
+            for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps,
+                                           halfPrecision: precision == "f16") {
                 print("\(r.name): \(String(format: "%.2f ms", r.seconds * 1e3)), \(String(format: "%.1f", r.rate)) \(r.unit) \(r.detail)")
             }
         }

@@ -67,3 +67,20 @@ struct GPT2ModelTests {
 }
 
 import Foundation
+
+extension GPT2ModelTests {
+    /// fp16 projection weights: hidden states (after ln_f, so order 1) stay within 2e-2 of transformers' fp32
+    /// output, and cached decoding still equals the full pass computed with the same weights.
+    @Test func halfPrecisionWeightsStayClose() throws {
+        let gpt = try Self.model().halfPrecision()
+        let x = try Self.io.tensor("inputs_embeds")
+        let full = try gpt(x, state: gpt.makeState(batch: 2, capacity: 11))
+        expectClose(full, try Self.io.tensor("last_hidden_state"), tolerance: .init(rtol: 0, atol: 2e-2), "fp16 weights")
+        let state = gpt.makeState(batch: 2, capacity: 11)
+        var steps = [try gpt(x.sliced(axis: 1, range: 0..<5), state: state)]
+        for t in 5..<11 { steps.append(try gpt(x.sliced(axis: 1, range: t..<(t + 1)), state: state)) }
+        // Prefill (GEMM path) and single steps (GEMV path) sum in different orders: fp32 round-off only.
+        expectClose(try Tensor.concatenate(steps, axis: 1), full, tolerance: .init(rtol: 1e-4, atol: 1e-4), "fp16 cached")
+        #expect(gpt.projectionWeightBytes * 2 == (try Self.model()).projectionWeightBytes)
+    }
+}

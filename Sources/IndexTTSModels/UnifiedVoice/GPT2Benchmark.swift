@@ -7,6 +7,7 @@ import IndexTTSWeights
 /// a temporary safetensors file and loaded through the normal path): prefill, then cached decoding.
 public enum GPT2Benchmark {
     public static func run(configuration: GPT2Configuration = GPT2Configuration(), prefill: Int = 128, steps: Int = 100,
+                           halfPrecision: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> [OpsBenchmark.Measurement] {
         let d = configuration.modelDimension
         var tensors: [String: Tensor] = [:]
@@ -40,9 +41,10 @@ public enum GPT2Benchmark {
         let path = temporaryDirectory.appendingPathComponent("indextts-bench-gpt-\(getpid()).safetensors").path
         try SafeTensorsWriter.write(tensors, to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let weightBytes = Double(tensors.values.reduce(0) { $0 + $1.count } * 4)
         tensors = [:]
-        let model = try GPT2Model.load(from: WeightStore.open(path: path), configuration: configuration)
+        var model = try GPT2Model.load(from: WeightStore.open(path: path), configuration: configuration)
+        if halfPrecision { model = try model.halfPrecision() }
+        let weightBytes = Double(model.projectionWeightBytes)
 
         let state = model.makeState(batch: 1, capacity: prefill + steps + 1)
         let prompt = random([1, prefill, d], scale: 1)
@@ -54,13 +56,13 @@ public enum GPT2Benchmark {
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try model(step, state: state) }
         let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
-        let label = "\(configuration.layers)×\(d), \(configuration.heads) heads, fp32"
+        let label = "\(configuration.layers)×\(d), \(configuration.heads) heads, \(halfPrecision ? "fp16" : "fp32") weights"
         return [
             OpsBenchmark.Measurement(name: "GPT-2 core prefill \(prefill) positions (\(label))", seconds: prefillSeconds,
                                      rate: Double(prefill) / prefillSeconds, unit: "positions/s", detail: ""),
             OpsBenchmark.Measurement(name: "GPT-2 core cached decode step, context \(prefill)–\(prefill + steps)",
                                      seconds: decodeSeconds, rate: 1 / decodeSeconds, unit: "tokens/s",
-                                     detail: String(format: "%.1f GB/s of weights", weightBytes / decodeSeconds / 1e9)),
+                                     detail: String(format: "%.1f GB/s of projection weights", weightBytes / decodeSeconds / 1e9)),
         ]
     }
 }

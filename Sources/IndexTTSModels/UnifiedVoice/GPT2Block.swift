@@ -7,11 +7,11 @@ import IndexTTSTensor
 public struct GPT2Block: Sendable {
     let configuration: GPT2Configuration
     let layerNorm1: LayerNorm
-    let queryKeyValue: Linear
-    let attentionProjection: Linear
+    var queryKeyValue: Linear
+    var attentionProjection: Linear
     let layerNorm2: LayerNorm
-    let feedForward: Linear
-    let feedForwardProjection: Linear
+    var feedForward: Linear
+    var feedForwardProjection: Linear
 
     init(_ loader: ParameterLoader, _ c: GPT2Configuration) {
         configuration = c
@@ -24,6 +24,20 @@ public struct GPT2Block: Sendable {
         feedForwardProjection = Linear(loader.scoped("mlp.c_proj"), inFeatures: 4 * d, outFeatures: d, layout: .inOut)
         // Causal-mask buffers that older transformers versions saved with the weights.
         loader.ignore("attn.bias", "attn.masked_bias")
+    }
+
+    /// The block with fp16 projection weights.
+    func halfPrecision() throws -> GPT2Block {
+        var block = self
+        block.queryKeyValue = try queryKeyValue.halfPrecision()
+        block.attentionProjection = try attentionProjection.halfPrecision()
+        block.feedForward = try feedForward.halfPrecision()
+        block.feedForwardProjection = try feedForwardProjection.halfPrecision()
+        return block
+    }
+
+    var weightByteCount: Int {
+        [queryKeyValue, attentionProjection, feedForward, feedForwardProjection].reduce(0) { $0 + $1.weightByteCount }
     }
 
     /// `[batch, time, dim]` → `[batch, time, dim]`; keys and values of the new positions are appended to `cache`.

@@ -7,7 +7,7 @@ import IndexTTSWeights
 /// Weights are read by their verbatim `gpt.*` keys. Immutable after load; decoding state lives in ``State``.
 public struct GPT2Model: Sendable {
     public let configuration: GPT2Configuration
-    let blocks: [GPT2Block]
+    private(set) var blocks: [GPT2Block]
     let finalNorm: LayerNorm
 
     /// Per-request decoding state: one KV cache per layer.
@@ -44,6 +44,17 @@ public struct GPT2Model: Sendable {
             try GPT2Model(loader, configuration: configuration)
         }
     }
+
+    /// The model with fp16 projection weights: half the bytes per decoded token (norms and biases stay fp32).
+    /// Outputs move by about 1e-3 relative (see `GPT2ModelTests`).
+    public func halfPrecision() throws -> GPT2Model {
+        var model = self
+        model.blocks = try blocks.map { try $0.halfPrecision() }
+        return model
+    }
+
+    /// Bytes of projection weights read per decoded token.
+    public var projectionWeightBytes: Int { blocks.reduce(0) { $0 + $1.weightByteCount } }
 
     /// Fresh decoding state for `batch` sequences of up to `capacity` positions.
     public func makeState(batch: Int, capacity: Int) -> State {

@@ -80,6 +80,14 @@ public enum OpsBenchmark {
         let sweep = bestTime(options.repetitions) {
             for w in layers { _ = try? x.linear(weight: w) }
         }
+        let halves = layers.compactMap { try? HalfMatrix($0) }
+        let halfSweep = bestTime(options.repetitions) {
+            for w in halves { _ = try? w.multiply(x) }
+        }
+        results.append(Measurement(
+            name: "gemv sweep, fp16 weights (HalfMatrix)", seconds: halfSweep,
+            rate: bytes / 2 * Double(options.layers) / halfSweep / 1e9, unit: "GB/s",
+            detail: "\(String(format1: bytes / 2 * Double(options.layers) / 1e6)) MB of weights per sweep"))
         results.append(Measurement(
             name: "gemv sweep over \(options.layers) matrices \(n)x\(wide)", seconds: sweep,
             rate: bytes * Double(options.layers) / sweep / 1e9, unit: "GB/s",

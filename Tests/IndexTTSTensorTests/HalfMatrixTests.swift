@@ -1,0 +1,48 @@
+import IndexTTSTensor
+import IndexTTSTestSupport
+import Testing
+
+/// fp16 weight storage: products stay within the bound that rounding the weights implies.
+struct HalfMatrixTests {
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return Tensor.make(shape) { out in
+            for i in out.indices {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                out[i] = Float(Int64(bitPattern: state) % 20001) / 10_000
+            }
+        }
+    }
+
+    /// |y − y_fp32| ≤ 2⁻¹¹·Σ|w||x| (+ fp32 summation slack), for GEMV (1 row), small batches and the GEMM path.
+    @Test(arguments: [1, 3, 9, 300])
+    func productsMatchFP32WithinRoundingBound(_ batch: Int) throws {
+        let (out, inFeatures) = (70, 131)  // odd sizes exercise the SIMD tails
+        let w = random([out, inFeatures], seed: 1), x = random([batch, inFeatures], seed: 2), b = random([out], seed: 3)
+        let half = try HalfMatrix(w)
+        let y = try half.multiply(x, bias: b), reference = try x.linear(weight: w, bias: b)
+        let absW = w.scalars.map(abs), absX = x.scalars.map(abs)
+        let ys = y.scalars, rs = reference.scalars
+        for r in 0..<batch {
+            for o in 0..<out {
+                var magnitude: Float = 0
+                for c in 0..<inFeatures { magnitude += absW[o * inFeatures + c] * absX[r * inFeatures + c] }
+                let bound = magnitude / 2048 + 1e-5 * magnitude + 1e-6
+                #expect(abs(ys[r * out + o] - rs[r * out + o]) <= bound, "batch \(batch) row \(r) out \(o)")
+            }
+        }
+    }
+
+    @Test func inOutLayoutIsTransposedOnLoad() throws {
+        let w = random([5, 3], seed: 4), x = random([1, 5], seed: 5)
+        let y = try HalfMatrix(w, layout: .inOut).multiply(x)
+        expectClose(y, try x.linear(weight: w, layout: .inOut), tolerance: .init(rtol: 2e-3, atol: 2e-3), "inOut")
+    }
+
+    @Test func outOfRangeWeightsAndBadShapesThrow() throws {
+        #expect(throws: TensorError.self) { try HalfMatrix(Tensor(shape: [1, 2], scalars: [1, 70_000])) }
+        let half = try HalfMatrix(random([4, 3], seed: 6))
+        #expect(throws: TensorError.self) { try half.multiply(self.random([1, 4], seed: 7)) }
+        #expect(half.byteCount == 24)
+    }
+}
