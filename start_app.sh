@@ -22,6 +22,11 @@ bin="$(swift build -c release --show-bin-path)/indextts"
 echo "== $bin"
 "$bin" --version
 echo "== checking models in $model_dir"
-"$bin" models check "$model_dir" || true
+if [ -d "$model_dir" ]; then
+  "$bin" models check "$model_dir" || true
+else
+  echo "No model folder at '$model_dir'. Download IndexTeam/IndexTTS-2 (Hugging Face or ModelScope) into it, or pass"
+  echo "--model-dir DIR; '$bin models check DIR' then lists what is present, broken or missing."
+fi
 echo
 echo "Next: '$bin models inspect FILE' lists a checkpoint's tensors; '$bin bench ops' measures the compute core."
