@@ -33,6 +33,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -62,7 +63,8 @@ let package = Package(
             exclude: ["Proto/sentencepiece_model.proto"],
             swiftSettings: commonSettings),
         .target(
-            name: "IndexTTSModels", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN"],
+            name: "IndexTTSModels",
+            dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", .product(name: "Yams", package: "Yams")],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTS",

@@ -80,3 +80,22 @@ public final class KVCache {
         }
     }
 }
+
+extension KVCache {
+    /// A cache of `batch` items that each start as a copy of this single-item cache (the prompt shared by all beams),
+    /// with room for `capacity` positions (default: this cache's capacity).
+    public func broadcast(toBatch newBatch: Int, capacity newCapacity: Int? = nil) throws -> KVCache {
+        let capacity = newCapacity ?? self.capacity
+        guard batch == 1, newBatch >= 1, capacity >= length else {
+            throw TensorError.invalidArgument(
+                operation: "KVCache.broadcast", message: "batch \(batch) → \(newBatch), \(length) positions into capacity \(capacity)")
+        }
+        let result = KVCache(batch: newBatch, heads: heads, headDim: headDim, capacity: capacity)
+        if length > 0 {
+            let k = keys, v = values
+            try result.append(keys: k.expanded(to: [newBatch, heads, length, headDim]),
+                              values: v.expanded(to: [newBatch, heads, length, headDim]))
+        }
+        return result
+    }
+}

@@ -24,6 +24,11 @@ public struct GPT2Model: Sendable {
         public func reorder(_ indices: [Int]) throws {
             for cache in caches { try cache.reorder(batchIndices: indices) }
         }
+
+        /// A state of `batch` sequences that each continue this single-sequence state (a prompt shared by beams).
+        public func broadcast(toBatch batch: Int) throws -> State {
+            State(caches: try caches.map { try $0.broadcast(toBatch: batch) })
+        }
     }
 
     /// Loads the core from `loader` scoped at the model's `gpt` prefix.

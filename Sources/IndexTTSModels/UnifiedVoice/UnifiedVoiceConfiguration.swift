@@ -1,0 +1,186 @@
+import Foundation
+import Yams
+
+/// The `gpt` section of IndexTTS2's `config.yaml`, which sizes `UnifiedVoice` (model_v2.py). Keys keep their
+/// upstream spelling. Two widths upstream hard-codes are fields here so tiny test models work: the conditioning
+/// feature width (w2v-BERT 2.0 hidden size, 1024) and the emotion perceiver width (1024); official files omit them.
+public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable {
+    /// `condition_module` / `emo_condition_module`: one Conformer encoder and its Perceiver resampler.
+    public struct ConditionModule: Codable, Sendable, Equatable {
+        public var outputSize: Int
+        public var linearUnits: Int
+        public var attentionHeads: Int
+        public var numBlocks: Int
+        public var inputLayer: String
+        public var perceiverMult: Int
+
+        enum CodingKeys: String, CodingKey {
+            case outputSize = "output_size", linearUnits = "linear_units", attentionHeads = "attention_heads"
+            case numBlocks = "num_blocks", inputLayer = "input_layer", perceiverMult = "perceiver_mult"
+        }
+
+        public init(outputSize: Int, linearUnits: Int, attentionHeads: Int, numBlocks: Int, inputLayer: String = "conv2d2",
+                    perceiverMult: Int = 2) {
+            self.outputSize = outputSize
+            self.linearUnits = linearUnits
+            self.attentionHeads = attentionHeads
+            self.numBlocks = numBlocks
+            self.inputLayer = inputLayer
+            self.perceiverMult = perceiverMult
+        }
+    }
+
+    public var modelDim: Int = 1280
+    public var layers: Int = 24
+    public var heads: Int = 20
+    public var maxMelTokens: Int = 1815
+    public var maxTextTokens: Int = 600
+    public var numberTextTokens: Int = 12000
+    public var numberMelCodes: Int = 8194
+    public var startMelToken: Int = 8192
+    public var stopMelToken: Int = 8193
+    public var startTextToken: Int = 0
+    public var stopTextToken: Int = 1
+    public var useMelCodesAsInput: Bool = true
+    public var conditionType: String = "conformer_perceiver"
+    public var conditionModule = ConditionModule(outputSize: 512, linearUnits: 2048, attentionHeads: 8, numBlocks: 6)
+    public var emoConditionModule = ConditionModule(outputSize: 512, linearUnits: 1024, attentionHeads: 4, numBlocks: 4)
+    /// Width of the conditioning features (w2v-BERT 2.0 hidden states); not in official files.
+    public var conditioningInputDim: Int = 1024
+    /// Width of the emotion perceiver and of `emovec_layer`'s input; not in official files.
+    public var emotionDim: Int = 1024
+    /// Speaker latents of the perceiver (`condition_num_latent`, fixed at 32 by IndexTTS2).
+    public var conditionNumLatent: Int = 32
+
+    enum CodingKeys: String, CodingKey {
+        case modelDim = "model_dim", layers, heads, maxMelTokens = "max_mel_tokens", maxTextTokens = "max_text_tokens"
+        case numberTextTokens = "number_text_tokens", numberMelCodes = "number_mel_codes"
+        case startMelToken = "start_mel_token", stopMelToken = "stop_mel_token"
+        case startTextToken = "start_text_token", stopTextToken = "stop_text_token"
+        case useMelCodesAsInput = "use_mel_codes_as_input", conditionType = "condition_type"
+        case conditionModule = "condition_module", emoConditionModule = "emo_condition_module"
+        case conditioningInputDim = "conditioning_input_dim", emotionDim = "emotion_dim"
+        case conditionNumLatent = "condition_num_latent"
+    }
+
+    /// The IndexTTS2 defaults (official config.yaml, version 2.0).
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = UnifiedVoiceConfiguration()
+        modelDim = try c.decodeIfPresent(Int.self, forKey: .modelDim) ?? d.modelDim
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
+        maxMelTokens = try c.decodeIfPresent(Int.self, forKey: .maxMelTokens) ?? d.maxMelTokens
+        maxTextTokens = try c.decodeIfPresent(Int.self, forKey: .maxTextTokens) ?? d.maxTextTokens
+        numberTextTokens = try c.decodeIfPresent(Int.self, forKey: .numberTextTokens) ?? d.numberTextTokens
+        numberMelCodes = try c.decodeIfPresent(Int.self, forKey: .numberMelCodes) ?? d.numberMelCodes
+        startMelToken = try c.decodeIfPresent(Int.self, forKey: .startMelToken) ?? d.startMelToken
+        stopMelToken = try c.decodeIfPresent(Int.self, forKey: .stopMelToken) ?? d.stopMelToken
+        startTextToken = try c.decodeIfPresent(Int.self, forKey: .startTextToken) ?? d.startTextToken
+        stopTextToken = try c.decodeIfPresent(Int.self, forKey: .stopTextToken) ?? d.stopTextToken
+        useMelCodesAsInput = try c.decodeIfPresent(Bool.self, forKey: .useMelCodesAsInput) ?? d.useMelCodesAsInput
+        conditionType = try c.decodeIfPresent(String.self, forKey: .conditionType) ?? d.conditionType
+        conditionModule = try c.decodeIfPresent(ConditionModule.self, forKey: .conditionModule) ?? d.conditionModule
+        emoConditionModule = try c.decodeIfPresent(ConditionModule.self, forKey: .emoConditionModule) ?? d.emoConditionModule
+        conditioningInputDim = try c.decodeIfPresent(Int.self, forKey: .conditioningInputDim) ?? d.conditioningInputDim
+        emotionDim = try c.decodeIfPresent(Int.self, forKey: .emotionDim) ?? d.emotionDim
+        conditionNumLatent = try c.decodeIfPresent(Int.self, forKey: .conditionNumLatent) ?? d.conditionNumLatent
+    }
+
+    /// The GPT-2 core's dimensions.
+    public var gpt2: GPT2Configuration { GPT2Configuration(modelDimension: modelDim, layers: layers, heads: heads) }
+    /// Rows of `text_embedding` (`number_text_tokens + 1`).
+    public var textVocabulary: Int { numberTextTokens + 1 }
+    /// Rows of `text_pos_embedding` (`max_text_tokens + 2`).
+    public var textPositions: Int { maxTextTokens + 2 }
+    /// Rows of `mel_pos_embedding` (`max_mel_tokens + 2 + max_conditioning_inputs`).
+    public var melPositions: Int { maxMelTokens + 3 }
+
+    /// Reads the `gpt` section of an IndexTTS2 `config.yaml`.
+    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` naming the file and field.
+    public static func load(configYAML path: String) throws -> UnifiedVoiceConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    /// Parses `config.yaml` text (`source` names it in errors).
+    public static func parse(yaml text: String, source: String = "config.yaml") throws -> UnifiedVoiceConfiguration {
+        struct Root: Decodable { let gpt: UnifiedVoiceConfiguration? }
+        let configuration: UnifiedVoiceConfiguration
+        do {
+            guard let gpt = try YAMLDecoder().decode(Root.self, from: text).gpt else {
+                throw ModelError.invalidConfiguration(file: source, field: "gpt", reason: "missing section")
+            }
+            configuration = gpt
+        } catch let error as DecodingError {
+            throw ModelError.invalidConfiguration(file: source, field: Self.path(of: error), reason: Self.reason(of: error))
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
+        }
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    /// Checks what this port supports and that the sizes are consistent.
+    public func validate(source: String = "config.yaml") throws {
+        func fail(_ field: String, _ reason: String) -> ModelError {
+            .invalidConfiguration(file: source, field: "gpt." + field, reason: reason)
+        }
+        for (name, value) in [("model_dim", modelDim), ("layers", layers), ("heads", heads), ("max_mel_tokens", maxMelTokens),
+                              ("max_text_tokens", maxTextTokens), ("number_text_tokens", numberTextTokens),
+                              ("number_mel_codes", numberMelCodes), ("conditioning_input_dim", conditioningInputDim),
+                              ("emotion_dim", emotionDim), ("condition_num_latent", conditionNumLatent)] where value <= 0 {
+            throw fail(name, "must be positive, got \(value)")
+        }
+        if modelDim % heads != 0 { throw fail("heads", "model_dim \(modelDim) is not divisible by \(heads) heads") }
+        for (name, value) in [("start_mel_token", startMelToken), ("stop_mel_token", stopMelToken)]
+        where value < 0 || value >= numberMelCodes {
+            throw fail(name, "\(value) is outside the \(numberMelCodes) mel codes")
+        }
+        guard conditionType == "conformer_perceiver" else {
+            throw ModelError.unsupported(component: "UnifiedVoice",
+                                         reason: "condition_type '\(conditionType)' (IndexTTS2 uses conformer_perceiver)")
+        }
+        guard useMelCodesAsInput else {
+            throw ModelError.unsupported(component: "UnifiedVoice", reason: "use_mel_codes_as_input false (IndexTTS2 uses true)")
+        }
+        for (name, module) in [("condition_module", conditionModule), ("emo_condition_module", emoConditionModule)] {
+            guard module.inputLayer == "conv2d2" else {
+                throw ModelError.unsupported(component: "UnifiedVoice", reason: "\(name).input_layer '\(module.inputLayer)' (IndexTTS2 uses conv2d2)")
+            }
+            if module.outputSize % module.attentionHeads != 0 {
+                throw fail(name + ".attention_heads", "output_size \(module.outputSize) is not divisible by \(module.attentionHeads)")
+            }
+            if conditioningInputDim < 3 { throw fail("conditioning_input_dim", "needs at least 3 features for the 3×3 subsampling") }
+        }
+    }
+
+    private static func path(of error: DecodingError) -> String {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(let key, let c): return (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+        @unknown default: return "-"
+        }
+        return context.codingPath.map(\.stringValue).joined(separator: ".")
+    }
+
+    private static func reason(of error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(let type, _): return "expected \(type)"
+        case .valueNotFound(let type, _): return "missing \(type) value"
+        case .keyNotFound: return "missing"
+        case .dataCorrupted(let c): return c.debugDescription
+        @unknown default: return "\(error)"
+        }
+    }
+}
