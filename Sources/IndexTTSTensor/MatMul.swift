@@ -76,7 +76,7 @@ extension Tensor {
     }
 
     /// Affine map of the last axis: `[…, in] → […, out]`, `y = x·Wᵀ + b` for `.outIn` weights.
-    /// A single row runs as GEMV, several rows as one GEMM.
+    /// A single row runs as GEMV, up to eight rows through ``SmallBatchLinear`` (large weights), more as one GEMM.
     public func linear(weight: Tensor, bias: Tensor? = nil, layout: WeightLayout = .outIn) throws -> Tensor {
         guard weight.rank == 2 else {
             throw TensorError.shapeMismatch(operation: "linear", message: "weight \(weight.shape) is not a matrix")
@@ -104,6 +104,16 @@ extension Tensor {
             if rows == 1 {
                 Tensor.gemv(weight: w.basePointer, rows: w.shape[0], columns: w.shape[1],
                             transposed: layout == .inOut, x: x.basePointer, y: dst, beta: beta)
+            } else if rows <= SmallBatchLinear.maximumRows && inFeatures * outFeatures >= 1 << 16 {
+                // Beams decoding together: stream the weights once instead of a thin GEMM.
+                if biasValues == nil { dst.update(repeating: 0, count: rows * outFeatures) }
+                if layout == .inOut {
+                    SmallBatchLinear.inOut(weight: w.basePointer, k: inFeatures, n: outFeatures, x: x.basePointer,
+                                           rows: rows, y: dst)
+                } else {
+                    SmallBatchLinear.outIn(weight: w.basePointer, k: inFeatures, n: outFeatures, x: x.basePointer,
+                                           rows: rows, y: dst)
+                }
             } else {
                 Tensor.gemm(m: rows, n: outFeatures, k: inFeatures,
                             a: x.basePointer, transA: false, lda: inFeatures,

@@ -145,4 +145,32 @@ extension CoreBehaviourTests {
         let t = try random([2, 4, 3], seed: 8).transposed(1, 2)
         expectClose(try t.matmul(b), try t.contiguous().matmul(b), "transposed batch")
     }
+
+    /// Two to eight rows (beams) take the weight-streaming kernels; they must equal a float64 reference for both
+    /// weight layouts, with and without bias, including column and depth tails.
+    @Test func fewRowLinearMatchesAReference() throws {
+        let (k, n) = (259, 301)
+        for rows in [2, 3, 5, 8, 9] {
+            let x = random([rows, k], seed: UInt64(rows)).affine(scale: 0.1)
+            let weight = random([n, k], seed: 77).affine(scale: 0.1)
+            let bias = random([n], seed: 78)
+            let xs = x.scalars, ws = weight.scalars, bs = bias.scalars
+            var expected = [Float](repeating: 0, count: rows * n)
+            for r in 0..<rows {
+                for o in 0..<n {
+                    var sum = 0.0
+                    for j in 0..<k { sum += Double(xs[r * k + j]) * Double(ws[o * k + j]) }
+                    expected[r * n + o] = Float(sum)
+                }
+            }
+            let plain = try Tensor(shape: [rows, n], scalars: expected)
+            let biased = try Tensor(shape: [rows, n], scalars: expected.enumerated().map { $0.element + bs[$0.offset % n] })
+            let tol = Tolerance(rtol: 1e-4, atol: 1e-4)
+            expectClose(try x.linear(weight: weight), plain, tolerance: tol, "outIn, \(rows) rows")
+            expectClose(try x.linear(weight: weight, bias: bias), biased, tolerance: tol, "outIn + bias, \(rows) rows")
+            let inOut = try weight.transposed(0, 1).contiguous()
+            expectClose(try x.linear(weight: inOut, layout: .inOut), plain, tolerance: tol, "inOut, \(rows) rows")
+            expectClose(try x.linear(weight: inOut, bias: bias, layout: .inOut), biased, tolerance: tol, "inOut + bias, \(rows) rows")
+        }
+    }
 }

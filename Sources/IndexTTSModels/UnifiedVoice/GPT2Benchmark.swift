@@ -4,10 +4,12 @@ import IndexTTSTensor
 import IndexTTSWeights
 
 /// Timings behind `indextts bench gpt`: the UnifiedVoice GPT-2 core at full size with random weights (written to
-/// a temporary safetensors file and loaded through the normal path): prefill, then cached decoding.
+/// a temporary safetensors file and loaded through the normal path): prefill, then cached decoding of one sequence
+/// and of `beams` sequences (IndexTTS2 decodes 3 beams), each compared with the time the machine needs just to read
+/// the projection weights once at its measured read bandwidth.
 public enum GPT2Benchmark {
     public static func run(configuration: GPT2Configuration = GPT2Configuration(), prefill: Int = 128, steps: Int = 100,
-                           halfPrecision: Bool = false,
+                           beams: Int = 3, halfPrecision: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> [OpsBenchmark.Measurement] {
         let d = configuration.modelDimension
         var tensors: [String: Tensor] = [:]
@@ -53,16 +55,32 @@ public enum GPT2Benchmark {
         var fresh = (0..<3).map { _ in model.makeState(batch: 1, capacity: prefill) }
         let prefillSeconds = try OpsBenchmark.bestTime(2) { _ = try model(prompt, state: fresh.removeLast()) }
         _ = try model(prompt, state: state)
+        let beamState = try state.broadcast(toBatch: beams)
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try model(step, state: state) }
         let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
+        let beamStep = random([beams, 1, d], scale: 1)
+        let beamStart = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { _ = try model(beamStep, state: beamState) }
+        let beamSeconds = Double(DispatchTime.now().uptimeNanoseconds - beamStart) / 1e9 / Double(steps)
+        let bandwidth = OpsBenchmark.readBandwidth()
+        let boundSeconds = weightBytes / (bandwidth.rate * 1e9)
         let label = "\(configuration.layers)×\(d), \(configuration.heads) heads, \(halfPrecision ? "fp16" : "fp32") weights"
+        func versusBound(_ seconds: Double) -> String {
+            String(format: "%.1f GB/s of projection weights, %.2f× the read-bandwidth bound", weightBytes / seconds / 1e9,
+                   seconds / boundSeconds)
+        }
         return [
             OpsBenchmark.Measurement(name: "GPT-2 core prefill \(prefill) positions (\(label))", seconds: prefillSeconds,
                                      rate: Double(prefill) / prefillSeconds, unit: "positions/s", detail: ""),
-            OpsBenchmark.Measurement(name: "GPT-2 core cached decode step, context \(prefill)–\(prefill + steps)",
+            OpsBenchmark.Measurement(name: "GPT-2 core cached decode step, 1 sequence, context \(prefill)–\(prefill + steps)",
                                      seconds: decodeSeconds, rate: 1 / decodeSeconds, unit: "tokens/s",
-                                     detail: String(format: "%.1f GB/s of projection weights", weightBytes / decodeSeconds / 1e9)),
+                                     detail: versusBound(decodeSeconds)),
+            OpsBenchmark.Measurement(name: "GPT-2 core cached decode step, \(beams) beams, context \(prefill)–\(prefill + steps)",
+                                     seconds: beamSeconds, rate: 1 / beamSeconds, unit: "steps/s",
+                                     detail: versusBound(beamSeconds)),
+            OpsBenchmark.Measurement(name: "read-bandwidth bound: \(String(format: "%.0f", weightBytes / 1e6)) MB of weights per step",
+                                     seconds: boundSeconds, rate: bandwidth.rate, unit: "GB/s", detail: bandwidth.name),
         ]
     }
 }

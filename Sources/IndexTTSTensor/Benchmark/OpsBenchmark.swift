@@ -115,7 +115,7 @@ public enum OpsBenchmark {
     }
 
     /// Sum over a large float buffer with SIMD accumulators on every core; bandwidth counts bytes read.
-    static func readBandwidth(bytes: Int, repetitions: Int) -> Measurement {
+    public static func readBandwidth(bytes: Int = 512 << 20, repetitions: Int = 3) -> Measurement {
         let count = bytes / 4
         let buffer = TensorStorage(count: count, repeating: 1)
         let pointer = UnsafePointer(buffer.pointer)

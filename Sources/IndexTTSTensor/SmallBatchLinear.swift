@@ -1,0 +1,89 @@
+/// Matrix products of a few rows (2–8: beams decoding together) against a large weight matrix, streaming the weights
+/// from memory exactly once. BLAS GEMM packs the weight panel for such thin products and runs at a fraction of the
+/// memory bandwidth; here every core walks its own contiguous slice of the weights.
+enum SmallBatchLinear {
+    static let maximumRows = 8
+
+    /// `y[r, :] += x[r, :]·W` for a row-major `[k, n]` W (Hugging Face `Conv1D` layout), `rows` rows of x `[rows, k]`
+    /// and y `[rows, n]`. Each core owns a range of output columns and reads W four rows at a time.
+    static func inOut(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
+                      y: UnsafeMutablePointer<Float>) {
+        let groups = (n + 7) / 8
+        let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
+        Parallel.forEachChunk(count: groups, minimumChunk: 64) { groupRange in
+            let c0 = groupRange.lowerBound * 8, c1 = min(n, groupRange.upperBound * 8)
+            let full = c0 + (c1 - c0) / 8 * 8
+            let weight = w.value, x = xs.value, y = ys.value
+            // x[r, kk..<kk+4] broadcast, per row: each weight vector is loaded once for all rows.
+            let coefficients = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 4 * maximumRows)
+            defer { coefficients.deallocate() }
+            var kk = 0
+            while kk + 4 <= k {
+                let w0 = weight + kk * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n
+                for r in 0..<rows {
+                    for t in 0..<4 { coefficients[4 * r + t] = SIMD8<Float>(repeating: x[r * k + kk + t]) }
+                }
+                var c = c0
+                while c < full {
+                    let v0 = UnsafeRawPointer(w0 + c).loadUnaligned(as: SIMD8<Float>.self)
+                    let v1 = UnsafeRawPointer(w1 + c).loadUnaligned(as: SIMD8<Float>.self)
+                    let v2 = UnsafeRawPointer(w2 + c).loadUnaligned(as: SIMD8<Float>.self)
+                    let v3 = UnsafeRawPointer(w3 + c).loadUnaligned(as: SIMD8<Float>.self)
+                    for r in 0..<rows {
+                        let yr = UnsafeMutableRawPointer(y + r * n + c)
+                        var acc = yr.loadUnaligned(as: SIMD8<Float>.self)
+                        let a = coefficients + 4 * r
+                        acc.addProduct(a[0], v0)
+                        acc.addProduct(a[1], v1)
+                        acc.addProduct(a[2], v2)
+                        acc.addProduct(a[3], v3)
+                        yr.storeBytes(of: acc, as: SIMD8<Float>.self)
+                    }
+                    c += 8
+                }
+                for r in 0..<rows {
+                    let xr = x + r * k + kk
+                    for c in full..<c1 { y[r * n + c] += xr[0] * w0[c] + xr[1] * w1[c] + xr[2] * w2[c] + xr[3] * w3[c] }
+                }
+                kk += 4
+            }
+            while kk < k {
+                let w0 = weight + kk * n
+                for r in 0..<rows {
+                    let s = x[r * k + kk]
+                    for c in c0..<c1 { y[r * n + c] += s * w0[c] }
+                }
+                kk += 1
+            }
+        }
+    }
+
+    /// `y[r, o] += W[o, :]·x[r, :]` for a row-major `[n, k]` W (`torch.nn.Linear` layout): each core owns a range of
+    /// output features and reads each weight row once, dotting it with every x row.
+    static func outIn(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
+                      y: UnsafeMutablePointer<Float>) {
+        let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
+        let full = k / 8 * 8
+        Parallel.forEachChunk(count: n, minimumChunk: 16) { outputs in
+            let weight = w.value, x = xs.value, y = ys.value
+            var partial = [SIMD8<Float>](repeating: .zero, count: maximumRows)
+            for o in outputs {
+                let row = weight + o * k
+                for r in 0..<rows { partial[r] = .zero }
+                var j = 0
+                while j < full {
+                    let wv = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                    for r in 0..<rows {
+                        partial[r].addProduct(wv, UnsafeRawPointer(x + r * k + j).loadUnaligned(as: SIMD8<Float>.self))
+                    }
+                    j += 8
+                }
+                for r in 0..<rows {
+                    var sum = partial[r].sum()
+                    for t in full..<k { sum += row[t] * x[r * k + t] }
+                    y[r * n + o] += sum
+                }
+            }
+        }
+    }
+}
