@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+# The default voice's wheels (pinned, checksummed): its G2P tests read pypinyin's dictionaries and the phone set.
+./scripts/fetch-default-voice.sh
 
 echo "== swift test (debug)"
 swift test

