@@ -8,6 +8,6 @@ struct IndexTTSCommand: ParsableCommand {
         commandName: "indextts",
         abstract: "IndexTTS-Swift: native IndexTTS2 text-to-speech (engine in progress; see README).",
         version: "0.1.0",
-        subcommands: [AudioCommand.self, ModelsCommand.self, BenchCommand.self]
+        subcommands: [TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
     )
 }

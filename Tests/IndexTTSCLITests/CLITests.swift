@@ -126,4 +126,27 @@ extension CLITests {
         #expect(result.stdout.contains("F0 median"))
         #expect(result.stdout.contains("syllables/s"))
     }
+
+    @Test func textPinyinPreviewsReadingsAndPhones() throws {
+        let r = try run(["text", "pinyin", "--json", "--cache", Fixtures.cache(""), "--text", "银行A"])
+        #expect(r.status == 0, "\(r.stderr)")
+        struct Output: Decodable { let pinyin: [String]; let phones: [String]; let ids: [Int]; let unread: [String] }
+        let output = try JSONDecoder().decode(Output.self, from: Data(r.stdout.utf8))
+        #expect(output.pinyin == ["yin2", "hang2"])
+        #expect(output.phones == ["sil", "^", "in2", "#0", "h", "ang2", "#0", "^", "ei1", "sil"])
+        #expect(output.ids.count == output.phones.count + 1 && output.unread.isEmpty)
+        let missing = try run(["text", "pinyin", "--cache", "/nonexistent", "--text", "你好"])
+        #expect(missing.status != 0 && missing.stderr.contains("fetch-default-voice"))
+    }
+
+    @Test func textSegmentsAndTokens() throws {
+        let bpe = Fixtures.path("text/bpe_cjk.model")
+        let r = try run(["text", "segments", "--json", "--bpe", bpe, "--max-tokens", "6", "--text", "今天天气很好. 我们一起去公园散步吧."])
+        #expect(r.status == 0, "\(r.stderr)")
+        struct Segment: Decodable { let index: Int; let tokens: Int; let text: String }
+        let segments = try JSONDecoder().decode([Segment].self, from: Data(r.stdout.utf8))
+        #expect(segments.count >= 3 && segments.allSatisfy { $0.tokens <= 6 && $0.tokens > 1 })
+        let t = try run(["text", "tokenize", "--json", "--bpe", bpe, "--text", "你好"])
+        #expect(t.status == 0 && t.stdout.contains("\"ids\""))
+    }
 }

