@@ -1,0 +1,124 @@
+import Foundation
+
+/// What every synthesis engine offers (the embedded default voice today, IndexTTS2 when its weights are present):
+/// the CLI, the server and the job queue talk only to this protocol. Engines are immutable after load and safe to
+/// share; all per-request state lives in the call.
+public protocol SpeechEngine: Sendable {
+    var info: EngineInfo { get }
+    /// Synthesises `request`, reporting progress per segment; throws ``SynthesisError`` for bad requests.
+    func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult
+}
+
+extension SpeechEngine {
+    public func synthesize(_ request: SynthesisRequest) throws -> SynthesisResult {
+        try synthesize(request, progress: { _ in })
+    }
+}
+
+/// Describes an engine to users and API clients.
+public struct EngineInfo: Sendable, Codable, Equatable {
+    public var id: String
+    public var name: String
+    public var sampleRate: Int
+    public var voices: [String]
+    /// Licence terms users must see (for example the default voice's non-commercial data licence).
+    public var licence: String
+    /// True when a reference clip clones the timbre (IndexTTS2); false when it only transfers prosody.
+    public var clonesTimbre: Bool
+
+    public init(id: String, name: String, sampleRate: Int, voices: [String], licence: String, clonesTimbre: Bool) {
+        self.id = id
+        self.name = name
+        self.sampleRate = sampleRate
+        self.voices = voices
+        self.licence = licence
+        self.clonesTimbre = clonesTimbre
+    }
+}
+
+/// The emotion controls IndexTTS2 offers; engines map what they can (the default voice maps presets and clips onto
+/// pitch, energy and duration).
+public enum EmotionControl: Sendable, Codable, Equatable {
+    /// Same as the voice reference.
+    case none
+    /// A named preset (平静/calm, 愉快/happy, …), with strength 0…1.
+    case preset(String, strength: Double)
+    /// IndexTTS2's 8 weights: happy, angry, sad, afraid, disgusted, melancholic, surprised, calm.
+    case vector([Double])
+    /// An emotion reference clip and its weight.
+    case referenceAudio(samples: [Float], sampleRate: Int, weight: Double)
+    /// A free-text description.
+    case text(String)
+}
+
+/// One synthesis request.
+public struct SynthesisRequest: Sendable {
+    public var text: String
+    public var voice: String?
+    /// A voice reference clip (timbre for IndexTTS2, prosody for the default voice).
+    public var referenceAudio: (samples: [Float], sampleRate: Int)?
+    public var emotion: EmotionControl = .none
+    /// 1 is normal; larger is faster.
+    public var speed: Double = 1
+    public var seed: UInt64?
+
+    public init(text: String, voice: String? = nil, emotion: EmotionControl = .none, speed: Double = 1, seed: UInt64? = nil) {
+        self.text = text
+        self.voice = voice
+        self.emotion = emotion
+        self.speed = speed
+        self.seed = seed
+    }
+}
+
+/// Progress of a long synthesis.
+public struct SynthesisProgress: Sendable {
+    public var completedSegments: Int
+    public var totalSegments: Int
+    public var audioSeconds: Double
+}
+
+/// Wall time of one pipeline stage.
+public struct StageTiming: Sendable, Codable, Equatable {
+    public var stage: String
+    public var seconds: Double
+}
+
+/// Audio and how it was made.
+public struct SynthesisResult: Sendable {
+    public var samples: [Float]
+    public var sampleRate: Int
+    /// Per stage, summed over segments, in pipeline order.
+    public var timings: [StageTiming]
+    public var segments: Int
+    /// Wall time to the first segment's audio.
+    public var timeToFirstAudio: Double
+    public var totalSeconds: Double
+    /// The controls actually applied (for example the prosody an emotion preset mapped to), for headers and logs.
+    public var appliedControls: [String: String]
+
+    public var audioSeconds: Double { Double(samples.count) / Double(sampleRate) }
+    /// Real-time factor: processing time / audio duration.
+    public var realTimeFactor: Double { audioSeconds > 0 ? totalSeconds / audioSeconds : 0 }
+}
+
+/// Problems with a request, named so that the CLI and the server can say exactly what to fix.
+public enum SynthesisError: Error, Equatable, Sendable, CustomStringConvertible {
+    case emptyText
+    case textTooLong(characters: Int, limit: Int)
+    case unknownVoice(String, available: [String])
+    case invalidParameter(name: String, reason: String)
+    case unsupported(String)
+    case modelsMissing(String)
+
+    public var description: String {
+        switch self {
+        case .emptyText: return "the text is empty (nothing to read after normalisation)"
+        case .textTooLong(let n, let limit): return "the text has \(n) characters; the limit is \(limit)"
+        case .unknownVoice(let v, let available): return "unknown voice '\(v)'; available: \(available.joined(separator: ", "))"
+        case .invalidParameter(let name, let reason): return "\(name): \(reason)"
+        case .unsupported(let what): return "not supported: \(what)"
+        case .modelsMissing(let what): return what
+        }
+    }
+}
