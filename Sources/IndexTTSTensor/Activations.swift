@@ -11,6 +11,11 @@ extension Tensor {
     /// max(x, 0).
     public func relu() -> Tensor { Elementwise.map(self) { $0.replacing(with: 0, where: $0 .< 0) } }
 
+    /// x for x ≥ 0, slope·x below (`LeakyReLU`).
+    public func leakyRelu(slope: Float) -> Tensor {
+        Elementwise.map(self) { $0.replacing(with: $0 * slope, where: $0 .< 0) }
+    }
+
     /// Logistic sigmoid.
     public func sigmoid() -> Tensor { Elementwise.map(self) { VectorMath.sigmoid($0) } }
 
