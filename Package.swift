@@ -101,7 +101,8 @@ let package = Package(
             name: "IndexTTSModelsTests", dependencies: ["IndexTTSModels", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
-            name: "IndexTTSTests", dependencies: ["IndexTTS", "IndexTTSTestSupport"],
+            name: "IndexTTSTests",
+            dependencies: ["IndexTTS", "IndexTTSAudio", "IndexTTSModels", "IndexTTSText", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSCLITests", dependencies: ["indextts", "IndexTTSTestSupport"],

@@ -171,8 +171,17 @@ public struct MultiBandMelGAN: Sendable {
         return try padded.conv1d(weight: synthesisFilter).scalars
     }
 
+    /// Fewest frames the generator handles well: its reflect paddings need more than 27 samples at 80 Hz × 3, and
+    /// the reference produces garbage below 10 frames. Shorter mels are padded by repeating the last frame.
+    public static let minimumFrames = 10
+
     /// Mel `[frames, 80]` → waveform at 24 kHz (`frames × 300` samples).
     public func callAsFunction(_ mel: Tensor) throws -> [Float] {
-        try synthesize(subbands: subbandSignals(mel))
+        let frames = mel.shape[0]
+        guard frames > 0 else { return [] }
+        if frames >= Self.minimumFrames { return try synthesize(subbands: subbandSignals(mel)) }
+        let last = try mel.sliced(axis: 0, range: (frames - 1)..<frames)
+        let padded = try Tensor.concatenate([mel] + Array(repeating: last, count: Self.minimumFrames - frames), axis: 0)
+        return Array(try synthesize(subbands: subbandSignals(padded)).prefix(frames * hopLength))
     }
 }

