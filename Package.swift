@@ -105,7 +105,7 @@ let package = Package(
             dependencies: ["IndexTTS", "IndexTTSAudio", "IndexTTSModels", "IndexTTSText", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
-            name: "IndexTTSCLITests", dependencies: ["indextts", "IndexTTSTestSupport"],
+            name: "IndexTTSCLITests", dependencies: ["indextts", "IndexTTSAudio", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
     ]
 )

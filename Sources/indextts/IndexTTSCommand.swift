@@ -6,8 +6,8 @@ import ArgumentParser
 struct IndexTTSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "indextts",
-        abstract: "IndexTTS-Swift: native IndexTTS2 text-to-speech (engine in progress; see README).",
+        abstract: "IndexTTS-Swift: native text-to-speech (embedded Mandarin default voice; IndexTTS2 engine in progress).",
         version: "0.1.0",
-        subcommands: [TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
+        subcommands: [SynthCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
     )
 }

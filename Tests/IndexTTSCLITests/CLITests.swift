@@ -149,4 +149,28 @@ extension CLITests {
         let t = try run(["text", "tokenize", "--json", "--bpe", bpe, "--text", "你好"])
         #expect(t.status == 0 && t.stdout.contains("\"ids\""))
     }
+
+    @Test func synthWritesSpeechAndExplainsProblems() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        let out = directory.appendingPathComponent("hello.flac").path
+        let r = try run(["synth", "--cache", Fixtures.cache(""), "--text", "你好，世界。", "--emotion", "happy", "-o", out, "--verbose"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("real-time factor") && r.stdout.contains("pitch_shift=0.600"))
+        let audio = try AudioProbe.decode(out)
+        #expect(audio.sampleRate == 24000 && audio.seconds > 0.8 && audio.seconds < 3)
+        let bad = try run(["synth", "--cache", Fixtures.cache(""), "--text", "你好", "--speed", "9", "-o", out])
+        #expect(bad.status != 0 && bad.stderr.contains("speed"))
+        let empty = try run(["synth", "--cache", Fixtures.cache(""), "--text", "。。", "-o", out])
+        #expect(empty.status != 0 && empty.stderr.contains("empty"))
+        let voices = try run(["voices", "list", "--json", "--cache", Fixtures.cache("")])
+        #expect(voices.status == 0 && voices.stdout.contains("non-commercial") && voices.stdout.contains("\"installed\" : true"))
+    }
+}
+
+import IndexTTSAudio
+enum AudioProbe {
+    static func decode(_ path: String) throws -> (sampleRate: Int, seconds: Double) {
+        let a = try AudioDecoder.decode(path: path)
+        return (a.sampleRate, a.duration)
+    }
 }

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import IndexTTS
+import IndexTTSAudio
+
+/// `indextts synth`: text to a sound file with the embedded default voice.
+struct SynthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Synthesise speech with the embedded default voice (Mandarin, 24 kHz).",
+        discussion: """
+            The default voice speaks Chinese out of the box (run scripts/fetch-default-voice.sh or ./start_app.sh once \
+            to fetch it into cache_hub/). Emotion presets and --ref-audio steer its prosody — pitch level and range, \
+            speaking rate, energy — but do not clone a speaker's timbre: zero-shot voice cloning is the IndexTTS2 \
+            engine's job, once its checkpoints are in place.
+            Presets: \(EmotionPreset.all.map { "\($0.id) (\($0.label))" }.joined(separator: ", ")).
+            Voice licence: \(DefaultVoiceEngine.licence)
+            """)
+
+    @Option(name: .shortAndLong, help: "Text to speak.") var text: String?
+    @Option(help: "Read the text from a UTF-8 file.") var textFile: String?
+    @Option(help: "Voice (built-in: baker).") var voice: String?
+    @Option(help: "Emotion preset, English id or Chinese label (e.g. happy, 悲伤).") var emotion: String?
+    @Option(help: "Preset strength, 0…1.") var emotionStrength = 1.0
+    @Option(help: "IndexTTS2's 8 emotion weights: happy,angry,sad,afraid,disgusted,melancholic,surprised,calm.")
+    var emotionVector: String?
+    @Option(help: "Describe the emotion in words (mapped onto the presets it names).") var emotionText: String?
+    @Option(help: "Reference clip whose prosody (pitch, rate, energy) the voice follows.") var refAudio: String?
+    @Option(help: "Emotion reference clip (prosody), weighted by --emotion-weight.") var emotionAudio: String?
+    @Option(help: "Weight of --emotion-audio, 0…1.") var emotionWeight = 1.0
+    @Option(help: "Speaking speed, 0.5…2.0.") var speed = 1.0
+    @Option(help: "Output format: wav, mp3, opus, flac or pcm (default: from -o, else wav).") var format: String?
+    @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
+    @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+    @Flag(name: .shortAndLong, help: "Print per-stage timings, real-time factor and the prosody controls used.") var verbose = false
+
+    func validate() throws {
+        let sources = [text != nil, textFile != nil].filter { $0 }.count
+        if sources > 1 { throw ValidationError("give either --text or --text-file, not both") }
+        let emotions = [emotion != nil, emotionVector != nil, emotionText != nil, emotionAudio != nil].filter { $0 }.count
+        if emotions > 1 { throw ValidationError("choose one of --emotion, --emotion-vector, --emotion-text, --emotion-audio") }
+        if let format, AudioFormat(fileExtension: format) == nil || format == "aac" {
+            throw ValidationError("--format must be wav, mp3, opus, flac or pcm")
+        }
+    }
+
+    func readText() throws -> String {
+        if let text { return text }
+        if let textFile {
+            guard let data = FileManager.default.contents(atPath: textFile), let s = String(data: data, encoding: .utf8) else {
+                throw ValidationError("cannot read UTF-8 text from \(textFile)")
+            }
+            return s
+        }
+        var lines: [String] = []
+        while let line = readLine(strippingNewline: false) { lines.append(line) }
+        guard !lines.isEmpty else { throw ValidationError("give --text, --text-file, or text on standard input") }
+        return lines.joined()
+    }
+
+    func run() throws {
+        let text = try readText()
+        let outputFormat: AudioFormat = try {
+            if let format { return AudioFormat(fileExtension: format)! }
+            if let output, let f = AudioFormat(fileExtension: (output as NSString).pathExtension.lowercased()) {
+                guard f != .aac else { throw ValidationError("aac output is not supported; use wav, mp3, opus, flac or pcm") }
+                return f
+            }
+            return .wav
+        }()
+        var request = SynthesisRequest(text: text, voice: voice, speed: speed)
+        if let emotion { request.emotion = .preset(emotion, strength: emotionStrength) }
+        if let emotionVector {
+            let values = emotionVector.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.allSatisfy({ $0 != nil }) else { throw ValidationError("--emotion-vector: 8 comma-separated numbers") }
+            request.emotion = .vector(values.map { $0! })
+        }
+        if let emotionText { request.emotion = .text(emotionText) }
+        if let emotionAudio {
+            let clip = try AudioDecoder.decode(path: emotionAudio, requireSound: true)
+            request.emotion = .referenceAudio(samples: clip.samples, sampleRate: clip.sampleRate, weight: emotionWeight)
+        }
+        if let refAudio {
+            let clip = try AudioDecoder.decode(path: refAudio, requireSound: true)
+            request.referenceAudio = (clip.samples, clip.sampleRate)
+        }
+        let loadStart = Date()
+        let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: cache))
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        let interactive = isatty(STDERR_FILENO) != 0
+        let result = try engine.synthesize(request) { p in
+            guard p.totalSegments > 1 else { return }
+            let width = 30, done = width * p.completedSegments / p.totalSegments
+            let bar = String(repeating: "█", count: done) + String(repeating: "░", count: width - done)
+            let line = "\(bar) \(p.completedSegments)/\(p.totalSegments) segments, \(String(format: "%.1f", p.audioSeconds)) s of audio"
+            FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
+        }
+        if interactive && result.segments > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        let path = output ?? Self.defaultOutputPath(format: outputFormat)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let bytes = try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: outputFormat)
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw ValidationError("cannot write \(path)")
+        }
+        print("wrote \(path): \(String(format: "%.2f", result.audioSeconds)) s, \(outputFormat.rawValue), \(result.sampleRate) Hz")
+        if verbose {
+            print(String(format: "model load: %.3f s", loadSeconds))
+            for t in result.timings { print(String(format: "%@: %.3f s", t.stage, t.seconds)) }
+            print(String(format: "total: %.3f s, time to first audio: %.3f s, real-time factor: %.3f (%d segments)",
+                         result.totalSeconds, result.timeToFirstAudio, result.realTimeFactor, result.segments))
+            print("controls: " + result.appliedControls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+    }
+
+    /// `outputs/YYYYMMDD_HHMMSS.<ext>` (local time), as IndexTTS names its outputs.
+    static func defaultOutputPath(format: AudioFormat) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd_HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return "outputs/\(formatter.string(from: Date())).\(format.fileExtension)"
+    }
+}
+
+/// `indextts voices …`.
+struct VoicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "voices", abstract: "Built-in voices and their licences.",
+                                                    subcommands: [List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the voices and whether their files are present.")
+        @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Voice: Encodable {
+            let id: String, engine: String, language: String, sampleRate: Int, installed: Bool, licence: String, note: String
+        }
+
+        func run() throws {
+            let paths = ModelCache(root: cache)
+            let missing = paths.missingDefaultVoiceFiles()
+            let voices = [Voice(id: "baker", engine: "default", language: "zh (Mandarin)", sampleRate: 24000, installed: missing == nil,
+                                licence: DefaultVoiceEngine.licence,
+                                note: "prosody from emotion presets or a reference clip; no timbre cloning")]
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(voices), as: UTF8.self))
+                return
+            }
+            for v in voices {
+                print("\(v.id)\t\(v.engine)\t\(v.language)\t\(v.sampleRate) Hz\t\(v.installed ? "installed" : "not installed")")
+                print("  licence: \(v.licence)")
+                print("  \(v.note)")
+                if let missing { print("  \(missing)") }
+            }
+        }
+    }
+}
