@@ -92,7 +92,7 @@ public struct FastSpeech2: Sendable {
     }
 
     struct Layer: Sendable {
-        let query: Linear, key: Linear, value: Linear, output: Linear
+        let query: QuantizableLinear, key: QuantizableLinear, value: QuantizableLinear, output: QuantizableLinear
         let attentionNorm: TFLayerNorm
         let feedForward1: TimeConvolution, feedForward2: TimeConvolution
         let outputNorm: TFLayerNorm
@@ -101,12 +101,12 @@ public struct FastSpeech2: Sendable {
     struct VariancePredictor: Sendable {
         let conv1: TimeConvolution, norm1: TFLayerNorm
         let conv2: TimeConvolution, norm2: TFLayerNorm
-        let projection: Linear
+        let projection: QuantizableLinear
 
         /// `[T, 256]` → T values.
-        func callAsFunction(_ x: Tensor) throws -> [Float] {
-            let h = try norm2(conv2(norm1(conv1(x).relu())).relu())
-            return try projection(h).scalars
+        func callAsFunction(_ x: Tensor, _ arithmetic: WeightArithmetic) throws -> [Float] {
+            let h = try norm2(conv2(norm1(conv1(x, arithmetic).relu()), arithmetic).relu())
+            return try projection(h, arithmetic).scalars
         }
     }
 
@@ -125,12 +125,16 @@ public struct FastSpeech2: Sendable {
     let energyPredictor: VariancePredictor
     let pitchEmbedding: TimeConvolution
     let energyEmbedding: TimeConvolution
-    let melProjection: Linear
+    let melProjection: QuantizableLinear
+    /// How the int8 layers compute (default: exactly as TFLite runs the file).
+    public var arithmetic: WeightArithmetic = .tfliteHybrid
     let postnet: [(conv: TimeConvolution, scale: Tensor, shift: Tensor)]
 
     /// Loads `fastspeech2_quan.tflite`.
-    public static func load(path: String) throws -> FastSpeech2 {
-        try FastSpeech2(store: WeightStore.open(path: path))
+    public static func load(path: String, arithmetic: WeightArithmetic = .tfliteHybrid) throws -> FastSpeech2 {
+        var model = try FastSpeech2(store: WeightStore.open(path: path))
+        model.arithmetic = arithmetic
+        return model
     }
 
     public init(store: WeightStore) throws {
@@ -143,10 +147,10 @@ public struct FastSpeech2: Sendable {
         hiddenSize = tokenTable.shape[1]
         maxPositions = positionTable.shape[0] - 1
         func layer(_ scope: String) throws -> Layer {
-            Layer(query: try graph.dense(scope: scope + "/attention/self/query/"),
-                  key: try graph.dense(scope: scope + "/attention/self/key/"),
-                  value: try graph.dense(scope: scope + "/attention/self/value/"),
-                  output: try graph.dense(scope: scope + "/attention/output/dense/"),
+            Layer(query: QuantizableLinear(try graph.dense(scope: scope + "/attention/self/query/")),
+                  key: QuantizableLinear(try graph.dense(scope: scope + "/attention/self/key/")),
+                  value: QuantizableLinear(try graph.dense(scope: scope + "/attention/self/value/")),
+                  output: QuantizableLinear(try graph.dense(scope: scope + "/attention/output/dense/")),
                   attentionNorm: TFLayerNorm(try graph.layerNorm(scope: scope + "/attention/output/LayerNorm")),
                   feedForward1: TimeConvolution(try graph.convolution(scope: scope + "/intermediate/conv1d_1/")),
                   feedForward2: TimeConvolution(try graph.convolution(scope: scope + "/intermediate/conv1d_2/")),
@@ -160,15 +164,15 @@ public struct FastSpeech2: Sendable {
                 norm1: TFLayerNorm(try graph.layerNorm(scope: "\(scope)/\(sequential)/LayerNorm_._0")),
                 conv2: TimeConvolution(try graph.convolution(scope: "\(scope)/\(sequential)/conv_._1/")),
                 norm2: TFLayerNorm(try graph.layerNorm(scope: "\(scope)/\(sequential)/LayerNorm_._1")),
-                projection: try graph.dense(scope: "\(scope)/\(dense)/"))
+                projection: QuantizableLinear(try graph.dense(scope: "\(scope)/\(dense)/")))
         }
         durationPredictor = try predictor("duration_predictor", "sequential_8", "dense_7")
         pitchPredictor = try predictor("f0_predictor", "sequential_6", "dense_5")
         energyPredictor = try predictor("energy_predictor", "sequential_7", "dense_6")
         pitchEmbedding = TimeConvolution(try graph.convolution(scope: "f0_embeddings/"))
         energyEmbedding = TimeConvolution(try graph.convolution(scope: "energy_embeddings/"))
-        melProjection = try graph.dense(scope: "mel_before/")
-        melChannels = melProjection.bias?.count ?? 80
+        melProjection = QuantizableLinear(try graph.dense(scope: "mel_before/"))
+        melChannels = melProjection.outFeatures
         postnet = try (0..<5).map { i in
             (TimeConvolution(try graph.convolution(scope: "postnet/conv_._\(i)/")),
              try graph.constantOperand("MUL", output: "postnet/batch_norm_._\(i)/batchnorm/mul_1"),
@@ -203,16 +207,16 @@ public struct FastSpeech2: Sendable {
         for layer in encoder { h = try run(layer, h) }
         let encoded = h
 
-        let logDurations = try durationPredictor(encoded)
+        let logDurations = try durationPredictor(encoded, arithmetic)
         var durations: [Int] = []
         for (i, d) in logDurations.enumerated() {
             let frames = max(Foundation.exp(d) - 1, 0) * controls.durationScale * (controls.phoneDurationScales?[i] ?? 1)
             durations.append(Int(frames.rounded(.toNearestOrEven)))
         }
-        let pitch = try pitchPredictor(encoded).map { $0 * controls.pitchRange + controls.pitchShift }
-        let energy = try energyPredictor(encoded).map { $0 * controls.energyScale + controls.energyShift }
-        let prosody = try dropout.apply(pitchEmbedding(Tensor(shape: [ids.count, 1], scalars: pitch)), which: 0)
-            .adding(dropout.apply(energyEmbedding(Tensor(shape: [ids.count, 1], scalars: energy)), which: 1))
+        let pitch = try pitchPredictor(encoded, arithmetic).map { $0 * controls.pitchRange + controls.pitchShift }
+        let energy = try energyPredictor(encoded, arithmetic).map { $0 * controls.energyScale + controls.energyShift }
+        let prosody = try dropout.apply(pitchEmbedding(Tensor(shape: [ids.count, 1], scalars: pitch), arithmetic), which: 0)
+            .adding(dropout.apply(energyEmbedding(Tensor(shape: [ids.count, 1], scalars: energy), arithmetic), which: 1))
         let adapted = try encoded.adding(prosody)
 
         let frames = durations.reduce(0, +)
@@ -229,10 +233,10 @@ public struct FastSpeech2: Sendable {
         var x = try Tensor.embedding(adapted.contiguous(), ids: rows)
             .adding(Tensor.embedding(positionTable, ids: Array(1...frames)))
         for layer in decoder { x = try run(layer, x) }
-        let melBefore = try melProjection(x)
+        let melBefore = try melProjection(x, arithmetic)
         var post = melBefore
         for (i, stage) in postnet.enumerated() {
-            post = try stage.conv(post).multiplying(stage.scale).adding(stage.shift)
+            post = try stage.conv(post, arithmetic).multiplying(stage.scale).adding(stage.shift)
             if i < postnet.count - 1 { post = post.tanh() }
         }
         return Output(melBeforePostnet: melBefore, mel: try melBefore.adding(post), durations: durations, pitch: pitch,
@@ -242,15 +246,15 @@ public struct FastSpeech2: Sendable {
     /// One post-LN transformer layer on `[T, hidden]`.
     private func run(_ layer: Layer, _ x: Tensor) throws -> Tensor {
         let time = x.shape[0]
-        let inner = layer.query.bias?.count ?? hiddenSize
+        let inner = layer.query.outFeatures
         let innerHead = inner / heads
         func split(_ t: Tensor) throws -> Tensor { try t.reshaped([1, time, heads, innerHead]).permuted([0, 2, 1, 3]) }
         let attended = try Tensor.scaledDotProductAttention(
-            query: split(layer.query(x)), key: split(layer.key(x)), value: split(layer.value(x)),
+            query: split(layer.query(x, arithmetic)), key: split(layer.key(x, arithmetic)), value: split(layer.value(x, arithmetic)),
             scale: 1 / Float(innerHead).squareRoot())
         let merged = try attended.permuted([0, 2, 1, 3]).reshaped([time, inner])
-        let h = try layer.attentionNorm(layer.output(merged).adding(x))
-        let ff = try layer.feedForward2(layer.feedForward1(h).mish())
+        let h = try layer.attentionNorm(layer.output(merged, arithmetic).adding(x))
+        let ff = try layer.feedForward2(layer.feedForward1(h, arithmetic).mish(), arithmetic)
         return try layer.outputNorm(ff.adding(h))
     }
 }

@@ -46,6 +46,14 @@ final class TFLiteGraph {
         return try store.tensor(key)
     }
 
+    /// The per-tensor scale of an int8 constant (nil for float constants or per-channel quantisation).
+    func quantizationScale(_ index: Int) -> Float? {
+        guard let q = subgraph.tensors[index].quantization, q.scales.count == 1, q.zeroPoints.allSatisfy({ $0 == 0 }) else {
+            return nil
+        }
+        return q.scales[0]
+    }
+
     /// The first operator of type `type` whose first output name starts with `scope` (at or after `start`).
     func op(_ type: String, scope: String, after start: Int = 0) throws -> (index: Int, op: TFLiteModel.Operator) {
         for index in start..<subgraph.operators.count {
@@ -96,24 +104,26 @@ final class TFLiteGraph {
 
     /// A `CONV_2D` implementing a 1-D convolution (input `[1, 1, T, in]`, filter `[out, 1, k, in]`): the filter as
     /// `[out, k·in]` (row layout `[k, in]`, matching time-major im2col) and the bias (the op's own plus the ADD after).
-    func convolution(scope: String) throws -> (weight: Tensor, bias: Tensor, kernel: Int) {
+    func convolution(scope: String) throws -> (weight: Tensor, bias: Tensor, kernel: Int, scale: Float?) {
         let (_, op) = try op("CONV_2D", scope: scope)
         let filter = try constant(op.inputs[1])
+        let scale = quantizationScale(op.inputs[1])
         guard filter.rank == 4, filter.shape[1] == 1 else {
             throw WeightsError.shapeMismatch(key: "\(scope) filter", expected: [-1, 1, -1, -1], actual: filter.shape)
         }
         let (out, kernel, input) = (filter.shape[0], filter.shape[2], filter.shape[3])
         var bias = op.inputs.count > 2 && isConstant(op.inputs[2]) ? try constant(op.inputs[2]) : Tensor.zeros([out])
         if let added = try addedConstant(after: op.outputs[0]) { bias = try bias.adding(added.reshaped([out])) }
-        return (try filter.reshaped([out, kernel * input]), bias, kernel)
+        return (try filter.reshaped([out, kernel * input]), bias, kernel, scale)
     }
 
-    /// A `FULLY_CONNECTED` (`[out, in]` weights) and the bias ADD that follows it.
-    func dense(scope: String) throws -> Linear {
+    /// A `FULLY_CONNECTED` (`[out, in]` weights, dequantised), the bias ADD that follows it, and the weights' int8
+    /// scale when they are quantised.
+    func dense(scope: String) throws -> (weight: Tensor, bias: Tensor?, scale: Float?) {
         let (_, op) = try op("FULLY_CONNECTED", scope: scope)
         let weight = try constant(op.inputs[1])
         let bias = try addedConstant(after: op.outputs[0])
-        return Linear(weight: weight, bias: try bias.map { try $0.reshaped([weight.shape[0]]) })
+        return (weight, try bias.map { try $0.reshaped([weight.shape[0]]) }, quantizationScale(op.inputs[1]))
     }
 
     /// A LayerNorm as TF lowers it (`…/batchnorm/mul` with γ, `…/batchnorm/sub` with β).
