@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import IndexTTS
 import IndexTTSAudio
 import IndexTTSModels
 import IndexTTSTensor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -99,6 +100,58 @@ struct BenchCommand: ParsableCommand {
                 print("\(r.name): \(String(format: "%.2f ms", r.seconds * 1e3)), \(String(format: "%.1f", r.rate)) \(r.unit); \(r.detail)")
             }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
+        }
+    }
+}
+
+extension BenchCommand {
+    /// `indextts bench voice`: the default voice over a text corpus, per stage, as real-time factor.
+    struct Voice: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "voice",
+            abstract: "Default voice speed: synthesise every line of a text file (neutral prosody) and report the real-time factor.")
+        @Option(help: "UTF-8 text, one sentence per line.") var textFile = "tools/fixtures/corpus/zh_g2p.txt"
+        @Option(help: "Lines to use (from the top).") var lines = 30
+        @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+
+        static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: textFile), let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("cannot read \(textFile)")
+            }
+            let sentences = Array(text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }.prefix(lines))
+            let loadStart = Date()
+            let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: cache))
+            let load = Date().timeIntervalSince(loadStart)
+            _ = try engine.synthesize(SynthesisRequest(text: "预热一下。"))  // warm-up
+            // Networks over each whole line, as the reference runtime runs them.
+            var frontend = 0.0, acoustic = 0.0, vocoder = 0.0, audio = 0.0
+            for sentence in sentences {
+                let r = try engine.synthesizeUnsplit(sentence)
+                frontend += r.timings[0].seconds
+                acoustic += r.timings[1].seconds
+                vocoder += r.timings[2].seconds
+                audio += Double(r.samples.count) / 24000
+            }
+            let total = frontend + acoustic + vocoder
+            print("threads: \(Parallel.workerCount); \(sentences.count) sentences, \(Self.fixed(audio, 1)) s of audio; model load \(Self.fixed(load, 3)) s")
+            print("networks on whole lines:")
+            print("  frontend: \(Self.fixed(frontend, 3)) s (RTF \(Self.fixed(frontend / audio, 4)))")
+            print("  acoustic: \(Self.fixed(acoustic, 3)) s (RTF \(Self.fixed(acoustic / audio, 4)))")
+            print("  vocoder: \(Self.fixed(vocoder, 3)) s (RTF \(Self.fixed(vocoder / audio, 4)))")
+            print("  total: \(Self.fixed(total, 3)) s, RTF \(Self.fixed(total / audio, 4))")
+            // The engine end to end: punctuation pieces, pauses, numbers, progress.
+            var engineSeconds = 0.0, engineAudio = 0.0, firstAudio = 0.0
+            for sentence in sentences {
+                let r = try engine.synthesize(SynthesisRequest(text: sentence))
+                engineSeconds += r.totalSeconds
+                engineAudio += r.audioSeconds
+                firstAudio += r.timeToFirstAudio
+            }
+            let meanFirst = firstAudio / Double(sentences.count) * 1000
+            print("engine end to end: \(Self.fixed(engineSeconds, 3)) s for \(Self.fixed(engineAudio, 1)) s of audio (with pauses), RTF \(Self.fixed(engineSeconds / engineAudio, 4)), mean time to first audio \(Self.fixed(meanFirst, 1)) ms")
+            print("peak resident memory: \(Self.fixed(Double(peakResidentBytes()) / 1e6, 0)) MB")
         }
     }
 }

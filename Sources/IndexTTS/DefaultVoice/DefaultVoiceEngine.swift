@@ -147,6 +147,21 @@ public struct DefaultVoiceEngine: SpeechEngine {
         return samples
     }
 
+    /// One pass of the networks over the whole text (numbers read, no splitting or pauses), timed per stage — the
+    /// unit the benchmark compares with the reference runtime.
+    public func synthesizeUnsplit(_ text: String) throws -> (samples: [Float], timings: [StageTiming]) {
+        var t = Date()
+        let ids = try phonemizer.ids(ChineseNumberReader.normalize(text))
+        let frontend = Date().timeIntervalSince(t)
+        t = Date()
+        let mel = try acoustic(ids).mel
+        let acousticSeconds = Date().timeIntervalSince(t)
+        t = Date()
+        let samples = try vocoder(mel)
+        return (samples, [StageTiming(stage: "frontend", seconds: frontend), StageTiming(stage: "acoustic", seconds: acousticSeconds),
+                          StageTiming(stage: "vocoder", seconds: Date().timeIntervalSince(t))])
+    }
+
     /// Short linear fades so that joins at silence never click.
     static func fadeEdges(_ audio: inout [Float], samples n: Int) {
         let n = min(n, audio.count / 2)

@@ -20,11 +20,11 @@ public enum ProsodyTransfer {
     }
 
     /// Measured with ``measure(_:sampleRate:)`` on the voice's own reading of "今天天气很好，我们一起去公园散步吧。
-    /// 明天早上八点在学校门口集合，请大家准时到达。" (default dropout mask): neutral median pitch 2^7.92 ≈ 242 Hz with
-    /// 0.325 octaves of spread, 4.34 syllables/s, −20.1 LUFS; `pitchShift` 1 raises the mean by 0.27 octaves and
-    /// `energyShift` 1 adds 2.4 LU. `DefaultVoiceEngineTests` re-measures the neutral values.
-    public static let baseline = Baseline(log2PitchMean: 7.92, log2PitchDeviation: 0.325, octavesPerPitchUnit: 0.27,
-                                          syllablesPerSecond: 4.34, loudness: -20.1, loudnessPerEnergyUnit: 2.4)
+    /// 明天早上八点在学校门口集合，请大家准时到达。" (default settings): neutral median pitch 2^7.91 ≈ 240 Hz with
+    /// 0.247 octaves of spread, 4.46 syllables/s, −21.5 LUFS; `pitchShift` 1 raises the mean by 0.15 octaves and
+    /// `energyShift` 1 adds 2.1 LU. `DefaultVoiceEngineTests` re-measures the neutral values.
+    public static let baseline = Baseline(log2PitchMean: 7.91, log2PitchDeviation: 0.247, octavesPerPitchUnit: 0.15,
+                                          syllablesPerSecond: 4.46, loudness: -21.5, loudnessPerEnergyUnit: 2.1)
 
     /// What the analysis found in a clip.
     public struct Measurement: Sendable {
