@@ -7,7 +7,7 @@ import IndexTTSText
 struct TextCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text", abstract: "Preview the text front end: pinyin and phones, BPE tokens, segments.",
-        subcommands: [Pinyin.self, Tokenize.self, Segments.self])
+        subcommands: [Normalize.self, Pinyin.self, Tokenize.self, Segments.self])
 
     /// Text from `--text`, `--text-file` or standard input.
     struct Input: ParsableArguments {
@@ -33,6 +33,22 @@ struct TextCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    struct Normalize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How numbers will be read (interim Chinese number reading; full zh/en normalisation is in progress).")
+        @OptionGroup var input: Input
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Output: Encodable { let text: String; let normalized: String }
+
+        func run() throws {
+            let text = try input.read().trimmingCharacters(in: .whitespacesAndNewlines)
+            let output = Output(text: text, normalized: ChineseNumberReader.normalize(text))
+            if json { return try TextCommand.printJSON(output) }
+            print(output.normalized)
+        }
     }
 
     struct Pinyin: ParsableCommand {

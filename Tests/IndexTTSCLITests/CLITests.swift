@@ -139,6 +139,12 @@ extension CLITests {
         #expect(missing.status != 0 && missing.stderr.contains("fetch-default-voice"))
     }
 
+    @Test func textNormalizeReadsNumbers() throws {
+        let r = try run(["text", "normalize", "--json", "--text", "共1024人，增长3.5%"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("共一千零二十四人，增长百分之三点五"))
+    }
+
     @Test func textSegmentsAndTokens() throws {
         let bpe = Fixtures.path("text/bpe_cjk.model")
         let r = try run(["text", "segments", "--json", "--bpe", bpe, "--max-tokens", "6", "--text", "今天天气很好. 我们一起去公园散步吧."])
