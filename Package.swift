@@ -3,8 +3,8 @@
 //
 // Layering (dependencies point one way only):
 //   IndexTTSTensor (compute core) → IndexTTSWeights (checkpoint readers) → IndexTTSNN (layers, module loading)
-//   → {audio, text} → models → IndexTTS (engine) → {jobs, server} → indextts (CLI)
-// Audio, text, models, jobs and server targets arrive with their issues; each slots into this chain.
+//   → {IndexTTSAudio, IndexTTSText} → IndexTTSModels → IndexTTS (engine) → IndexTTSJobs (persistent queue)
+//   → IndexTTSServer (HTTP API) → indextts (CLI)
 import PackageDescription
 
 /// Numeric targets need `-Ounchecked` and an AVX2/FMA target CPU in release builds, otherwise SIMD code
@@ -29,11 +29,21 @@ let package = Package(
         .library(name: "IndexTTSText", targets: ["IndexTTSText"]),
         .library(name: "IndexTTSModels", targets: ["IndexTTSModels"]),
         .library(name: "IndexTTS", targets: ["IndexTTS"]),
+        .library(name: "IndexTTSJobs", targets: ["IndexTTSJobs"]),
+        .library(name: "IndexTTSServer", targets: ["IndexTTSServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.30.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -71,10 +81,27 @@ let package = Package(
             dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
                            "IndexTTSModels"],
             swiftSettings: commonSettings),
+        .target(
+            name: "IndexTTSJobs",
+            dependencies: ["IndexTTS", "IndexTTSAudio",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: commonSettings),
+        .target(
+            name: "IndexTTSServer",
+            dependencies: ["IndexTTS", "IndexTTSJobs", "IndexTTSAudio", "IndexTTSText",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "MultipartKit", package: "multipart-kit"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",
             dependencies: [
-                "IndexTTS", "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
+                "IndexTTS", "IndexTTSJobs", "IndexTTSServer", .product(name: "Logging", package: "swift-log"), "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
                 "IndexTTSModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -103,6 +130,14 @@ let package = Package(
         .testTarget(
             name: "IndexTTSTests",
             dependencies: ["IndexTTS", "IndexTTSAudio", "IndexTTSModels", "IndexTTSText", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSJobsTests", dependencies: ["IndexTTSJobs", "IndexTTS", "IndexTTSTestSupport"],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSServerTests",
+            dependencies: ["IndexTTSServer", "IndexTTSJobs", "IndexTTS", "IndexTTSAudio", "IndexTTSTestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSCLITests", dependencies: ["indextts", "IndexTTSAudio", "IndexTTSTestSupport"],

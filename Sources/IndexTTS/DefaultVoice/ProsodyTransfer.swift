@@ -27,12 +27,21 @@ public enum ProsodyTransfer {
                                           syllablesPerSecond: 4.46, loudness: -21.5, loudnessPerEnergyUnit: 2.1)
 
     /// What the analysis found in a clip.
-    public struct Measurement: Sendable {
+    public struct Measurement: Sendable, Codable, Equatable {
         public var log2PitchMean: Double
         public var log2PitchDeviation: Double
         public var syllablesPerSecond: Double
         public var loudness: Double
         public var voicedSeconds: Double
+
+        public init(log2PitchMean: Double, log2PitchDeviation: Double, syllablesPerSecond: Double, loudness: Double,
+                    voicedSeconds: Double) {
+            self.log2PitchMean = log2PitchMean
+            self.log2PitchDeviation = log2PitchDeviation
+            self.syllablesPerSecond = syllablesPerSecond
+            self.loudness = loudness
+            self.voicedSeconds = voicedSeconds
+        }
     }
 
     public static func measure(_ samples: [Float], sampleRate: Int) throws -> Measurement {

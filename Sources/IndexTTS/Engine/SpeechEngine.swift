@@ -7,6 +7,11 @@ public protocol SpeechEngine: Sendable {
     var info: EngineInfo { get }
     /// Synthesises `request`, reporting progress per segment; throws ``SynthesisError`` for bad requests.
     func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult
+    /// How the engine's front end will read `text`.
+    func preview(_ text: String) -> TextPreview
+    /// Checks a request's controls (voice, emotion, speed, clips) without synthesising, so that queues can refuse a
+    /// bad request at submission instead of failing it later.
+    func validate(_ request: SynthesisRequest) throws
 }
 
 extension SpeechEngine {
@@ -57,10 +62,18 @@ public struct SynthesisRequest: Sendable {
     public var voice: String?
     /// A voice reference clip (timbre for IndexTTS2, prosody for the default voice).
     public var referenceAudio: (samples: [Float], sampleRate: Int)?
+    /// The prosody of ``referenceAudio`` measured earlier (a voice-library voice); engines that condition on prosody
+    /// use it instead of analysing the clip again.
+    public var referenceProsody: ProsodyTransfer.Measurement?
     public var emotion: EmotionControl = .none
     /// 1 is normal; larger is faster.
     public var speed: Double = 1
     public var seed: UInt64?
+    /// Polled between segments; when it returns true the engine stops and throws ``SynthesisError/cancelled``.
+    public var isCancelled: (@Sendable () -> Bool)?
+
+    /// Speeds an engine accepts (OpenAI's `speed` range).
+    public static let speedRange: ClosedRange<Double> = 0.25...4.0
 
     public init(text: String, voice: String? = nil, emotion: EmotionControl = .none, speed: Double = 1, seed: UInt64? = nil) {
         self.text = text
@@ -71,11 +84,21 @@ public struct SynthesisRequest: Sendable {
     }
 }
 
-/// Progress of a long synthesis.
+/// Progress of a long synthesis, reported after each segment with the audio that segment added (streaming
+/// servers send ``chunk`` at once; its concatenation over all reports equals the result's samples).
 public struct SynthesisProgress: Sendable {
     public var completedSegments: Int
     public var totalSegments: Int
     public var audioSeconds: Double
+    /// Samples appended since the previous report (the segment's speech and the pause after it).
+    public var chunk: [Float]
+
+    public init(completedSegments: Int, totalSegments: Int, audioSeconds: Double, chunk: [Float] = []) {
+        self.completedSegments = completedSegments
+        self.totalSegments = totalSegments
+        self.audioSeconds = audioSeconds
+        self.chunk = chunk
+    }
 }
 
 /// Wall time of one pipeline stage.
@@ -110,6 +133,8 @@ public enum SynthesisError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidParameter(name: String, reason: String)
     case unsupported(String)
     case modelsMissing(String)
+    /// The request's ``SynthesisRequest/isCancelled`` said stop.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -119,6 +144,31 @@ public enum SynthesisError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidParameter(let name, let reason): return "\(name): \(reason)"
         case .unsupported(let what): return "not supported: \(what)"
         case .modelsMissing(let what): return what
+        case .cancelled: return "the synthesis was cancelled"
         }
     }
+}
+
+/// How an engine will read a text, for previews before synthesis (`indextts text`, `GET /v1/text/preview`).
+public struct TextPreview: Sendable, Codable, Equatable {
+    public struct Segment: Sendable, Codable, Equatable {
+        public var text: String
+        /// Readings (tone digits, 5 = neutral) where the engine reads Chinese.
+        public var pinyin: [String]?
+        /// The engine's input symbols (phones or BPE pieces).
+        public var symbols: [String]
+        /// Characters the front end could not read.
+        public var unread: [String]
+        /// Silence after the segment.
+        public var pauseSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case text, pinyin, symbols, unread
+            case pauseSeconds = "pause_seconds"
+        }
+    }
+
+    public var text: String
+    public var normalized: String
+    public var segments: [Segment]
 }

@@ -1,0 +1,140 @@
+import Foundation
+import IndexTTS
+import IndexTTSAudio
+
+/// Everything a synthesis request can ask for, in a form that can be stored in a job queue and read back by any
+/// worker: audio clips are referenced by path (uploads are saved under the data folder first) or by voice-library
+/// name. Field names follow IndexTTS2's `infer()` where it has one (`emo_alpha`, `emo_vector`, …) in JSON.
+public struct SpeechParameters: Codable, Sendable, Equatable {
+    public var text: String
+    /// A built-in voice or a voice-library name.
+    public var voice: String?
+    /// A voice reference clip (timbre for IndexTTS2, prosody for the default voice).
+    public var referenceAudioPath: String?
+    /// Emotion preset, English id or Chinese label.
+    public var emotion: String?
+    /// IndexTTS2's 8 emotion weights.
+    public var emotionVector: [Double]?
+    /// Emotion described in words.
+    public var emotionText: String?
+    /// Emotion reference clip.
+    public var emotionAudioPath: String?
+    /// Strength of the preset, vector scale, or weight of the emotion clip, 0…1 (`emo_alpha`).
+    public var emotionWeight: Double?
+    public var speed: Double?
+    public var seed: UInt64?
+    /// Output format (`wav`, `mp3`, `opus`, `flac`, `pcm`).
+    public var format: AudioFormat?
+    /// Sampling parameters of IndexTTS2's GPT (ignored by engines without one, which say so in their controls).
+    public var sampling: SamplingParameters?
+
+    public init(text: String, voice: String? = nil, referenceAudioPath: String? = nil, emotion: String? = nil,
+                emotionVector: [Double]? = nil, emotionText: String? = nil, emotionAudioPath: String? = nil,
+                emotionWeight: Double? = nil, speed: Double? = nil, seed: UInt64? = nil, format: AudioFormat? = nil,
+                sampling: SamplingParameters? = nil) {
+        self.text = text
+        self.voice = voice
+        self.referenceAudioPath = referenceAudioPath
+        self.emotion = emotion
+        self.emotionVector = emotionVector
+        self.emotionText = emotionText
+        self.emotionAudioPath = emotionAudioPath
+        self.emotionWeight = emotionWeight
+        self.speed = speed
+        self.seed = seed
+        self.format = format
+        self.sampling = sampling
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case text, voice
+        case referenceAudioPath = "spk_audio_prompt"
+        case emotion
+        case emotionVector = "emo_vector"
+        case emotionText = "emo_text"
+        case emotionAudioPath = "emo_audio_prompt"
+        case emotionWeight = "emo_alpha"
+        case speed, seed, format, sampling
+    }
+
+    /// Checks what can be checked without touching files or engines; throws ``SynthesisError/invalidParameter``.
+    public func validate(maxCharacters: Int) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { throw SynthesisError.emptyText }
+        if trimmed.count > maxCharacters { throw SynthesisError.textTooLong(characters: trimmed.count, limit: maxCharacters) }
+        let emotions = [emotion != nil, emotionVector != nil, emotionText != nil, emotionAudioPath != nil].filter { $0 }.count
+        if emotions > 1 {
+            throw SynthesisError.invalidParameter(
+                name: "emotion", reason: "give one of emotion, emo_vector, emo_text, emo_audio_prompt")
+        }
+        if let v = emotionVector {
+            guard v.count == 8 else {
+                throw SynthesisError.invalidParameter(name: "emo_vector", reason: "needs 8 weights (happy, angry, sad, afraid, disgusted, melancholic, surprised, calm), got \(v.count)")
+            }
+            guard v.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw SynthesisError.invalidParameter(name: "emo_vector", reason: "weights must be finite and ≥ 0")
+            }
+        }
+        if let w = emotionWeight, !(w.isFinite && (0...1).contains(w)) {
+            throw SynthesisError.invalidParameter(name: "emo_alpha", reason: "must be between 0 and 1, got \(w)")
+        }
+        if let s = speed, !(s.isFinite && SynthesisRequest.speedRange.contains(s)) {
+            throw SynthesisError.invalidParameter(
+                name: "speed", reason: "must be between \(SynthesisRequest.speedRange.lowerBound) and \(SynthesisRequest.speedRange.upperBound), got \(s)")
+        }
+        if format == .aac {
+            throw SynthesisError.unsupported("aac output (no AAC encoder in this build; use mp3, opus, flac, wav or pcm)")
+        }
+        try sampling?.validate()
+    }
+}
+
+/// IndexTTS2's GPT sampling settings (`do_sample`, `top_p`, `top_k`, `temperature`, `num_beams`,
+/// `repetition_penalty`, `max_mel_tokens`); all optional, the engine's defaults apply when absent.
+public struct SamplingParameters: Codable, Sendable, Equatable {
+    public var doSample: Bool?
+    public var topP: Double?
+    public var topK: Int?
+    public var temperature: Double?
+    public var numBeams: Int?
+    public var repetitionPenalty: Double?
+    public var maxMelTokens: Int?
+
+    public init(doSample: Bool? = nil, topP: Double? = nil, topK: Int? = nil, temperature: Double? = nil,
+                numBeams: Int? = nil, repetitionPenalty: Double? = nil, maxMelTokens: Int? = nil) {
+        self.doSample = doSample
+        self.topP = topP
+        self.topK = topK
+        self.temperature = temperature
+        self.numBeams = numBeams
+        self.repetitionPenalty = repetitionPenalty
+        self.maxMelTokens = maxMelTokens
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case doSample = "do_sample"
+        case topP = "top_p"
+        case topK = "top_k"
+        case temperature
+        case numBeams = "num_beams"
+        case repetitionPenalty = "repetition_penalty"
+        case maxMelTokens = "max_mel_tokens"
+    }
+
+    public var isEmpty: Bool { self == SamplingParameters() }
+
+    public func validate() throws {
+        if let p = topP, !(p > 0 && p <= 1) { throw SynthesisError.invalidParameter(name: "top_p", reason: "must be in (0, 1], got \(p)") }
+        if let k = topK, k < 0 { throw SynthesisError.invalidParameter(name: "top_k", reason: "must be ≥ 0, got \(k)") }
+        if let t = temperature, !(t.isFinite && t > 0 && t <= 10) {
+            throw SynthesisError.invalidParameter(name: "temperature", reason: "must be in (0, 10], got \(t)")
+        }
+        if let b = numBeams, !(1...16).contains(b) { throw SynthesisError.invalidParameter(name: "num_beams", reason: "must be 1…16, got \(b)") }
+        if let r = repetitionPenalty, !(r.isFinite && r > 0) {
+            throw SynthesisError.invalidParameter(name: "repetition_penalty", reason: "must be > 0, got \(r)")
+        }
+        if let m = maxMelTokens, !(1...8192).contains(m) {
+            throw SynthesisError.invalidParameter(name: "max_mel_tokens", reason: "must be 1…8192, got \(m)")
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Hummingbird
+import IndexTTS
+import IndexTTSAudio
+import IndexTTSJobs
+import NIOCore
+
+/// `POST /v1/audio/speech` body, as OpenAI defines it.
+struct OpenAISpeechRequest: Decodable, Sendable {
+    var model: String?
+    var input: String
+    var voice: String?
+    var responseFormat: String?
+    var speed: Double?
+    var instructions: String?
+    var streamFormat: String?
+
+    enum CodingKeys: String, CodingKey {
+        case model, input, voice, speed, instructions
+        case responseFormat = "response_format"
+        case streamFormat = "stream_format"
+    }
+
+    /// A voice object, as newer OpenAI clients may send (`{"id": "…"}`).
+    struct VoiceObject: Decodable { let id: String }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        input = try c.decode(String.self, forKey: .input)
+        if let s = try? c.decodeIfPresent(String.self, forKey: .voice) {
+            voice = s
+        } else if c.contains(.voice), try !c.decodeNil(forKey: .voice) {
+            voice = try c.decode(VoiceObject.self, forKey: .voice).id
+        }
+        responseFormat = try c.decodeIfPresent(String.self, forKey: .responseFormat)
+        speed = try c.decodeIfPresent(Double.self, forKey: .speed)
+        instructions = try c.decodeIfPresent(String.self, forKey: .instructions)
+        streamFormat = try c.decodeIfPresent(String.self, forKey: .streamFormat)
+    }
+}
+
+extension SpeechServer {
+    /// Model names `/v1/audio/speech` accepts for the engine this server runs (OpenAI's names map onto it).
+    var modelNames: [String] { [engine.info.id, "indextts", "indextts-\(engine.info.id)", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"] }
+
+    func addSpeechRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("/v1/models") { _, _ -> Response in
+            struct Model: Encodable { let id: String; let object = "model"; let created = 0; let owned_by = "indextts" }
+            struct List: Encodable { let object = "list"; let data: [Model] }
+            return try Self.json(List(data: self.modelNames.map { Model(id: $0) }))
+        }
+
+        router.post("/v1/audio/speech") { request, context -> Response in
+            let body = try await self.collectBody(request)
+            let decoder = JSONDecoder()
+            let speech: OpenAISpeechRequest
+            do { speech = try decoder.decode(OpenAISpeechRequest.self, from: Data(buffer: body)) } catch let e as DecodingError {
+                throw APIError.from(e)
+            } catch {
+                throw APIError(.badRequest, "the body must be JSON: \(error)", code: "invalid_json")
+            }
+            if let model = speech.model, !self.modelNames.contains(model) {
+                throw APIError(.badRequest, "model '\(model)' is not served here; models: \(self.modelNames.joined(separator: ", "))",
+                               param: "model", code: "model_not_found")
+            }
+            let formatName = (speech.responseFormat ?? "mp3").lowercased()
+            guard let format = AudioFormat(rawValue: formatName) else {
+                throw APIError.invalid("response_format", "must be one of mp3, opus, aac, flac, wav, pcm; got '\(formatName)'")
+            }
+            if format == .aac {
+                throw APIError(.badRequest, "response_format 'aac' is not available: this build has no AAC encoder; use mp3, opus, flac, wav or pcm",
+                               param: "response_format", code: "unsupported_format")
+            }
+            let streamFormat = speech.streamFormat?.lowercased()
+            if let streamFormat, !["audio", "sse"].contains(streamFormat) {
+                throw APIError.invalid("stream_format", "must be 'audio' or 'sse'; got '\(streamFormat)'")
+            }
+            var parameters = SpeechParameters(text: speech.input, voice: speech.voice, speed: speech.speed, format: format)
+            if let instructions = speech.instructions?.trimmingCharacters(in: .whitespacesAndNewlines), !instructions.isEmpty {
+                if EmotionPreset.named(instructions) != nil { parameters.emotion = instructions } else { parameters.emotionText = instructions }
+            }
+            do { try parameters.validate(maxCharacters: self.configuration.maxSpeechCharacters) } catch SynthesisError.emptyText {
+                throw APIError(.badRequest, "'input' is empty", param: "input", code: "empty_input")
+            }
+            let synthesis = try self.resolver.resolve(parameters)
+            try self.engine.validate(synthesis)
+            switch streamFormat {
+            case "sse": return try self.streamSSE(synthesis, format: format)
+            case "audio": return try self.streamAudio(synthesis, format: format)
+            default:
+                let result = try await self.synthesize(synthesis, source: "direct")
+                return try self.audioResponse(result, format: format)
+            }
+        }
+    }
+
+    /// A whole file, with timing headers.
+    func audioResponse(_ result: SynthesisResult, format: AudioFormat) throws -> Response {
+        let bytes = try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: format)
+        var headers = HTTPFields()
+        headers[.contentType] = format.mimeType
+        Self.timingHeaders(result, into: &headers)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Events of a streamed synthesis: encoded audio as it becomes final, then the result.
+    enum StreamEvent: Sendable {
+        case audio([UInt8])
+        case done(SynthesisResult)
+    }
+
+    /// Starts a synthesis whose audio is encoded segment by segment; stops it when the client goes away.
+    func startStream(_ request: SynthesisRequest, format: AudioFormat) throws -> AsyncThrowingStream<StreamEvent, any Error> {
+        let encoder = try AudioEncoder(format: format, sampleRate: engine.info.sampleRate)
+        let box = EncoderBox(encoder)
+        let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
+        let stopped = StopFlag()
+        continuation.onTermination = { _ in stopped.stop() }
+        var request = request
+        let previous = request.isCancelled
+        request.isCancelled = { stopped.isStopped || previous?() == true }
+        let synthesisRequest = request
+        Task {
+            do {
+                let result = try await self.synthesize(synthesisRequest, source: "direct") { progress in
+                    if let bytes = try? box.encoder.append(progress.chunk), !bytes.isEmpty { continuation.yield(.audio(bytes)) }
+                }
+                let tail = try box.encoder.finish()
+                if !tail.isEmpty { continuation.yield(.audio(tail)) }
+                continuation.yield(.done(result))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        return stream
+    }
+
+    /// `stream_format: audio`: the encoded file in chunks as segments finish (chunked transfer encoding).
+    func streamAudio(_ request: SynthesisRequest, format: AudioFormat) throws -> Response {
+        let stream = try startStream(request, format: format)
+        var headers = HTTPFields()
+        headers[.contentType] = format.mimeType
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            for try await event in stream {
+                if case .audio(let bytes) = event { try await writer.write(ByteBuffer(bytes: bytes)) }
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// `stream_format: sse`: `speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage.
+    func streamSSE(_ request: SynthesisRequest, format: AudioFormat) throws -> Response {
+        let stream = try startStream(request, format: format)
+        let inputCharacters = request.text.count
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            func send(_ object: [String: Any]) async throws {
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                try await writer.write(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+            }
+            do {
+                for try await event in stream {
+                    switch event {
+                    case .audio(let bytes):
+                        try await send(["type": "speech.audio.delta", "audio": Data(bytes).base64EncodedString()])
+                    case .done(let result):
+                        let audioTokens = Int((result.audioSeconds * 50).rounded())  // 50 Hz, IndexTTS2's code rate
+                        try await send(["type": "speech.audio.done",
+                                        "usage": ["input_tokens": inputCharacters, "output_tokens": audioTokens,
+                                                  "total_tokens": inputCharacters + audioTokens],
+                                        "timings": ["total_seconds": result.totalSeconds, "rtf": result.realTimeFactor,
+                                                    "time_to_first_audio": result.timeToFirstAudio,
+                                                    "audio_seconds": result.audioSeconds],
+                                        "controls": result.appliedControls])
+                    }
+                }
+            } catch {
+                // Headers are gone already: report the failure as an error event, as OpenAI's streams do.
+                let api = APIError.from(error)
+                try await send(["type": "error", "error": ["message": api.message, "type": api.type, "code": (api.code as Any?) ?? NSNull()]])
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+/// The streaming encoder, used from the synthesis thread only (progress callbacks are sequential).
+final class EncoderBox: @unchecked Sendable {
+    let encoder: AudioEncoder
+    init(_ encoder: AudioEncoder) { self.encoder = encoder }
+}
+
+/// Set when a streaming client disconnects.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    var isStopped: Bool { lock.withLock { stopped } }
+    func stop() { lock.withLock { stopped = true } }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import IndexTTS
+import IndexTTSJobs
+import IndexTTSServer
+import Logging
+
+/// Options shared by `serve` and `batch`: where the data and the queue live, and the engine's model cache.
+struct QueueOptions: ParsableArguments {
+    @Option(help: "Data folder: jobs.sqlite, outputs/, voices/, uploads/.") var data = "data"
+    @Option(help: "Job queue: a SQLite file path, or postgres://user:password@host:port/db to share one queue between servers (default: <data>/jobs.sqlite).")
+    var queue: String?
+    @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+    @Option(help: "Syntheses at once (default: half the cores, at least 1).") var concurrency: Int?
+    @Option(help: "Seconds a worker's claim on a job lasts without renewal; a crashed worker's jobs are retried after it.")
+    var leaseSeconds = 30.0
+
+    var dataDirectory: URL { URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL }
+}
+
+enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+/// `indextts serve`: the HTTP API and a job worker.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP server: OpenAI-compatible /v1/audio/speech, the native API, jobs and voices.",
+        discussion: """
+            Endpoints: POST /v1/audio/speech, GET /v1/models, POST /v1/tts, GET|POST /v1/text/preview, \
+            POST|GET /v1/jobs, GET|DELETE /v1/jobs/{id}, GET /v1/jobs/{id}/audio, POST|GET /v1/voices, \
+            GET|DELETE /v1/voices/{name}, GET /healthz, GET /metrics, GET /openapi.json.
+            SIGINT/SIGTERM shut down gracefully: running jobs get --grace seconds, then return to the queue.
+            """)
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port (0 picks a free one).") var port = 8000
+    @OptionGroup var queueOptions: QueueOptions
+    @Option(help: "Require 'Authorization: Bearer <key>' (default: $INDEXTTS_API_KEY; none when unset).") var apiKey: String?
+    @Option(help: "Jobs this server's worker runs at once (default: --concurrency).") var workers: Int?
+    @Flag(help: "Serve the API only; leave queued jobs to other servers or `indextts batch` workers.") var noWorker = false
+    @Option(help: "Largest request body in MiB (uploads included).") var maxBodyMb = 25
+    @Option(help: "Longest text of the native endpoints and jobs, in characters (/v1/audio/speech keeps OpenAI's 4096).")
+    var maxText = 20_000
+    @Option(help: "Seconds running jobs get to finish on shutdown before they return to the queue.") var grace = 10.0
+    @Option(help: "Log format: text or json (one JSON object per line).") var logFormat: LogFormat = .text
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
+        LoggingBootstrap.bootstrap(format: logFormat, level: level)
+        var logger = Logger(label: "indextts")
+        logger.logLevel = level
+        var configuration = ServerConfiguration(dataDirectory: queueOptions.dataDirectory)
+        configuration.host = host
+        configuration.port = port
+        configuration.queue = queueOptions.queue
+        configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["INDEXTTS_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let c = queueOptions.concurrency { configuration.concurrency = max(1, c) }
+        configuration.workerConcurrency = workers
+        configuration.runWorker = !noWorker
+        configuration.maxBodyBytes = max(1, maxBodyMb) * 1024 * 1024
+        configuration.maxTextCharacters = max(1, maxText)
+        configuration.leaseSeconds = queueOptions.leaseSeconds
+        configuration.shutdownGraceSeconds = grace
+
+        logger.info("loading the default voice", metadata: ["cache": "\(ModelCache(root: queueOptions.cache).root.path)"])
+        let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: queueOptions.cache))
+        let queue = try await SpeechServer.openQueue(configuration.queue, dataDirectory: configuration.dataDirectory, logger: logger)
+        let server = try SpeechServer(configuration: configuration, engine: engine, queue: queue, logger: logger)
+        let announce = logger, host = configuration.host, runWorker = configuration.runWorker
+        let auth = configuration.apiKey == nil ? "off" : "bearer"
+        try await server.run { port in
+            announce.info("listening", metadata: ["url": "http://\(host):\(port)",
+                                                  "worker": "\(runWorker ? server.workerID : "off")", "auth": "\(auth)"])
+        }
+    }
+}
+
+/// swift-log set-up for the CLI: human-readable lines, or JSON lines for log collectors.
+enum LoggingBootstrap {
+    static func bootstrap(format: LogFormat, level: Logger.Level) {
+        LoggingSystem.bootstrap { label in
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+}
+
+/// Writes each record as one JSON object per line on standard error: time, level, label, message, metadata.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    static let lock = NSLock()
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let level = event.level, message = event.message, explicit = event.metadata
+        var object: [String: Any] = [
+            "time": ISO8601DateFormatter.string(from: Date(), timeZone: .gmt,
+                                                formatOptions: [.withInternetDateTime, .withFractionalSeconds]),
+            "level": level.rawValue, "label": label, "message": message.description,
+        ]
+        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        Self.lock.withLock { FileHandle.standardError.write(data + Data("\n".utf8)) }
+    }
+}
