@@ -107,7 +107,7 @@ let package = Package(
             ],
             swiftSettings: numericSettings),
         .target(
-            name: "IndexTTSTestSupport", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],
+            name: "IndexTTSTestSupport", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTS"],
             path: "Tests/Support", swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSTensorTests", dependencies: ["IndexTTSTensor", "IndexTTSTestSupport"],

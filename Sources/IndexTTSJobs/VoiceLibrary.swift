@@ -127,7 +127,7 @@ public struct VoiceLibrary: Sendable {
             if fm.fileExists(atPath: target.path) { throw VoiceLibraryError.alreadyExists(name) }
             throw VoiceLibraryError.storage("\(error)")
         }
-        return entry
+        return try self.entry(name)  // as stored, so later reads compare equal
     }
 
     public func entry(_ name: String) throws -> VoiceEntry {
@@ -165,12 +165,12 @@ public struct VoiceLibrary: Sendable {
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.dateEncodingStrategy = .iso8601
+        e.dateEncodingStrategy = .secondsSince1970
         return e
     }()
     static let decoder: JSONDecoder = {
         let d = JSONDecoder()
-        d.dateDecodingStrategy = .iso8601
+        d.dateDecodingStrategy = .secondsSince1970
         return d
     }()
 }

@@ -105,6 +105,11 @@ public struct SynthesisProgress: Sendable {
 public struct StageTiming: Sendable, Codable, Equatable {
     public var stage: String
     public var seconds: Double
+
+    public init(stage: String, seconds: Double) {
+        self.stage = stage
+        self.seconds = seconds
+    }
 }
 
 /// Audio and how it was made.
@@ -119,6 +124,17 @@ public struct SynthesisResult: Sendable {
     public var totalSeconds: Double
     /// The controls actually applied (for example the prosody an emotion preset mapped to), for headers and logs.
     public var appliedControls: [String: String]
+
+    public init(samples: [Float], sampleRate: Int, timings: [StageTiming], segments: Int, timeToFirstAudio: Double,
+                totalSeconds: Double, appliedControls: [String: String]) {
+        self.samples = samples
+        self.sampleRate = sampleRate
+        self.timings = timings
+        self.segments = segments
+        self.timeToFirstAudio = timeToFirstAudio
+        self.totalSeconds = totalSeconds
+        self.appliedControls = appliedControls
+    }
 
     public var audioSeconds: Double { Double(samples.count) / Double(sampleRate) }
     /// Real-time factor: processing time / audio duration.
@@ -162,6 +178,14 @@ public struct TextPreview: Sendable, Codable, Equatable {
         /// Silence after the segment.
         public var pauseSeconds: Double
 
+        public init(text: String, pinyin: [String]?, symbols: [String], unread: [String], pauseSeconds: Double) {
+            self.text = text
+            self.pinyin = pinyin
+            self.symbols = symbols
+            self.unread = unread
+            self.pauseSeconds = pauseSeconds
+        }
+
         enum CodingKeys: String, CodingKey {
             case text, pinyin, symbols, unread
             case pauseSeconds = "pause_seconds"
@@ -171,4 +195,10 @@ public struct TextPreview: Sendable, Codable, Equatable {
     public var text: String
     public var normalized: String
     public var segments: [Segment]
+
+    public init(text: String, normalized: String, segments: [Segment]) {
+        self.text = text
+        self.normalized = normalized
+        self.segments = segments
+    }
 }
