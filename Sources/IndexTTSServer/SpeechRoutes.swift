@@ -78,7 +78,8 @@ extension SpeechServer {
             }
             var parameters = SpeechParameters(text: speech.input, voice: speech.voice, speed: speech.speed, format: format)
             if let instructions = speech.instructions?.trimmingCharacters(in: .whitespacesAndNewlines), !instructions.isEmpty {
-                if EmotionPreset.named(instructions) != nil { parameters.emotion = instructions } else { parameters.emotionText = instructions }
+                // Free text: the engine maps what it understands (preset names and labels for the default voice).
+                parameters.emotionText = instructions
             }
             do { try parameters.validate(maxCharacters: self.configuration.maxSpeechCharacters) } catch SynthesisError.emptyText {
                 throw APIError(.badRequest, "'input' is empty", param: "input", code: "empty_input")

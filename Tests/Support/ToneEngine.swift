@@ -30,11 +30,14 @@ public struct ToneEngine: SpeechEngine {
         }
     }
 
-    /// Pitch of the tones: 220 Hz, ×1.5 for "happy", ×0.75 for "sad"; a reference clip's prosody shifts nothing.
+    /// Pitch of the tones: 220 Hz, ×1.5 for "happy", ×0.75 for "sad" (presets, or text mentioning them); a reference
+    /// clip's prosody shifts nothing.
     public static func frequency(for emotion: EmotionControl) -> Double {
         switch emotion {
         case .preset("happy", _): return 330
         case .preset("sad", _): return 165
+        case .text(let s) where s.contains("happy"): return 330
+        case .text(let s) where s.contains("sad"): return 165
         default: return 220
         }
     }
