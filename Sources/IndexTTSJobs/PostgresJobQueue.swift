@@ -78,6 +78,7 @@ public final class PostgresJobQueue: JobQueue {
         return queue
     }
 
+    @discardableResult
     func storage<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let e as JobQueueError { throw e } catch {
             throw JobQueueError.storage("PostgreSQL: \(String(reflecting: error))")

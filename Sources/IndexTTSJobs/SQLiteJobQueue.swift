@@ -54,6 +54,7 @@ public final class SQLiteJobQueue: JobQueue {
         return m
     }
 
+    @discardableResult
     func storage<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let e as JobQueueError { throw e } catch {
             throw JobQueueError.storage("\(path): \(error)")

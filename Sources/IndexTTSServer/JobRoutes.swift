@@ -24,6 +24,8 @@ struct JobView: Encodable {
     let outputFile: String?
     let cancelRequested: Bool
     let idempotencyKey: String?
+    /// The worker holding the job while it runs.
+    let worker: String?
 
     struct Progress: Encodable {
         let completedSegments: Int
@@ -47,6 +49,7 @@ struct JobView: Encodable {
         case outputFile = "output_file"
         case cancelRequested = "cancel_requested"
         case idempotencyKey = "idempotency_key"
+        case worker
     }
 
     init(_ job: JobRecord) {
@@ -70,6 +73,7 @@ struct JobView: Encodable {
         outputFile = job.outputPath.map { ($0 as NSString).lastPathComponent }
         cancelRequested = job.cancelRequested
         idempotencyKey = job.idempotencyKey
+        worker = job.state == .running ? job.leaseOwner : nil
     }
 }
 

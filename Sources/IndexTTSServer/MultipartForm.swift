@@ -24,6 +24,23 @@ struct MultipartForm: Sendable {
         return nil
     }
 
+    /// An `application/x-www-form-urlencoded` body (fields only).
+    init(urlEncoded body: ByteBuffer) {
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            if let name = parts.first, !name.isEmpty { fields[name] = parts.count > 1 ? parts[1] : "" }
+        }
+    }
+
+    /// The form of a request body: multipart/form-data or URL-encoded; nil for other content types.
+    static func parse(body: ByteBuffer, contentType: String?) throws -> MultipartForm? {
+        if let boundary = boundary(of: contentType) { return try MultipartForm(body: body, boundary: boundary) }
+        if contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true { return MultipartForm(urlEncoded: body) }
+        return nil
+    }
+
     init(body: ByteBuffer, boundary: String) throws {
         let parser = MultipartParser(boundary: boundary)
         var headers: [(String, String)] = []

@@ -73,8 +73,7 @@ extension SpeechServer {
         let body = try await collectBody(request)
         let contentType = request.headers[.contentType]
         var parsed: ParsedSpeech
-        if let boundary = MultipartForm.boundary(of: contentType) {
-            let form = try MultipartForm(body: body, boundary: boundary)
+        if let form = try MultipartForm.parse(body: body, contentType: contentType) {
             var texts: [String] = []
             if let list = form.fields["texts"] {
                 do { texts = try JSONDecoder().decode([String].self, from: Data(list.utf8)) } catch {

@@ -79,6 +79,7 @@ public final class SpeechServer: Sendable {
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
         if let key = configuration.apiKey { router.add(middleware: BearerAuthMiddleware(key: key)) }
+        addWebUIRoutes(router)
         addOperationRoutes(router)
         addSpeechRoutes(router)
         addNativeRoutes(router)
@@ -191,11 +192,14 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Requires `Authorization: Bearer <key>` (constant-time comparison) on everything but `/healthz`.
+/// Requires `Authorization: Bearer <key>` (constant-time comparison) on everything but `/healthz` and the WebUI's
+/// static files.
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/healthz" { return try await next(request, context) }
+        // The health check and the WebUI's static files are public (the page asks for the key itself).
+        let path = request.uri.path
+        if path == "/healthz" || path == "/" || path.hasPrefix("/ui/") { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError(.unauthorized, "missing API key: send 'Authorization: Bearer <key>'", code: "invalid_api_key")
         }

@@ -21,6 +21,12 @@ extension SpeechServer {
         }
     }
 
+    /// The `{name}` path parameter, percent-decoded (names may be Chinese).
+    static func voiceName(_ context: BasicRequestContext) -> String {
+        let raw = context.parameters.get("name") ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
     func addVoiceRoutes(_ router: Router<BasicRequestContext>) {
         router.get("/v1/voices") { _, _ -> Response in
             let info = self.engine.info
@@ -51,7 +57,7 @@ extension SpeechServer {
         }
 
         router.get("/v1/voices/:name") { _, context -> Response in
-            let name = context.parameters.get("name") ?? ""
+            let name = Self.voiceName(context)
             let info = self.engine.info
             if info.voices.contains(name) {
                 return try Self.json(VoiceView(name: name, type: "built-in", aliasOf: nil, engine: info.id, entry: nil))
@@ -64,7 +70,7 @@ extension SpeechServer {
         }
 
         router.delete("/v1/voices/:name") { _, context -> Response in
-            let name = context.parameters.get("name") ?? ""
+            let name = Self.voiceName(context)
             if self.resolver.isBuiltIn(name) {
                 throw APIError(.conflict, "'\(name)' is built in and cannot be deleted", param: "name", code: "voice_built_in")
             }

@@ -6,7 +6,8 @@ import IndexTTS
 /// `segmentDelay` slows it down to test progress, cancellation and crashes.
 public struct ToneEngine: SpeechEngine {
     public let info = EngineInfo(id: "tone", name: "Test tones", sampleRate: 24_000, voices: ["tone"], licence: "test",
-                                 clonesTimbre: false)
+                                 clonesTimbre: false, presets: [.init(id: "happy", label: "愉快", summary: "higher"),
+                                                                .init(id: "sad", label: "悲伤", summary: "lower")])
     public var segmentDelay: Double
     /// Texts containing this word fail with an invalid-parameter error (to test failed jobs).
     public static let poison = "POISON"

@@ -11,6 +11,8 @@
 # The FastSpeech2 file keeps two dropout layers switched on at inference (unseeded FlexRandomUniform, a
 # TensorFlow "select" op). tf2onnx drops them (dropout is an identity in ONNX inference graphs), so the ONNX model
 # is deterministic; the other ops, the hybrid int8 weights included, are converted as they are.
+# The files are not byte-reproducible: tf2onnx names and orders nodes differently from run to run, so the sha256
+# printed at the end changes with every conversion, while onnxruntime's outputs stay bit-identical.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

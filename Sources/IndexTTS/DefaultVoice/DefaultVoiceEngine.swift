@@ -23,7 +23,8 @@ public struct DefaultVoiceEngine: SpeechEngine {
         self.acoustic = acoustic
         self.vocoder = vocoder
         info = EngineInfo(id: "default", name: "Default voice (Databaker Mandarin, FastSpeech2 + MB-MelGAN)",
-                          sampleRate: vocoder.sampleRate, voices: ["baker"], licence: Self.licence, clonesTimbre: false)
+                          sampleRate: vocoder.sampleRate, voices: ["baker"], licence: Self.licence, clonesTimbre: false,
+                          presets: EmotionPreset.all.map { .init(id: $0.id, label: $0.label, summary: $0.summary) })
     }
 
     /// Loads the voice from the model cache (`scripts/fetch-default-voice.sh` fills it).

@@ -30,14 +30,30 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var licence: String
     /// True when a reference clip clones the timbre (IndexTTS2); false when it only transfers prosody.
     public var clonesTimbre: Bool
+    /// Named emotion presets the engine accepts (`emotion`), for pickers.
+    public var presets: [Preset]
 
-    public init(id: String, name: String, sampleRate: Int, voices: [String], licence: String, clonesTimbre: Bool) {
+    public struct Preset: Sendable, Codable, Equatable {
+        public var id: String
+        public var label: String
+        public var summary: String
+
+        public init(id: String, label: String, summary: String) {
+            self.id = id
+            self.label = label
+            self.summary = summary
+        }
+    }
+
+    public init(id: String, name: String, sampleRate: Int, voices: [String], licence: String, clonesTimbre: Bool,
+                presets: [Preset] = []) {
         self.id = id
         self.name = name
         self.sampleRate = sampleRate
         self.voices = voices
         self.licence = licence
         self.clonesTimbre = clonesTimbre
+        self.presets = presets
     }
 }
 

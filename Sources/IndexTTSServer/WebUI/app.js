@@ -1,0 +1,356 @@
+// IndexTTS-Swift WebUI: plain JavaScript over the server's own API (no build step, no CDN).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const EMOTIONS = [
+  ["happy", "喜 happy"], ["angry", "怒 angry"], ["sad", "哀 sad"], ["afraid", "惧 afraid"],
+  ["disgusted", "厌恶 disgusted"], ["melancholic", "低落 melancholic"], ["surprised", "惊喜 surprised"], ["calm", "平静 calm"],
+];
+const I18N = {
+  zh: {
+    apiKey: "API 密钥（如需要）", textTitle: "文本", textPlaceholder: "输入要合成的文字，支持中文标点……", characters: "字符",
+    segments: "段", segmentPreview: "分句预览", voiceTitle: "音色", voice: "音色", uploadReference: "上传参考音频 (WAV/MP3)",
+    record: "录音", stopRecording: "停止录音", recording: "录音中……", recorded: "已录制参考音频", voiceName: "新音色名称",
+    saveVoice: "保存为音色", deleteVoice: "删除所选音色", emotionTitle: "情感", preset: "预设", presetNone: "（不使用预设）",
+    modeSame: "与音色参考相同", modeAudio: "情感参考音频", modeVector: "情感向量", modeText: "情感描述文本",
+    emotionTextPlaceholder: "例如：温柔地、带点开心", emotionWeight: "情感权重", speed: "语速", advanced: "高级参数",
+    advancedNote: "采样参数仅对 IndexTTS2 引擎生效。", generate: "生成语音", download: "下载", history: "最近任务",
+    queued: "排队中……", running: "合成中", done: "完成", failed: "失败", cancelled: "已取消", noText: "请先输入文本。",
+    uploadedVoice: "上传的参考音频", saved: "已保存音色", deleted: "已删除音色", needName: "请填写音色名称，并上传或录制参考音频。",
+    builtIn: "内置", library: "音色库", play: "播放", cannotDelete: "只能删除音色库中的音色。",
+  },
+  en: {
+    apiKey: "API key (if required)", textTitle: "Text", textPlaceholder: "Type the text to speak; Chinese punctuation is fine…",
+    characters: "characters", segments: "segments", segmentPreview: "Segment preview", voiceTitle: "Voice", voice: "Voice",
+    uploadReference: "Upload a reference clip (WAV/MP3)", record: "Record", stopRecording: "Stop recording",
+    recording: "Recording…", recorded: "Reference recorded", voiceName: "New voice name", saveVoice: "Save as voice",
+    deleteVoice: "Delete selected voice", emotionTitle: "Emotion", preset: "Preset", presetNone: "(no preset)",
+    modeSame: "Same as the voice reference", modeAudio: "Emotion reference clip", modeVector: "Emotion vector",
+    modeText: "Emotion described in text", emotionTextPlaceholder: "e.g. gentle, a little happy", emotionWeight: "Emotion weight",
+    speed: "Speed", advanced: "Advanced", advancedNote: "Sampling settings apply to the IndexTTS2 engine only.",
+    generate: "Generate speech", download: "Download", history: "Recent jobs", queued: "Queued…", running: "Synthesising",
+    done: "Done", failed: "Failed", cancelled: "Cancelled", noText: "Enter some text first.", uploadedVoice: "Uploaded reference",
+    saved: "Saved voice", deleted: "Deleted voice", needName: "Give a name and upload or record a reference clip.",
+    builtIn: "built-in", library: "library", play: "Play", cannotDelete: "Only library voices can be deleted.",
+  },
+};
+
+let lang = localStorage.getItem("indextts-lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
+let recorded = null;        // Blob from the microphone
+let engine = null;
+const t = (key) => (I18N[lang] && I18N[lang][key]) || I18N.en[key] || key;
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  $("lang-toggle").textContent = lang === "zh" ? "English" : "中文";
+  updateCount();
+}
+
+function headers(extra = {}) {
+  const key = $("api-key").value.trim();
+  return key ? { ...extra, Authorization: "Bearer " + key } : extra;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: headers(options.headers || {}) });
+  if (!response.ok) {
+    let message = response.status + " " + response.statusText;
+    try { message = (await response.json()).error.message; } catch (_) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response;
+}
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = "small" + (isError ? " error" : "");
+}
+
+// --- text: live count and segment preview
+let previewTimer = null;
+function updateCount() {
+  const text = $("text").value;
+  $("char-count").textContent = [...text].length;
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(preview, 400);
+}
+
+async function preview() {
+  const text = $("text").value.trim();
+  const list = $("segments");
+  if (!text) { list.innerHTML = ""; $("segment-count").textContent = ""; return; }
+  try {
+    const body = await (await api("/v1/text/preview", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
+    })).json();
+    list.innerHTML = "";
+    for (const segment of body.segments) {
+      const li = document.createElement("li");
+      li.textContent = segment.text + (segment.pinyin && segment.pinyin.length ? "  [" + segment.pinyin.join(" ") + "]" : "");
+      list.appendChild(li);
+    }
+    $("segment-count").textContent = body.segments.length + " " + t("segments");
+  } catch (e) {
+    $("segment-count").textContent = e.message;
+  }
+}
+
+// --- engine, voices, presets
+async function loadEngine() {
+  try {
+    const health = await (await fetch("/healthz")).json();
+    engine = health.engine;
+    $("engine-name").textContent = engine.name;
+    $("licence").textContent = engine.licence;
+    const preset = $("preset");
+    for (const p of engine.presets || []) {
+      const option = document.createElement("option");
+      option.value = p.id;
+      option.textContent = p.label + " · " + p.id;
+      option.title = p.summary;
+      preset.appendChild(option);
+    }
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+async function loadVoices(select) {
+  try {
+    const list = await (await api("/v1/voices")).json();
+    const voice = $("voice");
+    voice.innerHTML = "";
+    for (const v of list.data.filter((v) => v.type !== "alias")) {
+      const option = document.createElement("option");
+      option.value = v.name;
+      option.dataset.type = v.type;
+      option.textContent = v.name + " (" + t(v.type === "library" ? "library" : "builtIn") + ")";
+      voice.appendChild(option);
+    }
+    if (select) voice.value = select;
+  } catch (e) {
+    $("voice-message").textContent = e.message;
+  }
+}
+
+function referenceClip() {
+  const file = $("ref-file").files[0];
+  if (file) return [file, file.name];
+  if (recorded) return [recorded, "recording.webm"];
+  return null;
+}
+
+async function saveVoice() {
+  const name = $("voice-name").value.trim();
+  const clip = referenceClip();
+  if (!name || !clip) { $("voice-message").textContent = t("needName"); return; }
+  const form = new FormData();
+  form.append("name", name);
+  form.append("audio", clip[0], clip[1]);
+  try {
+    await api("/v1/voices", { method: "POST", body: form });
+    $("voice-message").textContent = t("saved") + ": " + name;
+    $("ref-file").value = "";
+    recorded = null;
+    await loadVoices(name);
+  } catch (e) {
+    $("voice-message").textContent = e.message;
+  }
+}
+
+async function deleteVoice() {
+  const option = $("voice").selectedOptions[0];
+  if (!option || option.dataset.type !== "library") { $("voice-message").textContent = t("cannotDelete"); return; }
+  try {
+    await api("/v1/voices/" + encodeURIComponent(option.value), { method: "DELETE" });
+    $("voice-message").textContent = t("deleted") + ": " + option.value;
+    await loadVoices();
+  } catch (e) {
+    $("voice-message").textContent = e.message;
+  }
+}
+
+let recorder = null;
+async function toggleRecording() {
+  if (recorder && recorder.state === "recording") { recorder.stop(); return; }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const chunks = [];
+    recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = (e) => chunks.push(e.data);
+    recorder.onstop = () => {
+      stream.getTracks().forEach((track) => track.stop());
+      recorded = new Blob(chunks, { type: recorder.mimeType });
+      $("ref-player").src = URL.createObjectURL(recorded);
+      $("ref-player").hidden = false;
+      $("record").textContent = t("record");
+      $("record-status").textContent = t("recorded");
+    };
+    recorder.start();
+    $("record").textContent = t("stopRecording");
+    $("record-status").textContent = t("recording");
+  } catch (e) {
+    $("record-status").textContent = e.message;
+  }
+}
+
+// --- emotion controls
+function buildSliders() {
+  const panel = $("emo-vector-panel");
+  for (const [id, label] of EMOTIONS) {
+    const row = document.createElement("label");
+    row.className = "slider small";
+    row.innerHTML = `<span>${label}</span><input type="range" min="0" max="1" step="0.05" value="0" data-emotion="${id}"><output>0</output>`;
+    const input = row.querySelector("input");
+    input.addEventListener("input", () => { row.querySelector("output").textContent = input.value; });
+    panel.appendChild(row);
+  }
+}
+
+function emotionMode() { return document.querySelector("input[name=emo-mode]:checked").value; }
+
+function showModePanels() {
+  const mode = emotionMode();
+  const usingPreset = $("preset").value !== "";
+  $("emotion-modes").disabled = usingPreset;
+  $("emo-audio-panel").hidden = usingPreset || mode !== "audio";
+  $("emo-vector-panel").hidden = usingPreset || mode !== "vector";
+  $("emo-text-panel").hidden = usingPreset || mode !== "text";
+}
+
+// --- generate: submit a job, follow its progress, play and offer the download
+function buildForm() {
+  const form = new FormData();
+  form.append("text", $("text").value);
+  const clip = referenceClip();
+  if (clip) form.append("spk_audio_prompt", clip[0], clip[1]); else form.append("voice", $("voice").value);
+  form.append("speed", $("speed").value);
+  form.append("format", $("format").value);
+  const alpha = $("emo-alpha").value;
+  if ($("preset").value) {
+    form.append("emotion", $("preset").value);
+    form.append("emo_alpha", alpha);
+  } else {
+    const mode = emotionMode();
+    if (mode === "audio" && $("emo-file").files[0]) {
+      form.append("emo_audio_prompt", $("emo-file").files[0], $("emo-file").files[0].name);
+      form.append("emo_alpha", alpha);
+    } else if (mode === "vector") {
+      const values = [...document.querySelectorAll("[data-emotion]")].map((el) => el.value);
+      if (values.some((v) => Number(v) > 0)) { form.append("emo_vector", values.join(",")); form.append("emo_alpha", alpha); }
+    } else if (mode === "text" && $("emo-text").value.trim()) {
+      form.append("emo_text", $("emo-text").value.trim());
+    }
+  }
+  const advanced = { seed: "seed", do_sample: "do-sample", temperature: "temperature", top_p: "top-p", top_k: "top-k",
+                     num_beams: "num-beams", repetition_penalty: "repetition-penalty", max_mel_tokens: "max-mel-tokens" };
+  for (const [field, id] of Object.entries(advanced)) if ($(id).value !== "") form.append(field, $(id).value);
+  return form;
+}
+
+async function showAudio(job) {
+  const blob = await (await api(job.audio_url)).blob();
+  const url = URL.createObjectURL(blob);
+  $("player").src = url;
+  const link = $("download");
+  link.href = url;
+  link.download = job.output_file || job.id + ".wav";
+  link.hidden = false;
+  if (job.result) {
+    $("timings").textContent = `${job.result.audio_seconds.toFixed(2)} s · RTF ${job.result.rtf.toFixed(3)} · ` +
+      job.result.timings.map((s) => `${s.stage} ${s.seconds.toFixed(2)} s`).join(", ");
+  }
+}
+
+async function generate() {
+  if (!$("text").value.trim()) { setStatus(t("noText"), true); return; }
+  const button = $("generate");
+  button.disabled = true;
+  $("progress").hidden = false;
+  $("progress").value = 0;
+  $("download").hidden = true;
+  setStatus(t("queued"));
+  try {
+    let job = await (await api("/v1/jobs", { method: "POST", body: buildForm() })).json();
+    while (job.state === "queued" || job.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      job = await (await api("/v1/jobs/" + job.id)).json();
+      $("progress").value = job.progress.fraction;
+      if (job.state === "running") {
+        setStatus(`${t("running")} ${job.progress.completed_segments}/${job.progress.total_segments || "?"}`);
+      }
+    }
+    if (job.state !== "succeeded") throw new Error(t(job.state) + (job.error ? ": " + job.error : ""));
+    $("progress").value = 1;
+    await showAudio(job);
+    setStatus(t("done"));
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    button.disabled = false;
+    loadHistory();
+  }
+}
+
+async function loadHistory() {
+  try {
+    const page = await (await api("/v1/jobs?limit=10")).json();
+    const list = $("history");
+    list.innerHTML = "";
+    for (const job of page.data) {
+      const li = document.createElement("li");
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = job.text;
+      text.title = job.text;
+      const state = document.createElement("span");
+      state.textContent = t(job.state === "succeeded" ? "done" : job.state);
+      li.append(text, state);
+      if (job.state === "succeeded") {
+        const play = document.createElement("button");
+        play.type = "button";
+        play.textContent = t("play");
+        play.addEventListener("click", () => showAudio(job).then(() => $("player").play()).catch((e) => setStatus(e.message, true)));
+        li.append(play);
+      }
+      list.appendChild(li);
+    }
+  } catch (_) { /* history is optional (e.g. before the API key is entered) */ }
+}
+
+function init() {
+  $("api-key").value = localStorage.getItem("indextts-api-key") || "";
+  $("api-key").addEventListener("change", () => {
+    localStorage.setItem("indextts-api-key", $("api-key").value.trim());
+    loadVoices();
+    loadHistory();
+  });
+  $("lang-toggle").addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem("indextts-lang", lang);
+    applyLanguage();
+    loadVoices($("voice").value);
+  });
+  $("text").addEventListener("input", updateCount);
+  $("save-voice").addEventListener("click", saveVoice);
+  $("delete-voice").addEventListener("click", deleteVoice);
+  $("record").addEventListener("click", toggleRecording);
+  $("ref-file").addEventListener("change", () => {
+    const file = $("ref-file").files[0];
+    if (file) { recorded = null; $("ref-player").src = URL.createObjectURL(file); $("ref-player").hidden = false; }
+  });
+  document.querySelectorAll("input[name=emo-mode]").forEach((el) => el.addEventListener("change", showModePanels));
+  $("preset").addEventListener("change", showModePanels);
+  for (const id of ["emo-alpha", "speed"]) $(id).addEventListener("input", () => { $(id + "-value").textContent = Number($(id).value).toFixed(2); });
+  $("generate").addEventListener("click", generate);
+  buildSliders();
+  applyLanguage();
+  showModePanels();
+  loadEngine();
+  loadVoices();
+  loadHistory();
+}
+
+document.addEventListener("DOMContentLoaded", init);

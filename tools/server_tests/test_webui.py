@@ -1,0 +1,113 @@
+"""The WebUI in a real browser: headless Chromium (Debian's chromium + chromium-driver) drives the page served by
+`indextts serve`, synthesises with the default voice and a chosen emotion, checks that the player got audio and that
+the download is a WAV file, saves a reference clip as a library voice, switches language, and fits a phone screen.
+INDEXTTS_SCREENSHOT=path keeps a screenshot of the page (docs/webui.png in the repository)."""
+import os
+import shutil
+import tempfile
+import time
+
+import pytest
+import requests
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver")
+
+
+@pytest.fixture
+def browser():
+    downloads = tempfile.mkdtemp(prefix="indextts-downloads-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1500",
+                 "--lang=zh-CN", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]:
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"download.default_directory": downloads,
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+    shutil.rmtree(downloads, ignore_errors=True)
+
+
+def wait(driver, condition, timeout=30):
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+
+
+def test_generate_with_an_emotion_play_and_download(server, browser):
+    browser.get(server.url + "/")
+    wait(browser, lambda d: len(Select(d.find_element(By.ID, "voice")).options) >= 1)
+    wait(browser, lambda d: len(Select(d.find_element(By.ID, "preset")).options) > 5)
+    assert browser.find_element(By.ID, "engine-name").text.startswith("Default voice")
+
+    text = "今天天气很好，我们一起去公园散步吧！明天见。"
+    browser.find_element(By.ID, "text").send_keys(text)
+    assert browser.find_element(By.ID, "char-count").text == str(len(text))
+    browser.find_element(By.ID, "preview-panel").click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#segments li")) >= 2)
+
+    Select(browser.find_element(By.ID, "preset")).select_by_value("sad")
+    assert not browser.find_element(By.CSS_SELECTOR, "input[name=emo-mode]").is_enabled()  # the preset decides
+    browser.find_element(By.ID, "generate").click()
+    wait(browser, lambda d: d.find_element(By.ID, "download").is_displayed(), timeout=180)
+    assert "error" not in browser.find_element(By.ID, "status").get_attribute("class")
+
+    # The player received the audio: metadata loaded, a few seconds long.
+    duration = wait(browser, lambda d: d.execute_script(
+        "const a = document.getElementById('player'); return a.readyState >= 1 && a.duration > 0 ? a.duration : null;"))
+    assert 2 < duration < 15
+    # The job used the chosen emotion (the API shows the parameters of the newest job).
+    newest = requests.get(server.url + "/v1/jobs?limit=1").json()["data"][0]
+    assert newest["parameters"]["emotion"] == "sad" and newest["state"] == "succeeded"
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li")) >= 1)
+
+    browser.find_element(By.ID, "download").click()
+    name = browser.find_element(By.ID, "download").get_attribute("download")
+    path = os.path.join(browser.downloads, name)
+    wait(browser, lambda d: os.path.exists(path) and os.path.getsize(path) > 10_000, timeout=30)
+    with open(path, "rb") as f:
+        header = f.read(12)
+    assert header[:4] == b"RIFF" and header[8:12] == b"WAVE"
+
+    if os.environ.get("INDEXTTS_SCREENSHOT"):
+        browser.execute_script("window.scrollTo(0, 0)")
+        browser.save_screenshot(os.environ["INDEXTTS_SCREENSHOT"])
+
+
+def test_save_a_reference_as_a_voice_switch_language_and_fit_a_phone(server, browser, data_dir):
+    clip = os.path.join(data_dir, "reference.wav")
+    r = requests.post(server.url + "/v1/audio/speech",
+                      json={"input": "这是一段参考音频，用来保存为新的音色。", "response_format": "wav"})
+    with open(clip, "wb") as f:
+        f.write(r.content)
+    browser.get(server.url + "/")
+    wait(browser, lambda d: len(Select(d.find_element(By.ID, "voice")).options) >= 1)
+    browser.find_element(By.ID, "ref-file").send_keys(clip)
+    browser.find_element(By.ID, "voice-name").send_keys("讲述者")
+    browser.find_element(By.ID, "save-voice").click()
+    wait(browser, lambda d: "讲述者" in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "voice")).options])
+    assert requests.get(server.url + "/v1/voices/讲述者").status_code == 200
+
+    labels = {"Generate speech", "生成语音"}
+    first = browser.find_element(By.ID, "generate").text
+    assert first in labels
+    browser.find_element(By.ID, "lang-toggle").click()
+    assert browser.find_element(By.ID, "generate").text == (labels - {first}).pop()
+    browser.find_element(By.ID, "lang-toggle").click()
+    assert browser.find_element(By.ID, "generate").text == first
+
+    browser.set_window_size(390, 844)
+    time.sleep(0.3)
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than a phone screen"
+    Select(browser.find_element(By.ID, "voice")).select_by_value("讲述者")
+    browser.find_element(By.ID, "delete-voice").click()
+    wait(browser, lambda d: "讲述者" not in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "voice")).options])
