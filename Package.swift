@@ -53,6 +53,9 @@ let package = Package(
             name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(
+            name: "CAVCodec", path: "Sources/CAVCodec", pkgConfig: "libavcodec",
+            providers: [.apt(["libavcodec-dev", "libavutil-dev"])]),
+        .systemLibrary(
             name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
             providers: [.apt(["libsoxr-dev"])]),
         .target(
@@ -65,7 +68,7 @@ let package = Package(
             name: "IndexTTSNN", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],
             swiftSettings: numericSettings),
         .target(
-            name: "IndexTTSAudio", dependencies: ["IndexTTSTensor", "CSndFile", "CSoxr"],
+            name: "IndexTTSAudio", dependencies: ["IndexTTSTensor", "CSndFile", "CSoxr", "CAVCodec"],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSText",

@@ -11,7 +11,7 @@ if ! command -v swift >/dev/null 2>&1; then
   exit 1
 fi
 
-apt_packages=(libopenblas-dev libsndfile1-dev libsoxr-dev libsqlite3-dev pkg-config)
+apt_packages=(libopenblas-dev libsndfile1-dev libsoxr-dev libsqlite3-dev libavcodec-dev libavutil-dev pkg-config)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

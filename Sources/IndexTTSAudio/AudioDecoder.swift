@@ -16,8 +16,8 @@ public struct DecodedAudio: Sendable {
     public var peak: Float { samples.reduce(0) { max($0, abs($1)) } }
 }
 
-/// Decodes WAV (8/16/24/32-bit PCM, 32/64-bit float), FLAC, OGG Vorbis/Opus and MP3 with libsndfile (1.1+), from
-/// files or from bytes in memory, downmixing any channel count to mono.
+/// Decodes WAV (8/16/24/32-bit PCM, 32/64-bit float), FLAC, OGG Vorbis/Opus and MP3 with libsndfile (1.1+), and ADTS
+/// AAC with libavcodec, from files or from bytes in memory, downmixing any channel count to mono.
 public enum AudioDecoder {
     /// Below this peak a clip counts as silent (−90 dBFS).
     public static let silenceThreshold: Float = 3.2e-5
@@ -35,6 +35,11 @@ public enum AudioDecoder {
     /// Decodes an in-memory file (an upload); `name` is used in errors and to check the extension against the content.
     public static func decode(bytes: [UInt8], name: String, requireSound: Bool = false) throws -> DecodedAudio {
         guard !bytes.isEmpty else { throw AudioError.empty(path: name) }
+        if AACDecoder.looksLikeADTS(bytes) {
+            let audio = try AACDecoder.decode(bytes, name: name)
+            if requireSound && audio.peak < silenceThreshold { throw AudioError.silent(path: name) }
+            return audio
+        }
         let file = MemoryFile(bytes)
         var io = MemoryFile.virtualIO
         var info = SF_INFO()

@@ -4,7 +4,8 @@ import CSndFile
 ///
 /// Streaming: ``append(_:)`` returns the bytes that are final so far, so a server can send them at once — raw PCM,
 /// WAV (whose header then announces an unknown length, as streaming WAV does), MP3 (without LAME's Info/Xing tag
-/// frame, which is only complete at the end, so decoders keep the encoder delay) and Opus stream; FLAC's header is
+/// frame, which is only complete at the end, so decoders keep the encoder delay), Opus and AAC (ADTS frames, through
+/// libavcodec) stream; FLAC's header is
 /// rewritten at the end, so its bytes all come from ``finish()``. ``encode(_:sampleRate:format:)`` produces a
 /// complete file with exact WAV sizes.
 ///
@@ -21,6 +22,7 @@ public final class AudioEncoder {
     private var io = MemoryFile.virtualIO
     private var drained = 0
     private var resampler: StreamingSoxr?
+    private var aac: AACEncoder?
     private var wroteWAVHeader = false
     private var finished = false
     /// Whole-file mode (``encode(_:sampleRate:format:)``): nothing is drained before the codec closes.
@@ -37,8 +39,9 @@ public final class AudioEncoder {
         self.sampleRate = sampleRate
         switch format {
         case .aac:
-            throw AudioError.unsupportedFormat(
-                "aac (no AAC encoder is available in this build; use mp3, opus, flac, wav or pcm)")
+            outputSampleRate = AACEncoder.frequencies.reversed().first { $0 >= sampleRate } ?? 96_000
+            if outputSampleRate != sampleRate { resampler = try StreamingSoxr(from: sampleRate, to: outputSampleRate) }
+            aac = try AACEncoder(sampleRate: outputSampleRate)
         case .opus:
             outputSampleRate = Self.opusRates.first { $0 >= sampleRate } ?? 48_000
             if outputSampleRate != sampleRate { resampler = try StreamingSoxr(from: sampleRate, to: outputSampleRate) }
@@ -93,6 +96,8 @@ public final class AudioEncoder {
                 wroteWAVHeader = true
             }
             return out + PCM16.bytes(samples)
+        case .aac:
+            return try aac!.append(resampler.map { try $0.process(samples) } ?? samples)
         default:
             try write(resampler.map { try $0.process(samples) } ?? samples)
             return format == .flac || holdUntilFinish ? [] : drain()
@@ -108,6 +113,8 @@ public final class AudioEncoder {
             return []
         case .wav:
             return wroteWAVHeader ? [] : Self.wavHeader(sampleRate: sampleRate, dataBytes: nil)
+        case .aac:
+            return try aac!.append(try resampler?.flush() ?? []) + aac!.finish()
         default:
             if let resampler { try write(try resampler.flush()) }
             if let handle {

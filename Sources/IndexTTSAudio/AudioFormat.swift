@@ -8,7 +8,7 @@ public enum AudioFormat: String, CaseIterable, Codable, Sendable {
     case opus
     /// FLAC, 16-bit.
     case flac
-    /// AAC: no encoder is available in this build; requesting it throws ``AudioError/unsupportedFormat(_:)``.
+    /// AAC-LC in ADTS frames (libavcodec's native encoder), 64 kbit/s mono.
     case aac
     /// Raw little-endian signed 16-bit samples, no header.
     case pcm

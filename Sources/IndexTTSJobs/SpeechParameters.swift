@@ -23,7 +23,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
     public var emotionWeight: Double?
     public var speed: Double?
     public var seed: UInt64?
-    /// Output format (`wav`, `mp3`, `opus`, `flac`, `pcm`).
+    /// Output format (`wav`, `mp3`, `opus`, `aac`, `flac`, `pcm`).
     public var format: AudioFormat?
     /// Sampling parameters of IndexTTS2's GPT (ignored by engines without one, which say so in their controls).
     public var sampling: SamplingParameters?
@@ -81,9 +81,6 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         if let s = speed, !(s.isFinite && SynthesisRequest.speedRange.contains(s)) {
             throw SynthesisError.invalidParameter(
                 name: "speed", reason: "must be between \(SynthesisRequest.speedRange.lowerBound) and \(SynthesisRequest.speedRange.upperBound), got \(s)")
-        }
-        if format == .aac {
-            throw SynthesisError.unsupported("aac output (no AAC encoder in this build; use mp3, opus, flac, wav or pcm)")
         }
         try sampling?.validate()
     }

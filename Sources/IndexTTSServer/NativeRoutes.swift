@@ -168,9 +168,8 @@ extension SpeechServer {
     static func format(_ name: String?) throws -> AudioFormat? {
         guard let name else { return nil }
         guard let f = AudioFormat(rawValue: name.lowercased()) else {
-            throw APIError.invalid("format", "must be one of wav, mp3, opus, flac, pcm; got '\(name)'")
+            throw APIError.invalid("format", "must be one of wav, mp3, opus, aac, flac, pcm; got '\(name)'")
         }
-        if f == .aac { throw APIError(.badRequest, "format 'aac' is not available: this build has no AAC encoder", param: "format", code: "unsupported_format") }
         return f
     }
 

@@ -409,6 +409,12 @@ enum OpenAPIDocument {
         "schema": {
          "type": "string"
         }
+       },
+       "audio/aac": {
+        "schema": {
+         "type": "string",
+         "format": "binary"
+        }
        }
       }
      },
@@ -537,6 +543,7 @@ enum OpenAPIDocument {
            "wav",
            "mp3",
            "opus",
+           "aac",
            "flac",
            "pcm"
           ]
@@ -606,6 +613,7 @@ enum OpenAPIDocument {
            "wav",
            "mp3",
            "opus",
+           "aac",
            "flac",
            "pcm"
           ]
@@ -709,6 +717,12 @@ enum OpenAPIDocument {
         }
        },
        "audio/pcm": {
+        "schema": {
+         "type": "string",
+         "format": "binary"
+        }
+       },
+       "audio/aac": {
         "schema": {
          "type": "string",
          "format": "binary"
@@ -903,6 +917,7 @@ enum OpenAPIDocument {
            "wav",
            "mp3",
            "opus",
+           "aac",
            "flac",
            "pcm"
           ]
@@ -972,6 +987,7 @@ enum OpenAPIDocument {
            "wav",
            "mp3",
            "opus",
+           "aac",
            "flac",
            "pcm"
           ]
@@ -1269,6 +1285,12 @@ enum OpenAPIDocument {
         }
        },
        "audio/pcm": {
+        "schema": {
+         "type": "string",
+         "format": "binary"
+        }
+       },
+       "audio/aac": {
         "schema": {
          "type": "string",
          "format": "binary"

@@ -68,10 +68,6 @@ extension SpeechServer {
             guard let format = AudioFormat(rawValue: formatName) else {
                 throw APIError.invalid("response_format", "must be one of mp3, opus, aac, flac, wav, pcm; got '\(formatName)'")
             }
-            if format == .aac {
-                throw APIError(.badRequest, "response_format 'aac' is not available: this build has no AAC encoder; use mp3, opus, flac, wav or pcm",
-                               param: "response_format", code: "unsupported_format")
-            }
             let streamFormat = speech.streamFormat?.lowercased()
             if let streamFormat, !["audio", "sse"].contains(streamFormat) {
                 throw APIError.invalid("stream_format", "must be 'audio' or 'sse'; got '\(streamFormat)'")

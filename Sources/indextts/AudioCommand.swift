@@ -31,7 +31,7 @@ struct AudioCommand: ParsableCommand {
 
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert between formats (output format from the extension: wav, mp3, opus, flac, pcm).")
+            abstract: "Convert between formats (output format from the extension: wav, mp3, opus, aac, flac, pcm).")
 
         @Argument(help: "Input audio file.") var input: String
         @Argument(help: "Output file.") var output: String
@@ -42,7 +42,7 @@ struct AudioCommand: ParsableCommand {
         func run() throws {
             let ext = URL(fileURLWithPath: output).pathExtension
             guard let format = AudioFormat(fileExtension: ext) else {
-                throw ValidationError("unknown output extension '.\(ext)' (use wav, mp3, opus, flac or pcm)")
+                throw ValidationError("unknown output extension '.\(ext)' (use wav, mp3, opus, aac, flac or pcm)")
             }
             let audio = try AudioDecoder.decode(path: input)
             var samples = audio.samples, rate = audio.sampleRate

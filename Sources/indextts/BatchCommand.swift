@@ -56,8 +56,8 @@ struct BatchCommand: AsyncParsableCommand {
     struct Failure: Error { let line: Int; let message: String }
 
     func run() async throws {
-        guard let defaultFormat = AudioFormat(fileExtension: format), defaultFormat != .aac else {
-            throw ValidationError("--format must be wav, mp3, opus, flac or pcm")
+        guard let defaultFormat = AudioFormat(fileExtension: format) else {
+            throw ValidationError("--format must be wav, mp3, opus, aac, flac or pcm")
         }
         let url = URL(fileURLWithPath: file).standardizedFileURL
         guard let data = FileManager.default.contents(atPath: url.path) else { throw ValidationError("cannot read \(file)") }
@@ -102,8 +102,8 @@ struct BatchCommand: AsyncParsableCommand {
                 let output = path(line.outputPath)
                 var lineFormat = defaultFormat
                 if let f = line.format ?? output.map({ ($0 as NSString).pathExtension }) {
-                    guard let parsed = AudioFormat(fileExtension: f), parsed != .aac else {
-                        throw Failure(line: number, message: "format '\(f)' is not one of wav, mp3, opus, flac, pcm")
+                    guard let parsed = AudioFormat(fileExtension: f) else {
+                        throw Failure(line: number, message: "format '\(f)' is not one of wav, mp3, opus, aac, flac, pcm")
                     }
                     lineFormat = parsed
                 }

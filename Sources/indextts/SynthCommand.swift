@@ -29,7 +29,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Emotion reference clip (prosody), weighted by --emotion-weight.") var emotionAudio: String?
     @Option(help: "Weight of --emotion-audio, 0…1.") var emotionWeight = 1.0
     @Option(help: "Speaking speed, 0.25…4.0 (1 is normal).") var speed = 1.0
-    @Option(help: "Output format: wav, mp3, opus, flac or pcm (default: from -o, else wav).") var format: String?
+    @Option(help: "Output format: wav, mp3, opus, aac, flac or pcm (default: from -o, else wav).") var format: String?
     @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
     @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
     @Flag(name: .shortAndLong, help: "Print per-stage timings, real-time factor and the prosody controls used.") var verbose = false
@@ -39,8 +39,8 @@ struct SynthCommand: ParsableCommand {
         if sources > 1 { throw ValidationError("give either --text or --text-file, not both") }
         let emotions = [emotion != nil, emotionVector != nil, emotionText != nil, emotionAudio != nil].filter { $0 }.count
         if emotions > 1 { throw ValidationError("choose one of --emotion, --emotion-vector, --emotion-text, --emotion-audio") }
-        if let format, AudioFormat(fileExtension: format) == nil || format == "aac" {
-            throw ValidationError("--format must be wav, mp3, opus, flac or pcm")
+        if let format, AudioFormat(fileExtension: format) == nil {
+            throw ValidationError("--format must be wav, mp3, opus, aac, flac or pcm")
         }
     }
 
@@ -63,7 +63,6 @@ struct SynthCommand: ParsableCommand {
         let outputFormat: AudioFormat = try {
             if let format { return AudioFormat(fileExtension: format)! }
             if let output, let f = AudioFormat(fileExtension: (output as NSString).pathExtension.lowercased()) {
-                guard f != .aac else { throw ValidationError("aac output is not supported; use wav, mp3, opus, flac or pcm") }
                 return f
             }
             return .wav

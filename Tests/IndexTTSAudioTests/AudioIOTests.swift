@@ -78,8 +78,45 @@ struct AudioIOTests {
         #expect(Array(whole[40..<44]) != [0xFF, 0xFF, 0xFF, 0xFF])
     }
 
-    @Test func aacIsRefusedClearly() {
-        #expect(throws: AudioError.self) { try AudioEncoder(format: .aac, sampleRate: 24_000) }
+    /// AAC is lossy and delays the signal by the encoder's priming (1024 samples): align, then compare.
+    @Test(arguments: [false, true])
+    func aacRoundTripsThroughADTSFrames(chunked: Bool) throws {
+        let rate = 24_000
+        let input = (0..<rate).map { i in Float(0.4 * sin(2 * Double.pi * 440 * Double(i) / Double(rate))
+                                                + 0.2 * sin(2 * Double.pi * 1_250 * Double(i) / Double(rate))) }
+        let bytes: [UInt8]
+        if chunked {
+            let encoder = try AudioEncoder(format: .aac, sampleRate: rate)
+            var out: [UInt8] = []
+            for start in stride(from: 0, to: input.count, by: 3_000) {
+                out += try encoder.append(Array(input[start..<min(start + 3_000, input.count)]))
+            }
+            bytes = out + (try encoder.finish())
+        } else {
+            bytes = try AudioEncoder.encode(input, sampleRate: rate, format: .aac)
+        }
+        // Every frame starts with an ADTS header whose length field chains to the next one.
+        var offset = 0, frames = 0
+        while offset < bytes.count {
+            #expect(bytes[offset] == 0xFF && bytes[offset + 1] == 0xF1)
+            offset += (Int(bytes[offset + 3] & 3) << 11) | (Int(bytes[offset + 4]) << 3) | Int(bytes[offset + 5] >> 5)
+            frames += 1
+        }
+        #expect(offset == bytes.count && frames >= 24)
+        let decoded = try AudioDecoder.decode(bytes: bytes, name: "tone.aac")
+        #expect(decoded.sampleRate == rate && decoded.channels == 1 && decoded.format == "AAC (ADTS)")
+        let lag = 1_024
+        #expect(decoded.samples.count >= input.count + lag - 1_024 && decoded.samples.count <= input.count + 3 * 1_024)
+        let middle = 2_000..<(input.count - 2_000)
+        let error = middle.map { Double(decoded.samples[$0 + lag] - input[$0]) }
+        let rms = (error.map { $0 * $0 }.reduce(0, +) / Double(error.count)).squareRoot()
+        let signal = (middle.map { Double(input[$0] * input[$0]) }.reduce(0, +) / Double(middle.count)).squareRoot()
+        #expect(rms < 0.05 * signal, "relative RMS error \(rms / signal)")
+    }
+
+    @Test func aacAtOtherRatesIsResampledToAnAACRate() throws {
+        let bytes = try AudioEncoder.encode([Float](repeating: 0.1, count: 22_000), sampleRate: 22_000, format: .aac)
+        #expect(try AudioDecoder.decode(bytes: bytes, name: "x.aac").sampleRate == 22_050)
     }
 
     // MARK: bad input

@@ -40,7 +40,7 @@ struct NativeJobsVoicesTests {
                 (["text": "一。", "emo_alpha": 3], "emo_alpha"),
                 (["text": "一。", "emotion": "furious"], "emotion"),
                 (["text": "一。", "spk_audio_prompt": "/etc/passwd"], "spk_audio_prompt"),
-                (["text": "一。", "format": "aac"], "format"),
+                (["text": "一。", "format": "m4a"], "format"),
                 (["text": "一。", "top_p": 2], "top_p"),
                 (["text": ["一。", "二。"]], "text"),
                 (["voice": "tone"], "text"),
