@@ -65,7 +65,13 @@ struct DefaultVoiceEngineTests {
         #expect(throws: SynthesisError.unknownVoice("alice", available: ["baker"])) {
             try engine.synthesize(SynthesisRequest(text: "你好", voice: "alice"))
         }
-        #expect(throws: SynthesisError.self) { try engine.synthesize(SynthesisRequest(text: "你好", speed: 3)) }
+        #expect(throws: SynthesisError.self) { try engine.synthesize(SynthesisRequest(text: "你好", speed: 4.5)) }
+        #expect(throws: SynthesisError.self) { try engine.synthesize(SynthesisRequest(text: "你好", speed: 0.2)) }
+        #expect(throws: SynthesisError.cancelled) {
+            var request = SynthesisRequest(text: "你好。再见。")
+            request.isCancelled = { true }
+            return try engine.synthesize(request)
+        }
         #expect(throws: SynthesisError.self) { try engine.synthesize(SynthesisRequest(text: "你好", emotion: .preset("bored", strength: 1))) }
         #expect(throws: SynthesisError.self) { try engine.synthesize(SynthesisRequest(text: "你好", emotion: .vector([1, 2]))) }
         let silence = [Float](repeating: 0, count: 48000)
