@@ -120,39 +120,3 @@ struct SynthCommand: ParsableCommand {
         return "outputs/\(formatter.string(from: Date())).\(format.fileExtension)"
     }
 }
-
-/// `indextts voices …`.
-struct VoicesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "voices", abstract: "Built-in voices and their licences.",
-                                                    subcommands: [List.self])
-
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the voices and whether their files are present.")
-        @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
-        @Flag(help: "Print JSON.") var json = false
-
-        struct Voice: Encodable {
-            let id: String, engine: String, language: String, sampleRate: Int, installed: Bool, licence: String, note: String
-        }
-
-        func run() throws {
-            let paths = ModelCache(root: cache)
-            let missing = paths.missingDefaultVoiceFiles()
-            let voices = [Voice(id: "baker", engine: "default", language: "zh (Mandarin)", sampleRate: 24000, installed: missing == nil,
-                                licence: DefaultVoiceEngine.licence,
-                                note: "prosody from emotion presets or a reference clip; no timbre cloning")]
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(voices), as: UTF8.self))
-                return
-            }
-            for v in voices {
-                print("\(v.id)\t\(v.engine)\t\(v.language)\t\(v.sampleRate) Hz\t\(v.installed ? "installed" : "not installed")")
-                print("  licence: \(v.licence)")
-                print("  \(v.note)")
-                if let missing { print("  \(missing)") }
-            }
-        }
-    }
-}

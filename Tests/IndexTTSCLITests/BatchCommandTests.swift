@@ -52,4 +52,20 @@ struct BatchCommandTests {
         let outputs = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("data/outputs").path)
         #expect(outputs.count == 1 && outputs[0].hasSuffix(".flac"))
     }
+
+    @Test func voicesAddListAndDeleteTheLibrary() throws {
+        let cli = CLITests()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("voices-\(UUID().uuidString)").path
+        let clip = Fixtures.path("audio/speech_like_22050.wav")
+        let added = try cli.run(["voices", "add", "narrator", clip, "--data", data, "--description", "test"])
+        #expect(added.status == 0 && added.stdout.contains("added narrator"), "\(added.stderr)")
+        let listed = try cli.run(["voices", "list", "--data", data, "--cache", Fixtures.cache("")])
+        #expect(listed.stdout.contains("narrator") && listed.stdout.contains("test"))
+        let escaped = try cli.run(["voices", "add", "../evil", clip, "--data", data])
+        #expect(escaped.status != 0 && escaped.stderr.contains("invalid voice name"))
+        let deleted = try cli.run(["voices", "delete", "narrator", "--data", data])
+        #expect(deleted.status == 0)
+        let again = try cli.run(["voices", "delete", "narrator", "--data", data])
+        #expect(again.status != 0 && again.stderr.contains("no voice named 'narrator'"))
+    }
 }
