@@ -12,30 +12,33 @@ final class ServerMetrics: Sendable {
     let running: Gauge
     let waiting: Gauge
 
+    /// A series name with its help text (no unit suffix: the names carry theirs).
+    static func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     init() {
         synthesisSeconds = registry.makeValueHistogram(
-            name: "indextts_synthesis_seconds", buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-            help: "Wall time of one synthesis")
+            descriptor: Self.metric("indextts_synthesis_seconds", "Wall time of one synthesis"),
+            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120])
         realTimeFactor = registry.makeValueHistogram(
-            name: "indextts_synthesis_rtf", buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
-            help: "Real-time factor of one synthesis (processing time / audio duration)")
-        audioSeconds = registry.makeCounter(name: "indextts_audio_seconds_total", help: "Seconds of audio synthesised")
-        running = registry.makeGauge(name: "indextts_syntheses_running", help: "Syntheses running now")
-        waiting = registry.makeGauge(name: "indextts_syntheses_waiting", help: "Syntheses waiting for a slot")
+            descriptor: Self.metric("indextts_synthesis_rtf", "Real-time factor of one synthesis (processing time / audio duration)"),
+            buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2])
+        audioSeconds = registry.makeCounter(descriptor: Self.metric("indextts_audio_seconds_total", "Seconds of audio synthesised"))
+        running = registry.makeGauge(descriptor: Self.metric("indextts_syntheses_running", "Syntheses running now"))
+        waiting = registry.makeGauge(descriptor: Self.metric("indextts_syntheses_waiting", "Syntheses waiting for a slot"))
     }
 
     func request(method: String, route: String, status: Int, seconds: Double) {
-        registry.makeCounter(name: "indextts_http_requests_total",
-                             labels: [("method", method), ("route", route), ("status", String(status))],
-                             help: "HTTP requests by route and status").increment()
-        registry.makeValueHistogram(name: "indextts_http_request_seconds", labels: [("route", route)],
-                                    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-                                    help: "HTTP request duration").record(seconds)
+        registry.makeCounter(descriptor: Self.metric("indextts_http_requests_total", "HTTP requests by route and status"),
+                             labels: [("method", method), ("route", route), ("status", String(status))]).increment()
+        registry.makeValueHistogram(descriptor: Self.metric("indextts_http_request_seconds", "HTTP request duration"),
+                                    labels: [("route", route)], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]).record(seconds)
     }
 
     func synthesis(source: String, outcome: String, seconds: Double? = nil, audio: Double? = nil) {
-        registry.makeCounter(name: "indextts_syntheses_total", labels: [("source", source), ("outcome", outcome)],
-                             help: "Syntheses by source (direct, job) and outcome").increment()
+        registry.makeCounter(descriptor: Self.metric("indextts_syntheses_total", "Syntheses by source (direct, job) and outcome"),
+                             labels: [("source", source), ("outcome", outcome)]).increment()
         if let seconds, let audio, audio > 0 {
             synthesisSeconds.record(seconds)
             realTimeFactor.record(seconds / audio)
@@ -45,8 +48,8 @@ final class ServerMetrics: Sendable {
 
     func queue(_ counts: QueueCounts) {
         for state in JobState.allCases {
-            registry.makeGauge(name: "indextts_queue_jobs", labels: [("state", state.rawValue)],
-                               help: "Jobs in the queue by state").set(Double(counts[state]))
+            registry.makeGauge(descriptor: Self.metric("indextts_queue_jobs", "Jobs in the queue by state"),
+                               labels: [("state", state.rawValue)]).set(Double(counts[state]))
         }
     }
 }

@@ -56,6 +56,8 @@ struct BatchCommand: AsyncParsableCommand {
     struct Failure: Error { let line: Int; let message: String }
 
     func run() async throws {
+
+        AllocatorTuning.apply()
         guard let defaultFormat = AudioFormat(fileExtension: format) else {
             throw ValidationError("--format must be wav, mp3, opus, aac, flac or pcm")
         }

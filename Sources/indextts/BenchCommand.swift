@@ -27,6 +27,8 @@ struct BenchCommand: ParsableCommand {
         var json = false
 
         func run() throws {
+
+            AllocatorTuning.apply()
             var options = OpsBenchmark.Options()
             options.repetitions = repetitions
             options.layers = layers
@@ -65,6 +67,8 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Timed repetitions per probe (best is reported).") var repetitions = 11
 
         func run() throws {
+
+            AllocatorTuning.apply()
             print("threads: \(Parallel.workerCount)")
             for r in try AudioBenchmark.run(seconds: seconds, repetitions: repetitions) {
                 let name = r.name.padding(toLength: 48, withPad: " ", startingAt: 0)
@@ -93,6 +97,8 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
+
+            AllocatorTuning.apply()
             let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
             print("threads: \(Parallel.workerCount)")
             for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps, beams: beams,
@@ -117,6 +123,8 @@ extension BenchCommand {
         static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
         func run() throws {
+
+            AllocatorTuning.apply()
             guard let data = FileManager.default.contents(atPath: textFile), let text = String(data: data, encoding: .utf8) else {
                 throw ValidationError("cannot read \(textFile)")
             }

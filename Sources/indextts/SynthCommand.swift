@@ -59,6 +59,8 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
+
+        AllocatorTuning.apply()
         let text = try readText()
         let outputFormat: AudioFormat = try {
             if let format { return AudioFormat(fileExtension: format)! }

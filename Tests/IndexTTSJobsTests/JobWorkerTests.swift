@@ -90,7 +90,7 @@ struct JobWorkerTests {
 
     @Test func shutdownHandsUnfinishedJobsBackWithoutCountingTheAttempt() async throws {
         let rig = try Rig(segmentDelay: 0.2)
-        let job = try await rig.queue.submit([(SpeechParameters(text: String(repeating: "一句。", count: 30)), nil)])[0]
+        let job = try await rig.queue.submit([(SpeechParameters(text: String(repeating: "一句。", count: 12)), nil)])[0]
         let task = Task { await rig.worker(id: "w", grace: 0.1).run() }
         _ = try await rig.wait(for: [job.id]) { $0.state == .running }
         task.cancel()

@@ -86,7 +86,7 @@ struct DefaultVoiceEngineTests {
                 "二零二五年三月五日，气温负三点五度，湿度百分之五十，共一千零二十四人")
         let pieces = DefaultVoiceText.pieces("第一句。第二句，第三句！\n第四句")
         #expect(pieces.map(\.text) == ["第一句。", "第二句，", "第三句！", "第四句"])
-        #expect(pieces.map(\.pause) == [0.3, 0.15, 0.55, 0])
+        #expect(pieces.map(\.pause) == [0.3, 0.2, 0.55, 0])
         let mixed = try Self.engine.get().synthesize(SynthesisRequest(text: "我有3个iPhone。"))
         #expect(mixed.audioSeconds > 1)
     }

@@ -13,6 +13,7 @@ import requests
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -39,12 +40,18 @@ def browser():
 
 
 def wait(driver, condition, timeout=30):
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+    # The page rebuilds lists (voices, history) as data arrives: retry on stale elements.
+    return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=[StaleElementReferenceException]).until(lambda d: condition(d))
+
+
+def voice_names(driver):
+    return driver.execute_script("return [...document.getElementById('voice').options].map(o => o.value)")
 
 
 def test_generate_with_an_emotion_play_and_download(server, browser):
     browser.get(server.url + "/")
-    wait(browser, lambda d: len(Select(d.find_element(By.ID, "voice")).options) >= 1)
+    wait(browser, lambda d: len(voice_names(d)) >= 1)
     wait(browser, lambda d: len(Select(d.find_element(By.ID, "preset")).options) > 5)
     assert browser.find_element(By.ID, "engine-name").text.startswith("Default voice")
 
@@ -89,11 +96,11 @@ def test_save_a_reference_as_a_voice_switch_language_and_fit_a_phone(server, bro
     with open(clip, "wb") as f:
         f.write(r.content)
     browser.get(server.url + "/")
-    wait(browser, lambda d: len(Select(d.find_element(By.ID, "voice")).options) >= 1)
+    wait(browser, lambda d: len(voice_names(d)) >= 1)
     browser.find_element(By.ID, "ref-file").send_keys(clip)
     browser.find_element(By.ID, "voice-name").send_keys("讲述者")
     browser.find_element(By.ID, "save-voice").click()
-    wait(browser, lambda d: "讲述者" in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "voice")).options])
+    wait(browser, lambda d: "讲述者" in voice_names(d))
     assert requests.get(server.url + "/v1/voices/讲述者").status_code == 200
 
     labels = {"Generate speech", "生成语音"}
@@ -110,4 +117,4 @@ def test_save_a_reference_as_a_voice_switch_language_and_fit_a_phone(server, bro
     assert overflow <= 0, f"the page is {overflow} px wider than a phone screen"
     Select(browser.find_element(By.ID, "voice")).select_by_value("讲述者")
     browser.find_element(By.ID, "delete-voice").click()
-    wait(browser, lambda d: "讲述者" not in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "voice")).options])
+    wait(browser, lambda d: "讲述者" not in voice_names(d))

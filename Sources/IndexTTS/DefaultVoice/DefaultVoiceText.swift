@@ -10,7 +10,7 @@ public enum DefaultVoiceText {
         public var pause: Double
     }
 
-    static let clausePause = 0.15, sentencePause = 0.3, paragraphPause = 0.55
+    static let clausePause = 0.2, sentencePause = 0.3, paragraphPause = 0.55
 
     public static func pieces(_ text: String, maxCharacters: Int = 60) -> [Piece] {
         var pieces: [Piece] = []
