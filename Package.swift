@@ -72,7 +72,7 @@ let package = Package(
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSText",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Yams", package: "Yams")],
             exclude: ["Proto/sentencepiece_model.proto"],
             swiftSettings: commonSettings),
         .target(

@@ -37,15 +37,21 @@ struct TextCommand: ParsableCommand {
 
     struct Normalize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "How numbers will be read (interim Chinese number reading; full zh/en normalisation is in progress).")
+            abstract: "IndexTTS2's front end: language routing, glossary, protected terms/pinyin/names, punctuation map.",
+            discussion: """
+                Numbers are read by an interim Chinese reader (WeTextProcessing-equal zh/en normalisation is in progress); \
+                English numbers are left as written. <字|读音> annotations and tone-numbered pinyin (xuan4) pass through.
+                """)
         @OptionGroup var input: Input
+        @Option(help: "Glossary YAML (term: reading, or term: {zh: …, en: …}), as IndexTTS2's checkpoints/glossary.yaml.")
+        var glossary: String?
         @Flag(help: "Print JSON.") var json = false
-
-        struct Output: Encodable { let text: String; let normalized: String }
-
+        struct Output: Encodable { let text: String; let language: String; let normalized: String }
         func run() throws {
             let text = try input.read().trimmingCharacters(in: .whitespacesAndNewlines)
-            let output = Output(text: text, normalized: ChineseNumberReader.normalize(text))
+            let normalizer = IndexTTSTextNormalizer(glossary: try glossary.map(Glossary.load(path:)) ?? Glossary())
+            let output = Output(text: text, language: IndexTTSTextNormalizer.isChinese(text) ? "zh" : "en",
+                                normalized: normalizer.normalize(text))
             if json { return try TextCommand.printJSON(output) }
             print(output.normalized)
         }

@@ -142,7 +142,12 @@ extension CLITests {
     @Test func textNormalizeReadsNumbers() throws {
         let r = try run(["text", "normalize", "--json", "--text", "共1024人，增长3.5%"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("共一千零二十四人，增长百分之三点五"))
+        // IndexTTS2's front end: numbers read, then its punctuation map (，→ ,).
+        #expect(r.stdout.contains("共一千零二十四人,增长百分之三点五") && r.stdout.contains("\"language\" : \"zh\""))
+        let glossary = try Fixtures.temporaryDirectory().appendingPathComponent("glossary.yaml")
+        try "TTS: T T S\n".write(to: glossary, atomically: true, encoding: .utf8)
+        let g = try run(["text", "normalize", "--glossary", glossary.path, "--text", "我们做tts。"])
+        #expect(g.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "我们做T T S.", "\(g.stdout)\(g.stderr)")
     }
 
     @Test func textSegmentsAndTokens() throws {

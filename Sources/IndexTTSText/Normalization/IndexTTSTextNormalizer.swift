@@ -1,0 +1,183 @@
+import Foundation
+
+/// IndexTTS2's text front end (`TextNormalizer.normalize`), rule for rule:
+/// 1. `<字|读音>` pronunciation annotations are set aside and come back untouched at the end;
+/// 2. routing: Chinese when the text has a CJK ideograph, or no Latin letter, or is an e-mail address, or holds a
+///    tone-numbered pinyin syllable (`xuan4`); otherwise English;
+/// 3. both paths expand `what's/that's/he's/…` to `… is` and apply the user glossary for their language;
+/// 4. Chinese: tech terms with hyphens (`GPT-5-nano`), pinyin syllables and names (`克里斯托弗·诺兰`) are protected
+///    around the number normaliser; pinyin with j/q/x + u/ü is rewritten to `v` and upper-cased (`ju4` → `JV4`);
+///    then the punctuation map (`，`→`,`, `。`→`.`, quotes and brackets → `'`, `$` → `.`, …);
+///    English: tech terms are protected, then the same map without the `$` rule.
+///
+/// The zh/en number normalisers are injected: WeTextProcessing-equal grammars are not ported yet, so the default
+/// Chinese one is ``ChineseNumberReader`` and the English one leaves text as it is. Parity with upstream's rules
+/// (identity normalisers on both sides) is tested on `Tests/Fixtures/text/frontend_rules.json`.
+public struct IndexTTSTextNormalizer: Sendable {
+    public var glossary: Glossary
+    public var chinese: @Sendable (String) -> String
+    public var english: @Sendable (String) -> String
+
+    public init(glossary: Glossary = Glossary(), chinese: @escaping @Sendable (String) -> String = ChineseNumberReader.normalize,
+                english: @escaping @Sendable (String) -> String = { $0 }) {
+        self.glossary = glossary
+        self.chinese = chinese
+        self.english = english
+    }
+
+    // MARK: patterns (as upstream writes them)
+
+    static let annotation = regex(#"<([^|>\n]+)\|([^>\n]+)>"#)
+    static let pinyin = regex(#"(?<![a-z])((?:[bpmfdtnlgkhjqxzcsryw]|[zcs]h)?(?:[aeiouüv]|[ae]i|u[aio]|ao|ou|i[aue]|[uüv]e|[uvü]ang?|uai|[aeiuv]n|[aeio]ng|ia[no]|i[ao]ng)|ng|er)([1-5])"#, caseInsensitive: true)
+    static let name = regex(#"[\x{4e00}-\x{9fff}]+(?:[-·—][\x{4e00}-\x{9fff}]+){1,2}"#, caseInsensitive: true)
+    static let techTerm = regex(#"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+"#)
+    static let contraction = regex(#"(what|where|who|which|how|t?here|it|s?he|that|this)'s"#, caseInsensitive: true)
+    static let email = regex(#"^[a-zA-Z0-9]+@[a-zA-Z0-9]+\.[a-zA-Z]+$"#)
+    static let han = regex(#"[\x{4e00}-\x{9fff}]"#)
+    static let latin = regex(#"[a-zA-Z]"#)
+    static let hyphenPlaceholder = regex(#"\s*<H>\s*"#)
+    static let jqxU = regex(#"([jqx])[uü](n|e|an)*(\d)"#, caseInsensitive: true)
+
+    /// The punctuation map, in upstream's order: at each position the first key that matches wins.
+    static let punctuation: [(String, String)] = [
+        ("：", ","), ("；", ","), (";", ","), ("，", ","), ("。", "."), ("！", "!"), ("？", "?"), ("\n", " "),
+        ("·", "-"), ("、", ","), ("...", "…"), (",,,", "…"), ("，，，", "…"), ("……", "…"),
+        ("“", "'"), ("”", "'"), ("\"", "'"), ("‘", "'"), ("’", "'"), ("（", "'"), ("）", "'"), ("(", "'"), (")", "'"),
+        ("《", "'"), ("》", "'"), ("【", "'"), ("】", "'"), ("[", "'"), ("]", "'"), ("—", "-"), ("～", "-"), ("~", "-"),
+        ("「", "'"), ("」", "'"), (":", ","),
+    ]
+    static let chinesePunctuation: [(String, String)] = [("$", ".")] + punctuation
+
+    static func regex(_ pattern: String, caseInsensitive: Bool = false) -> NSRegularExpression {
+        // The patterns are constants; a failure here is a programming error caught by the tests.
+        try! NSRegularExpression(pattern: pattern, options: caseInsensitive ? [.caseInsensitive] : [])
+    }
+
+    // MARK: normalisation
+
+    /// Whether upstream reads `text` through its Chinese path.
+    public static func isChinese(_ text: String) -> Bool {
+        if matches(han, text) || !matches(latin, text) || matches(email, text) { return true }
+        return matches(pinyin, text)
+    }
+
+    public func normalize(_ input: String) -> String {
+        let (protected, annotations) = Self.protect(input, pattern: Self.annotation) { index in
+            "PRONPLACEHOLDER\(Self.alphabeticIndex(index))PRONPLACEHOLDER"
+        }
+        var result: String
+        if Self.isChinese(protected) {
+            var text = Self.replace(Self.contraction, in: protected, template: "$1 is")
+            if !glossary.isEmpty { text = glossary.apply(text, language: .zh) }
+            let (withTerms, terms) = Self.protectTechTerms(Self.rstrip(text))
+            let (withPinyin, syllables) = Self.protectAll(withTerms, pattern: Self.pinyin) { "<pinyin_\(Self.letter($0))>" }
+            let (withNames, names) = Self.protectAll(withPinyin, pattern: Self.name) { "<n_\(Self.letter($0))>" }
+            result = chinese(withNames)
+            for (i, name) in names.enumerated() { result = result.replacingOccurrences(of: "<n_\(Self.letter(i))>", with: name) }
+            for (i, syllable) in syllables.enumerated() {
+                result = result.replacingOccurrences(of: "<pinyin_\(Self.letter(i))>", with: Self.correctPinyin(syllable))
+            }
+            if !terms.isEmpty { result = Self.replace(Self.hyphenPlaceholder, in: result, template: "-") }
+            result = Self.mapPunctuation(result, Self.chinesePunctuation)
+        } else {
+            var text = Self.replace(Self.contraction, in: protected, template: "$1 is")
+            if !glossary.isEmpty { text = glossary.apply(text, language: .en) }
+            let (withTerms, terms) = Self.protectTechTerms(text)
+            result = english(withTerms)
+            if !terms.isEmpty { result = Self.replace(Self.hyphenPlaceholder, in: result, template: "-") }
+            result = Self.mapPunctuation(result, Self.punctuation)
+        }
+        for (key, original) in annotations { result = result.replacingOccurrences(of: key, with: original) }
+        return result
+    }
+
+    /// `ju4` → `JV4`, `que4` → `QVE4`, `xuan4` → `XVAN4` (other j/q/x syllables are upper-cased; the rest untouched).
+    public static func correctPinyin(_ syllable: String) -> String {
+        guard let first = syllable.first, "jqxJQX".contains(first) else { return syllable }
+        return replace(jqxU, in: syllable, template: "$1v$2$3").uppercased()
+    }
+
+    // MARK: helpers
+
+    static func matches(_ regex: NSRegularExpression, _ text: String) -> Bool {
+        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    static func replace(_ regex: NSRegularExpression, in text: String, template: String) -> String {
+        regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+    }
+
+    /// Every match of `pattern`, replaced by its own placeholder (annotations: each occurrence separately).
+    static func protect(_ text: String, pattern: NSRegularExpression, placeholder: (Int) -> String) -> (String, [(String, String)]) {
+        var out = "", saved: [(String, String)] = [], last = text.startIndex
+        for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+            guard let range = Range(match.range, in: text) else { continue }
+            let key = placeholder(saved.count)
+            out += text[last..<range.lowerBound] + key
+            saved.append((key, String(text[range])))
+            last = range.upperBound
+        }
+        return (out + text[last...], saved)
+    }
+
+    /// The distinct matches of `pattern` (first-appearance order), each replaced everywhere by its placeholder.
+    static func protectAll(_ text: String, pattern: NSRegularExpression, placeholder: (Int) -> String) -> (String, [String]) {
+        var distinct: [String] = []
+        for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+            if let range = Range(match.range, in: text), !distinct.contains(String(text[range])) { distinct.append(String(text[range])) }
+        }
+        var out = text
+        for (i, value) in distinct.enumerated() { out = out.replacingOccurrences(of: value, with: placeholder(i)) }
+        return (out, distinct)
+    }
+
+    /// Hyphens inside tech terms become `<H>` (longest terms first), so number normalisation cannot read them as minus.
+    static func protectTechTerms(_ text: String) -> (String, [String]) {
+        var terms: [String] = []
+        for match in techTerm.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+            if let range = Range(match.range, in: text), !terms.contains(String(text[range])) { terms.append(String(text[range])) }
+        }
+        terms.sort { $0.unicodeScalars.count > $1.unicodeScalars.count }
+        var out = text
+        for term in terms { out = out.replacingOccurrences(of: term, with: term.replacingOccurrences(of: "-", with: "<H>")) }
+        return (out, terms)
+    }
+
+    /// Python's `str.rstrip()`: trailing whitespace removed.
+    static func rstrip(_ text: String) -> String {
+        var scalars = Array(text.unicodeScalars)
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        return String(String.UnicodeScalarView(scalars))
+    }
+
+    /// Leftmost, first-listed-key-wins replacement over code points (as a regex alternation of the keys does).
+    static func mapPunctuation(_ text: String, _ map: [(String, String)]) -> String {
+        let scalars = Array(text.unicodeScalars)
+        let keys = map.map { (Array($0.0.unicodeScalars), $0.1) }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        outer: while i < scalars.count {
+            for (key, value) in keys where i + key.count <= scalars.count && Array(scalars[i..<(i + key.count)]) == key {
+                out.append(contentsOf: value.unicodeScalars)
+                i += key.count
+                continue outer
+            }
+            out.append(scalars[i])
+            i += 1
+        }
+        return String(out)
+    }
+
+    /// a, b, …, z, {, | … as upstream's `chr(ord("a") + i)`.
+    static func letter(_ index: Int) -> String { String(UnicodeScalar(UInt8(97 + index % 159))) }
+
+    /// a…z, aa, ab, … (bijective base 26) as upstream numbers annotation placeholders.
+    static func alphabeticIndex(_ index: Int) -> String {
+        var n = index, s = ""
+        repeat {
+            s = String(UnicodeScalar(UInt8(97 + n % 26))) + s
+            n = n / 26 - 1
+        } while n >= 0
+        return s
+    }
+}
