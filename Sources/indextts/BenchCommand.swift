@@ -4,10 +4,11 @@ import IndexTTS
 import IndexTTSAudio
 import IndexTTSModels
 import IndexTTSTensor
+import IndexTTSText
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -27,7 +28,6 @@ struct BenchCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-
             AllocatorTuning.apply()
             var options = OpsBenchmark.Options()
             options.repetitions = repetitions
@@ -67,7 +67,6 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Timed repetitions per probe (best is reported).") var repetitions = 11
 
         func run() throws {
-
             AllocatorTuning.apply()
             print("threads: \(Parallel.workerCount)")
             for r in try AudioBenchmark.run(seconds: seconds, repetitions: repetitions) {
@@ -97,7 +96,6 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-
             AllocatorTuning.apply()
             let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
             print("threads: \(Parallel.workerCount)")
@@ -123,7 +121,6 @@ extension BenchCommand {
         static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
         func run() throws {
-
             AllocatorTuning.apply()
             guard let data = FileManager.default.contents(atPath: textFile), let text = String(data: data, encoding: .utf8) else {
                 throw ValidationError("cannot read \(textFile)")
@@ -169,4 +166,57 @@ func peakResidentBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Int(usage.ru_maxrss) * 1024
+}
+
+extension BenchCommand {
+    struct Text: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Text front end on a long chapter: IndexTTS2 normalisation, BPE tokenisation and segmentation.",
+            discussion: "Without --text-file, a 10,000-character chapter is assembled from tools/fixtures/corpus/zh_g2p.txt.")
+
+        @Option(help: "UTF-8 text (default: 10,000 characters of the G2P corpus).") var textFile: String?
+        @Option(help: "SentencePiece model (IndexTTS2's bpe.model; default: the test fixture's CJK model).")
+        var bpe = "Tests/Fixtures/text/bpe_cjk.model"
+        @Option(help: "Characters to use.") var characters = 10_000
+        @Option(help: "Timed repetitions (best is reported).") var repetitions = 5
+
+        func run() throws {
+            AllocatorTuning.apply()
+            var text: String
+            if let textFile {
+                guard let data = FileManager.default.contents(atPath: textFile) else { throw ValidationError("cannot read \(textFile)") }
+                text = String(decoding: data, as: UTF8.self)
+            } else {
+                guard let data = FileManager.default.contents(atPath: "tools/fixtures/corpus/zh_g2p.txt") else {
+                    throw ValidationError("run from the repository root or pass --text-file")
+                }
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.hasPrefix("#") }
+                text = ""
+                var i = 0
+                while text.count < characters { text += lines[i % lines.count] + "\n"; i += 1 }
+            }
+            text = String(text.prefix(characters))
+            let tokenizer = try IndexTTSTokenizer(modelPath: bpe)
+            let normalizer = IndexTTSTextNormalizer()
+            let segmenter = try TextSegmenter()
+            var best = (normalize: Double.infinity, tokenize: Double.infinity, segment: Double.infinity)
+            var tokens = 0, segments = 0
+            for _ in 0..<max(1, repetitions) {
+                var t = Date()
+                let normalized = normalizer.normalize(text)
+                best.normalize = min(best.normalize, Date().timeIntervalSince(t))
+                t = Date()
+                let pieces = tokenizer.tokenize(normalized)
+                best.tokenize = min(best.tokenize, Date().timeIntervalSince(t))
+                t = Date()
+                segments = segmenter.segments(pieces).count
+                best.segment = min(best.segment, Date().timeIntervalSince(t))
+                tokens = pieces.count
+            }
+            print("\(text.count) characters → \(tokens) tokens in \(segments) segments (best of \(repetitions))")
+            print(String(format: "normalise: %.1f ms\ntokenise:  %.1f ms\nsegment:   %.1f ms\ntotal:     %.1f ms",
+                         best.normalize * 1e3, best.tokenize * 1e3, best.segment * 1e3,
+                         (best.normalize + best.tokenize + best.segment) * 1e3))
+        }
+    }
 }
