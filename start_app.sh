@@ -35,16 +35,23 @@ while [ $# -gt 0 ]; do
 done
 pid_file="run/webui-$port.pid"
 
+# Whether a process runs (an exited one that nobody has reaped yet does not).
+running() {
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "${state:0:1}" != "Z" ]
+}
+
 # Stop the instance this script started on this port earlier (only if the PID is still our binary).
 stop_previous() {
   [ -f "$pid_file" ] || return 0
   local pid
   pid="$(cat "$pid_file")"
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "indextts" "/proc/$pid/cmdline" 2>/dev/null; then
+  if [ -n "$pid" ] && running "$pid" && grep -q "indextts" "/proc/$pid/cmdline" 2>/dev/null; then
     echo "== stopping the previous instance (pid $pid)"
     kill -TERM "$pid"
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then echo "   still running after 15 s; sending SIGKILL"; kill -KILL "$pid"; fi
+    for _ in $(seq 1 150); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then echo "   still running after 15 s; sending SIGKILL"; kill -KILL "$pid"; fi
   fi
   rm -f "$pid_file"
 }
@@ -87,7 +94,7 @@ for _ in $(seq 1 300); do
     echo "Stop it with: ./start_app.sh --stop --port $port"
     exit 0
   fi
-  if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+  if ! running "$(cat "$pid_file")"; then
     echo "the server exited; last lines of logs/webui.log:" >&2
     tail -n 20 logs/webui.log >&2
     rm -f "$pid_file"
