@@ -11,15 +11,17 @@ if ! command -v swift >/dev/null 2>&1; then
   exit 1
 fi
 
-apt_packages=(libopenblas-dev libsndfile1-dev libsoxr-dev libsqlite3-dev libavcodec-dev libavutil-dev pkg-config)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Installs the Debian packages named as arguments that are not installed yet (other scripts reuse it).
+install_missing_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   echo "installing system packages: ${missing[*]}"
-  sudo_cmd=""
+  local sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+}
+install_missing_packages libopenblas-dev libsndfile1-dev libsoxr-dev libsqlite3-dev libavcodec-dev libavutil-dev pkg-config

@@ -23,17 +23,7 @@ swift test -c release
 echo "== server integration tests"
 swift build -c release --product indextts
 # The WebUI test drives Debian's Chromium (with CJK fonts for the screenshot).
-web_missing=()
-for p in chromium chromium-driver fonts-noto-cjk; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || web_missing+=("$p")
-done
-if [ ${#web_missing[@]} -gt 0 ]; then
-  echo "installing ${web_missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${web_missing[@]}"
-fi
+install_missing_packages chromium chromium-driver fonts-noto-cjk
 if ! cmp -s tools/server_tests/requirements.txt .venv-server-tests/requirements.txt; then
   rm -rf .venv-server-tests
   python3 -m venv .venv-server-tests
