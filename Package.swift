@@ -100,8 +100,9 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "Logging", package: "swift-log")],
-            // The WebUI is compiled into the binary: one file to deploy, nothing fetched from a CDN.
-            resources: [.embedInCode("WebUI/index.html"), .embedInCode("WebUI/app.js"), .embedInCode("WebUI/app.css")],
+            // The WebUI and the OpenAPI document are compiled into the binary: one file to deploy, nothing fetched from a CDN.
+            resources: [.embedInCode("WebUI/index.html"), .embedInCode("WebUI/app.js"), .embedInCode("WebUI/app.css"),
+                        .embedInCode("OpenAPI/openapi.json")],
             swiftSettings: commonSettings),
         .executableTarget(
             name: "indextts",

@@ -135,16 +135,17 @@ public final class JobWorker: Sendable {
         defer { heartbeat.cancel() }
         let format = job.parameters.format ?? .wav
         do {
-            let request = try resolver.resolve(job.parameters) {
-                control.cancelRequested.isSet || control.lost.isSet || aborting.isSet
-            }
-            let engine = self.engine
-            let result = try await pool.run {
-                try engine.synthesize(request) { p in
+            let engine = self.engine, resolver = self.resolver, parameters = job.parameters
+            // Clip decoding, synthesis and encoding are blocking work: all of it runs on the pool's threads.
+            let (result, bytes) = try await pool.run {
+                let request = try resolver.resolve(parameters) {
+                    control.cancelRequested.isSet || control.lost.isSet || aborting.isSet
+                }
+                let result = try engine.synthesize(request) { p in
                     control.progress.withLock { $0 = (p.completedSegments, p.totalSegments, p.audioSeconds) }
                 }
+                return (result, try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: format))
             }
-            let bytes = try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: format)
             let path = try write(bytes, for: job, format: format)
             let summary = JobResult(result, format: format.rawValue, worker: worker)
             heartbeat.cancel()

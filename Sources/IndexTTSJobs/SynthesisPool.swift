@@ -55,9 +55,10 @@ public final class SynthesisPool: Sendable {
     }
 }
 
-/// A flag set once from any thread and read from any other.
-final class AtomicFlag: Sendable {
+/// A flag set once from any thread and read from any other (cancellation, shutdown, disconnected clients).
+public final class AtomicFlag: Sendable {
     private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set() { value.withLock { $0 = true } }
+    public init() {}
+    public var isSet: Bool { value.withLock { $0 } }
+    public func set() { value.withLock { $0 = true } }
 }

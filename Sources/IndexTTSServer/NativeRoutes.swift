@@ -57,6 +57,8 @@ struct NativeSpeechJSON: Decodable {
 /// Parameters parsed from a native request, and the uploads saved for them.
 struct ParsedSpeech {
     var texts: [String]
+    /// The first text's request, resolved (voice looked up, clips decoded) while validating.
+    var firstRequest: SynthesisRequest?
     /// The client sent a list (answered with a list even when it holds one text).
     var isList = false
     var template: SpeechParameters
@@ -138,7 +140,9 @@ extension SpeechServer {
         do {
             var probe = parsed.template
             probe.text = parsed.texts[0]
-            try engine.validate(try resolver.resolve(probe))
+            let request = try resolver.resolve(probe)
+            try engine.validate(request)
+            parsed.firstRequest = request
         } catch {
             removeUploads(parsed.uploads)
             throw error
@@ -182,7 +186,8 @@ extension SpeechServer {
             let parsed = try await self.parseNativeSpeech(request, allowList: false)
             defer { self.removeUploads(parsed.uploads) }
             let parameters = parsed.parameters()[0]
-            let result = try await self.synthesize(try self.resolver.resolve(parameters), source: "direct")
+            let request = try parsed.firstRequest ?? self.resolver.resolve(parameters)
+            let result = try await self.synthesize(request, source: "direct")
             var response = try self.audioResponse(result, format: parameters.format ?? .wav)
             if let sampling = parameters.sampling, !sampling.isEmpty, !self.engine.info.clonesTimbre {
                 response.headers[HTTPField.Name("X-IndexTTS-Ignored")!] = "sampling (this engine has no GPT sampler)"

@@ -112,11 +112,11 @@ extension SpeechServer {
         let encoder = try AudioEncoder(format: format, sampleRate: engine.info.sampleRate)
         let box = EncoderBox(encoder)
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
-        let stopped = StopFlag()
-        continuation.onTermination = { _ in stopped.stop() }
+        let stopped = AtomicFlag()
+        continuation.onTermination = { _ in stopped.set() }
         var request = request
         let previous = request.isCancelled
-        request.isCancelled = { stopped.isStopped || previous?() == true }
+        request.isCancelled = { stopped.isSet || previous?() == true }
         let synthesisRequest = request
         Task {
             do {
@@ -191,10 +191,3 @@ final class EncoderBox: @unchecked Sendable {
     init(_ encoder: AudioEncoder) { self.encoder = encoder }
 }
 
-/// Set when a streaming client disconnects.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    var isStopped: Bool { lock.withLock { stopped } }
-    func stop() { lock.withLock { stopped = true } }
-}

@@ -132,8 +132,6 @@ public final class SpeechServer: Sendable {
     func synthesize(_ request: SynthesisRequest, source: String,
                     progress: @escaping @Sendable (SynthesisProgress) -> Void = { _ in }) async throws -> SynthesisResult {
         let engine = self.engine
-        let load = pool.load
-        metrics.waiting.set(Double(load.waiting + 1))
         do {
             let result = try await pool.run { try engine.synthesize(request, progress: progress) }
             metrics.synthesis(source: source, outcome: "succeeded", seconds: result.totalSeconds, audio: result.audioSeconds)

@@ -142,7 +142,7 @@ struct BatchCommand: AsyncParsableCommand {
                                pool: SynthesisPool(width: workerConfiguration.concurrency), configuration: workerConfiguration,
                                logger: logger)
         let workerTask = Task { await worker.run() }
-        let interrupted = InterruptFlag()
+        let interrupted = AtomicFlag()
         let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig)
@@ -233,9 +233,3 @@ struct BatchCommand: AsyncParsableCommand {
     }
 }
 
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}
