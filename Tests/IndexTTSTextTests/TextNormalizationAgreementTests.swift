@@ -14,7 +14,7 @@ struct TextNormalizationAgreementTests {
         let cases: [Case]
     }
 
-    static let directory = ProcessInfo.processInfo.environment["WETEXT_DIR"] ?? Fixtures.cache("wetextprocessing-1.2.0")
+    static let directory = Fixtures.cache("wetextprocessing-1.2.0-grammars")
     static let chinese = Result { try WeTextNormalizer.chinese(directory: directory) }
     static let english = Result { try WeTextNormalizer.english(directory: directory) }
 

@@ -1,9 +1,10 @@
 import Foundation
 
 /// WeTextProcessing's text normalisers (the `WeTextProcessing` package IndexTTS2 uses; Apache-2.0), run natively on
-/// the grammars the package ships: its compiled tagger and verbalizer FSTs (`tn/zh_tn_tagger.fst`,
-/// `tn/en_tn_tagger.fst`, `tn/en_tn_verbalizer.fst`) and the Chinese character tables, read from the unpacked wheel
-/// (`scripts/fetch-default-voice.sh` puts it in `cache_hub/wetextprocessing-1.2.0/`).
+/// the grammars the package ships: its compiled tagger and verbalizer FSTs (`zh_tn_tagger.fst`, `en_tn_tagger.fst`,
+/// `en_tn_verbalizer.fst`) in the optimised form WeTextProcessing searches them in, and the Chinese character tables.
+/// `scripts/fetch-default-voice.sh` fetches the wheel and prepares that folder once
+/// (`cache_hub/wetextprocessing-1.2.0-grammars/`, by `tools/text/prepare_wetext_grammars.py`).
 ///
 /// A normaliser works as upstream's `Processor.normalize`: the tagger rewrites the text into classed tokens
 /// (`cardinal { value: "一百" } char { value: "，" } …`, best path by ``StringRewriter``), the tokens are put in the
@@ -50,26 +51,30 @@ public struct WeTextNormalizer: Sendable {
     /// The WeTextProcessing release whose grammars this reads.
     public static let packageVersion = "1.2.0"
 
-    /// Loads the Chinese normaliser from the unpacked package folder `directory` (the one holding `tn/`).
+    /// Loads the Chinese normaliser from the prepared grammar folder `directory`.
     /// - Throws: ``TextError/invalidGrammar(path:reason:)`` naming the missing or malformed file.
     public static func chinese(directory: String, options: ChineseOptions = .indexTTS2) throws -> WeTextNormalizer {
-        let tn = (directory as NSString).appendingPathComponent("tn")
-        let tagger = try StdVectorFST.load(path: (tn as NSString).appendingPathComponent("zh_tn_tagger.fst"))
-        let data = (tn as NSString).appendingPathComponent("chinese/data")
-        let verbalizer = ChineseVerbalizer(
-            options: options,
-            fullToHalf: try readTable((data as NSString).appendingPathComponent("char/fullwidth_to_halfwidth.tsv")),
-            interjections: Set(try readTable((data as NSString).appendingPathComponent("default/blacklist.tsv")).keys))
+        let tagger = try StdVectorFST.load(path: file(directory, "zh_tn_tagger.fst"))
+        let verbalizer = ChineseVerbalizer(options: options, fullToHalf: try readTable(file(directory, "fullwidth_to_halfwidth.tsv")),
+                                           interjections: Set(try readTable(file(directory, "blacklist.tsv")).keys))
         return WeTextNormalizer(language: .chinese, tagger: StringRewriter(fst: tagger), verbalizer: .chinese(verbalizer))
     }
 
-    /// Loads the English normaliser from the unpacked package folder `directory` (the one holding `tn/`).
+    /// Loads the English normaliser from the prepared grammar folder `directory`.
     /// - Throws: ``TextError/invalidGrammar(path:reason:)`` naming the missing or malformed file.
     public static func english(directory: String) throws -> WeTextNormalizer {
-        let tn = (directory as NSString).appendingPathComponent("tn")
-        let tagger = try StdVectorFST.load(path: (tn as NSString).appendingPathComponent("en_tn_tagger.fst"))
-        let verbalizer = try StdVectorFST.load(path: (tn as NSString).appendingPathComponent("en_tn_verbalizer.fst"))
+        let tagger = try StdVectorFST.load(path: file(directory, "en_tn_tagger.fst"))
+        let verbalizer = try StdVectorFST.load(path: file(directory, "en_tn_verbalizer.fst"))
         return WeTextNormalizer(language: .english, tagger: StringRewriter(fst: tagger), verbalizer: .fst(StringRewriter(fst: verbalizer)))
+    }
+
+    /// `directory/name`, or an error saying how to prepare the folder when the file is not there.
+    static func file(_ directory: String, _ name: String) throws -> String {
+        let path = (directory as NSString).appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TextError.invalidGrammar(path: path, reason: "missing; run scripts/fetch-default-voice.sh to prepare the grammars")
+        }
+        return path
     }
 
     /// A normaliser over grammars already loaded (the Chinese one verbalizes natively with `options`).
