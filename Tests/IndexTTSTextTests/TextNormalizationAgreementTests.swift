@@ -37,14 +37,3 @@ struct TextNormalizationAgreementTests {
         }
     }
 }
-
-struct WeTextDebugTests {
-    @Test func debugTag() throws {
-        guard let text = ProcessInfo.processInfo.environment["WETEXT_TAG"] else { return }
-        let n = try TextNormalizationAgreementTests.english.get()
-        let tagged = try n.tag(text)
-        print("TAG:", tagged)
-        print("REORDER:", WeTextToken.reorder(tagged, .english))
-        print("OUT:", try n.verbalize(tagged))
-    }
-}

@@ -154,13 +154,21 @@ public struct IndexTTSTextNormalizer: Sendable {
     static func mapPunctuation(_ text: String, _ map: [(String, String)]) -> String {
         let scalars = Array(text.unicodeScalars)
         let keys = map.map { (Array($0.0.unicodeScalars), $0.1) }
+        // Keys by first code point, in listed order, so each position looks only at the keys that can start there.
+        var byFirst: [Unicode.Scalar: [([Unicode.Scalar], String)]] = [:]
+        for key in keys { byFirst[key.0[0], default: []].append(key) }
         var out = String.UnicodeScalarView()
         var i = 0
         outer: while i < scalars.count {
-            for (key, value) in keys where i + key.count <= scalars.count && Array(scalars[i..<(i + key.count)]) == key {
-                out.append(contentsOf: value.unicodeScalars)
-                i += key.count
-                continue outer
+            if let candidates = byFirst[scalars[i]] {
+                for (key, value) in candidates where i + key.count <= scalars.count {
+                    var k = 1
+                    while k < key.count && scalars[i + k] == key[k] { k += 1 }
+                    guard k == key.count else { continue }
+                    out.append(contentsOf: value.unicodeScalars)
+                    i += key.count
+                    continue outer
+                }
             }
             out.append(scalars[i])
             i += 1

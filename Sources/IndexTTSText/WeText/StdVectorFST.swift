@@ -13,22 +13,31 @@ import Foundation
 /// OpenFst's composition does. Immutable after loading.
 public struct StdVectorFST: Sendable {
     public let start: Int32
-    /// Final weight per state; `+infinity` for states that are not final.
-    public let finals: [Float]
-    /// Arcs of state `s` are `arcStart[s]..<arcStart[s + 1]`.
-    let arcStart: [Int32]
-    /// Number of input-epsilon arcs in each state's row (at its front when the rows are input-sorted).
-    let epsilonCount: [Int32]
-    let inputLabels: [Int32]
-    let outputLabels: [Int32]
-    let weights: [Float]
-    let nextStates: [Int32]
+    public let stateCount: Int
+    public let arcCount: Int
     /// Whether every state's arcs are sorted by input label (pynini's optimised grammars are); arc lookups then
     /// binary-search, otherwise they scan.
     public let isInputSorted: Bool
+    /// The flat arrays the search reads (shared, never mutated after loading).
+    let storage: FSTStorage
 
-    public var stateCount: Int { finals.count }
-    public var arcCount: Int { inputLabels.count }
+    /// One arc: input and output labels (0 is epsilon), tropical weight and destination state.
+    public struct Arc: Equatable, Sendable {
+        public let input: Int32
+        public let output: Int32
+        public let weight: Float
+        public let next: Int32
+    }
+
+    /// The final weight of `state` (`+infinity` when it is not final).
+    public func finalWeight(_ state: Int) -> Float { storage.finals[state] }
+
+    /// The arcs leaving `state`, in file order.
+    public func arcs(_ state: Int) -> [Arc] {
+        (Int(storage.arcStart[state])..<Int(storage.arcStart[state + 1])).map {
+            Arc(input: storage.inputLabels[$0], output: storage.outputLabels[$0], weight: storage.weights[$0], next: storage.nextStates[$0])
+        }
+    }
 
     static let magic: Int32 = 2_125_659_606
     static let symbolTableMagic: Int32 = 2_125_658_996
@@ -100,14 +109,11 @@ public struct StdVectorFST: Sendable {
         }
         guard states > 0, start >= 0, start < Int64(states) else { throw fail("start state \(start) outside 0..<\(states)") }
         self.start = Int32(start)
-        self.finals = finals
-        self.arcStart = arcStart
-        self.epsilonCount = epsilonCount
-        self.inputLabels = inputLabels
-        self.outputLabels = outputLabels
-        self.weights = weights
-        self.nextStates = nextStates
+        self.stateCount = finals.count
+        self.arcCount = inputLabels.count
         self.isInputSorted = inputSorted
+        self.storage = FSTStorage(finals: finals, arcStart: arcStart, epsilonCount: epsilonCount, inputLabels: inputLabels,
+                                  outputLabels: outputLabels, weights: weights, nextStates: nextStates)
     }
 
     /// Symbol tables (unused by byte-labelled grammars) are read past: magic, name, available key, size, entries.
@@ -117,6 +123,41 @@ public struct StdVectorFST: Sendable {
         for _ in 0..<size {
             guard reader.string() != nil, reader.int64() != nil else { throw fail("truncated symbol table") }
         }
+    }
+}
+
+/// An FST's arrays in memory the search can read through plain pointers (no reference counting or bounds checks in
+/// its inner loops). Written once at load time, read-only afterwards, hence safe to share across threads.
+final class FSTStorage: @unchecked Sendable {
+    let finals: UnsafeMutablePointer<Float>
+    /// Arcs of state `s` are `arcStart[s]..<arcStart[s + 1]`.
+    let arcStart: UnsafeMutablePointer<Int32>
+    /// Number of input-epsilon arcs in each state's row (at its front when the rows are input-sorted).
+    let epsilonCount: UnsafeMutablePointer<Int32>
+    let inputLabels: UnsafeMutablePointer<Int32>
+    let outputLabels: UnsafeMutablePointer<Int32>
+    let weights: UnsafeMutablePointer<Float>
+    let nextStates: UnsafeMutablePointer<Int32>
+
+    init(finals: [Float], arcStart: [Int32], epsilonCount: [Int32], inputLabels: [Int32], outputLabels: [Int32],
+         weights: [Float], nextStates: [Int32]) {
+        func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
+            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
+            _ = UnsafeMutableBufferPointer(start: pointer, count: array.count).initialize(from: array)
+            return pointer
+        }
+        self.finals = copy(finals)
+        self.arcStart = copy(arcStart)
+        self.epsilonCount = copy(epsilonCount)
+        self.inputLabels = copy(inputLabels)
+        self.outputLabels = copy(outputLabels)
+        self.weights = copy(weights)
+        self.nextStates = copy(nextStates)
+    }
+
+    deinit {
+        finals.deallocate(); arcStart.deallocate(); epsilonCount.deallocate()
+        inputLabels.deallocate(); outputLabels.deallocate(); weights.deallocate(); nextStates.deallocate()
     }
 }
 

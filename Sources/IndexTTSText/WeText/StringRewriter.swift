@@ -7,16 +7,25 @@
 /// among them follows OpenFst step by step rather than any search order of our own:
 /// - the lattice's states are (input position, FST state) pairs; a state's arcs are the FST state's arcs that read
 ///   nothing or the next input byte, in the FST's own arc order (what composition with a sorted matcher yields);
-/// - the lattice is acyclic, so `ShortestPath`'s automatic queue visits states in the topological order of a
-///   depth-first search from the start state (reverse finishing order, arcs taken in order);
+/// - `ShortestPath` runs on the connected lattice (states that cannot reach the end removed) with OpenFst's
+///   automatic queue: last-in-first-out when every arc left weighs 0 (the verbalizers), otherwise — the lattice
+///   being acyclic — the topological order of a depth-first search from the start (reverse finishing order, arcs
+///   taken in order);
 /// - a state's distance changes only when a strictly smaller one arrives, so the first predecessor in that order,
 ///   and its first arc, wins a tie; the accepting state is chosen the same way.
 ///
-/// The lattice is built per call (nodes and arcs in flat arrays); the FST is shared and immutable.
+/// Dead branches are not built: for every FST state the bytes its input-epsilon closure can read next, and whether
+/// that closure reaches a final state, are computed once, and a lattice node that can neither read the next input
+/// byte nor end the input is never created. States that cannot reach the end change neither the best path nor the
+/// order in which the search meets the others, so this only saves work.
 public struct StringRewriter: Sendable {
     public let fst: StdVectorFST
+    let lookahead: Lookahead
 
-    public init(fst: StdVectorFST) { self.fst = fst }
+    public init(fst: StdVectorFST) {
+        self.fst = fst
+        self.lookahead = Lookahead(fst)
+    }
 
     /// The output of the best path for `input`, or nil when the transducer accepts no path for it.
     public func rewrite(_ input: String) -> String? {
@@ -25,211 +34,312 @@ public struct StringRewriter: Sendable {
 
     /// The output bytes of the best path for the input bytes, or nil when no path accepts them.
     public func rewrite(bytes input: [UInt8]) -> [UInt8]? {
-        var lattice = Lattice(fst: fst, estimatedNodes: input.count * 16 + 64)
-        lattice.expand(input)
-        return lattice.bestOutput(inputLength: input.count)
+        input.withUnsafeBufferPointer { search($0) }
     }
 
-    struct Lattice {
-        let fst: StdVectorFST
-        // Nodes: one per (position, state) reached from the start.
-        var nodeState: [Int32] = []
-        var nodePosition: [Int32] = []
-        // Arcs of node u: edgeStart[u]..<edgeEnd[u].
-        var edgeStart: [Int32] = []
-        var edgeEnd: [Int32] = []
-        var edgeTarget: [Int32] = []
-        var edgeArc: [Int32] = []
-        // Per-parity maps from FST state to its node at the current/next position (valid when the stamp matches).
-        var stamp: [[Int32]]
-        var slot: [[Int32]]
+    /// Per FST state: the input bytes readable next through input-epsilon arcs (256 bits), and whether a final
+    /// state is reachable through input-epsilon arcs alone.
+    final class Lookahead: @unchecked Sendable {
+        let firstBytes: UnsafeMutablePointer<UInt64>
+        let endsByEpsilon: UnsafeMutablePointer<Bool>
 
-        init(fst: StdVectorFST, estimatedNodes: Int) {
-            self.fst = fst
-            stamp = [[Int32](repeating: -1, count: fst.stateCount), [Int32](repeating: -1, count: fst.stateCount)]
-            slot = [[Int32](repeating: 0, count: fst.stateCount), [Int32](repeating: 0, count: fst.stateCount)]
-            nodeState.reserveCapacity(estimatedNodes); nodePosition.reserveCapacity(estimatedNodes)
-            edgeStart.reserveCapacity(estimatedNodes); edgeEnd.reserveCapacity(estimatedNodes)
-            edgeTarget.reserveCapacity(estimatedNodes * 2); edgeArc.reserveCapacity(estimatedNodes * 2)
-        }
-
-        mutating func node(_ state: Int32, at position: Int) -> Int32 {
-            let parity = position & 1
-            if stamp[parity][Int(state)] == Int32(position) { return slot[parity][Int(state)] }
-            let index = Int32(nodeState.count)
-            nodeState.append(state)
-            nodePosition.append(Int32(position))
-            edgeStart.append(0)
-            edgeEnd.append(0)
-            stamp[parity][Int(state)] = Int32(position)
-            slot[parity][Int(state)] = index
-            return index
-        }
-
-        /// Creates every node reachable from the start. Positions are expanded one after another — every node of a
-        /// position, including those its input-epsilon arcs create, before the next — so the per-parity state maps
-        /// only ever hold the current and the next position.
-        mutating func expand(_ input: [UInt8]) {
-            var current: [Int32] = [node(fst.start, at: 0)]
-            var next: [Int32] = []
-            for position in 0...input.count {
-                var head = 0
-                let label: Int32 = position < input.count ? Int32(input[position]) : -1
-                while head < current.count {
-                    expandNode(Int(current[head]), position: position, label: label, current: &current, next: &next)
-                    head += 1
-                }
-                swap(&current, &next)
-                next.removeAll(keepingCapacity: true)
-                if current.isEmpty { break }
-            }
-        }
-
-        /// Records node `u`'s arcs (the FST state's arcs reading nothing or `label`, in arc order), creating the
-        /// nodes they reach: same-position ones join `current`, next-position ones `next`.
-        mutating func expandNode(_ u: Int, position: Int, label: Int32, current: inout [Int32], next: inout [Int32]) {
-            let state = Int(nodeState[u])
-            edgeStart[u] = Int32(edgeTarget.count)
-            func follow(_ a: Int, consuming: Bool) {
-                let before = nodeState.count
-                let v = node(fst.nextStates[a], at: consuming ? position + 1 : position)
-                if nodeState.count > before {
-                    if consuming { next.append(v) } else { current.append(v) }
-                }
-                edgeTarget.append(v)
-                edgeArc.append(Int32(a))
-            }
-            let rowStart = Int(fst.arcStart[state]), rowEnd = Int(fst.arcStart[state + 1])
-            if fst.isInputSorted {
-                let epsilonEnd = rowStart + Int(fst.epsilonCount[state])
-                for a in rowStart..<epsilonEnd { follow(a, consuming: false) }
-                if label >= 0 {
-                    var lo = epsilonEnd, hi = rowEnd
-                    while lo < hi {
-                        let mid = (lo + hi) >> 1
-                        if fst.inputLabels[mid] < label { lo = mid + 1 } else { hi = mid }
-                    }
-                    var a = lo
-                    while a < rowEnd && fst.inputLabels[a] == label {
-                        follow(a, consuming: true)
-                        a += 1
-                    }
-                }
-            } else {
-                for a in rowStart..<rowEnd {
-                    let i = fst.inputLabels[a]
-                    if i == 0 { follow(a, consuming: false) } else if i == label { follow(a, consuming: true) }
+        init(_ fst: StdVectorFST) {
+            let states = fst.stateCount, f = fst.storage
+            firstBytes = .allocate(capacity: states * 4)
+            firstBytes.initialize(repeating: 0, count: states * 4)
+            endsByEpsilon = .allocate(capacity: states)
+            for s in 0..<states {
+                endsByEpsilon[s] = f.finals[s].isFinite
+                for a in Int(f.arcStart[s])..<Int(f.arcStart[s + 1]) where f.inputLabels[a] > 0 && f.inputLabels[a] < 256 {
+                    let label = Int(f.inputLabels[a])
+                    firstBytes[s * 4 + (label >> 6)] |= 1 << UInt64(label & 63)
                 }
             }
-            edgeEnd[u] = Int32(edgeTarget.count)
-        }
-
-        /// Depth-first finishing order from the start node (arcs in order), and whether a back arc (a cycle) was met.
-        func finishingOrder() -> (order: [Int32], cyclic: Bool) {
-            let count = nodeState.count
-            // 0 unvisited, 1 on the stack, 2 finished.
-            var color = [UInt8](repeating: 0, count: count)
-            var order: [Int32] = []
-            order.reserveCapacity(count)
-            var cyclic = false
-            var stack: [(node: Int32, edge: Int32)] = [(0, edgeStart[0])]
-            color[0] = 1
-            while let top = stack.last {
-                if top.edge < edgeEnd[Int(top.node)] {
-                    stack[stack.count - 1].edge += 1
-                    let v = edgeTarget[Int(top.edge)]
-                    switch color[Int(v)] {
-                    case 0:
-                        color[Int(v)] = 1
-                        stack.append((v, edgeStart[Int(v)]))
-                    case 1: cyclic = true
-                    default: break
-                    }
-                } else {
-                    color[Int(top.node)] = 2
-                    order.append(top.node)
-                    stack.removeLast()
-                }
-            }
-            return (order, cyclic)
-        }
-
-        /// The best path's output. OpenFst runs `ShortestPath` on the connected lattice (states that cannot reach
-        /// the end removed) with its automatic queue: last-in-first-out when every remaining arc weighs 0 (the
-        /// verbalizers), otherwise the topological order of the depth-first search (the taggers). The live part is
-        /// computed here first so that both the choice of queue and the tie-breaking see what OpenFst sees.
-        func bestOutput(inputLength: Int) -> [UInt8]? {
-            let count = nodeState.count
-            let (finishing, cyclic) = finishingOrder()
-            var finals = [Float](repeating: .infinity, count: count)
-            var live = [Bool](repeating: false, count: count)
-            var weighted = false
-            // Finishing order visits every node after all nodes it reaches (when acyclic).
-            for u in finishing {
-                if nodePosition[Int(u)] == Int32(inputLength) { finals[Int(u)] = fst.finals[Int(nodeState[Int(u)])] }
-                var reaches = finals[Int(u)].isFinite
-                for e in Int(edgeStart[Int(u)])..<Int(edgeEnd[Int(u)]) where live[Int(edgeTarget[e])] {
-                    reaches = true
-                    let w = fst.weights[Int(edgeArc[e])]
-                    if w != 0 && w != .infinity { weighted = true }
-                }
-                live[Int(u)] = reaches
-            }
-            guard live[0] else { return nil }
-            var distance = [Float](repeating: .infinity, count: count)
-            var parentNode = [Int32](repeating: -1, count: count)
-            var parentEdge = [Int32](repeating: -1, count: count)
-            distance[0] = 0
-            var best: Int32 = -1
-            var bestWeight = Float.infinity
-
-            /// One dequeued state: the final check, then each live arc relaxed on strict improvement.
-            func settle(_ u: Int32, onImproved: (Int32) -> Void) {
-                let d = distance[Int(u)]
-                if finals[Int(u)].isFinite, d + finals[Int(u)] < bestWeight {
-                    bestWeight = d + finals[Int(u)]
-                    best = u
-                }
-                for e in Int(edgeStart[Int(u)])..<Int(edgeEnd[Int(u)]) {
-                    let v = Int(edgeTarget[e])
-                    guard live[v] else { continue }
-                    let candidate = d + fst.weights[Int(edgeArc[e])]
-                    if candidate < distance[v] {
-                        distance[v] = candidate
-                        parentNode[v] = u
-                        parentEdge[v] = Int32(e)
-                        onImproved(Int32(v))
-                    }
-                }
-            }
-
-            if !weighted || cyclic {
-                // LIFO discipline (a cyclic lattice — no WeTextProcessing grammar yields one — is also searched this
-                // way: label-correcting, so the weight is still the minimum).
-                var stack: [Int32] = [0]
-                var queued = [Bool](repeating: false, count: count)
-                queued[0] = true
-                while let u = stack.popLast() {
-                    queued[Int(u)] = false
-                    settle(u) { v in
-                        if !queued[Int(v)] {
-                            queued[Int(v)] = true
-                            stack.append(v)
+            // Close over input-epsilon arcs until nothing changes (last state to first, which settles the optimised
+            // grammars in a few passes; cycles are handled by the repetition).
+            var changed = true
+            while changed {
+                changed = false
+                for s in stride(from: states - 1, through: 0, by: -1) {
+                    for a in Int(f.arcStart[s])..<Int(f.arcStart[s + 1]) where f.inputLabels[a] == 0 {
+                        let t = Int(f.nextStates[a])
+                        for k in 0..<4 where firstBytes[t * 4 + k] & ~firstBytes[s * 4 + k] != 0 {
+                            firstBytes[s * 4 + k] |= firstBytes[t * 4 + k]
+                            changed = true
+                        }
+                        if endsByEpsilon[t] && !endsByEpsilon[s] {
+                            endsByEpsilon[s] = true
+                            changed = true
                         }
                     }
                 }
-            } else {
-                for u in finishing.reversed() where live[Int(u)] { settle(u) { _ in } }
             }
-            guard best >= 0 else { return nil }
-            var labels: [UInt8] = []
-            var u = best
-            while parentNode[Int(u)] >= 0 {
-                let label = fst.outputLabels[Int(edgeArc[Int(parentEdge[Int(u)])])]
-                if label > 0 { labels.append(UInt8(truncatingIfNeeded: label)) }
-                u = parentNode[Int(u)]
-            }
-            return labels.reversed()
+        }
+
+        deinit {
+            firstBytes.deallocate()
+            endsByEpsilon.deallocate()
+        }
+
+        /// Whether a node for `state` at `position` can lie on an accepting path.
+        @inline(__always)
+        func viable(_ state: Int32, _ position: Int, _ input: UnsafeBufferPointer<UInt8>) -> Bool {
+            if position == input.count { return endsByEpsilon[Int(state)] }
+            let byte = Int(input[position])
+            return firstBytes[Int(state) * 4 + (byte >> 6)] & (1 << UInt64(byte & 63)) != 0
         }
     }
+
+    /// The whole search for one input: lattice construction, depth-first order, liveness, shortest path, backtrace.
+    func search(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let f = fst.storage, look = lookahead, n = input.count
+        guard look.viable(fst.start, 0, input) else { return nil }
+
+        // Nodes (one per reachable (position, state)) and their arcs, which are stored contiguously per node.
+        let estimate = n * 12 + 64
+        var nodeState = GrowableBuffer<Int32>(capacity: estimate), nodePosition = GrowableBuffer<Int32>(capacity: estimate)
+        var edgeStart = GrowableBuffer<Int32>(capacity: estimate), edgeEnd = GrowableBuffer<Int32>(capacity: estimate)
+        var edgeTarget = GrowableBuffer<Int32>(capacity: estimate), edgeArc = GrowableBuffer<Int32>(capacity: estimate)
+        var current = GrowableBuffer<Int32>(capacity: 256), next = GrowableBuffer<Int32>(capacity: 256)
+        defer {
+            nodeState.free(); nodePosition.free(); edgeStart.free(); edgeEnd.free(); edgeTarget.free(); edgeArc.free()
+            current.free(); next.free()
+        }
+
+        // FST state → node, for the current and the next position (by parity; valid when the stamp matches).
+        let states = fst.stateCount
+        let stamp = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * states)
+        stamp.initialize(repeating: -1, count: 2 * states)
+        let slot = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * states)
+        defer { stamp.deallocate(); slot.deallocate() }
+
+        nodeState.append(fst.start); nodePosition.append(0); edgeStart.append(0); edgeEnd.append(0)
+        stamp[Int(fst.start)] = 0
+        slot[Int(fst.start)] = 0
+        current.append(0)
+
+        // Expansion, position by position: every node of a position (including those its input-epsilon arcs
+        // create) before the next position.
+        for position in 0...n {
+            let label: Int32 = position < n ? Int32(input[position]) : -1
+            var head = 0
+            while head < current.count {
+                let u = Int(current[head])
+                head += 1
+                let state = Int(nodeState[u])
+                edgeStart[u] = Int32(edgeTarget.count)
+                let rowStart = Int(f.arcStart[state]), rowEnd = Int(f.arcStart[state + 1])
+                var a = rowStart
+                while a < rowEnd {
+                    let arcLabel = f.inputLabels[a]
+                    let consuming: Bool
+                    if arcLabel == 0 {
+                        consuming = false
+                    } else if arcLabel == label {
+                        consuming = true
+                    } else {
+                        if fst.isInputSorted {
+                            if arcLabel > label { break }
+                            // Jump to the first arc reading `label` (binary search over the sorted rest of the row).
+                            var lo = a + 1, hi = rowEnd
+                            while lo < hi {
+                                let mid = (lo + hi) >> 1
+                                if f.inputLabels[mid] < label { lo = mid + 1 } else { hi = mid }
+                            }
+                            a = lo
+                        } else {
+                            a += 1
+                        }
+                        continue
+                    }
+                    let target = f.nextStates[a]
+                    let targetPosition = consuming ? position + 1 : position
+                    if look.viable(target, targetPosition, input) {
+                        let index = (targetPosition & 1) * states + Int(target)
+                        var v: Int32
+                        if stamp[index] == Int32(targetPosition) {
+                            v = slot[index]
+                        } else {
+                            v = Int32(nodeState.count)
+                            nodeState.append(target); nodePosition.append(Int32(targetPosition))
+                            edgeStart.append(0); edgeEnd.append(0)
+                            stamp[index] = Int32(targetPosition)
+                            slot[index] = v
+                            if consuming { next.append(v) } else { current.append(v) }
+                        }
+                        edgeTarget.append(v)
+                        edgeArc.append(Int32(a))
+                    }
+                    a += 1
+                }
+                edgeEnd[u] = Int32(edgeTarget.count)
+            }
+            swap(&current, &next)
+            next.count = 0
+            if current.count == 0 { break }
+        }
+
+        let count = nodeState.count
+        // Depth-first search from the start, arcs in order. On finishing a node all nodes it reaches have finished
+        // (the lattice is acyclic), so liveness and the weights of live arcs are settled then too.
+        var finishing = GrowableBuffer<Int32>(capacity: count)
+        var stackNode = GrowableBuffer<Int32>(capacity: 1024), stackEdge = GrowableBuffer<Int32>(capacity: 1024)
+        let color = UnsafeMutablePointer<UInt8>.allocate(capacity: count)  // 0 new, 1 on the stack, 2 finished
+        color.initialize(repeating: 0, count: count)
+        let live = UnsafeMutablePointer<Bool>.allocate(capacity: count)
+        live.initialize(repeating: false, count: count)
+        let finals = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        finals.initialize(repeating: .infinity, count: count)
+        let distance = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        distance.initialize(repeating: .infinity, count: count)
+        let parentNode = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+        parentNode.initialize(repeating: -1, count: count)
+        let parentArc = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+        defer {
+            finishing.free(); stackNode.free(); stackEdge.free()
+            color.deallocate(); live.deallocate(); finals.deallocate(); distance.deallocate()
+            parentNode.deallocate(); parentArc.deallocate()
+        }
+        var cyclic = false, weighted = false
+        stackNode.append(0); stackEdge.append(edgeStart[0])
+        color[0] = 1
+        while stackNode.count > 0 {
+            let top = stackNode[stackNode.count - 1]
+            let e = stackEdge[stackEdge.count - 1]
+            if e < edgeEnd[Int(top)] {
+                stackEdge[stackEdge.count - 1] = e + 1
+                let v = Int(edgeTarget[Int(e)])
+                if color[v] == 0 {
+                    color[v] = 1
+                    stackNode.append(Int32(v))
+                    stackEdge.append(edgeStart[v])
+                } else if color[v] == 1 {
+                    cyclic = true
+                }
+                continue
+            }
+            let u = Int(top)
+            color[u] = 2
+            stackNode.count -= 1
+            stackEdge.count -= 1
+            finishing.append(top)
+            if nodePosition[u] == Int32(n) { finals[u] = f.finals[Int(nodeState[u])] }
+            var reaches = finals[u].isFinite
+            for e in Int(edgeStart[u])..<Int(edgeEnd[u]) where live[Int(edgeTarget[e])] {
+                reaches = true
+                let w = f.weights[Int(edgeArc[e])]
+                if w != 0 && w != .infinity { weighted = true }
+            }
+            live[u] = reaches
+        }
+        if cyclic {
+            // Not met with WeTextProcessing's grammars; liveness above is then approximate, so recompute it.
+            let exact = Self.liveNodes(count: count, finals: finals, edgeStart: edgeStart, edgeEnd: edgeEnd, edgeTarget: edgeTarget)
+            for u in 0..<count { live[u] = exact[u] }
+        }
+        guard live[0] else { return nil }
+
+        distance[0] = 0
+        var best = -1
+        var bestWeight = Float.infinity
+        if !weighted || cyclic {
+            // LIFO discipline; a cyclic lattice is also searched this way (label-correcting: the weight is still
+            // the minimum).
+            var stack: [Int32] = [0]
+            var queued = [Bool](repeating: false, count: count)
+            queued[0] = true
+            while let top = stack.popLast() {
+                let u = Int(top)
+                queued[u] = false
+                let d = distance[u]
+                if finals[u].isFinite && d + finals[u] < bestWeight { bestWeight = d + finals[u]; best = u }
+                for e in Int(edgeStart[u])..<Int(edgeEnd[u]) {
+                    let v = Int(edgeTarget[e])
+                    guard live[v] else { continue }
+                    let candidate = d + f.weights[Int(edgeArc[e])]
+                    if candidate < distance[v] {
+                        distance[v] = candidate; parentNode[v] = top; parentArc[v] = edgeArc[e]
+                        if !queued[v] { queued[v] = true; stack.append(Int32(v)) }
+                    }
+                }
+            }
+        } else {
+            var k = finishing.count - 1
+            while k >= 0 {
+                let top = finishing[k]
+                k -= 1
+                let u = Int(top)
+                guard live[u] else { continue }
+                let d = distance[u]
+                if finals[u].isFinite && d + finals[u] < bestWeight { bestWeight = d + finals[u]; best = u }
+                for e in Int(edgeStart[u])..<Int(edgeEnd[u]) {
+                    let v = Int(edgeTarget[e])
+                    guard live[v] else { continue }
+                    let candidate = d + f.weights[Int(edgeArc[e])]
+                    if candidate < distance[v] { distance[v] = candidate; parentNode[v] = top; parentArc[v] = edgeArc[e] }
+                }
+            }
+        }
+        guard best >= 0 else { return nil }
+        var labels: [UInt8] = []
+        var u = best
+        while parentNode[u] >= 0 {
+            let label = f.outputLabels[Int(parentArc[u])]
+            if label > 0 { labels.append(UInt8(truncatingIfNeeded: label)) }
+            u = Int(parentNode[u])
+        }
+        return labels.reversed()
+    }
+
+    /// Nodes from which a final node is reachable (reverse breadth-first search), for cyclic lattices.
+    static func liveNodes(count: Int, finals: UnsafeMutablePointer<Float>, edgeStart: GrowableBuffer<Int32>,
+                          edgeEnd: GrowableBuffer<Int32>, edgeTarget: GrowableBuffer<Int32>) -> [Bool] {
+        var incoming = [[Int32]](repeating: [], count: count)
+        for u in 0..<count { for e in Int(edgeStart[u])..<Int(edgeEnd[u]) { incoming[Int(edgeTarget[e])].append(Int32(u)) } }
+        var live = (0..<count).map { finals[$0].isFinite }
+        var queue = (0..<count).filter { live[$0] }.map(Int32.init)
+        while let v = queue.popLast() {
+            for u in incoming[Int(v)] where !live[Int(u)] {
+                live[Int(u)] = true
+                queue.append(u)
+            }
+        }
+        return live
+    }
+}
+
+/// A growable array over a raw allocation, for the search's inner loops (no reference counting, no bounds or
+/// uniqueness checks). The owner frees it.
+struct GrowableBuffer<Element: BitwiseCopyable> {
+    var base: UnsafeMutablePointer<Element>
+    var count = 0
+    var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(16, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always)
+    mutating func append(_ value: Element) {
+        if count == capacity { grow() }
+        base[count] = value
+        count += 1
+    }
+
+    mutating func grow() {
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity *= 2
+    }
+
+    @inline(__always)
+    subscript(index: Int) -> Element {
+        get { base[index] }
+        nonmutating set { base[index] = newValue }
+    }
+
+    func free() { base.deallocate() }
 }

@@ -113,7 +113,7 @@ public struct WeTextNormalizer: Sendable {
             guard let text = rewriter.rewrite(reordered) else { throw TextError.normalizationFailed(text: tagged, stage: "verbalizer") }
             return text
         case .chinese(let native):
-            return native.verbalize(WeTextToken.parse(tagged).map { $0.reordered(.chinese) })
+            return native.verbalize(tagged)
         }
     }
 
@@ -144,22 +144,41 @@ struct ChineseVerbalizer: Sendable {
     let options: WeTextNormalizer.ChineseOptions
     let fullToHalf: [Unicode.Scalar: String]
     let interjections: Set<Unicode.Scalar>
+    /// No table entry is ASCII (true of the shipped tables), so pure-ASCII pieces can skip post-processing.
+    let asciiUntouched: Bool
 
-    func verbalize(_ tokens: [WeTextToken]) -> String {
+    init(options: WeTextNormalizer.ChineseOptions, fullToHalf: [Unicode.Scalar: String], interjections: Set<Unicode.Scalar>) {
+        self.options = options
+        self.fullToHalf = fullToHalf
+        self.interjections = interjections
+        asciiUntouched = !fullToHalf.keys.contains(where: \.isASCII) && !interjections.contains(where: \.isASCII)
+    }
+
+    /// The tagged text verbalized: each token's fields in the class's order (upstream's `TokenParser.reorder`;
+    /// fields the order does not name are dropped), joined, then post-processed.
+    func verbalize(_ tagged: String) -> String {
         var out = ""
-        for token in tokens {
-            var piece = ""
-            switch token.name {
-            case "fraction":
-                piece = (token.value("denominator") ?? "") + "分之" + (token.value("numerator") ?? "")
-            case "measure" where token.value("denominator") != nil:
-                piece = "每" + (token.value("denominator") ?? "") + (token.value("numerator") ?? "")
-            case "whitelist" where token.value("erhua") != nil:
-                piece = options.removeErhua ? "" : (token.value("erhua") ?? "")
-            default:
-                piece = token.fields.map(\.value).joined()
+        var tagged = tagged
+        let orders = WeTextToken.Order.chinese.classes
+        tagged.withUTF8 { bytes in
+            WeTextToken.forEach(bytes: bytes) { name, fields in
+                func value(_ key: String) -> String? { fields.first { $0.key == key }?.value }
+                var piece = ""
+                if name == "fraction" {
+                    piece = (value("denominator") ?? "") + "分之" + (value("numerator") ?? "")
+                } else if name == "measure", let denominator = value("denominator") {
+                    piece = "每" + denominator + (value("numerator") ?? "")
+                } else if name == "whitelist", let erhua = value("erhua") {
+                    piece = options.removeErhua ? "" : erhua
+                } else if let order = orders[name], value("preserve_order") != "true" {
+                    for key in order { if let v = value(key) { piece += v } }
+                } else if fields.count == 1 {
+                    piece = fields[0].value
+                } else {
+                    for field in fields { piece += field.value }
+                }
+                out += postprocess(unescape(piece))
             }
-            out += postprocess(unescape(piece))
         }
         return out
     }
@@ -179,6 +198,7 @@ struct ChineseVerbalizer: Sendable {
 
     func postprocess(_ text: String) -> String {
         guard options.removeInterjections || options.fullToHalf else { return text }
+        if asciiUntouched && text.utf8.allSatisfy({ $0 < 0x80 }) { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if options.removeInterjections && interjections.contains(scalar) { continue }
@@ -189,5 +209,19 @@ struct ChineseVerbalizer: Sendable {
             }
         }
         return String(out)
+    }
+}
+
+extension IndexTTSTextNormalizer {
+    /// IndexTTS2's front end with WeTextProcessing's Chinese and English normalisers (as IndexTTS2 configures them)
+    /// from the prepared grammar folder `directory` — the complete upstream pipeline. A text the grammars have no
+    /// reading for (none is known: every character has a fallback class) passes through unnormalised.
+    /// - Throws: ``TextError/invalidGrammar(path:reason:)`` when a grammar file is missing or malformed.
+    public static func weText(directory: String, glossary: Glossary = Glossary()) throws -> IndexTTSTextNormalizer {
+        let chinese = try WeTextNormalizer.chinese(directory: directory)
+        let english = try WeTextNormalizer.english(directory: directory)
+        return IndexTTSTextNormalizer(glossary: glossary,
+                                      chinese: { (try? chinese.normalize($0)) ?? $0 },
+                                      english: { (try? english.normalize($0)) ?? $0 })
     }
 }

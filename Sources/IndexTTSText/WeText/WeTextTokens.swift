@@ -44,54 +44,69 @@ public struct WeTextToken: Equatable, Sendable {
         return out + " }"
     }
 
-    /// Parses a tagger's output, leniently in the same ways upstream's parser is (it never rejects input).
+    /// Parses a tagger's output, leniently in the same ways upstream's parser is (it never rejects input). Works on
+    /// UTF-8 bytes: every character of the syntax is ASCII, and no byte of a multi-byte character is.
     public static func parse(_ text: String) -> [WeTextToken] {
-        let scalars = Array(text.unicodeScalars)
-        var i = 0
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [WeTextToken] {
         var tokens: [WeTextToken] = []
+        forEach(bytes: bytes) { name, fields in tokens.append(WeTextToken(name: name, fields: fields)) }
+        return tokens
+    }
+
+    /// Calls `body` with each token's name and fields (a buffer reused from token to token), without building tokens.
+    static func forEach(bytes: UnsafeBufferPointer<UInt8>, _ body: (String, [(key: String, value: String)]) -> Void) {
+        let space = UInt8(ascii: " "), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), close = UInt8(ascii: "}")
+        var i = 0
+        let n = bytes.count
+        var fields: [(key: String, value: String)] = []
         func skipSpaces() -> Bool {
-            while i < scalars.count && scalars[i] == " " { i += 1 }
-            return i < scalars.count
+            while i < n && bytes[i] == space { i += 1 }
+            return i < n
         }
-        func isKeyScalar(_ s: Unicode.Scalar) -> Bool { s == "_" || (s.isASCII && s.properties.isAlphabetic) }
         func key() -> String {
-            var out = String.UnicodeScalarView()
-            while i < scalars.count && isKeyScalar(scalars[i]) { out.append(scalars[i]); i += 1 }
-            return String(out)
+            let start = i
+            while i < n, case let b = bytes[i], b == UInt8(ascii: "_") || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) { i += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         }
         // Upstream consumes each expected character only when it is the next one.
-        func expect(_ chars: String) { for c in chars.unicodeScalars where i < scalars.count && scalars[i] == c { i += 1 } }
+        func expect(_ chars: StaticString) {
+            for k in 0..<chars.utf8CodeUnitCount where i < n && bytes[i] == chars.utf8Start[k] { i += 1 }
+        }
         func value() -> String {
-            var out = String.UnicodeScalarView()
-            while i < scalars.count && scalars[i] != "\"" {
-                let escaped = scalars[i] == "\\"
-                out.append(scalars[i]); i += 1
-                if escaped && i < scalars.count { out.append(scalars[i]); i += 1 }
+            let start = i
+            while i < n && bytes[i] != quote {
+                let escaped = bytes[i] == backslash
+                i += 1
+                if escaped && i < n { i += 1 }
             }
-            return String(out)
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         }
         while skipSpaces() {
             let before = i
-            var token = WeTextToken(name: key(), fields: [])
+            let name = key()
+            fields.removeAll(keepingCapacity: true)
             expect(" { ")
             while skipSpaces() {
-                if scalars[i] == "}" { i += 1; break }
+                if bytes[i] == close { i += 1; break }
                 let fieldStart = i
                 let k = key()
                 expect(": \"")
                 let v = value()
-                if i < scalars.count && scalars[i] == "\"" { i += 1 }
-                if let existing = token.fields.firstIndex(where: { $0.key == k }) {
-                    token.fields[existing].value = v
+                if i < n && bytes[i] == quote { i += 1 }
+                if let existing = fields.firstIndex(where: { $0.key == k }) {
+                    fields[existing].value = v
                 } else {
-                    token.fields.append((key: k, value: v))
+                    fields.append((key: k, value: v))
                 }
                 if i == fieldStart { i += 1 }  // malformed input: always make progress
             }
-            tokens.append(token)
+            body(name, fields)
             if i == before { i += 1 }
         }
-        return tokens
     }
 
     /// Upstream's `TokenParser.reorder`: parse, reorder each token, join with single spaces.
