@@ -25,7 +25,8 @@ public struct ModelCache: Sendable {
         let needed = [pinyinDictionary.appendingPathComponent("pinyin_dict.json"),
                       pinyinDictionary.appendingPathComponent("phrases_dict.json"), bakerMapper,
                       defaultVoiceAssets.appendingPathComponent("fastspeech2_quan.tflite"),
-                      defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite")]
+                      defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite"),
+                      textGrammars.appendingPathComponent("zh_tn_tagger.fst")]
         let missing = needed.filter { !FileManager.default.fileExists(atPath: $0.path) }
         guard !missing.isEmpty else { return nil }
         return "the default voice's files are missing from \(root.path) (\(missing.map(\.lastPathComponent).joined(separator: ", "))); "

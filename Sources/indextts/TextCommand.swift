@@ -37,22 +37,34 @@ struct TextCommand: ParsableCommand {
 
     struct Normalize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "IndexTTS2's front end: language routing, glossary, protected terms/pinyin/names, punctuation map.",
+            abstract: "IndexTTS2's front end: language routing, glossary, protected terms/pinyin/names, WeTextProcessing "
+                + "normalisation, punctuation map.",
             discussion: """
-                Numbers are read by an interim Chinese reader (WeTextProcessing-equal zh/en normalisation is in progress); \
-                English numbers are left as written. <字|读音> annotations and tone-numbered pinyin (xuan4) pass through.
+                Numbers, dates, times, money, units and symbols are read by WeTextProcessing 1.2.0's grammars (zh and en, \
+                as IndexTTS2 configures them), run natively from the model cache (scripts/fetch-default-voice.sh prepares \
+                them). <字|读音> annotations and tone-numbered pinyin (xuan4) pass through. --tags shows how \
+                WeTextProcessing classified each span.
                 """)
         @OptionGroup var input: Input
         @Option(help: "Glossary YAML (term: reading, or term: {zh: …, en: …}), as IndexTTS2's checkpoints/glossary.yaml.")
         var glossary: String?
+        @Option(help: "Model cache folder holding the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Flag(help: "Also print WeTextProcessing's classified tokens (cardinal, date, money, …).") var tags = false
         @Flag(help: "Print JSON.") var json = false
-        struct Output: Encodable { let text: String; let language: String; let normalized: String }
+        struct Output: Encodable { let text: String; let language: String; let normalized: String; let tags: String? }
         func run() throws {
             let text = try input.read().trimmingCharacters(in: .whitespacesAndNewlines)
-            let normalizer = IndexTTSTextNormalizer(glossary: try glossary.map(Glossary.load(path:)) ?? Glossary())
-            let output = Output(text: text, language: IndexTTSTextNormalizer.isChinese(text) ? "zh" : "en",
-                                normalized: normalizer.normalize(text))
+            let directory = ModelCache(root: cache).textGrammars.path
+            let normalizer = try IndexTTSTextNormalizer.weText(directory: directory, glossary: try glossary.map(Glossary.load(path:)) ?? Glossary())
+            let chinese = IndexTTSTextNormalizer.isChinese(text)
+            var tagged: String?
+            if tags {
+                let grammar = try chinese ? WeTextNormalizer.chinese(directory: directory) : WeTextNormalizer.english(directory: directory)
+                tagged = try grammar.tag(text)
+            }
+            let output = Output(text: text, language: chinese ? "zh" : "en", normalized: normalizer.normalize(text), tags: tagged)
             if json { return try TextCommand.printJSON(output) }
+            if let tagged { print("tags: \(tagged)") }
             print(output.normalized)
         }
     }

@@ -82,17 +82,13 @@ struct DefaultVoiceEngineTests {
     }
 
     @Test func numbersLettersAndPunctuationAreRead() throws {
-        #expect(ChineseNumberReaderProbe.read("2025年3月5日，气温-3.5度，湿度50%，共1024人") ==
-                "二零二五年三月五日，气温负三点五度，湿度百分之五十，共一千零二十四人")
+        // WeTextProcessing's readings, full-width punctuation kept for the voice's segmentation.
+        let preview = try Self.engine.get().preview("2025年3月5日，气温-3.5°C，湿度50%，共1024人。")
+        #expect(preview.normalized == "二零二五年三月五日，气温负三点五摄氏度，湿度百分之五十，共一千零二十四人。")
         let pieces = DefaultVoiceText.pieces("第一句。第二句，第三句！\n第四句")
         #expect(pieces.map(\.text) == ["第一句。", "第二句，", "第三句！", "第四句"])
         #expect(pieces.map(\.pause) == [0.3, 0.2, 0.55, 0])
         let mixed = try Self.engine.get().synthesize(SynthesisRequest(text: "我有3个iPhone。"))
         #expect(mixed.audioSeconds > 1)
     }
-}
-
-import IndexTTSText
-enum ChineseNumberReaderProbe {
-    static func read(_ s: String) -> String { ChineseNumberReader.normalize(s) }
 }

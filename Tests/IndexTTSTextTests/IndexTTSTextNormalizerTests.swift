@@ -50,12 +50,31 @@ struct IndexTTSTextNormalizerTests {
         }
     }
 
-    @Test func numbersAreReadOutsideProtectedSpans() {
-        let normalizer = IndexTTSTextNormalizer()
-        // The interim Chinese reader expands digits, but not inside tech terms, pinyin or annotations.
+    struct WholePipeline: Decodable {
+        struct Case: Decodable { let text: String; let glossary: Bool; let expected: String }
+        let cases: [Case]
+    }
+
+    /// The whole upstream pipeline — rules plus WeTextProcessing as IndexTTS2 configures it — on the rule cases and
+    /// cases with numbers, dates, money and units inside and around the protected spans (frontend_wetext.json).
+    @Test func wholePipelineMatchesUpstreamWithWeTextProcessing() throws {
+        let fixture = try Fixtures.json("text/frontend_wetext.json", as: WholePipeline.self)
+        #expect(fixture.cases.count >= 75)
+        let directory = Fixtures.cache("wetextprocessing-1.2.0-grammars")
+        let plain = try IndexTTSTextNormalizer.weText(directory: directory)
+        let withGlossary = try IndexTTSTextNormalizer.weText(directory: directory, glossary: try Glossary.parse(yaml: Self.glossaryYAML))
+        for c in fixture.cases {
+            #expect((c.glossary ? withGlossary : plain).normalize(c.text) == c.expected, "\(c.text.debugDescription)")
+        }
+    }
+
+    @Test func numbersAreReadOutsideProtectedSpans() throws {
+        let normalizer = try IndexTTSTextNormalizer.weText(directory: Fixtures.cache("wetextprocessing-1.2.0-grammars"))
+        // WeTextProcessing reads digits, but not inside tech terms, pinyin or annotations.
         let out = normalizer.normalize("GPT-5 有 3 个版本，<一|yi1>读作 yi1。")
         #expect(out.contains("GPT-五") || out.contains("GPT-5"))
         #expect(out.contains("三") && out.contains("<一|yi1>") && out.contains("yi1") && !out.contains("yi一"))
+        #expect(normalizer.normalize("The meeting is at 8:00 a.m. on 2002/01/28.") != "The meeting is at 8:00 a.m. on 2002/01/28.")
     }
 
     @Test func glossaryFilesAreCheckedAndNamed() {

