@@ -46,7 +46,11 @@ fetch wetextprocessing 1.2.0 2c7c1e048ede69b67e8a0921093c08a591bc9d7566ad70f5343
 # equally weighted readings wins; tools/text/prepare_wetext_grammars.py does that once, in a throw-away virtual
 # environment with pynini (set-up only: nothing of Python is used at run time).
 grammars="$cache/wetextprocessing-1.2.0-grammars"
-if [ ! -f "$grammars/manifest.json" ]; then
+prepared=1
+for f in manifest.json zh_tn_tagger.fst zh_tn_verbalizer.fst en_tn_tagger.fst en_tn_verbalizer.fst fullwidth_to_halfwidth.tsv blacklist.tsv; do
+  [ -f "$grammars/$f" ] || prepared=0
+done
+if [ "$prepared" = 0 ]; then
   echo "preparing the text-normalisation grammars in $grammars (installs pynini 2.1.7 into a temporary environment)"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT

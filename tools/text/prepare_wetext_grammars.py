@@ -24,7 +24,9 @@ work = target + ".partial"
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 manifest = {"wetextprocessing": "1.2.0", "pynini": importlib.metadata.version("pynini"), "files": {}}
-for name in ["zh_tn_tagger.fst", "en_tn_tagger.fst", "en_tn_verbalizer.fst"]:
+# zh_tn_verbalizer.fst is compiled with WeTextProcessing's defaults (erhua and interjections removed); the runtime
+# verbalizes Chinese natively with IndexTTS2's switches, and its tests check the native verbalizer against this file.
+for name in ["zh_tn_tagger.fst", "zh_tn_verbalizer.fst", "en_tn_tagger.fst", "en_tn_verbalizer.fst"]:
     fst = pynini.Fst.read(os.path.join(tn, name)).optimize()
     fst.write(os.path.join(work, name))
 for name in ["chinese/data/char/fullwidth_to_halfwidth.tsv", "chinese/data/default/blacklist.tsv"]:
