@@ -14,9 +14,9 @@
 /// - a state's distance changes only when a strictly smaller one arrives, so the first predecessor in that order,
 ///   and its first arc, wins a tie; the accepting state is chosen the same way.
 ///
-/// Dead branches are not built: for every FST state the bytes its input-epsilon closure can read next, and whether
-/// that closure reaches a final state, are computed once, and a lattice node that can neither read the next input
-/// byte nor end the input is never created. States that cannot reach the end change neither the best path nor the
+/// Dead branches are mostly not built: for every FST state the bytes its input-epsilon closure can read next, a
+/// signature of the byte pairs it can read, and whether it reaches a final state are computed once, and a lattice
+/// node that can read neither the next byte (or byte pair) nor end the input is never created. States that cannot reach the end change neither the best path nor the
 /// order in which the search meets the others, so this only saves work.
 public struct StringRewriter: Sendable {
     public let fst: StdVectorFST
@@ -37,16 +37,20 @@ public struct StringRewriter: Sendable {
         input.withUnsafeBufferPointer { search($0) }
     }
 
-    /// Per FST state: the input bytes readable next through input-epsilon arcs (256 bits), and whether a final
-    /// state is reachable through input-epsilon arcs alone.
+    /// Per FST state: the input bytes readable next through input-epsilon arcs (256 bits); a 64-bit signature of
+    /// the byte pairs readable next (pair (b1, b2) sets bit (b2 + 11·b1) mod 64 — collisions only weaken the test);
+    /// and whether a final state is reachable through input-epsilon arcs alone.
     final class Lookahead: @unchecked Sendable {
         let firstBytes: UnsafeMutablePointer<UInt64>
+        let pairSignature: UnsafeMutablePointer<UInt64>
         let endsByEpsilon: UnsafeMutablePointer<Bool>
 
         init(_ fst: StdVectorFST) {
             let states = fst.stateCount, f = fst.storage
             firstBytes = .allocate(capacity: states * 4)
             firstBytes.initialize(repeating: 0, count: states * 4)
+            pairSignature = .allocate(capacity: states)
+            pairSignature.initialize(repeating: 0, count: states)
             endsByEpsilon = .allocate(capacity: states)
             for s in 0..<states {
                 endsByEpsilon[s] = f.finals[s].isFinite
@@ -74,19 +78,52 @@ public struct StringRewriter: Sendable {
                     }
                 }
             }
+
+            // Pair signatures: an arc reading b1 into r contributes r's next bytes, folded to 64 bits (b2 mod 64 —
+            // UTF-8 continuation bytes stay distinct) and rotated by 11·b1; then closed over input-epsilon arcs.
+            for s in 0..<states {
+                var signature: UInt64 = 0
+                for a in Int(f.arcStart[s])..<Int(f.arcStart[s + 1]) where f.inputLabels[a] > 0 && f.inputLabels[a] < 256 {
+                    let r = Int(f.nextStates[a])
+                    let folded = firstBytes[r * 4] | firstBytes[r * 4 + 1] | firstBytes[r * 4 + 2] | firstBytes[r * 4 + 3]
+                    signature |= folded.rotated(by: Self.pairShift(Int(f.inputLabels[a])))
+                }
+                pairSignature[s] = signature
+            }
+            changed = true
+            while changed {
+                changed = false
+                for s in stride(from: states - 1, through: 0, by: -1) {
+                    for a in Int(f.arcStart[s])..<Int(f.arcStart[s + 1]) where f.inputLabels[a] == 0 {
+                        let t = Int(f.nextStates[a])
+                        if pairSignature[t] & ~pairSignature[s] != 0 {
+                            pairSignature[s] |= pairSignature[t]
+                            changed = true
+                        }
+                    }
+                }
+            }
         }
 
         deinit {
             firstBytes.deallocate()
+            pairSignature.deallocate()
             endsByEpsilon.deallocate()
         }
 
-        /// Whether a node for `state` at `position` can lie on an accepting path.
+        @inline(__always)
+        static func pairShift(_ first: Int) -> Int { (first * 11) & 63 }
+
+        /// Whether a node for `state` at `position` can lie on an accepting path, as far as the next two input bytes
+        /// tell (a necessary condition: a node that passes may still die later).
         @inline(__always)
         func viable(_ state: Int32, _ position: Int, _ input: UnsafeBufferPointer<UInt8>) -> Bool {
             if position == input.count { return endsByEpsilon[Int(state)] }
             let byte = Int(input[position])
-            return firstBytes[Int(state) * 4 + (byte >> 6)] & (1 << UInt64(byte & 63)) != 0
+            guard firstBytes[Int(state) * 4 + (byte >> 6)] & (1 << UInt64(byte & 63)) != 0 else { return false }
+            guard position + 1 < input.count else { return true }
+            let bit = (Int(input[position + 1]) + Self.pairShift(byte)) & 63
+            return pairSignature[Int(state)] & (1 << UInt64(bit)) != 0
         }
     }
 
@@ -342,4 +379,12 @@ struct GrowableBuffer<Element: BitwiseCopyable> {
     }
 
     func free() { base.deallocate() }
+}
+
+extension UInt64 {
+    /// Left rotation by `count` bits (0…63).
+    @inline(__always)
+    func rotated(by count: Int) -> UInt64 {
+        count == 0 ? self : (self << UInt64(count)) | (self >> UInt64(64 - count))
+    }
 }
