@@ -20,15 +20,25 @@ public struct IndexTTSTokenizer: Sendable {
 
     /// `tokenize_by_CJK_char` (upper-casing) unless the stripped text is one character.
     public func pretokenize(_ text: String) -> String {
-        if text.isEmpty || text.trimmingCharacters(in: .whitespacesAndNewlines).count == 1 { return text }
+        if text.isEmpty || Self.trimmed(text[...]).count == 1 { return text }
         return Self.splitCJK(text)
+    }
+
+    static let whitespace = CharacterSet.whitespacesAndNewlines
+
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)` without Foundation's bridging: only the ends are looked at.
+    static func trimmed(_ text: Substring) -> Substring {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !whitespace.contains($0) }),
+              let last = scalars.lastIndex(where: { !whitespace.contains($0) }) else { return "" }
+        return Substring(scalars[first...last])
     }
 
     /// Spaces around every CJK character, whitespace-trimmed pieces joined by one space, upper-cased.
     public static func splitCJK(_ text: String) -> String {
         var parts: [String] = []
         var current = ""
-        for scalar in text.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars {
+        for scalar in trimmed(text[...]).unicodeScalars {
             if isCJK(scalar) {
                 parts.append(current)
                 parts.append(String(scalar))
@@ -38,8 +48,22 @@ public struct IndexTTSTokenizer: Sendable {
             }
         }
         parts.append(current)
-        return parts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).uppercased() }.filter { !$0.isEmpty }
-            .joined(separator: " ")
+        var out = ""
+        out.reserveCapacity(text.utf8.count * 2)
+        for part in parts {
+            let piece = trimmed(part[...])
+            guard !piece.isEmpty else { continue }
+            if !out.isEmpty { out += " " }
+            // Ideographs, kana and hangul syllables have no case: upper-casing only what can change.
+            if piece.unicodeScalars.count == 1, let scalar = piece.unicodeScalars.first,
+               (0x2E80...0x9FFF).contains(scalar.value) || (0xAC00...0xD7AF).contains(scalar.value)
+                || (0x20000...0x2FFFF).contains(scalar.value) {
+                out += piece
+            } else {
+                out += piece.uppercased()
+            }
+        }
+        return out
     }
 
     /// The CJK ranges of upstream `tokenize_by_CJK_char` (from NLTK).

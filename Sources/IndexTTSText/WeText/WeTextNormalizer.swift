@@ -164,7 +164,9 @@ struct ChineseVerbalizer: Sendable {
             WeTextToken.forEach(bytes: bytes) { name, fields in
                 func value(_ key: String) -> String? { fields.first { $0.key == key }?.value }
                 var piece = ""
-                if name == "fraction" {
+                if name == "char" && fields.count == 1 {
+                    piece = fields[0].value
+                } else if name == "fraction" {
                     piece = (value("denominator") ?? "") + "分之" + (value("numerator") ?? "")
                 } else if name == "measure", let denominator = value("denominator") {
                     piece = "每" + denominator + (value("numerator") ?? "")
@@ -185,7 +187,7 @@ struct ChineseVerbalizer: Sendable {
 
     /// The tagger writes `"` as `\"` and `\` as `\\`; the verbalizer's SIGMA reads them back.
     func unescape(_ value: String) -> String {
-        guard value.contains("\\") else { return value }
+        guard value.utf8.contains(UInt8(ascii: "\\")) else { return value }
         var out = String.UnicodeScalarView()
         var escaped = false
         for scalar in value.unicodeScalars {
