@@ -140,13 +140,18 @@ extension CLITests {
     }
 
     @Test func textNormalizeReadsNumbers() throws {
-        let r = try run(["text", "normalize", "--json", "--text", "共1024人，增长3.5%"])
+        let cache = Fixtures.cache("")
+        let r = try run(["text", "normalize", "--json", "--cache", cache, "--text", "共1024人，增长3.5%"])
         #expect(r.status == 0, "\(r.stderr)")
-        // IndexTTS2's front end: numbers read, then its punctuation map (，→ ,).
+        // IndexTTS2's front end: numbers read by WeTextProcessing, then its punctuation map (，→ ,).
         #expect(r.stdout.contains("共一千零二十四人,增长百分之三点五") && r.stdout.contains("\"language\" : \"zh\""))
+        let en = try run(["text", "normalize", "--tags", "--cache", cache, "--text", "It costs $5 on 5/6/2024."])
+        #expect(en.status == 0 && en.stdout.contains("money {") && en.stdout.contains("five dollars"), "\(en.stdout)\(en.stderr)")
+        let missing = try run(["text", "normalize", "--cache", "/nonexistent", "--text", "1"])
+        #expect(missing.status != 0 && missing.stderr.contains("fetch-default-voice"), "\(missing.stderr)")
         let glossary = try Fixtures.temporaryDirectory().appendingPathComponent("glossary.yaml")
         try "TTS: T T S\n".write(to: glossary, atomically: true, encoding: .utf8)
-        let g = try run(["text", "normalize", "--glossary", glossary.path, "--text", "我们做tts。"])
+        let g = try run(["text", "normalize", "--cache", cache, "--glossary", glossary.path, "--text", "我们做tts。"])
         #expect(g.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "我们做T T S.", "\(g.stdout)\(g.stderr)")
     }
 
