@@ -59,10 +59,9 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
-
         AllocatorTuning.apply()
         let text = try readText()
-        let outputFormat: AudioFormat = try {
+        let outputFormat: AudioFormat = {
             if let format { return AudioFormat(fileExtension: format)! }
             if let output, let f = AudioFormat(fileExtension: (output as NSString).pathExtension.lowercased()) {
                 return f

@@ -136,11 +136,3 @@ final class EventLog: @unchecked Sendable {
     func append(_ id: String) { lock.withLock { list.append(id) } }
     var ids: [String] { lock.withLock { list } }
 }
-
-extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var out: [T] = []
-        for element in self { out.append(try await transform(element)) }
-        return out
-    }
-}
