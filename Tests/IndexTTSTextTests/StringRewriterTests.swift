@@ -89,3 +89,36 @@ struct ChineseVerbalizerTests {
         #expect(try halfWidthKept.normalize("啊，这儿有2个。") == "啊，这儿有两个。")
     }
 }
+
+/// Long inputs are searched in windows (the settled prefix committed at a cut); that must never change a result.
+struct StringRewriterWindowTests {
+    struct Fixture: Decodable {
+        struct Case: Decodable { let language: String; let text: String }
+        let cases: [Case]
+    }
+
+    static let directory = Fixtures.cache("wetextprocessing-1.2.0-grammars")
+
+    @Test func tinyGrammarsGiveTheSameRewritesInTinyWindows() throws {
+        let fixture = try Fixtures.json("text/fst_rewrites.json", as: StringRewriterTests.Fixture.self)
+        for c in fixture.cases {
+            let fst = try StdVectorFST.load(path: Fixtures.path("text/fst/\(c.fst).fst"))
+            #expect(StringRewriter(fst: fst, windowNodes: 16).rewrite(c.input + c.input) == StringRewriter(fst: fst).rewrite(c.input + c.input),
+                    "\(c.fst): \(c.input.debugDescription)")
+        }
+    }
+
+    @Test(arguments: ["zh", "en"])
+    func taggersGiveTheSameReadingsInSmallWindows(language: String) throws {
+        let lines = try Fixtures.json("text/tn_expected.json", as: Fixture.self).cases.filter { $0.language == language }.map(\.text)
+        let fst = try StdVectorFST.load(path: Self.directory + "/\(language)_tn_tagger.fst")
+        let whole = StringRewriter(fst: fst), windowed = StringRewriter(fst: fst, windowNodes: 64)
+        // Every line, then the corpus as one text (a chapter), so that windows fall everywhere.
+        for line in lines { #expect(windowed.rewrite(line) == whole.rewrite(line), "\(line)") }
+        let chapter = lines.joined(separator: language == "zh" ? "" : " ")
+        let expected = whole.rewrite(chapter)
+        #expect(expected != nil)
+        #expect(windowed.rewrite(chapter) == expected)
+        #expect(StringRewriter(fst: fst, windowNodes: 4096).rewrite(chapter) == expected)
+    }
+}

@@ -16,15 +16,21 @@
 ///
 /// Dead branches are mostly not built: for every FST state the bytes its input-epsilon closure can read next, a
 /// signature of the byte pairs it can read, and whether it reaches a final state are computed once, and a lattice
-/// node that can read neither the next byte (or byte pair) nor end the input is never created. States that cannot reach the end change neither the best path nor the
-/// order in which the search meets the others, so this only saves work.
+/// node that can read neither the next byte (or byte pair) nor end the input is never created. States that cannot
+/// reach the end change neither the best path nor the order in which the search meets the others, so this only saves
+/// work.
 public struct StringRewriter: Sendable {
     public let fst: StdVectorFST
     let lookahead: Lookahead
+    /// Lattice nodes held before the search commits the settled prefix of a long input (about 45 bytes each). It
+    /// bounds memory and never changes the result; the default keeps inputs of a few thousand characters in one
+    /// window.
+    public var windowNodes: Int
 
-    public init(fst: StdVectorFST) {
+    public init(fst: StdVectorFST, windowNodes: Int = 1 << 18) {
         self.fst = fst
         self.lookahead = Lookahead(fst)
+        self.windowNodes = windowNodes
     }
 
     /// The output of the best path for `input`, or nil when the transducer accepts no path for it.
@@ -127,38 +133,98 @@ public struct StringRewriter: Sendable {
         }
     }
 
-    /// The whole search for one input: lattice construction, depth-first order, liveness, shortest path, backtrace.
+    /// The whole search for one input. The lattice is built position by position; once it holds `windowNodes`
+    /// nodes, the settled prefix is committed at a cut — a node through which every path still reaching the
+    /// frontier runs — and the search goes on from that node, carrying its exact distance (the sums keep their
+    /// order, so ties are broken as the whole-lattice search breaks them).
     func search(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let f = fst.storage, look = lookahead, n = input.count
-        guard look.viable(fst.start, 0, input) else { return nil }
+        let n = input.count
+        guard lookahead.viable(fst.start, 0, input) else { return nil }
+        var lattice = Lattice(rewriter: self, input: input)
+        defer { lattice.free() }
+        var output: [UInt8] = []
+        var root = Lattice.Root(state: fst.start, position: 0, distance: 0)
+        var committed = false, mayCommit = true
+        var threshold = max(16, windowNodes)
+        restart: while true {
+            lattice.reset(root)
+            var position = root.position
+            while position <= n {
+                lattice.expand(position)
+                if lattice.current.count == 0 { break }
+                position += 1
+                guard mayCommit, position < n, lattice.nodeState.count >= threshold else { continue }
+                switch lattice.commitPrefix(frontier: position, root: root) {
+                case .committed(let labels, let cut):
+                    output += labels
+                    root = cut
+                    committed = true
+                    threshold = max(16, windowNodes)
+                    continue restart
+                case .notYet:
+                    threshold *= 2
+                case .never:
+                    mayCommit = false
+                }
+            }
+            guard let labels = lattice.solveToEnd(root: root, knownWeighted: committed) else { return nil }
+            return output + labels
+        }
+    }
 
-        // Nodes (one per reachable (position, state)) and their arcs, which are stored contiguously per node.
-        let estimate = n * 12 + 64
-        var nodeState = GrowableBuffer<Int32>(capacity: estimate), nodePosition = GrowableBuffer<Int32>(capacity: estimate)
-        var edgeStart = GrowableBuffer<Int32>(capacity: estimate), edgeEnd = GrowableBuffer<Int32>(capacity: estimate)
-        var edgeTarget = GrowableBuffer<Int32>(capacity: estimate), edgeArc = GrowableBuffer<Int32>(capacity: estimate)
-        var current = GrowableBuffer<Int32>(capacity: 256), next = GrowableBuffer<Int32>(capacity: 256)
-        defer {
-            nodeState.free(); nodePosition.free(); edgeStart.free(); edgeEnd.free(); edgeTarget.free(); edgeArc.free()
-            current.free(); next.free()
+    /// One window of the lattice: nodes are (position, state) pairs from `root` on, arcs stored contiguously per node.
+    struct Lattice {
+        struct Root { var state: Int32; var position: Int; var distance: Float }
+        enum Commit { case committed([UInt8], Root), notYet, never }
+
+        let fst: StdVectorFST
+        let look: Lookahead
+        let input: UnsafeBufferPointer<UInt8>
+        let states: Int
+        var nodeState: GrowableBuffer<Int32>, nodePosition: GrowableBuffer<Int32>
+        var edgeStart: GrowableBuffer<Int32>, edgeEnd: GrowableBuffer<Int32>
+        var edgeTarget: GrowableBuffer<Int32>, edgeArc: GrowableBuffer<Int32>
+        /// Nodes of the position being expanded (grows with its input-epsilon arcs) and of the next one.
+        var current: GrowableBuffer<Int32>, next: GrowableBuffer<Int32>
+        /// FST state → node, for the current and the next position (by parity; valid when the stamp matches).
+        let stamp: UnsafeMutablePointer<Int32>, slot: UnsafeMutablePointer<Int32>
+
+        init(rewriter: StringRewriter, input: UnsafeBufferPointer<UInt8>) {
+            fst = rewriter.fst
+            look = rewriter.lookahead
+            self.input = input
+            states = fst.stateCount
+            let estimate = min(input.count * 12 + 64, max(64, rewriter.windowNodes) * 2)
+            nodeState = GrowableBuffer(capacity: estimate); nodePosition = GrowableBuffer(capacity: estimate)
+            edgeStart = GrowableBuffer(capacity: estimate); edgeEnd = GrowableBuffer(capacity: estimate)
+            edgeTarget = GrowableBuffer(capacity: estimate); edgeArc = GrowableBuffer(capacity: estimate)
+            current = GrowableBuffer(capacity: 256); next = GrowableBuffer(capacity: 256)
+            stamp = .allocate(capacity: 2 * states)
+            slot = .allocate(capacity: 2 * states)
         }
 
-        // FST state → node, for the current and the next position (by parity; valid when the stamp matches).
-        let states = fst.stateCount
-        let stamp = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * states)
-        stamp.initialize(repeating: -1, count: 2 * states)
-        let slot = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * states)
-        defer { stamp.deallocate(); slot.deallocate() }
+        func free() {
+            nodeState.free(); nodePosition.free(); edgeStart.free(); edgeEnd.free(); edgeTarget.free(); edgeArc.free()
+            current.free(); next.free(); stamp.deallocate(); slot.deallocate()
+        }
 
-        nodeState.append(fst.start); nodePosition.append(0); edgeStart.append(0); edgeEnd.append(0)
-        stamp[Int(fst.start)] = 0
-        slot[Int(fst.start)] = 0
-        current.append(0)
+        /// Empties the window and starts it at `root` (node 0).
+        mutating func reset(_ root: Root) {
+            nodeState.count = 0; nodePosition.count = 0; edgeStart.count = 0; edgeEnd.count = 0
+            edgeTarget.count = 0; edgeArc.count = 0; current.count = 0; next.count = 0
+            stamp.initialize(repeating: -1, count: 2 * states)
+            let index = (root.position & 1) * states + Int(root.state)
+            nodeState.append(root.state); nodePosition.append(Int32(root.position)); edgeStart.append(0); edgeEnd.append(0)
+            stamp[index] = Int32(root.position)
+            slot[index] = 0
+            current.append(0)
+        }
 
-        // Expansion, position by position: every node of a position (including those its input-epsilon arcs
-        // create) before the next position.
-        for position in 0...n {
-            let label: Int32 = position < n ? Int32(input[position]) : -1
+        /// Expands every node of `position` (including those its input-epsilon arcs create); afterwards `current`
+        /// holds the nodes of the next position.
+        mutating func expand(_ position: Int) {
+            let f = fst.storage
+            let label: Int32 = position < input.count ? Int32(input[position]) : -1
             var head = 0
             while head < current.count {
                 let u = Int(current[head])
@@ -213,135 +279,220 @@ public struct StringRewriter: Sendable {
             }
             swap(&current, &next)
             next.count = 0
-            if current.count == 0 { break }
         }
 
-        let count = nodeState.count
-        // Depth-first search from the start, arcs in order. On finishing a node all nodes it reaches have finished
-        // (the lattice is acyclic), so liveness and the weights of live arcs are settled then too.
-        var finishing = GrowableBuffer<Int32>(capacity: count)
-        var stackNode = GrowableBuffer<Int32>(capacity: 1024), stackEdge = GrowableBuffer<Int32>(capacity: 1024)
-        let color = UnsafeMutablePointer<UInt8>.allocate(capacity: count)  // 0 new, 1 on the stack, 2 finished
-        color.initialize(repeating: 0, count: count)
-        let live = UnsafeMutablePointer<Bool>.allocate(capacity: count)
-        live.initialize(repeating: false, count: count)
-        let finals = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        finals.initialize(repeating: .infinity, count: count)
-        let distance = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        distance.initialize(repeating: .infinity, count: count)
-        let parentNode = UnsafeMutablePointer<Int32>.allocate(capacity: count)
-        parentNode.initialize(repeating: -1, count: count)
-        let parentArc = UnsafeMutablePointer<Int32>.allocate(capacity: count)
-        defer {
-            finishing.free(); stackNode.free(); stackEdge.free()
-            color.deallocate(); live.deallocate(); finals.deallocate(); distance.deallocate()
-            parentNode.deallocate(); parentArc.deallocate()
-        }
-        var cyclic = false, weighted = false
-        stackNode.append(0); stackEdge.append(edgeStart[0])
-        color[0] = 1
-        while stackNode.count > 0 {
-            let top = stackNode[stackNode.count - 1]
-            let e = stackEdge[stackEdge.count - 1]
-            if e < edgeEnd[Int(top)] {
-                stackEdge[stackEdge.count - 1] = e + 1
-                let v = Int(edgeTarget[Int(e)])
-                if color[v] == 0 {
-                    color[v] = 1
-                    stackNode.append(Int32(v))
-                    stackEdge.append(edgeStart[v])
-                } else if color[v] == 1 {
-                    cyclic = true
+        /// Depth-first search from node 0 following arcs in order (only those `follow` allows, and none out of
+        /// `leaf`), returning the finishing order, liveness (a node is live when `isGoal` holds for it or it reaches
+        /// a live node), whether a cycle was met and whether a live arc carries a weight other than 0.
+        func depthFirst(follow: (Int) -> Bool, leaf: Int, isGoal: (Int) -> Bool)
+            -> (finishing: GrowableBuffer<Int32>, live: UnsafeMutablePointer<Bool>, cyclic: Bool, weighted: Bool) {
+            let count = nodeState.count, f = fst.storage
+            var finishing = GrowableBuffer<Int32>(capacity: count)
+            var stackNode = GrowableBuffer<Int32>(capacity: 1024), stackEdge = GrowableBuffer<Int32>(capacity: 1024)
+            defer { stackNode.free(); stackEdge.free() }
+            let color = UnsafeMutablePointer<UInt8>.allocate(capacity: count)  // 0 new, 1 on the stack, 2 finished
+            color.initialize(repeating: 0, count: count)
+            defer { color.deallocate() }
+            let live = UnsafeMutablePointer<Bool>.allocate(capacity: count)
+            live.initialize(repeating: false, count: count)
+            var cyclic = false, weighted = false
+            stackNode.append(0); stackEdge.append(0 == leaf ? edgeEnd[0] : edgeStart[0])
+            color[0] = 1
+            while stackNode.count > 0 {
+                let top = stackNode[stackNode.count - 1]
+                let e = stackEdge[stackEdge.count - 1]
+                if e < edgeEnd[Int(top)] {
+                    stackEdge[stackEdge.count - 1] = e + 1
+                    let v = Int(edgeTarget[Int(e)])
+                    guard follow(v) else { continue }
+                    if color[v] == 0 {
+                        color[v] = 1
+                        stackNode.append(Int32(v))
+                        stackEdge.append(v == leaf ? edgeEnd[v] : edgeStart[v])
+                    } else if color[v] == 1 {
+                        cyclic = true
+                    }
+                    continue
                 }
-                continue
-            }
-            let u = Int(top)
-            color[u] = 2
-            stackNode.count -= 1
-            stackEdge.count -= 1
-            finishing.append(top)
-            if nodePosition[u] == Int32(n) { finals[u] = f.finals[Int(nodeState[u])] }
-            var reaches = finals[u].isFinite
-            for e in Int(edgeStart[u])..<Int(edgeEnd[u]) where live[Int(edgeTarget[e])] {
-                reaches = true
-                let w = f.weights[Int(edgeArc[e])]
-                if w != 0 && w != .infinity { weighted = true }
-            }
-            live[u] = reaches
-        }
-        if cyclic {
-            // Not met with WeTextProcessing's grammars; liveness above is then approximate, so recompute it.
-            let exact = Self.liveNodes(count: count, finals: finals, edgeStart: edgeStart, edgeEnd: edgeEnd, edgeTarget: edgeTarget)
-            for u in 0..<count { live[u] = exact[u] }
-        }
-        guard live[0] else { return nil }
-
-        distance[0] = 0
-        var best = -1
-        var bestWeight = Float.infinity
-        if !weighted || cyclic {
-            // LIFO discipline; a cyclic lattice is also searched this way (label-correcting: the weight is still
-            // the minimum).
-            var stack: [Int32] = [0]
-            var queued = [Bool](repeating: false, count: count)
-            queued[0] = true
-            while let top = stack.popLast() {
                 let u = Int(top)
-                queued[u] = false
+                color[u] = 2
+                stackNode.count -= 1
+                stackEdge.count -= 1
+                finishing.append(top)
+                var reaches = isGoal(u)
+                if u != leaf {
+                    for e in Int(edgeStart[u])..<Int(edgeEnd[u]) where live[Int(edgeTarget[e])] && follow(Int(edgeTarget[e])) {
+                        reaches = true
+                        let w = f.weights[Int(edgeArc[e])]
+                        if w != 0 && w != .infinity { weighted = true }
+                    }
+                }
+                live[u] = reaches
+            }
+            return (finishing, live, cyclic, weighted)
+        }
+
+        /// Shortest distances from node 0 (at `rootDistance`) over live nodes in topological order — or, for
+        /// `lifo`, last-in-first-out — keeping the first strictly better arrival. Calls `visit` on each node settled.
+        func relax(rootDistance: Float, order: GrowableBuffer<Int32>, live: UnsafeMutablePointer<Bool>, lifo: Bool,
+                   skipOutOf leaf: Int, visit: (Int, Float) -> Void) -> (parentNode: [Int32], parentArc: [Int32]) {
+            let count = nodeState.count, f = fst.storage
+            var distance = [Float](repeating: .infinity, count: count)
+            var parentNode = [Int32](repeating: -1, count: count)
+            var parentArc = [Int32](repeating: -1, count: count)
+            distance[0] = rootDistance
+            func settle(_ u: Int, _ improved: (Int) -> Void) {
                 let d = distance[u]
-                if finals[u].isFinite && d + finals[u] < bestWeight { bestWeight = d + finals[u]; best = u }
+                visit(u, d)
+                guard u != leaf else { return }
                 for e in Int(edgeStart[u])..<Int(edgeEnd[u]) {
                     let v = Int(edgeTarget[e])
                     guard live[v] else { continue }
                     let candidate = d + f.weights[Int(edgeArc[e])]
                     if candidate < distance[v] {
-                        distance[v] = candidate; parentNode[v] = top; parentArc[v] = edgeArc[e]
-                        if !queued[v] { queued[v] = true; stack.append(Int32(v)) }
+                        distance[v] = candidate; parentNode[v] = Int32(u); parentArc[v] = edgeArc[e]
+                        improved(v)
                     }
                 }
             }
-        } else {
-            var k = finishing.count - 1
-            while k >= 0 {
-                let top = finishing[k]
-                k -= 1
-                let u = Int(top)
-                guard live[u] else { continue }
-                let d = distance[u]
-                if finals[u].isFinite && d + finals[u] < bestWeight { bestWeight = d + finals[u]; best = u }
-                for e in Int(edgeStart[u])..<Int(edgeEnd[u]) {
-                    let v = Int(edgeTarget[e])
-                    guard live[v] else { continue }
-                    let candidate = d + f.weights[Int(edgeArc[e])]
-                    if candidate < distance[v] { distance[v] = candidate; parentNode[v] = top; parentArc[v] = edgeArc[e] }
+            if lifo {
+                var stack: [Int32] = [0]
+                var queued = [Bool](repeating: false, count: count)
+                queued[0] = true
+                while let top = stack.popLast() {
+                    queued[Int(top)] = false
+                    settle(Int(top)) { v in
+                        if !queued[v] { queued[v] = true; stack.append(Int32(v)) }
+                    }
+                }
+            } else {
+                var k = order.count - 1
+                while k >= 0 {
+                    let u = Int(order[k])
+                    k -= 1
+                    if live[u] { settle(u) { _ in } }
                 }
             }
+            return (parentNode, parentArc)
         }
-        guard best >= 0 else { return nil }
-        var labels: [UInt8] = []
-        var u = best
-        while parentNode[u] >= 0 {
-            let label = f.outputLabels[Int(parentArc[u])]
-            if label > 0 { labels.append(UInt8(truncatingIfNeeded: label)) }
-            u = Int(parentNode[u])
-        }
-        return labels.reversed()
-    }
 
-    /// Nodes from which a final node is reachable (reverse breadth-first search), for cyclic lattices.
-    static func liveNodes(count: Int, finals: UnsafeMutablePointer<Float>, edgeStart: GrowableBuffer<Int32>,
-                          edgeEnd: GrowableBuffer<Int32>, edgeTarget: GrowableBuffer<Int32>) -> [Bool] {
-        var incoming = [[Int32]](repeating: [], count: count)
-        for u in 0..<count { for e in Int(edgeStart[u])..<Int(edgeEnd[u]) { incoming[Int(edgeTarget[e])].append(Int32(u)) } }
-        var live = (0..<count).map { finals[$0].isFinite }
-        var queue = (0..<count).filter { live[$0] }.map(Int32.init)
-        while let v = queue.popLast() {
-            for u in incoming[Int(v)] where !live[Int(u)] {
-                live[Int(u)] = true
-                queue.append(u)
+        /// The output labels on the parent chain from node 0 to `node`.
+        func labels(to node: Int, parentNode: [Int32], parentArc: [Int32]) -> [UInt8] {
+            var labels: [UInt8] = []
+            var u = node
+            while parentNode[u] >= 0 {
+                let label = fst.storage.outputLabels[Int(parentArc[u])]
+                if label > 0 { labels.append(UInt8(truncatingIfNeeded: label)) }
+                u = Int(parentNode[u])
             }
+            return labels.reversed()
         }
-        return live
+
+        /// Commits the prefix up to the latest cut before the frontier (all nodes of `frontier` are built), if there
+        /// is one and the prefix's weights settle the search discipline (weighted: topological order).
+        func commitPrefix(frontier: Int, root: Root) -> Commit {
+            let count = nodeState.count
+            // Nodes that reach the frontier, by a backward search over the arcs.
+            var incomingStart = [Int32](repeating: 0, count: count + 1)
+            for e in 0..<edgeTarget.count { incomingStart[Int(edgeTarget[e]) + 1] += 1 }
+            for v in 0..<count { incomingStart[v + 1] += incomingStart[v] }
+            var fill = incomingStart
+            var incoming = [Int32](repeating: 0, count: edgeTarget.count)
+            for u in 0..<count {
+                for e in Int(edgeStart[u])..<Int(edgeEnd[u]) {
+                    let v = Int(edgeTarget[e])
+                    incoming[Int(fill[v])] = Int32(u)
+                    fill[v] += 1
+                }
+            }
+            var reaches = [Bool](repeating: false, count: count)
+            var queue: [Int32] = []
+            for k in 0..<current.count { reaches[Int(current[k])] = true; queue.append(current[k]) }
+            while let v = queue.popLast() {
+                for k in Int(incomingStart[Int(v)])..<Int(incomingStart[Int(v) + 1]) where !reaches[Int(incoming[k])] {
+                    reaches[Int(incoming[k])] = true
+                    queue.append(incoming[k])
+                }
+            }
+            // Every path into a position enters it by an arc that reads a byte. The latest position after the root
+            // entered, on paths that reach the frontier, through exactly one node is a cut: all those paths run
+            // through that node (its input-epsilon successors there come after it).
+            let span = frontier - root.position
+            var perPosition = [Int32](repeating: 0, count: span)
+            var only = [Int32](repeating: -1, count: span)
+            var entry = [Bool](repeating: false, count: count)
+            for u in 0..<count where reaches[u] {
+                for e in Int(edgeStart[u])..<Int(edgeEnd[u]) {
+                    let v = Int(edgeTarget[e])
+                    guard reaches[v], !entry[v], nodePosition[v] == nodePosition[u] + 1 else { continue }
+                    entry[v] = true
+                    let offset = Int(nodePosition[v]) - root.position
+                    guard offset > 0 && offset < span else { continue }
+                    perPosition[offset] += 1
+                    only[offset] = Int32(v)
+                }
+            }
+            guard let offset = (1..<max(1, span)).last(where: { perPosition[$0] == 1 }) else { return .notYet }
+            let cut = Int(only[offset]), cutPosition = root.position + offset
+            // The prefix: nodes before the cut's position, and the cut (a leaf here).
+            let search = depthFirst(follow: { Int(nodePosition[$0]) < cutPosition || $0 == cut }, leaf: cut, isGoal: { $0 == cut })
+            var finishing = search.finishing
+            defer { finishing.free(); search.live.deallocate() }
+            if search.cyclic { return .never }
+            guard search.weighted else { return .notYet }
+            var cutDistance = Float.infinity
+            let parents = relax(rootDistance: root.distance, order: finishing, live: search.live, lifo: false, skipOutOf: cut) { u, d in
+                if u == cut { cutDistance = d }
+            }
+            guard cutDistance.isFinite else { return .notYet }
+            return .committed(labels(to: cut, parentNode: parents.parentNode, parentArc: parents.parentArc),
+                              Root(state: nodeState[cut], position: cutPosition, distance: cutDistance))
+        }
+
+        /// The best path from the root to the end of the input. `knownWeighted`: an earlier window already had
+        /// weighted live arcs, which decides the discipline for the whole lattice.
+        func solveToEnd(root: Root, knownWeighted: Bool) -> [UInt8]? {
+            let n = input.count, f = fst.storage
+            func finalWeight(_ u: Int) -> Float {
+                Int(nodePosition[u]) == n ? f.finals[Int(nodeState[u])] : .infinity
+            }
+            let search = depthFirst(follow: { _ in true }, leaf: -1, isGoal: { finalWeight($0).isFinite })
+            var finishing = search.finishing
+            defer { finishing.free(); search.live.deallocate() }
+            guard search.live[0] else { return nil }
+            if search.cyclic {
+                // Not met with WeTextProcessing's grammars: liveness from the finishing order is then approximate.
+                let exact = liveNodes(isGoal: { finalWeight($0).isFinite })
+                for u in 0..<nodeState.count { search.live[u] = exact[u] }
+            }
+            var best = -1
+            var bestWeight = Float.infinity
+            // LIFO when no live arc is weighted; a cyclic lattice is also searched this way (label-correcting: the
+            // weight is still the minimum).
+            let lifo = (!search.weighted && !knownWeighted) || search.cyclic
+            let parents = relax(rootDistance: root.distance, order: finishing, live: search.live, lifo: lifo, skipOutOf: -1) { u, d in
+                let final = finalWeight(u)
+                if final.isFinite && d + final < bestWeight { bestWeight = d + final; best = u }
+            }
+            guard best >= 0 else { return nil }
+            return labels(to: best, parentNode: parents.parentNode, parentArc: parents.parentArc)
+        }
+
+        /// Nodes from which a goal node is reachable (reverse search), for cyclic lattices.
+        func liveNodes(isGoal: (Int) -> Bool) -> [Bool] {
+            let count = nodeState.count
+            var incoming = [[Int32]](repeating: [], count: count)
+            for u in 0..<count { for e in Int(edgeStart[u])..<Int(edgeEnd[u]) { incoming[Int(edgeTarget[e])].append(Int32(u)) } }
+            var live = (0..<count).map(isGoal)
+            var queue = (0..<count).filter { live[$0] }.map(Int32.init)
+            while let v = queue.popLast() {
+                for u in incoming[Int(v)] where !live[Int(u)] {
+                    live[Int(u)] = true
+                    queue.append(u)
+                }
+            }
+            return live
+        }
     }
 }
 
