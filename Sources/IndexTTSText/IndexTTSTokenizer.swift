@@ -20,13 +20,15 @@ public struct IndexTTSTokenizer: Sendable {
 
     /// `tokenize_by_CJK_char` (upper-casing) unless the stripped text is one character.
     public func pretokenize(_ text: String) -> String {
-        if text.isEmpty || Self.trimmed(text[...]).count == 1 { return text }
+        // Upstream: `len(text.strip()) == 1`, a count of code points.
+        if text.isEmpty || Self.trimmed(text[...]).unicodeScalars.count == 1 { return text }
         return Self.splitCJK(text)
     }
 
-    static let whitespace = CharacterSet.whitespacesAndNewlines
+    /// What Python's `str.strip()` removes: Unicode whitespace and the separators U+001C–U+001F.
+    static let whitespace = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{1C}\u{1D}\u{1E}\u{1F}"))
 
-    /// `trimmingCharacters(in: .whitespacesAndNewlines)` without Foundation's bridging: only the ends are looked at.
+    /// Python's `str.strip()`: only the ends are looked at.
     static func trimmed(_ text: Substring) -> Substring {
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !whitespace.contains($0) }),

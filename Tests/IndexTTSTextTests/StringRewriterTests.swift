@@ -122,3 +122,18 @@ struct StringRewriterWindowTests {
         #expect(StringRewriter(fst: fst, windowNodes: 4096).rewrite(chapter) == expected)
     }
 }
+
+struct StringRewriterEdgeTests {
+    @Test func upstreamTokenParserKeepsRepeatedKeys() {
+        // Upstream's Token keeps an order list and a dict: a repeated key is written once per occurrence, with the last value.
+        #expect(WeTextToken.reorder(#"char { value: "a" value: "b" }"#, .chinese) == #"char { value: "b" value: "b" }"#)
+        #expect(WeTextToken.reorder(#"date { day: "一日" year: "二零二四年" month: "五月" }"#, .chinese)
+                == #"date { year: "二零二四年" month: "五月" day: "一日" }"#)
+    }
+
+    @Test func nulBytesReadAsNothingAndHugeWindowsDoNotOverflow() throws {
+        let fst = try StdVectorFST.load(path: Fixtures.path("text/fst/negative.fst"))
+        #expect(StringRewriter(fst: fst).rewrite("1\u{0}2") == StringRewriter(fst: fst).rewrite("12"))
+        #expect(StringRewriter(fst: fst, windowNodes: .max).rewrite("12 x") == StringRewriter(fst: fst).rewrite("12 x"))
+    }
+}

@@ -30,11 +30,15 @@ public struct StdVectorFST: Sendable {
     }
 
     /// The final weight of `state` (`+infinity` when it is not final).
-    public func finalWeight(_ state: Int) -> Float { storage.finals[state] }
+    public func finalWeight(_ state: Int) -> Float {
+        precondition(state >= 0 && state < stateCount, "state \(state) outside 0..<\(stateCount)")
+        return storage.finals[state]
+    }
 
     /// The arcs leaving `state`, in file order.
     public func arcs(_ state: Int) -> [Arc] {
-        (Int(storage.arcStart[state])..<Int(storage.arcStart[state + 1])).map {
+        precondition(state >= 0 && state < stateCount, "state \(state) outside 0..<\(stateCount)")
+        return (Int(storage.arcStart[state])..<Int(storage.arcStart[state + 1])).map {
             Arc(input: storage.inputLabels[$0], output: storage.outputLabels[$0], weight: storage.weights[$0], next: storage.nextStates[$0])
         }
     }
@@ -70,11 +74,13 @@ public struct StdVectorFST: Sendable {
         if flags & 1 != 0 { try Self.skipSymbolTable(&reader, fail) }
         if flags & 2 != 0 { try Self.skipSymbolTable(&reader, fail) }
 
-        var finals: [Float] = [], arcStart: [Int32] = [0], epsilonCount: [Int32] = []
+        var finals: [Float] = [], arcStart: [Int32] = [0]
         var inputLabels: [Int32] = [], outputLabels: [Int32] = [], weights: [Float] = [], nextStates: [Int32] = []
-        if stateCountField > 0 {
-            finals.reserveCapacity(Int(stateCountField))
-            arcStart.reserveCapacity(Int(stateCountField) + 1)
+        // The header's count is trusted only as far as the data can hold that many states (12 bytes at least each).
+        let plausibleStates = Int(min(stateCountField, Int64((data.count - reader.offset) / 12)))
+        if plausibleStates > 0 {
+            finals.reserveCapacity(plausibleStates)
+            arcStart.reserveCapacity(plausibleStates + 1)
         }
         let capacity = max(0, (data.count - reader.offset) / 16)
         inputLabels.reserveCapacity(capacity); outputLabels.reserveCapacity(capacity)
@@ -86,18 +92,16 @@ public struct StdVectorFST: Sendable {
             guard let final = reader.float32(), let count = reader.int64(), count >= 0 else {
                 throw fail("truncated at state \(finals.count)")
             }
-            var epsilons: Int32 = 0, previous: Int32 = 0
+            var previous: Int32 = 0
             for _ in 0..<count {
                 guard let i = reader.int32(), let o = reader.int32(), let w = reader.float32(), let n = reader.int32() else {
                     throw fail("truncated in the arcs of state \(finals.count)")
                 }
                 if i < previous { inputSorted = false }
                 previous = i
-                if i == 0 { epsilons += 1 }
                 inputLabels.append(i); outputLabels.append(o); weights.append(w); nextStates.append(n)
             }
             finals.append(final)
-            epsilonCount.append(epsilons)
             arcStart.append(Int32(inputLabels.count))
         }
         let states = Int32(finals.count)
@@ -112,7 +116,7 @@ public struct StdVectorFST: Sendable {
         self.stateCount = finals.count
         self.arcCount = inputLabels.count
         self.isInputSorted = inputSorted
-        self.storage = FSTStorage(finals: finals, arcStart: arcStart, epsilonCount: epsilonCount, inputLabels: inputLabels,
+        self.storage = FSTStorage(finals: finals, arcStart: arcStart, inputLabels: inputLabels,
                                   outputLabels: outputLabels, weights: weights, nextStates: nextStates)
     }
 
@@ -132,14 +136,12 @@ final class FSTStorage: @unchecked Sendable {
     let finals: UnsafeMutablePointer<Float>
     /// Arcs of state `s` are `arcStart[s]..<arcStart[s + 1]`.
     let arcStart: UnsafeMutablePointer<Int32>
-    /// Number of input-epsilon arcs in each state's row (at its front when the rows are input-sorted).
-    let epsilonCount: UnsafeMutablePointer<Int32>
     let inputLabels: UnsafeMutablePointer<Int32>
     let outputLabels: UnsafeMutablePointer<Int32>
     let weights: UnsafeMutablePointer<Float>
     let nextStates: UnsafeMutablePointer<Int32>
 
-    init(finals: [Float], arcStart: [Int32], epsilonCount: [Int32], inputLabels: [Int32], outputLabels: [Int32],
+    init(finals: [Float], arcStart: [Int32], inputLabels: [Int32], outputLabels: [Int32],
          weights: [Float], nextStates: [Int32]) {
         func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
             let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
@@ -148,7 +150,6 @@ final class FSTStorage: @unchecked Sendable {
         }
         self.finals = copy(finals)
         self.arcStart = copy(arcStart)
-        self.epsilonCount = copy(epsilonCount)
         self.inputLabels = copy(inputLabels)
         self.outputLabels = copy(outputLabels)
         self.weights = copy(weights)
@@ -156,7 +157,7 @@ final class FSTStorage: @unchecked Sendable {
     }
 
     deinit {
-        finals.deallocate(); arcStart.deallocate(); epsilonCount.deallocate()
+        finals.deallocate(); arcStart.deallocate()
         inputLabels.deallocate(); outputLabels.deallocate(); weights.deallocate(); nextStates.deallocate()
     }
 }

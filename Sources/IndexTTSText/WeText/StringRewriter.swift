@@ -24,7 +24,8 @@ public struct StringRewriter: Sendable {
     let lookahead: Lookahead
     /// Lattice nodes held before the search commits the settled prefix of a long input (about 45 bytes each). It
     /// bounds memory and never changes the result; the default keeps inputs of a few thousand characters in one
-    /// window.
+    /// window. A lattice with no weighted arc at all (the verbalizers' usual case) is searched last-in-first-out,
+    /// which has no settled prefix: it stays in one window, as it is small.
     public var windowNodes: Int
 
     public init(fst: StdVectorFST, windowNodes: Int = 1 << 18) {
@@ -38,9 +39,11 @@ public struct StringRewriter: Sendable {
         rewrite(bytes: Array(input.utf8)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The output bytes of the best path for the input bytes, or nil when no path accepts them.
+    /// The output bytes of the best path for the input bytes, or nil when no path accepts them. A NUL byte is label
+    /// 0, epsilon, in a compiled string: it reads as nothing, so it is dropped.
     public func rewrite(bytes input: [UInt8]) -> [UInt8]? {
-        input.withUnsafeBufferPointer { search($0) }
+        let bytes = input.contains(0) ? input.filter { $0 != 0 } : input
+        return bytes.withUnsafeBufferPointer { search($0) }
     }
 
     /// Per FST state: the input bytes readable next through input-epsilon arcs (256 bits); a 64-bit signature of
@@ -145,7 +148,8 @@ public struct StringRewriter: Sendable {
         var output: [UInt8] = []
         var root = Lattice.Root(state: fst.start, position: 0, distance: 0)
         var committed = false, mayCommit = true
-        var threshold = max(16, windowNodes)
+        let window = min(max(16, windowNodes), 1 << 40)
+        var threshold = window
         restart: while true {
             lattice.reset(root)
             var position = root.position
@@ -154,12 +158,12 @@ public struct StringRewriter: Sendable {
                 if lattice.current.count == 0 { break }
                 position += 1
                 guard mayCommit, position < n, lattice.nodeState.count >= threshold else { continue }
-                switch lattice.commitPrefix(frontier: position, root: root) {
+                switch lattice.commitPrefix(frontier: position, root: root, knownWeighted: committed) {
                 case .committed(let labels, let cut):
                     output += labels
                     root = cut
                     committed = true
-                    threshold = max(16, windowNodes)
+                    threshold = window
                     continue restart
                 case .notYet:
                     threshold *= 2
@@ -194,7 +198,7 @@ public struct StringRewriter: Sendable {
             look = rewriter.lookahead
             self.input = input
             states = fst.stateCount
-            let estimate = min(input.count * 12 + 64, max(64, rewriter.windowNodes) * 2)
+            let estimate = min(input.count * 12 + 64, min(max(64, rewriter.windowNodes), 1 << 30) * 2)
             nodeState = GrowableBuffer(capacity: estimate); nodePosition = GrowableBuffer(capacity: estimate)
             edgeStart = GrowableBuffer(capacity: estimate); edgeEnd = GrowableBuffer(capacity: estimate)
             edgeTarget = GrowableBuffer(capacity: estimate); edgeArc = GrowableBuffer(capacity: estimate)
@@ -295,7 +299,10 @@ public struct StringRewriter: Sendable {
             defer { color.deallocate() }
             let live = UnsafeMutablePointer<Bool>.allocate(capacity: count)
             live.initialize(repeating: false, count: count)
-            var cyclic = false, weighted = false
+            var weighted = false
+            // Back arcs; the lattice counts as cyclic only if one enters a live node (OpenFst searches the connected
+            // lattice, where cycles among dead nodes are gone).
+            var backTargets: [Int32] = []
             stackNode.append(0); stackEdge.append(0 == leaf ? edgeEnd[0] : edgeStart[0])
             color[0] = 1
             while stackNode.count > 0 {
@@ -310,7 +317,7 @@ public struct StringRewriter: Sendable {
                         stackNode.append(Int32(v))
                         stackEdge.append(v == leaf ? edgeEnd[v] : edgeStart[v])
                     } else if color[v] == 1 {
-                        cyclic = true
+                        backTargets.append(Int32(v))
                     }
                     continue
                 }
@@ -329,6 +336,7 @@ public struct StringRewriter: Sendable {
                 }
                 live[u] = reaches
             }
+            let cyclic = backTargets.contains { live[Int($0)] }
             return (finishing, live, cyclic, weighted)
         }
 
@@ -390,7 +398,7 @@ public struct StringRewriter: Sendable {
 
         /// Commits the prefix up to the latest cut before the frontier (all nodes of `frontier` are built), if there
         /// is one and the prefix's weights settle the search discipline (weighted: topological order).
-        func commitPrefix(frontier: Int, root: Root) -> Commit {
+        func commitPrefix(frontier: Int, root: Root, knownWeighted: Bool) -> Commit {
             let count = nodeState.count
             // Nodes that reach the frontier, by a backward search over the arcs.
             var incomingStart = [Int32](repeating: 0, count: count + 1)
@@ -436,10 +444,11 @@ public struct StringRewriter: Sendable {
             let cut = Int(only[offset]), cutPosition = root.position + offset
             // The prefix: nodes before the cut's position, and the cut (a leaf here).
             let search = depthFirst(follow: { Int(nodePosition[$0]) < cutPosition || $0 == cut }, leaf: cut, isGoal: { $0 == cut })
-            var finishing = search.finishing
+            let finishing = search.finishing
             defer { finishing.free(); search.live.deallocate() }
             if search.cyclic { return .never }
-            guard search.weighted else { return .notYet }
+            // An earlier window's weighted arcs already settled the discipline for the whole lattice.
+            guard search.weighted || knownWeighted else { return .notYet }
             var cutDistance = Float.infinity
             let parents = relax(rootDistance: root.distance, order: finishing, live: search.live, lifo: false, skipOutOf: cut) { u, d in
                 if u == cut { cutDistance = d }
@@ -457,7 +466,7 @@ public struct StringRewriter: Sendable {
                 Int(nodePosition[u]) == n ? f.finals[Int(nodeState[u])] : .infinity
             }
             let search = depthFirst(follow: { _ in true }, leaf: -1, isGoal: { finalWeight($0).isFinite })
-            var finishing = search.finishing
+            let finishing = search.finishing
             defer { finishing.free(); search.live.deallocate() }
             guard search.live[0] else { return nil }
             if search.cyclic {
@@ -517,7 +526,7 @@ struct GrowableBuffer<Element: BitwiseCopyable> {
 
     mutating func grow() {
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
-        bigger.update(from: base, count: count)
+        bigger.initialize(from: base, count: count)
         base.deallocate()
         base = bigger
         capacity *= 2

@@ -5,7 +5,8 @@
 /// (`\"`, `\\`) exactly as the tagger wrote them.
 public struct WeTextToken: Equatable, Sendable {
     public var name: String
-    /// Fields in tagged order (a repeated key keeps its first position and its last value, as upstream's dict does).
+    /// Fields in tagged order. A repeated key appears once per occurrence, every occurrence with the last value — what
+    /// upstream's `Token` (an order list plus a dict) writes back.
     public var fields: [(key: String, value: String)]
 
     public static func == (lhs: WeTextToken, rhs: WeTextToken) -> Bool {
@@ -97,11 +98,8 @@ public struct WeTextToken: Equatable, Sendable {
                 expect(": \"")
                 let v = value()
                 if i < n && bytes[i] == quote { i += 1 }
-                if let existing = fields.firstIndex(where: { $0.key == k }) {
-                    fields[existing].value = v
-                } else {
-                    fields.append((key: k, value: v))
-                }
+                for index in fields.indices where fields[index].key == k { fields[index].value = v }
+                fields.append((key: k, value: v))
                 if i == fieldStart { i += 1 }  // malformed input: always make progress
             }
             body(name, fields)
