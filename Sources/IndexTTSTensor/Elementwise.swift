@@ -129,4 +129,12 @@ extension Tensor {
     public func affine(scale: Float, shift: Float = 0) -> Tensor { Elementwise.map(self) { $0 * scale + shift } }
     /// e^x, element-wise.
     public func exp() -> Tensor { Elementwise.map(self) { VectorMath.exp($0) } }
+    /// `self / divisor`, element-wise (a true division, as PyTorch's `x / n`, not a multiplication by 1/n).
+    public func divided(by divisor: Float) -> Tensor { Elementwise.map(self) { $0 / divisor } }
+    /// `torch.clamp(self, lower, upper)`: NaN stays NaN.
+    public func clamped(min lower: Float, max upper: Float) -> Tensor {
+        Elementwise.map(self) { v in
+            v.replacing(with: lower, where: v .< lower).replacing(with: upper, where: v .> upper)
+        }
+    }
 }

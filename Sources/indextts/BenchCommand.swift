@@ -8,7 +8,7 @@ import IndexTTSText
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self, Vocoder.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -220,6 +220,33 @@ extension BenchCommand {
             print(String(format: "normalise: %.1f ms\ntokenise:  %.1f ms\nsegment:   %.1f ms\ntotal:     %.1f ms",
                          best.normalize * 1e3, best.tokenize * 1e3, best.segment * 1e3,
                          (best.normalize + best.tokenize + best.segment) * 1e3))
+        }
+    }
+
+    struct Vocoder: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "BigVGAN v2 vocoder (random weights; the 22 kHz 80-band model's size by default or a config.json).",
+            discussion: "Writes the random weights (about 450 MB at full size) to a temporary file first.")
+
+        @Option(help: "Mel frames to vocode (86.13 per second at 22.05 kHz; default 2 s).") var frames = 172
+        @Option(help: "Timed runs (best is reported).") var runs = 3
+        @Option(help: "A BigVGAN config.json to size the model (default: nvidia/bigvgan_v2_22khz_80band_256x).") var config: String?
+
+        func validate() throws {
+            guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+            guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        }
+
+        func run() throws {
+            AllocatorTuning.apply()
+            let configuration = try config.map(BigVGANConfiguration.load(path:)) ?? BigVGANConfiguration()
+            print("threads: \(Parallel.workerCount)")
+            let r = try BigVGANBenchmark.run(configuration: configuration, frames: frames, runs: runs)
+            print(String(format: "BigVGAN %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
+            print(String(format: "%d frames → %d samples (%.2f s at %d Hz): %.3f s (best of %d), RTF %.3f",
+                         r.frames, r.samples, Double(r.samples) / Double(r.sampleRate), r.sampleRate, r.seconds, runs,
+                         r.realTimeFactor))
+            print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
         }
     }
 }

@@ -120,7 +120,7 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable {
             }
             configuration = gpt
         } catch let error as DecodingError {
-            throw ModelError.invalidConfiguration(file: source, field: Self.path(of: error), reason: Self.reason(of: error))
+            throw ModelError.configuration(error, file: source)
         } catch let error as ModelError {
             throw error
         } catch {
@@ -161,26 +161,6 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable {
                 throw fail(name + ".attention_heads", "output_size \(module.outputSize) is not divisible by \(module.attentionHeads)")
             }
             if conditioningInputDim < 3 { throw fail("conditioning_input_dim", "needs at least 3 features for the 3×3 subsampling") }
-        }
-    }
-
-    private static func path(of error: DecodingError) -> String {
-        let context: DecodingError.Context
-        switch error {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
-        case .keyNotFound(let key, let c): return (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-        @unknown default: return "-"
-        }
-        return context.codingPath.map(\.stringValue).joined(separator: ".")
-    }
-
-    private static func reason(of error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(let type, _): return "expected \(type)"
-        case .valueNotFound(let type, _): return "missing \(type) value"
-        case .keyNotFound: return "missing"
-        case .dataCorrupted(let c): return c.debugDescription
-        @unknown default: return "\(error)"
         }
     }
 }

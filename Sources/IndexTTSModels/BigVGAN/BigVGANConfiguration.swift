@@ -1,0 +1,134 @@
+import Foundation
+
+/// BigVGAN's `config.json` (the hyper-parameters `bigvgan.py` reads from it), keys in their upstream spelling.
+///
+/// Defaults are the values of `nvidia/bigvgan_v2_22khz_80band_256x`, the vocoder IndexTTS2 uses; training-only
+/// fields of the file (discriminators, losses, optimiser) are ignored.
+public struct BigVGANConfiguration: Codable, Sendable, Equatable {
+    /// Residual block type; `"1"` (AMPBlock1: dilated conv + plain conv pairs) is what every released v2 model uses.
+    public var resblock: String = "1"
+    public var numMels: Int = 80
+    public var upsampleRates: [Int] = [4, 4, 2, 2, 2, 2]
+    public var upsampleKernelSizes: [Int] = [8, 8, 4, 4, 4, 4]
+    public var upsampleInitialChannel: Int = 1536
+    public var resblockKernelSizes: [Int] = [3, 7, 11]
+    public var resblockDilationSizes: [[Int]] = [[1, 3, 5], [1, 3, 5], [1, 3, 5]]
+    /// `"snake"` (x + 1/α·sin²(αx)) or `"snakebeta"` (x + 1/β·sin²(αx)).
+    public var activation: String = "snakebeta"
+    /// Whether α (and β) are stored as logarithms.
+    public var snakeLogscale: Bool = true
+    /// `tanh` on the output (upstream's default when the field is absent); otherwise the output is clamped to [−1, 1].
+    public var useTanhAtFinal: Bool = false
+    /// Whether `conv_post` has a bias (upstream's default when absent is true; the v2 22 kHz model has none).
+    public var useBiasAtFinal: Bool = false
+    /// Samples per mel frame; must equal the product of `upsample_rates`.
+    public var hopSize: Int = 256
+    public var samplingRate: Int = 22050
+
+    enum CodingKeys: String, CodingKey {
+        case resblock, numMels = "num_mels", upsampleRates = "upsample_rates", upsampleKernelSizes = "upsample_kernel_sizes"
+        case upsampleInitialChannel = "upsample_initial_channel", resblockKernelSizes = "resblock_kernel_sizes"
+        case resblockDilationSizes = "resblock_dilation_sizes", activation, snakeLogscale = "snake_logscale"
+        case useTanhAtFinal = "use_tanh_at_final", useBiasAtFinal = "use_bias_at_final", hopSize = "hop_size"
+        case samplingRate = "sampling_rate"
+    }
+
+    /// The configuration of `nvidia/bigvgan_v2_22khz_80band_256x`.
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = BigVGANConfiguration()
+        resblock = try c.decodeIfPresent(String.self, forKey: .resblock) ?? d.resblock
+        numMels = try c.decodeIfPresent(Int.self, forKey: .numMels) ?? d.numMels
+        upsampleRates = try c.decodeIfPresent([Int].self, forKey: .upsampleRates) ?? d.upsampleRates
+        upsampleKernelSizes = try c.decodeIfPresent([Int].self, forKey: .upsampleKernelSizes) ?? d.upsampleKernelSizes
+        upsampleInitialChannel = try c.decodeIfPresent(Int.self, forKey: .upsampleInitialChannel) ?? d.upsampleInitialChannel
+        resblockKernelSizes = try c.decodeIfPresent([Int].self, forKey: .resblockKernelSizes) ?? d.resblockKernelSizes
+        resblockDilationSizes = try c.decodeIfPresent([[Int]].self, forKey: .resblockDilationSizes) ?? d.resblockDilationSizes
+        activation = try c.decodeIfPresent(String.self, forKey: .activation) ?? d.activation
+        snakeLogscale = try c.decodeIfPresent(Bool.self, forKey: .snakeLogscale) ?? d.snakeLogscale
+        // Absent flags take upstream's `h.get(..., True)` defaults, not the v2 model's values.
+        useTanhAtFinal = try c.decodeIfPresent(Bool.self, forKey: .useTanhAtFinal) ?? true
+        useBiasAtFinal = try c.decodeIfPresent(Bool.self, forKey: .useBiasAtFinal) ?? true
+        hopSize = try c.decodeIfPresent(Int.self, forKey: .hopSize) ?? upsampleRates.reduce(1, *)
+        samplingRate = try c.decodeIfPresent(Int.self, forKey: .samplingRate) ?? d.samplingRate
+    }
+
+    /// Output samples per mel frame (the product of the up-sampling rates).
+    public var hopLength: Int { upsampleRates.reduce(1, *) }
+
+    /// Channels after up-sampling stage `i` (`upsample_initial_channel / 2^(i+1)`).
+    public func channels(afterStage i: Int) -> Int { upsampleInitialChannel >> (i + 1) }
+
+    /// Reads `config.json`.
+    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` naming the file and field.
+    public static func load(path: String) throws -> BigVGANConfiguration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(json: data, source: path)
+    }
+
+    /// Parses `config.json` bytes (`source` names the file in errors) and validates the result.
+    public static func parse(json data: Data, source: String = "config.json") throws -> BigVGANConfiguration {
+        let configuration: BigVGANConfiguration
+        do {
+            configuration = try JSONDecoder().decode(BigVGANConfiguration.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelError.configuration(error, file: source)
+        } catch {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid JSON: \(error)")
+        }
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    /// Checks what this port supports and that the sizes are consistent.
+    public func validate(source: String = "config.json") throws {
+        func fail(_ field: String, _ reason: String) -> ModelError {
+            .invalidConfiguration(file: source, field: field, reason: reason)
+        }
+        guard resblock == "1" else {
+            throw ModelError.unsupported(component: "BigVGAN", reason: "resblock '\(resblock)' (released BigVGAN v2 models use \"1\")")
+        }
+        guard activation == "snake" || activation == "snakebeta" else {
+            throw fail("activation", "'\(activation)' (expected snake or snakebeta)")
+        }
+        if numMels <= 0 { throw fail("num_mels", "must be positive, got \(numMels)") }
+        if upsampleRates.isEmpty { throw fail("upsample_rates", "is empty") }
+        guard upsampleKernelSizes.count == upsampleRates.count else {
+            throw fail("upsample_kernel_sizes", "has \(upsampleKernelSizes.count) entries for \(upsampleRates.count) upsample_rates")
+        }
+        for (i, (rate, kernel)) in zip(upsampleRates, upsampleKernelSizes).enumerated() {
+            if rate <= 0 { throw fail("upsample_rates.\(i)", "must be positive, got \(rate)") }
+            // ConvTranspose1d(padding=(k-u)//2) yields exactly rate × frames samples only when k − u is even and ≥ 0.
+            guard kernel >= rate, (kernel - rate) % 2 == 0 else {
+                throw fail("upsample_kernel_sizes.\(i)", "\(kernel) with rate \(rate): kernel − rate must be even and ≥ 0")
+            }
+        }
+        guard upsampleInitialChannel > 0, upsampleInitialChannel % (1 << upsampleRates.count) == 0 else {
+            throw fail("upsample_initial_channel", "\(upsampleInitialChannel) is not divisible by 2^\(upsampleRates.count)")
+        }
+        if resblockKernelSizes.isEmpty { throw fail("resblock_kernel_sizes", "is empty") }
+        guard resblockDilationSizes.count == resblockKernelSizes.count else {
+            throw fail("resblock_dilation_sizes", "has \(resblockDilationSizes.count) entries for \(resblockKernelSizes.count) kernel sizes")
+        }
+        for (i, kernel) in resblockKernelSizes.enumerated() where kernel <= 0 || kernel % 2 == 0 {
+            throw fail("resblock_kernel_sizes.\(i)", "\(kernel) (an odd positive size keeps the length)")
+        }
+        for (i, dilations) in resblockDilationSizes.enumerated() {
+            if dilations.isEmpty { throw fail("resblock_dilation_sizes.\(i)", "is empty") }
+            for (j, d) in dilations.enumerated() where d <= 0 {
+                throw fail("resblock_dilation_sizes.\(i).\(j)", "must be positive, got \(d)")
+            }
+        }
+        guard hopSize == hopLength else {
+            throw fail("hop_size", "\(hopSize) differs from the product of upsample_rates (\(hopLength))")
+        }
+        if samplingRate <= 0 { throw fail("sampling_rate", "must be positive, got \(samplingRate)") }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+@testable import IndexTTSModels
+import IndexTTSNN
+import IndexTTSTensor
+import IndexTTSTestSupport
+import IndexTTSWeights
+import Testing
+
+/// BigVGAN v2 against the vocoder code IndexTTS2 runs (tools/fixtures/generate_bigvgan.py: upstream
+/// `indextts.s2mel.modules.bigvgan` with the torch anti-aliased activation; tiny random generators saved as
+/// `config.json` + `bigvgan_generator.pt`).
+struct BigVGANTests {
+    static let io = try! WeightStore.open(path: Fixtures.path("models/bigvgan_io.safetensors"))
+    static let model = try! BigVGAN.load(directory: Fixtures.path("models/bigvgan"))
+    static let snakeModel = try! BigVGAN.load(directory: Fixtures.path("models/bigvgan_snake"))
+
+    @Test func configurationReadsConfigJSON() throws {
+        let c = Self.model.configuration
+        #expect(c.numMels == 12 && c.upsampleRates == [4, 2, 2] && c.upsampleKernelSizes == [8, 4, 4])
+        #expect(c.upsampleInitialChannel == 32 && c.resblockKernelSizes == [3, 7, 11])
+        #expect(c.activation == "snakebeta" && c.snakeLogscale && !c.useTanhAtFinal && !c.useBiasAtFinal)
+        #expect(Self.model.hopLength == 16 && Self.model.sampleRate == 22050)
+        // Without the two use_* flags upstream's defaults apply: tanh and a bias on conv_post.
+        let s = Self.snakeModel.configuration
+        #expect(s.activation == "snake" && !s.snakeLogscale && s.useTanhAtFinal && s.useBiasAtFinal)
+        #expect(s.hopSize == 4 && s.resblockDilationSizes == [[1, 2], [2, 3]])
+        // The official nvidia/bigvgan_v2_22khz_80band_256x config.json (training fields trimmed) is the default.
+        let official = try BigVGANConfiguration.parse(json: Data("""
+            {"resblock": "1", "num_gpus": 0, "batch_size": 32, "learning_rate": 0.0001,
+             "upsample_rates": [4,4,2,2,2,2], "upsample_kernel_sizes": [8,8,4,4,4,4], "upsample_initial_channel": 1536,
+             "resblock_kernel_sizes": [3,7,11], "resblock_dilation_sizes": [[1,3,5], [1,3,5], [1,3,5]],
+             "use_tanh_at_final": false, "use_bias_at_final": false, "activation": "snakebeta", "snake_logscale": true,
+             "use_cqtd_instead_of_mrd": true, "mpd_reshapes": [2, 3, 5, 7, 11], "num_mels": 80, "num_freq": 1025,
+             "n_fft": 1024, "hop_size": 256, "win_size": 1024, "sampling_rate": 22050, "fmin": 0, "fmax": null,
+             "dist_config": {"dist_backend": "nccl", "dist_url": "tcp://localhost:54321", "world_size": 1}}
+            """.utf8))
+        #expect(official == BigVGANConfiguration())
+        #expect(official.hopLength == 256 && official.channels(afterStage: 5) == 24)
+    }
+
+    @Test func badConfigurationsNameTheField() throws {
+        func field(_ json: String) -> String? {
+            do {
+                _ = try BigVGANConfiguration.parse(json: Data(json.utf8), source: "config.json")
+                return nil
+            } catch let ModelError.invalidConfiguration(file, field, _) {
+                #expect(file == "config.json")
+                return field
+            } catch { return "unexpected \(error)" }
+        }
+        #expect(field(#"{"upsample_rates": [4, "x"]}"#) == "upsample_rates.1")
+        #expect(field(#"{"num_mels": "eighty"}"#) == "num_mels")
+        #expect(field(#"{"upsample_kernel_sizes": [8, 8]}"#) == "upsample_kernel_sizes")
+        #expect(field(#"{"upsample_kernel_sizes": [8, 8, 4, 4, 4, 5]}"#) == "upsample_kernel_sizes.5")
+        #expect(field(#"{"activation": "relu"}"#) == "activation")
+        #expect(field(#"{"hop_size": 300}"#) == "hop_size")
+        #expect(field(#"{"upsample_initial_channel": 100}"#) == "upsample_initial_channel")
+        #expect(field(#"{"resblock_dilation_sizes": [[1, 3, 5], [1, 0], [1]]}"#) == "resblock_dilation_sizes.1.1")
+        #expect(field("{not json") == "-")
+        #expect(throws: ModelError.unsupported(component: "BigVGAN", reason: "resblock '2' (released BigVGAN v2 models use \"1\")")) {
+            try BigVGANConfiguration.parse(json: Data(#"{"resblock": "2"}"#.utf8))
+        }
+        #expect(throws: ModelError.self) { try BigVGAN.load(directory: "/nonexistent/bigvgan") }
+    }
+
+    @Test func loadingNamesMissingAndUnexpectedKeys() throws {
+        let store = try WeightStore.open(path: Fixtures.path("models/bigvgan/bigvgan_generator.pt"))
+        #expect(store.keys.contains("generator.conv_pre.weight_g"))  // upstream's wrapper and weight norm, verbatim
+        var tensors: [String: Tensor] = [:]
+        for key in store.keys where key != "generator.resblocks.4.activations.3.downsample.lowpass.filter" {
+            tensors[key] = try store.tensor(key)
+        }
+        tensors["generator.conv_post.bias"] = Tensor.zeros([1])  // the configuration says use_bias_at_final: false
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("bigvgan-broken.safetensors").path
+        try SafeTensorsWriter.write(tensors, to: path)
+        do {
+            _ = try BigVGAN.load(from: WeightStore.open(path: path), configuration: Self.model.configuration)
+            Issue.record("an incomplete checkpoint loaded")
+        } catch let WeightsError.keyMismatch(_, missing, unexpected, _) {
+            #expect(missing == ["generator.resblocks.4.activations.3.downsample.lowpass.filter"])
+            #expect(unexpected == ["generator.conv_post.bias"])
+        }
+        var wrong = Self.model.configuration
+        wrong.upsampleInitialChannel = 64
+        #expect(throws: WeightsError.self) { try BigVGAN.load(from: store, configuration: wrong) }
+    }
+
+    /// `Activation1d` alone: up-sample, SnakeBeta, down-sample, with the checkpoint's filters.
+    @Test func antiAliasedActivationMatchesActivation1d() throws {
+        let store = try WeightStore.open(path: Fixtures.path("models/bigvgan/bigvgan_generator.pt"))
+        let activation = try ModuleLoader.load("act", from: store, prefix: "generator.resblocks.0.activations.0.") { loader in
+            AntiAliasedActivation(loader, channels: 16, kind: .snakeBeta, logScale: true)
+        }
+        let input = try Self.io.tensor("act_in")
+        expectClose(try activation(input), try Self.io.tensor("act_out"), tolerance: Tolerance(rtol: 1e-7, atol: 1e-7), "Activation1d")
+        // Short signals: the replicate padding reaches every output (below 8 samples no output is interior).
+        for length in [1, 2, 3, 5, 8] {
+            expectClose(try activation(input.sliced(axis: 2, range: 0..<length)), try Self.io.tensor("act_out_\(length)"),
+                        "Activation1d, \(length) samples")
+        }
+        #expect(throws: ModelError.self) { try activation(Tensor.zeros([1, 15, 4])) }
+    }
+
+    @Test func stagesMatchUpstream() throws {
+        let mel = try Self.io.tensor("mel")
+        let x = try Self.model.convPre(mel)
+        expectClose(x, try Self.io.tensor("conv_pre"), "conv_pre")
+        let stage = Self.model.stages[0]
+        let up = try stage.upsample(x)
+        var sum = try stage.blocks[0](up)
+        for block in stage.blocks.dropFirst() { sum = try sum.adding(block(up)) }
+        expectClose(sum.divided(by: 3), try Self.io.tensor("stage0"), "ups.0 + AMP blocks")
+    }
+
+    @Test func waveformsMatchUpstream() throws {
+        let wave = try Self.model(Self.io.tensor("mel"))
+        expectClose(wave, try Self.io.tensor("wave"), tolerance: Tolerance(rtol: 1e-7, atol: 1e-7), "9 frames")
+        #expect(wave.scalars.contains { abs($0) == 1 })  // the clamp engaged
+        expectClose(try Self.model(Self.io.tensor("mel_one")), try Self.io.tensor("wave_one"), "1 frame")
+        expectClose(try Self.snakeModel(Self.io.tensor("snake_mel")), try Self.io.tensor("snake_wave"), "snake, batch 2")
+        let samples = try Self.model.waveform(mel: Self.io.tensor("mel").squeezed(0))
+        #expect(samples == (try Self.model(Self.io.tensor("mel")).scalars))
+    }
+
+    @Test func invalidMelsAreRejected() {
+        #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([1, 11, 5])) }
+        #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([1, 12, 0])) }
+        #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([12, 5])) }
+        #expect(throws: ModelError.self) { try Self.model.waveform(mel: Tensor.zeros([1, 12, 5])) }
+    }
+}
