@@ -86,8 +86,7 @@ extension Tensor {
                     let c = row % channels
                     let av = a[c], inv = b[c]
                     Elementwise.mapDense(src + row * time, dst + row * time, count: time) { v in
-                        let s = VectorMath.sin(v * av)
-                        return v + inv * s * s
+                        v + inv * VectorMath.sinSquared(v * av)
                     }
                 }
             }

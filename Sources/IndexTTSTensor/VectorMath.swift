@@ -81,9 +81,25 @@ public enum VectorMath {
     }
 
     /// Sine: reduction by the nearest multiple of π (three-part π), odd Taylor polynomial to r^11 on [−π/2, π/2].
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func sin(_ x: V) -> V {
         let k = (x * 0.318_309_886_18).rounded(.toNearestOrEven)
+        let p = sinPolynomial(reducedBy: k, x)
+        let odd = (unsafeBitCast(k + 12_582_912, to: SIMD8<Int32>.self) & 1) .== 1
+        return p.replacing(with: -p, where: odd)
+    }
+
+    /// sin²(x), as Snake activations use it: the same reduction and polynomial as ``sin(_:)``, without the sign
+    /// (sin²(x − kπ) = sin²(x)).
+    @inlinable @inline(__always)
+    public static func sinSquared(_ x: V) -> V {
+        let p = sinPolynomial(reducedBy: (x * 0.318_309_886_18).rounded(.toNearestOrEven), x)
+        return p * p
+    }
+
+    /// sin(x − kπ) for integral k with |x − kπ| ≤ π/2.
+    @inlinable @inline(__always)
+    static func sinPolynomial(reducedBy k: V, _ x: V) -> V {
         var r = x - k * 3.140_625
         r = r - k * 9.670_257_568_359_375e-4
         r = r - k * 6.278_329_571_784_341e-7
@@ -93,8 +109,6 @@ public enum VectorMath {
         p = p * r2 - 1.984_126_984_126_984e-4
         p = p * r2 + 8.333_333_333_333_333e-3
         p = p * r2 - 1.666_666_666_666_666_6e-1
-        p = p * r2 * r + r
-        let odd = (integerValue(k) & 1) .== 1
-        return p.replacing(with: -p, where: odd)
+        return p * r2 * r + r
     }
 }

@@ -10,4 +10,9 @@ struct IndexTTSCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
     )
+
+    static func main() async {
+        BLASThreadTuning.apply()
+        await main(nil)
+    }
 }

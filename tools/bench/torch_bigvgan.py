@@ -23,7 +23,7 @@ parser.add_argument("--frames", type=int, default=172)
 parser.add_argument("--runs", type=int, default=3)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
-with open(os.path.join(os.path.dirname(package.__file__), "config.json")) as f:
+with open(os.path.join(list(package.__path__)[0], "config.json")) as f:
     h = AttrDict(json.load(f))
 model = BigVGAN(h, use_cuda_kernel=False)
 model.remove_weight_norm()

@@ -167,15 +167,13 @@ public struct AntiAliasedActivation: Sendable {
         var i = 0
         while i + 8 <= count {
             let v = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
-            let s = VectorMath.sin(v * a)
-            UnsafeMutableRawPointer(p + i).storeBytes(of: v + inv * s * s, as: V.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: v + inv * VectorMath.sinSquared(v * a), as: V.self)
             i += 8
         }
         if i < count {
             var v = V(repeating: 0)
             for l in 0..<(count - i) { v[l] = p[i + l] }
-            let s = VectorMath.sin(v * a)
-            let r = v + inv * s * s
+            let r = v + inv * VectorMath.sinSquared(v * a)
             for l in 0..<(count - i) { p[i + l] = r[l] }
         }
     }
