@@ -90,11 +90,12 @@ public enum VectorMath {
     }
 
     /// sin²(x), as Snake activations use it: the same reduction and polynomial as ``sin(_:)``, without the sign
-    /// (sin²(x − kπ) = sin²(x)).
+    /// (sin²(x − kπ) = sin²(x)); never above 1.
     @inlinable @inline(__always)
     public static func sinSquared(_ x: V) -> V {
         let p = sinPolynomial(reducedBy: (x * 0.318_309_886_18).rounded(.toNearestOrEven), x)
-        return p * p
+        // Beyond |x| ≈ 1e7 the reduction is no longer exact; keep the result in sin²'s range.
+        return (p * p).replacing(with: 1, where: p * p .> 1)
     }
 
     /// sin(x − kπ) for integral k with |x − kπ| ≤ π/2.

@@ -9,18 +9,34 @@ import Glibc
 /// 3.5 → 2.9 s on 2 cores, GPT prefill/decode unchanged (docs/BENCHMARKS.md).
 ///
 /// OpenBLAS reads `OPENBLAS_THREAD_TIMEOUT` in its library constructor, before `main`, so the only way to set it
-/// for this process is to set the variable and exec the binary again (same PID, same arguments). A value the user
-/// set wins; when the re-exec fails the program simply continues with OpenBLAS's default.
+/// for this process is to set the variable and exec the binary again (same PID, arguments, environment and open
+/// files). It is left alone when the user set the variable (any value), when `INDEXTTS_NO_REEXEC` is set, and when
+/// `/proc/self/exe` is not this program (started through the dynamic loader or under valgrind); if the exec fails the
+/// program simply continues with OpenBLAS's default. The variable being set afterwards is what stops a second exec.
 enum BLASThreadTuning {
     static let variable = "OPENBLAS_THREAD_TIMEOUT"
     static let value = "18"
 
     static func apply() {
         #if os(Linux)
-        guard getenv(variable) == nil else { return }
-        setenv(variable, value, 1)
+        guard getenv(variable) == nil, getenv("INDEXTTS_NO_REEXEC") == nil, isOwnExecutable() else { return }
+        guard setenv(variable, value, 1) == 0 else { return }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // Only reached when exec failed: carry on with the default policy (the variable now set is harmless).
+        #endif
+    }
+
+    /// Whether `/proc/self/exe` is the program named by `argv[0]` (same file name), so that exec'ing it with the
+    /// same arguments runs this program again rather than a loader or an instrumentation tool.
+    static func isOwnExecutable() -> Bool {
+        #if os(Linux)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0, let first = CommandLine.arguments.first else { return false }
+        let exe = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        func name(_ path: String) -> Substring { path.split(separator: "/").last ?? Substring(path) }
+        return name(exe) == name(first)
+        #else
+        return false
         #endif
     }
 }

@@ -30,8 +30,12 @@ public struct AntiAliasedActivation: Sendable {
 
     public var channels: Int { alpha.count }
 
+    /// Taps of both filters (`Activation1d`'s `up_kernel_size`/`down_kernel_size`, 12 in every BigVGAN v2 model).
+    public static let filterTaps = 12
+
     /// Reads `act.alpha` (and `act.beta`), `upsample.filter` and `downsample.lowpass.filter` from `loader`.
-    public init(_ loader: ParameterLoader, channels: Int, kind: Kind, logScale: Bool, filterTaps: Int = 12) {
+    public init(_ loader: ParameterLoader, channels: Int, kind: Kind, logScale: Bool) {
+        let filterTaps = Self.filterTaps
         let act = loader.scoped("act")
         let rawAlpha = act.tensor("alpha", shape: [channels]).scalars
         let rawBeta = kind == .snakeBeta ? act.tensor("beta", shape: [channels]).scalars : rawAlpha

@@ -51,12 +51,26 @@ public struct BigVGANConfiguration: Codable, Sendable, Equatable {
         // Absent flags take upstream's `h.get(..., True)` defaults, not the v2 model's values.
         useTanhAtFinal = try c.decodeIfPresent(Bool.self, forKey: .useTanhAtFinal) ?? true
         useBiasAtFinal = try c.decodeIfPresent(Bool.self, forKey: .useBiasAtFinal) ?? true
-        hopSize = try c.decodeIfPresent(Int.self, forKey: .hopSize) ?? upsampleRates.reduce(1, *)
+        hopSize = try c.decodeIfPresent(Int.self, forKey: .hopSize) ?? Self.product(upsampleRates) ?? 0
         samplingRate = try c.decodeIfPresent(Int.self, forKey: .samplingRate) ?? d.samplingRate
     }
 
-    /// Output samples per mel frame (the product of the up-sampling rates).
-    public var hopLength: Int { upsampleRates.reduce(1, *) }
+    /// Output samples per mel frame (the product of the up-sampling rates; 0 if that overflows, which
+    /// ``validate(source:)`` rejects).
+    public var hopLength: Int { Self.product(upsampleRates) ?? 0 }
+
+    static func product(_ values: [Int]) -> Int? {
+        var result = 1
+        for v in values {
+            let (p, overflow) = result.multipliedReportingOverflow(by: v)
+            if overflow { return nil }
+            result = p
+        }
+        return result
+    }
+
+    /// Bounds far beyond any released model that keep every size computation free of overflow.
+    static let maximumStages = 16, maximumKernel = 1024, maximumChannels = 1 << 16
 
     /// Channels after up-sampling stage `i` (`upsample_initial_channel / 2^(i+1)`).
     public func channels(afterStage i: Int) -> Int { upsampleInitialChannel >> (i + 1) }
@@ -98,34 +112,44 @@ public struct BigVGANConfiguration: Codable, Sendable, Equatable {
         guard activation == "snake" || activation == "snakebeta" else {
             throw fail("activation", "'\(activation)' (expected snake or snakebeta)")
         }
-        if numMels <= 0 { throw fail("num_mels", "must be positive, got \(numMels)") }
-        if upsampleRates.isEmpty { throw fail("upsample_rates", "is empty") }
+        if numMels <= 0 || numMels > Self.maximumChannels {
+            throw fail("num_mels", "must be in 1...\(Self.maximumChannels), got \(numMels)")
+        }
+        if upsampleRates.isEmpty || upsampleRates.count > Self.maximumStages {
+            throw fail("upsample_rates", "needs 1...\(Self.maximumStages) stages, got \(upsampleRates.count)")
+        }
         guard upsampleKernelSizes.count == upsampleRates.count else {
             throw fail("upsample_kernel_sizes", "has \(upsampleKernelSizes.count) entries for \(upsampleRates.count) upsample_rates")
         }
         for (i, (rate, kernel)) in zip(upsampleRates, upsampleKernelSizes).enumerated() {
-            if rate <= 0 { throw fail("upsample_rates.\(i)", "must be positive, got \(rate)") }
+            if rate <= 0 || rate > Self.maximumKernel {
+                throw fail("upsample_rates.\(i)", "must be in 1...\(Self.maximumKernel), got \(rate)")
+            }
             // ConvTranspose1d(padding=(k-u)//2) yields exactly rate × frames samples only when k − u is even and ≥ 0.
-            guard kernel >= rate, (kernel - rate) % 2 == 0 else {
-                throw fail("upsample_kernel_sizes.\(i)", "\(kernel) with rate \(rate): kernel − rate must be even and ≥ 0")
+            guard kernel >= rate, kernel <= Self.maximumKernel, (kernel - rate) % 2 == 0 else {
+                throw fail("upsample_kernel_sizes.\(i)",
+                           "\(kernel) with rate \(rate): kernel − rate must be even and ≥ 0, kernel at most \(Self.maximumKernel)")
             }
         }
-        guard upsampleInitialChannel > 0, upsampleInitialChannel % (1 << upsampleRates.count) == 0 else {
-            throw fail("upsample_initial_channel", "\(upsampleInitialChannel) is not divisible by 2^\(upsampleRates.count)")
+        guard upsampleInitialChannel > 0, upsampleInitialChannel <= Self.maximumChannels,
+              upsampleInitialChannel % (1 << upsampleRates.count) == 0 else {
+            throw fail("upsample_initial_channel",
+                       "\(upsampleInitialChannel) is not in 1...\(Self.maximumChannels) or not divisible by 2^\(upsampleRates.count)")
         }
         if resblockKernelSizes.isEmpty { throw fail("resblock_kernel_sizes", "is empty") }
         guard resblockDilationSizes.count == resblockKernelSizes.count else {
             throw fail("resblock_dilation_sizes", "has \(resblockDilationSizes.count) entries for \(resblockKernelSizes.count) kernel sizes")
         }
-        for (i, kernel) in resblockKernelSizes.enumerated() where kernel <= 0 || kernel % 2 == 0 {
-            throw fail("resblock_kernel_sizes.\(i)", "\(kernel) (an odd positive size keeps the length)")
+        for (i, kernel) in resblockKernelSizes.enumerated() where kernel <= 0 || kernel % 2 == 0 || kernel > Self.maximumKernel {
+            throw fail("resblock_kernel_sizes.\(i)", "\(kernel) (an odd size up to \(Self.maximumKernel) keeps the length)")
         }
         for (i, dilations) in resblockDilationSizes.enumerated() {
             if dilations.isEmpty { throw fail("resblock_dilation_sizes.\(i)", "is empty") }
-            for (j, d) in dilations.enumerated() where d <= 0 {
-                throw fail("resblock_dilation_sizes.\(i).\(j)", "must be positive, got \(d)")
+            for (j, d) in dilations.enumerated() where d <= 0 || d > Self.maximumKernel {
+                throw fail("resblock_dilation_sizes.\(i).\(j)", "must be in 1...\(Self.maximumKernel), got \(d)")
             }
         }
+        guard hopLength > 0 else { throw fail("upsample_rates", "the product of the rates overflows") }
         guard hopSize == hopLength else {
             throw fail("hop_size", "\(hopSize) differs from the product of upsample_rates (\(hopLength))")
         }
