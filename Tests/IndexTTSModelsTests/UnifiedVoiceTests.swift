@@ -79,17 +79,8 @@ struct UnifiedVoiceTests {
 
     @Test func loadingNamesMissingAndUnexpectedKeys() throws {
         let store = try WeightStore.open(path: Fixtures.path("models/unifiedvoice/gpt.pth"))
-        var tensors: [String: Tensor] = [:]
-        for key in store.keys where key != "speed_emb.weight" { tensors[key] = try store.tensor(key) }
-        tensors["extra.weight"] = Tensor.zeros([2])
-        let path = try Fixtures.temporaryDirectory().appendingPathComponent("gpt-broken.safetensors").path
-        try SafeTensorsWriter.write(tensors, to: path)
-        do {
-            _ = try UnifiedVoice.load(from: WeightStore.open(path: path), configuration: Self.model.configuration)
-            Issue.record("an incomplete checkpoint loaded")
-        } catch let WeightsError.keyMismatch(_, missing, unexpected, _) {
-            #expect(missing == ["speed_emb.weight"])
-            #expect(unexpected == ["extra.weight"])
+        try expectKeyMismatch(store, missing: "speed_emb.weight", unexpected: "extra.weight") {
+            try UnifiedVoice.load(from: $0, configuration: Self.model.configuration)
         }
         // A configuration that disagrees with the checkpoint names the misshapen tensors.
         var wrong = Self.model.configuration

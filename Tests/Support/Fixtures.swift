@@ -90,3 +90,23 @@ public func logSpectralMismatch(_ actual: Tensor, _ expected: Tensor, floor: Flo
     }
     return nil
 }
+
+/// Checks a loader's key verification: writes `store` without `missing` and with `unexpected` (a one-element
+/// tensor) to a scratch safetensors file, runs `load` on it and expects a ``WeightsError/keyMismatch`` naming
+/// exactly those two keys.
+public func expectKeyMismatch<Model>(_ store: WeightStore, missing: String, unexpected: String,
+                                     sourceLocation: SourceLocation = #_sourceLocation,
+                                     load: (WeightStore) throws -> Model) throws {
+    var tensors: [String: Tensor] = [:]
+    for key in store.keys where key != missing { tensors[key] = try store.tensor(key) }
+    tensors[unexpected] = Tensor.zeros([1])
+    let path = try Fixtures.temporaryDirectory().appendingPathComponent("broken.safetensors").path
+    try SafeTensorsWriter.write(tensors, to: path)
+    do {
+        _ = try load(WeightStore.open(path: path))
+        Issue.record("a checkpoint without \(missing) and with \(unexpected) loaded", sourceLocation: sourceLocation)
+    } catch let WeightsError.keyMismatch(_, missingKeys, unexpectedKeys, _) {
+        #expect(missingKeys == [missing], sourceLocation: sourceLocation)
+        #expect(unexpectedKeys == [unexpected], sourceLocation: sourceLocation)
+    }
+}
