@@ -58,8 +58,15 @@ let package = Package(
         .systemLibrary(
             name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
             providers: [.apt(["libsoxr-dev"])]),
+        // CPUID queries in plain C, compiled for baseline x86-64 (no -target-cpu), so they run on any CPU.
+        .target(name: "CCPUInfo", path: "Sources/CCPUInfo"),
+        // The executable's start-up check: a constructor that explains, instead of crashing with SIGILL, when the
+        // CPU lacks what the release build is compiled for.
         .target(
-            name: "IndexTTSTensor", dependencies: ["COpenBLAS"],
+            name: "CIndexTTSStartup", dependencies: ["CCPUInfo"], path: "Sources/CIndexTTSStartup",
+            cSettings: [.define("INDEXTTS_REQUIRE_HASWELL", .when(configuration: .release))]),
+        .target(
+            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo"],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSWeights", dependencies: ["IndexTTSTensor"],
@@ -93,7 +100,7 @@ let package = Package(
             swiftSettings: commonSettings),
         .target(
             name: "IndexTTSServer",
-            dependencies: ["IndexTTS", "IndexTTSJobs", "IndexTTSAudio", "IndexTTSText",
+            dependencies: ["IndexTTS", "IndexTTSJobs", "IndexTTSAudio", "IndexTTSText", "IndexTTSTensor",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "MultipartKit", package: "multipart-kit"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
@@ -107,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "indextts",
             dependencies: [
-                "IndexTTS", "IndexTTSJobs", "IndexTTSServer", .product(name: "Logging", package: "swift-log"), "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
+                "CIndexTTSStartup", "IndexTTS", "IndexTTSJobs", "IndexTTSServer", .product(name: "Logging", package: "swift-log"), "IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
                 "IndexTTSModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -142,7 +149,7 @@ let package = Package(
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSServerTests",
-            dependencies: ["IndexTTSServer", "IndexTTSJobs", "IndexTTS", "IndexTTSAudio", "IndexTTSTestSupport",
+            dependencies: ["IndexTTSServer", "IndexTTSJobs", "IndexTTS", "IndexTTSAudio", "IndexTTSTensor", "IndexTTSTestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: commonSettings),
         .testTarget(

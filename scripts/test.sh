@@ -13,6 +13,8 @@ pg_url="$(scripts/postgres-for-tests.sh start)"
 trap 'scripts/postgres-for-tests.sh stop' EXIT
 export INDEXTTS_TEST_POSTGRES_URL="$pg_url"
 
+# QEMU's user-mode emulator: the CLI test that runs the release binary on an emulated pre-AVX2 CPU.
+install_missing_packages qemu-user
 echo "== swift test (debug)"
 swift test
 echo "== swift test (release)"

@@ -1,5 +1,6 @@
 import Foundation
 import IndexTTSJobs
+import IndexTTSTensor
 import Prometheus
 
 /// The Prometheus series the server exports at `/metrics`. Each server owns its registry (no global bootstrap),
@@ -27,6 +28,23 @@ final class ServerMetrics: Sendable {
         audioSeconds = registry.makeCounter(descriptor: Self.metric("indextts_audio_seconds_total", "Seconds of audio synthesised"))
         running = registry.makeGauge(descriptor: Self.metric("indextts_syntheses_running", "Syntheses running now"))
         waiting = registry.makeGauge(descriptor: Self.metric("indextts_syntheses_waiting", "Syntheses waiting for a slot"))
+        compute(ComputeEnvironment.current())
+    }
+
+    /// What the compute core runs on, as an info series (value 1) and thread gauges: a dashboard shows at a glance
+    /// when a server runs generic BLAS kernels (`recommended_blas_core` non-empty).
+    func compute(_ environment: ComputeEnvironment) {
+        registry.makeGauge(
+            descriptor: Self.metric("indextts_compute_info", "CPU, instruction sets and OpenBLAS kernels in use (value 1)"),
+            labels: [("cpu", environment.cpu.brand), ("vector_class", environment.cpu.instructionSets.vectorClass),
+                     ("instruction_sets", environment.cpu.instructionSets.nameList.joined(separator: " ")),
+                     ("blas", "OpenBLAS \(environment.blasVersion)"), ("blas_core", environment.blasCore),
+                     ("blas_core_choice", environment.blasCoreChoice),
+                     ("recommended_blas_core", environment.recommendedBLASCore ?? "")]).set(1.0)
+        registry.makeGauge(descriptor: Self.metric("indextts_blas_threads", "OpenBLAS threads"))
+            .set(Double(environment.blasThreads))
+        registry.makeGauge(descriptor: Self.metric("indextts_kernel_threads", "Threads of the engine's own kernels"))
+            .set(Double(environment.kernelThreads))
     }
 
     func request(method: String, route: String, status: Int, seconds: Double) {

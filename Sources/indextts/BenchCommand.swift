@@ -37,10 +37,11 @@ struct BenchCommand: ParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted]
-                print(String(decoding: try encoder.encode(results), as: UTF8.self))
+                struct Report: Encodable { let machine: ComputeEnvironment; let results: [OpsBenchmark.Measurement] }
+                print(String(decoding: try encoder.encode(Report(machine: .current(), results: results)), as: UTF8.self))
                 return
             }
-            print("threads: \(Parallel.workerCount) (INDEXTTS_THREADS / OPENBLAS_NUM_THREADS override)")
+            printMachine()  // INDEXTTS_THREADS / OPENBLAS_NUM_THREADS override the thread counts
             for r in results {
                 let name = r.name.padding(toLength: 58, withPad: " ", startingAt: 0)
                 print("\(name) \(String(format: "%9.3f ms", r.seconds * 1e3))  \(String(format: "%8.1f", r.rate)) \(r.unit)")
@@ -68,7 +69,7 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             AllocatorTuning.apply()
-            print("threads: \(Parallel.workerCount)")
+            printMachine()
             for r in try AudioBenchmark.run(seconds: seconds, repetitions: repetitions) {
                 let name = r.name.padding(toLength: 48, withPad: " ", startingAt: 0)
                 print("\(name) \(String(format: "%8.2f ms", r.seconds * 1e3))  \(String(format: "%8.0f", r.rate)) \(r.unit)")
@@ -98,7 +99,7 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             AllocatorTuning.apply()
             let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
-            print("threads: \(Parallel.workerCount)")
+            printMachine()
             for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps, beams: beams,
                                            halfPrecision: precision == "f16") {
                 print("\(r.name): \(String(format: "%.2f ms", r.seconds * 1e3)), \(String(format: "%.1f", r.rate)) \(r.unit); \(r.detail)")
@@ -140,7 +141,8 @@ extension BenchCommand {
                 audio += Double(r.samples.count) / 24000
             }
             let total = frontend + acoustic + vocoder
-            print("threads: \(Parallel.workerCount); \(sentences.count) sentences, \(Self.fixed(audio, 1)) s of audio; model load \(Self.fixed(load, 3)) s")
+            printMachine()
+            print("\(sentences.count) sentences, \(Self.fixed(audio, 1)) s of audio; model load \(Self.fixed(load, 3)) s")
             print("networks on whole lines:")
             print("  frontend: \(Self.fixed(frontend, 3)) s (RTF \(Self.fixed(frontend / audio, 4)))")
             print("  acoustic: \(Self.fixed(acoustic, 3)) s (RTF \(Self.fixed(acoustic / audio, 4)))")
@@ -240,7 +242,7 @@ extension BenchCommand {
         func run() throws {
             AllocatorTuning.apply()
             let configuration = try config.map(BigVGANConfiguration.load(path:)) ?? BigVGANConfiguration()
-            print("threads: \(Parallel.workerCount)")
+            printMachine()
             let r = try BigVGANBenchmark.run(configuration: configuration, frames: frames, runs: runs)
             print(String(format: "BigVGAN %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
             print(String(format: "%d frames → %d samples (%.2f s at %d Hz): %.3f s (best of %d), RTF %.3f",
@@ -249,4 +251,10 @@ extension BenchCommand {
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
         }
     }
+}
+
+/// The header of every benchmark report: CPU, instruction sets, OpenBLAS core and threads
+/// (docs/BENCHMARKS.md keeps results per machine class).
+func printMachine() {
+    ComputeEnvironment.current().lines.forEach { print($0) }
 }

@@ -8,11 +8,11 @@ struct IndexTTSCommand: AsyncParsableCommand {
         commandName: "indextts",
         abstract: "IndexTTS-Swift: native text-to-speech (embedded Mandarin default voice; IndexTTS2 engine in progress).",
         version: "0.1.0",
-        subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self]
+        subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self, SystemCommand.self]
     )
 
     static func main() async {
-        BLASThreadTuning.apply()
+        BLASStartupTuning.apply()
         await main(nil)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import IndexTTS
 import IndexTTSJobs
 import IndexTTSServer
+import IndexTTSTensor
 import Logging
 
 /// Options shared by `serve` and `batch`: where the data and the queue live, and the engine's model cache.
@@ -65,6 +66,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.leaseSeconds = queueOptions.leaseSeconds
         configuration.shutdownGraceSeconds = grace
 
+        let compute = ComputeEnvironment.current()
+        logger.info("compute", metadata: [
+            "cpu": "\(compute.cpu.brand)", "instruction_sets": "\(compute.cpu.instructionSets.nameList.joined(separator: " "))",
+            "blas": "OpenBLAS \(compute.blasVersion) \(compute.blasCore) (\(compute.blasCoreOrigin))",
+            "blas_threads": "\(compute.blasThreads)", "kernel_threads": "\(compute.kernelThreads)"])
+        if let better = compute.recommendedBLASCore {
+            logger.warning("OpenBLAS runs generic kernels", metadata: [
+                "core": "\(compute.blasCore)", "fix": "OPENBLAS_CORETYPE=\(better) (several times faster matrix products)"])
+        }
         logger.info("loading the default voice", metadata: ["cache": "\(ModelCache(root: queueOptions.cache).root.path)"])
         let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: queueOptions.cache))
         let queue = try await SpeechServer.openQueue(configuration.queue, dataDirectory: configuration.dataDirectory, logger: logger)

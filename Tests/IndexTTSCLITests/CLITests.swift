@@ -21,10 +21,16 @@ struct CLITests {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "indextts next to \(CommandLine.arguments[0])"])
     }
 
-    func run(_ arguments: [String]) throws -> Result {
+    /// Runs `indextts arguments`; `environment` changes the inherited environment (nil removes a variable).
+    func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = try Self.binary()
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -180,6 +186,65 @@ extension CLITests {
         #expect(empty.status != 0 && empty.stderr.contains("empty"))
         let voices = try run(["voices", "list", "--json", "--cache", Fixtures.cache("")])
         #expect(voices.status == 0 && voices.stdout.contains("non-commercial") && voices.stdout.contains("\"installed\" : true"))
+    }
+}
+
+extension CLITests {
+    /// `indextts system`: without user action OpenBLAS runs kernels as wide as the CPU allows (the binary re-executes
+    /// itself with OPENBLAS_CORETYPE when OpenBLAS fell back to generic ones); a user's own choice is kept and reported.
+    @Test func systemReportsTheBLASCoreAndKeepsTheUsersChoice() throws {
+        struct Report: Decodable {
+            let cpu: String
+            let instructionSets: [String]
+            let blasCore: String
+            let blasCoreOrigin: String
+            let blasThreads: Int
+            let kernelThreads: Int
+            let recommendedBLASCore: String?
+        }
+        let automatic = try run(["system", "--json"], environment: ["OPENBLAS_CORETYPE": nil, "INDEXTTS_BLAS_CORE_DETECTED": nil])
+        #expect(automatic.status == 0, "\(automatic.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(automatic.stdout.utf8))
+        #expect(!report.blasCore.isEmpty && report.blasThreads >= 1 && report.kernelThreads >= 1 && !report.cpu.isEmpty)
+        #expect(report.recommendedBLASCore == nil, "OpenBLAS still runs \(report.blasCore): \(report.blasCoreOrigin)")
+
+        let forced = try run(["system", "--json"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        let user = try JSONDecoder().decode(Report.self, from: Data(forced.stdout.utf8))
+        #expect(user.blasCore == "Prescott")
+        #expect(user.blasCoreOrigin == "OPENBLAS_CORETYPE=Prescott from the environment")
+        if report.instructionSets.contains("avx") {
+            // The user's choice stands, with a warning naming the better core.
+            #expect(user.recommendedBLASCore != nil)
+            let text = try run(["system"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+            #expect(text.stdout.contains("warning: OpenBLAS runs its Prescott kernels"), "\(text.stdout)")
+        }
+    }
+
+    /// The release binary is compiled for Haswell-class CPUs; on an older one it must explain and exit, not die of
+    /// SIGILL. Run under QEMU's user-mode emulation of a Nehalem CPU (Debian's qemu-user, which scripts/test.sh
+    /// installs); debug builds are not compiled for Haswell and have no such check.
+    @Test func releaseBinaryExplainsAMissingInstructionSet() throws {
+        #if arch(x86_64)
+        let binary = try Self.binary().path
+        guard binary.contains("/release/") else { return }
+        guard let qemu = ["/usr/bin/qemu-x86_64", "/usr/bin/qemu-x86_64-static"]
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            Issue.record("qemu-user is not installed (scripts/test.sh installs it)")
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: qemu)
+        process.arguments = ["-cpu", "Nehalem", binary, "system"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("this build needs an x86-64 CPU with AVX2, FMA and F16C") && stderr.contains("lacks: avx avx2 fma"),
+                "\(stderr)")
+        #endif
     }
 }
 

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import IndexTTSAudio
 import IndexTTSServer
 import IndexTTSTestSupport
+import IndexTTSTensor
 import Testing
 
 /// A 2 s voiced clip (harmonic tone with gaps) as WAV bytes, usable as a reference or a library voice.
@@ -174,6 +175,8 @@ struct NativeJobsVoicesTests {
             #expect(metrics.contains(#"indextts_http_requests_total{method="POST",route="/v1/audio/speech",status="401"} 1"#))
             #expect(metrics.contains(#"indextts_syntheses_total{source="direct",outcome="succeeded"} 1"#))
             #expect(metrics.contains("indextts_queue_jobs{state=\"queued\"} 0") && metrics.contains("indextts_synthesis_rtf_count 1"))
+            #expect(metrics.contains("indextts_compute_info{cpu=") && metrics.contains("blas_core=\"\(ComputeEnvironment.current().blasCore)\""))
+            #expect(metrics.contains("indextts_blas_threads ") && metrics.contains("indextts_kernel_threads "))
             let document = try await client.get("/openapi.json", headers: auth).json()
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             let served: [(String, String)] = [

@@ -9,6 +9,8 @@ import time
 import numpy as np
 import soxr
 import torch
+
+import machine
 import torchaudio
 from librosa.filters import mel as librosa_mel_fn
 from transformers import SeamlessM4TFeatureExtractor
@@ -19,6 +21,7 @@ parser.add_argument("--seconds", type=float, default=15)
 parser.add_argument("--repetitions", type=int, default=11)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
+print(machine.describe(args.threads))
 rate = 22050
 t = np.arange(int(args.seconds * rate)) / rate
 audio = (0.3 * np.sin(2 * np.pi * 180 * t) + 0.05 * (np.random.default_rng(0).random(len(t)) - 0.5)).astype(np.float32)

@@ -13,6 +13,8 @@ import time
 
 import torch
 
+import machine
+
 from indextts.s2mel.modules.bigvgan.bigvgan import BigVGAN
 from indextts.s2mel.modules.bigvgan.env import AttrDict
 import indextts.s2mel.modules.bigvgan as package
@@ -23,6 +25,7 @@ parser.add_argument("--frames", type=int, default=172)
 parser.add_argument("--runs", type=int, default=3)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
+print(machine.describe(args.threads))
 with open(os.path.join(list(package.__path__)[0], "config.json")) as f:
     h = AttrDict(json.load(f))
 model = BigVGAN(h, use_cuda_kernel=False)

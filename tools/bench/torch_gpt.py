@@ -9,6 +9,8 @@ import resource
 import time
 
 import torch
+
+import machine
 from transformers import GPT2Config, GPT2Model
 
 parser = argparse.ArgumentParser()
@@ -21,6 +23,7 @@ parser.add_argument("--steps", type=int, default=100)
 parser.add_argument("--beams", type=int, default=3)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
+print(machine.describe(args.threads))
 config = GPT2Config(vocab_size=256, n_positions=4096, n_embd=args.width, n_layer=args.layers, n_head=args.heads)
 model = GPT2Model(config).eval()
 prompt = torch.randn(1, args.prefill, args.width)

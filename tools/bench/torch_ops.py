@@ -8,6 +8,8 @@ import time
 
 import torch
 
+import machine
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--repetitions", type=int, default=7)
@@ -15,6 +17,7 @@ parser.add_argument("--layers", type=int, default=24)
 parser.add_argument("--width", type=int, default=1280)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
+print(machine.describe(args.threads))
 torch.manual_seed(0)
 
 
