@@ -71,11 +71,28 @@ struct WaveNet: Sendable {
                     let ap = a.basePointer + b * 2 * h * time
                     let gp = conditions.basePointer + b * conditions.shape[1] + i * 2 * h
                     let op = out.baseAddress! + b * h * time
-                    for c in 0..<h {
-                        let gt = gp[c], gs = gp[h + c]
-                        for t in 0..<time {
-                            let u = ap[c * time + t] + gt, v = ap[(h + c) * time + t] + gs
-                            op[c * time + t] = tanhf(u) * (1 / (1 + expf(-v)))
+                    Parallel.forEachChunk(count: h, minimumChunk: max(1, 16_384 / max(time, 1))) { channels in
+                        for c in channels {
+                            let gt = VectorMath.V(repeating: gp[c]), gs = VectorMath.V(repeating: gp[h + c])
+                            let tp = ap + c * time, sp = ap + (h + c) * time, dst = op + c * time
+                            var t = 0
+                            while t < time {
+                                let n = min(8, time - t)
+                                var u = VectorMath.V(repeating: 0), v = VectorMath.V(repeating: 0)
+                                if n == 8 {
+                                    u = UnsafeRawPointer(tp + t).loadUnaligned(as: VectorMath.V.self)
+                                    v = UnsafeRawPointer(sp + t).loadUnaligned(as: VectorMath.V.self)
+                                } else {
+                                    for l in 0..<n { u[l] = tp[t + l]; v[l] = sp[t + l] }
+                                }
+                                let r = VectorMath.tanh(u + gt) * VectorMath.sigmoid(v + gs)
+                                if n == 8 {
+                                    UnsafeMutableRawPointer(dst + t).storeBytes(of: r, as: VectorMath.V.self)
+                                } else {
+                                    for l in 0..<n { dst[t + l] = r[l] }
+                                }
+                                t += 8
+                            }
                         }
                     }
                 }
@@ -92,9 +109,3 @@ struct WaveNet: Sendable {
         return output ?? Tensor.zeros(x.shape)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
