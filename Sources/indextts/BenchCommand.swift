@@ -8,7 +8,7 @@ import IndexTTSText
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self, Vocoder.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self, Vocoder.self, S2M.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -257,4 +257,44 @@ extension BenchCommand {
 /// (docs/BENCHMARKS.md keeps results per machine class).
 func printMachine() {
     ComputeEnvironment.current().lines.forEach { print($0) }
+}
+
+extension BenchCommand {
+    struct S2M: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "s2m",
+            abstract: "IndexTTS2 semantic-to-mel (gpt_layer, length regulator, DiT + CFM) with random weights at full size.",
+            discussion: "Default: a 10 s prompt (861 mel frames) and 250 codes (430 frames, 5 s): 1,291 frames, 25 steps, CFG 0.7. "
+                + "Writes the random weights (about 0.3 GB) to a temporary file first. tools/bench/torch_s2m.py runs the reference.")
+
+        @Option(help: "Prompt (reference) mel frames, 86.13 per second.") var promptFrames = 861
+        @Option(help: "Semantic codes of the generated part (50 per second; frames = floor(1.72 x codes)).") var codes = 250
+        @Option(help: "Euler steps.") var steps = 25
+        @Option(help: "Classifier-free guidance rate (0: conditional branch only).") var cfgRate = 0.7
+        @Option(help: "The s2mel section of a config.yaml to size the model (default: IndexTTS2's).") var config: String?
+
+        func validate() throws {
+            guard promptFrames >= 1, codes >= 1, steps >= 1 else { throw ValidationError("--prompt-frames, --codes and --steps must be at least 1") }
+            guard cfgRate >= 0 else { throw ValidationError("--cfg-rate must not be negative") }
+        }
+
+        func run() throws {
+            AllocatorTuning.apply()
+            let configuration = try config.map(S2MConfiguration.load(configYAML:)) ?? S2MConfiguration()
+            printMachine()
+            let r = try S2MBenchmark.run(configuration: configuration, promptFrames: promptFrames, codes: codes, steps: steps,
+                                         guidanceRate: cfgRate)
+            print(String(format: "S2M %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
+            let batch = cfgRate > 0 ? 2 : 1
+            let flops = Double(r.steps * batch) * (2 * Double(r.macsPerFrame) * Double(r.totalFrames) + 2 * Double(r.attentionMacsPerStep))
+            print(String(format: "%d prompt + %d generated frames (%d codes, %.2f s of audio), %d steps, batch %d",
+                         r.promptFrames, r.generatedFrames, r.codes, r.audioSeconds, r.steps, batch))
+            print(String(format: "conditions (gpt_layer + regulator x2): %.3f s", r.conditionSeconds))
+            print(String(format: "CFM: %.2f s (%.3f s per step), %.0f GFLOP, %.1f GFLOP/s", r.flowSeconds,
+                         r.flowSeconds / Double(r.steps), flops / 1e9, flops / 1e9 / r.flowSeconds))
+            print(String(format: "total: %.2f s, RTF %.2f", r.conditionSeconds + r.flowSeconds,
+                         (r.conditionSeconds + r.flowSeconds) / r.audioSeconds))
+            print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
+        }
+    }
 }

@@ -1,0 +1,204 @@
+import IndexTTSNN
+import IndexTTSTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `TimestepEmbedder`: sinusoid of `1000·t` (`[cos, sin]` over the stored `freqs`, 256-d) → Linear, SiLU, Linear.
+struct TimestepEmbedder: Sendable {
+    let frequencies: [Float]
+    let first: Linear
+    let second: Linear
+
+    init(_ loader: ParameterLoader, hidden: Int) {
+        frequencies = loader.tensor("freqs", shape: [128]).scalars
+        first = Linear(loader.scoped("mlp").scoped("0"), inFeatures: 256, outFeatures: hidden)
+        second = Linear(loader.scoped("mlp").scoped("2"), inFeatures: hidden, outFeatures: hidden)
+    }
+
+    /// `t` (one per batch item) → `[batch, hidden]`.
+    func callAsFunction(_ t: [Float]) throws -> Tensor {
+        let half = frequencies.count
+        var values = [Float](repeating: 0, count: t.count * 2 * half)
+        for (b, time) in t.enumerated() {
+            let scaled = 1000 * time  // upstream: (scale · t) · freqs, in fp32
+            for i in 0..<half {
+                let arg = scaled * frequencies[i]
+                values[b * 2 * half + i] = cosf(arg)
+                values[b * 2 * half + half + i] = sinf(arg)
+            }
+        }
+        return try second(first(Tensor(shape: [t.count, 2 * half], scalars: values)).silu())
+    }
+}
+
+/// gpt-fast's `AdaptiveLayerNorm` around an `RMSNorm`: `[w, b] = project_layer(c)`, `w ⊙ (rmsnorm(x)·γ) + b`.
+struct AdaptiveRMSNorm: Sendable {
+    let projection: Linear
+    let norm: RMSNorm
+    let dimensions: Int
+
+    init(_ loader: ParameterLoader, dimensions: Int) {
+        self.dimensions = dimensions
+        projection = Linear(loader.scoped("project_layer"), inFeatures: dimensions, outFeatures: 2 * dimensions)
+        norm = RMSNorm(loader.scoped("norm"), dimensions: dimensions, eps: 1e-5)
+    }
+
+    /// Per-item modulation `[batch, 2·dim]` for the conditioning `c` `[batch, dim]` (computed once per call).
+    func modulation(_ c: Tensor) throws -> Tensor { try projection(c) }
+
+    /// `x` `[batch, time, dim]` with `modulation` `[batch, 2·dim]`.
+    func callAsFunction(_ x: Tensor, modulation: Tensor) throws -> Tensor {
+        try S2M.modulate(norm(x), scale: modulation, scaleOffset: 0, shift: modulation, shiftOffset: dimensions)
+    }
+}
+
+/// gpt-fast `TransformerBlock` as the DiT uses it: optional U-ViT skip input, pre-norm attention and SwiGLU, both
+/// normalised by ``AdaptiveRMSNorm`` conditioned on the timestep embedding.
+struct DiTBlock: Sendable {
+    let attention: MultiHeadAttention
+    let feedForward: FeedForward
+    let attentionNorm: AdaptiveRMSNorm
+    let feedForwardNorm: AdaptiveRMSNorm
+    /// Present on every layer in the checkpoint; used only by the layers that receive a skip.
+    let skipIn: Linear?
+
+    init(_ loader: ParameterLoader, configuration c: S2MConfiguration.DiT, receivesSkip: Bool) {
+        attention = MultiHeadAttention(loader.scoped("attention"), dimensions: c.hiddenDim, heads: c.numHeads,
+                                       fused: "wqkv", output: "wo", bias: false)
+        feedForward = FeedForward.gated(loader.scoped("feed_forward"), dimensions: c.hiddenDim, hidden: c.feedForwardDim)
+        attentionNorm = AdaptiveRMSNorm(loader.scoped("attention_norm"), dimensions: c.hiddenDim)
+        feedForwardNorm = AdaptiveRMSNorm(loader.scoped("ffn_norm"), dimensions: c.hiddenDim)
+        let skip = loader.scoped("skip_in_linear")
+        if receivesSkip {
+            skipIn = Linear(skip, inFeatures: 2 * c.hiddenDim, outFeatures: c.hiddenDim)
+        } else {
+            skipIn = nil
+            skip.ignore("weight", "bias")
+        }
+    }
+
+    func callAsFunction(_ x: Tensor, skip: Tensor?, attentionModulation: Tensor, feedForwardModulation: Tensor,
+                        rotary: RotaryEmbedding) throws -> Tensor {
+        var x = x
+        if let skipIn, let skip { x = try skipIn(Tensor.concatenate([x, skip], axis: 2)) }
+        let h = try x.adding(attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary))
+        return try h.adding(feedForward(feedForwardNorm(h, modulation: feedForwardModulation)))
+    }
+}
+
+/// The DiT estimator of IndexTTS2's CFM (`indextts/s2mel/modules/diffusion_transformer.py::DiT`, the transformer
+/// from `gpt_fast/model.py`), the WaveNet final-layer variant IndexTTS2 configures:
+///
+/// 1. `t1 = t_embedder(t)`; `x_in = cond_x_merge_linear([x, prompt_x, cond_projection(mu), style])` per frame.
+/// 2. `depth` gpt-fast blocks over all frames (bidirectional; RoPE with interleaved pairs, base 10 000, positions
+///    0…T−1; every length is valid, so the key-padding mask upstream builds from `x_lens = T` masks nothing), U-ViT
+///    skips: layers `i < depth/2` push their output, layers `i > depth/2` pop and merge it through `skip_in_linear`
+///    before the block; final AdaLN-RMSNorm.
+/// 3. Long skip `x_res = skip_linear([x_res, x])`; WaveNet head on `conv1(x_res)` with global condition
+///    `t_embedder2(t)`, plus `res_projection(x_res)`; `FinalLayer` (LayerNorm without affine, eps 1e-6, shift/scale
+///    from `t1`, weight-normalised Linear); `conv2` (1×1) to mel bins.
+///
+/// Unused checkpoint tensors (training or disabled branches): `x_embedder`, `cond_embedder`, `content_mask_embedder`,
+/// `input_pos`, and `skip_in_linear` of the layers that receive no skip.
+public struct DiffusionTransformer: Sendable {
+    public let configuration: S2MConfiguration
+    let timeEmbedder: TimestepEmbedder
+    let waveNetTimeEmbedder: TimestepEmbedder
+    let condProjection: Linear
+    let merge: Linear
+    let blocks: [DiTBlock]
+    let finalNorm: AdaptiveRMSNorm
+    let skipLinear: Linear
+    let conv1: Linear
+    let waveNet: WaveNet
+    let residualProjection: Linear
+    let finalModulation: Linear
+    let finalLinear: Linear
+    let conv2: Conv1d
+    let rotary: RotaryEmbedding
+
+    /// Longest sequence upstream accepts: gpt-fast's RoPE table and `input_pos` have 16 384 rows (`block_size`
+    /// hard-coded in `DiT.__init__`).
+    public static let maximumFrames = 16_384
+
+    init(_ loader: ParameterLoader, configuration s: S2MConfiguration) {
+        configuration = s
+        let c = s.dit
+        let hidden = c.hiddenDim
+        timeEmbedder = TimestepEmbedder(loader.scoped("t_embedder"), hidden: hidden)
+        waveNetTimeEmbedder = TimestepEmbedder(loader.scoped("t_embedder2"), hidden: s.wavenet.hiddenDim)
+        condProjection = Linear(loader.scoped("cond_projection"), inFeatures: c.contentDim, outFeatures: hidden)
+        merge = Linear(loader.scoped("cond_x_merge_linear"), inFeatures: hidden + 2 * c.inChannels + s.styleDim, outFeatures: hidden)
+        let transformer = loader.scoped("transformer")
+        blocks = (0..<c.depth).map { i in
+            DiTBlock(transformer.scoped("layers").scoped("\(i)"), configuration: c, receivesSkip: i > c.depth / 2)
+        }
+        finalNorm = AdaptiveRMSNorm(transformer.scoped("norm"), dimensions: hidden)
+        skipLinear = Linear(loader.scoped("skip_linear"), inFeatures: hidden + c.inChannels, outFeatures: hidden)
+        conv1 = Linear(loader.scoped("conv1"), inFeatures: hidden, outFeatures: s.wavenet.hiddenDim)
+        waveNet = WaveNet(loader.scoped("wavenet"), configuration: s.wavenet)
+        residualProjection = Linear(loader.scoped("res_projection"), inFeatures: hidden, outFeatures: s.wavenet.hiddenDim)
+        let final = loader.scoped("final_layer")
+        finalModulation = Linear(final.scoped("adaLN_modulation").scoped("1"), inFeatures: hidden, outFeatures: 2 * s.wavenet.hiddenDim)
+        let w = s.wavenet.hiddenDim
+        finalLinear = Linear(weight: final.scoped("linear").weightNormed("weight", shape: [w, w]),
+                             bias: final.scoped("linear").tensor("bias", shape: [w]))
+        conv2 = Conv1d(loader.scoped("conv2"), .init(inChannels: w, outChannels: c.inChannels, kernelSize: 1))
+        rotary = RotaryEmbedding(dimensions: hidden / c.numHeads, base: 10_000, style: .interleaved)
+        loader.ignore("input_pos", "cond_embedder.weight", "content_mask_embedder.weight",
+                      "x_embedder.weight_g", "x_embedder.weight_v", "x_embedder.weight", "x_embedder.bias")
+    }
+
+    /// One estimator evaluation (`DiT.forward` in eval mode) on a batch.
+    /// - Parameters:
+    ///   - x: noisy mel `[batch, mel, T]`.
+    ///   - promptX: prompt mel in the first frames, zeros elsewhere, `[batch, mel, T]`.
+    ///   - t: flow time per batch item.
+    ///   - style: `[batch, style_dim]`.
+    ///   - mu: condition `[batch, T, content_dim]`.
+    /// - Returns: the velocity `[batch, mel, T]`.
+    public func callAsFunction(x: Tensor, promptX: Tensor, t: [Float], style: Tensor, mu: Tensor) throws -> Tensor {
+        let c = configuration.dit
+        guard x.rank == 3, x.shape[1] == c.inChannels, x.shape[0] > 0, x.shape[2] > 0 else {
+            throw ModelError.invalidInput(component: "S2M DiT", reason: "x \(x.shape) is not [batch, \(c.inChannels), frames ≥ 1]")
+        }
+        let (batch, time) = (x.shape[0], x.shape[2])
+        guard promptX.shape == x.shape, t.count == batch, style.shape == [batch, configuration.styleDim],
+              mu.shape == [batch, time, c.contentDim] else {
+            throw ModelError.invalidInput(
+                component: "S2M DiT",
+                reason: "x \(x.shape), prompt_x \(promptX.shape), \(t.count) timesteps, style \(style.shape), mu \(mu.shape) do not agree")
+        }
+        guard time <= Self.maximumFrames else {
+            throw ModelError.invalidInput(component: "S2M DiT", reason: "\(time) frames exceed upstream's \(Self.maximumFrames)")
+        }
+        let t1 = try timeEmbedder(t)  // [batch, hidden]
+        let xT = try x.transposed(1, 2).contiguous()  // [batch, T, mel]
+        let styleRows = try style.unsqueezed(1).expanded(to: [batch, time, configuration.styleDim])
+        let input = try Tensor.concatenate([xT, promptX.transposed(1, 2), condProjection(mu), styleRows], axis: 2)
+        var h = try merge(input)
+
+        var skips: [Tensor] = []
+        for (i, block) in blocks.enumerated() {
+            let skip = i > c.depth / 2 ? skips.popLast() : nil
+            h = try block(h, skip: skip, attentionModulation: block.attentionNorm.modulation(t1),
+                          feedForwardModulation: block.feedForwardNorm.modulation(t1), rotary: rotary)
+            if i < c.depth / 2 { skips.append(h) }
+        }
+        h = try finalNorm(h, modulation: finalNorm.modulation(t1))
+
+        let residual = try skipLinear(Tensor.concatenate([h, xT], axis: 2))  // [batch, T, hidden]
+        let t2 = try waveNetTimeEmbedder(t)
+        let wave = try waveNet(conv1(residual).transposed(1, 2), g: t2)  // [batch, W, T]
+        let merged = try wave.transposed(1, 2).adding(residualProjection(residual))  // [batch, T, W]
+        let modulation = try finalModulation(t1.silu())  // [batch, 2W]: shift, scale
+        let w = configuration.wavenet.hiddenDim
+        let normalized = try merged.layerNorm(weight: nil, bias: nil, eps: 1e-6)
+        let modulated = try S2M.modulate(normalized, scale: modulation, scaleOffset: w, shift: modulation, shiftOffset: 0,
+                                         scaleBias: 1)
+        return try conv2(finalLinear(modulated).transposed(1, 2))
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+@testable import IndexTTSModels
+import IndexTTSTensor
+import IndexTTSTestSupport
+import IndexTTSWeights
+import Testing
+
+/// The S2M stage against the modules IndexTTS2 runs (tools/fixtures/generate_s2m.py: upstream `MyModel` → CFM / DiT /
+/// WaveNet / InterpolateRegulator in eval mode, tiny random model saved as `s2mel.pth` with its `config.yaml`).
+struct S2MTests {
+    static let io = try! WeightStore.open(path: Fixtures.path("models/s2m_io.safetensors"))
+    /// The fixture's config.yaml also names its smaller gpt_layer (`gpt_layer_widths: [20, 8, 6, 12]`).
+    static let configuration = try! S2MConfiguration.load(configYAML: Fixtures.path("models/s2m/config.yaml"))
+    static let model = try! S2M.load(checkpoint: Fixtures.path("models/s2m/s2mel.pth"), configuration: configuration)
+
+    /// Worst |a − e| and worst |a − e| / max(|e|, 1e-3), printed for the record.
+    static func report(_ label: String, _ actual: Tensor, _ expected: Tensor) {
+        let a = actual.scalars, e = expected.scalars
+        guard a.count == e.count else { return }
+        var abs: Float = 0, rel: Float = 0
+        for i in a.indices {
+            let d = Swift.abs(a[i] - e[i])
+            abs = max(abs, d)
+            rel = max(rel, d / max(Swift.abs(e[i]), 1e-3))
+        }
+        print("S2M parity \(label): max abs \(abs), max rel \(rel)")
+    }
+
+    static let stepTolerance = Tolerance(rtol: 1e-4, atol: 1e-5)
+    static let runTolerance = Tolerance(rtol: 1e-3, atol: 1e-4)
+
+    @Test func configurationReadsTheS2melSection() throws {
+        let c = Self.configuration
+        #expect(c.dit.depth == 5 && c.dit.hiddenDim == 16 && c.dit.numHeads == 2 && c.dit.inChannels == 4)
+        #expect(c.wavenet.numLayers == 3 && c.wavenet.dilationRate == 2 && c.styleDim == 6)
+        #expect(c.lengthRegulator.samplingRatios.count == 2 && c.lengthRegulator.inChannels == 12)
+        #expect(c.dit.feedForwardDim == 256 && c.gptLayerWidths == [20, 8, 6, 12])
+        // IndexTTS2's defaults: 13 layers of 512 with SwiGLU 1536.
+        #expect(S2MConfiguration().dit.feedForwardDim == 1536)
+        let round = try JSONDecoder().decode(S2MConfiguration.self, from: JSONEncoder().encode(c))
+        #expect(round == c)
+    }
+
+    @Test func gptLayerMatches() throws {
+        let out = try Self.model.gptLayer(Self.io.tensor("gpt_latent"))
+        Self.report("gpt_layer", out, try Self.io.tensor("gpt_out"))
+        expectClose(out, try Self.io.tensor("gpt_out"), "gpt_layer")
+    }
+
+    @Test func lengthRegulatorMatchesPromptAndGeneratedParts() throws {
+        let prompt = try Self.model.lengthRegulator(Self.io.tensor("s_ref"), frames: 37)
+        Self.report("regulator prompt", prompt, try Self.io.tensor("prompt_condition"))
+        expectClose(prompt, try Self.io.tensor("prompt_condition"), "prompt_condition")
+        let frames = LengthRegulator.targetFrames(codes: 13)
+        #expect(frames == 22)
+        let cond = try Self.model.lengthRegulator(Self.io.tensor("s_infer"), frames: frames)
+        Self.report("regulator cond", cond, try Self.io.tensor("cond"))
+        expectClose(cond, try Self.io.tensor("cond"), "cond")
+    }
+
+    @Test func targetLengthsFollowUpstreamsProduct() throws {
+        let expected = try Self.io.tensor("target_lengths").scalars
+        let actual = (1...expected.count).map { Float(LengthRegulator.targetFrames(codes: $0)) }
+        #expect(actual == expected)
+    }
+
+    @Test func estimatorMatchesOneCall() throws {
+        let out = try Self.model.flow.estimator(x: Self.io.tensor("est_x"), promptX: Self.io.tensor("est_prompt_x"),
+                                                t: Self.io.tensor("est_t").scalars, style: Self.io.tensor("est_style"),
+                                                mu: Self.io.tensor("est_mu"))
+        Self.report("estimator", out, try Self.io.tensor("est_out"))
+        expectClose(out, try Self.io.tensor("est_out"), tolerance: Self.stepTolerance, "estimator")
+    }
+
+    static let runs: [(label: String, steps: Int, rate: Double)] = [
+        ("main", 4, 0.7), ("nocfg", 4, 0), ("one_code", 3, 0.7), ("long_prompt", 3, 0.7), ("tiny", 2, 0.7), ("odd", 5, 0.7),
+    ]
+
+    /// Each Euler step started from upstream's own state lands on upstream's next state.
+    @Test(arguments: runs.map(\.label)) func everyStepMatches(label: String) throws {
+        let run = Self.runs.first { $0.label == label }!
+        let mu = try Self.io.tensor("\(label)_mu"), refMel = try Self.io.tensor("\(label)_ref_mel")
+        let style = try Self.io.tensor("\(label)_style")
+        let states = try Self.io.tensor("\(label)_steps")  // [steps, 1, mel, T]
+        let out = try Self.io.tensor("\(label)_out")
+        let time = mu.shape[1], promptFrames = refMel.shape[2]
+        let promptX = try refMel.padded(left: 0, right: time - promptFrames)
+        // Step 0 starts from the prompt-zeroed noise.
+        expectClose(try FlowMatching.zeroPrompt(Self.io.tensor("\(label)_noise"), frames: promptFrames),
+                    try states.selected(axis: 0, index: 0), "\(label) start")
+        for (k, (t, dt)) in FlowMatching.schedule(steps: run.steps).enumerated() {
+            let next = try Self.model.flow.step(states.selected(axis: 0, index: k), promptX: promptX, mu: mu, style: style,
+                                                t: t, dt: dt, guidanceRate: run.rate, promptFrames: promptFrames)
+            let expected = k + 1 < run.steps ? try states.selected(axis: 0, index: k + 1) : out
+            Self.report("\(label) step \(k)", next, expected)
+            expectClose(next, expected, tolerance: Self.stepTolerance, "\(label) step \(k)")
+        }
+    }
+
+    /// Whole runs from the recorded start noise, the output cut after the prompt.
+    @Test(arguments: runs.map(\.label)) func wholeRunMatches(label: String) throws {
+        let run = Self.runs.first { $0.label == label }!
+        let refMel = try Self.io.tensor("\(label)_ref_mel")
+        var seen = 0
+        let mel = try Self.model.flow.generate(mu: Self.io.tensor("\(label)_mu"), promptMel: refMel,
+                                               style: Self.io.tensor("\(label)_style"), steps: run.steps,
+                                               guidanceRate: run.rate, noise: Self.io.tensor("\(label)_noise")) { k, _ in
+            #expect(k == seen)
+            seen += 1
+        }
+        #expect(seen == run.steps)
+        let out = try Self.io.tensor("\(label)_out")
+        let expected = try out.sliced(axis: 2, range: refMel.shape[2]..<out.shape[2]).contiguous()
+        Self.report("\(label) run", mel, expected)
+        expectClose(mel, expected, tolerance: Self.runTolerance, "\(label) run")
+    }
+
+    @Test func scheduleIsTorchLinspace() {
+        let s = FlowMatching.schedule(steps: 25)
+        #expect(s.count == 25 && s[0].t == 0)
+        #expect(s.allSatisfy { abs($0.dt - 0.04) < 1e-6 })
+        #expect(abs(s[24].t + s[24].dt - 1) < 1e-6)
+        // The second half of torch.linspace counts back from the end: the last step ends exactly at 1 − step·0.
+        let five = FlowMatching.schedule(steps: 5)
+        #expect(five[4].dt == 1 - (1 - Float(1) / 5))
+    }
+
+    @Test func seededNoiseIsDeterministicAndStandard() {
+        let a = FlowMatching.gaussianNoise([1, 4, 1001], seed: 7), b = FlowMatching.gaussianNoise([1, 4, 1001], seed: 7)
+        #expect(a.scalars == b.scalars)
+        #expect(a.scalars != FlowMatching.gaussianNoise([1, 4, 1001], seed: 8).scalars)
+        let v = a.scalars
+        let mean = v.reduce(0, +) / Float(v.count)
+        let variance = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(v.count)
+        #expect(abs(mean) < 0.06 && abs(variance - 1) < 0.08)
+    }
+
+    @Test func seededGenerationRuns() throws {
+        let mu = try Self.io.tensor("main_mu"), refMel = try Self.io.tensor("main_ref_mel"), style = try Self.io.tensor("main_style")
+        let a = try Self.model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: 2, seed: 3)
+        let b = try Self.model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: 2, seed: 3)
+        #expect(a.shape == [1, 4, 22] && a.scalars == b.scalars && a.scalars.allSatisfy(\.isFinite))
+    }
+
+    @Test func loadingChecksKeysAndShapes() throws {
+        let store = try WeightStore.open(path: Fixtures.path("models/s2m/s2mel.pth"))
+        #expect(store.contains("net.cfm.estimator.wavenet.in_layers.2.conv.conv.weight_v"))
+        try expectKeyMismatch(store, missing: "net.cfm.estimator.transformer.layers.4.skip_in_linear.weight",
+                              unexpected: "net.cfm.estimator.transformer.layers.5.attention.wo.weight") {
+            try S2M.load(from: $0, configuration: Self.configuration)
+        }
+        try expectKeyMismatch(store, missing: "net.gpt_layer.2.bias", unexpected: "net.length_regulator.model.9.weight") {
+            try S2M.load(from: $0, configuration: Self.configuration)
+        }
+        // IndexTTS2's full sizes do not fit the tiny checkpoint: misshapen tensors are named, not trapped on.
+        var wrong = Self.configuration
+        wrong.dit.numHeads = 4
+        wrong.wavenet.numLayers = 2
+        do {
+            _ = try S2M.load(from: store, configuration: wrong)
+            Issue.record("a checkpoint with 3 WaveNet layers loaded as 2")
+        } catch let WeightsError.keyMismatch(_, missing, unexpected, wrongShapes) {
+            #expect(missing.isEmpty)
+            #expect(unexpected.contains("net.cfm.estimator.wavenet.in_layers.2.conv.conv.weight_v"))
+            #expect(wrongShapes.contains { $0.contains("res_skip_layers.1") })
+        }
+    }
+
+    @Test func badInputsAreTypedErrors() throws {
+        let m = Self.model
+        let mu = try Self.io.tensor("main_mu"), refMel = try Self.io.tensor("main_ref_mel"), style = try Self.io.tensor("main_style")
+        // Mismatched dims.
+        #expect(throws: ModelError.self) { try m.gptLayer(Tensor.zeros([1, 3, 19])) }
+        #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor.zeros([1, 3, 11]), frames: 5) }
+        #expect(throws: ModelError.self) { try m.flow.generate(mu: Tensor.zeros([1, 59, 15]), promptMel: refMel, style: style, steps: 1) }
+        #expect(throws: ModelError.self) { try m.flow.generate(mu: mu, promptMel: Tensor.zeros([1, 5, 37]), style: style, steps: 1) }
+        #expect(throws: ModelError.self) { try m.flow.generate(mu: mu, promptMel: refMel, style: Tensor.zeros([1, 7]), steps: 1) }
+        #expect(throws: ModelError.self) {
+            try m.flow.generate(mu: mu, promptMel: refMel, style: style, steps: 1, noise: Tensor.zeros([1, 4, 58]))
+        }
+        #expect(throws: ModelError.self) {
+            try m.flow.estimator(x: Tensor.zeros([2, 4, 5]), promptX: Tensor.zeros([2, 4, 5]), t: [0], style: Tensor.zeros([2, 6]),
+                                 mu: Tensor.zeros([2, 5, 16]))
+        }
+        // Zero lengths.
+        #expect(throws: ModelError.self) { try m.gptLayer(Tensor.zeros([1, 0, 20])) }
+        #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor.zeros([1, 0, 12]), frames: 5) }
+        #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor.zeros([1, 3, 12]), frames: 0) }
+        #expect(throws: ModelError.self) {  // prompt as long as the condition: nothing to generate
+            try m.flow.generate(mu: mu.sliced(axis: 1, range: 0..<37), promptMel: refMel, style: style, steps: 1)
+        }
+        #expect(throws: ModelError.self) { try m.flow.generate(mu: mu, promptMel: refMel, style: style, steps: 0) }
+        #expect(throws: ModelError.self) { try m.flow.generate(mu: mu, promptMel: refMel, style: style, guidanceRate: -1) }
+        // NaN in the condition.
+        var values = mu.scalars
+        values[100] = .nan
+        let nanMu = try Tensor(shape: mu.shape, scalars: values)
+        #expect(throws: ModelError.self) { try m.flow.generate(mu: nanMu, promptMel: refMel, style: style, steps: 1) }
+        var content = [Float](repeating: 0, count: 36)
+        content[7] = .infinity
+        #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor(shape: [1, 3, 12], scalars: content), frames: 5) }
+    }
+
+    @Test func unsupportedVariantsAreNamed() throws {
+        var c = S2MConfiguration()
+        c.dit.finalLayerType = "mlp"
+        #expect(throws: ModelError.self) { try c.validate() }
+        c = S2MConfiguration()
+        c.dit.hiddenDim = 500
+        #expect(throws: ModelError.self) { try c.validate() }
+        c = S2MConfiguration()
+        c.wavenet.hiddenDim = 256
+        #expect(throws: ModelError.self) { try c.validate() }
+        #expect(throws: ModelError.self) {
+            try S2MConfiguration.parse(yaml: "s2mel:\n  DiT:\n    depth: zero\n", source: "c.yaml")
+        }
+        #expect(throws: ModelError.invalidConfiguration(file: "c.yaml", field: "s2mel", reason: "missing section")) {
+            try S2MConfiguration.parse(yaml: "gpt:\n  layers: 2\n", source: "c.yaml")
+        }
+        // IndexTTS2's real section (as shipped) parses to the defaults.
+        let shipped = """
+            s2mel:
+                preprocess_params: {sr: 22050, spect_params: {n_fft: 1024, win_length: 1024, hop_length: 256, n_mels: 80, fmin: 0, fmax: "None"}}
+                dit_type: "DiT"
+                reg_loss_type: "l1"
+                style_encoder: {dim: 192}
+                length_regulator: {channels: 512, is_discrete: false, in_channels: 1024, content_codebook_size: 2048, sampling_ratios: [1, 1, 1, 1], vector_quantize: false, n_codebooks: 1, quantizer_dropout: 0.0, f0_condition: false, n_f0_bins: 512}
+                DiT: {hidden_dim: 512, num_heads: 8, depth: 13, class_dropout_prob: 0.1, block_size: 8192, in_channels: 80, style_condition: true, final_layer_type: "wavenet", target: "mel", content_dim: 512, content_codebook_size: 1024, content_type: "discrete", f0_condition: false, n_f0_bins: 512, content_codebooks: 1, is_causal: false, long_skip_connection: true, zero_prompt_speech_token: false, time_as_token: false, style_as_token: false, uvit_skip_connection: true, add_resblock_in_transformer: false}
+                wavenet: {hidden_dim: 512, num_layers: 8, kernel_size: 5, dilation_rate: 1, p_dropout: 0.2, style_condition: true}
+            """
+        #expect(try S2MConfiguration.parse(yaml: shipped) == S2MConfiguration())
+    }
+}
