@@ -1,0 +1,130 @@
+import IndexTTSTensor
+
+/// Multi-head attention, the one home for the attention block of every transformer in the project (DiT, conformers,
+/// codec). Inputs and outputs are `[batch, time, channels]`.
+///
+/// `y = out(attention(q(x), k(c), v(c)))` with `c = context ?? x`, heads split on the channel axis
+/// (`[batch, time, heads·headDim] → [batch, heads, time, headDim]`), optional rotary embedding on queries and keys,
+/// scores `q·kᵀ·scale + mask + scoreBias(q)` and softmax over keys.
+///
+/// Projections are three `Linear`s, or one fused `Linear` whose output is `[q | k | v]` along the feature axis (as
+/// gpt-fast's `wqkv` and HF's `c_attn`); either may carry biases. Keys and values may have fewer heads than queries
+/// (grouped-query attention); each key head then serves `heads / keyValueHeads` consecutive query heads
+/// (`repeat_interleave`, as gpt-fast).
+public struct MultiHeadAttention: Sendable {
+    /// The input projections.
+    public enum Projections: Sendable {
+        /// One `Linear` producing `[q | k | v]` (`heads·headDim + 2·keyValueHeads·headDim` features). Self-attention only.
+        case fused(Linear)
+        /// Separate query, key and value `Linear`s.
+        case separate(query: Linear, key: Linear, value: Linear)
+    }
+
+    /// Adds a query-dependent bias to the (already scaled) scores: receives the projected (and rotated) queries
+    /// `[batch, heads, Lq, headDim]` and the key count `Lk`, returns a tensor broadcastable to `[batch, heads, Lq, Lk]`.
+    /// Used for relative position biases such as w2v-BERT's `relative_key` (`einsum(q, E[dist]) / √d`).
+    public typealias ScoreBias = @Sendable (_ queries: Tensor, _ keyCount: Int) throws -> Tensor
+
+    public let projections: Projections
+    public let output: Linear
+    public let heads: Int
+    public let keyValueHeads: Int
+    public let headDimensions: Int
+    /// Score scale; nil means 1/√headDim.
+    public let scale: Float?
+
+    public init(projections: Projections, output: Linear, heads: Int, keyValueHeads: Int? = nil, headDimensions: Int,
+                scale: Float? = nil) {
+        self.projections = projections
+        self.output = output
+        self.heads = heads
+        self.keyValueHeads = keyValueHeads ?? heads
+        self.headDimensions = headDimensions
+        self.scale = scale
+    }
+
+    /// Loads a fused-projection block: `fused` (`weight [heads·d + 2·kvHeads·d, dim]`) and `output`
+    /// (`weight [dim, heads·d]`), e.g. gpt-fast's `wqkv`/`wo`.
+    public init(_ loader: ParameterLoader, dimensions: Int, heads: Int, keyValueHeads: Int? = nil, headDimensions: Int? = nil,
+                fused: String, output: String, bias: Bool) {
+        let d = headDimensions ?? dimensions / max(heads, 1)
+        let kv = keyValueHeads ?? heads
+        self.init(projections: .fused(Linear(loader.scoped(fused), inFeatures: dimensions, outFeatures: (heads + 2 * kv) * d, bias: bias)),
+                  output: Linear(loader.scoped(output), inFeatures: heads * d, outFeatures: dimensions, bias: bias),
+                  heads: heads, keyValueHeads: kv, headDimensions: d)
+    }
+
+    /// Loads a block with separate projections named `query`, `key`, `value`, `output` (e.g. `linear_q`, …).
+    /// `contextDimensions` is the key/value input width for cross-attention (default `dimensions`).
+    public init(_ loader: ParameterLoader, dimensions: Int, heads: Int, keyValueHeads: Int? = nil, headDimensions: Int? = nil,
+                contextDimensions: Int? = nil, query: String, key: String, value: String, output: String, bias: Bool) {
+        let d = headDimensions ?? dimensions / max(heads, 1)
+        let kv = keyValueHeads ?? heads
+        let c = contextDimensions ?? dimensions
+        self.init(projections: .separate(query: Linear(loader.scoped(query), inFeatures: dimensions, outFeatures: heads * d, bias: bias),
+                                         key: Linear(loader.scoped(key), inFeatures: c, outFeatures: kv * d, bias: bias),
+                                         value: Linear(loader.scoped(value), inFeatures: c, outFeatures: kv * d, bias: bias)),
+                  output: Linear(loader.scoped(output), inFeatures: heads * d, outFeatures: dimensions, bias: bias),
+                  heads: heads, keyValueHeads: kv, headDimensions: d)
+    }
+
+    /// - Parameters:
+    ///   - x: `[batch, Lq, dim]`.
+    ///   - context: `[batch, Lk, contextDim]` for cross-attention (separate projections only); nil for self-attention.
+    ///   - rotary: rotary embedding applied to queries and keys (nil: none). Its `style` decides the pairing
+    ///     (`.interleaved` for gpt-fast/DiT, `.halves` for Llama-style).
+    ///   - queryPositions / keyPositions: absolute positions for the rotary embedding (default `0..<L`).
+    ///   - mask: causal / key-padding / additive masking (see ``AttentionMask``).
+    ///   - scoreBias: optional query-dependent additive score bias (see ``ScoreBias``).
+    /// - Returns: `[batch, Lq, dim]`.
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, rotary: RotaryEmbedding? = nil,
+                               queryPositions: [Int]? = nil, keyPositions: [Int]? = nil,
+                               mask: AttentionMask = .none, scoreBias: ScoreBias? = nil) throws -> Tensor {
+        guard x.rank == 3, context.map({ $0.rank == 3 && $0.shape[0] == x.shape[0] }) ?? true,
+              heads > 0, keyValueHeads > 0, heads % keyValueHeads == 0 else {
+            throw TensorError.shapeMismatch(operation: "MultiHeadAttention",
+                                            message: "input \(x.shape), context \(context?.shape ?? []), heads \(heads)/\(keyValueHeads)")
+        }
+        let batch = x.shape[0], lq = x.shape[1]
+        let d = headDimensions
+        var q: Tensor, k: Tensor, v: Tensor
+        switch projections {
+        case .fused(let linear):
+            guard context == nil else {
+                throw TensorError.invalidArgument(operation: "MultiHeadAttention", message: "fused projections cannot take a context")
+            }
+            let parts = try linear(x).split(sizes: [heads * d, keyValueHeads * d, keyValueHeads * d], axis: 2)
+            (q, k, v) = (parts[0], parts[1], parts[2])
+        case .separate(let query, let key, let value):
+            let c = context ?? x
+            (q, k, v) = (try query(x), try key(c), try value(c))
+        }
+        let lk = k.shape[1]
+        // [batch, L, heads·d] → [batch, heads, L, d]
+        q = try q.reshaped([batch, lq, heads, d]).permuted([0, 2, 1, 3])
+        k = try k.contiguous().reshaped([batch, lk, keyValueHeads, d]).permuted([0, 2, 1, 3])
+        v = try v.contiguous().reshaped([batch, lk, keyValueHeads, d]).permuted([0, 2, 1, 3])
+        if let rotary {
+            q = try rotary.apply(q, positions: queryPositions ?? Array(0..<lq))
+            k = try rotary.apply(k, positions: keyPositions ?? Array(0..<lk))
+        }
+        if keyValueHeads != heads {
+            let repeats = heads / keyValueHeads
+            k = try Self.repeatHeads(k, repeats)
+            v = try Self.repeatHeads(v, repeats)
+        }
+        var mask = mask
+        if let scoreBias {
+            let bias = try scoreBias(q.contiguous(), lk)
+            mask.additive = try mask.additive.map { try $0.adding(bias) } ?? bias
+        }
+        let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale)
+        return try output(y.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, lq, heads * d]))
+    }
+
+    /// `[b, kvHeads, L, d] → [b, kvHeads·repeats, L, d]`, each head repeated `repeats` times consecutively.
+    static func repeatHeads(_ x: Tensor, _ repeats: Int) throws -> Tensor {
+        let (b, h, l, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        return try x.unsqueezed(2).expanded(to: [b, h, repeats, l, d]).contiguous().reshaped([b, h * repeats, l, d])
+    }
+}
