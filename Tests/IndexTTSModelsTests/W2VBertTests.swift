@@ -142,4 +142,16 @@ struct W2VBertTests {
         #expect(throws: WeightsError.missingTensor(key: "var", source: statsPath)) { try W2VBertStatistics.load(path: statsPath) }
         #expect(throws: ModelError.self) { try W2VBertStatistics(mean: Tensor.zeros([2]), variance: Tensor.zeros([2])) }
     }
+
+    /// `indextts bench conditioning` writes random weights with exactly the keys the loaders check (here at a tiny
+    /// width, with all 17 layers IndexTTS2 runs).
+    @Test func benchmarkWeightsLoadThroughTheCheckedPath() throws {
+        var w2v = W2VBertConfiguration(hiddenSize: 16, numHiddenLayers: 24, numAttentionHeads: 2, intermediateSize: 24)
+        w2v.featureProjectionInputDim = 160
+        let codec = SemanticCodecConfiguration(codebookSize: 32, hiddenSize: 16, codebookDim: 8, vocosDim: 8,
+                                               vocosIntermediateDim: 12, vocosNumLayers: 2)
+        let r = try ConditioningBenchmark.run(features: Tensor.zeros([1, 6, 160]), attentionMask: [[1, 1, 1, 1, 1, 0]], runs: 1,
+                                              w2v: w2v, codec: codec, temporaryDirectory: Fixtures.temporaryDirectory())
+        #expect(r.frames == 6 && r.w2vParameters > 17 * 16 * 24 * 4 && r.codecParameters > 32 * 8)
+    }
 }
