@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import IndexTTSAudio
+import IndexTTSModels
 import IndexTTSTensor
 import IndexTTSWeights
 
 struct AudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audio", abstract: "Inspect, convert and analyse audio files.",
-        subcommands: [Info.self, Convert.self, Features.self, Prosody.self])
+        subcommands: [Info.self, Convert.self, Features.self, Conditioning.self, Prosody.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Format, rate, channels, duration, peak and loudness.")
@@ -82,6 +83,53 @@ struct AudioCommand: ParsableCommand {
                 "w2v_mask": try Tensor(shape: [w2v.attentionMask.count], scalars: w2v.attentionMask.map(Float.init)),
             ], metadata: ["source": input], to: output)
             print("wrote \(output)")
+        }
+    }
+}
+
+extension AudioCommand {
+    struct Conditioning: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run IndexTTS2's reference-conditioning encoders on a clip: w2v-BERT 2.0 + stats + MaskGCT codec.",
+            discussion: """
+                Writes spk_cond_emb [1, frames, 1024] (hidden_states[17] normalised by wav2vec2bert_stats.pt), S_ref \
+                [1, frames, 1024] and S_ref_codes [1, frames] (the codec's quantize), and the w2v-BERT input features. \
+                The clip is loaded as IndexTTS2 loads it (22.05 kHz, cut to 15 s, sinc-resampled to 16 kHz); a \
+                .safetensors input instead supplies input_features [frames, 160] and attention_mask [frames] directly.
+                """)
+
+        @Argument(help: "Reference audio file, or a .safetensors file with input_features and attention_mask.") var input: String
+        @Argument(help: "Output .safetensors file.") var output: String
+        @Option(help: "w2v-BERT 2.0 folder (config.json + model.safetensors) or the hf_cache folder.") var w2v: String
+        @Option(help: "wav2vec2bert_stats.pt.") var stats: String
+        @Option(help: "MaskGCT semantic_codec/model.safetensors.") var codec: String
+        @Option(help: "IndexTTS2 config.yaml for the codec's sizes (default: IndexTTS2's).") var config: String?
+
+        func run() throws {
+            let features: Tensor, mask: [Int32]
+            if input.hasSuffix(".safetensors") {
+                let store = try WeightStore.open(path: input)
+                features = try store.tensor("input_features")
+                mask = try store.tensor("attention_mask").scalars.map { Int32($0) }
+            } else {
+                let audio = try AudioDecoder.decode(path: input, requireSound: true)
+                let audio22k = try SoxrResampler.resample(audio.samples, from: audio.sampleRate, to: 22_050)
+                let audio16k = try SincResampler(from: 22_050, to: 16_000)(Array(audio22k.prefix(15 * 22_050)))
+                let extracted = try SeamlessM4TFeatureExtractor()(audio16k)
+                (features, mask) = (extracted.inputFeatures, extracted.attentionMask)
+            }
+            let batched = features.rank == 2 ? try features.unsqueezed(0) : features
+            let model = try W2VBert.load(directory: w2v)
+            let normalized = try W2VBertStatistics.load(path: stats)(model.hiddenStates(batched, attentionMask: [mask]))
+            let semanticCodec = try SemanticCodec.load(checkpoint: codec, configYAML: config)
+            let (codes, embeddings) = try semanticCodec.quantize(normalized)
+            try SafeTensorsWriter.write([
+                "spk_cond_emb": normalized,
+                "S_ref": embeddings,
+                "S_ref_codes": try Tensor(shape: [1, codes[0].count], scalars: codes[0].map(Float.init)),
+                "input_features": batched,
+            ], metadata: ["source": input], to: output)
+            print("wrote \(output): \(codes[0].count) frames")
         }
     }
 }

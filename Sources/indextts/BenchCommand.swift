@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import IndexTTS
 import IndexTTSAudio
@@ -8,7 +9,7 @@ import IndexTTSText
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self, Vocoder.self, S2M.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self, Vocoder.self, S2M.self, Conditioning.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -248,6 +249,56 @@ extension BenchCommand {
             print(String(format: "%d frames → %d samples (%.2f s at %d Hz): %.3f s (best of %d), RTF %.3f",
                          r.frames, r.samples, Double(r.samples) / Double(r.sampleRate), r.sampleRate, r.seconds, runs,
                          r.realTimeFactor))
+            print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
+        }
+    }
+
+    struct Conditioning: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reference conditioning at IndexTTS2's sizes (random weights): w2v-BERT features, w2v-BERT 2.0 to layer 17, stats, MaskGCT codec.",
+            discussion: "Writes the random weights (about 1.7 GB for 17 layers) to a temporary file first. The clip is synthetic unless --clip is given.")
+
+        @Option(help: "Seconds of audio (IndexTTS2 cuts references to 15 s).") var seconds: Double = 15
+        @Option(help: "A reference clip instead of synthetic audio (cut to --seconds).") var clip: String?
+        @Option(help: "Timed runs (best is reported).") var runs = 3
+
+        func validate() throws {
+            guard seconds > 0.1, seconds <= 60 else { throw ValidationError("--seconds must be in (0.1, 60]") }
+            guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        }
+
+        func run() throws {
+            AllocatorTuning.apply()
+            print("threads: \(Parallel.workerCount)")
+            var audio16k: [Float]
+            if let clip {
+                // As IndexTTS2: librosa-style load at 22.05 kHz, then torchaudio's sinc resampling to 16 kHz.
+                let audio = try AudioDecoder.decode(path: clip, requireSound: true)
+                let audio22k = try SoxrResampler.resample(audio.samples, from: audio.sampleRate, to: 22_050)
+                audio16k = try SincResampler(from: 22_050, to: 16_000)(Array(audio22k.prefix(Int(seconds * 22_050))))
+            } else {
+                var state: UInt32 = 12_345
+                audio16k = (0..<Int(seconds * 16_000)).map { i -> Float in
+                    state = state &* 1_664_525 &+ 1_013_904_223
+                    let noise = Float(state >> 8) / Float(1 << 24) - 0.5
+                    return 0.3 * Float(sin(2 * Double.pi * 180 * Double(i) / 16_000)) + 0.05 * noise
+                }
+            }
+            audio16k = Array(audio16k.prefix(Int(seconds * 16_000)))
+            let extractor = try SeamlessM4TFeatureExtractor()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let features = try extractor(audio16k)
+            let featureSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let input = try features.inputFeatures.unsqueezed(0)
+            let r = try ConditioningBenchmark.run(features: input, attentionMask: [features.attentionMask], runs: runs)
+            print(String(format: "w2v-BERT 2.0 (17 layers) %.1f M parameters, codec %.1f M, loaded in %.2f s",
+                         Double(r.w2vParameters) / 1e6, Double(r.codecParameters) / 1e6, r.loadSeconds))
+            print(String(format: "%.2f s of audio → %d frames (best of %d runs)", Double(audio16k.count) / 16_000, r.frames, runs))
+            print(String(format: "  features (SeamlessM4T)      %8.3f s", featureSeconds))
+            print(String(format: "  w2v-BERT to hidden_states[17] %6.3f s", r.w2vSeconds))
+            print(String(format: "  stats normalisation         %8.3f s", r.normalizeSeconds))
+            print(String(format: "  semantic codec quantize     %8.3f s", r.codecSeconds))
+            print(String(format: "  total                       %8.3f s", featureSeconds + r.w2vSeconds + r.normalizeSeconds + r.codecSeconds))
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
         }
     }

@@ -1,0 +1,116 @@
+import Foundation
+import IndexTTSNN
+import IndexTTSTensor
+import IndexTTSWeights
+
+/// MaskGCT's semantic codec (`RepCodec`, `amphion/MaskGCT` `semantic_codec/model.safetensors`) as IndexTTS2 uses it:
+/// normalised w2v-BERT layer-17 features `[batch, frames, 1024]` → 50 Hz semantic codes and their quantized
+/// embeddings (`S_ref`), and codes → embeddings (`quantizer.vq2emb`, used on the GPT's codes).
+///
+/// Encoder: Vocos backbone (conv k7 → LayerNorm → ConvNeXt blocks [depthwise conv k7, LayerNorm, Linear → GELU →
+/// Linear, layer scale γ, residual] → LayerNorm; all LayerNorms eps 1e-6) → Linear `vocos_dim → hidden_size`, then
+/// the ``FactorizedVectorQuantizer``. The checkpoint's `decoder.*` tensors (the reconstruction half, unused by
+/// IndexTTS2) are skipped on purpose. Immutable after loading; safe to share between threads.
+public struct SemanticCodec: Sendable {
+    struct ConvNeXtBlock: Sendable {
+        let depthwiseWeight: Tensor
+        let depthwiseBias: Tensor
+        let norm: LayerNorm
+        let pointwise1: Linear
+        let pointwise2: Linear
+        let gamma: Tensor
+
+        init(_ loader: ParameterLoader, dim: Int, intermediateDim: Int) {
+            depthwiseWeight = loader.scoped("dwconv").tensor("weight", shape: [dim, 1, 7])
+            depthwiseBias = loader.scoped("dwconv").tensor("bias", shape: [dim])
+            norm = LayerNorm(loader.scoped("norm"), dimensions: dim, eps: 1e-6)
+            pointwise1 = Linear(loader.scoped("pwconv1"), inFeatures: dim, outFeatures: intermediateDim)
+            pointwise2 = Linear(loader.scoped("pwconv2"), inFeatures: intermediateDim, outFeatures: dim)
+            gamma = loader.tensor("gamma", shape: [dim])
+        }
+
+        /// `[batch, frames, dim]` → same shape.
+        func callAsFunction(_ x: Tensor) throws -> Tensor {
+            var y = try x.depthwiseConv1dTimeMajor(weight: depthwiseWeight, bias: depthwiseBias, padLeft: 3, padRight: 3)
+            y = try pointwise1(norm(y)).gelu()
+            y = try pointwise2(y).multiplying(gamma)
+            return try x.adding(y)
+        }
+    }
+
+    public let configuration: SemanticCodecConfiguration
+    let embed: Conv1d
+    let embedNorm: LayerNorm
+    let blocks: [ConvNeXtBlock]
+    let finalNorm: LayerNorm
+    let projection: Linear
+    let quantizer: FactorizedVectorQuantizer
+
+    init(_ loader: ParameterLoader, configuration c: SemanticCodecConfiguration) {
+        configuration = c
+        let backbone = loader.scoped("encoder").scoped("0")
+        embed = Conv1d(backbone.scoped("embed"), Conv1dConfiguration(inChannels: c.hiddenSize, outChannels: c.vocosDim,
+                                                                     kernelSize: 7, padding: 3))
+        embedNorm = LayerNorm(backbone.scoped("norm"), dimensions: c.vocosDim, eps: 1e-6)
+        blocks = (0..<c.vocosNumLayers).map { i in
+            ConvNeXtBlock(backbone.scoped("convnext").scoped("\(i)"), dim: c.vocosDim, intermediateDim: c.vocosIntermediateDim)
+        }
+        finalNorm = LayerNorm(backbone.scoped("final_layer_norm"), dimensions: c.vocosDim, eps: 1e-6)
+        projection = Linear(loader.scoped("encoder").scoped("1"), inFeatures: c.vocosDim, outFeatures: c.hiddenSize)
+        quantizer = FactorizedVectorQuantizer(loader.scoped("quantizer").scoped("quantizers").scoped("0"),
+                                              hiddenSize: c.hiddenSize, codebookSize: c.codebookSize, codebookDim: c.codebookDim)
+    }
+
+    /// Builds the codec from `store` (MaskGCT's `semantic_codec/model.safetensors`), checking every encoder and
+    /// quantizer key exactly; `decoder.*` is deliberately ignored.
+    /// - Throws: ``ModelError`` for an unsupported configuration,
+    ///   ``IndexTTSWeights/WeightsError/keyMismatch(module:missing:unexpected:wrongShapes:)`` naming every missing,
+    ///   unexpected or misshapen tensor.
+    public static func load(from store: WeightStore, configuration: SemanticCodecConfiguration = SemanticCodecConfiguration()) throws -> SemanticCodec {
+        try configuration.validate(source: store.source)
+        return try ModuleLoader.load("semantic codec (\(store.source))", from: store, ignoring: ["decoder."]) { loader in
+            SemanticCodec(loader, configuration: configuration)
+        }
+    }
+
+    /// Loads `checkpoint` (`model.safetensors`) with the sizes of the `semantic_codec` section of `configYAML`
+    /// (IndexTTS2's `config.yaml`), or IndexTTS2's sizes when `configYAML` is nil.
+    public static func load(checkpoint: String, configYAML: String? = nil) throws -> SemanticCodec {
+        let configuration = try configYAML.map { try SemanticCodecConfiguration.load(configYAML: $0) } ?? SemanticCodecConfiguration()
+        return try load(from: WeightStore.open(path: checkpoint), configuration: configuration)
+    }
+
+    /// Width of the features and embeddings.
+    public var hiddenSize: Int { configuration.hiddenSize }
+
+    /// Encoder output (the continuous latents the quantizer reads), `[batch, frames, hidden]`.
+    func encode(_ features: Tensor) throws -> Tensor {
+        guard features.rank == 3, features.shape[2] == configuration.hiddenSize, features.shape[0] >= 1, features.shape[1] >= 1 else {
+            throw ModelError.invalidInput(component: "semantic codec",
+                                          reason: "features \(features.shape), expected [batch ≥ 1, frames ≥ 1, \(configuration.hiddenSize)]")
+        }
+        var x = try embed(features.transposed(1, 2)).transposed(1, 2)
+        x = try embedNorm(x)
+        for block in blocks { x = try block(x) }
+        return try projection(finalNorm(x))
+    }
+
+    /// `RepCodec.quantize`: features `[batch, frames, hidden]` (IndexTTS2: the normalised w2v-BERT layer-17 output)
+    /// → codes `[batch][frames]` in `0..<codebook_size` and their embeddings `[batch, frames, hidden]` (`S_ref`).
+    public func quantize(_ features: Tensor) throws -> (codes: [[Int]], embeddings: Tensor) {
+        try quantizer.quantize(encode(features))
+    }
+
+    /// `quantizer.vq2emb` as IndexTTS2 calls it (then transposed to time-major): codes `[batch][frames]` (equal
+    /// lengths, each in `0..<codebook_size`) → embeddings `[batch, frames, hidden]`.
+    public func embeddings(codes: [[Int]]) throws -> Tensor {
+        let frames = codes.first?.count ?? 0
+        guard !codes.isEmpty, frames > 0, codes.allSatisfy({ $0.count == frames }) else {
+            throw ModelError.invalidInput(component: "semantic codec", reason: "codes must be a non-empty batch of equal, non-zero lengths")
+        }
+        if let bad = codes.joined().first(where: { $0 < 0 || $0 >= configuration.codebookSize }) {
+            throw ModelError.invalidInput(component: "semantic codec", reason: "code \(bad) outside 0..<\(configuration.codebookSize)")
+        }
+        return try quantizer.embeddings(codes)
+    }
+}
