@@ -269,7 +269,7 @@ extension BenchCommand {
 
         func run() throws {
             AllocatorTuning.apply()
-            print("threads: \(Parallel.workerCount)")
+            printMachine()
             var audio16k: [Float]
             if let clip {
                 // As IndexTTS2: librosa-style load at 22.05 kHz, then torchaudio's sinc resampling to 16 kHz.
