@@ -21,26 +21,21 @@ extension W2VBertActivation {
 }
 
 /// Which stacked-feature rows of each batch item are real (transformers' `attention_mask`), and the derived
-/// masks the layers apply.
+/// multiplier that zeroes padded rows.
 struct W2VBertMask {
-    /// Row validity `[batch][frames]`, nil when every row is real.
+    /// Row validity `[batch][frames]`; nil when every row is real.
     let valid: [[Bool]]?
-
-    /// 1 for real rows, 0 for padding, `[batch, frames, 1]`: zeroes padded rows (`masked_fill(~mask, 0)`).
+    /// 1 for real rows, 0 for padding, `[batch, frames, 1]` (`masked_fill(~mask, 0)`); nil when every row is real.
     let rowMultiplier: Tensor?
-    /// 0 for real keys, −∞ for padded ones, `[batch, 1, 1, frames]`.
-    let keyBias: Tensor?
 
     init(_ valid: [[Bool]]?, frames: Int) throws {
-        self.valid = valid
         guard let valid, valid.contains(where: { $0.contains(false) }) else {
+            self.valid = nil
             rowMultiplier = nil
-            keyBias = nil
             return
         }
-        let flat = valid.flatMap { $0 }
-        rowMultiplier = try Tensor(shape: [valid.count, frames, 1], scalars: flat.map { $0 ? 1 : 0 })
-        keyBias = try Tensor(shape: [valid.count, 1, 1, frames], scalars: flat.map { $0 ? 0 : -Float.infinity })
+        self.valid = valid
+        rowMultiplier = try Tensor(shape: [valid.count, frames, 1], scalars: valid.flatMap { $0 }.map { $0 ? 1 : 0 })
     }
 
     /// `x` `[batch, frames, width]` with padded rows set to zero.

@@ -17,10 +17,12 @@ struct W2VBertSelfAttention: Sendable {
             left: c.leftMaxPositionEmbeddings, right: c.rightMaxPositionEmbeddings)
     }
 
-    /// `[batch, frames, hidden]` → `[batch, frames, hidden]`; padded keys masked out.
+    /// `[batch, frames, hidden]` → `[batch, frames, hidden]`; padded keys masked out (−∞ written into the bias
+    /// itself, so no second `[batch, heads, frames, frames]` tensor is needed for the mask).
     func callAsFunction(_ x: Tensor, mask: W2VBertMask) throws -> Tensor {
         let bias = positionBias
-        return try attention(x, mask: AttentionMask(additive: mask.keyBias), scoreBias: { q, keys in try bias(q, keyCount: keys) })
+        let valid = mask.valid
+        return try attention(x, scoreBias: { q, keys in try bias(q, keyCount: keys, validKeys: valid) })
     }
 }
 
@@ -33,8 +35,9 @@ struct RelativeKeyBias: Sendable {
     let left: Int
     let right: Int
 
-    /// Queries `[batch, heads, frames, head_size]` → bias `[batch, heads, frames, keyCount]`.
-    func callAsFunction(_ q: Tensor, keyCount: Int) throws -> Tensor {
+    /// Queries `[batch, heads, frames, head_size]` → bias `[batch, heads, frames, keyCount]`, −∞ at keys that
+    /// `validKeys` (per batch item, when given) marks as padding.
+    func callAsFunction(_ q: Tensor, keyCount: Int, validKeys: [[Bool]]? = nil) throws -> Tensor {
         let (batch, heads, frames) = (q.shape[0], q.shape[1], q.shape[2])
         let positions = table.shape[0]
         let projected = try q.linear(weight: table).contiguous()  // [batch, heads, frames, positions]
@@ -51,6 +54,10 @@ struct RelativeKeyBias: Sendable {
                         for r in 0..<firstBand { o[r] = leftEdge }
                         for r in firstBand..<endBand { o[r] = weights[r - l + left] / scale }
                         for r in endBand..<keyCount { o[r] = rightEdge }
+                        if let validKeys {
+                            let valid = validKeys[row / (heads * frames)]
+                            for r in 0..<keyCount where !valid[r] { o[r] = -.infinity }
+                        }
                     }
                 }
             }
