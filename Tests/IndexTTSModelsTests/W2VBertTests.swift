@@ -68,6 +68,28 @@ struct W2VBertTests {
         }
     }
 
+    /// An IndexTTS2 model folder whose hf_cache/ holds a plain `w2v-bert-2.0/` copy, and a cache entry without
+    /// `refs/main` (its only snapshot is used).
+    @Test func resolvesPlainCopiesAndRefLessCacheEntries() throws {
+        let fm = FileManager.default
+        let checkpoints = try Fixtures.temporaryDirectory()
+        let plain = checkpoints.appendingPathComponent("hf_cache/w2v-bert-2.0")
+        try fm.createDirectory(at: plain, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] {
+            try fm.copyItem(atPath: Fixtures.path("\(Self.root)/w2v-bert-2.0/\(name)"), toPath: plain.appendingPathComponent(name).path)
+        }
+        #expect(try W2VBert.resolve(directory: checkpoints.path).path == plain.path)
+        #expect(try W2VBert.load(directory: checkpoints.path, layers: 1).loadedLayers == 1)
+
+        let cache = try Fixtures.temporaryDirectory()
+        let snapshot = cache.appendingPathComponent("models--facebook--w2v-bert-2.0/snapshots/abc")
+        try fm.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Fixtures.path("\(Self.root)/w2v-bert-2.0/config.json"), toPath: snapshot.appendingPathComponent("config.json").path)
+        #expect(try W2VBert.resolve(directory: cache.path).path == snapshot.path)
+        // A snapshot whose model file is missing: a typed error naming the file.
+        #expect(throws: WeightsError.self) { try W2VBert.load(directory: cache.path) }
+    }
+
     /// A checkpoint without layers 2 and 3 still yields `hidden_states[2]`: later layers are neither needed nor read.
     @Test func layersPastTheRequestedStateAreNotNeeded() throws {
         let store = try WeightStore.open(path: Fixtures.path("\(Self.root)/w2v-bert-2.0/model.safetensors"))

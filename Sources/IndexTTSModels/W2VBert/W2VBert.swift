@@ -57,7 +57,8 @@ public struct W2VBert: Sendable {
     }
 
     /// Loads w2v-BERT 2.0 as users have it: a folder with `config.json` + `model.safetensors`, or the Hugging Face
-    /// cache IndexTTS2 fills (`hf_cache/`, its `models--facebook--w2v-bert-2.0/` entry, or a snapshot in it).
+    /// cache IndexTTS2 fills (`hf_cache/`, its `models--facebook--w2v-bert-2.0/` entry, or a snapshot in it), or the
+    /// IndexTTS2 model folder holding either under `hf_cache/` (or a plain `w2v-bert-2.0/` copy).
     /// - Throws: ``IndexTTSWeights/WeightsError/unreadable(path:reason:)`` when no model is found there,
     ///   ``ModelError/invalidConfiguration(file:field:reason:)`` for a bad `config.json`, and the errors of
     ///   ``load(from:configuration:layers:)``.
@@ -69,7 +70,8 @@ public struct W2VBert: Sendable {
     }
 
     /// The folder holding `config.json` and `model.safetensors` for `directory` (see ``load(directory:layers:)``).
-    /// In a cache entry the snapshot `refs/main` names is used, or the only snapshot when there is no ref.
+    /// In a cache entry the snapshot `refs/main` names is used, or the only snapshot when there is no ref; a cache
+    /// entry wins over a plain `w2v-bert-2.0/` copy.
     public static func resolve(directory: String) throws -> URL {
         let fm = FileManager.default
         let url = URL(fileURLWithPath: directory)
@@ -89,6 +91,11 @@ public struct W2VBert: Sendable {
                 return snapshots.appendingPathComponent(revisions[0])
             }
             throw WeightsError.unreadable(path: entry.path, reason: "no refs/main and \(revisions.count) snapshots with a config.json")
+        }
+        // A plain copy named after the model, in the folder or in its hf_cache/ (`ensure_models_available`'s layout).
+        for plain in [url.appendingPathComponent("w2v-bert-2.0"), url.appendingPathComponent("hf_cache").appendingPathComponent("w2v-bert-2.0")]
+        where isModel(plain) {
+            return plain
         }
         throw WeightsError.unreadable(path: directory, reason: "neither config.json + model.safetensors nor a Hugging Face cache entry \(entryName)")
     }
