@@ -76,7 +76,8 @@ struct ComputePlatformTests {
         let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?
             .split(separator: ":").last?.split(separator: " ").map { aliases[String($0)] ?? String($0) } ?? [])
         let isa = environment.cpu.instructionSets
-        for (member, name) in InstructionSets.names {
+        // AMX is left out: its register state is granted per process, and hypervisors differ in what they expose.
+        for (member, name) in InstructionSets.names where !name.hasPrefix("amx") {
             // The kernel hides AVX features it does not save state for, as CPUID plus XGETBV does here.
             #expect(isa.contains(member) == flags.contains(name), "\(name)")
         }
