@@ -35,13 +35,13 @@ import Testing
     static func pipeline() throws -> IndexTTS2Pipeline { try loaded.get() }
     static let cases = ["default", "emo_vector", "emo_audio", "segments"]
 
-    /// The w2v-BERT input features (and what w2v-BERT makes of them) are the one place where the port is not within
-    /// 1e-4: transformers' `SeamlessM4TFeatureExtractor` computes the power spectrum in float64 (numpy), our
-    /// `KaldiFbank` in float32; the per-bin normalisation (division by the bins' standard deviation) amplifies the
-    /// difference to 1.2e-4 of the largest feature. Measured: spk_input_features 1.24e-4, emo_input_features
-    /// 1.19e-4, spk_cond_emb 1.30e-4 (emo_cond_emb 2.1e-5); every later stage is back at ≤ 2e-5 and the codes are
-    /// identical. Bound for these four only, until the extractor runs its spectrum in float64.
-    static let featureExtractorStages: Set<String> = ["spk_input_features", "emo_input_features", "spk_cond_emb", "emo_cond_emb"]
+    /// The speaker clip's w2v-BERT features, chained from our own 22.05 → 16 kHz resampling, are the one place not
+    /// within 1e-4. The resampler agrees with torchaudio's fp32 conv1d to 5.1e-6 of the peak (summation order), and
+    /// the fixture's synthetic clip has mel bins ~10⁻⁶ below its frame energy whose logs turn that into 1.2e-4 of
+    /// the largest normalised feature (spk_input_features 1.24e-4, spk_cond_emb 1.27e-4; from upstream's recorded
+    /// audio_16k the same stages are at 1.9e-6 and 2.0e-6, see speakerFeaturesFromRecordedAudioMatch). Everything
+    /// after them is back at ≤ 2e-5 and the codes are identical. Bound for these two only.
+    static let featureExtractorStages: Set<String> = ["spk_input_features", "spk_cond_emb"]
     static let featureExtractorBound: Float = 2e-4
 
     /// Stages compared exactly (integers).
@@ -148,6 +148,22 @@ import Testing
                 #expect(segments == run.segment_tokens, "\(name)")
             }
         }
+    }
+
+    /// Stage by stage from upstream's own inputs: the w2v-BERT features of the recorded `audio_16k`, and `get_emb` of
+    /// the recorded features. Separates the extractor from the resampler in front of it.
+    @Test func speakerFeaturesFromRecordedAudioMatch() throws {
+        let stages = try WeightStore.open(path: Fixtures.path("e2e/default/stages.safetensors"))
+        let pipeline = try Self.pipeline()
+        let audio = try stages.tensor("audio_16k").scalars
+        let features = try SeamlessM4TFeatureExtractor()(audio)
+        let featureError = Self.relativeError(try features.inputFeatures.unsqueezed(0), try stages.tensor("spk_input_features"))
+        print("IndexTTS2 parity default spk_input_features from recorded audio_16k: max rel \(featureError)")
+        #expect(featureError <= 1e-5)
+        let hidden = try pipeline.w2vBert.hiddenStates(stages.tensor("spk_input_features"), attentionMask: [features.attentionMask])
+        let embError = Self.relativeError(try pipeline.w2vStatistics(hidden), try stages.tensor("spk_cond_emb"))
+        print("IndexTTS2 parity default spk_cond_emb from recorded features: max rel \(embError)")
+        #expect(embError <= 1e-4)
     }
 
     /// Upstream passes `cond_lengths = spk_cond_emb.shape[-1]` (the feature width, 16 here) as the conformers' valid
