@@ -210,6 +210,39 @@ import Testing
         #expect(throws: IndexTTS2LoadError.self) { try IndexTTS2ModelFolder.resolve(root: copy.path) }
     }
 
+    /// The engine seam: controls it cannot map yet are refused; a synthesis with upstream's argmax settings gives
+    /// the reference length (codes do not depend on the CFM noise), streamed chunks add up to the result.
+    @Test func engineSynthesizesThroughTheSeam() throws {
+        var engine = IndexTTS2Engine(pipeline: try Self.pipeline())
+        engine.sampling.topK = 1
+        engine.sampling.numBeams = 1
+        engine.sampling.maxMelTokens = 24
+        let run = try Fixtures.json("e2e/default/run.json", as: Run.self)
+        let ref = try AudioDecoder.decode(path: Fixtures.path("e2e/ref.wav"))
+        var request = SynthesisRequest(text: run.infer.text)
+        #expect(throws: SynthesisError.self) { try engine.validate(request) }  // no reference clip
+        request.referenceAudio = (ref.samples, ref.sampleRate)
+        try engine.validate(request)
+        var bad = request
+        bad.emotion = .preset("happy", strength: 1)
+        #expect(throws: SynthesisError.self) { try engine.validate(bad) }
+        bad = request
+        bad.emotion = .vector([0.5])
+        #expect(throws: SynthesisError.self) { try engine.validate(bad) }
+        bad = request
+        bad.speed = 1.5
+        #expect(throws: SynthesisError.self) { try engine.validate(bad) }
+        final class Chunks: @unchecked Sendable { var samples: [Float] = [] }
+        let chunks = Chunks()
+        let result = try engine.synthesize(request) { chunks.samples += $0.chunk }
+        let frames = Int(Float(run.codes[0].count) * 1.72)
+        #expect(result.sampleRate == 22_050 && result.samples.count == frames * 256 && result.segments == 1)
+        #expect(chunks.samples == result.samples)
+        #expect(result.samples.allSatisfy { abs($0) <= 1 } && result.samples.contains { $0 != 0 })
+        let preview = engine.preview(run.infer.text)
+        #expect(preview.segments.map(\.symbols) == run.segment_tokens)
+    }
+
     @Test func upstreamDefaultsAreTheRequestDefaults() {
         let s = IndexTTS2Sampling()
         #expect(s.doSample && s.topP == 0.8 && s.topK == 30 && s.temperature == 0.8 && s.numBeams == 3)

@@ -89,6 +89,8 @@ public struct IndexTTS2Request: Sendable {
     public var cfmNoise: [Int: Tensor] = [:]
     /// Keep every intermediate under upstream's names (``IndexTTS2Output/stages``).
     public var recordStages = false
+    /// Polled before each segment; when it returns true the pipeline throws ``IndexTTS2Error/cancelled``.
+    public var isCancelled: (@Sendable () -> Bool)? = nil
     /// Already segmented BPE pieces: when set, ``text`` is not read and the text front end is skipped (parity runs
     /// without the normalisation grammars).
     public var segmentTokens: [[String]]? = nil
@@ -125,12 +127,14 @@ public enum IndexTTS2Error: Error, Equatable, Sendable, CustomStringConvertible 
     case emptyText
     case noCodes(segment: Int)
     case invalidRequest(String)
+    case cancelled
 
     public var description: String {
         switch self {
         case .emptyText: "the text has no tokens"
         case .noCodes(let segment): "segment \(segment) generated no semantic codes (the first code was the stop code)"
         case .invalidRequest(let reason): reason
+        case .cancelled: "cancelled"
         }
     }
 }
@@ -265,9 +269,17 @@ public struct IndexTTS2Pipeline: Sendable {
         return segmenter.segments(pieces).map { Array(pieces[$0]) }
     }
 
+    /// Reported after each segment.
+    public struct Progress: Sendable {
+        public var completedSegments: Int
+        public var totalSegments: Int
+        /// The samples this segment appended (the 200 ms pause before it, then its speech).
+        public var chunk: [Float]
+    }
+
     /// Runs `infer` for `request`.
-    /// - Parameter progress: called after each segment with (finished segments, total).
-    public func synthesize(_ request: IndexTTS2Request, progress: ((Int, Int) -> Void)? = nil) throws -> IndexTTS2Output {
+    /// - Parameter progress: called after each segment.
+    public func synthesize(_ request: IndexTTS2Request, progress: (Progress) -> Void = { _ in }) throws -> IndexTTS2Output {
         var stages: [String: Tensor] = [:]
         let record = request.recordStages
         func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
@@ -353,6 +365,7 @@ public struct IndexTTS2Pipeline: Sendable {
         var results: [IndexTTS2Segment] = []
         var warnings: [String] = []
         for (index, tokens) in segmentTokens.enumerated() {
+            if request.isCancelled?() == true { throw IndexTTS2Error.cancelled }
             let suffix = index == 0 ? "" : "@\(index)"
             func keepSegment(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
                 if record { stages[name + suffix] = try value() }
@@ -399,10 +412,10 @@ public struct IndexTTS2Pipeline: Sendable {
             try keepSegment("wav_bigvgan", wav)
             let segmentSamples = wav.scalars.map { min(max(32767 * $0, -32767), 32767) }
             try keepSegment("wav_segment", try Tensor(shape: [1, segmentSamples.count], scalars: segmentSamples))
-            if index > 0 { samples += silence }
-            samples += segmentSamples
+            let chunk = (index > 0 ? silence : []) + segmentSamples
+            samples += chunk
             results.append(IndexTTS2Segment(textTokens: tokens, codes: codes, stop: generated.stop))
-            progress?(index + 1, segmentTokens.count)
+            progress(Progress(completedSegments: index + 1, totalSegments: segmentTokens.count, chunk: chunk))
         }
         try keep("wav", try Tensor(shape: [1, samples.count], scalars: samples))
         return IndexTTS2Output(samples: samples, sampleRate: Self.sampleRate, segments: results, warnings: warnings, stages: stages)
