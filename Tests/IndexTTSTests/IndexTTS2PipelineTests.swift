@@ -239,8 +239,9 @@ import Testing
         #expect(result.sampleRate == 22_050 && result.samples.count == frames * 256 && result.segments == 1)
         #expect(chunks.samples == result.samples)
         #expect(result.samples.allSatisfy { abs($0) <= 1 } && result.samples.contains { $0 != 0 })
-        let preview = engine.preview(run.infer.text)
-        #expect(preview.segments.map(\.symbols) == run.segment_tokens)
+        if Self.haveGrammars {  // the preview reads the text as the pipeline does: normalised, BPE, segmented
+            #expect(engine.preview(run.infer.text).segments.map(\.symbols) == run.segment_tokens)
+        }
     }
 
     @Test func upstreamDefaultsAreTheRequestDefaults() {
