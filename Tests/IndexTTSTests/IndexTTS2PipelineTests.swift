@@ -95,7 +95,10 @@ import Testing
         let output = try Self.pipeline().synthesize(request)
         #expect(output.segments.map(\.codes) == run.codes)
         #expect(output.segments.map { $0.stop == .stopToken } == run.stop_token_generated)
-        #expect(output.warnings.isEmpty == run.stop_token_generated.allSatisfy { $0 })
+        // Upstream's max-length warning, once, exactly when a segment was cut without its stop code.
+        let cutWarnings = output.warnings.filter { $0.contains("exceeding `max_mel_tokens`") }
+        #expect(cutWarnings.count == (run.stop_token_generated.allSatisfy { $0 } ? 0 : 1))
+        #expect(output.warnings.count == cutWarnings.count)  // no unknown tokens in the fixture text
         #expect(output.segments.map(\.textTokens) == run.segment_tokens)
         var compared = 0
         for key in expected.keys.sorted() {

@@ -113,7 +113,8 @@ public struct IndexTTS2Output: Sendable {
     public var samples: [Float]
     public var sampleRate: Int
     public var segments: [IndexTTS2Segment]
-    /// Upstream's warnings (the max-length warning when a segment ended without the stop code).
+    /// Upstream's warnings: unknown text tokens, and (once) the max-length warning when a segment ended without the
+    /// stop code.
     public var warnings: [String]
     /// Intermediates under upstream's variable names; segment k > 0 carries the suffix `@k` (empty unless asked).
     public var stages: [String: Tensor]
@@ -348,6 +349,7 @@ public struct IndexTTS2Pipeline: Sendable {
         var emovec = emovecMerged
         if let weights {
             var random = SeededRandomSource(seed: sampling.seed)
+            // use_random: one row per group from our seeded source (upstream draws Python's `random.randint`).
             let rows = useRandom ? emotionMatrices.randomRows(using: &random) : try emotionMatrices.speakerMatchedRows(style: style)
             emovec = try emotionMatrices.mix(weights: weights.map(Float.init), rows: rows, emovec: emovecMerged)
         }
@@ -357,13 +359,18 @@ public struct IndexTTS2Pipeline: Sendable {
         let segmentTokens = try request.segmentTokens
             ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment)
         guard !segmentTokens.isEmpty, segmentTokens.allSatisfy({ !$0.isEmpty }) else { throw IndexTTS2Error.emptyText }
+        let unknown = segmentTokens.joined().filter { tokenizer.model.id(of: $0) == tokenizer.model.unknownID }
+        var warnings: [String] = []
+        if !unknown.isEmpty {
+            warnings.append("input text contains \(unknown.count) unknown tokens (id=\(tokenizer.model.unknownID)): \(unknown)")
+        }
         let silence = [Float](repeating: 0, count: Int(Double(Self.sampleRate) * Double(request.intervalSilence) / 1000))
         var options = sampling.generationOptions
         options.maxNewTokens = sampling.maxMelTokens
         var random = SeededRandomSource(seed: sampling.seed)
         var samples: [Float] = []
         var results: [IndexTTS2Segment] = []
-        var warnings: [String] = []
+        var warnedMaxLength = false
         for (index, tokens) in segmentTokens.enumerated() {
             if request.isCancelled?() == true { throw IndexTTS2Error.cancelled }
             let suffix = index == 0 ? "" : "@\(index)"
@@ -380,7 +387,8 @@ public struct IndexTTS2Pipeline: Sendable {
             let codes = generated.codes
             try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))
             try keepSegment("speech_conditioning_latent", speechConditioningLatent)
-            if generated.stop != .stopToken && warnings.isEmpty {
+            if generated.stop != .stopToken && !warnedMaxLength {
+                warnedMaxLength = true
                 warnings.append("generation stopped due to exceeding `max_mel_tokens` (\(sampling.maxMelTokens)). "
                     + "Input text tokens: \(ids.count). Consider reducing `max_text_tokens_per_segment`"
                     + "(\(request.maxTextTokensPerSegment)) or increasing `max_mel_tokens`.")
