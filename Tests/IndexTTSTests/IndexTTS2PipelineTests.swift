@@ -213,6 +213,39 @@ import Testing
         #expect(throws: IndexTTS2LoadError.self) { try IndexTTS2ModelFolder.resolve(root: copy.path) }
     }
 
+    /// The Hugging Face hub layout under hf_cache/ is found where the flat entries are absent.
+    @Test func folderAcceptsTheHubCacheLayout() throws {
+        let copy = try Fixtures.temporaryDirectory().appendingPathComponent("model")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: Fixtures.path("e2e/model")), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        let fm = FileManager.default, cache = copy.appendingPathComponent("hf_cache")
+        func move(_ flat: String, _ repository: String, _ relative: String, ref: Bool) throws {
+            let entry = cache.appendingPathComponent("models--" + repository.replacingOccurrences(of: "/", with: "--"))
+            let target = entry.appendingPathComponent("snapshots/abc123").appendingPathComponent(relative)
+            try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fm.moveItem(at: cache.appendingPathComponent(flat), to: target)
+            if ref {
+                try fm.createDirectory(at: entry.appendingPathComponent("refs"), withIntermediateDirectories: true)
+                try Data("abc123\n".utf8).write(to: entry.appendingPathComponent("refs/main"))
+            }
+        }
+        try move("semantic_codec_model.safetensors", "amphion/MaskGCT", "semantic_codec/model.safetensors", ref: true)
+        try move("campplus_cn_common.bin", "funasr/campplus", "campplus_cn_common.bin", ref: false)
+        try move("bigvgan", "nvidia/bigvgan_v2_22khz_80band_256x", "bigvgan", ref: true)
+        // bigvgan's hub snapshot holds the files directly.
+        let bigvganSnapshot = cache.appendingPathComponent("models--nvidia--bigvgan_v2_22khz_80band_256x/snapshots/abc123")
+        for name in ["config.json", "bigvgan_generator.pt"] {
+            try fm.moveItem(at: bigvganSnapshot.appendingPathComponent("bigvgan/\(name)"), to: bigvganSnapshot.appendingPathComponent(name))
+        }
+        let folder = try IndexTTS2ModelFolder.resolve(root: copy.path)
+        #expect(folder.semanticCodec.hasSuffix("snapshots/abc123/semantic_codec/model.safetensors"))
+        #expect(folder.campplus.hasSuffix("snapshots/abc123/campplus_cn_common.bin"))
+        #expect(folder.bigvgan.hasSuffix("models--nvidia--bigvgan_v2_22khz_80band_256x/snapshots/abc123"))
+        #expect(folder.w2vBert.hasSuffix("hf_cache/w2v-bert-2.0"))
+        let pipeline = try IndexTTS2Pipeline.load(folder: folder)
+        #expect(pipeline.bigvgan.sampleRate == 22_050 && pipeline.campplus.configuration.embeddingSize == 6)
+    }
+
     /// The engine seam: controls it cannot map yet are refused; a synthesis with upstream's argmax settings gives
     /// the reference length (codes do not depend on the CFM noise), streamed chunks add up to the result.
     @Test func engineSynthesizesThroughTheSeam() throws {

@@ -41,8 +41,10 @@ public enum IndexTTS2LoadError: Error, Equatable, Sendable, CustomStringConverti
 /// The files of an IndexTTS2 model folder as users have it after upstream's download (ee40fa7 layout): `config.yaml`
 /// and the files it names (`gpt_checkpoint`, `s2mel_checkpoint`, `dataset.bpe_model`, `w2v_stat`, `emo_matrix`,
 /// `spk_matrix`), and under `hf_cache/` the flat layout `ensure_models_available()` reads: `w2v-bert-2.0/`,
-/// `semantic_codec_model.safetensors`, `campplus_cn_common.bin`, `bigvgan/`. Each auxiliary model may instead be
-/// given by path. ``resolve(root:hfCache:)`` checks every file (present, non-empty, checkpoint index readable,
+/// `semantic_codec_model.safetensors`, `campplus_cn_common.bin`, `bigvgan/` — or, where a flat entry is absent, the
+/// Hugging Face hub layout (`models--facebook--w2v-bert-2.0/snapshots/…`, `models--amphion--MaskGCT/…/semantic_codec/
+/// model.safetensors`, `models--funasr--campplus/…`, `models--nvidia--bigvgan_v2_22khz_80band_256x/…`). Each
+/// auxiliary model may instead be given by path. ``resolve(root:hfCache:)`` checks every file (present, non-empty, checkpoint index readable,
 /// configuration parseable) and reports all problems in one ``IndexTTS2LoadError``.
 public struct IndexTTS2ModelFolder: Sendable, Equatable {
     public var root: String
@@ -120,10 +122,12 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
             root: rootURL.path, config: configPath, gpt: main("gpt_checkpoint"), s2mel: main("s2mel_checkpoint"),
             bpe: main("bpe_model"), w2vStatistics: main("w2v_stat"), emotionMatrix: main("emo_matrix"),
             speakerMatrix: main("spk_matrix"),
-            w2vBert: overrides.w2vBert ?? inCache("w2v-bert-2.0"),
-            semanticCodec: overrides.semanticCodec ?? inCache("semantic_codec_model.safetensors"),
-            campplus: overrides.campplus ?? inCache("campplus_cn_common.bin"),
-            bigvgan: overrides.bigvgan ?? inCache("bigvgan"))
+            w2vBert: overrides.w2vBert ?? flatOrHub(inCache("w2v-bert-2.0"), cache, "facebook/w2v-bert-2.0", ""),
+            semanticCodec: overrides.semanticCodec ?? flatOrHub(inCache("semantic_codec_model.safetensors"), cache,
+                                                                "amphion/MaskGCT", "semantic_codec/model.safetensors"),
+            campplus: overrides.campplus ?? flatOrHub(inCache("campplus_cn_common.bin"), cache, "funasr/campplus",
+                                                      "campplus_cn_common.bin"),
+            bigvgan: overrides.bigvgan ?? flatOrHub(inCache("bigvgan"), cache, "nvidia/bigvgan_v2_22khz_80band_256x", ""))
 
         for path in [folder.gpt, folder.s2mel, folder.w2vStatistics, folder.emotionMatrix, folder.speakerMatrix] {
             if let problem = checkCheckpoint(path, source: mainSource) { problems.append(problem) }
@@ -155,6 +159,25 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         }
         guard problems.isEmpty else { throw IndexTTS2LoadError.unusableFolder(root: rootURL.path, problems: problems) }
         return folder
+    }
+
+    /// The flat path when it exists, else the file in the Hugging Face hub cache entry of `repository`
+    /// (`models--org--name/snapshots/<refs/main, or the only snapshot>/relative`) when that exists, else the flat
+    /// path (reported as missing).
+    static func flatOrHub(_ flat: String, _ cache: URL, _ repository: String, _ relative: String) -> String {
+        if FileManager.default.fileExists(atPath: flat) { return flat }
+        let entry = cache.appendingPathComponent("models--" + repository.replacingOccurrences(of: "/", with: "--"))
+        let snapshots = entry.appendingPathComponent("snapshots")
+        var snapshot: String? = nil
+        if let ref = try? String(contentsOf: entry.appendingPathComponent("refs/main"), encoding: .utf8) {
+            snapshot = ref.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let all = try? FileManager.default.contentsOfDirectory(atPath: snapshots.path), all.count == 1 {
+            snapshot = all[0]
+        }
+        guard let snapshot else { return flat }
+        let candidate = relative.isEmpty ? snapshots.appendingPathComponent(snapshot)
+            : snapshots.appendingPathComponent(snapshot).appendingPathComponent(relative)
+        return FileManager.default.fileExists(atPath: candidate.path) ? candidate.path : flat
     }
 
     static func checkFile(_ path: String, source: String) -> IndexTTS2LoadError.Problem? {
