@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "IndexTTS",
             dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSAudio", "IndexTTSText",
-                           "IndexTTSModels"],
+                           "IndexTTSModels", .product(name: "Yams", package: "Yams")],
             swiftSettings: commonSettings),
         .target(
             name: "IndexTTSJobs",

@@ -23,6 +23,7 @@ public struct SeamlessM4TFeatureExtractor: Sendable {
         configuration.highFrequency = 8000
         configuration.inputScale = 32_768
         configuration.filterArithmetic = .float64
+        configuration.spectrumArithmetic = .float64
         fbank = try KaldiFbank(configuration)
     }
 

@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import IndexTTS
 import IndexTTSAudio
+import IndexTTSWeights
 
 /// `indextts synth`: text to a sound file with the embedded default voice.
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
-        abstract: "Synthesise speech with the embedded default voice (Mandarin, 24 kHz).",
+        abstract: "Synthesise speech with the embedded default voice (Mandarin, 24 kHz), or with IndexTTS2 (--model-dir).",
         discussion: """
             The default voice speaks Chinese out of the box (run scripts/fetch-default-voice.sh or ./start_app.sh once \
             to fetch it into cache_hub/). Emotion presets and --ref-audio steer its prosody — pitch level and range, \
@@ -32,6 +33,23 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Output format: wav, mp3, opus, aac, flac or pcm (default: from -o, else wav).") var format: String?
     @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
     @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+    @Option(help: "IndexTTS2 model folder (checkpoints/ with config.yaml and hf_cache/): speak with IndexTTS2, cloning --ref-audio.")
+    var modelDir: String?
+    @Option(help: "IndexTTS2: top-k (upstream default 30).") var topK: Int?
+    @Option(help: "IndexTTS2: top-p (0.8).") var topP: Float?
+    @Option(help: "IndexTTS2: temperature (0.8).") var temperature: Float?
+    @Option(help: "IndexTTS2: beams (3).") var numBeams: Int?
+    @Option(help: "IndexTTS2: repetition penalty (10).") var repetitionPenalty: Float?
+    @Option(help: "IndexTTS2: length penalty (0).") var lengthPenalty: Float?
+    @Option(help: "IndexTTS2: most semantic codes per segment (1500).") var maxMelTokens: Int?
+    @Option(help: "IndexTTS2: text tokens per segment (120).") var maxTextTokensPerSegment: Int?
+    @Option(help: "IndexTTS2: CFM steps (25).") var diffusionSteps: Int?
+    @Option(help: "IndexTTS2: classifier-free guidance rate (0.7).") var inferenceCfgRate: Double?
+    @Option(help: "IndexTTS2: seed of the code sampler and the CFM noise.") var seed: UInt64?
+    @Option(help: "IndexTTS2: write every intermediate tensor under upstream's names to this safetensors file.")
+    var dumpStages: String?
+    @Option(help: "IndexTTS2: take the CFM start noise from this safetensors file (tensors cfm_noise, cfm_noise@1, …).")
+    var cfmNoise: String?
     @Flag(name: .shortAndLong, help: "Print per-stage timings, real-time factor and the prosody controls used.") var verbose = false
 
     func validate() throws {
@@ -84,6 +102,11 @@ struct SynthCommand: ParsableCommand {
             let clip = try AudioDecoder.decode(path: refAudio, requireSound: true)
             request.referenceAudio = (clip.samples, clip.sampleRate)
         }
+        if let modelDir {
+            try runIndexTTS2(modelDir: modelDir, request: request, outputFormat: outputFormat)
+            return
+        }
+        if dumpStages != nil || cfmNoise != nil { throw ValidationError("--dump-stages and --cfm-noise need --model-dir") }
         let loadStart = Date()
         let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: cache))
         let loadSeconds = Date().timeIntervalSince(loadStart)
@@ -110,6 +133,61 @@ struct SynthCommand: ParsableCommand {
             print(String(format: "total: %.3f s, time to first audio: %.3f s, real-time factor: %.3f (%d segments)",
                          result.totalSeconds, result.timeToFirstAudio, result.realTimeFactor, result.segments))
             print("controls: " + result.appliedControls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+    }
+
+    /// IndexTTS2 on `modelDir`: upstream's sampling defaults unless given, optional stage dump and start noise.
+    func runIndexTTS2(modelDir: String, request: SynthesisRequest, outputFormat: AudioFormat) throws {
+        let loadStart = Date()
+        var engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache))
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        if let topK { engine.sampling.topK = topK }
+        if let topP { engine.sampling.topP = topP }
+        if let temperature { engine.sampling.temperature = temperature }
+        if let numBeams { engine.sampling.numBeams = numBeams }
+        if let repetitionPenalty { engine.sampling.repetitionPenalty = repetitionPenalty }
+        if let lengthPenalty { engine.sampling.lengthPenalty = lengthPenalty }
+        if let maxMelTokens { engine.sampling.maxMelTokens = maxMelTokens }
+        if let diffusionSteps { engine.sampling.diffusionSteps = diffusionSteps }
+        if let inferenceCfgRate { engine.sampling.inferenceCfgRate = inferenceCfgRate }
+        if let maxTextTokensPerSegment { engine.maxTextTokensPerSegment = maxTextTokensPerSegment }
+        var synthesisRequest = request
+        if let seed { synthesisRequest.seed = seed }
+        var pipelineRequest = try engine.pipelineRequest(for: synthesisRequest)
+        pipelineRequest.recordStages = dumpStages != nil
+        if let cfmNoise {
+            let store = try WeightStore.open(path: cfmNoise)
+            for key in store.keys where key == "cfm_noise" || key.hasPrefix("cfm_noise@") {
+                let index = key == "cfm_noise" ? 0 : Int(key.dropFirst("cfm_noise@".count))
+                guard let index else { throw ValidationError("--cfm-noise: bad tensor name \(key)") }
+                pipelineRequest.cfmNoise[index] = try store.tensor(key)
+            }
+            guard !pipelineRequest.cfmNoise.isEmpty else { throw ValidationError("--cfm-noise: no tensor named cfm_noise in \(cfmNoise)") }
+        }
+        let start = Date()
+        let output = try engine.pipeline.synthesize(pipelineRequest) { p in
+            FileHandle.standardError.write(Data("segment \(p.completedSegments)/\(p.totalSegments)\n".utf8))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        for warning in output.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        if let dumpStages {
+            try SafeTensorsWriter.write(output.stages, metadata: ["engine": "indextts2"], to: dumpStages)
+            print("wrote \(output.stages.count) stages to \(dumpStages)")
+        }
+        let path = output.samples.isEmpty ? nil : (self.output ?? Self.defaultOutputPath(format: outputFormat))
+        guard let path else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let bytes = try AudioEncoder.encode(output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate, format: outputFormat)
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw ValidationError("cannot write \(path)") }
+        let audioSeconds = Double(output.samples.count) / Double(output.sampleRate)
+        print("wrote \(path): \(String(format: "%.2f", audioSeconds)) s, \(outputFormat.rawValue), \(output.sampleRate) Hz")
+        if verbose {
+            print(String(format: "model load: %.3f s, synthesis: %.3f s, real-time factor: %.3f (%d segments)",
+                         loadSeconds, seconds, audioSeconds > 0 ? seconds / audioSeconds : 0, output.segments.count))
+            for (k, segment) in output.segments.enumerated() {
+                print("segment \(k): \(segment.textTokens.count) tokens, \(segment.codes.count) codes, \(segment.stop.rawValue)")
+            }
         }
     }
 

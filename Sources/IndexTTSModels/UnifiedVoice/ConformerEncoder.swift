@@ -6,8 +6,14 @@ import IndexTTSTensor
 /// conv kernel 15, SiLU): `Conv2dSubsampling2` → ×√d → blocks → `after_norm`.
 ///
 /// Upstream quirks kept: the relative-position attention adds `linear_pos(pe[0..<T′])` scores *without* WeNet's
-/// `rel_shift`, and the sinusoid table is the checkpoint's own `embed.pos_enc.pe` buffer. Inference passes lengths
-/// at least as long as the input, so no padding mask is applied (see the architecture notes, "Masks quirk").
+/// `rel_shift`, and the sinusoid table is the checkpoint's own `embed.pos_enc.pe` buffer.
+///
+/// Padding mask: `infer_v2` passes the *channel* count as the length (`spk_cond_emb.shape[-1]`, the "masks quirk"),
+/// which is at least the frame count for the official model (1024 ≥ 750 frames of a 15 s clip), so nothing is
+/// masked there; a model whose feature width is below the frame count (the tiny end-to-end fixture) masks frames at
+/// or beyond it. ``encode(_:inputLength:)`` reproduces WeNet's mask exactly: the subsampled mask is `mask[:, :, 2::2]`,
+/// padded keys are dropped from attention, and the conv module zeroes padded frames before `pointwise_conv1` and
+/// after `pointwise_conv2`.
 struct ConformerEncoder: Sendable {
     let inputDim: Int
     let outputSize: Int
@@ -34,8 +40,19 @@ struct ConformerEncoder: Sendable {
         afterNorm = LayerNorm(loader.scoped("after_norm"), dimensions: m.outputSize)
     }
 
-    /// `[batch, T, inputDim]` → `[batch, (T − 3) / 2 + 1, outputSize]`.
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// `[batch, T, inputDim]` → `[batch, (T − 3) / 2 + 1, outputSize]`, no padding.
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try encode(x, inputLength: nil).output }
+
+    /// Subsampled frames that the mask of `inputLength` valid input frames keeps out of `time` (`mask[:, :, 2::2]`:
+    /// subsampled frame i is valid when input frame 2i + 2 is).
+    static func validSubsampledFrames(inputLength: Int?, time: Int) -> Int {
+        guard let length = inputLength else { return time }
+        return min(time, max(0, (length - 1) / 2))
+    }
+
+    /// As ``callAsFunction(_:)`` with WeNet's padding mask for `inputLength` valid input frames (nil: all valid).
+    /// - Returns: the output over all frames and how many leading subsampled frames are valid.
+    func encode(_ x: Tensor, inputLength: Int?) throws -> (output: Tensor, validFrames: Int) {
         guard x.rank == 3, x.shape[2] == inputDim, x.shape[1] >= 3 else {
             throw ModelError.invalidInput(component: "ConformerEncoder",
                                           reason: "features \(x.shape), expected [batch, ≥3 frames, \(inputDim)]")
@@ -53,8 +70,13 @@ struct ConformerEncoder: Sendable {
                 reason: "\(time) subsampled frames exceed the \(positionTable.shape.dropLast().last ?? 0)-row position table")
         }
         let positions = try positionTable.sliced(axis: 1, range: 0..<time)
-        for block in blocks { h = try block(h, positions: positions) }
-        return try afterNorm(h)
+        let valid = Self.validSubsampledFrames(inputLength: inputLength, time: time)
+        guard valid > 0 else {
+            throw ModelError.invalidInput(component: "ConformerEncoder",
+                                          reason: "length \(inputLength ?? 0) leaves no valid frame (upstream yields NaN)")
+        }
+        for block in blocks { h = try block(h, positions: positions, validFrames: valid) }
+        return (try afterNorm(h), valid)
     }
 }
 
@@ -80,10 +102,11 @@ struct ConformerBlock: Sendable {
         normFinal = LayerNorm(loader.scoped("norm_final"), dimensions: size)
     }
 
-    /// `[batch, T, size]`, positions `[1, T, size]`.
-    func callAsFunction(_ x: Tensor, positions: Tensor) throws -> Tensor {
-        var h = try x.adding(attention(normAttention(x), positions: positions))
-        h = try h.adding(conv(normConv(h)))
+    /// `[batch, T, size]`, positions `[1, T, size]`; frames at or beyond `validFrames` are padding.
+    func callAsFunction(_ x: Tensor, positions: Tensor, validFrames: Int? = nil) throws -> Tensor {
+        let valid = validFrames ?? x.shape[1]
+        var h = try x.adding(attention(normAttention(x), positions: positions, validFrames: valid))
+        h = try h.adding(conv(normConv(h), validFrames: valid))
         h = try h.adding(feedForward2(feedForward1(normFeedForward(h)).silu()))
         return try normFinal(h)
     }
@@ -117,8 +140,9 @@ struct RelativePositionAttention: Sendable {
 
     /// `[batch, T, size]` → `[batch, T, size]`. Both score terms are one attention over concatenated features:
     /// [q + u, q + v] · [k, p]ᵀ, scaled by 1/√d_k.
-    func callAsFunction(_ x: Tensor, positions: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, positions: Tensor, validFrames: Int? = nil) throws -> Tensor {
         let (batch, time) = (x.shape[0], x.shape[1])
+        let mask = validFrames.map { $0 < time ? AttentionMask(keyLengths: Array(repeating: $0, count: batch)) : .none } ?? .none
         func split(_ t: Tensor, batch: Int) throws -> Tensor {  // [B, T, H·d] → [B, T, H, d]
             try t.reshaped([batch, time, heads, headDim])
         }
@@ -129,7 +153,7 @@ struct RelativePositionAttention: Sendable {
         if batch > 1 { p = try p.expanded(to: [batch, time, heads, headDim]) }
         let queries = try Tensor.concatenate([q.adding(biasU), q.adding(biasV)], axis: 3).permuted([0, 2, 1, 3])
         let keys = try Tensor.concatenate([k, p], axis: 3).permuted([0, 2, 1, 3])
-        let attended = try Tensor.scaledDotProductAttention(query: queries, key: keys, value: v,
+        let attended = try Tensor.scaledDotProductAttention(query: queries, key: keys, value: v, mask: mask,
                                                             scale: 1 / Float(headDim).squareRoot())
         return try output(attended.permuted([0, 2, 1, 3]).reshaped([batch, time, heads * headDim]))
     }
@@ -153,11 +177,20 @@ struct ConformerConvolution: Sendable {
                             Conv1dConfiguration(inChannels: channels, outChannels: channels, kernelSize: 1))
     }
 
-    /// `[batch, T, C]` → `[batch, T, C]`.
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let channelsFirst = try x.permuted([0, 2, 1])
+    /// `[batch, T, C]` → `[batch, T, C]`; frames at or beyond `validFrames` are zeroed on the way in and out.
+    func callAsFunction(_ x: Tensor, validFrames: Int? = nil) throws -> Tensor {
+        let valid = validFrames ?? x.shape[1]
+        let channelsFirst = try Self.zeroFrames(x, from: valid).permuted([0, 2, 1])
         let gated = try depthwise(pointwise1(channelsFirst).glu(axis: 1))
         let normed = try norm(gated.permuted([0, 2, 1])).silu()
-        return try pointwise2(normed.permuted([0, 2, 1])).permuted([0, 2, 1])
+        return try Self.zeroFrames(pointwise2(normed.permuted([0, 2, 1])).permuted([0, 2, 1]), from: valid)
+    }
+
+    /// `[batch, T, C]` with frames `valid..<T` set to zero (`masked_fill(~mask_pad, 0)`).
+    static func zeroFrames(_ x: Tensor, from valid: Int) throws -> Tensor {
+        let time = x.shape[1]
+        guard valid < time else { return x }
+        return try Tensor.concatenate([x.sliced(axis: 1, range: 0..<valid),
+                                       Tensor.zeros([x.shape[0], time - valid, x.shape[2]])], axis: 1)
     }
 }

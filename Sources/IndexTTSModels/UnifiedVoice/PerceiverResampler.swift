@@ -4,7 +4,8 @@ import IndexTTSTensor
 /// `indextts/gpt/perceiver.py::PerceiverResampler` (depth 2, 64-wide heads): learned latents cross-attend to
 /// `[latents; proj_context(context)]`, each layer followed by a GEGLU feed-forward (exact-erf GELU on the gate),
 /// then an RMS norm computed as `F.normalize(x)·√dim·γ`. Maps `[batch, T, contextDim]` to `[batch, latents, dim]`.
-/// The key-padding mask upstream builds is all-valid at inference (lengths ≥ frames) and is not applied.
+/// The key-padding mask (`cond_mask_pad`: latents always valid, then the conformer's frame mask) is applied when
+/// `validFrames` is below the context length.
 struct PerceiverResampler: Sendable {
     struct Layer: Sendable {
         let query: Linear
@@ -43,12 +44,15 @@ struct PerceiverResampler: Sendable {
     }
 
     /// `[batch, T, contextDim]` → `[batch, latents, dim]`.
-    func callAsFunction(_ context: Tensor) throws -> Tensor {
+    func callAsFunction(_ context: Tensor, validFrames: Int? = nil) throws -> Tensor {
         let batch = context.shape[0]
         let x = try projectContext.map { try $0(context) } ?? context
         let count = latents.shape[0]
         var h = try latents.unsqueezed(0).expanded(to: [batch, count, dim]).contiguous()
         let inner = headDim * heads
+        let mask = validFrames.map {
+            $0 < context.shape[1] ? AttentionMask(keyLengths: Array(repeating: count + $0, count: batch)) : .none
+        } ?? .none
         func heads4(_ t: Tensor) throws -> Tensor {  // [B, N, H·64] → [B, H, N, 64]
             try t.reshaped([batch, t.shape[1], heads, headDim]).permuted([0, 2, 1, 3])
         }
@@ -56,7 +60,7 @@ struct PerceiverResampler: Sendable {
             let source = try Tensor.concatenate([h, x], axis: 1)
             let kv = try layer.keyValue(source).split(sizes: [inner, inner], axis: 2)
             let attended = try Tensor.scaledDotProductAttention(query: heads4(layer.query(h)), key: heads4(kv[0]),
-                                                                value: heads4(kv[1]))
+                                                                value: heads4(kv[1]), mask: mask)
             let merged = try attended.permuted([0, 2, 1, 3]).reshaped([batch, count, inner])
             h = try h.adding(layer.output(merged))
             let projected = try layer.feedForwardIn(h)

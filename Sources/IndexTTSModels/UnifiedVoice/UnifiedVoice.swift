@@ -84,13 +84,18 @@ public struct UnifiedVoice: Sendable {
     // MARK: Conditioning
 
     /// Speaker latents (`get_conditioning`): features `[1, T, conditioning_input_dim]` → `[1, 32, model_dim]`.
-    public func conditioning(_ features: Tensor) throws -> Tensor {
-        try perceiver(conditioningEncoder(features))
+    /// - Parameter length: the `cond_lengths` upstream passes (valid input frames; nil: all). `infer_v2` passes
+    ///   `spk_cond_emb.shape[-1]`, the feature width, not the frame count (the "masks quirk").
+    public func conditioning(_ features: Tensor, length: Int? = nil) throws -> Tensor {
+        let (encoded, valid) = try conditioningEncoder.encode(features, inputLength: length)
+        return try perceiver(encoded, validFrames: valid)
     }
 
     /// The emotion vector of a clip (`get_emovec`): features `[1, T, conditioning_input_dim]` → `[1, model_dim]`.
-    public func emotionVector(_ features: Tensor) throws -> Tensor {
-        let pooled = try emotionPerceiver(emotionEncoder(features))  // [B, 1, emotion_dim]
+    /// - Parameter length: `emo_cond_lengths` as in ``conditioning(_:length:)``.
+    public func emotionVector(_ features: Tensor, length: Int? = nil) throws -> Tensor {
+        let (encoded, valid) = try emotionEncoder.encode(features, inputLength: length)
+        let pooled = try emotionPerceiver(encoded, validFrames: valid)  // [B, 1, emotion_dim]
         return try emoLayer(emovecLayer(pooled.squeezed(1)))
     }
 

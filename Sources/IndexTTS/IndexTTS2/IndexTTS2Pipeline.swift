@@ -1,0 +1,431 @@
+import Foundation
+import IndexTTSAudio
+import IndexTTSModels
+import IndexTTSTensor
+import IndexTTSText
+import IndexTTSWeights
+import Yams
+
+/// The sampling and S2M parameters `IndexTTS2.infer` takes, with upstream's defaults (ee40fa7 `infer_generator`).
+/// Upstream hard-wires `do_sample=True`; here it is a field whose default is upstream's value.
+public struct IndexTTS2Sampling: Sendable, Equatable, Codable {
+    public var doSample = true
+    public var topP: Float = 0.8
+    public var topK = 30
+    public var temperature: Float = 0.8
+    public var numBeams = 3
+    public var repetitionPenalty: Float = 10
+    public var lengthPenalty: Float = 0
+    public var maxMelTokens = 1500
+    /// CFM Euler steps (upstream hard-codes 25) and classifier-free guidance rate (0.7).
+    public var diffusionSteps = 25
+    public var inferenceCfgRate: Double = 0.7
+    /// Seed of the code sampler and, when no start noise is supplied, of the CFM noise (not torch's streams).
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    var generationOptions: GenerationOptions {
+        var o = GenerationOptions()
+        o.doSample = doSample
+        o.topP = topP
+        o.topK = topK
+        o.temperature = temperature
+        o.numBeams = numBeams
+        o.repetitionPenalty = repetitionPenalty
+        o.lengthPenalty = lengthPenalty
+        o.maxNewTokens = maxMelTokens
+        return o
+    }
+}
+
+/// A mono clip as decoded from a file (samples in [−1, 1] at the file's rate).
+public struct IndexTTS2Clip: Sendable {
+    public var samples: [Float]
+    public var sampleRate: Int
+    public init(samples: [Float], sampleRate: Int) {
+        self.samples = samples
+        self.sampleRate = sampleRate
+    }
+
+    /// Decodes a file (channels averaged, as `librosa.load`).
+    public static func load(path: String) throws -> IndexTTS2Clip {
+        let decoded = try AudioDecoder.decode(path: path)
+        return IndexTTS2Clip(samples: decoded.samples, sampleRate: decoded.sampleRate)
+    }
+
+    /// `_load_and_cut_audio(path, 15, sr=rate)`: `librosa.load` at `rate` (soxr HQ when the file's rate differs), then
+    /// the first 15 s.
+    func librosaLoad(rate: Int, maxSeconds: Double = 15) throws -> [Float] {
+        var audio = sampleRate == rate ? samples : try SoxrResampler.resample(samples, from: sampleRate, to: rate)
+        let limit = Int(maxSeconds * Double(rate))
+        if audio.count > limit { audio = Array(audio[..<limit]) }
+        return audio
+    }
+}
+
+/// How the emotion is chosen (`infer`'s `emo_audio_prompt`, `emo_alpha`, `emo_vector`, `use_random`).
+public enum IndexTTS2Emotion: Sendable {
+    /// The speaker clip is the emotion reference (`emo_alpha` forced to 1, as upstream does).
+    case sameAsSpeaker
+    /// An emotion clip blended with the speaker's own emotion by `alpha`.
+    case clip(IndexTTS2Clip, alpha: Float)
+    /// Eight weights (happy, angry, sad, afraid, disgusted, melancholic, surprised, calm), scaled by `alpha` as
+    /// upstream does; rows chosen by speaker similarity, or at random with `useRandom`.
+    case vector([Double], alpha: Double, useRandom: Bool)
+}
+
+/// One `infer` call.
+public struct IndexTTS2Request: Sendable {
+    public var text: String
+    public var speaker: IndexTTS2Clip
+    public var emotion: IndexTTS2Emotion = .sameAsSpeaker
+    public var sampling = IndexTTS2Sampling()
+    public var maxTextTokensPerSegment = 120
+    /// Milliseconds of silence between segments (`interval_silence`).
+    public var intervalSilence = 200
+    /// CFM start noise per segment (`[1, mels, prompt + generated frames]`, as `torch.randn` drew it); segments
+    /// without one use ``IndexTTS2Sampling/seed``.
+    public var cfmNoise: [Int: Tensor] = [:]
+    /// Keep every intermediate under upstream's names (``IndexTTS2Output/stages``).
+    public var recordStages = false
+    /// Polled before each segment; when it returns true the pipeline throws ``IndexTTS2Error/cancelled``.
+    public var isCancelled: (@Sendable () -> Bool)? = nil
+    /// Already segmented BPE pieces: when set, ``text`` is not read and the text front end is skipped (parity runs
+    /// without the normalisation grammars).
+    public var segmentTokens: [[String]]? = nil
+
+    public init(text: String, speaker: IndexTTS2Clip) {
+        self.text = text
+        self.speaker = speaker
+    }
+}
+
+/// What one segment produced.
+public struct IndexTTS2Segment: Sendable, Equatable {
+    public var textTokens: [String]
+    public var codes: [Int]
+    public var stop: GenerationStop
+}
+
+/// The result: 22,050 Hz samples in int16 range (as upstream's `wav` before `save_pcm_wav`).
+public struct IndexTTS2Output: Sendable {
+    public var samples: [Float]
+    public var sampleRate: Int
+    public var segments: [IndexTTS2Segment]
+    /// Upstream's warnings: unknown text tokens, and (once) the max-length warning when a segment ended without the
+    /// stop code.
+    public var warnings: [String]
+    /// Intermediates under upstream's variable names; segment k > 0 carries the suffix `@k` (empty unless asked).
+    public var stages: [String: Tensor]
+
+    /// Samples converted to 16-bit PCM as `save_pcm_wav` writes them (truncation toward zero, `wav.type(torch.int16)`).
+    public var pcm16: [Int16] { samples.map { Int16($0) } }
+}
+
+/// Errors of the pipeline itself (components throw their own typed errors).
+public enum IndexTTS2Error: Error, Equatable, Sendable, CustomStringConvertible {
+    case emptyText
+    case noCodes(segment: Int)
+    case invalidRequest(String)
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .emptyText: "the text has no tokens"
+        case .noCodes(let segment): "segment \(segment) generated no semantic codes (the first code was the stop code)"
+        case .invalidRequest(let reason): reason
+        case .cancelled: "cancelled"
+        }
+    }
+}
+
+/// IndexTTS2's inference pipeline (`infer_v2.IndexTTS2.infer`, ee40fa7), loaded from a model folder. Immutable after
+/// load and `Sendable`: concurrent requests share the weights; every per-request value lives in the call.
+public struct IndexTTS2Pipeline: Sendable {
+    public let folder: IndexTTS2ModelFolder
+    public let gpt: UnifiedVoice
+    public let w2vBert: W2VBert
+    public let w2vStatistics: W2VBertStatistics
+    public let semanticCodec: SemanticCodec
+    public let campplus: CAMPPlus
+    public let s2m: S2M
+    public let bigvgan: BigVGAN
+    public let emotionMatrices: EmotionMatrices
+    public let tokenizer: IndexTTSTokenizer
+    /// Upstream's text normaliser; nil tokenizes the text as given (no WeTextProcessing grammars available).
+    public let normalizer: IndexTTSTextNormalizer?
+    let referenceMel: MelSpectrogram
+    let features: SeamlessM4TFeatureExtractor
+    let fbank: KaldiFbank
+    public static let sampleRate = 22_050
+
+    /// Loads every component of the folder. Files that fail to load are all reported in one
+    /// ``IndexTTS2LoadError``.
+    /// - Parameter textGrammars: WeTextProcessing grammar folder (``ModelCache/textGrammars``); nil skips normalisation.
+    public static func load(folder: IndexTTS2ModelFolder, textGrammars: String? = nil) throws -> IndexTTS2Pipeline {
+        var problems: [IndexTTS2LoadError.Problem] = []
+        func attempt<T>(_ path: String, _ source: String, _ body: () throws -> T) -> T? {
+            do { return try body() } catch {
+                problems.append(.init(path: path, reason: "cannot load: \(error)", source: source))
+                return nil
+            }
+        }
+        let main = IndexTTS2ModelFolder.mainSource
+        let yaml = attempt(folder.config, main) { try String(contentsOfFile: folder.config, encoding: .utf8) }
+        let root = yaml.flatMap { text in attempt(folder.config, main) { try Yams.load(yaml: text) as? [String: Any] } } ?? nil
+        let gpt = attempt(folder.gpt, main) { try UnifiedVoice.load(checkpoint: folder.gpt, configYAML: folder.config) }
+        let s2m = attempt(folder.s2mel, main) { try S2M.load(checkpoint: folder.s2mel, configYAML: folder.config) }
+        let stats = attempt(folder.w2vStatistics, main) { try W2VBertStatistics.load(path: folder.w2vStatistics) }
+        let groups = (root?["emo_num"] as? [Int]) ?? EmotionMatrices.indexTTS2Groups
+        let matrices = attempt(folder.emotionMatrix, main) {
+            try EmotionMatrices.load(emotionMatrix: folder.emotionMatrix, speakerMatrix: folder.speakerMatrix, groups: groups)
+        }
+        let tokenizer = attempt(folder.bpe, main) { try IndexTTSTokenizer(modelPath: folder.bpe) }
+        let w2v = attempt(folder.w2vBert, "facebook/w2v-bert-2.0") { try W2VBert.load(directory: folder.w2vBert) }
+        let codec = attempt(folder.semanticCodec, "amphion/MaskGCT") {
+            try SemanticCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config)
+        }
+        let campplus = attempt(folder.campplus, "funasr/campplus") { () throws -> CAMPPlus in
+            // `campplus:` is not an upstream key (upstream hard-codes CAMPPlus(feat_dim=80, embedding_size=192)).
+            var configuration = CAMPPlusConfiguration()
+            if let section = root?["campplus"] as? [String: Any] {
+                func int(_ key: String) -> Int? { section[key] as? Int }
+                func ints(_ key: String) -> [Int]? { section[key] as? [Int] }
+                configuration.featDim = int("feat_dim") ?? configuration.featDim
+                configuration.embeddingSize = int("embedding_size") ?? configuration.embeddingSize
+                configuration.growthRate = int("growth_rate") ?? configuration.growthRate
+                configuration.bnSize = int("bn_size") ?? configuration.bnSize
+                configuration.initChannels = int("init_channels") ?? configuration.initChannels
+                configuration.mChannels = int("m_channels") ?? configuration.mChannels
+                configuration.blockLayers = ints("block_layers") ?? configuration.blockLayers
+                configuration.blockKernelSizes = ints("block_kernel_sizes") ?? configuration.blockKernelSizes
+                configuration.blockDilations = ints("block_dilations") ?? configuration.blockDilations
+            }
+            return try CAMPPlus.load(checkpoint: folder.campplus, configuration: configuration)
+        }
+        let bigvgan = attempt(folder.bigvgan, "nvidia/bigvgan_v2_22khz_80band_256x") { try BigVGAN.load(directory: folder.bigvgan) }
+        let mel = attempt(folder.config, main) { () throws -> MelSpectrogram in
+            try MelSpectrogram(melConfiguration(root?["s2mel"] as? [String: Any], source: folder.config))
+        }
+        let normalizer = textGrammars.flatMap { dir in attempt(dir, "WeTextProcessing 1.2.0 grammars (scripts/fetch-default-voice.sh)") {
+            try IndexTTSTextNormalizer.weText(directory: dir)
+        } }
+        guard problems.isEmpty, let gpt, let s2m, let stats, let matrices, let tokenizer, let w2v, let codec, let campplus,
+              let bigvgan, let mel else {
+            throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: problems)
+        }
+        return IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
+                                 campplus: campplus, s2m: s2m, bigvgan: bigvgan, emotionMatrices: matrices,
+                                 tokenizer: tokenizer, normalizer: normalizer, referenceMel: mel,
+                                 features: try SeamlessM4TFeatureExtractor(), fbank: try KaldiFbank())
+    }
+
+    /// Resolves and loads a model folder.
+    public static func load(modelDirectory: String, textGrammars: String? = nil) throws -> IndexTTS2Pipeline {
+        try load(folder: IndexTTS2ModelFolder.resolve(root: modelDirectory), textGrammars: textGrammars)
+    }
+
+    /// `mel_fn`'s arguments from `s2mel.preprocess_params` (upstream quirk: any `fmax` other than the string
+    /// `None` means 8000 Hz).
+    static func melConfiguration(_ s2mel: [String: Any]?, source: String) throws -> MelSpectrogram.Configuration {
+        guard let pre = s2mel?["preprocess_params"] as? [String: Any], let spect = pre["spect_params"] as? [String: Any] else {
+            throw ModelError.invalidConfiguration(file: source, field: "s2mel.preprocess_params.spect_params", reason: "missing section")
+        }
+        func int(_ d: [String: Any], _ key: String, _ field: String) throws -> Int {
+            guard let v = d[key] as? Int else {
+                throw ModelError.invalidConfiguration(file: source, field: field, reason: "missing or not an integer")
+            }
+            return v
+        }
+        var c = MelSpectrogram.Configuration()
+        c.sampleRate = try int(pre, "sr", "s2mel.preprocess_params.sr")
+        c.fftSize = try int(spect, "n_fft", "s2mel.preprocess_params.spect_params.n_fft")
+        c.windowLength = try int(spect, "win_length", "s2mel.preprocess_params.spect_params.win_length")
+        c.hopLength = try int(spect, "hop_length", "s2mel.preprocess_params.spect_params.hop_length")
+        c.melCount = try int(spect, "n_mels", "s2mel.preprocess_params.spect_params.n_mels")
+        c.minimumFrequency = (spect["fmin"] as? Double) ?? Double((spect["fmin"] as? Int) ?? 0)
+        let fmax = spect["fmax"].map { "\($0)" } ?? "None"
+        c.maximumFrequency = fmax == "None" ? nil : 8000
+        return c
+    }
+
+    // MARK: Stages
+
+    /// `get_emb`: 16 kHz samples → normalised w2v-BERT layer-17 features `[1, frames, hidden]` (and the extractor's
+    /// output for the record).
+    func semanticEmbedding(_ audio16k: [Float]) throws -> (emb: Tensor, features: Tensor, mask: [Int32]) {
+        let f = try features(audio16k)
+        let input = try f.inputFeatures.unsqueezed(0)
+        let hidden = try w2vBert.hiddenStates(input, attentionMask: [f.attentionMask])
+        return (try w2vStatistics(hidden), input, f.attentionMask)
+    }
+
+    /// Text → normalised → BPE pieces → segments (`tokenize`, `split_segments`).
+    public func segments(text: String, maxTokensPerSegment: Int) throws -> [[String]] {
+        let normalized = normalizer?.normalize(text) ?? text
+        let pieces = tokenizer.tokenize(normalized)
+        guard !pieces.isEmpty else { throw IndexTTS2Error.emptyText }
+        let segmenter = try TextSegmenter(maxTokensPerSegment: maxTokensPerSegment)
+        return segmenter.segments(pieces).map { Array(pieces[$0]) }
+    }
+
+    /// Reported after each segment.
+    public struct Progress: Sendable {
+        public var completedSegments: Int
+        public var totalSegments: Int
+        /// The samples this segment appended (the 200 ms pause before it, then its speech).
+        public var chunk: [Float]
+    }
+
+    /// Runs `infer` for `request`.
+    /// - Parameter progress: called after each segment.
+    public func synthesize(_ request: IndexTTS2Request, progress: (Progress) -> Void = { _ in }) throws -> IndexTTS2Output {
+        var stages: [String: Tensor] = [:]
+        let record = request.recordStages
+        func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
+            if record { stages[name] = try value() }
+        }
+        func ints(_ values: [Int]) throws -> Tensor {
+            try Tensor(shape: [1, values.count], scalars: values.map(Float.init))
+        }
+        let sampling = request.sampling
+        guard request.intervalSilence >= 0 else { throw IndexTTS2Error.invalidRequest("interval_silence must be ≥ 0") }
+
+        // Emotion arguments as infer_generator rewrites them.
+        var emotionClip: IndexTTS2Clip? = nil
+        var alpha: Float = 1
+        var weights: [Double]? = nil
+        var useRandom = false
+        switch request.emotion {
+        case .sameAsSpeaker: break
+        case .clip(let clip, let a):
+            emotionClip = clip
+            alpha = a
+        case .vector(let w, let a, let random):
+            guard w.count == emotionMatrices.groups.count else {
+                throw IndexTTS2Error.invalidRequest("emo_vector needs \(emotionMatrices.groups.count) weights, got \(w.count)")
+            }
+            weights = EmotionMatrices.scaled(w, alpha: a)
+            useRandom = random
+        }
+
+        // Speaker reference: librosa.load (22,050 Hz), Resample(sr, 22050) (identity), Resample(22050, 16000).
+        let audio22k = try request.speaker.librosaLoad(rate: 22_050)
+        let audio16k = try SincResampler(from: 22_050, to: 16_000)(audio22k)
+        try keep("audio_16k", try Tensor(shape: [1, audio16k.count], scalars: audio16k))
+        let speaker = try semanticEmbedding(audio16k)
+        let spkCondEmb = speaker.emb
+        try keep("spk_input_features", speaker.features)
+        try keep("spk_attention_mask", try ints(speaker.mask.map(Int.init)))
+        try keep("spk_cond_emb", spkCondEmb)
+        let sRef = try semanticCodec.quantize(spkCondEmb).embeddings
+        try keep("S_ref", sRef)
+        let refMel = try referenceMel(audio22k).unsqueezed(0)
+        try keep("ref_mel", refMel)
+        let fbankFeatures = try fbank(audio16k)
+        let feat = try fbankFeatures.subtracting(fbankFeatures.mean(axis: 0))
+        try keep("feat", feat)
+        let style = try campplus(feat.unsqueezed(0))
+        try keep("style", style)
+        let promptCondition = try s2m.lengthRegulator(sRef, frames: refMel.shape[2])
+        try keep("prompt_condition", promptCondition)
+        try keep("ref_target_lengths", try Tensor(shape: [1], scalars: [Float(refMel.shape[2])]))
+
+        // Emotion reference: `_load_and_cut_audio(emo_audio_prompt, 15, sr=16000)` (soxr), get_emb.
+        let emoAudio = try (emotionClip ?? request.speaker).librosaLoad(rate: 16_000)
+        if emotionClip == nil { try keep("emo_audio", try Tensor(shape: [1, emoAudio.count], scalars: emoAudio)) }
+        let emotion = try semanticEmbedding(emoAudio)
+        let emoCondEmb = emotion.emb
+        try keep("emo_input_features", emotion.features)
+        try keep("emo_attention_mask", try ints(emotion.mask.map(Int.init)))
+        try keep("emo_cond_emb", emoCondEmb)
+
+        // Upstream quirk: cond_lengths = spk_cond_emb.shape[-1], the feature width, not the frame count.
+        let spkLength = spkCondEmb.shape[2], emoLength = emoCondEmb.shape[2]
+        let emovecMerged = try UnifiedVoice.mergeEmotionVectors(base: gpt.emotionVector(spkCondEmb, length: spkLength),
+                                                                emotion: gpt.emotionVector(emoCondEmb, length: emoLength),
+                                                                alpha: alpha)
+        var emovec = emovecMerged
+        if let weights {
+            var random = SeededRandomSource(seed: sampling.seed)
+            // use_random: one row per group from our seeded source (upstream draws Python's `random.randint`).
+            let rows = useRandom ? emotionMatrices.randomRows(using: &random) : try emotionMatrices.speakerMatchedRows(style: style)
+            emovec = try emotionMatrices.mix(weights: weights.map(Float.init), rows: rows, emovec: emovecMerged)
+        }
+        let speechConditioningLatent = try gpt.conditioning(spkCondEmb, length: spkLength)
+
+        // Text.
+        let segmentTokens = try request.segmentTokens
+            ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment)
+        guard !segmentTokens.isEmpty, segmentTokens.allSatisfy({ !$0.isEmpty }) else { throw IndexTTS2Error.emptyText }
+        let unknown = segmentTokens.joined().filter { tokenizer.model.id(of: $0) == tokenizer.model.unknownID }
+        var warnings: [String] = []
+        if !unknown.isEmpty {
+            warnings.append("input text contains \(unknown.count) unknown tokens (id=\(tokenizer.model.unknownID)): \(unknown)")
+        }
+        let silence = [Float](repeating: 0, count: Int(Double(Self.sampleRate) * Double(request.intervalSilence) / 1000))
+        var options = sampling.generationOptions
+        options.maxNewTokens = sampling.maxMelTokens
+        var random = SeededRandomSource(seed: sampling.seed)
+        var samples: [Float] = []
+        var results: [IndexTTS2Segment] = []
+        var warnedMaxLength = false
+        for (index, tokens) in segmentTokens.enumerated() {
+            if request.isCancelled?() == true { throw IndexTTS2Error.cancelled }
+            let suffix = index == 0 ? "" : "@\(index)"
+            func keepSegment(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
+                if record { stages[name + suffix] = try value() }
+            }
+            let ids = tokens.map { tokenizer.model.id(of: $0) }
+            try keepSegment("text_tokens", try ints(ids))
+            try keepSegment("emovec_merged", emovecMerged)
+            try keepSegment("emovec", emovec)
+            let prefix = try gpt.prefix(conditioning: speechConditioningLatent, emotionVector: emovec)
+            let generated = try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options,
+                                             random: &random)
+            let codes = generated.codes
+            try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))
+            try keepSegment("speech_conditioning_latent", speechConditioningLatent)
+            if generated.stop != .stopToken && !warnedMaxLength {
+                warnedMaxLength = true
+                warnings.append("generation stopped due to exceeding `max_mel_tokens` (\(sampling.maxMelTokens)). "
+                    + "Input text tokens: \(ids.count). Consider reducing `max_text_tokens_per_segment`"
+                    + "(\(request.maxTextTokensPerSegment)) or increasing `max_mel_tokens`.")
+            }
+            guard !codes.isEmpty else { throw IndexTTS2Error.noCodes(segment: index) }
+            try keepSegment("codes", try ints(codes))
+            try keepSegment("code_lens", try Tensor(shape: [1], scalars: [Float(codes.count)]))
+            let latent = try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes)
+            try keepSegment("latent", latent)
+            let latentProj = try s2m.gptLayer(latent)
+            try keepSegment("latent_proj", latentProj)
+            let sInferVQ = try semanticCodec.embeddings(codes: [codes])
+            try keepSegment("S_infer_vq", sInferVQ)
+            let sInfer = try sInferVQ.adding(latentProj)
+            try keepSegment("S_infer", sInfer)
+            let targetFrames = LengthRegulator.targetFrames(codes: codes.count)
+            try keepSegment("target_lengths", try Tensor(shape: [1], scalars: [Float(targetFrames)]))
+            let cond = try s2m.lengthRegulator(sInfer, frames: targetFrames)
+            try keepSegment("cond", cond)
+            let catCondition = try Tensor.concatenate([promptCondition, cond], axis: 1)
+            try keepSegment("cat_condition", catCondition)
+            let noise = request.cfmNoise[index]
+            if let noise { try keepSegment("cfm_noise", noise) }
+            let vcTarget = try s2m.flow.generate(mu: catCondition, promptMel: refMel, style: style, steps: sampling.diffusionSteps,
+                                                 guidanceRate: sampling.inferenceCfgRate, noise: noise,
+                                                 seed: sampling.seed &+ UInt64(index))
+            try keepSegment("vc_target", vcTarget)
+            let wav = try bigvgan(vcTarget)
+            try keepSegment("wav_bigvgan", wav)
+            let segmentSamples = wav.scalars.map { min(max(32767 * $0, -32767), 32767) }
+            try keepSegment("wav_segment", try Tensor(shape: [1, segmentSamples.count], scalars: segmentSamples))
+            let chunk = (index > 0 ? silence : []) + segmentSamples
+            samples += chunk
+            results.append(IndexTTS2Segment(textTokens: tokens, codes: codes, stop: generated.stop))
+            progress(Progress(completedSegments: index + 1, totalSegments: segmentTokens.count, chunk: chunk))
+        }
+        try keep("wav", try Tensor(shape: [1, samples.count], scalars: samples))
+        return IndexTTS2Output(samples: samples, sampleRate: Self.sampleRate, segments: results, warnings: warnings, stages: stages)
+    }
+}
