@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 extension ModelError {
     /// A `DecodingError` from a configuration file, as ``invalidConfiguration(file:field:reason:)`` naming the
@@ -14,5 +15,62 @@ extension ModelError {
         }
         let field = path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
         return .invalidConfiguration(file: file, field: field.isEmpty ? "-" : field, reason: reason)
+    }
+}
+
+/// A configuration read from one section of IndexTTS2's `config.yaml` (`gpt`, `s2mel`, `semantic_codec`, …): the
+/// section is decoded, then validated; every problem is a ``ModelError`` naming the file and the dotted field.
+public protocol ConfigYAMLSection: Decodable {
+    /// The top-level key of the section.
+    static var sectionName: String { get }
+    /// Checks sizes and that the configuration selects a variant this port supports.
+    func validate(source: String) throws
+}
+
+extension ConfigYAMLSection {
+    /// Reads the section from the `config.yaml` at `path`.
+    public static func load(configYAML path: String) throws -> Self {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    /// Parses `config.yaml` text (`source` names it in errors) and validates the section.
+    public static func parse(yaml text: String, source: String = "config.yaml") throws -> Self {
+        let configuration: Self
+        do {
+            guard let section = try YAMLDecoder().decode(ConfigYAMLRoot<Self>.self, from: text).section else {
+                throw ModelError.invalidConfiguration(file: source, field: sectionName, reason: "missing section")
+            }
+            configuration = section
+        } catch let error as DecodingError {
+            throw ModelError.configuration(error, file: source)
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
+        }
+        try configuration.validate(source: source)
+        return configuration
+    }
+}
+
+/// The whole `config.yaml`, of which only `Section`'s key is decoded.
+private struct ConfigYAMLRoot<Section: ConfigYAMLSection>: Decodable {
+    struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    let section: Section?
+
+    init(from decoder: any Decoder) throws {
+        section = try decoder.container(keyedBy: Key.self).decodeIfPresent(Section.self, forKey: Key(stringValue: Section.sectionName))
     }
 }

@@ -5,7 +5,7 @@ import Yams
 /// length regulator, the DiT estimator and its WaveNet head. Absent fields take IndexTTS2's values; keys this port
 /// does not read (`preprocess_params`, `reg_loss_type`, `class_dropout_prob`, `block_size`, `p_dropout`, …) are
 /// accepted and ignored, as upstream ignores them at inference.
-public struct S2MConfiguration: Codable, Sendable, Equatable {
+public struct S2MConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection {
     /// `s2mel.length_regulator` (`InterpolateRegulator`).
     public struct LengthRegulator: Codable, Sendable, Equatable {
         public var channels = 512
@@ -161,36 +161,7 @@ public struct S2MConfiguration: Codable, Sendable, Equatable {
         try c.encode(gptLayerWidths, forKey: .gptLayerWidths)
     }
 
-    /// Reads the `s2mel` section of `config.yaml`.
-    public static func load(configYAML path: String) throws -> S2MConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, source: path)
-    }
-
-    /// Parses `config.yaml` text (`source` names it in errors) and validates the `s2mel` section.
-    public static func parse(yaml text: String, source: String = "config.yaml") throws -> S2MConfiguration {
-        struct Root: Decodable { let s2mel: S2MConfiguration? }
-        let configuration: S2MConfiguration
-        do {
-            guard let section = try YAMLDecoder().decode(Root.self, from: text).s2mel else {
-                throw ModelError.invalidConfiguration(file: source, field: "s2mel", reason: "missing section")
-            }
-            configuration = section
-        } catch let error as DecodingError {
-            throw ModelError.configuration(error, file: source)
-        } catch let error as ModelError {
-            throw error
-        } catch {
-            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
-        }
-        try configuration.validate(source: source)
-        return configuration
-    }
+    public static let sectionName = "s2mel"
 
     /// Checks sizes and that the configuration selects the variant IndexTTS2 uses (the only one ported).
     public func validate(source: String = "config.yaml") throws {

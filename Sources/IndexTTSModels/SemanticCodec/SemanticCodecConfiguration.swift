@@ -4,7 +4,7 @@ import Yams
 /// Sizes of MaskGCT's semantic codec (`RepCodec` in `indextts/utils/maskgct/models/codec/kmeans/repcodec_model.py`)
 /// as IndexTTS2 builds it from the `semantic_codec` section of `checkpoints/config.yaml`; keys in their upstream
 /// spelling. Defaults are IndexTTS2's values (8192 codes of 8 dimensions, 1024-d features, 12 ConvNeXt blocks of 384).
-public struct SemanticCodecConfiguration: Codable, Sendable, Equatable {
+public struct SemanticCodecConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection {
     public var codebookSize: Int = 8192
     /// Width of the w2v-BERT features the codec reads and of the embeddings it returns.
     public var hiddenSize: Int = 1024
@@ -51,40 +51,7 @@ public struct SemanticCodecConfiguration: Codable, Sendable, Equatable {
         downsampleScale = try c.decodeIfPresent(Int.self, forKey: .downsampleScale) ?? d.downsampleScale
     }
 
-    /// Reads the `semantic_codec` section of an IndexTTS2 `config.yaml`.
-    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` naming the file and field.
-    public static func load(configYAML path: String) throws -> SemanticCodecConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, source: path)
-    }
-
-    /// Parses `config.yaml` text (`source` names it in errors) and validates the `semantic_codec` section.
-    public static func parse(yaml text: String, source: String = "config.yaml") throws -> SemanticCodecConfiguration {
-        struct Root: Decodable {
-            let semanticCodec: SemanticCodecConfiguration?
-            enum CodingKeys: String, CodingKey { case semanticCodec = "semantic_codec" }
-        }
-        let configuration: SemanticCodecConfiguration
-        do {
-            guard let section = try YAMLDecoder().decode(Root.self, from: text).semanticCodec else {
-                throw ModelError.invalidConfiguration(file: source, field: "semantic_codec", reason: "missing section")
-            }
-            configuration = section
-        } catch let error as DecodingError {
-            throw ModelError.configuration(error, file: source)
-        } catch let error as ModelError {
-            throw error
-        } catch {
-            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
-        }
-        try configuration.validate(source: source)
-        return configuration
-    }
+    public static let sectionName = "semantic_codec"
 
     /// Checks what this port supports and that the sizes are usable.
     public func validate(source: String = "config.yaml") throws {

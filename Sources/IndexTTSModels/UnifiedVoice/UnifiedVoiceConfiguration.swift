@@ -4,7 +4,7 @@ import Yams
 /// The `gpt` section of IndexTTS2's `config.yaml`, which sizes `UnifiedVoice` (model_v2.py). Keys keep their
 /// upstream spelling. Two widths upstream hard-codes are fields here so tiny test models work: the conditioning
 /// feature width (w2v-BERT 2.0 hidden size, 1024) and the emotion perceiver width (1024); official files omit them.
-public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable {
+public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection {
     /// `condition_module` / `emo_condition_module`: one Conformer encoder and its Perceiver resampler.
     public struct ConditionModule: Codable, Sendable, Equatable {
         public var outputSize: Int
@@ -98,37 +98,7 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable {
     /// Rows of `mel_pos_embedding` (`max_mel_tokens + 2 + max_conditioning_inputs`).
     public var melPositions: Int { maxMelTokens + 3 }
 
-    /// Reads the `gpt` section of an IndexTTS2 `config.yaml`.
-    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` naming the file and field.
-    public static func load(configYAML path: String) throws -> UnifiedVoiceConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, source: path)
-    }
-
-    /// Parses `config.yaml` text (`source` names it in errors).
-    public static func parse(yaml text: String, source: String = "config.yaml") throws -> UnifiedVoiceConfiguration {
-        struct Root: Decodable { let gpt: UnifiedVoiceConfiguration? }
-        let configuration: UnifiedVoiceConfiguration
-        do {
-            guard let gpt = try YAMLDecoder().decode(Root.self, from: text).gpt else {
-                throw ModelError.invalidConfiguration(file: source, field: "gpt", reason: "missing section")
-            }
-            configuration = gpt
-        } catch let error as DecodingError {
-            throw ModelError.configuration(error, file: source)
-        } catch let error as ModelError {
-            throw error
-        } catch {
-            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
-        }
-        try configuration.validate(source: source)
-        return configuration
-    }
+    public static let sectionName = "gpt"
 
     /// Checks what this port supports and that the sizes are consistent.
     public func validate(source: String = "config.yaml") throws {
