@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Defaults are the values of `nvidia/bigvgan_v2_22khz_80band_256x`, the vocoder IndexTTS2 uses; training-only
 /// fields of the file (discriminators, losses, optimiser) are ignored.
-public struct BigVGANConfiguration: Codable, Sendable, Equatable {
+public struct BigVGANConfiguration: Codable, Sendable, Equatable, ConfigJSONFile {
     /// Residual block type; `"1"` (AMPBlock1: dilated conv + plain conv pairs) is what every released v2 model uses.
     public var resblock: String = "1"
     public var numMels: Int = 80
@@ -74,32 +74,6 @@ public struct BigVGANConfiguration: Codable, Sendable, Equatable {
 
     /// Channels after up-sampling stage `i` (`upsample_initial_channel / 2^(i+1)`).
     public func channels(afterStage i: Int) -> Int { upsampleInitialChannel >> (i + 1) }
-
-    /// Reads `config.json`.
-    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` naming the file and field.
-    public static func load(path: String) throws -> BigVGANConfiguration {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(json: data, source: path)
-    }
-
-    /// Parses `config.json` bytes (`source` names the file in errors) and validates the result.
-    public static func parse(json data: Data, source: String = "config.json") throws -> BigVGANConfiguration {
-        let configuration: BigVGANConfiguration
-        do {
-            configuration = try JSONDecoder().decode(BigVGANConfiguration.self, from: data)
-        } catch let error as DecodingError {
-            throw ModelError.configuration(error, file: source)
-        } catch {
-            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid JSON: \(error)")
-        }
-        try configuration.validate(source: source)
-        return configuration
-    }
 
     /// Checks what this port supports and that the sizes are consistent.
     public func validate(source: String = "config.json") throws {

@@ -74,3 +74,37 @@ private struct ConfigYAMLRoot<Section: ConfigYAMLSection>: Decodable {
         section = try decoder.container(keyedBy: Key.self).decodeIfPresent(Section.self, forKey: Key(stringValue: Section.sectionName))
     }
 }
+
+/// A configuration read from a model's own JSON file (`config.json` of BigVGAN, w2v-BERT): decoded, then validated;
+/// every problem is a ``ModelError`` naming the file and the dotted field.
+public protocol ConfigJSONFile: Decodable {
+    /// Checks sizes and that the configuration selects a variant this port supports.
+    func validate(source: String) throws
+}
+
+extension ConfigJSONFile {
+    /// Reads the JSON file at `path`.
+    public static func load(path: String) throws -> Self {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(json: data, source: path)
+    }
+
+    /// Parses JSON bytes (`source` names the file in errors) and validates the result.
+    public static func parse(json data: Data, source: String = "config.json") throws -> Self {
+        let configuration: Self
+        do {
+            configuration = try JSONDecoder().decode(Self.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelError.configuration(error, file: source)
+        } catch {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid JSON: \(error)")
+        }
+        try configuration.validate(source: source)
+        return configuration
+    }
+}

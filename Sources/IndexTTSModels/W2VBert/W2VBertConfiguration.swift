@@ -2,7 +2,7 @@ import Foundation
 
 /// w2v-BERT 2.0's `config.json` (transformers `Wav2Vec2BertConfig`): the fields the encoder stack reads, keys in
 /// their upstream spelling. Absent fields take transformers' defaults, which are facebook/w2v-bert-2.0's values.
-public struct W2VBertConfiguration: Codable, Sendable, Equatable {
+public struct W2VBertConfiguration: Codable, Sendable, Equatable, ConfigJSONFile {
     public var hiddenSize: Int = 1024
     public var numHiddenLayers: Int = 24
     public var numAttentionHeads: Int = 16
@@ -60,32 +60,6 @@ public struct W2VBertConfiguration: Codable, Sendable, Equatable {
     public var headSize: Int { hiddenSize / max(numAttentionHeads, 1) }
     /// Rows of each layer's `distance_embedding` (`left + right + 1`).
     public var relativePositions: Int { leftMaxPositionEmbeddings + rightMaxPositionEmbeddings + 1 }
-
-    /// Reads `config.json`.
-    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` naming the file and field.
-    public static func load(path: String) throws -> W2VBertConfiguration {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(json: data, source: path)
-    }
-
-    /// Parses `config.json` bytes (`source` names the file in errors) and validates the result.
-    public static func parse(json data: Data, source: String = "config.json") throws -> W2VBertConfiguration {
-        let configuration: W2VBertConfiguration
-        do {
-            configuration = try JSONDecoder().decode(W2VBertConfiguration.self, from: data)
-        } catch let error as DecodingError {
-            throw ModelError.configuration(error, file: source)
-        } catch {
-            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid JSON: \(error)")
-        }
-        try configuration.validate(source: source)
-        return configuration
-    }
 
     /// Checks what this port supports and that the sizes are consistent.
     public func validate(source: String = "config.json") throws {
