@@ -1,5 +1,6 @@
 import Foundation
 import IndexTTS
+import IndexTTSTensor
 
 /// A deterministic stand-in engine for queue and server tests: each sentence (split at 。, ! ? or .) becomes a
 /// segment of tones, 0.1 s per character at 24 kHz, so results are fast, exact and checkable without model files.
@@ -16,6 +17,16 @@ public struct ToneEngine: SpeechEngine {
 
     public static func segments(_ text: String) -> [String] {
         text.split(whereSeparator: { "。！？!?.".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    public var modelFingerprint: String { "tone-1" }
+
+    /// The clip's length and peak (enough for the library tests to see that a stored conditioning comes back).
+    public func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
+        guard !samples.isEmpty, sampleRate > 0 else { throw SynthesisError.invalidParameter(name: "reference audio", reason: "empty") }
+        let peak = samples.map(abs).max() ?? 0
+        return VoiceConditioning(engine: info.id, model: modelFingerprint,
+                                 tensors: ["clip": try Tensor(shape: [2], scalars: [Float(samples.count) / Float(sampleRate), peak])])
     }
 
     public func validate(_ request: SynthesisRequest) throws {

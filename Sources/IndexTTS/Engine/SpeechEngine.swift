@@ -12,6 +12,13 @@ public protocol SpeechEngine: Sendable {
     /// Checks a request's controls (voice, emotion, speed, clips) without synthesising, so that queues can refuse a
     /// bad request at submission instead of failing it later.
     func validate(_ request: SynthesisRequest) throws
+    /// Analyses a voice clip (samples in [−1, 1], any rate) into what the engine conditions on, once per voice: the
+    /// voice library stores the result and requests carry it back in ``SynthesisRequest/voiceConditioning``.
+    /// - Throws: ``SynthesisError`` for clips the engine cannot use (silent, too short).
+    func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning
+    /// Identifies the weights this engine runs (``VoiceConditioning/model``); conditioning made with other weights
+    /// is not used.
+    var modelFingerprint: String { get }
 }
 
 extension SpeechEngine {
@@ -81,6 +88,15 @@ public struct SynthesisRequest: Sendable {
     /// The prosody of ``referenceAudio`` measured earlier (a voice-library voice); engines that condition on prosody
     /// use it instead of analysing the clip again.
     public var referenceProsody: ProsodyTransfer.Measurement?
+    /// What ``SpeechEngine/analyzeVoice(samples:sampleRate:)`` made from ``referenceAudio`` earlier (a library
+    /// voice). An engine uses it when it matches its ``EngineInfo/id`` and ``SpeechEngine/modelFingerprint`` and
+    /// analyses ``referenceAudio`` otherwise.
+    public var voiceConditioning: VoiceConditioning?
+    /// Generation settings (IndexTTS2's `infer()` keywords); absent fields take the engine's defaults.
+    public var sampling = SamplingParameters()
+    /// With an emotion vector: choose the emotion-matrix rows at random instead of by speaker similarity
+    /// (`use_random`).
+    public var emotionUseRandom = false
     public var emotion: EmotionControl = .none
     /// 1 is normal; larger is faster.
     public var speed: Double = 1

@@ -41,6 +41,13 @@ public struct IndexTTS2Engine: SpeechEngine {
                    licence: Self.licence, clonesTimbre: true, presets: [])
     }
 
+    /// Identifies the weights (see ``IndexTTS2ModelFolder``).
+    public var modelFingerprint: String { "indextts2:" + pipeline.folder.root }
+
+    public func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
+        throw SynthesisError.unsupported("storing IndexTTS2 voice conditioning (in progress)")
+    }
+
     public func validate(_ request: SynthesisRequest) throws {
         _ = try pipelineRequest(for: request)
     }
@@ -72,10 +79,11 @@ public struct IndexTTS2Engine: SpeechEngine {
         case .preset(let name, _): throw SynthesisError.unsupported("emotion preset '\(name)' with IndexTTS2 (not yet)")
         case .text: throw SynthesisError.unsupported("emotion text with IndexTTS2 (needs QwenEmotion, not yet)")
         }
-        r.sampling = sampling
+        try request.sampling.validate()
+        r.sampling = sampling.applying(request.sampling)
         if let seed = request.seed { r.sampling.seed = seed }
-        r.maxTextTokensPerSegment = maxTextTokensPerSegment
-        r.intervalSilence = intervalSilence
+        r.maxTextTokensPerSegment = request.sampling.maxTextTokensPerSegment ?? maxTextTokensPerSegment
+        r.intervalSilence = request.sampling.intervalSilence ?? intervalSilence
         r.isCancelled = request.isCancelled
         return r
     }

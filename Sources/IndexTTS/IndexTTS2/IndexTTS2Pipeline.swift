@@ -25,6 +25,22 @@ public struct IndexTTS2Sampling: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// These settings with the fields `overrides` sets (the API's and the queue's ``SamplingParameters``).
+    public func applying(_ overrides: SamplingParameters) -> IndexTTS2Sampling {
+        var s = self
+        if let v = overrides.doSample { s.doSample = v }
+        if let v = overrides.topP { s.topP = Float(v) }
+        if let v = overrides.topK { s.topK = v }
+        if let v = overrides.temperature { s.temperature = Float(v) }
+        if let v = overrides.numBeams { s.numBeams = v }
+        if let v = overrides.repetitionPenalty { s.repetitionPenalty = Float(v) }
+        if let v = overrides.lengthPenalty { s.lengthPenalty = Float(v) }
+        if let v = overrides.maxMelTokens { s.maxMelTokens = v }
+        if let v = overrides.diffusionSteps { s.diffusionSteps = v }
+        if let v = overrides.inferenceCfgRate { s.inferenceCfgRate = v }
+        return s
+    }
+
     var generationOptions: GenerationOptions {
         var o = GenerationOptions()
         o.doSample = doSample
