@@ -190,8 +190,16 @@ struct QwenEmotionTests {
                               unexpected: "model.layers.2.mlp.gate_proj.weight") {
             try Qwen3CausalLM.load(from: $0, configuration: Self.emotion.model.configuration)
         }
-        // Qwen3-0.6B's sizes do not fit the tiny checkpoint: every misshapen tensor is named.
-        #expect(throws: WeightsError.self) { try Qwen3CausalLM.load(from: store, configuration: .qwen3_0_6B) }
+        // Another MLP width does not fit: every misshapen tensor is named.
+        var wider = Self.emotion.model.configuration
+        wider.intermediateSize = 96
+        do {
+            _ = try Qwen3CausalLM.load(from: store, configuration: wider)
+            Issue.record("a misshapen checkpoint loaded")
+        } catch let WeightsError.keyMismatch(_, missing, unexpected, wrongShapes) {
+            #expect(missing.isEmpty && unexpected.isEmpty && wrongShapes.count == 6, "\(wrongShapes)")
+            #expect(wrongShapes.contains { $0.hasPrefix("model.layers.1.mlp.down_proj.weight") })
+        }
 
         let directory = try Fixtures.temporaryDirectory()
         let copy = directory.appendingPathComponent(QwenEmotion.folderName)
