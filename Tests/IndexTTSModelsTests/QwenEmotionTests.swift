@@ -173,6 +173,32 @@ struct QwenEmotionTests {
         #expect(draws.consumed == g.draws.count)
     }
 
+    /// The candidate-set sampling step picks what the full-row warpers (`LogitsProcessing`, as HF) pick.
+    @Test func samplingStepEqualsFullRowWarpers() {
+        var source = SeededRandomSource(seed: 11)
+        let configurations = [Qwen3GenerationConfiguration(doSample: true, temperature: 0.6, topK: 20, topP: 0.95, eosTokenIds: []),
+                              Qwen3GenerationConfiguration(doSample: true, temperature: 1.3, topK: 3, topP: 0.5, eosTokenIds: []),
+                              Qwen3GenerationConfiguration(doSample: true, temperature: 1, topK: 0, topP: 0.8, eosTokenIds: [])]
+        for (n, g) in configurations.enumerated() {
+            for row in 0..<200 {
+                // coarse values so that top-k thresholds often fall on ties
+                let logits = (0..<300).map { _ in Float(Int(source.nextUniform() * 40)) / 4 - 5 }
+                let seen: Set<Int> = [row % 300, 7]
+                let u = source.nextUniform()
+                var fast = ReplayedRandomSource([u]), slow = ReplayedRandomSource([u])
+                let picked = Qwen3CausalLM.pick(logits, seen: seen, configuration: g, random: &fast)
+                var scores = logits
+                LogitsProcessing.temperature(&scores, Float(g.temperature))
+                if g.topK > 0 { LogitsProcessing.topK(&scores, k: g.topK, minKeep: 1) }
+                LogitsProcessing.topP(&scores, p: Float(g.topP), minKeep: 1)
+                let expected = LogitsProcessing.sampleWithoutReplacement(LogitsProcessing.softmax(scores), count: 1, random: &slow)[0]
+                #expect(picked == expected, "configuration \(n), row \(row)")
+            }
+        }
+        let values: [Float] = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]
+        for k in 1...values.count { #expect(Qwen3CausalLM.kthLargest(values, k) == values.sorted(by: >)[k - 1]) }
+    }
+
     @Test func badInputsAreTypedErrors() throws {
         let model = Self.emotion.model
         #expect(throws: ModelError.self) { try model.logits([model.configuration.vocabSize]) }
