@@ -287,6 +287,17 @@ struct QwenEmotionTests {
         #expect(try QwenEmotionParsing.vector(content: "{\"自然\": NaN}", emotionText: "").last == 1.2)
     }
 
+    @Test func lazyModelLoadsOnFirstUseAndRetriesAfterAFailure() throws {
+        let lazy = LazyQwenEmotion(folder: Fixtures.path("qwen_emotion"))
+        #expect(!lazy.isLoaded)
+        let options = QwenEmotionOptions(maxNewTokens: 3, doSample: false)
+        #expect(try lazy.analyze("x", options: options) == (try Self.emotion.analyze("x", options: options)))
+        #expect(lazy.isLoaded && lazy.folder == Fixtures.path("qwen_emotion"))
+        let missing = LazyQwenEmotion(folder: "/nonexistent")
+        #expect(throws: QwenEmotionError.missingFile(path: "/nonexistent/config.json")) { try missing.analyze("x") }
+        #expect(!missing.isLoaded)
+    }
+
     /// The whole path on the tiny model: prompt, decoding, parsing (random weights answer nonsense: calm).
     @Test func analyzeRunsEndToEnd() throws {
         let result = try Self.emotion.analyze("她小声说，非常害怕", options: QwenEmotionOptions(maxNewTokens: 8, doSample: false))

@@ -1,5 +1,6 @@
 import Foundation
 import IndexTTSText
+import Synchronization
 import IndexTTSWeights
 
 /// What the emotion-text model made of a description.
@@ -131,5 +132,40 @@ public struct QwenEmotion: Sendable {
     public func analyze(_ text: String, options: QwenEmotionOptions = QwenEmotionOptions()) throws -> EmotionTextAnalysis {
         var random = SeededRandomSource(seed: options.seed)
         return try analyze(text, options: options, random: &random)
+    }
+}
+
+/// The emotion-text model loaded on first use (upstream loads it with the engine; IndexTTS2 only needs it for the
+/// emotion-text mode, and it is 1.2 GB): the first ``analyze(_:options:)`` loads the folder, later calls reuse it.
+/// A failed load is not cached (the next call retries, e.g. after the folder was completed). Thread-safe; concurrent
+/// first calls load once.
+public final class LazyQwenEmotion: Sendable {
+    public let folder: String
+    public let precision: Qwen3CausalLM.WeightPrecision
+    private let lock = Mutex<QwenEmotion?>(nil)
+
+    /// `folder`: the model folder or an IndexTTS2 checkpoint directory holding `qwen0.6bemo4-merge/` (upstream joins
+    /// `model_dir` and `config.yaml`'s `qwen_emo_path`).
+    public init(folder: String, precision: Qwen3CausalLM.WeightPrecision = .stored) {
+        self.folder = folder
+        self.precision = precision
+    }
+
+    /// Whether the model has been loaded.
+    public var isLoaded: Bool { lock.withLock { $0 != nil } }
+
+    /// The model, loading it now if needed.
+    public func model() throws -> QwenEmotion {
+        try lock.withLock { loaded in
+            if let loaded { return loaded }
+            let model = try QwenEmotion.load(folder: folder, precision: precision)
+            loaded = model
+            return model
+        }
+    }
+
+    /// ``QwenEmotion/analyze(_:options:)`` on the (possibly just loaded) model.
+    public func analyze(_ text: String, options: QwenEmotionOptions = QwenEmotionOptions()) throws -> EmotionTextAnalysis {
+        try model().analyze(text, options: options)
     }
 }
