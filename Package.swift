@@ -84,7 +84,7 @@ let package = Package(
             swiftSettings: commonSettings),
         .target(
             name: "IndexTTSModels",
-            dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", .product(name: "Yams", package: "Yams")],
+            dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTSNN", "IndexTTSText", .product(name: "Yams", package: "Yams")],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTS",
@@ -138,7 +138,7 @@ let package = Package(
             name: "IndexTTSTextTests", dependencies: ["IndexTTSText", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
-            name: "IndexTTSModelsTests", dependencies: ["IndexTTSModels", "IndexTTSTestSupport"],
+            name: "IndexTTSModelsTests", dependencies: ["IndexTTSModels", "IndexTTSText", "IndexTTSTestSupport"],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSTests",

@@ -17,7 +17,8 @@ public struct Linear: Sendable {
         self.bias = bias
     }
 
-    init(weights: Weights, bias: Tensor?) {
+    /// A layer over weights already in their final form (e.g. an fp16 matrix shared with an embedding table).
+    public init(weights: Weights, bias: Tensor?) {
         self.weights = weights
         self.bias = bias
     }

@@ -32,6 +32,9 @@ public struct MultiHeadAttention: Sendable {
     public let headDimensions: Int
     /// Score scale; nil means 1/√headDim.
     public let scale: Float?
+    /// Per-head RMS norms of the projected queries and keys, applied over `headDim` before the rotary embedding
+    /// (Qwen3's `q_norm`/`k_norm`); nil for none.
+    public var headNorms: (query: RMSNorm, key: RMSNorm)?
 
     public init(projections: Projections, output: Linear, heads: Int, keyValueHeads: Int? = nil, headDimensions: Int,
                 scale: Float? = nil) {
@@ -76,10 +79,14 @@ public struct MultiHeadAttention: Sendable {
     ///   - queryPositions / keyPositions: absolute positions for the rotary embedding (default `0..<L`).
     ///   - mask: causal / key-padding / additive masking (see ``AttentionMask``).
     ///   - scoreBias: optional query-dependent additive score bias (see ``ScoreBias``).
+    ///   - cache: self-attention KV cache (`[batch, keyValueHeads, capacity, headDim]`): the new keys (normed and
+    ///     rotated) and values are appended and attention runs over everything cached. Positions then default to
+    ///     `cache.length ..< cache.length + Lq`; use a causal mask (aligned to the end of the keys).
     /// - Returns: `[batch, Lq, dim]`.
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, rotary: RotaryEmbedding? = nil,
                                queryPositions: [Int]? = nil, keyPositions: [Int]? = nil,
-                               mask: AttentionMask = .none, scoreBias: ScoreBias? = nil) throws -> Tensor {
+                               mask: AttentionMask = .none, scoreBias: ScoreBias? = nil,
+                               cache: KVCache? = nil) throws -> Tensor {
         guard x.rank == 3, context.map({ $0.rank == 3 && $0.shape[0] == x.shape[0] }) ?? true,
               heads > 0, keyValueHeads > 0, heads % keyValueHeads == 0 else {
             throw TensorError.shapeMismatch(operation: "MultiHeadAttention",
@@ -99,14 +106,29 @@ public struct MultiHeadAttention: Sendable {
             let c = context ?? x
             (q, k, v) = (try query(x), try key(c), try value(c))
         }
-        let lk = k.shape[1]
+        var lk = k.shape[1]
+        if cache != nil && context != nil {
+            throw TensorError.invalidArgument(operation: "MultiHeadAttention", message: "a KV cache is for self-attention only")
+        }
         // [batch, L, heads·d] → [batch, heads, L, d]
-        q = try q.reshaped([batch, lq, heads, d]).permuted([0, 2, 1, 3])
-        k = try k.contiguous().reshaped([batch, lk, keyValueHeads, d]).permuted([0, 2, 1, 3])
+        q = try q.reshaped([batch, lq, heads, d])
+        k = try k.contiguous().reshaped([batch, lk, keyValueHeads, d])
+        if let headNorms {
+            q = try headNorms.query(q)
+            k = try headNorms.key(k)
+        }
+        q = try q.permuted([0, 2, 1, 3])
+        k = try k.permuted([0, 2, 1, 3])
         v = try v.contiguous().reshaped([batch, lk, keyValueHeads, d]).permuted([0, 2, 1, 3])
+        let offset = cache?.length ?? 0
         if let rotary {
-            q = try rotary.apply(q, positions: queryPositions ?? Array(0..<lq))
-            k = try rotary.apply(k, positions: keyPositions ?? Array(0..<lk))
+            q = try rotary.apply(q, positions: queryPositions ?? Array(offset..<(offset + lq)))
+            k = try rotary.apply(k, positions: keyPositions ?? Array(offset..<(offset + lk)))
+        }
+        if let cache {
+            try cache.append(keys: k, values: v)
+            (k, v) = (cache.keys, cache.values)
+            lk = cache.length
         }
         if keyValueHeads != heads {
             let repeats = heads / keyValueHeads

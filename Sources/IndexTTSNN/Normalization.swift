@@ -25,6 +25,11 @@ public struct RMSNorm: Sendable {
         self.eps = eps
     }
 
+    public init(weight: Tensor, eps: Float = 1e-6) {
+        self.weight = weight
+        self.eps = eps
+    }
+
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.rmsNorm(weight: weight, eps: eps) }
 }
 

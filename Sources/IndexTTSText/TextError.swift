@@ -7,6 +7,8 @@ public enum TextError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidDictionary(path: String, reason: String)
     /// A text-normalisation grammar file (an OpenFst binary or one of its tables) is missing or malformed.
     case invalidGrammar(path: String, reason: String)
+    /// A Hugging Face `tokenizer.json` is unreadable, malformed or uses a feature the byte-level BPE encoder lacks.
+    case invalidTokenizer(path: String, reason: String)
     /// A grammar accepts no reading of the text at the named stage (`tagger`, `verbalizer`).
     case normalizationFailed(text: String, stage: String)
 
@@ -16,6 +18,7 @@ public enum TextError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidArgument(let what): return "invalid text argument: \(what)"
         case .invalidDictionary(let path, let reason): return "\(path): unusable pronunciation dictionary: \(reason)"
         case .invalidGrammar(let path, let reason): return "\(path): unusable text-normalisation grammar: \(reason)"
+        case .invalidTokenizer(let path, let reason): return "\(path): unusable tokenizer: \(reason)"
         case .normalizationFailed(let text, let stage):
             return "the text-normalisation \(stage) has no reading for \"\(text.prefix(80))\(text.count > 80 ? "…" : "")\""
         }

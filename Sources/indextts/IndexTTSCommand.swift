@@ -8,7 +8,7 @@ struct IndexTTSCommand: AsyncParsableCommand {
         commandName: "indextts",
         abstract: "IndexTTS-Swift: native text-to-speech (embedded Mandarin default voice; IndexTTS2 engine in progress).",
         version: "0.1.0",
-        subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self, SystemCommand.self]
+        subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self, SystemCommand.self, EmotionCommand.self]
     )
 
     static func main() async {
