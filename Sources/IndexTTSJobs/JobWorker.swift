@@ -138,7 +138,7 @@ public final class JobWorker: Sendable {
             let engine = self.engine, resolver = self.resolver, parameters = job.parameters
             // Clip decoding, synthesis and encoding are blocking work: all of it runs on the pool's threads.
             let (result, bytes) = try await pool.run {
-                let request = try resolver.resolve(parameters) {
+                let request = try resolver.prepare(parameters, engine: engine) {
                     control.cancelRequested.isSet || control.lost.isSet || aborting.isSet
                 }
                 let result = try engine.synthesize(request) { p in

@@ -27,11 +27,13 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
     public var format: AudioFormat?
     /// Sampling parameters of IndexTTS2's GPT (ignored by engines without one, which say so in their controls).
     public var sampling: SamplingParameters?
+    /// With an emotion vector: pick the emotion-matrix rows at random (`use_random`).
+    public var useRandom: Bool?
 
     public init(text: String, voice: String? = nil, referenceAudioPath: String? = nil, emotion: String? = nil,
                 emotionVector: [Double]? = nil, emotionText: String? = nil, emotionAudioPath: String? = nil,
                 emotionWeight: Double? = nil, speed: Double? = nil, seed: UInt64? = nil, format: AudioFormat? = nil,
-                sampling: SamplingParameters? = nil) {
+                sampling: SamplingParameters? = nil, useRandom: Bool? = nil) {
         self.text = text
         self.voice = voice
         self.referenceAudioPath = referenceAudioPath
@@ -44,6 +46,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         self.seed = seed
         self.format = format
         self.sampling = sampling
+        self.useRandom = useRandom
     }
 
     enum CodingKeys: String, CodingKey {
@@ -55,6 +58,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         case emotionAudioPath = "emo_audio_prompt"
         case emotionWeight = "emo_alpha"
         case speed, seed, format, sampling
+        case useRandom = "use_random"
     }
 
     /// Checks what can be checked without touching files or engines; throws ``SynthesisError/invalidParameter``.

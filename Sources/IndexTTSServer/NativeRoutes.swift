@@ -19,10 +19,12 @@ struct NativeSpeechJSON: Decodable {
     var speed: Double?
     var seed: UInt64?
     var format: String?
+    var useRandom: Bool?
     var sampling: SamplingParameters
 
     enum CodingKeys: String, CodingKey {
         case text, voice, emotion, speed, seed, format
+        case useRandom = "use_random"
         case emoVector = "emo_vector"
         case emoText = "emo_text"
         case emoAlpha = "emo_alpha"
@@ -50,6 +52,7 @@ struct NativeSpeechJSON: Decodable {
         speed = try c.decodeIfPresent(Double.self, forKey: .speed)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         format = try c.decodeIfPresent(String.self, forKey: .format)
+        useRandom = try c.decodeIfPresent(Bool.self, forKey: .useRandom)
         sampling = try SamplingParameters(from: decoder)
     }
 }
@@ -100,7 +103,13 @@ extension SpeechServer {
                                             topK: try form.int("top_k"), temperature: try form.double("temperature"),
                                             numBeams: try form.int("num_beams"),
                                             repetitionPenalty: try form.double("repetition_penalty"),
-                                            maxMelTokens: try form.int("max_mel_tokens"))
+                                            lengthPenalty: try form.double("length_penalty"),
+                                            maxMelTokens: try form.int("max_mel_tokens"),
+                                            diffusionSteps: try form.int("diffusion_steps"),
+                                            inferenceCfgRate: try form.double("inference_cfg_rate"),
+                                            maxTextTokensPerSegment: try form.int("max_text_tokens_per_segment"),
+                                            intervalSilence: try form.int("interval_silence"))
+            p.useRandom = try form.bool("use_random")
             if p.sampling?.isEmpty == true { p.sampling = nil }
             parsed = ParsedSpeech(texts: texts, isList: form.fields["texts"] != nil, template: p, uploads: [])
             // Validate everything cheap before storing uploads.
@@ -131,7 +140,8 @@ extension SpeechServer {
             }
             var p = SpeechParameters(text: "", voice: json.voice, emotion: json.emotion, emotionVector: json.emoVector,
                                      emotionText: json.emoText, emotionWeight: json.emoAlpha, speed: json.speed, seed: json.seed,
-                                     format: try Self.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling)
+                                     format: try Self.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling,
+                                     useRandom: json.useRandom)
             p.text = ""
             parsed = ParsedSpeech(texts: json.texts, isList: json.isList, template: p, uploads: [])
             try validate(&parsed, allowList: allowList)
@@ -187,10 +197,15 @@ extension SpeechServer {
             defer { self.removeUploads(parsed.uploads) }
             let parameters = parsed.parameters()[0]
             let request = try parsed.firstRequest ?? self.resolver.resolve(parameters)
-            let result = try await self.synthesize(request, source: "direct")
+            let result = try await self.synthesize(request, source: "direct", parameters: parameters)
             var response = try self.audioResponse(result, format: parameters.format ?? .wav)
-            if let sampling = parameters.sampling, !sampling.isEmpty, !self.engine.info.clonesTimbre {
-                response.headers[HTTPField.Name("X-IndexTTS-Ignored")!] = "sampling (this engine has no GPT sampler)"
+            if !self.engine.info.clonesTimbre {
+                var ignored: [String] = []
+                if let sampling = parameters.sampling, !sampling.isEmpty { ignored.append("sampling") }
+                if parameters.useRandom == true { ignored.append("use_random") }
+                if !ignored.isEmpty {
+                    response.headers[HTTPField.Name("X-IndexTTS-Ignored")!] = ignored.joined(separator: ", ") + " (this engine has no GPT sampler)"
+                }
             }
             return response
         }

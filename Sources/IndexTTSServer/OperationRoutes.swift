@@ -10,11 +10,12 @@ extension SpeechServer {
             struct Health: Encodable {
                 let status: String
                 let engine: EngineInfo
+                let engineSelection: EngineSelection?
                 let queue: [String: Int]?
                 let queueError: String?
                 let syntheses: [String: Int]
                 let worker: String?
-                enum CodingKeys: String, CodingKey { case status, engine, queue, syntheses, worker, queueError = "queue_error" }
+                enum CodingKeys: String, CodingKey { case status, engine, queue, syntheses, worker, queueError = "queue_error", engineSelection = "engine_selection" }
             }
             let load = self.pool.load
             let syntheses = ["running": load.running, "waiting": load.waiting, "capacity": self.pool.width]
@@ -22,10 +23,12 @@ extension SpeechServer {
                 let counts = try await self.queue.counts()
                 var byState: [String: Int] = [:]
                 for s in JobState.allCases { byState[s.rawValue] = counts[s] }
-                return try Self.json(Health(status: "ok", engine: self.engine.info, queue: byState, queueError: nil,
+                return try Self.json(Health(status: "ok", engine: self.engine.info, engineSelection: self.configuration.engineSelection,
+                                            queue: byState, queueError: nil,
                                             syntheses: syntheses, worker: self.configuration.runWorker ? self.workerID : nil))
             } catch {
-                return try Self.json(Health(status: "degraded", engine: self.engine.info, queue: nil, queueError: "\(error)",
+                return try Self.json(Health(status: "degraded", engine: self.engine.info, engineSelection: self.configuration.engineSelection,
+                                            queue: nil, queueError: "\(error)",
                                             syntheses: syntheses, worker: nil), status: .serviceUnavailable)
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import IndexTTS
 
 /// How `indextts serve` runs. Defaults suit one machine; every field has a CLI flag.
 public struct ServerConfiguration: Sendable {
@@ -26,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGraceSeconds = 10.0
     /// Most jobs one `POST /v1/jobs` may create.
     public var maxJobsPerRequest = 100
+    /// Which engine speaks and why (``EngineFactory``), shown by `/healthz`, `/v1/models` and the WebUI; nil when the
+    /// engine was given directly (tests).
+    public var engineSelection: EngineSelection?
 
     public init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory

@@ -46,9 +46,14 @@ extension SpeechServer {
 
     func addSpeechRoutes(_ router: Router<BasicRequestContext>) {
         router.get("/v1/models") { _, _ -> Response in
-            struct Model: Encodable { let id: String; let object = "model"; let created = 0; let owned_by = "indextts" }
+            // OpenAI's model object, plus which engine speaks behind every name and why.
+            struct Model: Encodable {
+                let id: String; let object = "model"; let created = 0; let owned_by = "indextts"
+                let engine: String; let engine_name: String; let reason: String?
+            }
             struct List: Encodable { let object = "list"; let data: [Model] }
-            return try Self.json(List(data: self.modelNames.map { Model(id: $0) }))
+            let info = self.engine.info, reason = self.configuration.engineSelection?.reason
+            return try Self.json(List(data: self.modelNames.map { Model(id: $0, engine: info.id, engine_name: info.name, reason: reason) }))
         }
 
         router.post("/v1/audio/speech") { request, context -> Response in
@@ -83,10 +88,10 @@ extension SpeechServer {
             let synthesis = try self.resolver.resolve(parameters)
             try self.engine.validate(synthesis)
             switch streamFormat {
-            case "sse": return try self.streamSSE(synthesis, format: format)
-            case "audio": return try self.streamAudio(synthesis, format: format)
+            case "sse": return try self.streamSSE(synthesis, format: format, parameters: parameters)
+            case "audio": return try self.streamAudio(synthesis, format: format, parameters: parameters)
             default:
-                let result = try await self.synthesize(synthesis, source: "direct")
+                let result = try await self.synthesize(synthesis, source: "direct", parameters: parameters)
                 return try self.audioResponse(result, format: format)
             }
         }
@@ -108,7 +113,8 @@ extension SpeechServer {
     }
 
     /// Starts a synthesis whose audio is encoded segment by segment; stops it when the client goes away.
-    func startStream(_ request: SynthesisRequest, format: AudioFormat) throws -> AsyncThrowingStream<StreamEvent, any Error> {
+    func startStream(_ request: SynthesisRequest, format: AudioFormat,
+                     parameters: SpeechParameters?) throws -> AsyncThrowingStream<StreamEvent, any Error> {
         let encoder = try AudioEncoder(format: format, sampleRate: engine.info.sampleRate)
         let box = EncoderBox(encoder)
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
@@ -120,7 +126,7 @@ extension SpeechServer {
         let synthesisRequest = request
         Task {
             do {
-                let result = try await self.synthesize(synthesisRequest, source: "direct") { progress in
+                let result = try await self.synthesize(synthesisRequest, source: "direct", parameters: parameters) { progress in
                     if let bytes = try? box.encoder.append(progress.chunk), !bytes.isEmpty { continuation.yield(.audio(bytes)) }
                 }
                 let tail = try box.encoder.finish()
@@ -135,8 +141,8 @@ extension SpeechServer {
     }
 
     /// `stream_format: audio`: the encoded file in chunks as segments finish (chunked transfer encoding).
-    func streamAudio(_ request: SynthesisRequest, format: AudioFormat) throws -> Response {
-        let stream = try startStream(request, format: format)
+    func streamAudio(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil) throws -> Response {
+        let stream = try startStream(request, format: format, parameters: parameters)
         var headers = HTTPFields()
         headers[.contentType] = format.mimeType
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -148,8 +154,8 @@ extension SpeechServer {
     }
 
     /// `stream_format: sse`: `speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage.
-    func streamSSE(_ request: SynthesisRequest, format: AudioFormat) throws -> Response {
-        let stream = try startStream(request, format: format)
+    func streamSSE(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil) throws -> Response {
+        let stream = try startStream(request, format: format, parameters: parameters)
         let inputCharacters = request.text.count
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"

@@ -35,9 +35,8 @@ public final class SpeechServer: Sendable {
                 throw JobQueueError.storage("cannot create \(dir.path): \(error)")
             }
         }
-        library = VoiceLibrary(root: configuration.voicesDirectory,
-                               reserved: Set(engine.info.voices + ["default"] + RequestResolver.openAIVoices))
-        resolver = RequestResolver(library: library, engine: engine.info)
+        library = VoiceLibrary(root: configuration.voicesDirectory, reserved: RequestResolver.reservedNames(for: engine.info))
+        resolver = RequestResolver(library: library, engine: engine)
         pool = SynthesisPool(width: configuration.concurrency)
         workerID = JobWorkerConfiguration.makeWorkerID()
     }
@@ -128,12 +127,18 @@ public final class SpeechServer: Sendable {
         return url.path
     }
 
-    /// Runs one synthesis on the pool, recording metrics.
-    func synthesize(_ request: SynthesisRequest, source: String,
+    /// Runs one synthesis on the pool, recording metrics. With `parameters` (the request's source), a library voice
+    /// without a stored conditioning for this engine is analysed first and the analysis stored
+    /// (``RequestResolver/attachConditioning(to:parameters:engine:)``), as the job worker does.
+    func synthesize(_ request: SynthesisRequest, source: String, parameters: SpeechParameters? = nil,
                     progress: @escaping @Sendable (SynthesisProgress) -> Void = { _ in }) async throws -> SynthesisResult {
-        let engine = self.engine
+        let engine = self.engine, resolver = self.resolver
         do {
-            let result = try await pool.run { try engine.synthesize(request, progress: progress) }
+            let result = try await pool.run {
+                var request = request
+                if let parameters { resolver.attachConditioning(to: &request, parameters: parameters, engine: engine) }
+                return try engine.synthesize(request, progress: progress)
+            }
             metrics.synthesis(source: source, outcome: "succeeded", seconds: result.totalSeconds, audio: result.audioSeconds)
             return result
         } catch {

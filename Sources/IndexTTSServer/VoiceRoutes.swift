@@ -47,10 +47,12 @@ extension SpeechServer {
             guard let file = form.files["audio"] ?? form.files["file"] ?? form.files["spk_audio_prompt"] else {
                 throw APIError.missing("audio")
             }
-            let library = self.library
-            // Decoding and pitch analysis are CPU work: keep them off the event loop.
+            let library = self.library, engine = self.engine
+            // Decoding and the engine's analysis (its conditioning, stored with the voice) are CPU work: keep them off
+            // the event loop.
             let entry = try await self.pool.run {
-                try library.add(name: name, audio: file.bytes, fileName: file.fileName, description: form.string("description"))
+                try library.add(name: name, audio: file.bytes, fileName: file.fileName, description: form.string("description"),
+                                engine: engine)
             }
             return try Self.json(VoiceView(name: entry.name, type: "library", aliasOf: nil, engine: self.engine.info.id, entry: entry),
                                  status: .created)

@@ -20,6 +20,10 @@ struct BatchLine: Decodable {
     var speed: Double?
     var seed: UInt64?
     var format: String?
+    var useRandom: Bool?
+    /// `do_sample`, `top_p`, `top_k`, `temperature`, `num_beams`, `repetition_penalty`, `length_penalty`,
+    /// `max_mel_tokens`, `diffusion_steps`, `inference_cfg_rate`, `max_text_tokens_per_segment`, `interval_silence`.
+    var sampling = SamplingParameters()
 
     enum CodingKeys: String, CodingKey {
         case text
@@ -31,6 +35,26 @@ struct BatchLine: Decodable {
         case useEmoText = "use_emo_text"
         case emoText = "emo_text"
         case voice, emotion, speed, seed, format
+        case useRandom = "use_random"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        text = try c.decode(String.self, forKey: .text)
+        spkAudioPrompt = try c.decodeIfPresent(String.self, forKey: .spkAudioPrompt)
+        outputPath = try c.decodeIfPresent(String.self, forKey: .outputPath)
+        emoAudioPrompt = try c.decodeIfPresent(String.self, forKey: .emoAudioPrompt)
+        emoAlpha = try c.decodeIfPresent(Double.self, forKey: .emoAlpha)
+        emoVector = try c.decodeIfPresent([Double].self, forKey: .emoVector)
+        useEmoText = try c.decodeIfPresent(Bool.self, forKey: .useEmoText)
+        emoText = try c.decodeIfPresent(String.self, forKey: .emoText)
+        voice = try c.decodeIfPresent(String.self, forKey: .voice)
+        emotion = try c.decodeIfPresent(String.self, forKey: .emotion)
+        speed = try c.decodeIfPresent(Double.self, forKey: .speed)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        format = try c.decodeIfPresent(String.self, forKey: .format)
+        useRandom = try c.decodeIfPresent(Bool.self, forKey: .useRandom)
+        sampling = try SamplingParameters(from: decoder)
     }
 }
 
@@ -41,8 +65,10 @@ struct BatchCommand: AsyncParsableCommand {
         abstract: "Synthesise every line of a JSONL file through the persistent job queue (resumable).",
         discussion: """
             Each line is a JSON object with IndexTTS2's field names: text (required), spk_audio_prompt, output_path, \
-            emo_audio_prompt, emo_alpha, emo_vector, use_emo_text + emo_text; and ours: voice, emotion, speed, seed, \
-            format. Relative paths are read from the JSONL file's folder. Lines are queued with keys derived from the \
+            emo_audio_prompt, emo_alpha, emo_vector, use_emo_text + emo_text, use_random, and the generation settings \
+            do_sample, top_p, top_k, temperature, num_beams, repetition_penalty, length_penalty, max_mel_tokens, \
+            diffusion_steps, inference_cfg_rate, max_text_tokens_per_segment, interval_silence; and ours: voice, \
+            emotion, speed, seed, format. Relative paths are read from the JSONL file's folder. Lines are queued with keys derived from the \
             file, so running the same command again after an interruption skips finished lines and resumes the rest. \
             Bad lines are reported and skipped; the exit status is 1 when any line failed.
             Without output_path a line's audio stays in <data>/outputs/YYYYMMDD_HHMMSS_<id>.<ext>.
@@ -50,6 +76,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     @Argument(help: "The JSONL file.") var file: String
     @OptionGroup var queueOptions: QueueOptions
+    @OptionGroup var engineOptions: EngineOptions
     @Flag(help: "Only queue the lines (servers sharing the queue run them) and exit.") var noWorker = false
     @Option(help: "Default output format for lines without one.") var format = "wav"
 
@@ -68,8 +95,9 @@ struct BatchCommand: AsyncParsableCommand {
         var logger = Logger(label: "indextts.batch")
         logger.logLevel = .warning
 
-        let cache = ModelCache(root: queueOptions.cache)
-        let engine = try DefaultVoiceEngine.load(cache: cache)
+        let loaded = try engineOptions.load()
+        let engine = loaded.engine
+        FileHandle.standardError.write(Data("engine: \(loaded.selection.reason)\n".utf8))
         let dataDirectory = queueOptions.dataDirectory
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let queue: any JobQueue
@@ -79,8 +107,8 @@ struct BatchCommand: AsyncParsableCommand {
             queue = try SQLiteJobQueue(path: queueOptions.queue ?? dataDirectory.appendingPathComponent("jobs.sqlite").path)
         }
         let library = VoiceLibrary(root: dataDirectory.appendingPathComponent("voices"),
-                                   reserved: Set(engine.info.voices + ["default"] + RequestResolver.openAIVoices))
-        let resolver = RequestResolver(library: library, engine: engine.info)
+                                   reserved: RequestResolver.reservedNames(for: engine.info))
+        let resolver = RequestResolver(library: library, engine: engine)
 
         // Parse and check every line; keep going past bad ones.
         var failures: [Failure] = []
@@ -113,7 +141,8 @@ struct BatchCommand: AsyncParsableCommand {
                     text: line.text, voice: line.voice, referenceAudioPath: path(line.spkAudioPrompt), emotion: line.emotion,
                     emotionVector: line.emoVector, emotionText: line.useEmoText == true ? (line.emoText ?? line.text) : nil,
                     emotionAudioPath: path(line.emoAudioPrompt), emotionWeight: line.emoAlpha, speed: line.speed,
-                    seed: line.seed, format: lineFormat)
+                    seed: line.seed, format: lineFormat, sampling: line.sampling.isEmpty ? nil : line.sampling,
+                    useRandom: line.useRandom)
                 do {
                     try p.validate(maxCharacters: 20_000)
                     try engine.validate(try resolver.resolve(p))

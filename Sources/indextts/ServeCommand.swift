@@ -6,12 +6,11 @@ import IndexTTSServer
 import IndexTTSTensor
 import Logging
 
-/// Options shared by `serve` and `batch`: where the data and the queue live, and the engine's model cache.
+/// Options shared by `serve` and `batch`: where the data and the queue live.
 struct QueueOptions: ParsableArguments {
     @Option(help: "Data folder: jobs.sqlite, outputs/, voices/, uploads/.") var data = "data"
     @Option(help: "Job queue: a SQLite file path, or postgres://user:password@host:port/db to share one queue between servers (default: <data>/jobs.sqlite).")
     var queue: String?
-    @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
     @Option(help: "Syntheses at once (default: half the cores, at least 1).") var concurrency: Int?
     @Option(help: "Seconds a worker's claim on a job lasts without renewal; a crashed worker's jobs are retried after it.")
     var leaseSeconds = 30.0
@@ -31,11 +30,15 @@ struct ServeCommand: AsyncParsableCommand {
             POST|GET /v1/jobs, GET|DELETE /v1/jobs/{id}, GET /v1/jobs/{id}/audio, POST|GET /v1/voices, \
             GET|DELETE /v1/voices/{name}, GET /healthz, GET /metrics, GET /openapi.json.
             SIGINT/SIGTERM shut down gracefully: running jobs get --grace seconds, then return to the queue.
+            The engine: --engine auto (default) speaks with IndexTTS2 when the model folder (--model-dir, \
+            $INDEXTTS_MODEL_DIR, ./checkpoints, the folder start_app.sh recorded, ~/.cache/indextts/checkpoints) is \
+            complete, else with the embedded default voice; the log, /healthz and /v1/models say which and why.
             """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0 picks a free one).") var port = 8000
     @OptionGroup var queueOptions: QueueOptions
+    @OptionGroup var engineOptions: EngineOptions
     @Option(help: "Require 'Authorization: Bearer <key>' (default: $INDEXTTS_API_KEY; none when unset).") var apiKey: String?
     @Option(help: "Jobs this server's worker runs at once (default: --concurrency).") var workers: Int?
     @Flag(help: "Serve the API only; leave queued jobs to other servers or `indextts batch` workers.") var noWorker = false
@@ -75,8 +78,13 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("OpenBLAS runs generic kernels", metadata: [
                 "core": "\(compute.blasCore)", "fix": "OPENBLAS_CORETYPE=\(better) (several times faster matrix products)"])
         }
-        logger.info("loading the default voice", metadata: ["cache": "\(ModelCache(root: queueOptions.cache).root.path)"])
-        let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: queueOptions.cache))
+        let loaded = try engineOptions.load()
+        let engine = loaded.engine
+        logger.info("engine", metadata: [
+            "engine": "\(engine.info.id)", "name": "\(engine.info.name)", "why": "\(loaded.selection.reason)",
+            "model_dir": "\(loaded.selection.modelDirectory)", "cache": "\(loaded.selection.cache)",
+            "load_seconds": "\(String(format: "%.2f", loaded.loadSeconds))"])
+        configuration.engineSelection = loaded.selection
         let queue = try await SpeechServer.openQueue(configuration.queue, dataDirectory: configuration.dataDirectory, logger: logger)
         let server = try SpeechServer(configuration: configuration, engine: engine, queue: queue, logger: logger)
         let announce = logger, host = configuration.host, runWorker = configuration.runWorker

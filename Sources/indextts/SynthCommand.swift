@@ -2,55 +2,70 @@ import ArgumentParser
 import Foundation
 import IndexTTS
 import IndexTTSAudio
+import IndexTTSJobs
 import IndexTTSWeights
 
-/// `indextts synth`: text to a sound file with the embedded default voice.
+/// `indextts synth`: text to a sound file, with whichever engine ``EngineFactory`` picks (IndexTTS2 when its model
+/// folder is complete, else the embedded default voice; `--engine` chooses). One code path for both engines: the
+/// options become ``SpeechParameters`` (as a batch line or an API request would), ``RequestResolver`` turns them into
+/// the ``SynthesisRequest`` (sampling flags in ``SynthesisRequest/sampling``), the engine synthesises it.
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
-        abstract: "Synthesise speech with the embedded default voice (Mandarin, 24 kHz), or with IndexTTS2 (--model-dir).",
+        abstract: "Synthesise speech with IndexTTS2 (when its model folder is complete) or the embedded default voice.",
         discussion: """
+            --engine auto (the default) speaks with IndexTTS2 when the model folder (--model-dir, $INDEXTTS_MODEL_DIR, \
+            ./checkpoints, the folder start_app.sh recorded, ~/.cache/indextts/checkpoints) is complete — cloning the \
+            timbre of --ref-audio or of a library --voice — and with the embedded default voice otherwise; the first \
+            line on standard error says which engine speaks and why.
             The default voice speaks Chinese out of the box (run scripts/fetch-default-voice.sh or ./start_app.sh once \
             to fetch it into cache_hub/). Emotion presets and --ref-audio steer its prosody — pitch level and range, \
-            speaking rate, energy — but do not clone a speaker's timbre: zero-shot voice cloning is the IndexTTS2 \
-            engine's job, once its checkpoints are in place.
+            speaking rate, energy — but do not clone a speaker's timbre; IndexTTS2's generation settings (--top-k, \
+            --num-beams, …) do not apply to it.
             Presets: \(EmotionPreset.all.map { "\($0.id) (\($0.label))" }.joined(separator: ", ")).
             Voice licence: \(DefaultVoiceEngine.licence)
             """)
 
     @Option(name: .shortAndLong, help: "Text to speak.") var text: String?
     @Option(help: "Read the text from a UTF-8 file.") var textFile: String?
-    @Option(help: "Voice (built-in: baker).") var voice: String?
+    @Option(help: "Voice: built-in (baker, with the default voice) or a voice-library name (see --data).") var voice: String?
+    @Option(help: "Data folder whose voices/ holds the voice library (the server's --data).") var data = "data"
     @Option(help: "Emotion preset, English id or Chinese label (e.g. happy, 悲伤).") var emotion: String?
     @Option(help: "Preset strength, 0…1.") var emotionStrength = 1.0
-    @Option(help: "IndexTTS2's 8 emotion weights: happy,angry,sad,afraid,disgusted,melancholic,surprised,calm.")
+    @Option(help: "IndexTTS2's 8 emotion weights: happy,angry,sad,afraid,disgusted,melancholic,surprised,calm (scaled by --emo-alpha).")
     var emotionVector: String?
-    @Option(help: "Describe the emotion in words (mapped onto the presets it names).") var emotionText: String?
-    @Option(help: "Reference clip whose prosody (pitch, rate, energy) the voice follows.") var refAudio: String?
-    @Option(help: "Emotion reference clip (prosody), weighted by --emotion-weight.") var emotionAudio: String?
-    @Option(help: "Weight of --emotion-audio, 0…1.") var emotionWeight = 1.0
+    @Option(help: "Describe the emotion in words.") var emotionText: String?
+    @Option(name: [.customLong("ref-audio"), .customLong("spk-audio-prompt")],
+            help: "Voice reference clip: the timbre IndexTTS2 clones, the prosody the default voice follows.") var refAudio: String?
+    @Option(name: [.customLong("emotion-audio"), .customLong("emo-audio-prompt")],
+            help: "Emotion reference clip, weighted by --emo-alpha.") var emotionAudio: String?
+    @Option(name: [.customLong("emo-alpha"), .customLong("emotion-weight")],
+            help: "Emotion weight, 0…1: of --emotion-audio, or the scale of --emotion-vector (upstream emo_alpha; default 1).")
+    var emoAlpha: Double?
+    @Flag(help: "With --emotion-vector: pick the emotion-matrix rows at random (upstream use_random).") var useRandom = false
     @Option(help: "Speaking speed, 0.25…4.0 (1 is normal).") var speed = 1.0
     @Option(help: "Output format: wav, mp3, opus, aac, flac or pcm (default: from -o, else wav).") var format: String?
     @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
-    @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
-    @Option(help: "IndexTTS2 model folder (checkpoints/ with config.yaml and hf_cache/): speak with IndexTTS2, cloning --ref-audio.")
-    var modelDir: String?
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(inversion: .prefixedNo, help: "IndexTTS2: sample the codes (upstream do_sample, default on); --no-do-sample decodes greedily / by beam search.")
+    var doSample: Bool?
     @Option(help: "IndexTTS2: top-k (upstream default 30).") var topK: Int?
-    @Option(help: "IndexTTS2: top-p (0.8).") var topP: Float?
-    @Option(help: "IndexTTS2: temperature (0.8).") var temperature: Float?
+    @Option(help: "IndexTTS2: top-p (0.8).") var topP: Double?
+    @Option(help: "IndexTTS2: temperature (0.8).") var temperature: Double?
     @Option(help: "IndexTTS2: beams (3).") var numBeams: Int?
-    @Option(help: "IndexTTS2: repetition penalty (10).") var repetitionPenalty: Float?
-    @Option(help: "IndexTTS2: length penalty (0).") var lengthPenalty: Float?
+    @Option(help: "IndexTTS2: repetition penalty (10).") var repetitionPenalty: Double?
+    @Option(help: "IndexTTS2: length penalty (0).") var lengthPenalty: Double?
     @Option(help: "IndexTTS2: most semantic codes per segment (1500).") var maxMelTokens: Int?
     @Option(help: "IndexTTS2: text tokens per segment (120).") var maxTextTokensPerSegment: Int?
     @Option(help: "IndexTTS2: CFM steps (25).") var diffusionSteps: Int?
     @Option(help: "IndexTTS2: classifier-free guidance rate (0.7).") var inferenceCfgRate: Double?
-    @Option(help: "IndexTTS2: seed of the code sampler and the CFM noise.") var seed: UInt64?
+    @Option(help: "IndexTTS2: milliseconds of silence between segments (200).") var intervalSilence: Int?
+    @Option(help: "Seed of IndexTTS2's code sampler and CFM noise.") var seed: UInt64?
     @Option(help: "IndexTTS2: write every intermediate tensor under upstream's names to this safetensors file.")
     var dumpStages: String?
     @Option(help: "IndexTTS2: take the CFM start noise from this safetensors file (tensors cfm_noise, cfm_noise@1, …).")
     var cfmNoise: String?
-    @Flag(name: .shortAndLong, help: "Print per-stage timings, real-time factor and the prosody controls used.") var verbose = false
+    @Flag(name: .shortAndLong, help: "Print per-stage timings, real-time factor and the controls used.") var verbose = false
 
     func validate() throws {
         let sources = [text != nil, textFile != nil].filter { $0 }.count
@@ -76,6 +91,37 @@ struct SynthCommand: ParsableCommand {
         return lines.joined()
     }
 
+    /// The generation flags as the one sampling type (absent flags: the engine's defaults, upstream's).
+    var sampling: SamplingParameters {
+        SamplingParameters(doSample: doSample, topP: topP, topK: topK, temperature: temperature, numBeams: numBeams,
+                           repetitionPenalty: repetitionPenalty, lengthPenalty: lengthPenalty, maxMelTokens: maxMelTokens,
+                           diffusionSteps: diffusionSteps, inferenceCfgRate: inferenceCfgRate,
+                           maxTextTokensPerSegment: maxTextTokensPerSegment, intervalSilence: intervalSilence)
+    }
+
+    /// The options as a stored request would carry them (clips by path).
+    func parameters(text: String) throws -> SpeechParameters {
+        var p = SpeechParameters(text: text, voice: voice, speed: speed, seed: seed)
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        p.referenceAudioPath = refAudio.map(absolute)
+        if let emotion {
+            p.emotion = emotion
+            p.emotionWeight = emotionStrength
+        } else {
+            p.emotionWeight = emoAlpha
+        }
+        if let emotionVector {
+            let values = emotionVector.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.allSatisfy({ $0 != nil }) else { throw ValidationError("--emotion-vector: 8 comma-separated numbers") }
+            p.emotionVector = values.map { $0! }
+        }
+        p.emotionText = emotionText
+        p.emotionAudioPath = emotionAudio.map(absolute)
+        p.sampling = sampling.isEmpty ? nil : sampling
+        p.useRandom = useRandom ? true : nil
+        return p
+    }
+
     func run() throws {
         AllocatorTuning.apply()
         let text = try readText()
@@ -86,49 +132,56 @@ struct SynthCommand: ParsableCommand {
             }
             return .wav
         }()
-        var request = SynthesisRequest(text: text, voice: voice, speed: speed)
-        if let emotion { request.emotion = .preset(emotion, strength: emotionStrength) }
-        if let emotionVector {
-            let values = emotionVector.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.allSatisfy({ $0 != nil }) else { throw ValidationError("--emotion-vector: 8 comma-separated numbers") }
-            request.emotion = .vector(values.map { $0! })
+        let parameters = try self.parameters(text: text)
+        try parameters.validate(maxCharacters: 100_000)
+
+        let loaded = try engineOptions.load()
+        let engine = loaded.engine
+        FileHandle.standardError.write(Data("engine: \(loaded.selection.reason)\n".utf8))
+        let stageRun = dumpStages != nil || cfmNoise != nil
+        if stageRun && !(engine is IndexTTS2Engine) {
+            throw ValidationError("--dump-stages and --cfm-noise need IndexTTS2, but the engine is \(engine.info.name) (\(loaded.selection.reason))")
         }
-        if let emotionText { request.emotion = .text(emotionText) }
-        if let emotionAudio {
-            let clip = try AudioDecoder.decode(path: emotionAudio, requireSound: true)
-            request.emotion = .referenceAudio(samples: clip.samples, sampleRate: clip.sampleRate, weight: emotionWeight)
+        if !engine.info.clonesTimbre, parameters.sampling != nil || parameters.useRandom == true {
+            FileHandle.standardError.write(Data("note: \(engine.info.name) has no GPT sampler; the generation settings are ignored\n".utf8))
         }
-        if let refAudio {
-            let clip = try AudioDecoder.decode(path: refAudio, requireSound: true)
-            request.referenceAudio = (clip.samples, clip.sampleRate)
-        }
-        if let modelDir {
-            try runIndexTTS2(modelDir: modelDir, request: request, outputFormat: outputFormat)
-            return
-        }
-        if dumpStages != nil || cfmNoise != nil { throw ValidationError("--dump-stages and --cfm-noise need --model-dir") }
-        let loadStart = Date()
-        let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: cache))
-        let loadSeconds = Date().timeIntervalSince(loadStart)
+        let library = VoiceLibrary(root: URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("voices"),
+                                   reserved: RequestResolver.reservedNames(for: engine.info))
+        let resolver = RequestResolver(library: library, engine: engine)
+        let request = try resolver.prepare(parameters, engine: engine)
+        try engine.validate(request)
+
         let interactive = isatty(STDERR_FILENO) != 0
-        let result = try engine.synthesize(request) { p in
+        let progress: @Sendable (SynthesisProgress) -> Void = { p in
             guard p.totalSegments > 1 else { return }
             let width = 30, done = width * p.completedSegments / p.totalSegments
             let bar = String(repeating: "█", count: done) + String(repeating: "░", count: width - done)
             let line = "\(bar) \(p.completedSegments)/\(p.totalSegments) segments, \(String(format: "%.1f", p.audioSeconds)) s of audio"
             FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
         }
-        if interactive && result.segments > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
-        let path = output ?? Self.defaultOutputPath(format: outputFormat)
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let bytes = try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: outputFormat)
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-            throw ValidationError("cannot write \(path)")
+        let result: SynthesisResult
+        if stageRun, let indexTTS2 = engine as? IndexTTS2Engine {
+            result = try runStages(indexTTS2, request: request, progress: progress)
+        } else {
+            result = try engine.synthesize(request, progress: progress)
         }
-        print("wrote \(path): \(String(format: "%.2f", result.audioSeconds)) s, \(outputFormat.rawValue), \(result.sampleRate) Hz")
+        if interactive && result.segments > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        if let warning = result.appliedControls["warning"] { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        if result.samples.isEmpty {
+            print("no audio (the engine produced no samples)")
+        } else {
+            let path = output ?? Self.defaultOutputPath(format: outputFormat)
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            let bytes = try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: outputFormat)
+            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+                throw ValidationError("cannot write \(path)")
+            }
+            print("wrote \(path): \(String(format: "%.2f", result.audioSeconds)) s, \(outputFormat.rawValue), \(result.sampleRate) Hz")
+        }
         if verbose {
-            print(String(format: "model load: %.3f s", loadSeconds))
+            print("engine: \(engine.info.id) (\(loaded.selection.reason))")
+            print(String(format: "model load: %.3f s", loaded.loadSeconds))
             for t in result.timings { print(String(format: "%@: %.3f s", t.stage, t.seconds)) }
             print(String(format: "total: %.3f s, time to first audio: %.3f s, real-time factor: %.3f (%d segments)",
                          result.totalSeconds, result.timeToFirstAudio, result.realTimeFactor, result.segments))
@@ -136,24 +189,11 @@ struct SynthCommand: ParsableCommand {
         }
     }
 
-    /// IndexTTS2 on `modelDir`: upstream's sampling defaults unless given, optional stage dump and start noise.
-    func runIndexTTS2(modelDir: String, request: SynthesisRequest, outputFormat: AudioFormat) throws {
-        let loadStart = Date()
-        var engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache))
-        let loadSeconds = Date().timeIntervalSince(loadStart)
-        if let topK { engine.sampling.topK = topK }
-        if let topP { engine.sampling.topP = topP }
-        if let temperature { engine.sampling.temperature = temperature }
-        if let numBeams { engine.sampling.numBeams = numBeams }
-        if let repetitionPenalty { engine.sampling.repetitionPenalty = repetitionPenalty }
-        if let lengthPenalty { engine.sampling.lengthPenalty = lengthPenalty }
-        if let maxMelTokens { engine.sampling.maxMelTokens = maxMelTokens }
-        if let diffusionSteps { engine.sampling.diffusionSteps = diffusionSteps }
-        if let inferenceCfgRate { engine.sampling.inferenceCfgRate = inferenceCfgRate }
-        if let maxTextTokensPerSegment { engine.maxTextTokensPerSegment = maxTextTokensPerSegment }
-        var synthesisRequest = request
-        if let seed { synthesisRequest.seed = seed }
-        var pipelineRequest = try engine.pipelineRequest(for: synthesisRequest)
+    /// IndexTTS2 with the parity surface: the same request, run through the pipeline with stage recording and/or a
+    /// given CFM start noise; the stages go to `--dump-stages`.
+    func runStages(_ engine: IndexTTS2Engine, request: SynthesisRequest,
+                   progress: @escaping @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
+        var pipelineRequest = try engine.pipelineRequest(for: request)
         pipelineRequest.recordStages = dumpStages != nil
         if let cfmNoise {
             let store = try WeightStore.open(path: cfmNoise)
@@ -166,29 +206,23 @@ struct SynthCommand: ParsableCommand {
         }
         let start = Date()
         let output = try engine.pipeline.synthesize(pipelineRequest) { p in
-            FileHandle.standardError.write(Data("segment \(p.completedSegments)/\(p.totalSegments)\n".utf8))
+            progress(SynthesisProgress(completedSegments: p.completedSegments, totalSegments: p.totalSegments, audioSeconds: 0))
         }
         let seconds = Date().timeIntervalSince(start)
-        for warning in output.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         if let dumpStages {
             try SafeTensorsWriter.write(output.stages, metadata: ["engine": "indextts2"], to: dumpStages)
             print("wrote \(output.stages.count) stages to \(dumpStages)")
         }
-        let path = output.samples.isEmpty ? nil : (self.output ?? Self.defaultOutputPath(format: outputFormat))
-        guard let path else { return }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let bytes = try AudioEncoder.encode(output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate, format: outputFormat)
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw ValidationError("cannot write \(path)") }
-        let audioSeconds = Double(output.samples.count) / Double(output.sampleRate)
-        print("wrote \(path): \(String(format: "%.2f", audioSeconds)) s, \(outputFormat.rawValue), \(output.sampleRate) Hz")
-        if verbose {
-            print(String(format: "model load: %.3f s, synthesis: %.3f s, real-time factor: %.3f (%d segments)",
-                         loadSeconds, seconds, audioSeconds > 0 ? seconds / audioSeconds : 0, output.segments.count))
-            for (k, segment) in output.segments.enumerated() {
-                print("segment \(k): \(segment.textTokens.count) tokens, \(segment.codes.count) codes, \(segment.stop.rawValue)")
-            }
+        var controls = ["engine": "indextts2", "top_k": "\(pipelineRequest.sampling.topK)",
+                        "num_beams": "\(pipelineRequest.sampling.numBeams)",
+                        "diffusion_steps": "\(pipelineRequest.sampling.diffusionSteps)"]
+        for (k, segment) in output.segments.enumerated() {
+            controls["segment_\(k)"] = "\(segment.textTokens.count) tokens, \(segment.codes.count) codes, \(segment.stop.rawValue)"
         }
+        if !output.warnings.isEmpty { controls["warning"] = output.warnings.joined(separator: " ") }
+        return SynthesisResult(samples: output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate,
+                               timings: [StageTiming(stage: "synthesis", seconds: seconds)], segments: output.segments.count,
+                               timeToFirstAudio: seconds, totalSeconds: seconds, appliedControls: controls)
     }
 
     /// `outputs/YYYYMMDD_HHMMSS.<ext>` (local time), as IndexTTS names its outputs.

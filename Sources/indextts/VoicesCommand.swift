@@ -7,19 +7,22 @@ import IndexTTSJobs
 struct VoicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voices", abstract: "Built-in voices, their licences, and the voice library.",
+        // Subcommands defined in other files are added here, one entry each.
         subcommands: [List.self, Add.self, Delete.self])
 
     struct Location: ParsableArguments {
         @Option(help: "Data folder whose voices/ holds the library (the server's --data).") var data = "data"
-        var library: VoiceLibrary {
+        /// The library, with the names `engine` reserves (all built-in names when no engine is given).
+        func library(for engine: EngineInfo? = nil) -> VoiceLibrary {
             VoiceLibrary(root: URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("voices"),
-                         reserved: Set(["baker", "default"] + RequestResolver.openAIVoices))
+                         reserved: engine.map(RequestResolver.reservedNames(for:)) ?? Set(["baker", "default"] + RequestResolver.openAIVoices))
         }
+        var library: VoiceLibrary { library() }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the voices, whether their files are present, and the library.")
-        @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @OptionGroup var engineOptions: EngineOptions
         @OptionGroup var location: Location
         @Flag(help: "Print JSON.") var json = false
 
@@ -34,7 +37,7 @@ struct VoicesCommand: ParsableCommand {
         }
 
         func run() throws {
-            let paths = ModelCache(root: cache)
+            let paths = engineOptions.modelCache
             let missing = paths.missingDefaultVoiceFiles()
             let voices = [Voice(id: "baker", engine: "default", language: "zh (Mandarin)", sampleRate: 24000, installed: missing == nil,
                                 licence: DefaultVoiceEngine.licence,
@@ -59,8 +62,12 @@ struct VoicesCommand: ParsableCommand {
             } else {
                 print("library (\(location.library.root.path)):")
                 for e in library {
-                    print(String(format: "  %@\t%.1f s\t%.0f Hz\t%.1f syllables/s\t%.1f LUFS%@", e.name, e.seconds, e.pitchHz,
-                                 e.syllablesPerSecond, e.loudnessDB, e.description.map { "\t" + $0 } ?? ""))
+                    var line = String(format: "  %@\t%.1f s", e.name, e.seconds)
+                    if let pitch = e.pitchHz, let rate = e.syllablesPerSecond, let loudness = e.loudnessDB {
+                        line += String(format: "\t%.0f Hz\t%.1f syllables/s\t%.1f LUFS", pitch, rate, loudness)
+                    }
+                    line += "\tconditioning: " + ((e.conditioning ?? []).isEmpty ? "none" : e.conditioning!.joined(separator: ", "))
+                    print(line + (e.description.map { "\t" + $0 } ?? ""))
                 }
             }
         }
@@ -73,12 +80,23 @@ struct VoicesCommand: ParsableCommand {
         @Argument(help: "Reference clip, 1–60 s (wav, flac, mp3, ogg, opus, aac).") var clip: String
         @Option(help: "A note stored with the voice (who speaks, licence of the recording).") var description: String?
         @OptionGroup var location: Location
+        @OptionGroup var engineOptions: EngineOptions
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: clip) else { throw ValidationError("cannot read \(clip)") }
-            let entry = try location.library.add(name: name, audio: [UInt8](data), fileName: clip, description: description)
-            print(String(format: "added %@: %.1f s, %.0f Hz mean pitch, %.1f syllables/s", entry.name, entry.seconds,
-                         entry.pitchHz, entry.syllablesPerSecond))
+            // The engine analyses the clip once; its conditioning is stored with the voice.
+            let loaded = try engineOptions.load()
+            FileHandle.standardError.write(Data("engine: \(loaded.selection.reason)\n".utf8))
+            let entry = try location.library(for: loaded.engine.info).add(name: name, audio: [UInt8](data), fileName: clip,
+                                                                          description: description, engine: loaded.engine)
+            var line = String(format: "added %@: %.1f s", entry.name, entry.seconds)
+            if let pitch = entry.pitchHz, let rate = entry.syllablesPerSecond {
+                line += String(format: ", %.0f Hz mean pitch, %.1f syllables/s", pitch, rate)
+            }
+            let stored = entry.conditioning ?? []
+            line += stored.isEmpty ? "; no stored conditioning (\(loaded.engine.info.name) analyses the clip per request)"
+                : "; conditioning stored for \(stored.joined(separator: ", "))"
+            print(line)
         }
     }
 

@@ -2,25 +2,27 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IndexTTS
 import IndexTTSJobs
 import IndexTTSServer
 import IndexTTSTestSupport
 import NIOCore
 import Testing
 
-/// A live server on a free loopback port with the tone engine, a fresh data folder and SQLite queue.
+/// A live server on a free loopback port with the tone engine (or `engine`), a fresh data folder and SQLite queue.
 struct TestServer {
     let server: SpeechServer
     let data: URL
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }, segmentDelay: Double = 0) throws {
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }, segmentDelay: Double = 0,
+         engine: (any SpeechEngine)? = nil) throws {
         data = FileManager.default.temporaryDirectory.appendingPathComponent("server-\(UUID().uuidString)")
         var c = ServerConfiguration(dataDirectory: data)
         c.port = 0
         c.concurrency = 2
         configure(&c)
         let queue = try SQLiteJobQueue(path: data.appendingPathComponent("jobs.sqlite").path)
-        server = try SpeechServer(configuration: c, engine: ToneEngine(segmentDelay: segmentDelay), queue: queue)
+        server = try SpeechServer(configuration: c, engine: engine ?? ToneEngine(segmentDelay: segmentDelay), queue: queue)
     }
 
     func run<T: Sendable>(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> T) async throws -> T {

@@ -28,6 +28,8 @@ def test_start_replace_and_stop(data_dir):
     first = run("--port", str(port), "--data", data_dir)
     assert first.returncode == 0, first.stdout + first.stderr
     assert f"http://127.0.0.1:{port}" in first.stdout
+    # It says which engine speaks and why (no IndexTTS2 folder in the checkout: the default voice).
+    assert "Engine: Default voice" in first.stdout and "default voice:" in first.stdout, first.stdout
     page = requests.get(f"http://127.0.0.1:{port}/")
     assert page.status_code == 200 and "IndexTTS-Swift" in page.text
     old_pid = int(open(pid_file).read())

@@ -14,10 +14,12 @@ const I18N = {
     saveVoice: "保存为音色", deleteVoice: "删除所选音色", emotionTitle: "情感", preset: "预设", presetNone: "（不使用预设）",
     modeSame: "与音色参考相同", modeAudio: "情感参考音频", modeVector: "情感向量", modeText: "情感描述文本",
     emotionTextPlaceholder: "例如：温柔地、带点开心", emotionWeight: "情感权重", speed: "语速", advanced: "高级参数",
-    advancedNote: "采样参数仅对 IndexTTS2 引擎生效。", generate: "生成语音", download: "下载", history: "最近任务",
+    advancedNote: "采样参数仅对 IndexTTS2 引擎生效；留空即使用上游默认值。", generate: "生成语音", download: "下载", history: "最近任务",
     queued: "排队中……", running: "合成中", done: "完成", failed: "失败", cancelled: "已取消", noText: "请先输入文本。",
     uploadedVoice: "上传的参考音频", saved: "已保存音色", deleted: "已删除音色", needName: "请填写音色名称，并上传或录制参考音频。",
     builtIn: "内置", library: "音色库", play: "播放", cannotDelete: "只能删除音色库中的音色。",
+    useRandom: "随机采样情感 (use_random)", cloneNote: "IndexTTS2 克隆参考音频的音色：请选择音色库中的音色，或上传/录制参考音频。",
+    needClip: "IndexTTS2 需要参考音频：请选择音色库中的音色，或上传/录制参考音频。", speaking: "发音引擎",
   },
   en: {
     apiKey: "API key (if required)", textTitle: "Text", textPlaceholder: "Type the text to speak; Chinese punctuation is fine…",
@@ -27,17 +29,30 @@ const I18N = {
     deleteVoice: "Delete selected voice", emotionTitle: "Emotion", preset: "Preset", presetNone: "(no preset)",
     modeSame: "Same as the voice reference", modeAudio: "Emotion reference clip", modeVector: "Emotion vector",
     modeText: "Emotion described in text", emotionTextPlaceholder: "e.g. gentle, a little happy", emotionWeight: "Emotion weight",
-    speed: "Speed", advanced: "Advanced", advancedNote: "Sampling settings apply to the IndexTTS2 engine only.",
+    speed: "Speed", advanced: "Advanced",
+    advancedNote: "Sampling settings apply to the IndexTTS2 engine only; empty fields take upstream's defaults.",
     generate: "Generate speech", download: "Download", history: "Recent jobs", queued: "Queued…", running: "Synthesising",
     done: "Done", failed: "Failed", cancelled: "Cancelled", noText: "Enter some text first.", uploadedVoice: "Uploaded reference",
     saved: "Saved voice", deleted: "Deleted voice", needName: "Give a name and upload or record a reference clip.",
     builtIn: "built-in", library: "library", play: "Play", cannotDelete: "Only library voices can be deleted.",
+    useRandom: "Random emotion rows (use_random)",
+    cloneNote: "IndexTTS2 clones the timbre of a reference: choose a library voice, or upload or record a clip.",
+    needClip: "IndexTTS2 needs a voice reference: choose a library voice, or upload or record a clip.", speaking: "Engine",
   },
 };
 
 let lang = localStorage.getItem("indextts-lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 let recorded = null;        // Blob from the microphone
 let engine = null;
+let selection = null;        // which engine speaks and why (/healthz engine_selection)
+// IndexTTS2's generation settings: form field → input id (empty inputs are not sent: upstream's defaults apply).
+const SAMPLING_FIELDS = {
+  do_sample: "do-sample", temperature: "temperature", top_p: "top-p", top_k: "top-k", num_beams: "num-beams",
+  repetition_penalty: "repetition-penalty", length_penalty: "length-penalty", max_mel_tokens: "max-mel-tokens",
+  diffusion_steps: "diffusion-steps", inference_cfg_rate: "inference-cfg-rate",
+  max_text_tokens_per_segment: "max-text-tokens-per-segment", interval_silence: "interval-silence",
+};
+const isIndexTTS2 = () => !!engine && engine.id === "indextts2";
 const t = (key) => (I18N[lang] && I18N[lang][key]) || I18N.en[key] || key;
 
 function applyLanguage() {
@@ -45,6 +60,7 @@ function applyLanguage() {
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   $("lang-toggle").textContent = lang === "zh" ? "English" : "中文";
+  showEngine();
   updateCount();
 }
 
@@ -102,7 +118,8 @@ async function loadEngine() {
   try {
     const health = await (await fetch("/healthz")).json();
     engine = health.engine;
-    $("engine-name").textContent = engine.name;
+    selection = health.engine_selection || null;
+    showEngine();
     $("licence").textContent = engine.licence;
     const preset = $("preset");
     for (const p of engine.presets || []) {
@@ -115,6 +132,18 @@ async function loadEngine() {
   } catch (e) {
     setStatus(e.message, true);
   }
+}
+
+// Which engine speaks (name, id, why) and the controls that fit it: IndexTTS2's emotion modes, use_random and
+// generation settings; the default voice's presets.
+function showEngine() {
+  if (!engine) return;
+  $("engine-name").textContent = engine.name + " (" + engine.id + ")";
+  $("engine-reason").textContent = selection && selection.reason ? t("speaking") + ": " + selection.reason : "";
+  const indextts2 = isIndexTTS2();
+  $("sampling-fields").hidden = !indextts2;
+  $("use-random-row").hidden = !indextts2;
+  $("clone-note").hidden = !indextts2;
 }
 
 async function loadVoices(select) {
@@ -225,7 +254,7 @@ function buildForm() {
   const form = new FormData();
   form.append("text", $("text").value);
   const clip = referenceClip();
-  if (clip) form.append("spk_audio_prompt", clip[0], clip[1]); else form.append("voice", $("voice").value);
+  if (clip) form.append("spk_audio_prompt", clip[0], clip[1]); else if ($("voice").value) form.append("voice", $("voice").value);
   form.append("speed", $("speed").value);
   form.append("format", $("format").value);
   const alpha = $("emo-alpha").value;
@@ -239,14 +268,19 @@ function buildForm() {
       form.append("emo_alpha", alpha);
     } else if (mode === "vector") {
       const values = [...document.querySelectorAll("[data-emotion]")].map((el) => el.value);
-      if (values.some((v) => Number(v) > 0)) { form.append("emo_vector", values.join(",")); form.append("emo_alpha", alpha); }
+      if (values.some((v) => Number(v) > 0)) {
+        form.append("emo_vector", values.join(","));
+        form.append("emo_alpha", alpha);
+        if (isIndexTTS2() && $("use-random").checked) form.append("use_random", "true");
+      }
     } else if (mode === "text" && $("emo-text").value.trim()) {
       form.append("emo_text", $("emo-text").value.trim());
     }
   }
-  const advanced = { seed: "seed", do_sample: "do-sample", temperature: "temperature", top_p: "top-p", top_k: "top-k",
-                     num_beams: "num-beams", repetition_penalty: "repetition-penalty", max_mel_tokens: "max-mel-tokens" };
-  for (const [field, id] of Object.entries(advanced)) if ($(id).value !== "") form.append(field, $(id).value);
+  if ($("seed").value !== "") form.append("seed", $("seed").value);
+  if (isIndexTTS2()) {
+    for (const [field, id] of Object.entries(SAMPLING_FIELDS)) if ($(id).value !== "") form.append(field, $(id).value);
+  }
   return form;
 }
 
@@ -266,6 +300,11 @@ async function showAudio(job) {
 
 async function generate() {
   if (!$("text").value.trim()) { setStatus(t("noText"), true); return; }
+  const voiceOption = $("voice").selectedOptions[0];
+  if (isIndexTTS2() && !referenceClip() && !(voiceOption && voiceOption.dataset.type === "library")) {
+    setStatus(t("needClip"), true);
+    return;
+  }
   const button = $("generate");
   button.disabled = true;
   $("progress").hidden = false;

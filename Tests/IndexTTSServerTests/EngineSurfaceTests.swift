@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import IndexTTS
+import IndexTTSAudio
+import IndexTTSJobs
+import IndexTTSServer
+import IndexTTSTestSupport
+import Testing
+
+/// Every HTTP surface hands the whole request to the engine: sampling fields and `use_random` (JSON, multipart and
+/// jobs), library voices with their stored conditioning, OpenAI voice names mapped onto the library when the engine
+/// has no built-in voices; `/healthz`, `/v1/models` and the WebUI say which engine speaks and why.
+struct EngineSurfaceTests {
+    static let sampling = SamplingParameters(doSample: false, topP: 0.5, topK: 7, temperature: 0.6, numBeams: 2,
+                                             repetitionPenalty: 3, lengthPenalty: 0.5, maxMelTokens: 24, diffusionSteps: 4,
+                                             inferenceCfgRate: 0.3, maxTextTokensPerSegment: 40, intervalSilence: 120)
+    /// The same settings as form fields / JSON values, by upstream name.
+    static let fields: [(String, String)] = [
+        ("do_sample", "false"), ("top_p", "0.5"), ("top_k", "7"), ("temperature", "0.6"), ("num_beams", "2"),
+        ("repetition_penalty", "3"), ("length_penalty", "0.5"), ("max_mel_tokens", "24"), ("diffusion_steps", "4"),
+        ("inference_cfg_rate", "0.3"), ("max_text_tokens_per_segment", "40"), ("interval_silence", "120"),
+    ]
+
+    @Test func everySamplingFieldReachesTheEngine() async throws {
+        #expect(Set(Self.fields.map(\.0)) == Set(SamplingParameters.CodingKeys.allCases.map(\.rawValue)))
+        let engine = RecordingEngine()
+        let rig = try TestServer(engine: engine)
+        try await rig.run { client in
+            // multipart/form-data with a clip
+            let form = try await client.postMultipart("/v1/tts", fields: [("text", "一二。"), ("emo_vector", "1,0,0,0,0,0,0,0"),
+                                                                         ("use_random", "true")] + Self.fields,
+                                                      files: [("spk_audio_prompt", "ref.wav", try referenceClip())])
+            #expect(form.status == .ok, "\(form.text)")
+            #expect(form.header("X-IndexTTS-Ignored") == nil)  // this engine has a sampler
+            // JSON with a library voice
+            let added = try await client.postMultipart("/v1/voices", fields: [("name", "narrator")], files: [("audio", "n.wav", try referenceClip())])
+            #expect(added.status == .created, "\(added.text)")
+            let body: [String: Any] = [
+                "text": "一二。", "voice": "narrator", "use_random": true, "do_sample": false, "top_p": 0.5, "top_k": 7,
+                "temperature": 0.6, "num_beams": 2, "repetition_penalty": 3, "length_penalty": 0.5, "max_mel_tokens": 24,
+                "diffusion_steps": 4, "inference_cfg_rate": 0.3, "max_text_tokens_per_segment": 40, "interval_silence": 120,
+            ]
+            let json = try await client.postJSON("/v1/tts", body)
+            #expect(json.status == .ok, "\(json.text)")
+            // A job, through the queue and the worker
+            let job = try await client.postJSON("/v1/jobs", body).json()
+            let id = try #require(job["id"] as? String)
+            var state = ""
+            for _ in 0..<200 {
+                state = try await client.get("/v1/jobs/\(id)").json()["state"] as? String ?? ""
+                if state == "succeeded" || state == "failed" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(state == "succeeded")
+        }
+        let seen = engine.synthesized
+        #expect(seen.count == 3)
+        for request in seen {
+            #expect(request.sampling == Self.sampling && request.emotionUseRandom && request.referenceAudio?.sampleRate == 16_000)
+        }
+        // The library voice came with its stored conditioning (analysed once, when it was added).
+        #expect(seen[1].voiceConditioning?.matches(engine: "recorder", model: "recorder-1") == true && seen[2].voiceConditioning != nil)
+        #expect(seen[0].voiceConditioning == nil && engine.analysisCount == 1)
+    }
+
+    @Test func openAIVoicesMapOntoTheLibraryWithoutBuiltInVoices() async throws {
+        let engine = RecordingEngine()
+        let rig = try TestServer(engine: engine)
+        try await rig.run { client in
+            let empty = try await client.postJSON("/v1/audio/speech", ["input": "你好。", "voice": "alloy", "response_format": "wav"])
+            #expect(empty.status == .badRequest && empty.errorParam == "voice" && empty.text.contains("library is empty"), "\(empty.text)")
+            // OpenAI's names are library names here: a voice saved as "alloy" answers to it.
+            for name in ["alloy", "narrator"] {
+                let added = try await client.postMultipart("/v1/voices", fields: [("name", name)], files: [("audio", "a.wav", try referenceClip())])
+                #expect(added.status == .created, "\(added.text)")
+            }
+            let spoken = try await client.postJSON("/v1/audio/speech", ["input": "你好。", "voice": "alloy", "response_format": "wav"])
+            #expect(spoken.status == .ok, "\(spoken.text)")
+            let unknown = try await client.postJSON("/v1/audio/speech", ["input": "你好。", "voice": "nova"])
+            #expect(unknown.status == .badRequest && unknown.text.contains("alloy, narrator"), "\(unknown.text)")
+            let voices = try await client.get("/v1/voices").json()["data"] as? [[String: Any]] ?? []
+            #expect(voices.map { $0["type"] as? String } == ["library", "library"])
+        }
+        #expect(engine.synthesized.count == 1 && engine.synthesized[0].referenceAudio != nil
+                && engine.synthesized[0].voiceConditioning != nil)
+    }
+
+    @Test func healthModelsAndTheWebUISayWhichEngineSpeaks() async throws {
+        let selection = EngineSelection(choice: .auto, engine: "tone", reason: "default voice: /x/checkpoints is absent",
+                                        modelDirectory: "/x/checkpoints", modelDirectoryOrigin: .workingDirectory, cache: "/x/cache_hub")
+        let rig = try TestServer(configure: { $0.engineSelection = selection })
+        try await rig.run { client in
+            let health = try await client.get("/healthz").json()
+            let chosen = try #require(health["engine_selection"] as? [String: Any])
+            #expect(chosen["reason"] as? String == selection.reason && chosen["engine"] as? String == "tone"
+                    && chosen["choice"] as? String == "auto" && chosen["model_dir"] as? String == "/x/checkpoints")
+            let models = try await client.get("/v1/models").json()["data"] as? [[String: Any]] ?? []
+            #expect(!models.isEmpty && models.allSatisfy { $0["engine"] as? String == "tone" && $0["reason"] as? String == selection.reason })
+
+            // The page shows the engine's name, id and reason, and offers every IndexTTS2 setting by its upstream
+            // name when the engine is IndexTTS2.
+            let html = try await client.get("/").text
+            let js = try await client.get("/ui/app.js").text
+            for id in ["engine-name", "engine-reason", "sampling-fields", "use-random", "clone-note"] {
+                #expect(html.contains("id=\"\(id)\""), "\(id)")
+            }
+            #expect(js.contains("engine_selection") && js.contains("selection.reason") && js.contains("engine.id === \"indextts2\""))
+            for key in SamplingParameters.CodingKeys.allCases.map(\.rawValue) {
+                let id = key.replacingOccurrences(of: "_", with: "-")
+                #expect(html.contains("id=\"\(id)\"") && js.contains("\(key): \"\(id)\""), "\(key)")
+            }
+            #expect(js.contains("form.append(\"use_random\""))
+        }
+    }
+
+    /// The real IndexTTS2 engine (tiny e2e model) behind the server: a multipart request with a clip and IndexTTS2's
+    /// settings speaks, and the settings reached the decoder (the applied controls echo them).
+    @Test func indexTTS2SpeaksThroughTheNativeEndpoint() async throws {
+        let engine = try IndexTTS2Engine.load(modelDirectory: Fixtures.path("e2e/model"), cache: ModelCache(root: Fixtures.cache("")))
+        let rig = try TestServer(engine: engine)
+        let clip = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("e2e/ref.wav"))))
+        try await rig.run { client in
+            let r = try await client.postMultipart("/v1/tts", fields: [("text", "你好"), ("max_mel_tokens", "24"), ("top_k", "1"),
+                                                                      ("num_beams", "1"), ("diffusion_steps", "3"), ("format", "wav")],
+                                                   files: [("spk_audio_prompt", "ref.wav", clip)])
+            #expect(r.status == .ok, "\(r.text)")
+            let controls = r.header("X-IndexTTS-Controls") ?? ""
+            #expect(controls.contains("engine=indextts2") && controls.contains("top_k=1") && controls.contains("num_beams=1")
+                    && controls.contains("diffusion_steps=3"), "\(controls)")
+            let audio = try AudioDecoder.decode(bytes: r.bytes, name: "a.wav")
+            #expect(audio.sampleRate == 22_050 && audio.duration > 0)
+            // Without a clip or a library voice IndexTTS2 cannot speak: a clear error, not a crash.
+            let bare = try await client.postJSON("/v1/tts", ["text": "你好"])
+            #expect(bare.status == .badRequest, "\(bare.text)")
+        }
+    }
+}
