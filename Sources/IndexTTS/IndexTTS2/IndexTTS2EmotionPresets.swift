@@ -53,7 +53,8 @@ public enum IndexTTS2EmotionPresets {
         }
     }
 
-    static func format(_ x: Double) -> String {
+    /// `x` with at most 4 decimals and no trailing zeros (how applied controls print numbers).
+    public static func format(_ x: Double) -> String {
         var s = String(format: "%.4f", x)
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }
