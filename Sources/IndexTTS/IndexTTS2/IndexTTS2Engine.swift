@@ -232,7 +232,10 @@ public struct IndexTTS2Engine: SpeechEngine {
     /// Resolves the voice (stored conditioning, cached analysis, or a new analysis), runs the pipeline, and reports
     /// per-stage times (the speaker analysis' `speaker.*` stages only when it ran), time to first audio, and the
     /// controls as applied (`speaker_conditioning`: `stored`, `cached` or `analysed`; every sampling value; the
-    /// emotion and its effective vector; speed and duration factor; `warning`).
+    /// emotion and its effective vector; speed and duration factor; `warning`). A new voice is always analysed in
+    /// full, its own emotion reference (`emo_cond_emb`, a second w2v-BERT run) included even when this request brings
+    /// an emotion clip, so that the cached or stored voice serves every later request; an emotion clip itself is
+    /// analysed per request (not cached).
     public func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
         var prepared = try prepare(request)
         let start = Date()
