@@ -108,28 +108,69 @@ struct InspectReport: Codable {
 extension ModelsCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check an IndexTTS2 model folder: which files are present, readable or missing, and where to get them.")
+            abstract: "Check an IndexTTS2 model folder: every file of the official layout (hf_cache/ included), whether it is present and readable, and where to get it.",
+            discussion: """
+                The same resolver the engine loads with (IndexTTS2ModelFolder): config.yaml and the files it names \
+                (gpt.pth, s2mel.pth, bpe.model, wav2vec2bert_stats.pt, feat1.pt, feat2.pt), and under hf_cache/ (flat \
+                or Hugging Face hub layout) w2v-bert-2.0 config.json + model.safetensors, the MaskGCT semantic codec, \
+                campplus_cn_common.bin, bigvgan config.json + bigvgan_generator.pt; qwen0.6bemo4-merge/ is listed \
+                but optional (only emotion text needs it). Exits non-zero when a required file is missing or broken.
+                """)
 
         @Argument(help: "Model folder (the reference's checkpoints/, with hf_cache/ inside).")
         var directory: String = "checkpoints"
 
-        func run() throws {
-            let results = try ModelDirectory(root: URL(fileURLWithPath: directory)).check()
-            var problems = 0
-            for (component, status) in results {
-                switch status {
-                case .present(let path, let summary):
-                    print("ok       \(component.name): \(path) (\(summary))")
-                case .unreadable(let path, let reason):
-                    problems += 1
-                    print("BROKEN   \(component.name): \(path): \(reason)")
-                case .missing:
-                    problems += 1
-                    print("missing  \(component.name): get it from \(component.source)")
-                }
+        @Option(help: "Hugging Face cache folder (default: DIRECTORY/hf_cache).")
+        var hfCache: String?
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        struct Report: Encodable {
+            struct File: Encodable {
+                let name: String, path: String, status: String, detail: String, source: String, required: Bool
             }
-            if problems > 0 {
-                throw ValidationError("\(problems) of \(results.count) IndexTTS2 files missing or unreadable in \(directory)")
+            let folder: String
+            let usable: Bool
+            let fingerprint: String?
+            let files: [File]
+        }
+
+        func run() throws {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("model folder \(directory) does not exist (get it from IndexTeam/IndexTTS-2 on Hugging Face or ModelScope)")
+            }
+            let inspection = IndexTTS2ModelFolder.inspect(root: directory, hfCache: hfCache)
+            let problems = inspection.problems
+            func status(_ f: IndexTTS2ModelFolder.FileCheck) -> String {
+                guard let problem = f.problem else { return "ok" }
+                return problem == "missing" || problem.hasPrefix("missing") ? "missing" : "broken"
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                let report = Report(folder: inspection.folder.root, usable: problems.isEmpty,
+                                    fingerprint: inspection.folder.fingerprint.isEmpty ? nil : inspection.folder.fingerprint,
+                                    files: inspection.files.map {
+                                        .init(name: $0.name, path: $0.path, status: status($0), detail: $0.problem ?? $0.summary,
+                                              source: $0.source, required: $0.required)
+                                    })
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                for f in inspection.files {
+                    let optional = f.required ? "" : " (optional)"
+                    switch status(f) {
+                    case "ok": print("ok       \(f.name): \(f.path) (\(f.summary))")
+                    case "missing": print("missing  \(f.name)\(optional): \(f.path); get it from \(f.source)")
+                    default: print("BROKEN   \(f.name)\(optional): \(f.path): \(f.problem ?? ""); get it again from \(f.source)")
+                    }
+                }
+                if !inspection.folder.fingerprint.isEmpty { print("fingerprint: \(inspection.folder.fingerprint)") }
+            }
+            let required = inspection.files.filter(\.required).count
+            if !problems.isEmpty {
+                throw ValidationError("\(problems.count) of \(required) required IndexTTS2 files missing or broken in \(directory)")
             }
         }
     }

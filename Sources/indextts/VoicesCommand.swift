@@ -8,7 +8,7 @@ struct VoicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voices", abstract: "Built-in voices, their licences, and the voice library.",
         // Subcommands defined in other files are added here, one entry each.
-        subcommands: [List.self, Add.self, Delete.self])
+        subcommands: [List.self, Add.self, Delete.self, Analyze.self])
 
     struct Location: ParsableArguments {
         @Option(help: "Data folder whose voices/ holds the library (the server's --data).") var data = "data"

@@ -246,7 +246,7 @@ import Testing
         #expect(pipeline.bigvgan.sampleRate == 22_050 && pipeline.campplus.configuration.embeddingSize == 6)
     }
 
-    /// The engine seam: controls it cannot map yet are refused; a synthesis with upstream's argmax settings gives
+    /// The engine seam: invalid controls are refused; a synthesis with upstream's argmax settings gives
     /// the reference length (codes do not depend on the CFM noise), streamed chunks add up to the result.
     @Test func engineSynthesizesThroughTheSeam() throws {
         var engine = IndexTTS2Engine(pipeline: try Self.pipeline())
@@ -260,13 +260,13 @@ import Testing
         request.referenceAudio = (ref.samples, ref.sampleRate)
         try engine.validate(request)
         var bad = request
-        bad.emotion = .preset("happy", strength: 1)
+        bad.emotion = .preset("bored", strength: 1)  // not a preset (IndexTTS2VoiceTests covers the controls)
         #expect(throws: SynthesisError.self) { try engine.validate(bad) }
         bad = request
         bad.emotion = .vector([0.5])
         #expect(throws: SynthesisError.self) { try engine.validate(bad) }
         bad = request
-        bad.speed = 1.5
+        bad.speed = 10
         #expect(throws: SynthesisError.self) { try engine.validate(bad) }
         final class Chunks: @unchecked Sendable { var samples: [Float] = [] }
         let chunks = Chunks()

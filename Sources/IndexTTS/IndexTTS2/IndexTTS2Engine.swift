@@ -1,25 +1,43 @@
 import Foundation
 import IndexTTSModels
+import IndexTTSTensor
 import IndexTTSText
 
-/// IndexTTS2 behind the ``SpeechEngine`` seam: a voice reference clip (required: timbre is cloned from it), emotion
-/// same-as-voice, an 8-vector or an emotion clip, upstream's sampling defaults (``sampling``, overridable per
-/// engine). Immutable after load; per-request state lives in the call.
+/// IndexTTS2 behind the ``SpeechEngine`` seam. Immutable after load; per-request state lives in the call.
 ///
-/// Not yet mapped: library voices without a clip, emotion presets and emotion text (QwenEmotion), and speed; they
-/// are refused by ``validate(_:)`` with ``SynthesisError/unsupported(_:)``.
+/// Controls, as `infer()` takes them:
+/// - **Voice**: a reference clip (timbre is cloned from it) or its stored analysis
+///   (``SynthesisRequest/voiceConditioning``, made by ``analyzeVoice(samples:sampleRate:)`` with the same weights).
+///   Analyses are cached in memory by clip content (``voices``, shared by copies of the engine), so a repeated clip
+///   never runs w2v-BERT again.
+/// - **Emotion**: same as the voice; an emotion clip with its weight as `emo_alpha`; an 8-vector (happy, angry, sad,
+///   afraid, disgusted, melancholic, surprised, calm) with ``SynthesisRequest/emotionUseRandom`` as `use_random`;
+///   a named preset (``IndexTTS2EmotionPresets``), i.e. a documented vector with the strength as `emo_alpha`.
+///   Emotion text needs QwenEmotion (issue #17) and is refused with ``SynthesisError/unsupported(_:)``.
+/// - **Speed** (our extension for 2.0): IndexTTS-2.5's `duration_factor` = 1 / speed on the S2M target length of each
+///   segment; speed 1 is upstream 2.0 exactly.
+/// - **Sampling**: ``SamplingParameters`` over ``sampling`` (upstream's defaults).
 public struct IndexTTS2Engine: SpeechEngine {
+    public static let engineID = "indextts2"
     public let pipeline: IndexTTS2Pipeline
     /// Sampling and S2M parameters for every request (upstream's defaults unless changed).
     public var sampling: IndexTTS2Sampling
     public var maxTextTokensPerSegment = 120
     public var intervalSilence = 200
+    /// Identifies the weights (``IndexTTS2ModelFolder/computeFingerprint()``): conditioning made
+    /// with other weights is not used.
+    public let modelFingerprint: String
+    /// Analyses of recent voice clips by content hash (a reference: copies of the engine share it).
+    public let voices: IndexTTS2VoiceCache
 
     public static let licence = "IndexTTS2 model weights: bilibili Index licence (see the model folder's LICENSE)"
 
-    public init(pipeline: IndexTTS2Pipeline, sampling: IndexTTS2Sampling = IndexTTS2Sampling()) {
+    public init(pipeline: IndexTTS2Pipeline, sampling: IndexTTS2Sampling = IndexTTS2Sampling(),
+                voices: IndexTTS2VoiceCache = IndexTTS2VoiceCache()) {
         self.pipeline = pipeline
         self.sampling = sampling
+        self.voices = voices
+        modelFingerprint = pipeline.folder.fingerprint
     }
 
     /// Loads the model folder; the text-normalisation grammars come from `cache` (``ModelCache/textGrammars``).
@@ -37,47 +55,156 @@ public struct IndexTTS2Engine: SpeechEngine {
     }
 
     public var info: EngineInfo {
-        EngineInfo(id: "indextts2", name: "IndexTTS2", sampleRate: IndexTTS2Pipeline.sampleRate, voices: [],
-                   licence: Self.licence, clonesTimbre: true, presets: [])
+        EngineInfo(id: Self.engineID, name: "IndexTTS2", sampleRate: IndexTTS2Pipeline.sampleRate, voices: [],
+                   licence: Self.licence, clonesTimbre: true, presets: IndexTTS2EmotionPresets.info)
     }
 
-    /// Identifies the weights (see ``IndexTTS2ModelFolder``).
-    public var modelFingerprint: String { "indextts2:" + pipeline.folder.root }
+    // MARK: Voices
 
-    public func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
-        throw SynthesisError.unsupported("storing IndexTTS2 voice conditioning (in progress)")
-    }
-
-    public func validate(_ request: SynthesisRequest) throws {
-        _ = try pipelineRequest(for: request)
-    }
-
-    /// The pipeline request for `request` (for callers that want stages or a given CFM noise as well).
-    public func pipelineRequest(for request: SynthesisRequest) throws -> IndexTTS2Request {
-        guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SynthesisError.emptyText }
-        guard let reference = request.referenceAudio else {
-            if let voice = request.voice { throw SynthesisError.unknownVoice(voice, available: []) }
-            throw SynthesisError.invalidParameter(name: "reference audio", reason: "IndexTTS2 needs a voice reference clip")
-        }
-        guard !reference.samples.isEmpty, reference.sampleRate > 0 else {
+    /// The conditioning of a clip: from ``voices`` when this clip was analysed before, else analysed (and cached).
+    /// - Returns: the conditioning, whether it came from the cache, and the analysis' stage times (empty on a hit).
+    public func speakerConditioning(samples: [Float], sampleRate: Int) throws
+        -> (conditioning: IndexTTS2SpeakerConditioning, cached: Bool, timings: [StageTiming]) {
+        guard !samples.isEmpty, sampleRate > 0 else {
             throw SynthesisError.invalidParameter(name: "reference audio", reason: "empty clip")
         }
-        guard request.speed == 1 else { throw SynthesisError.unsupported("speed other than 1 with IndexTTS2 (not yet)") }
-        var r = IndexTTS2Request(text: request.text, speaker: IndexTTS2Clip(samples: reference.samples, sampleRate: reference.sampleRate))
-        switch request.emotion {
-        case .none: r.emotion = .sameAsSpeaker
-        case .vector(let weights):
-            guard weights.count == 8, weights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-                throw SynthesisError.invalidParameter(name: "emotion vector", reason: "8 non-negative weights")
+        guard samples.allSatisfy(\.isFinite) else {
+            throw SynthesisError.invalidParameter(name: "reference audio", reason: "NaN or infinite samples")
+        }
+        guard samples.contains(where: { $0 != 0 }) else {
+            throw SynthesisError.invalidParameter(name: "reference audio", reason: "the clip is silent")
+        }
+        let key = IndexTTS2VoiceCache.key(samples: samples, sampleRate: sampleRate)
+        if let hit = voices.lookup(key) { return (hit, true, []) }
+        let analysis: (conditioning: IndexTTS2SpeakerConditioning, stages: [String: Tensor], timings: [StageTiming])
+        do {
+            analysis = try pipeline.analyzeSpeaker(IndexTTS2Clip(samples: samples, sampleRate: sampleRate))
+        } catch let error as ModelError {
+            throw SynthesisError.invalidParameter(name: "reference audio", reason: "cannot be analysed: \(error)")
+        } catch let error as IndexTTS2Error {
+            throw SynthesisError.invalidParameter(name: "reference audio", reason: error.description)
+        }
+        voices.insert(analysis.conditioning, for: key)
+        return (analysis.conditioning, false, analysis.timings)
+    }
+
+    /// The clip's conditioning (``IndexTTS2SpeakerConditioning``) under upstream's tensor names, engine
+    /// `indextts2` and ``modelFingerprint``; cached like every analysis.
+    public func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
+        try speakerConditioning(samples: samples, sampleRate: sampleRate).conditioning.voiceConditioning(model: modelFingerprint)
+    }
+
+    /// `conditioning` read and checked when it was made by this engine with these weights; nil when it was not (the
+    /// caller analyses the clip instead).
+    /// - Throws: ``VoiceConditioningError`` naming the tensor that is missing or misshapen.
+    public func storedConditioning(_ conditioning: VoiceConditioning) throws -> IndexTTS2SpeakerConditioning? {
+        guard conditioning.matches(engine: Self.engineID, model: modelFingerprint) else { return nil }
+        return try IndexTTS2SpeakerConditioning(conditioning, dimensions: pipeline.conditioningDimensions)
+    }
+
+    // MARK: Requests
+
+    public func validate(_ request: SynthesisRequest) throws {
+        _ = try prepare(request)
+    }
+
+    /// The pipeline request for `request` (for callers that want stages or a given CFM noise as well). A matching
+    /// ``SynthesisRequest/voiceConditioning``, or an analysis of the clip already in ``voices``, is attached as
+    /// ``IndexTTS2Request/speakerConditioning``; otherwise the pipeline analyses the clip.
+    public func pipelineRequest(for request: SynthesisRequest) throws -> IndexTTS2Request {
+        var prepared = try prepare(request)
+        if prepared.request.speakerConditioning == nil, let reference = request.referenceAudio {
+            let key = IndexTTS2VoiceCache.key(samples: reference.samples, sampleRate: reference.sampleRate)
+            prepared.request.speakerConditioning = voices.lookup(key)
+        }
+        return prepared.request
+    }
+
+    /// A checked request: the pipeline request (without analysing anything), the controls as applied, and notes.
+    struct Prepared {
+        var request: IndexTTS2Request
+        var controls: [String: String]
+        var warnings: [String]
+    }
+
+    func prepare(_ request: SynthesisRequest) throws -> Prepared {
+        guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SynthesisError.emptyText }
+        var warnings: [String] = []
+        var controls: [String: String] = ["engine": Self.engineID]
+        var stored: IndexTTS2SpeakerConditioning? = nil
+        if let conditioning = request.voiceConditioning {
+            stored = try storedConditioning(conditioning)
+            if stored == nil {
+                let origin = "engine \(conditioning.engine), model \(conditioning.model)"
+                guard request.referenceAudio != nil else {
+                    throw SynthesisError.invalidParameter(
+                        name: "voice conditioning",
+                        reason: "made by \(origin), not by \(Self.engineID) with these weights (\(modelFingerprint)), and no clip to analyse")
+                }
+                warnings.append("the voice's stored conditioning was made by \(origin); its clip was analysed again")
             }
-            r.emotion = .vector(weights, alpha: 1, useRandom: false)
+        }
+        let reference = request.referenceAudio
+        if stored == nil {
+            guard let reference else {
+                if let voice = request.voice { throw SynthesisError.unknownVoice(voice, available: []) }
+                throw SynthesisError.invalidParameter(name: "reference audio", reason: "IndexTTS2 needs a voice reference clip")
+            }
+            guard !reference.samples.isEmpty, reference.sampleRate > 0 else {
+                throw SynthesisError.invalidParameter(name: "reference audio", reason: "empty clip")
+            }
+        }
+        controls["speaker_conditioning"] = stored == nil ? "clip" : "stored"
+        guard request.speed.isFinite, SynthesisRequest.speedRange.contains(request.speed) else {
+            throw SynthesisError.invalidParameter(
+                name: "speed", reason: "must be in \(SynthesisRequest.speedRange.lowerBound)…\(SynthesisRequest.speedRange.upperBound), got \(request.speed)")
+        }
+        var r = IndexTTS2Request(text: request.text, speaker: IndexTTS2Clip(samples: reference?.samples ?? [],
+                                                                            sampleRate: reference?.sampleRate ?? IndexTTS2Pipeline.sampleRate))
+        r.speakerConditioning = stored
+        r.durationFactor = request.speed == 1 ? 1 : 1 / request.speed
+        controls["speed"] = IndexTTS2EmotionPresets.format(request.speed)
+        controls["duration_factor"] = IndexTTS2EmotionPresets.format(r.durationFactor)
+        func vectorEmotion(_ weights: [Double], alpha: Double, what: String) throws {
+            guard weights.count == 8, weights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw SynthesisError.invalidParameter(name: "emotion vector", reason: "8 non-negative weights, got \(weights)")
+            }
+            r.emotion = .vector(weights, alpha: alpha, useRandom: request.emotionUseRandom)
+            controls["emotion"] = what
+            controls["emo_alpha"] = IndexTTS2EmotionPresets.format(alpha)
+            controls["emo_vector"] = EmotionMatrices.scaled(weights, alpha: alpha).map(IndexTTS2EmotionPresets.format).joined(separator: ",")
+            controls["use_random"] = "\(request.emotionUseRandom)"
+        }
+        switch request.emotion {
+        case .none:
+            r.emotion = .sameAsSpeaker
+            controls["emotion"] = "speaker"
+        case .vector(let weights):
+            try vectorEmotion(weights, alpha: 1, what: "vector")
+        case .preset(let name, let strength):
+            guard let preset = IndexTTS2EmotionPresets.preset(named: name) else {
+                throw SynthesisError.invalidParameter(
+                    name: "emotion", reason: "unknown preset '\(name)'; known: "
+                        + EmotionPreset.all.map { "\($0.id) (\($0.label))" }.joined(separator: ", "))
+            }
+            guard strength.isFinite, (0...1).contains(strength) else {
+                throw SynthesisError.invalidParameter(name: "emotion strength", reason: "must be in 0…1, got \(strength)")
+            }
+            try vectorEmotion(preset.vector, alpha: strength, what: "preset \(preset.preset.id)")
         case .referenceAudio(let samples, let rate, let weight):
             guard !samples.isEmpty, rate > 0, weight.isFinite else {
                 throw SynthesisError.invalidParameter(name: "emotion audio", reason: "empty clip or bad weight")
             }
             r.emotion = .clip(IndexTTS2Clip(samples: samples, sampleRate: rate), alpha: Float(weight))
-        case .preset(let name, _): throw SynthesisError.unsupported("emotion preset '\(name)' with IndexTTS2 (not yet)")
-        case .text: throw SynthesisError.unsupported("emotion text with IndexTTS2 (needs QwenEmotion, not yet)")
+            controls["emotion"] = "clip"
+            controls["emo_alpha"] = IndexTTS2EmotionPresets.format(weight)
+        case .text:
+            throw SynthesisError.unsupported(
+                "emotion text with IndexTTS2: it needs the QwenEmotion model (qwen0.6bemo4-merge), not ported yet (issue #17); "
+                    + "use a preset or an 8-value emotion vector")
+        }
+        if request.emotionUseRandom, controls["use_random"] == nil {
+            warnings.append("use_random only applies to emotion vectors and presets; ignored")
         }
         try request.sampling.validate()
         r.sampling = sampling.applying(request.sampling)
@@ -85,17 +212,45 @@ public struct IndexTTS2Engine: SpeechEngine {
         r.maxTextTokensPerSegment = request.sampling.maxTextTokensPerSegment ?? maxTextTokensPerSegment
         r.intervalSilence = request.sampling.intervalSilence ?? intervalSilence
         r.isCancelled = request.isCancelled
-        return r
+        let s = r.sampling
+        controls["do_sample"] = "\(s.doSample)"
+        controls["top_p"] = IndexTTS2EmotionPresets.format(Double(s.topP))
+        controls["top_k"] = "\(s.topK)"
+        controls["temperature"] = IndexTTS2EmotionPresets.format(Double(s.temperature))
+        controls["num_beams"] = "\(s.numBeams)"
+        controls["repetition_penalty"] = IndexTTS2EmotionPresets.format(Double(s.repetitionPenalty))
+        controls["length_penalty"] = IndexTTS2EmotionPresets.format(Double(s.lengthPenalty))
+        controls["max_mel_tokens"] = "\(s.maxMelTokens)"
+        controls["diffusion_steps"] = "\(s.diffusionSteps)"
+        controls["inference_cfg_rate"] = IndexTTS2EmotionPresets.format(s.inferenceCfgRate)
+        controls["seed"] = "\(s.seed)"
+        controls["max_text_tokens_per_segment"] = "\(r.maxTextTokensPerSegment)"
+        controls["interval_silence"] = "\(r.intervalSilence)"
+        return Prepared(request: r, controls: controls, warnings: warnings)
     }
 
+    /// Resolves the voice (stored conditioning, cached analysis, or a new analysis), runs the pipeline, and reports
+    /// per-stage times (the speaker analysis' `speaker.*` stages only when it ran), time to first audio, and the
+    /// controls as applied (`speaker_conditioning`: `stored`, `cached` or `analysed`; every sampling value; the
+    /// emotion and its effective vector; speed and duration factor; `warning`). A new voice is always analysed in
+    /// full, its own emotion reference (`emo_cond_emb`, a second w2v-BERT run) included even when this request brings
+    /// an emotion clip, so that the cached or stored voice serves every later request; an emotion clip itself is
+    /// analysed per request (not cached).
     public func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
-        let r = try pipelineRequest(for: request)
+        var prepared = try prepare(request)
         let start = Date()
+        var analysisTimings: [StageTiming] = []
+        if prepared.request.speakerConditioning == nil, let reference = request.referenceAudio {
+            let resolved = try speakerConditioning(samples: reference.samples, sampleRate: reference.sampleRate)
+            prepared.request.speakerConditioning = resolved.conditioning
+            analysisTimings = resolved.timings
+            prepared.controls["speaker_conditioning"] = resolved.cached ? "cached" : "analysed"
+        }
         var firstAudio: Double? = nil
         var audioSamples = 0
         let output: IndexTTS2Output
         do {
-            output = try pipeline.synthesize(r) { p in
+            output = try pipeline.synthesize(prepared.request) { p in
                 if firstAudio == nil { firstAudio = Date().timeIntervalSince(start) }
                 audioSamples += p.chunk.count
                 // The engine's samples are in [−1, 1]; the pipeline's in int16 range, as upstream's.
@@ -109,12 +264,20 @@ public struct IndexTTS2Engine: SpeechEngine {
             throw SynthesisError.emptyText
         }
         let total = Date().timeIntervalSince(start)
-        var controls = ["engine": "indextts2", "top_k": "\(r.sampling.topK)", "num_beams": "\(r.sampling.numBeams)",
-                        "diffusion_steps": "\(r.sampling.diffusionSteps)"]
-        if !output.warnings.isEmpty { controls["warning"] = output.warnings.joined(separator: " ") }
+        var controls = prepared.controls
+        let warnings = prepared.warnings + output.warnings
+        if !warnings.isEmpty { controls["warning"] = warnings.joined(separator: " | ") }
+        let timings = Self.merged(analysisTimings + output.timings)
         return SynthesisResult(samples: output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate,
-                               timings: [StageTiming(stage: "synthesis", seconds: total)], segments: output.segments.count,
+                               timings: timings, segments: output.segments.count,
                                timeToFirstAudio: firstAudio ?? total, totalSeconds: total, appliedControls: controls)
+    }
+
+    /// Timings summed by stage, in ``IndexTTS2Pipeline/stageNames`` order.
+    static func merged(_ timings: [StageTiming]) -> [StageTiming] {
+        var sums: [String: Double] = [:]
+        for t in timings { sums[t.stage, default: 0] += t.seconds }
+        return IndexTTS2Pipeline.stageNames.compactMap { name in sums[name].map { StageTiming(stage: name, seconds: $0) } }
     }
 
     public func preview(_ text: String) -> TextPreview {

@@ -59,6 +59,9 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
     public var semanticCodec: String
     public var campplus: String
     public var bigvgan: String
+    /// ``computeFingerprint()`` of the files, computed by ``inspect(root:hfCache:overrides:)`` when
+    /// every required file is usable (empty otherwise).
+    public var fingerprint: String = ""
 
     static let mainSource = "IndexTeam/IndexTTS-2 (Hugging Face or ModelScope), into the model folder"
 
@@ -76,31 +79,90 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         }
     }
 
+    /// One file (or folder) of the official layout and what ``inspect(root:hfCache:overrides:)`` found.
+    public struct FileCheck: Sendable, Equatable {
+        /// What it is, as upstream's instructions name it (`gpt.pth`, `w2v-bert-2.0 model.safetensors`, …).
+        public var name: String
+        /// Where it was looked for (absolute).
+        public var path: String
+        /// Where users get it.
+        public var source: String
+        /// Nil when usable; else `missing`, `empty file`, `unreadable checkpoint: …`, ….
+        public var problem: String?
+        /// For a usable file: format, tensor and parameter counts (checkpoints) or size.
+        public var summary: String
+        /// False for files only some controls need (`qwen0.6bemo4-merge/`, emotion text): their absence does not stop
+        /// loading.
+        public var required: Bool
+
+        public var isUsable: Bool { problem == nil }
+        var loadProblem: IndexTTS2LoadError.Problem? { problem.map { .init(path: path, reason: $0, source: source) } }
+    }
+
+    /// The result of ``inspect(root:hfCache:overrides:)``: the paths the loader will read, every file's state, and
+    /// (when every required file is usable) the weights' fingerprint.
+    public struct Inspection: Sendable {
+        public var folder: IndexTTS2ModelFolder
+        public var files: [FileCheck]
+        public var problems: [IndexTTS2LoadError.Problem] { files.filter(\.required).compactMap(\.loadProblem) }
+    }
+
     /// Finds and checks every file; throws ``IndexTTS2LoadError`` listing all problems.
     /// - Parameters:
     ///   - root: the model folder (`checkpoints/`).
     ///   - hfCache: the Hugging Face cache folder; default `root/hf_cache`.
     public static func resolve(root: String, hfCache: String? = nil, overrides: Overrides = Overrides()) throws -> IndexTTS2ModelFolder {
+        let inspection = inspect(root: root, hfCache: hfCache, overrides: overrides)
+        let problems = inspection.problems
+        guard problems.isEmpty else { throw IndexTTS2LoadError.unusableFolder(root: inspection.folder.root, problems: problems) }
+        return inspection.folder
+    }
+
+    /// Every file of the official folder, `hf_cache/` included, checked without loading a weight: present, non-empty,
+    /// checkpoint index readable, configuration parseable. The one source of truth for ``resolve(root:hfCache:overrides:)``
+    /// (which throws on the required files' problems) and `indextts models check` (which lists them all).
+    public static func inspect(root: String, hfCache: String? = nil, overrides: Overrides = Overrides()) -> Inspection {
         let rootURL = URL(fileURLWithPath: root).standardizedFileURL
         let cache = URL(fileURLWithPath: hfCache ?? rootURL.appendingPathComponent("hf_cache").path).standardizedFileURL
-        var problems: [IndexTTS2LoadError.Problem] = []
+        var files: [FileCheck] = []
         func inRoot(_ name: String) -> String { rootURL.appendingPathComponent(name).path }
         func inCache(_ name: String) -> String { cache.appendingPathComponent(name).path }
+        func plain(_ name: String, _ path: String, _ source: String, required: Bool = true) {
+            if let problem = checkFile(path, source: source) {
+                files.append(FileCheck(name: name, path: path, source: source, problem: problem.reason, summary: "", required: required))
+            } else {
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                files.append(FileCheck(name: name, path: path, source: source, problem: nil, summary: "\(size) bytes", required: required))
+            }
+        }
+        func checkpoint(_ name: String, _ path: String, _ source: String, required: Bool = true) {
+            switch openCheckpoint(path, source: source) {
+            case .failure(let problem):
+                files.append(FileCheck(name: name, path: path, source: source, problem: problem.reason, summary: "", required: required))
+            case .success(let store):
+                let parameters = store.entries.reduce(0) { $0 + $1.elementCount }
+                files.append(FileCheck(name: name, path: path, source: source, problem: nil,
+                                       summary: "\(store.format.rawValue), \(store.entries.count) tensors, \(parameters) parameters",
+                                       required: required))
+            }
+        }
 
         // config.yaml first: it names the other main files.
         let configPath = inRoot("config.yaml")
         var names: [String: String] = [:]
         let defaults = ["gpt_checkpoint": "gpt.pth", "s2mel_checkpoint": "s2mel.pth", "bpe_model": "bpe.model",
-                        "w2v_stat": "wav2vec2bert_stats.pt", "emo_matrix": "feat2.pt", "spk_matrix": "feat1.pt"]
+                        "w2v_stat": "wav2vec2bert_stats.pt", "emo_matrix": "feat2.pt", "spk_matrix": "feat1.pt",
+                        "qwen_emo_path": "qwen0.6bemo4-merge"]
         if let problem = checkFile(configPath, source: mainSource) {
-            problems.append(problem)
+            files.append(FileCheck(name: "config.yaml", path: configPath, source: mainSource, problem: problem.reason, summary: "",
+                                   required: true))
         } else {
             do {
                 let text = try String(contentsOfFile: configPath, encoding: .utf8)
                 guard let node = try Yams.load(yaml: text) as? [String: Any] else {
                     throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: "not a mapping")
                 }
-                for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "spk_matrix"] {
+                for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "spk_matrix", "qwen_emo_path"] {
                     if let value = node[key] as? String { names[key] = value }
                 }
                 if let dataset = node["dataset"] as? [String: Any], let bpe = dataset["bpe_model"] as? String {
@@ -112,8 +174,11 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
                 _ = try UnifiedVoiceConfiguration.parse(yaml: text, source: configPath)
                 _ = try S2MConfiguration.parse(yaml: text, source: configPath)
                 _ = try SemanticCodecConfiguration.parse(yaml: text, source: configPath)
+                files.append(FileCheck(name: "config.yaml", path: configPath, source: mainSource, problem: nil,
+                                       summary: "\(text.utf8.count) bytes", required: true))
             } catch {
-                problems.append(.init(path: configPath, reason: "unreadable: \(error)", source: mainSource))
+                files.append(FileCheck(name: "config.yaml", path: configPath, source: mainSource, problem: "unreadable: \(error)",
+                                       summary: "", required: true))
             }
         }
         func main(_ key: String) -> String { inRoot(names[key] ?? defaults[key]!) }
@@ -129,36 +194,88 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
                                                       "campplus_cn_common.bin"),
             bigvgan: overrides.bigvgan ?? flatOrHub(inCache("bigvgan"), cache, "nvidia/bigvgan_v2_22khz_80band_256x", ""))
 
-        for path in [folder.gpt, folder.s2mel, folder.w2vStatistics, folder.emotionMatrix, folder.speakerMatrix] {
-            if let problem = checkCheckpoint(path, source: mainSource) { problems.append(problem) }
-        }
-        if let problem = checkFile(folder.bpe, source: mainSource) { problems.append(problem) }
+        checkpoint("gpt.pth", folder.gpt, mainSource)
+        checkpoint("s2mel.pth", folder.s2mel, mainSource)
+        checkpoint("wav2vec2bert_stats.pt", folder.w2vStatistics, mainSource)
+        checkpoint("feat2.pt (emo_matrix)", folder.emotionMatrix, mainSource)
+        checkpoint("feat1.pt (spk_matrix)", folder.speakerMatrix, mainSource)
+        plain("bpe.model", folder.bpe, mainSource)
 
         let w2vSource = "facebook/w2v-bert-2.0, into hf_cache/w2v-bert-2.0/"
         if let resolved = try? W2VBert.resolve(directory: folder.w2vBert) {
-            if let problem = checkFile(resolved.appendingPathComponent("config.json").path, source: w2vSource) { problems.append(problem) }
-            if let problem = checkCheckpoint(resolved.appendingPathComponent("model.safetensors").path, source: w2vSource) {
-                problems.append(problem)
-            }
+            plain("w2v-bert-2.0 config.json", resolved.appendingPathComponent("config.json").path, w2vSource)
+            checkpoint("w2v-bert-2.0 model.safetensors", resolved.appendingPathComponent("model.safetensors").path, w2vSource)
         } else {
-            problems.append(.init(path: folder.w2vBert, reason: "missing (no config.json + model.safetensors)", source: w2vSource))
+            files.append(FileCheck(name: "w2v-bert-2.0 (config.json, model.safetensors)", path: folder.w2vBert, source: w2vSource,
+                                   problem: "missing (no config.json + model.safetensors)", summary: "", required: true))
         }
-        if let problem = checkCheckpoint(folder.semanticCodec,
-                                         source: "amphion/MaskGCT semantic_codec/model.safetensors, into hf_cache/semantic_codec_model.safetensors") {
-            problems.append(problem)
-        }
-        if let problem = checkCheckpoint(folder.campplus, source: "funasr/campplus campplus_cn_common.bin, into hf_cache/") {
-            problems.append(problem)
-        }
+        checkpoint("MaskGCT semantic_codec model.safetensors", folder.semanticCodec,
+                   "amphion/MaskGCT semantic_codec/model.safetensors, into hf_cache/semantic_codec_model.safetensors")
+        checkpoint("campplus_cn_common.bin", folder.campplus, "funasr/campplus campplus_cn_common.bin, into hf_cache/")
         let bigvganSource = "nvidia/bigvgan_v2_22khz_80band_256x, into hf_cache/bigvgan/"
-        if let problem = checkFile((folder.bigvgan as NSString).appendingPathComponent("config.json"), source: bigvganSource) {
-            problems.append(problem)
+        let bigvganConfig = (folder.bigvgan as NSString).appendingPathComponent("config.json")
+        plain("bigvgan config.json", bigvganConfig, bigvganSource)
+        checkpoint("bigvgan_generator.pt", (folder.bigvgan as NSString).appendingPathComponent("bigvgan_generator.pt"), bigvganSource)
+
+        // QwenEmotion (emotion text, issue #17): listed, not needed to load.
+        let qwen = main("qwen_emo_path")
+        let qwenSource = mainSource + " (qwen0.6bemo4-merge/; only emotion text needs it)"
+        plain("qwen0.6bemo4-merge config.json", (qwen as NSString).appendingPathComponent("config.json"), qwenSource, required: false)
+        checkpoint("qwen0.6bemo4-merge model.safetensors", (qwen as NSString).appendingPathComponent("model.safetensors"), qwenSource,
+                   required: false)
+
+        var result = folder
+        if files.allSatisfy({ !$0.required || $0.isUsable }) { result.fingerprint = (try? folder.computeFingerprint()) ?? "" }
+        return Inspection(folder: result, files: files)
+    }
+
+    /// Identifies the weights, not where they are: SHA-256 over `config.yaml`'s bytes, `bpe.model`'s and the two
+    /// `config.json`s' bytes, and for each checkpoint (by role, in a fixed order: GPT, S2M, w2v-BERT statistics,
+    /// emotion and speaker matrices, w2v-BERT, codec, CAM++, BigVGAN) its tensor index — every tensor's name, dtype,
+    /// shape and data size, sorted by name — its file size, and 16 samples of 4 KiB at evenly spaced offsets of the
+    /// file. Costs one read of the small files and 16 short reads per checkpoint (no tensor is decoded). Two folders
+    /// with the same files have the same fingerprint wherever they are; retrained weights with an identical index are
+    /// told apart by the byte samples (a change confined to bytes between samples is not seen). QwenEmotion is not
+    /// covered (no conditioning depends on it).
+    /// - Returns: `sha256:` and 64 hex digits.
+    /// - Throws: when a file cannot be opened.
+    public func computeFingerprint() throws -> String {
+        let w2vDirectory = try W2VBert.resolve(directory: w2vBert)
+        let smallFiles = [("config.yaml", config), ("bpe.model", bpe),
+                          ("w2v-bert-2.0 config.json", w2vDirectory.appendingPathComponent("config.json").path),
+                          ("bigvgan config.json", (bigvgan as NSString).appendingPathComponent("config.json"))]
+        let checkpoints = [("gpt", gpt), ("s2mel", s2mel), ("w2v_stat", w2vStatistics), ("emo_matrix", emotionMatrix),
+                           ("spk_matrix", speakerMatrix),
+                           ("w2v-bert-2.0", w2vDirectory.appendingPathComponent("model.safetensors").path),
+                           ("semantic_codec", semanticCodec), ("campplus", campplus),
+                           ("bigvgan", (bigvgan as NSString).appendingPathComponent("bigvgan_generator.pt"))]
+        var hash = SHA256()
+        hash.update("indextts2-fingerprint-v1\n")
+        for (role, path) in smallFiles {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw WeightsError.unreadable(path: path, reason: "cannot read")
+            }
+            hash.update("file \(role) \(data.count)\n")
+            hash.update(data)
         }
-        if let problem = checkCheckpoint((folder.bigvgan as NSString).appendingPathComponent("bigvgan_generator.pt"), source: bigvganSource) {
-            problems.append(problem)
+        for (role, path) in checkpoints {
+            let store = try WeightStore.open(path: path)
+            hash.update("checkpoint \(role) \(store.format.rawValue)\n")
+            for entry in store.entries.sorted(by: { $0.name < $1.name }) {
+                hash.update("\(entry.name)|\(entry.dtype.rawValue)|\(entry.shape)|\(entry.storedByteCount)\n")
+            }
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw WeightsError.unreadable(path: path, reason: "cannot open") }
+            defer { try? handle.close() }
+            let size = try handle.seekToEnd()
+            hash.update("size \(size)\n")
+            let sampleSize: UInt64 = 4096, samples: UInt64 = 16
+            for k in 0..<samples {
+                let offset = size > sampleSize ? (size - sampleSize) * k / (samples - 1) : 0
+                try handle.seek(toOffset: offset)
+                hash.update(try handle.read(upToCount: Int(sampleSize)) ?? Data())
+            }
         }
-        guard problems.isEmpty else { throw IndexTTS2LoadError.unusableFolder(root: rootURL.path, problems: problems) }
-        return folder
+        return "sha256:" + hash.hexDigest()
     }
 
     /// The flat path when it exists, else the file in the Hugging Face hub cache entry of `repository`
@@ -190,13 +307,14 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         return size > 0 ? nil : .init(path: path, reason: "empty file", source: source)
     }
 
-    static func checkCheckpoint(_ path: String, source: String) -> IndexTTS2LoadError.Problem? {
-        if let problem = checkFile(path, source: source) { return problem }
+    static func openCheckpoint(_ path: String, source: String) -> Result<WeightStore, IndexTTS2LoadError.Problem> {
+        if let problem = checkFile(path, source: source) { return .failure(problem) }
         do {
-            _ = try WeightStore.open(path: path)
-            return nil
+            return .success(try WeightStore.open(path: path))
         } catch {
-            return .init(path: path, reason: "unreadable checkpoint: \(error)", source: source)
+            return .failure(.init(path: path, reason: "unreadable checkpoint: \(error)", source: source))
         }
     }
 }
+
+extension IndexTTS2LoadError.Problem: Error {}

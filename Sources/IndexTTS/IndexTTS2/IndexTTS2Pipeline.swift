@@ -110,6 +110,13 @@ public struct IndexTTS2Request: Sendable {
     /// Already segmented BPE pieces: when set, ``text`` is not read and the text front end is skipped (parity runs
     /// without the normalisation grammars).
     public var segmentTokens: [[String]]? = nil
+    /// The speaker's conditioning computed earlier (``IndexTTS2Pipeline/analyzeSpeaker(_:record:)``, a stored voice):
+    /// when set, ``speaker`` is not read and no speaker analysis runs.
+    public var speakerConditioning: IndexTTS2SpeakerConditioning? = nil
+    /// Our extension for 2.0, IndexTTS-2.5's `duration_factor`: the S2M target length of each segment is
+    /// `int(codes × 1.72 × durationFactor)` instead of `int(codes × 1.72)` (the GPT, its codes and the reference
+    /// prompt are untouched). 1 is upstream 2.0 exactly; 0.5 is twice as fast. Must be in (0, 8].
+    public var durationFactor: Double = 1
 
     public init(text: String, speaker: IndexTTS2Clip) {
         self.text = text
@@ -134,6 +141,13 @@ public struct IndexTTS2Output: Sendable {
     public var warnings: [String]
     /// Intermediates under upstream's variable names; segment k > 0 carries the suffix `@k` (empty unless asked).
     public var stages: [String: Tensor]
+    /// Wall time per stage, summed over segments, in pipeline order (``IndexTTS2Pipeline/stageNames``); stages that
+    /// did not run (speaker analysis when the conditioning was given) are absent.
+    public var timings: [StageTiming] = []
+    /// Seconds from the call to the first segment's audio.
+    public var timeToFirstAudio: Double = 0
+    /// The emotion weights that reached the emotion-matrix mix (after `emo_alpha`), nil when no vector was used.
+    public var emotionWeights: [Double]? = nil
 
     /// Samples converted to 16-bit PCM as `save_pcm_wav` writes them (truncation toward zero, `wav.type(torch.int16)`).
     public var pcm16: [Int16] { samples.map { Int16($0) } }
@@ -180,6 +194,8 @@ public struct IndexTTS2Pipeline: Sendable {
     /// ``IndexTTS2LoadError``.
     /// - Parameter textGrammars: WeTextProcessing grammar folder (``ModelCache/textGrammars``); nil skips normalisation.
     public static func load(folder: IndexTTS2ModelFolder, textGrammars: String? = nil) throws -> IndexTTS2Pipeline {
+        var folder = folder
+        if folder.fingerprint.isEmpty { folder.fingerprint = (try? folder.computeFingerprint()) ?? "" }
         var problems: [IndexTTS2LoadError.Problem] = []
         func attempt<T>(_ path: String, _ source: String, _ body: () throws -> T) -> T? {
             do { return try body() } catch {
@@ -266,6 +282,126 @@ public struct IndexTTS2Pipeline: Sendable {
         return c
     }
 
+    /// The widths this model gives a voice's conditioning tensors (checked when a stored one is read).
+    public var conditioningDimensions: IndexTTS2SpeakerConditioning.Dimensions {
+        .init(w2vHidden: w2vBert.configuration.hiddenSize, codecHidden: semanticCodec.hiddenSize,
+              codebookSize: semanticCodec.configuration.codebookSize, mels: referenceMel.configuration.melCount,
+              styleWidth: campplus.configuration.embeddingSize, s2mChannels: s2m.lengthRegulator.channels)
+    }
+
+    /// Timing stages in pipeline order: the text front end; the speaker analysis (`speaker.features`: loading,
+    /// resampling and the w2v-BERT feature extractor; `speaker.w2v_bert`; `speaker.codec`; `speaker.mel`;
+    /// `speaker.campplus`: fbank and CAM++; `speaker.prompt`: the length regulator of `S_ref`; `speaker.emotion`:
+    /// the 16 kHz load, features and w2v-BERT of the clip as its own emotion reference); `emotion`: an emotion clip's
+    /// w2v-BERT, the GPT's emotion vectors, their merge and the emotion-matrix mix; `gpt.conditioning`: the speech
+    /// conditioning latent; then per segment `gpt.generation`, `gpt.latent` (the latent pass), `s2m` (`gpt_layer`,
+    /// `vq2emb`, length regulator, CFM) and `bigvgan`.
+    public static let stageNames = ["text", "speaker.features", "speaker.w2v_bert", "speaker.codec", "speaker.mel",
+                                    "speaker.campplus", "speaker.prompt", "speaker.emotion", "emotion", "gpt.conditioning",
+                                    "gpt.generation", "gpt.latent", "s2m", "bigvgan"]
+
+    /// Sums wall time per stage name.
+    struct StageClock {
+        var seconds: [String: Double] = [:]
+        mutating func measure<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try body()
+            seconds[stage, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return result
+        }
+        mutating func merge(_ other: StageClock) {
+            for (k, v) in other.seconds { seconds[k, default: 0] += v }
+        }
+        var timings: [StageTiming] {
+            IndexTTS2Pipeline.stageNames.compactMap { name in seconds[name].map { StageTiming(stage: name, seconds: $0) } }
+        }
+    }
+
+    /// The speaker half of the analysis (everything but `emo_cond_emb`).
+    struct SpeakerPart {
+        var spkCondEmb: Tensor, sRef: Tensor, sRefCodes: Tensor, refMel: Tensor, style: Tensor, promptCondition: Tensor
+        var clipSeconds: Double
+    }
+
+    /// `infer_generator`'s speaker branch: `_load_and_cut_audio(spk_audio_prompt, 15)` (librosa at 22,050 Hz),
+    /// `Resample(22050, 16000)`, features, `get_emb`, `quantize`, `mel_fn`, fbank + CAM++, length regulator.
+    func speakerPart(_ clip: IndexTTS2Clip, record: Bool, stages: inout [String: Tensor], clock: inout StageClock) throws -> SpeakerPart {
+        guard !clip.samples.isEmpty, clip.sampleRate > 0 else {
+            throw IndexTTS2Error.invalidRequest("the speaker clip is empty")
+        }
+        func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
+            if record { stages[name] = try value() }
+        }
+        // Speaker reference: librosa.load (22,050 Hz), Resample(sr, 22050) (identity), Resample(22050, 16000).
+        let (audio22k, audio16k, f) = try clock.measure("speaker.features") { () throws -> ([Float], [Float], SeamlessM4TFeatureExtractor.Features) in
+            let audio22k = try clip.librosaLoad(rate: 22_050)
+            let audio16k = try SincResampler(from: 22_050, to: 16_000)(audio22k)
+            return (audio22k, audio16k, try features(audio16k))
+        }
+        try keep("audio_16k", try Tensor(shape: [1, audio16k.count], scalars: audio16k))
+        let input = try f.inputFeatures.unsqueezed(0)
+        let spkCondEmb = try clock.measure("speaker.w2v_bert") {
+            try w2vStatistics(w2vBert.hiddenStates(input, attentionMask: [f.attentionMask]))
+        }
+        try keep("spk_input_features", input)
+        try keep("spk_attention_mask", try Self.ints(f.attentionMask.map(Int.init)))
+        try keep("spk_cond_emb", spkCondEmb)
+        let quantized = try clock.measure("speaker.codec") { try semanticCodec.quantize(spkCondEmb) }
+        let sRef = quantized.embeddings
+        try keep("S_ref", sRef)
+        let refMel = try clock.measure("speaker.mel") { try referenceMel(audio22k).unsqueezed(0) }
+        try keep("ref_mel", refMel)
+        let (feat, style) = try clock.measure("speaker.campplus") { () throws -> (Tensor, Tensor) in
+            let fbankFeatures = try fbank(audio16k)
+            let feat = try fbankFeatures.subtracting(fbankFeatures.mean(axis: 0))
+            return (feat, try campplus(feat.unsqueezed(0)))
+        }
+        try keep("feat", feat)
+        try keep("style", style)
+        let promptCondition = try clock.measure("speaker.prompt") { try s2m.lengthRegulator(sRef, frames: refMel.shape[2]) }
+        try keep("prompt_condition", promptCondition)
+        try keep("ref_target_lengths", try Tensor(shape: [1], scalars: [Float(refMel.shape[2])]))
+        return SpeakerPart(spkCondEmb: spkCondEmb, sRef: sRef, sRefCodes: try Self.ints(quantized.codes.first ?? []),
+                           refMel: refMel, style: style, promptCondition: promptCondition,
+                           clipSeconds: Double(audio22k.count) / 22_050)
+    }
+
+    /// `_load_and_cut_audio(emo_audio_prompt, 15, sr=16000)` (soxr), features, `get_emb` → `emo_cond_emb`.
+    func emotionEmbedding(_ clip: IndexTTS2Clip, recordAudio: Bool, record: Bool, stages: inout [String: Tensor],
+                          clock: inout StageClock, stage: String) throws -> Tensor {
+        guard !clip.samples.isEmpty, clip.sampleRate > 0 else {
+            throw IndexTTS2Error.invalidRequest("the emotion clip is empty")
+        }
+        let emoAudio = try clock.measure(stage) { try clip.librosaLoad(rate: 16_000) }
+        if record && recordAudio { stages["emo_audio"] = try Tensor(shape: [1, emoAudio.count], scalars: emoAudio) }
+        let emotion = try clock.measure(stage) { try semanticEmbedding(emoAudio) }
+        if record {
+            stages["emo_input_features"] = emotion.features
+            stages["emo_attention_mask"] = try Self.ints(emotion.mask.map(Int.init))
+            stages["emo_cond_emb"] = emotion.emb
+        }
+        return emotion.emb
+    }
+
+    static func ints(_ values: [Int]) throws -> Tensor {
+        try Tensor(shape: [1, values.count], scalars: values.map(Float.init))
+    }
+
+    /// Analyses a speaker clip into its conditioning (what a voice is to IndexTTS2; see
+    /// ``IndexTTS2SpeakerConditioning``), with the per-stage times (`speaker.*`) and, when `record`, the
+    /// intermediates under upstream's names.
+    public func analyzeSpeaker(_ clip: IndexTTS2Clip, record: Bool = false) throws
+        -> (conditioning: IndexTTS2SpeakerConditioning, stages: [String: Tensor], timings: [StageTiming]) {
+        var stages: [String: Tensor] = [:]
+        var clock = StageClock()
+        let part = try speakerPart(clip, record: record, stages: &stages, clock: &clock)
+        let emo = try emotionEmbedding(clip, recordAudio: true, record: record, stages: &stages, clock: &clock, stage: "speaker.emotion")
+        let conditioning = IndexTTS2SpeakerConditioning(
+            spkCondEmb: part.spkCondEmb, sRef: part.sRef, sRefCodes: part.sRefCodes, refMel: part.refMel, style: part.style,
+            promptCondition: part.promptCondition, emoCondEmb: emo, clipSeconds: part.clipSeconds, sampleRate: clip.sampleRate)
+        return (conditioning, stages, clock.timings)
+    }
+
     // MARK: Stages
 
     /// `get_emb`: 16 kHz samples → normalised w2v-BERT layer-17 features `[1, frames, hidden]` (and the extractor's
@@ -302,11 +438,15 @@ public struct IndexTTS2Pipeline: Sendable {
         func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
             if record { stages[name] = try value() }
         }
-        func ints(_ values: [Int]) throws -> Tensor {
-            try Tensor(shape: [1, values.count], scalars: values.map(Float.init))
-        }
+        func ints(_ values: [Int]) throws -> Tensor { try Self.ints(values) }
         let sampling = request.sampling
         guard request.intervalSilence >= 0 else { throw IndexTTS2Error.invalidRequest("interval_silence must be ≥ 0") }
+        guard request.durationFactor.isFinite, request.durationFactor > 0, request.durationFactor <= 8 else {
+            throw IndexTTS2Error.invalidRequest("duration factor must be in (0, 8], got \(request.durationFactor)")
+        }
+        let callStart = DispatchTime.now().uptimeNanoseconds
+        var clock = StageClock()
+        var timeToFirstAudio: Double? = nil
 
         // Emotion arguments as infer_generator rewrites them.
         var emotionClip: IndexTTS2Clip? = nil
@@ -326,54 +466,63 @@ public struct IndexTTS2Pipeline: Sendable {
             useRandom = random
         }
 
-        // Speaker reference: librosa.load (22,050 Hz), Resample(sr, 22050) (identity), Resample(22050, 16000).
-        let audio22k = try request.speaker.librosaLoad(rate: 22_050)
-        let audio16k = try SincResampler(from: 22_050, to: 16_000)(audio22k)
-        try keep("audio_16k", try Tensor(shape: [1, audio16k.count], scalars: audio16k))
-        let speaker = try semanticEmbedding(audio16k)
-        let spkCondEmb = speaker.emb
-        try keep("spk_input_features", speaker.features)
-        try keep("spk_attention_mask", try ints(speaker.mask.map(Int.init)))
-        try keep("spk_cond_emb", spkCondEmb)
-        let sRef = try semanticCodec.quantize(spkCondEmb).embeddings
-        try keep("S_ref", sRef)
-        let refMel = try referenceMel(audio22k).unsqueezed(0)
-        try keep("ref_mel", refMel)
-        let fbankFeatures = try fbank(audio16k)
-        let feat = try fbankFeatures.subtracting(fbankFeatures.mean(axis: 0))
-        try keep("feat", feat)
-        let style = try campplus(feat.unsqueezed(0))
-        try keep("style", style)
-        let promptCondition = try s2m.lengthRegulator(sRef, frames: refMel.shape[2])
-        try keep("prompt_condition", promptCondition)
-        try keep("ref_target_lengths", try Tensor(shape: [1], scalars: [Float(refMel.shape[2])]))
-
+        // Speaker: the given conditioning, or the analysis of the clip (its own emotion reference only when used).
+        let spkCondEmb: Tensor, refMel: Tensor, style: Tensor, promptCondition: Tensor
+        var emotionReference: Tensor? = nil
+        if let given = request.speakerConditioning {
+            spkCondEmb = given.spkCondEmb
+            refMel = given.refMel
+            style = given.style
+            promptCondition = given.promptCondition
+            try keep("spk_cond_emb", spkCondEmb)
+            try keep("S_ref", given.sRef)
+            try keep("ref_mel", refMel)
+            try keep("style", style)
+            try keep("prompt_condition", promptCondition)
+            try keep("ref_target_lengths", try Tensor(shape: [1], scalars: [Float(refMel.shape[2])]))
+            if emotionClip == nil {
+                emotionReference = given.emoCondEmb
+                try keep("emo_cond_emb", given.emoCondEmb)
+            }
+        } else {
+            let part = try speakerPart(request.speaker, record: record, stages: &stages, clock: &clock)
+            spkCondEmb = part.spkCondEmb
+            refMel = part.refMel
+            style = part.style
+            promptCondition = part.promptCondition
+            if emotionClip == nil {
+                emotionReference = try emotionEmbedding(request.speaker, recordAudio: true, record: record, stages: &stages,
+                                                  clock: &clock, stage: "speaker.emotion")
+            }
+        }
         // Emotion reference: `_load_and_cut_audio(emo_audio_prompt, 15, sr=16000)` (soxr), get_emb.
-        let emoAudio = try (emotionClip ?? request.speaker).librosaLoad(rate: 16_000)
-        if emotionClip == nil { try keep("emo_audio", try Tensor(shape: [1, emoAudio.count], scalars: emoAudio)) }
-        let emotion = try semanticEmbedding(emoAudio)
-        let emoCondEmb = emotion.emb
-        try keep("emo_input_features", emotion.features)
-        try keep("emo_attention_mask", try ints(emotion.mask.map(Int.init)))
-        try keep("emo_cond_emb", emoCondEmb)
+        if let emotionClip {
+            emotionReference = try emotionEmbedding(emotionClip, recordAudio: false, record: record, stages: &stages, clock: &clock,
+                                              stage: "emotion")
+        }
+        guard let emoCondEmb = emotionReference else { throw IndexTTS2Error.invalidRequest("no emotion reference") }
 
         // Upstream quirk: cond_lengths = spk_cond_emb.shape[-1], the feature width, not the frame count.
         let spkLength = spkCondEmb.shape[2], emoLength = emoCondEmb.shape[2]
-        let emovecMerged = try UnifiedVoice.mergeEmotionVectors(base: gpt.emotionVector(spkCondEmb, length: spkLength),
-                                                                emotion: gpt.emotionVector(emoCondEmb, length: emoLength),
-                                                                alpha: alpha)
-        var emovec = emovecMerged
-        if let weights {
-            var random = SeededRandomSource(seed: sampling.seed)
-            // use_random: one row per group from our seeded source (upstream draws Python's `random.randint`).
-            let rows = useRandom ? emotionMatrices.randomRows(using: &random) : try emotionMatrices.speakerMatchedRows(style: style)
-            emovec = try emotionMatrices.mix(weights: weights.map(Float.init), rows: rows, emovec: emovecMerged)
+        let (emovecMerged, emovec) = try clock.measure("emotion") { () throws -> (Tensor, Tensor) in
+            let emovecMerged = try UnifiedVoice.mergeEmotionVectors(base: gpt.emotionVector(spkCondEmb, length: spkLength),
+                                                                    emotion: gpt.emotionVector(emoCondEmb, length: emoLength),
+                                                                    alpha: alpha)
+            var emovec = emovecMerged
+            if let weights {
+                var random = SeededRandomSource(seed: sampling.seed)
+                // use_random: one row per group from our seeded source (upstream draws Python's `random.randint`).
+                let rows = useRandom ? emotionMatrices.randomRows(using: &random) : try emotionMatrices.speakerMatchedRows(style: style)
+                emovec = try emotionMatrices.mix(weights: weights.map(Float.init), rows: rows, emovec: emovecMerged)
+            }
+            return (emovecMerged, emovec)
         }
-        let speechConditioningLatent = try gpt.conditioning(spkCondEmb, length: spkLength)
+        let speechConditioningLatent = try clock.measure("gpt.conditioning") { try gpt.conditioning(spkCondEmb, length: spkLength) }
 
         // Text.
-        let segmentTokens = try request.segmentTokens
-            ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment)
+        let segmentTokens = try clock.measure("text") {
+            try request.segmentTokens ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment)
+        }
         guard !segmentTokens.isEmpty, segmentTokens.allSatisfy({ !$0.isEmpty }) else { throw IndexTTS2Error.emptyText }
         let unknown = segmentTokens.joined().filter { tokenizer.model.id(of: $0) == tokenizer.model.unknownID }
         var warnings: [String] = []
@@ -397,9 +546,10 @@ public struct IndexTTS2Pipeline: Sendable {
             try keepSegment("text_tokens", try ints(ids))
             try keepSegment("emovec_merged", emovecMerged)
             try keepSegment("emovec", emovec)
-            let prefix = try gpt.prefix(conditioning: speechConditioningLatent, emotionVector: emovec)
-            let generated = try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options,
-                                             random: &random)
+            let prefix = try clock.measure("gpt.generation") { try gpt.prefix(conditioning: speechConditioningLatent, emotionVector: emovec) }
+            let generated = try clock.measure("gpt.generation") {
+                try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options, random: &random)
+            }
             let codes = generated.codes
             try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))
             try keepSegment("speech_conditioning_latent", speechConditioningLatent)
@@ -412,36 +562,51 @@ public struct IndexTTS2Pipeline: Sendable {
             guard !codes.isEmpty else { throw IndexTTS2Error.noCodes(segment: index) }
             try keepSegment("codes", try ints(codes))
             try keepSegment("code_lens", try Tensor(shape: [1], scalars: [Float(codes.count)]))
-            let latent = try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes)
+            let latent = try clock.measure("gpt.latent") {
+                try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes)
+            }
             try keepSegment("latent", latent)
-            let latentProj = try s2m.gptLayer(latent)
+            let latentProj = try clock.measure("s2m") { try s2m.gptLayer(latent) }
             try keepSegment("latent_proj", latentProj)
-            let sInferVQ = try semanticCodec.embeddings(codes: [codes])
+            let sInferVQ = try clock.measure("s2m") { try semanticCodec.embeddings(codes: [codes]) }
             try keepSegment("S_infer_vq", sInferVQ)
-            let sInfer = try sInferVQ.adding(latentProj)
+            let sInfer = try clock.measure("s2m") { try sInferVQ.adding(latentProj) }
             try keepSegment("S_infer", sInfer)
-            let targetFrames = LengthRegulator.targetFrames(codes: codes.count)
+            let targetFrames = Self.targetFrames(codes: codes.count, durationFactor: request.durationFactor)
             try keepSegment("target_lengths", try Tensor(shape: [1], scalars: [Float(targetFrames)]))
-            let cond = try s2m.lengthRegulator(sInfer, frames: targetFrames)
+            let cond = try clock.measure("s2m") { try s2m.lengthRegulator(sInfer, frames: targetFrames) }
             try keepSegment("cond", cond)
-            let catCondition = try Tensor.concatenate([promptCondition, cond], axis: 1)
+            let catCondition = try clock.measure("s2m") { try Tensor.concatenate([promptCondition, cond], axis: 1) }
             try keepSegment("cat_condition", catCondition)
             let noise = request.cfmNoise[index]
             if let noise { try keepSegment("cfm_noise", noise) }
-            let vcTarget = try s2m.flow.generate(mu: catCondition, promptMel: refMel, style: style, steps: sampling.diffusionSteps,
-                                                 guidanceRate: sampling.inferenceCfgRate, noise: noise,
-                                                 seed: sampling.seed &+ UInt64(index))
+            let vcTarget = try clock.measure("s2m") {
+                try s2m.flow.generate(mu: catCondition, promptMel: refMel, style: style, steps: sampling.diffusionSteps,
+                                      guidanceRate: sampling.inferenceCfgRate, noise: noise, seed: sampling.seed &+ UInt64(index))
+            }
             try keepSegment("vc_target", vcTarget)
-            let wav = try bigvgan(vcTarget)
+            let wav = try clock.measure("bigvgan") { try bigvgan(vcTarget) }
             try keepSegment("wav_bigvgan", wav)
             let segmentSamples = wav.scalars.map { min(max(32767 * $0, -32767), 32767) }
             try keepSegment("wav_segment", try Tensor(shape: [1, segmentSamples.count], scalars: segmentSamples))
             let chunk = (index > 0 ? silence : []) + segmentSamples
             samples += chunk
             results.append(IndexTTS2Segment(textTokens: tokens, codes: codes, stop: generated.stop))
+            if timeToFirstAudio == nil { timeToFirstAudio = Double(DispatchTime.now().uptimeNanoseconds - callStart) / 1e9 }
             progress(Progress(completedSegments: index + 1, totalSegments: segmentTokens.count, chunk: chunk))
         }
         try keep("wav", try Tensor(shape: [1, samples.count], scalars: samples))
-        return IndexTTS2Output(samples: samples, sampleRate: Self.sampleRate, segments: results, warnings: warnings, stages: stages)
+        var output = IndexTTS2Output(samples: samples, sampleRate: Self.sampleRate, segments: results, warnings: warnings, stages: stages)
+        output.timings = clock.timings
+        output.timeToFirstAudio = timeToFirstAudio ?? 0
+        output.emotionWeights = weights
+        return output
+    }
+
+    /// Mel frames the S2M renders for `codes` semantic codes: upstream 2.0's `(code_lens * 1.72).long()` (float32)
+    /// at factor 1, IndexTTS-2.5's `int(codes * 1.72 * duration_factor)` otherwise (at least one frame).
+    public static func targetFrames(codes: Int, durationFactor: Double) -> Int {
+        if durationFactor == 1 { return LengthRegulator.targetFrames(codes: codes) }
+        return max(1, Int((Double(codes) * 1.72 * durationFactor).rounded(.towardZero)))
     }
 }
