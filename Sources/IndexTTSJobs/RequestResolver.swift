@@ -94,6 +94,7 @@ public struct RequestResolver: Sendable {
             request.emotion = .vector(vector.map { $0 * weight })
         } else if let text = p.emotionText {
             request.emotion = .text(text)
+            request.emotionTextWeight = weight
         } else if let path = p.emotionAudioPath {
             let clip = try decode(path, field: "emo_audio_prompt")
             request.emotion = .referenceAudio(samples: clip.samples, sampleRate: clip.sampleRate, weight: weight)

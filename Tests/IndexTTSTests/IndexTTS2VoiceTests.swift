@@ -223,22 +223,6 @@ import Testing
         #expect(changedWeights != original && changedWeights != changedConfig)
     }
 
-    @Test func sha256KnownAnswers() {
-        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
-            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        var h = SHA256()
-        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
-        for i in 0..<1000 { h.update(Array(chunk[0..<(i % 2 == 0 ? 1000 : 1000)])) }
-        #expect(h.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        var split = SHA256()
-        let message = Array("The quick brown fox jumps over the lazy dog".utf8)
-        split.update(Array(message[0..<7]))
-        split.update(Array(message[7...]))
-        #expect(split.hexDigest() == "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592")
-    }
-
     // MARK: Controls
 
     @Test func everyPresetHasADocumentedVector() throws {
@@ -333,15 +317,50 @@ import Testing
         #expect(throws: SynthesisError.invalidParameter(name: "emotion strength", reason: "must be in 0…1, got 1.5")) {
             try engine.validate(r)
         }
+        // The e2e folder has no qwen0.6bemo4-merge/: emotion text is refused naming what is missing.
         r.emotion = .text("sounds delighted")
         #expect { try engine.validate(r) } throws: { error in
-            guard case SynthesisError.unsupported(let what) = error else { return false }
-            return what.contains("QwenEmotion") && what.contains("#17")
+            guard case SynthesisError.modelsMissing(let what) = error else { return false }
+            return what.contains("QwenEmotion") && what.contains("config.json") && what.contains("qwen0.6bemo4-merge")
         }
         r.emotion = .vector([0.5, 0.5])
         #expect(throws: SynthesisError.self) { try engine.validate(r) }
         r.emotion = .vector([0, 0, 0, 0, 0, 0, 0, -1])
         #expect(throws: SynthesisError.self) { try engine.validate(r) }
+    }
+
+    /// Emotion text (infer's use_emo_text): QwenEmotion's vector, scaled by emo_alpha, takes the vector path; an
+    /// empty description reads the spoken text. The tiny random QwenEmotion fixture stands in for qwen0.6bemo4-merge.
+    @Test func emotionTextIsReadByQwenEmotion() throws {
+        let folder = Fixtures.path("qwen_emotion/qwen0.6bemo4-merge")
+        var engine = IndexTTS2Engine(pipeline: try Self.pipeline(), voices: IndexTTS2VoiceCache(), emotionTextFolder: folder)
+        engine.sampling.topK = 1
+        engine.sampling.numBeams = 1
+        engine.sampling.maxMelTokens = 24
+        engine.sampling.diffusionSteps = 4
+        var request = try Self.request()
+        request.emotion = .text("语气非常开心")
+        request.emotionTextWeight = 0.6
+        try engine.validate(request)
+        #expect(!engine.emotionText.isLoaded)  // validation does not load the model
+        let expected = try QwenEmotion.load(folder: folder).analyze("语气非常开心", options: QwenEmotionOptions(seed: 7))
+        let r = try engine.pipelineRequest(for: request)
+        guard case .vector(let weights, let alpha, let useRandom) = r.emotion else { Issue.record("not a vector"); return }
+        #expect(weights == expected.vector && alpha == 0.6 && !useRandom)
+        let result = try engine.synthesize(request)
+        #expect(result.appliedControls["emotion"] == "text")
+        #expect(result.appliedControls["emo_vector"]
+            == EmotionMatrices.scaled(expected.vector, alpha: 0.6).map(IndexTTS2EmotionPresets.format).joined(separator: ","))
+        #expect(result.timings.contains { $0.stage == "emotion.text" && $0.seconds > 0 })
+        // No description: the spoken text is read.
+        request.emotion = .text("")
+        let spoken = try QwenEmotion.load(folder: folder).analyze(request.text, options: QwenEmotionOptions(seed: 7))
+        guard case .vector(let w2, _, _) = try engine.pipelineRequest(for: request).emotion else { Issue.record("not a vector"); return }
+        #expect(w2 == spoken.vector)
+        request.emotionTextWeight = 2
+        #expect(throws: SynthesisError.invalidParameter(name: "emo_alpha", reason: "must be in 0…1, got 2.0")) {
+            try engine.validate(request)
+        }
     }
 
     // MARK: Timings

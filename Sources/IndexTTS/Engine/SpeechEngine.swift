@@ -75,7 +75,8 @@ public enum EmotionControl: Sendable, Codable, Equatable {
     case vector([Double])
     /// An emotion reference clip and its weight.
     case referenceAudio(samples: [Float], sampleRate: Int, weight: Double)
-    /// A free-text description.
+    /// A free-text description (IndexTTS2: read by QwenEmotion into the 8 weights; empty means the text being
+    /// spoken, as upstream's `use_emo_text` without `emo_text`).
     case text(String)
 }
 
@@ -97,6 +98,8 @@ public struct SynthesisRequest: Sendable {
     /// With an emotion vector: choose the emotion-matrix rows at random instead of by speaker similarity
     /// (`use_random`).
     public var emotionUseRandom = false
+    /// With ``EmotionControl/text(_:)``: the scale of the vector the description yields (`emo_alpha`, 0…1).
+    public var emotionTextWeight: Double = 1
     public var emotion: EmotionControl = .none
     /// 1 is normal; larger is faster.
     public var speed: Double = 1

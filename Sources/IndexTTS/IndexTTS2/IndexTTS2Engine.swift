@@ -13,7 +13,8 @@ import IndexTTSText
 /// - **Emotion**: same as the voice; an emotion clip with its weight as `emo_alpha`; an 8-vector (happy, angry, sad,
 ///   afraid, disgusted, melancholic, surprised, calm) with ``SynthesisRequest/emotionUseRandom`` as `use_random`;
 ///   a named preset (``IndexTTS2EmotionPresets``), i.e. a documented vector with the strength as `emo_alpha`.
-///   Emotion text needs QwenEmotion (issue #17) and is refused with ``SynthesisError/unsupported(_:)``.
+///   Emotion text is read by QwenEmotion (`qwen0.6bemo4-merge/`, loaded on first use) into the 8 weights, scaled by
+///   ``SynthesisRequest/emotionTextWeight`` (`emo_alpha`), as `infer(use_emo_text=True)` does.
 /// - **Speed** (our extension for 2.0): IndexTTS-2.5's `duration_factor` = 1 / speed on the S2M target length of each
 ///   segment; speed 1 is upstream 2.0 exactly.
 /// - **Sampling**: ``SamplingParameters`` over ``sampling`` (upstream's defaults).
@@ -29,15 +30,21 @@ public struct IndexTTS2Engine: SpeechEngine {
     public let modelFingerprint: String
     /// Analyses of recent voice clips by content hash (a reference: copies of the engine share it).
     public let voices: IndexTTS2VoiceCache
+    /// QwenEmotion (`qwen_emo_path`), loaded on the first request with emotion text; shared by copies of the engine.
+    public let emotionText: LazyQwenEmotion
 
     public static let licence = "IndexTTS2 model weights: bilibili Index licence (see the model folder's LICENSE)"
 
+    /// - Parameter emotionTextFolder: QwenEmotion's folder; default the model folder's `qwen_emo_path`.
     public init(pipeline: IndexTTS2Pipeline, sampling: IndexTTS2Sampling = IndexTTS2Sampling(),
-                voices: IndexTTS2VoiceCache = IndexTTS2VoiceCache()) {
+                voices: IndexTTS2VoiceCache = IndexTTS2VoiceCache(), emotionTextFolder: String? = nil) {
         self.pipeline = pipeline
         self.sampling = sampling
         self.voices = voices
         modelFingerprint = pipeline.folder.fingerprint
+        let qwen = pipeline.folder.qwenEmotion.isEmpty
+            ? (pipeline.folder.root as NSString).appendingPathComponent(QwenEmotion.folderName) : pipeline.folder.qwenEmotion
+        emotionText = LazyQwenEmotion(folder: emotionTextFolder ?? qwen)
     }
 
     /// Loads the model folder; the text-normalisation grammars come from `cache` (``ModelCache/textGrammars``).
@@ -105,7 +112,7 @@ public struct IndexTTS2Engine: SpeechEngine {
     // MARK: Requests
 
     public func validate(_ request: SynthesisRequest) throws {
-        _ = try prepare(request)
+        _ = try prepare(request, readEmotionText: false)
     }
 
     /// The pipeline request for `request` (for callers that want stages or a given CFM noise as well). A matching
@@ -125,11 +132,16 @@ public struct IndexTTS2Engine: SpeechEngine {
         var request: IndexTTS2Request
         var controls: [String: String]
         var warnings: [String]
+        /// Work done while preparing (QwenEmotion reading an emotion text).
+        var timings: [StageTiming] = []
     }
 
-    func prepare(_ request: SynthesisRequest) throws -> Prepared {
+    /// - Parameter readEmotionText: run QwenEmotion on an emotion text (false when only validating: then only the
+    ///   model folder's presence is checked).
+    func prepare(_ request: SynthesisRequest, readEmotionText: Bool = true) throws -> Prepared {
         guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SynthesisError.emptyText }
         var warnings: [String] = []
+        var timings: [StageTiming] = []
         var controls: [String: String] = ["engine": Self.engineID]
         var stored: IndexTTS2SpeakerConditioning? = nil
         if let conditioning = request.voiceConditioning {
@@ -198,10 +210,38 @@ public struct IndexTTS2Engine: SpeechEngine {
             r.emotion = .clip(IndexTTS2Clip(samples: samples, sampleRate: rate), alpha: Float(weight))
             controls["emotion"] = "clip"
             controls["emo_alpha"] = IndexTTS2EmotionPresets.format(weight)
-        case .text:
-            throw SynthesisError.unsupported(
-                "emotion text with IndexTTS2: it needs the QwenEmotion model (qwen0.6bemo4-merge), not ported yet (issue #17); "
-                    + "use a preset or an 8-value emotion vector")
+        case .text(let description):
+            // infer(use_emo_text=True): QwenEmotion reads emo_text (the spoken text when none is given) into the 8
+            // weights, which then take the vector path with emo_alpha.
+            let missing = ["config.json", "model.safetensors", "tokenizer.json"].filter {
+                !FileManager.default.fileExists(atPath: (emotionText.folder as NSString).appendingPathComponent($0))
+            }
+            guard missing.isEmpty else {
+                throw SynthesisError.modelsMissing(
+                    "emotion text needs QwenEmotion: \(missing.joined(separator: ", ")) missing in \(emotionText.folder) "
+                        + "(qwen0.6bemo4-merge/ from IndexTeam/IndexTTS-2); use a preset, an emotion vector or an emotion clip")
+            }
+            guard request.emotionTextWeight.isFinite, (0...1).contains(request.emotionTextWeight) else {
+                throw SynthesisError.invalidParameter(name: "emo_alpha", reason: "must be in 0…1, got \(request.emotionTextWeight)")
+            }
+            let source = description.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? request.text : description
+            if readEmotionText {
+                let start = Date()
+                let analysis: EmotionTextAnalysis
+                do {
+                    analysis = try emotionText.analyze(source, options: QwenEmotionOptions(seed: request.seed ?? sampling.seed))
+                } catch let error as SynthesisError {
+                    throw error
+                } catch {
+                    throw SynthesisError.modelsMissing("QwenEmotion (\(emotionText.folder)): \(error)")
+                }
+                timings.append(StageTiming(stage: "emotion.text", seconds: Date().timeIntervalSince(start)))
+                try vectorEmotion(analysis.vector, alpha: request.emotionTextWeight, what: "text")
+                controls["emo_text"] = source
+                controls["emo_text_vector"] = analysis.vector.map(IndexTTS2EmotionPresets.format).joined(separator: ",")
+            } else {
+                controls["emotion"] = "text"
+            }
         }
         if request.emotionUseRandom, controls["use_random"] == nil {
             warnings.append("use_random only applies to emotion vectors and presets; ignored")
@@ -226,7 +266,7 @@ public struct IndexTTS2Engine: SpeechEngine {
         controls["seed"] = "\(s.seed)"
         controls["max_text_tokens_per_segment"] = "\(r.maxTextTokensPerSegment)"
         controls["interval_silence"] = "\(r.intervalSilence)"
-        return Prepared(request: r, controls: controls, warnings: warnings)
+        return Prepared(request: r, controls: controls, warnings: warnings, timings: timings)
     }
 
     /// Resolves the voice (stored conditioning, cached analysis, or a new analysis), runs the pipeline, and reports
@@ -267,7 +307,7 @@ public struct IndexTTS2Engine: SpeechEngine {
         var controls = prepared.controls
         let warnings = prepared.warnings + output.warnings
         if !warnings.isEmpty { controls["warning"] = warnings.joined(separator: " | ") }
-        let timings = Self.merged(analysisTimings + output.timings)
+        let timings = Self.merged(prepared.timings + analysisTimings + output.timings)
         return SynthesisResult(samples: output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate,
                                timings: timings, segments: output.segments.count,
                                timeToFirstAudio: firstAudio ?? total, totalSeconds: total, appliedControls: controls)

@@ -62,6 +62,9 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
     /// ``computeFingerprint()`` of the files, computed by ``inspect(root:hfCache:overrides:)`` when
     /// every required file is usable (empty otherwise).
     public var fingerprint: String = ""
+    /// QwenEmotion's folder (`qwen_emo_path`, default `qwen0.6bemo4-merge/`): only emotion text needs it, and it is
+    /// loaded on first use.
+    public var qwenEmotion: String = ""
 
     static let mainSource = "IndexTeam/IndexTTS-2 (Hugging Face or ModelScope), into the model folder"
 
@@ -225,6 +228,7 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
                    required: false)
 
         var result = folder
+        result.qwenEmotion = qwen
         if files.allSatisfy({ !$0.required || $0.isUsable }) { result.fingerprint = (try? folder.computeFingerprint()) ?? "" }
         return Inspection(folder: result, files: files)
     }
@@ -249,7 +253,7 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
                            ("w2v-bert-2.0", w2vDirectory.appendingPathComponent("model.safetensors").path),
                            ("semantic_codec", semanticCodec), ("campplus", campplus),
                            ("bigvgan", (bigvgan as NSString).appendingPathComponent("bigvgan_generator.pt"))]
-        var hash = SHA256()
+        var hash = ContentHash()
         hash.update("indextts2-fingerprint-v1\n")
         for (role, path) in smallFiles {
             guard let data = FileManager.default.contents(atPath: path) else {

@@ -297,7 +297,7 @@ public struct IndexTTS2Pipeline: Sendable {
     /// conditioning latent; then per segment `gpt.generation`, `gpt.latent` (the latent pass), `s2m` (`gpt_layer`,
     /// `vq2emb`, length regulator, CFM) and `bigvgan`.
     public static let stageNames = ["text", "speaker.features", "speaker.w2v_bert", "speaker.codec", "speaker.mel",
-                                    "speaker.campplus", "speaker.prompt", "speaker.emotion", "emotion", "gpt.conditioning",
+                                    "speaker.campplus", "speaker.prompt", "speaker.emotion", "emotion.text", "emotion", "gpt.conditioning",
                                     "gpt.generation", "gpt.latent", "s2m", "bigvgan"]
 
     /// Sums wall time per stage name.

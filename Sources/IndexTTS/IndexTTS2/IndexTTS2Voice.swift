@@ -123,7 +123,7 @@ public final class IndexTTS2VoiceCache: Sendable {
 
     /// SHA-256 of the rate and the samples' float bits.
     public static func key(samples: [Float], sampleRate: Int) -> String {
-        var hash = SHA256()
+        var hash = ContentHash()
         hash.update("clip \(sampleRate) \(samples.count)\n")
         hash.update(samples)
         return hash.hexDigest()
