@@ -17,6 +17,8 @@ public struct IndexTTS2Sampling: Sendable, Equatable, Codable {
     public var repetitionPenalty: Float = 10
     public var lengthPenalty: Float = 0
     public var maxMelTokens = 1500
+    /// No stop code before this many codes (`min_new_tokens`; = `maxMelTokens` forces a fixed count, for benchmarks).
+    public var minMelTokens = 0
     /// CFM Euler steps (upstream hard-codes 25) and classifier-free guidance rate (0.7).
     public var diffusionSteps = 25
     public var inferenceCfgRate: Double = 0.7
@@ -51,6 +53,7 @@ public struct IndexTTS2Sampling: Sendable, Equatable, Codable {
         o.repetitionPenalty = repetitionPenalty
         o.lengthPenalty = lengthPenalty
         o.maxNewTokens = maxMelTokens
+        o.minNewTokens = minMelTokens
         return o
     }
 }
@@ -110,6 +113,9 @@ public struct IndexTTS2Request: Sendable {
     /// Already segmented BPE pieces: when set, ``text`` is not read and the text front end is skipped (parity runs
     /// without the normalisation grammars).
     public var segmentTokens: [[String]]? = nil
+    /// Called as each stage's value is ready, with its upstream name (as in ``IndexTTS2Output/stages``; segment k > 0
+    /// with `@k`), whether or not stages are recorded: timestamps between calls time the stages (`indextts bench e2e`).
+    public var stageFinished: (@Sendable (String) -> Void)? = nil
 
     public init(text: String, speaker: IndexTTS2Clip) {
         self.text = text
@@ -301,6 +307,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let record = request.recordStages
         func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
             if record { stages[name] = try value() }
+            request.stageFinished?(name)
         }
         func ints(_ values: [Int]) throws -> Tensor {
             try Tensor(shape: [1, values.count], scalars: values.map(Float.init))
@@ -330,6 +337,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let audio22k = try request.speaker.librosaLoad(rate: 22_050)
         let audio16k = try SincResampler(from: 22_050, to: 16_000)(audio22k)
         try keep("audio_16k", try Tensor(shape: [1, audio16k.count], scalars: audio16k))
+        releaseConditioningAndGPTPages()  // one phase's weights resident at a time (IndexTTS2Residency.swift)
         let speaker = try semanticEmbedding(audio16k)
         let spkCondEmb = speaker.emb
         try keep("spk_input_features", speaker.features)
@@ -370,6 +378,7 @@ public struct IndexTTS2Pipeline: Sendable {
             emovec = try emotionMatrices.mix(weights: weights.map(Float.init), rows: rows, emovec: emovecMerged)
         }
         let speechConditioningLatent = try gpt.conditioning(spkCondEmb, length: spkLength)
+        releaseConditioningAndGPTPages()
 
         // Text.
         let segmentTokens = try request.segmentTokens
@@ -392,6 +401,7 @@ public struct IndexTTS2Pipeline: Sendable {
             let suffix = index == 0 ? "" : "@\(index)"
             func keepSegment(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
                 if record { stages[name + suffix] = try value() }
+                request.stageFinished?(name + suffix)
             }
             let ids = tokens.map { tokenizer.model.id(of: $0) }
             try keepSegment("text_tokens", try ints(ids))
