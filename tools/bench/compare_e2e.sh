@@ -4,7 +4,9 @@
 # 25 CFM steps, a new voice and then the same clip again. Prints both reports, with `uptime` load averages before
 # and after each side (on a shared machine, run it under the build lock: flock /work/coord/build.lock ...).
 # Usage: tools/bench/compare_e2e.sh --model-dir DIR [--ref CLIP.wav] [--text T] [--codes 250] [--num-beams 3]
-#                                   [--threads 2] [--json-dir DIR] [--skip-reference]
+#                                   [--threads 2] [--json-dir DIR] [--skip-reference | --skip-ours]
+# With --json-dir both reports are kept as JSON (ours.json, reference.json) and printed side by side at the end
+# (tools/bench/e2e_report.py); --skip-* run one side (two shorter runs under the build lock).
 # Needs a release build (swift build -c release --product indextts), the fixture virtual environment
 # (FIXTURE_VENV, default tools/fixtures/.venv) and the upstream checkout (INDEXTTS_REPO, default
 # /work/upstream-index-tts). Without --ref: 10 s of CMU ARCTIC a0007 (the speech fixture, repeated). A full-size
@@ -14,7 +16,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 venv="${FIXTURE_VENV:-tools/fixtures/.venv}"
 repo="${INDEXTTS_REPO:-/work/upstream-index-tts}"
-model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1
+model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1 ours=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --model-dir) model="$2"; shift 2 ;;
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --json-dir) jsondir="$2"; shift 2 ;;
     --skip-reference) reference=0; shift ;;
+    --skip-ours) ours=0; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -42,14 +45,17 @@ textargs=()
 [ -n "$text" ] && textargs=(--text "$text")
 [ -n "$jsondir" ] && mkdir -p "$jsondir"
 echo "== $(date -u +%FT%TZ) $(uptime)"
-echo "== IndexTTS-Swift: indextts bench e2e --model-dir $model --ref $ref --codes $codes --num-beams $beams (threads $threads)"
-if [ -n "$jsondir" ]; then
-  INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
-    --ref "$ref" --codes "$codes" --num-beams "$beams" "${textargs[@]}" --json > "$jsondir/ours.json"
-  "$venv/bin/python" -c "import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({k: r[k] for k in ('loadSeconds','peakResidentBytes')})); [print(x['voice'], round(x['seconds'],2), 's RTF', round(x['realTimeFactor'],2), [(s['name'], round(s['seconds'],2)) for s in x['stages']]) for x in r['runs']]" "$jsondir/ours.json"
-else
-  INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
-    --ref "$ref" --codes "$codes" --num-beams "$beams" "${textargs[@]}"
+if [ "$ours" = 1 ]; then
+  echo "== IndexTTS-Swift: indextts bench e2e --model-dir $model --ref $ref --codes $codes --num-beams $beams (threads $threads)"
+  if [ -n "$jsondir" ]; then
+    INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
+      --ref "$ref" --codes "$codes" --num-beams "$beams" "${textargs[@]}" --json > "$jsondir/ours.json"
+    .build/release/indextts system | head -3
+    "$venv/bin/python" tools/bench/e2e_report.py "$jsondir/ours.json"
+  else
+    INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
+      --ref "$ref" --codes "$codes" --num-beams "$beams" "${textargs[@]}"
+  fi
 fi
 echo "== $(date -u +%FT%TZ) $(uptime)"
 if [ "$reference" = 1 ]; then
@@ -60,4 +66,8 @@ if [ "$reference" = 1 ]; then
     --ref "$ref" --codes "$codes" --num-beams "$beams" --threads "$threads" "${textargs[@]}" "${jsonargs[@]}" \
     2>&1 | grep -v -E "^torch.Size|^>> |^Use the specified|^compute emo|FutureWarning|warnings.warn|^  WeightNorm" || true
   echo "== $(date -u +%FT%TZ) $(uptime)"
+fi
+if [ -n "$jsondir" ] && [ -f "$jsondir/ours.json" ] && [ -f "$jsondir/reference.json" ]; then
+  echo "== side by side"
+  "$venv/bin/python" tools/bench/e2e_report.py "$jsondir/ours.json" "$jsondir/reference.json"
 fi
