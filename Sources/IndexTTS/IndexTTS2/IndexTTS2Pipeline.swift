@@ -360,6 +360,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let emoAudio = try (emotionClip ?? request.speaker).librosaLoad(rate: 16_000)
         if emotionClip == nil { try keep("emo_audio", try Tensor(shape: [1, emoAudio.count], scalars: emoAudio)) }
         let emotion = try semanticEmbedding(emoAudio)
+        releaseConditioningAndGPTPages()
         let emoCondEmb = emotion.emb
         try keep("emo_input_features", emotion.features)
         try keep("emo_attention_mask", try ints(emotion.mask.map(Int.init)))
