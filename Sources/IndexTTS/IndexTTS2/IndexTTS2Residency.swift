@@ -10,7 +10,7 @@ import IndexTTSWeights
 /// Kept all at once they reach 6 GB; so a new voice's conditioning first lets the GPT's pages go (they fault back in
 /// from the page cache when generation starts, well under a second), lets w2v-BERT's go once both clips have been
 /// through it (before the conditioning encoders run), and the encoders' once the speaker latents exist. Peak
-/// residency is then the largest phase's, not the sum (full size, 250 codes: 5.1 → 4.x GB, docs/BENCHMARKS.md).
+/// residency is then the largest phase's, not the sum (full size, 250 codes: 5.1 → 3.7 GB, docs/BENCHMARKS.md).
 extension IndexTTS2Pipeline {
     /// The file w2v-BERT was mapped from (as ``W2VBert/load(directory:layers:)`` opened it).
     var w2vBertCheckpoint: String? {
