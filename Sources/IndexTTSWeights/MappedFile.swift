@@ -67,7 +67,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Bytes of this mapping resident in this process (`Rss:` of its entry in /proc/self/smaps; nil where that is
     /// not available).
     public var residentBytes: Int? {
-        guard let bytes, let smaps = try? String(contentsOfFile: "/proc/self/smaps", encoding: .utf8) else { return nil }
+        guard let bytes, let smaps = Self.readProcFile("/proc/self/smaps") else { return nil }
         let start = UInt(bitPattern: Int(bitPattern: bytes))
         var inMapping = false
         var total = 0
@@ -75,8 +75,9 @@ public final class MappedFile: @unchecked Sendable {
         for line in smaps.split(separator: "\n") {
             if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
                let low = UInt(line[..<dash], radix: 16), let high = UInt(line[line.index(after: dash)..<space], radix: 16) {
-                // A mapping can be split into several entries; count those inside [start, start + size).
-                inMapping = low >= start && high <= start + UInt(size)
+                // A mapping can be split into several entries (its end is rounded up to a page); count those that
+                // begin inside [start, start + size).
+                inMapping = low >= start && low < start + UInt(size) && high > low
                 found = found || inMapping
                 continue
             }
@@ -86,6 +87,26 @@ public final class MappedFile: @unchecked Sendable {
             }
         }
         return found ? total : nil
+    }
+
+    /// The whole of a /proc file (they report size 0, so read until end of file).
+    static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            #if canImport(Glibc)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            #else
+            let n = chunk.withUnsafeMutableBytes { Darwin.read(fd, $0.baseAddress, $0.count) }
+            #endif
+            if n < 0 { return nil }
+            if n == 0 { break }
+            data.append(contentsOf: chunk[..<n])
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Live mappings by path (weak), so that a model's files can be released by path after use.

@@ -14,7 +14,7 @@ struct BenchE2ETests {
         (["--codes", "0"], "--codes must be at least 1"),
         (["--num-beams", "0"], "--num-beams must be at least 1"),
         (["--diffusion-steps", "0"], "--diffusion-steps must be at least 1"),
-        (["--repeats", "-1"], "--repeats must not be negative"),
+        (["--repeats=-1"], "--repeats must not be negative"),
         (["--text", " "], "--text is empty"),
     ])
     func badArgumentsAreRefusedByName(_ extra: [String], _ message: String) throws {

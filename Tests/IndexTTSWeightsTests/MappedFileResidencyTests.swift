@@ -43,11 +43,13 @@ import Testing
         let (path, values) = try Self.writeCheckpoint()
         var tensor: Tensor? = try WeightStore.open(path: path).tensor("w")  // the store itself is gone
         #expect(MappedFile.liveMappings(of: path).count == 1)
-        let file = try #require(MappedFile.liveMappings(of: path).first)
-        // Borrowed, not copied: the tensor's elements are the mapping's bytes.
-        let start = UnsafeRawPointer(tensor!.basePointer)
-        let mapping = try file.pointer(at: 0, count: file.size)
-        #expect(start >= mapping && start < mapping + file.size)
+        try {
+            let file = try #require(MappedFile.liveMappings(of: path).first)
+            // Borrowed, not copied: the tensor's elements are the mapping's bytes.
+            let start = UnsafeRawPointer(tensor!.basePointer)
+            let mapping = try file.pointer(at: 0, count: file.size)
+            #expect(start >= mapping && start < mapping + file.size)
+        }()
         #expect(tensor!.scalars == values)
         tensor = nil
         #expect(MappedFile.liveMappings(of: path).isEmpty)  // unmapped with the last tensor
