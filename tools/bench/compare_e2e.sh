@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$model" ] || { echo "usage: $0 --model-dir DIR [--ref CLIP.wav] [...]" >&2; exit 2; }
+[ -x "$venv/bin/python" ] || { echo "no Python at $venv (FIXTURE_VENV=DIR: the fixture venv, e.g. the main checkout's)" >&2; exit 2; }
 if [ -z "$ref" ]; then
   # The default reference: 10.0 s of real speech, CMU ARCTIC a0007 (Tests/Fixtures/audio/speech, 16 kHz) three
   # times, cut to 10 s.
