@@ -66,6 +66,16 @@ public struct WeightStore: Sendable {
         }
     }
 
+    /// Opens `path`, builds from it with `body`, then releases the file's resident pages
+    /// (``releaseResidentPages()``): the model keeps borrowed fp32 tensors (faulted in again when first used) and its
+    /// own converted copies, and nothing that loading only read (weight-norm halves before fusing, fp16 before
+    /// widening) stays counted against the process.
+    public static func load<T>(path: String, _ body: (WeightStore) throws -> T) throws -> T {
+        let store = try open(path: path)
+        defer { store.releaseResidentPages() }
+        return try body(store)
+    }
+
     /// Keys in file order.
     public var keys: [String] { entries.map(\.name) }
 
@@ -80,6 +90,16 @@ public struct WeightStore: Sendable {
 
     /// The tensor for `key` as fp32.
     public func tensor(_ key: String) throws -> Tensor { try entry(key).load() }
+
+    /// Drops the resident pages of the file(s) behind this store from the process (``MappedFile/releaseResidentPages()``):
+    /// what loading touched but did not keep (weight-norm halves, converted fp16, checked values) stops counting;
+    /// borrowed tensors fault their pages back in when used.
+    public func releaseResidentPages() {
+        var seen = Set<ObjectIdentifier>()
+        for entry in entries where seen.insert(ObjectIdentifier(entry.file)).inserted {
+            entry.file.releaseResidentPages()
+        }
+    }
 
     /// The entries under `prefix` (for example `"net.cfm."`), with the prefix removed from their keys.
     public func scoped(_ prefix: String) -> WeightStore {

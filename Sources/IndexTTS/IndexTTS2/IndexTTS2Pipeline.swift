@@ -17,6 +17,8 @@ public struct IndexTTS2Sampling: Sendable, Equatable, Codable {
     public var repetitionPenalty: Float = 10
     public var lengthPenalty: Float = 0
     public var maxMelTokens = 1500
+    /// No stop code before this many codes (`min_new_tokens`; = `maxMelTokens` forces a fixed count, for benchmarks).
+    public var minMelTokens = 0
     /// CFM Euler steps (upstream hard-codes 25) and classifier-free guidance rate (0.7).
     public var diffusionSteps = 25
     public var inferenceCfgRate: Double = 0.7
@@ -51,6 +53,7 @@ public struct IndexTTS2Sampling: Sendable, Equatable, Codable {
         o.repetitionPenalty = repetitionPenalty
         o.lengthPenalty = lengthPenalty
         o.maxNewTokens = maxMelTokens
+        o.minNewTokens = minMelTokens
         return o
     }
 }
@@ -117,6 +120,9 @@ public struct IndexTTS2Request: Sendable {
     /// `int(codes × 1.72 × durationFactor)` instead of `int(codes × 1.72)` (the GPT, its codes and the reference
     /// prompt are untouched). 1 is upstream 2.0 exactly; 0.5 is twice as fast. Must be in (0, 8].
     public var durationFactor: Double = 1
+    /// Called as each stage's value is ready, with its upstream name (as in ``IndexTTS2Output/stages``; segment k > 0
+    /// with `@k`), whether or not stages are recorded: timestamps between calls time the stages (`indextts bench e2e`).
+    public var stageFinished: (@Sendable (String) -> Void)? = nil
 
     public init(text: String, speaker: IndexTTS2Clip) {
         self.text = text
@@ -437,6 +443,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let record = request.recordStages
         func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
             if record { stages[name] = try value() }
+            request.stageFinished?(name)
         }
         func ints(_ values: [Int]) throws -> Tensor { try Self.ints(values) }
         let sampling = request.sampling
@@ -466,6 +473,7 @@ public struct IndexTTS2Pipeline: Sendable {
             useRandom = random
         }
 
+        var ranSemanticModel = false  // w2v-BERT ran in this call: its pages go before the GPT's come in
         // Speaker: the given conditioning, or the analysis of the clip (its own emotion reference only when used).
         let spkCondEmb: Tensor, refMel: Tensor, style: Tensor, promptCondition: Tensor
         var emotionReference: Tensor? = nil
@@ -485,6 +493,8 @@ public struct IndexTTS2Pipeline: Sendable {
                 try keep("emo_cond_emb", given.emoCondEmb)
             }
         } else {
+            releaseConditioningAndGPTPages()  // one phase's weights resident at a time (IndexTTS2Residency.swift)
+            ranSemanticModel = true
             let part = try speakerPart(request.speaker, record: record, stages: &stages, clock: &clock)
             spkCondEmb = part.spkCondEmb
             refMel = part.refMel
@@ -497,10 +507,13 @@ public struct IndexTTS2Pipeline: Sendable {
         }
         // Emotion reference: `_load_and_cut_audio(emo_audio_prompt, 15, sr=16000)` (soxr), get_emb.
         if let emotionClip {
+            if !ranSemanticModel { releaseConditioningAndGPTPages() }
+            ranSemanticModel = true
             emotionReference = try emotionEmbedding(emotionClip, recordAudio: false, record: record, stages: &stages, clock: &clock,
                                               stage: "emotion")
         }
         guard let emoCondEmb = emotionReference else { throw IndexTTS2Error.invalidRequest("no emotion reference") }
+        if ranSemanticModel { releaseConditioningAndGPTPages() }
 
         // Upstream quirk: cond_lengths = spk_cond_emb.shape[-1], the feature width, not the frame count.
         let spkLength = spkCondEmb.shape[2], emoLength = emoCondEmb.shape[2]
@@ -518,6 +531,7 @@ public struct IndexTTS2Pipeline: Sendable {
             return (emovecMerged, emovec)
         }
         let speechConditioningLatent = try clock.measure("gpt.conditioning") { try gpt.conditioning(spkCondEmb, length: spkLength) }
+        if ranSemanticModel { releaseConditioningAndGPTPages() }
 
         // Text.
         let segmentTokens = try clock.measure("text") {
@@ -541,6 +555,7 @@ public struct IndexTTS2Pipeline: Sendable {
             let suffix = index == 0 ? "" : "@\(index)"
             func keepSegment(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
                 if record { stages[name + suffix] = try value() }
+                request.stageFinished?(name + suffix)
             }
             let ids = tokens.map { tokenizer.model.id(of: $0) }
             try keepSegment("text_tokens", try ints(ids))

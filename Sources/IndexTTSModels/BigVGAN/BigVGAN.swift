@@ -63,7 +63,7 @@ public struct BigVGAN: Sendable {
     /// Loads `checkpoint` (`bigvgan_generator.pt`, or a safetensors file with the same keys) with `config.json`.
     public static func load(checkpoint: String, config: String) throws -> BigVGAN {
         let configuration = try BigVGANConfiguration.load(path: config)
-        return try load(from: WeightStore.open(path: checkpoint), configuration: configuration)
+        return try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
     }
 
     /// Loads a BigVGAN model directory as Hugging Face ships it: `config.json` + `bigvgan_generator.pt`.

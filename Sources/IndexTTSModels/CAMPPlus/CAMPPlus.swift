@@ -69,7 +69,7 @@ public struct CAMPPlus: Sendable {
 
     /// Loads `campplus_cn_common.bin` (or a safetensors file with the same keys).
     public static func load(checkpoint: String, configuration: CAMPPlusConfiguration = CAMPPlusConfiguration()) throws -> CAMPPlus {
-        try load(from: WeightStore.open(path: checkpoint), configuration: configuration)
+        try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
     }
 
     /// Fewest input frames: the stride-2 TDNN must leave two frames for the standard deviation.

@@ -16,6 +16,10 @@ public struct GenerationOptions: Codable, Sendable, Equatable {
     public var lengthPenalty: Float = 0
     /// Most codes to generate (IndexTTS2's `max_mel_tokens` generation cap; at most the config's `max_mel_tokens`).
     public var maxNewTokens: Int = 1500
+    /// The stop code is masked (−∞) until this many codes exist (Hugging Face's `min_new_tokens`, applied after the
+    /// repetition penalty as its `MinNewTokensLengthLogitsProcessor`). Equal to `maxNewTokens` it forces exactly that
+    /// many codes (benchmarks at a fixed length).
+    public var minNewTokens: Int = 0
     /// Keep the normed hidden state that predicted each code (an alternative to the latent pass).
     public var collectHiddenStates: Bool = false
 
@@ -41,6 +45,9 @@ public struct GenerationOptions: Codable, Sendable, Equatable {
         if !(repetitionPenalty > 0) { throw fail("repetition_penalty must be positive, got \(repetitionPenalty)") }
         if maxNewTokens < 1 || maxNewTokens > maxMelTokens {
             throw fail("max_mel_tokens must be in 1...\(maxMelTokens) (the model's position table), got \(maxNewTokens)")
+        }
+        if minNewTokens < 0 || minNewTokens > maxNewTokens {
+            throw fail("min_new_tokens must be in 0...\(maxNewTokens) (max_mel_tokens), got \(minNewTokens)")
         }
     }
 }
@@ -146,6 +153,7 @@ extension UnifiedVoice {
         for stepIndex in 0..<options.maxNewTokens {
             var scores = current.logits
             LogitsProcessing.repetitionPenalty(&scores, ids: seen, penalty: options.repetitionPenalty)
+            if stepIndex < options.minNewTokens { scores[stopCode] = -.infinity }
             let token: Int
             if options.doSample {
                 LogitsProcessing.temperature(&scores, options.temperature)
@@ -192,6 +200,7 @@ extension UnifiedVoice {
             for b in 0..<beams {
                 var scores = LogitsProcessing.logSoftmax(current[b].logits)
                 LogitsProcessing.repetitionPenalty(&scores, ids: promptIDs.union(tokens[b]), penalty: options.repetitionPenalty)
+                if stepIndex < options.minNewTokens { scores[stopCode] = -.infinity }
                 if options.doSample {
                     LogitsProcessing.temperature(&scores, options.temperature)
                     if options.topK > 0 { LogitsProcessing.topK(&scores, k: options.topK, minKeep: 2) }

@@ -53,7 +53,7 @@ public struct S2M: Sendable {
 
     /// Loads `s2mel.pth` (or a safetensors file with the same keys) with the `s2mel` section of `config.yaml`.
     public static func load(checkpoint: String, configuration: S2MConfiguration) throws -> S2M {
-        try load(from: WeightStore.open(path: checkpoint), configuration: configuration)
+        try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
     }
 
     /// Loads `s2mel.pth` with the configuration read from `configYAML`.

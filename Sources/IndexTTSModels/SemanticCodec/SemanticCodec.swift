@@ -77,7 +77,7 @@ public struct SemanticCodec: Sendable {
     /// (IndexTTS2's `config.yaml`), or IndexTTS2's sizes when `configYAML` is nil.
     public static func load(checkpoint: String, configYAML: String? = nil) throws -> SemanticCodec {
         let configuration = try configYAML.map { try SemanticCodecConfiguration.load(configYAML: $0) } ?? SemanticCodecConfiguration()
-        return try load(from: WeightStore.open(path: checkpoint), configuration: configuration)
+        return try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
     }
 
     /// Width of the features and embeddings.

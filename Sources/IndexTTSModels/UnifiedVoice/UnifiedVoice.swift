@@ -70,7 +70,7 @@ public struct UnifiedVoice: Sendable {
     /// Loads `checkpoint` (`gpt.pth`) with the `gpt` section of `configYAML`.
     public static func load(checkpoint: String, configYAML: String) throws -> UnifiedVoice {
         let configuration = try UnifiedVoiceConfiguration.load(configYAML: configYAML)
-        return try load(from: WeightStore.open(path: checkpoint), configuration: configuration)
+        return try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
     }
 
     /// The model with fp16 GPT-2 projection weights and mel head, for memory-bound decoding.

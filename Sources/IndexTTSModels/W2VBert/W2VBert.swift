@@ -65,8 +65,9 @@ public struct W2VBert: Sendable {
     public static func load(directory: String, layers: Int = W2VBert.indexTTS2Layer) throws -> W2VBert {
         let folder = try resolve(directory: directory)
         let configuration = try W2VBertConfiguration.load(path: folder.appendingPathComponent("config.json").path)
-        let store = try WeightStore.open(path: folder.appendingPathComponent("model.safetensors").path)
-        return try load(from: store, configuration: configuration, layers: layers)
+        return try WeightStore.load(path: folder.appendingPathComponent("model.safetensors").path) {
+            try load(from: $0, configuration: configuration, layers: layers)
+        }
     }
 
     /// The folder holding `config.json` and `model.safetensors` for `directory` (see ``load(directory:layers:)``).
