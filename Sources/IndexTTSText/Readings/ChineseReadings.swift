@@ -117,6 +117,10 @@ enum ChineseReadings {
             let a = m[1]!, b = m[3]!
             guard let x = Double(a.replacingOccurrences(of: ",", with: "")), let y = Double(b.replacingOccurrences(of: ",", with: "")), x < y,
                   !(b.hasPrefix("0") && !b.hasPrefix("0.")) else { return nil }
+            // Two years (2019-2020赛季) are read digit by digit, as years are.
+            if m[2] == nil, m[4] == nil, a.count == 4, b.count == 4, (1100...2099).contains(Int(x)), (1100...2099).contains(Int(y)) {
+                return ChineseNumber.digitByDigit(a) + "到" + ChineseNumber.digitByDigit(b)
+            }
             let before = m.before(4)
             let ua = m[2].map { unitReading($0, before: before) } ?? ""
             let ub = m[4].map { unitReading($0, before: before) } ?? ""

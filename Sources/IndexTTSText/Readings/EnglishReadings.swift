@@ -202,6 +202,10 @@ enum EnglishReadings {
         },
         .init("en.range", #"(?<![\d.,:$£€-])(\d+(?:\.\d+)?)\s*(?:-|–)\s*(\d+(?:\.\d+)?)(?![\d.,:]\d|\s?%|\s?[AaPp]\.?[Mm]\b|-)"#) { m in
             guard let a = Double(m[1]!), let b = Double(m[2]!), a < b, !m[2]!.hasPrefix("0") || m[2]!.hasPrefix("0.") else { return nil }
+            // Two years (1939-1945, 2019-2020) are read as years.
+            if m[1]!.count == 4, m[2]!.count == 4, (1100...2099).contains(Int(a)), (1100...2099).contains(Int(b)) {
+                return EnglishNumber.year(m[1]!) + " to " + EnglishNumber.year(m[2]!)
+            }
             return EnglishNumber.number(m[1]!) + " to " + EnglishNumber.number(m[2]!)
         },
         .init("en.decade", #"(?<![\w'’])(?:['’](\d)0s|(1[1-9]|20)(\d)0s|([2-9])0s)(?![A-Za-z])"#) { m in
