@@ -37,34 +37,65 @@ struct TextCommand: ParsableCommand {
 
     struct Normalize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "IndexTTS2's front end: language routing, glossary, protected terms/pinyin/names, WeTextProcessing "
-                + "normalisation, punctuation map.",
+            abstract: "IndexTTS2's front end: language routing, glossary, protected terms/pinyin/names, the reading layer, "
+                + "WeTextProcessing normalisation, punctuation map.",
             discussion: """
                 Numbers, dates, times, money, units and symbols are read by WeTextProcessing 1.2.0's grammars (zh and en, \
                 as IndexTTS2 configures them), run natively from the model cache (scripts/fetch-default-voice.sh prepares \
-                them). <字|读音> annotations and tone-numbered pinyin (xuan4) pass through. --tags shows how \
-                WeTextProcessing classified each span.
+                them). With --readings corrected (the default) a reading layer first reads what those grammars and \
+                IndexTTS2's rules get wrong — grouped numbers, fractions, clock times, currencies, unit symbols, ranges, \
+                digit strings, codes, decades, Roman numerals, abbreviations — the way people say them; --readings \
+                upstream is IndexTTS2 byte for byte. --explain shows which rule read each span. <字|读音> annotations \
+                and tone-numbered pinyin (xuan4) pass through. --tags shows how WeTextProcessing classified each span.
                 """)
         @OptionGroup var input: Input
         @Option(help: "Glossary YAML (term: reading, or term: {zh: …, en: …}), as IndexTTS2's checkpoints/glossary.yaml.")
         var glossary: String?
         @Option(help: "Model cache folder holding the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Option(help: "How numbers, symbols and abbreviations are read: corrected (default) or upstream (IndexTTS2 byte for byte).")
+        var readings = ReadingMode.corrected.rawValue
+        @Flag(help: "Show which reading rule read each span (the rest is read by WeTextProcessing).") var explain = false
         @Flag(help: "Also print WeTextProcessing's classified tokens (cardinal, date, money, …).") var tags = false
         @Flag(help: "Print JSON.") var json = false
-        struct Output: Encodable { let text: String; let language: String; let normalized: String; let tags: String? }
+        struct Output: Encodable {
+            let text: String; let language: String; let readings: String; let normalized: String; let spans: [ReadingSpan]?
+            let tags: String?
+        }
+
+        func validate() throws {
+            guard ReadingMode(rawValue: readings) != nil else {
+                throw ValidationError("--readings must be one of: \(ReadingMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
         func run() throws {
             let text = try input.read().trimmingCharacters(in: .whitespacesAndNewlines)
+            let mode = ReadingMode(rawValue: readings) ?? .corrected
             let directory = ModelCache(root: cache).textGrammars.path
-            let normalizer = try IndexTTSTextNormalizer.weText(directory: directory, glossary: try glossary.map(Glossary.load(path:)) ?? Glossary())
-            let chinese = IndexTTSTextNormalizer.isChinese(text)
+            let normalizer = try IndexTTSTextNormalizer.weText(directory: directory, glossary: try glossary.map(Glossary.load(path:)) ?? Glossary(),
+                                                               readings: mode)
+            let result = normalizer.normalizeExplained(text)
+            let chinese = result.language == .zh
             var tagged: String?
             if tags {
                 let grammar = try chinese ? WeTextNormalizer.chinese(directory: directory) : WeTextNormalizer.english(directory: directory)
                 tagged = try grammar.tag(text)
             }
-            let output = Output(text: text, language: chinese ? "zh" : "en", normalized: normalizer.normalize(text), tags: tagged)
+            let output = Output(text: text, language: chinese ? "zh" : "en", readings: mode.rawValue, normalized: result.text,
+                                spans: explain ? result.spans : nil, tags: tagged)
             if json { return try TextCommand.printJSON(output) }
             if let tagged { print("tags: \(tagged)") }
+            if explain {
+                print("language: \(output.language), readings: \(mode.rawValue)")
+                if mode == .upstream {
+                    print("  (upstream mode: no reading rules; everything read by IndexTTS2's rules and WeTextProcessing)")
+                } else if result.spans.isEmpty {
+                    print("  (no span matched a reading rule; everything read by IndexTTS2's rules and WeTextProcessing)")
+                }
+                for span in result.spans {
+                    print("  [\(span.rule)] @\(span.offset) \(span.original.debugDescription) → \(span.reading.debugDescription)")
+                }
+            }
             print(output.normalized)
         }
     }

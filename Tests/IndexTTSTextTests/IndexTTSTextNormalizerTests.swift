@@ -41,8 +41,8 @@ struct IndexTTSTextNormalizerTests {
         let fixture = try Fixtures.json("text/frontend_rules.json", as: Fixture.self)
         #expect(fixture.cases.count >= 60)
         let glossary = try Glossary.parse(yaml: Self.glossaryYAML)
-        let plain = IndexTTSTextNormalizer(chinese: { $0 }, english: { $0 })
-        let withGlossary = IndexTTSTextNormalizer(glossary: glossary, chinese: { $0 }, english: { $0 })
+        let plain = IndexTTSTextNormalizer(readings: .upstream, chinese: { $0 }, english: { $0 })
+        let withGlossary = IndexTTSTextNormalizer(glossary: glossary, readings: .upstream, chinese: { $0 }, english: { $0 })
         for c in fixture.cases {
             #expect(IndexTTSTextNormalizer.isChinese(c.text) == c.chinese, "routing of \(c.text.debugDescription)")
             let ours = (c.glossary ? withGlossary : plain).normalize(c.text)
@@ -56,13 +56,15 @@ struct IndexTTSTextNormalizerTests {
     }
 
     /// The whole upstream pipeline — rules plus WeTextProcessing as IndexTTS2 configures it — on the rule cases and
-    /// cases with numbers, dates, money and units inside and around the protected spans (frontend_wetext.json).
+    /// cases with numbers, dates, money and units inside and around the protected spans (frontend_wetext.json), in
+    /// upstream reading mode.
     @Test func wholePipelineMatchesUpstreamWithWeTextProcessing() throws {
         let fixture = try Fixtures.json("text/frontend_wetext.json", as: WholePipeline.self)
         #expect(fixture.cases.count >= 75)
         let directory = Fixtures.cache("wetextprocessing-1.2.0-grammars")
-        let plain = try IndexTTSTextNormalizer.weText(directory: directory)
-        let withGlossary = try IndexTTSTextNormalizer.weText(directory: directory, glossary: try Glossary.parse(yaml: Self.glossaryYAML))
+        let plain = try IndexTTSTextNormalizer.weText(directory: directory, readings: .upstream)
+        let withGlossary = try IndexTTSTextNormalizer.weText(directory: directory, glossary: try Glossary.parse(yaml: Self.glossaryYAML),
+                                                             readings: .upstream)
         for c in fixture.cases {
             #expect((c.glossary ? withGlossary : plain).normalize(c.text) == c.expected, "\(c.text.debugDescription)")
         }

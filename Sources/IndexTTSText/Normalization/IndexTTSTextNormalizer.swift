@@ -10,6 +10,10 @@ import Foundation
 ///    then the punctuation map (`，`→`,`, `。`→`.`, quotes and brackets → `'`, `$` → `.`, …);
 ///    English: tech terms are protected, then the same map without the `$` rule.
 ///
+/// With ``ReadingMode/corrected`` (the default) the reading layer (``ReadingLayer``) reads the spans it recognises
+/// after the glossary and before the protections and the number normaliser, and routing ignores pinyin-like letter and
+/// digit runs (`BA123`); ``ReadingMode/upstream`` is the pipeline above unchanged, byte for byte.
+///
 /// The zh/en normalisers are injected; ``weText(directory:glossary:)`` plugs in WeTextProcessing's, as IndexTTS2
 /// configures them — the complete upstream pipeline. Parity is tested twice: the rules alone (identity normalisers
 /// on both sides, `Tests/Fixtures/text/frontend_rules.json`) and the whole pipeline with WeTextProcessing
@@ -18,17 +22,33 @@ public struct IndexTTSTextNormalizer: Sendable {
     public var glossary: Glossary
     public var chinese: @Sendable (String) -> String
     public var english: @Sendable (String) -> String
+    /// How numbers, symbols and abbreviations are read (``ReadingMode/upstream``: exactly IndexTTS2).
+    public var readings: ReadingMode
 
-    public init(glossary: Glossary = Glossary(), chinese: @escaping @Sendable (String) -> String,
-                english: @escaping @Sendable (String) -> String) {
+    public init(glossary: Glossary = Glossary(), readings: ReadingMode = .corrected,
+                chinese: @escaping @Sendable (String) -> String, english: @escaping @Sendable (String) -> String) {
         self.glossary = glossary
+        self.readings = readings
         self.chinese = chinese
         self.english = english
+    }
+
+    /// A normalised text with what the reading layer did to it.
+    public struct Normalized: Sendable, Equatable {
+        /// The text as the tokenizer gets it.
+        public var text: String
+        /// The path it took (IndexTTS2's routing; in corrected mode pinyin-like codes do not count as pinyin).
+        public var language: ReadingLayer.Language
+        /// The spans the reading layer read (empty in upstream mode); the rest went to IndexTTS2's rules and WeTextProcessing.
+        public var spans: [ReadingSpan]
     }
 
     // MARK: patterns (as upstream writes them)
 
     static let annotation = regex(#"<([^|>\n]+)\|([^>\n]+)>"#)
+    /// The pinyin pattern for routing in corrected mode: lower case, a real syllable (not a bare `v`, `u` or `i`),
+    /// and not part of a longer letter/digit run or a version number (`BA123`, `v2.0.1`).
+    static let strictPinyin = regex(#"(?<![A-Za-z0-9])(?![iuvü][1-5])((?:[bpmfdtnlgkhjqxzcsryw]|[zcs]h)?(?:[aeiouüv]|[ae]i|u[aio]|ao|ou|i[aue]|[uüv]e|[uvü]ang?|uai|[aeiuv]n|[aeio]ng|ia[no]|i[ao]ng)|ng|er)([1-5])(?![0-9A-Za-z]|\.\d)"#)
     static let pinyin = regex(#"(?<![a-z])((?:[bpmfdtnlgkhjqxzcsryw]|[zcs]h)?(?:[aeiouüv]|[ae]i|u[aio]|ao|ou|i[aue]|[uüv]e|[uvü]ang?|uai|[aeiuv]n|[aeio]ng|ia[no]|i[ao]ng)|ng|er)([1-5])"#, caseInsensitive: true)
     static let name = regex(#"[\x{4e00}-\x{9fff}]+(?:[-·—][\x{4e00}-\x{9fff}]+){1,2}"#, caseInsensitive: true)
     static let techTerm = regex(#"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+"#)
@@ -62,15 +82,33 @@ public struct IndexTTSTextNormalizer: Sendable {
         return matches(pinyin, text)
     }
 
-    public func normalize(_ input: String) -> String {
+    /// Whether `text` goes through the Chinese path in `readings` mode.
+    public static func isChinese(_ text: String, readings: ReadingMode) -> Bool {
+        guard readings == .corrected else { return isChinese(text) }
+        if matches(han, text) || !matches(latin, text) { return true }
+        return matches(strictPinyin, text)
+    }
+
+    public func normalize(_ input: String) -> String { normalizeExplained(input).text }
+
+    /// The normalised text, the path it took and the spans the reading layer read.
+    public func normalizeExplained(_ input: String) -> Normalized {
         let (protected, annotations) = Self.protect(input, pattern: Self.annotation) { index in
             "PRONPLACEHOLDER\(Self.alphabeticIndex(index))PRONPLACEHOLDER"
         }
         var result: String
-        if Self.isChinese(protected) {
+        var spans: [ReadingSpan] = []
+        var shielded: ReadingLayer.Shielded?
+        let isChinese = Self.isChinese(protected, readings: readings)
+        if isChinese {
             var text = Self.replace(Self.contraction, in: protected, template: "$1 is")
             if !glossary.isEmpty { text = glossary.apply(text, language: .zh) }
-            let (withTerms, terms) = Self.protectTechTerms(Self.rstrip(text))
+            text = Self.rstrip(text)
+            if readings == .corrected {
+                shielded = ReadingLayer.chinese.shield(text)
+                text = shielded!.text
+            }
+            let (withTerms, terms) = Self.protectTechTerms(text)
             let (withPinyin, syllables) = Self.protectAll(withTerms, pattern: Self.pinyin) { "<pinyin_\(Self.letter($0))>" }
             let (withNames, names) = Self.protectAll(withPinyin, pattern: Self.name) { "<n_\(Self.letter($0))>" }
             result = chinese(withNames)
@@ -79,17 +117,23 @@ public struct IndexTTSTextNormalizer: Sendable {
                 result = result.replacingOccurrences(of: "<pinyin_\(Self.letter(i))>", with: Self.correctPinyin(syllable))
             }
             if !terms.isEmpty { result = Self.replace(Self.hyphenPlaceholder, in: result, template: "-") }
+            if let shielded { result = shielded.restore(result); spans = shielded.spans }
             result = Self.mapPunctuation(result, Self.chinesePunctuation)
         } else {
             var text = Self.replace(Self.contraction, in: protected, template: "$1 is")
             if !glossary.isEmpty { text = glossary.apply(text, language: .en) }
+            if readings == .corrected {
+                shielded = ReadingLayer.english.shield(text)
+                text = shielded!.text
+            }
             let (withTerms, terms) = Self.protectTechTerms(text)
             result = english(withTerms)
             if !terms.isEmpty { result = Self.replace(Self.hyphenPlaceholder, in: result, template: "-") }
+            if let shielded { result = shielded.restore(result); spans = shielded.spans }
             result = Self.mapPunctuation(result, Self.punctuation)
         }
         for (key, original) in annotations { result = result.replacingOccurrences(of: key, with: original) }
-        return result
+        return Normalized(text: result, language: isChinese ? .zh : .en, spans: spans)
     }
 
     /// `ju4` → `JV4`, `que4` → `QVE4`, `xuan4` → `XVAN4` (other j/q/x syllables are upper-cased; the rest untouched).

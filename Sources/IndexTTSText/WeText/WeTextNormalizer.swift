@@ -219,10 +219,13 @@ extension IndexTTSTextNormalizer {
     /// from the prepared grammar folder `directory` — the complete upstream pipeline. A text the grammars have no
     /// reading for (none is known: every character has a fallback class) passes through unnormalised.
     /// - Throws: ``TextError/invalidGrammar(path:reason:)`` when a grammar file is missing or malformed.
-    public static func weText(directory: String, glossary: Glossary = Glossary()) throws -> IndexTTSTextNormalizer {
+    /// - Parameter readings: ``ReadingMode/corrected`` (default) puts the reading layer in front of the grammars;
+    ///   ``ReadingMode/upstream`` is IndexTTS2 byte for byte.
+    public static func weText(directory: String, glossary: Glossary = Glossary(),
+                              readings: ReadingMode = .corrected) throws -> IndexTTSTextNormalizer {
         let chinese = try WeTextNormalizer.chinese(directory: directory)
         let english = try WeTextNormalizer.english(directory: directory)
-        return IndexTTSTextNormalizer(glossary: glossary,
+        return IndexTTSTextNormalizer(glossary: glossary, readings: readings,
                                       chinese: { (try? chinese.normalize($0)) ?? $0 },
                                       english: { (try? english.normalize($0)) ?? $0 })
     }
