@@ -95,7 +95,7 @@ let package = Package(
             swiftSettings: commonSettings),
         .target(
             name: "IndexTTSJobs",
-            dependencies: ["IndexTTS", "IndexTTSAudio",
+            dependencies: ["IndexTTS", "IndexTTSAudio", "IndexTTSText",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],

@@ -56,6 +56,7 @@ public struct RequestResolver: Sendable {
         request.isCancelled = isCancelled
         request.sampling = p.sampling ?? SamplingParameters()
         request.emotionUseRandom = p.useRandom ?? false
+        request.readings = p.readings
         if let voice = p.voice, !voice.isEmpty {
             if let builtIn = builtInVoices.first(where: { $0.lowercased() == voice.lowercased() }) {
                 request.voice = builtIn

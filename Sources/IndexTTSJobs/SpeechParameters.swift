@@ -1,6 +1,7 @@
 import Foundation
 import IndexTTS
 import IndexTTSAudio
+import IndexTTSText
 
 /// Everything a synthesis request can ask for, in a form that can be stored in a job queue and read back by any
 /// worker: audio clips are referenced by path (uploads are saved under the data folder first) or by voice-library
@@ -29,6 +30,8 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
     public var sampling: SamplingParameters?
     /// With an emotion vector: pick the emotion-matrix rows at random (`use_random`).
     public var useRandom: Bool?
+    /// How numbers, symbols and abbreviations are read: `corrected` (default) or `upstream` (IndexTTS2 byte for byte).
+    public var readings: ReadingMode?
 
     public init(text: String, voice: String? = nil, referenceAudioPath: String? = nil, emotion: String? = nil,
                 emotionVector: [Double]? = nil, emotionText: String? = nil, emotionAudioPath: String? = nil,
@@ -59,6 +62,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         case emotionWeight = "emo_alpha"
         case speed, seed, format, sampling
         case useRandom = "use_random"
+        case readings
     }
 
     /// Checks what can be checked without touching files or engines; throws ``SynthesisError/invalidParameter``.

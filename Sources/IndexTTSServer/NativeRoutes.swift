@@ -4,6 +4,7 @@ import Hummingbird
 import IndexTTS
 import IndexTTSAudio
 import IndexTTSJobs
+import IndexTTSText
 import NIOCore
 
 /// JSON form of the native endpoints (`/v1/tts`, `/v1/jobs`): IndexTTS2's parameter names. Clips can only be
@@ -20,11 +21,13 @@ struct NativeSpeechJSON: Decodable {
     var seed: UInt64?
     var format: String?
     var useRandom: Bool?
+    var readings: ReadingMode?
     var sampling: SamplingParameters
 
     enum CodingKeys: String, CodingKey {
         case text, voice, emotion, speed, seed, format
         case useRandom = "use_random"
+        case readings
         case emoVector = "emo_vector"
         case emoText = "emo_text"
         case emoAlpha = "emo_alpha"
@@ -53,6 +56,13 @@ struct NativeSpeechJSON: Decodable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         format = try c.decodeIfPresent(String.self, forKey: .format)
         useRandom = try c.decodeIfPresent(Bool.self, forKey: .useRandom)
+        if let mode = try c.decodeIfPresent(String.self, forKey: .readings) {
+            guard let parsed = ReadingMode(rawValue: mode) else {
+                throw APIError(.badRequest, "readings: one of \(ReadingMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(mode)'",
+                               param: "readings", code: "invalid_value")
+            }
+            readings = parsed
+        }
         sampling = try SamplingParameters(from: decoder)
     }
 }
@@ -110,6 +120,13 @@ extension SpeechServer {
                                             maxTextTokensPerSegment: try form.int("max_text_tokens_per_segment"),
                                             intervalSilence: try form.int("interval_silence"))
             p.useRandom = try form.bool("use_random")
+            if let mode = form.string("readings"), !mode.isEmpty {
+                guard let parsed = ReadingMode(rawValue: mode) else {
+                    throw APIError(.badRequest, "readings: one of \(ReadingMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(mode)'",
+                                   param: "readings", code: "invalid_value")
+                }
+                p.readings = parsed
+            }
             if p.sampling?.isEmpty == true { p.sampling = nil }
             parsed = ParsedSpeech(texts: texts, isList: form.fields["texts"] != nil, template: p, uploads: [])
             // Validate everything cheap before storing uploads.
@@ -142,6 +159,7 @@ extension SpeechServer {
                                      emotionText: json.emoText, emotionWeight: json.emoAlpha, speed: json.speed, seed: json.seed,
                                      format: try Self.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling,
                                      useRandom: json.useRandom)
+            p.readings = json.readings
             p.text = ""
             parsed = ParsedSpeech(texts: json.texts, isList: json.isList, template: p, uploads: [])
             try validate(&parsed, allowList: allowList)

@@ -3,6 +3,7 @@ import Foundation
 import IndexTTS
 import IndexTTSAudio
 import IndexTTSJobs
+import IndexTTSText
 import Logging
 
 /// One line of a batch file, with IndexTTS2's `infer()` field names (and ours for what it lacks).
@@ -21,6 +22,7 @@ struct BatchLine: Decodable {
     var seed: UInt64?
     var format: String?
     var useRandom: Bool?
+    var readings: ReadingMode?
     /// `do_sample`, `top_p`, `top_k`, `temperature`, `num_beams`, `repetition_penalty`, `length_penalty`,
     /// `max_mel_tokens`, `diffusion_steps`, `inference_cfg_rate`, `max_text_tokens_per_segment`, `interval_silence`.
     var sampling = SamplingParameters()
@@ -36,6 +38,7 @@ struct BatchLine: Decodable {
         case emoText = "emo_text"
         case voice, emotion, speed, seed, format
         case useRandom = "use_random"
+        case readings
     }
 
     init(from decoder: any Decoder) throws {
@@ -54,6 +57,7 @@ struct BatchLine: Decodable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         format = try c.decodeIfPresent(String.self, forKey: .format)
         useRandom = try c.decodeIfPresent(Bool.self, forKey: .useRandom)
+        readings = try c.decodeIfPresent(ReadingMode.self, forKey: .readings)
         sampling = try SamplingParameters(from: decoder)
     }
 }
@@ -137,12 +141,13 @@ struct BatchCommand: AsyncParsableCommand {
                     }
                     lineFormat = parsed
                 }
-                let p = SpeechParameters(
+                var p = SpeechParameters(
                     text: line.text, voice: line.voice, referenceAudioPath: path(line.spkAudioPrompt), emotion: line.emotion,
                     emotionVector: line.emoVector, emotionText: line.useEmoText == true ? (line.emoText ?? line.text) : nil,
                     emotionAudioPath: path(line.emoAudioPrompt), emotionWeight: line.emoAlpha, speed: line.speed,
                     seed: line.seed, format: lineFormat, sampling: line.sampling.isEmpty ? nil : line.sampling,
                     useRandom: line.useRandom)
+                p.readings = line.readings
                 do {
                     try p.validate(maxCharacters: 20_000)
                     try engine.validate(try resolver.resolve(p))

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import IndexTTS
+import IndexTTSText
 
 extension EngineChoice: ExpressibleByArgument {}
+extension ReadingMode: ExpressibleByArgument {}
 
 /// `--engine`, `--model-dir` and `--cache`: which engine speaks and where its files are, for every command that
 /// synthesises (`synth`, `batch`, `serve`, `voices add`). One factory (``EngineFactory``) decides and loads.

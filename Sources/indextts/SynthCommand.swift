@@ -3,6 +3,7 @@ import Foundation
 import IndexTTS
 import IndexTTSAudio
 import IndexTTSJobs
+import IndexTTSText
 import IndexTTSWeights
 
 /// `indextts synth`: text to a sound file, with whichever engine ``EngineFactory`` picks (IndexTTS2 when its model
@@ -43,6 +44,8 @@ struct SynthCommand: ParsableCommand {
             help: "Emotion weight, 0…1: of --emotion-audio, or the scale of --emotion-vector (upstream emo_alpha; default 1).")
     var emoAlpha: Double?
     @Flag(help: "With --emotion-vector: pick the emotion-matrix rows at random (upstream use_random).") var useRandom = false
+    @Option(help: "IndexTTS2: how numbers, symbols and abbreviations are read: corrected (default) or upstream (IndexTTS2's own reading, byte for byte).")
+    var readings: ReadingMode?
     @Option(help: "Speaking speed, 0.25…4.0 (1 is normal).") var speed = 1.0
     @Option(help: "Output format: wav, mp3, opus, aac, flac or pcm (default: from -o, else wav).") var format: String?
     @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
@@ -119,6 +122,7 @@ struct SynthCommand: ParsableCommand {
         p.emotionAudioPath = emotionAudio.map(absolute)
         p.sampling = sampling.isEmpty ? nil : sampling
         p.useRandom = useRandom ? true : nil
+        p.readings = readings
         return p
     }
 

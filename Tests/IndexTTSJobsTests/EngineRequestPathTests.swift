@@ -3,6 +3,7 @@ import IndexTTS
 import IndexTTSAudio
 import IndexTTSJobs
 import IndexTTSTensor
+import IndexTTSText
 import IndexTTSTestSupport
 import Testing
 
@@ -27,6 +28,22 @@ struct EngineRequestPathTests {
         #expect(request.sampling == Self.sampling && request.emotionUseRandom)
         let plain = try resolver.resolve(SpeechParameters(text: "一。"))
         #expect(plain.sampling.isEmpty && !plain.emotionUseRandom)
+    }
+
+    /// `readings` travels from stored parameters (JSON `"readings": "upstream"`) to the engine's request.
+    @Test func readingsReachTheRequest() throws {
+        let resolver = RequestResolver(library: Self.library(), engine: RecordingEngine())
+        var p = SpeechParameters(text: "大约1/4的人。")
+        #expect(try resolver.resolve(p).readings == nil)
+        p.readings = .upstream
+        let json = try JSONEncoder().encode(p)
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        #expect(object["readings"] as? String == "upstream")
+        let decoded = try JSONDecoder().decode(SpeechParameters.self, from: json)
+        #expect(try resolver.resolve(decoded).readings == .upstream)
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(SpeechParameters.self, from: Data(#"{"text": "x", "readings": "fancy"}"#.utf8))
+        }
     }
 
     /// Stored parameters survive the queue's JSON with every sampling field and `use_random`.

@@ -3,6 +3,7 @@ import IndexTTS
 import IndexTTSAudio
 import IndexTTSModels
 import IndexTTSTensor
+import IndexTTSText
 import IndexTTSTestSupport
 import IndexTTSWeights
 import Testing
@@ -361,6 +362,25 @@ import Testing
         #expect(throws: SynthesisError.invalidParameter(name: "emo_alpha", reason: "must be in 0…1, got 2.0")) {
             try engine.validate(request)
         }
+    }
+
+    /// The request's reading mode reaches the text front end: IndexTTS2's own reading of "大约1/4的人" misplaces the
+    /// fraction; the corrected reading (the default) says 四分之一 where it stands.
+    @Test func readingsModeReachesTheFrontEnd() throws {
+        try #require(IndexTTS2PipelineTests.haveGrammars, "WeTextProcessing grammars (scripts/fetch-default-voice.sh)")
+        let engine = try Self.engine()
+        let text = "大约1/4的人"
+        let corrected = try engine.pipeline.segments(text: text, maxTokensPerSegment: 120)
+        let upstream = try engine.pipeline.segments(text: text, maxTokensPerSegment: 120, readings: .upstream)
+        #expect(corrected != upstream)
+        var request = try Self.request()
+        request.text = text
+        request.readings = .upstream
+        let r = try engine.pipelineRequest(for: request)
+        #expect(r.readings == .upstream)
+        #expect(try engine.pipeline.segments(text: r.text, maxTokensPerSegment: r.maxTextTokensPerSegment, readings: r.readings) == upstream)
+        request.readings = nil
+        #expect(try engine.pipelineRequest(for: request).readings == nil)
     }
 
     // MARK: Timings

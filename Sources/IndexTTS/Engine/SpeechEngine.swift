@@ -1,4 +1,5 @@
 import Foundation
+import IndexTTSText
 
 /// What every synthesis engine offers (the embedded default voice today, IndexTTS2 when its weights are present):
 /// the CLI, the server and the job queue talk only to this protocol. Engines are immutable after load and safe to
@@ -100,6 +101,9 @@ public struct SynthesisRequest: Sendable {
     public var emotionUseRandom = false
     /// With ``EmotionControl/text(_:)``: the scale of the vector the description yields (`emo_alpha`, 0…1).
     public var emotionTextWeight: Double = 1
+    /// How numbers, symbols and abbreviations are read (engines with IndexTTS2's front end): nil is the engine's
+    /// default (``ReadingMode/corrected``); ``ReadingMode/upstream`` reproduces IndexTTS2's own reading byte for byte.
+    public var readings: ReadingMode? = nil
     public var emotion: EmotionControl = .none
     /// 1 is normal; larger is faster.
     public var speed: Double = 1

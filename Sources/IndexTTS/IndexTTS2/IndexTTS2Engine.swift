@@ -252,6 +252,8 @@ public struct IndexTTS2Engine: SpeechEngine {
         r.maxTextTokensPerSegment = request.sampling.maxTextTokensPerSegment ?? maxTextTokensPerSegment
         r.intervalSilence = request.sampling.intervalSilence ?? intervalSilence
         r.isCancelled = request.isCancelled
+        r.readings = request.readings
+        controls["readings"] = request.readings?.rawValue ?? pipeline.normalizer.map { $0.readings.rawValue } ?? "none (no grammars)"
         let s = r.sampling
         controls["do_sample"] = "\(s.doSample)"
         controls["top_p"] = IndexTTS2EmotionPresets.format(Double(s.topP))

@@ -116,6 +116,8 @@ public struct IndexTTS2Request: Sendable {
     /// The speaker's conditioning computed earlier (``IndexTTS2Pipeline/analyzeSpeaker(_:record:)``, a stored voice):
     /// when set, ``speaker`` is not read and no speaker analysis runs.
     public var speakerConditioning: IndexTTS2SpeakerConditioning? = nil
+    /// The text front end's reading mode for this request; nil keeps the loaded normaliser's (``normalizer``).
+    public var readings: ReadingMode? = nil
     /// Our extension for 2.0, IndexTTS-2.5's `duration_factor`: the S2M target length of each segment is
     /// `int(codes × 1.72 × durationFactor)` instead of `int(codes × 1.72)` (the GPT, its codes and the reference
     /// prompt are untouched). 1 is upstream 2.0 exactly; 0.5 is twice as fast. Must be in (0, 8].
@@ -331,12 +333,14 @@ public struct IndexTTS2Pipeline: Sendable {
 
     /// `infer_generator`'s speaker branch: `_load_and_cut_audio(spk_audio_prompt, 15)` (librosa at 22,050 Hz),
     /// `Resample(22050, 16000)`, features, `get_emb`, `quantize`, `mel_fn`, fbank + CAM++, length regulator.
-    func speakerPart(_ clip: IndexTTS2Clip, record: Bool, stages: inout [String: Tensor], clock: inout StageClock) throws -> SpeakerPart {
+    func speakerPart(_ clip: IndexTTS2Clip, record: Bool, stages: inout [String: Tensor], clock: inout StageClock,
+                     stageFinished: (@Sendable (String) -> Void)? = nil) throws -> SpeakerPart {
         guard !clip.samples.isEmpty, clip.sampleRate > 0 else {
             throw IndexTTS2Error.invalidRequest("the speaker clip is empty")
         }
         func keep(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
             if record { stages[name] = try value() }
+            stageFinished?(name)
         }
         // Speaker reference: librosa.load (22,050 Hz), Resample(sr, 22050) (identity), Resample(22050, 16000).
         let (audio22k, audio16k, f) = try clock.measure("speaker.features") { () throws -> ([Float], [Float], SeamlessM4TFeatureExtractor.Features) in
@@ -374,7 +378,8 @@ public struct IndexTTS2Pipeline: Sendable {
 
     /// `_load_and_cut_audio(emo_audio_prompt, 15, sr=16000)` (soxr), features, `get_emb` → `emo_cond_emb`.
     func emotionEmbedding(_ clip: IndexTTS2Clip, recordAudio: Bool, record: Bool, stages: inout [String: Tensor],
-                          clock: inout StageClock, stage: String) throws -> Tensor {
+                          clock: inout StageClock, stage: String,
+                          stageFinished: (@Sendable (String) -> Void)? = nil) throws -> Tensor {
         guard !clip.samples.isEmpty, clip.sampleRate > 0 else {
             throw IndexTTS2Error.invalidRequest("the emotion clip is empty")
         }
@@ -386,6 +391,7 @@ public struct IndexTTS2Pipeline: Sendable {
             stages["emo_attention_mask"] = try Self.ints(emotion.mask.map(Int.init))
             stages["emo_cond_emb"] = emotion.emb
         }
+        stageFinished?("emo_cond_emb")
         return emotion.emb
     }
 
@@ -420,7 +426,11 @@ public struct IndexTTS2Pipeline: Sendable {
     }
 
     /// Text → normalised → BPE pieces → segments (`tokenize`, `split_segments`).
-    public func segments(text: String, maxTokensPerSegment: Int) throws -> [[String]] {
+    /// - Parameter readings: the reading mode; nil keeps the normaliser's (``ReadingMode/corrected`` unless loaded
+    ///   otherwise).
+    public func segments(text: String, maxTokensPerSegment: Int, readings: ReadingMode? = nil) throws -> [[String]] {
+        var normalizer = self.normalizer
+        if let readings { normalizer?.readings = readings }
         let normalized = normalizer?.normalize(text) ?? text
         let pieces = tokenizer.tokenize(normalized)
         guard !pieces.isEmpty else { throw IndexTTS2Error.emptyText }
@@ -495,22 +505,25 @@ public struct IndexTTS2Pipeline: Sendable {
         } else {
             releaseConditioningAndGPTPages()  // one phase's weights resident at a time (IndexTTS2Residency.swift)
             ranSemanticModel = true
-            let part = try speakerPart(request.speaker, record: record, stages: &stages, clock: &clock)
+            let part = try speakerPart(request.speaker, record: record, stages: &stages, clock: &clock,
+                                       stageFinished: request.stageFinished)
             spkCondEmb = part.spkCondEmb
             refMel = part.refMel
             style = part.style
             promptCondition = part.promptCondition
             if emotionClip == nil {
                 emotionReference = try emotionEmbedding(request.speaker, recordAudio: true, record: record, stages: &stages,
-                                                  clock: &clock, stage: "speaker.emotion")
+                                                        clock: &clock, stage: "speaker.emotion",
+                                                        stageFinished: request.stageFinished)
             }
         }
         // Emotion reference: `_load_and_cut_audio(emo_audio_prompt, 15, sr=16000)` (soxr), get_emb.
         if let emotionClip {
             if !ranSemanticModel { releaseConditioningAndGPTPages() }
             ranSemanticModel = true
-            emotionReference = try emotionEmbedding(emotionClip, recordAudio: false, record: record, stages: &stages, clock: &clock,
-                                              stage: "emotion")
+            emotionReference = try emotionEmbedding(emotionClip, recordAudio: false, record: record, stages: &stages,
+                                                    clock: &clock,
+                                              stage: "emotion", stageFinished: request.stageFinished)
         }
         guard let emoCondEmb = emotionReference else { throw IndexTTS2Error.invalidRequest("no emotion reference") }
         if ranSemanticModel { releaseConditioningAndGPTPages() }
@@ -535,7 +548,8 @@ public struct IndexTTS2Pipeline: Sendable {
 
         // Text.
         let segmentTokens = try clock.measure("text") {
-            try request.segmentTokens ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment)
+            try request.segmentTokens ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment,
+                                                   readings: request.readings)
         }
         guard !segmentTokens.isEmpty, segmentTokens.allSatisfy({ !$0.isEmpty }) else { throw IndexTTS2Error.emptyText }
         let unknown = segmentTokens.joined().filter { tokenizer.model.id(of: $0) == tokenizer.model.unknownID }
