@@ -15,10 +15,12 @@ export INDEXTTS_TEST_POSTGRES_URL="$pg_url"
 
 # QEMU's user-mode emulator: the CLI test that runs the release binary on an emulated pre-AVX2 CPU.
 install_missing_packages qemu-user
+# Serially: the model suites are long synchronous tests, and run side by side on a 2-core machine they hold every
+# thread of Swift's cooperative pool, starving the server and job-worker tests (async, timing-bound) into timeouts.
 echo "== swift test (debug)"
-swift test
+swift test --no-parallel
 echo "== swift test (release)"
-swift test -c release
+swift test -c release --no-parallel
 
 # The server as clients see it: the official openai package against `indextts serve` (release build, default
 # voice), 20 clients for a minute, SIGKILL and restart with queued and running jobs, two servers on one PostgreSQL.
