@@ -6,7 +6,7 @@ import ArgumentParser
 struct IndexTTSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "indextts",
-        abstract: "IndexTTS-Swift: native text-to-speech (embedded Mandarin default voice; IndexTTS2 engine in progress).",
+        abstract: "IndexTTS-Swift: native text-to-speech — IndexTTS2 from its official model folder (--model-dir), or the embedded Mandarin default voice.",
         version: "0.1.0",
         subcommands: [SynthCommand.self, ServeCommand.self, BatchCommand.self, VoicesCommand.self, TextCommand.self, AudioCommand.self, ModelsCommand.self, BenchCommand.self, SystemCommand.self, EmotionCommand.self]
     )

@@ -97,7 +97,7 @@ public enum EngineFactory {
         let reason: String
         switch decision {
         case .indexTTS2(let folder, let why):
-            engine = try IndexTTS2Engine.load(modelDirectory: folder.root, cache: modelCache)
+            engine = try IndexTTS2Engine.load(folder: folder, cache: modelCache)
             reason = why
         case .defaultVoice(let why):
             engine = try DefaultVoiceEngine.load(cache: modelCache)

@@ -50,15 +50,20 @@ public struct IndexTTS2Engine: SpeechEngine {
     /// Loads the model folder; the text-normalisation grammars come from `cache` (``ModelCache/textGrammars``).
     /// - Throws: ``IndexTTS2LoadError`` listing every missing or broken file.
     public static func load(modelDirectory: String, cache: ModelCache = ModelCache()) throws -> IndexTTS2Engine {
+        try load(folder: IndexTTS2ModelFolder.resolve(root: modelDirectory), cache: cache)
+    }
+
+    /// Loads an already resolved folder (``EngineFactory`` resolves it once to decide, and loads that resolution).
+    public static func load(folder: IndexTTS2ModelFolder, cache: ModelCache = ModelCache()) throws -> IndexTTS2Engine {
         let grammars = cache.textGrammars.path
         let haveGrammars = FileManager.default.fileExists(atPath: cache.textGrammars.appendingPathComponent("zh_tn_tagger.fst").path)
         guard haveGrammars else {
-            throw IndexTTS2LoadError.unusableFolder(root: modelDirectory, problems: [
+            throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: [
                 .init(path: grammars, reason: "missing (text normalisation grammars)",
                       source: "scripts/fetch-default-voice.sh (WeTextProcessing 1.2.0), or --cache / INDEXTTS_CACHE"),
             ])
         }
-        return IndexTTS2Engine(pipeline: try IndexTTS2Pipeline.load(modelDirectory: modelDirectory, textGrammars: grammars))
+        return IndexTTS2Engine(pipeline: try IndexTTS2Pipeline.load(folder: folder, textGrammars: grammars))
     }
 
     public var info: EngineInfo {
