@@ -3,7 +3,8 @@ import COpenBLAS
 /// A weight matrix `[rows, columns]` (PyTorch `Linear` layout, one output per row) stored as IEEE fp16: half the
 /// bytes of fp32, which is what bounds memory-bound decoding (one input row against every weight). Products are
 /// computed in fp32: single rows by a SIMD GEMV that widens eight weights at a time (F16C) and splits the rows
-/// across cores; several rows by widening blocks of weights and calling `cblas_sgemm`.
+/// across cores; 2–8 rows (beams) by the same kernel dotting each widened weight with up to four rows at once; more
+/// rows by widening blocks of weights and calling `cblas_sgemm`.
 ///
 /// Rounding to fp16 changes each weight by at most 2⁻¹¹ relative (values beyond ±65504 are rejected), so a product
 /// changes by at most about 5·10⁻⁴ of Σ|wᵢ·xᵢ|.
@@ -60,8 +61,16 @@ public struct HalfMatrix: Sendable {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(x.shape.dropLast()) + [rows]) { out in
             let dst = out.baseAddress!, src = UnsafePointer(input.basePointer)
-            if batch <= 4 {
-                for b in 0..<batch { gemv(src + b * columns, dst + b * rows) }
+            if batch == 1 {
+                gemv(src, dst)
+            } else if batch <= SmallBatchLinear.maximumRows {
+                // Beams decoding together: each fp16 weight is read and widened once for up to four rows.
+                var start = 0
+                while start < batch {
+                    let count = Swift.min(4, batch - start)
+                    gemvRows(src + start * columns, count: count, dst + start * rows)
+                    start += count
+                }
             } else {
                 gemm(src, batch: batch, into: dst)
             }
@@ -70,6 +79,40 @@ public struct HalfMatrix: Sendable {
                     Elementwise.zipDense(UnsafePointer(dst + b * rows), 1, UnsafePointer(biasValues.basePointer), 1,
                                          dst + b * rows, count: rows) { $0 + $1 }
                 }
+            }
+        }
+    }
+
+    /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (1–4) rows of x `[count, columns]` and y `[count, rows]`: every
+    /// weight row is widened once and dotted with all x rows (missing rows repeat the first; their sums are dropped).
+    private func gemvRows(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        let n = columns, outputs = rows, weights = UnsafePointer(storage.pointer)
+        let x0 = x, x1 = count > 1 ? x + n : x, x2 = count > 2 ? x + 2 * n : x, x3 = count > 3 ? x + 3 * n : x
+        let full = n / 8 * 8
+        Parallel.forEachChunk(count: outputs, minimumChunk: 32) { range in
+            for r in range {
+                let row = weights + r * n
+                var a0 = V(repeating: 0), a1 = V(repeating: 0), a2 = V(repeating: 0), a3 = V(repeating: 0)
+                var j = 0
+                while j < full {
+                    let w = V(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float16>.self))
+                    a0.addProduct(w, UnsafeRawPointer(x0 + j).loadUnaligned(as: V.self))
+                    a1.addProduct(w, UnsafeRawPointer(x1 + j).loadUnaligned(as: V.self))
+                    a2.addProduct(w, UnsafeRawPointer(x2 + j).loadUnaligned(as: V.self))
+                    a3.addProduct(w, UnsafeRawPointer(x3 + j).loadUnaligned(as: V.self))
+                    j += 8
+                }
+                var sums = (a0.sum(), a1.sum(), a2.sum(), a3.sum())
+                while j < n {
+                    let w = Float(row[j])
+                    sums.0 += w * x0[j]; sums.1 += w * x1[j]; sums.2 += w * x2[j]; sums.3 += w * x3[j]
+                    j += 1
+                }
+                y[r] = sums.0
+                if count > 1 { y[outputs + r] = sums.1 }
+                if count > 2 { y[2 * outputs + r] = sums.2 }
+                if count > 3 { y[3 * outputs + r] = sums.3 }
             }
         }
     }

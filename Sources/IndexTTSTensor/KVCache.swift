@@ -2,7 +2,7 @@
 ///
 /// Per-request state, deliberately not `Sendable`: one decoding loop owns it. ``keys`` and ``values`` are strided
 /// views of the filled prefix; appending writes only past that prefix, so views handed out earlier stay valid and
-/// unchanged until ``reorder(batchIndices:)`` or ``truncate(to:)`` is called.
+/// unchanged until ``reorder(batchIndices:)`` (which rewrites items in place) or ``truncate(to:)`` is called.
 public final class KVCache {
     public let batch: Int
     public let heads: Int
@@ -62,21 +62,32 @@ public final class KVCache {
         length = newLength
     }
 
-    /// Reorders batch items (beam search): item `i` becomes old item `batchIndices[i]`. Earlier views are not affected.
+    /// Reorders batch items (beam search): item `i` becomes old item `batchIndices[i]`, in place. Only the items that
+    /// change are written, and only their filled positions: the sources they need are stashed first (a beam step
+    /// moves at most `batch − 1` items), instead of copying the whole cache into fresh storage every step. Views
+    /// handed out earlier see the reordered contents.
     public func reorder(batchIndices: [Int]) throws {
         guard batchIndices.count == batch, batchIndices.allSatisfy({ $0 >= 0 && $0 < batch }) else {
             throw TensorError.invalidArgument(operation: "KVCache.reorder", message: "indices \(batchIndices) for batch \(batch)")
         }
-        let block = heads * capacity * headDim
-        for old in [keyStorage, valueStorage] {
-            let fresh = TensorStorage(count: batch * block)
-            for (i, source) in batchIndices.enumerated() {
+        let moved = batchIndices.enumerated().filter { $0.offset != $0.element }
+        guard !moved.isEmpty, length > 0 else { return }
+        let sources = Array(Set(moved.map(\.element))).sorted()
+        let block = heads * capacity * headDim, rows = length * headDim
+        let stash = UnsafeMutablePointer<Float>.allocate(capacity: sources.count * heads * rows)
+        defer { stash.deallocate() }
+        for storage in [keyStorage, valueStorage] {
+            for (k, source) in sources.enumerated() {
                 for h in 0..<heads {
-                    let offset = h * capacity * headDim
-                    (fresh.pointer + i * block + offset).update(from: old.pointer + source * block + offset, count: length * headDim)
+                    (stash + (k * heads + h) * rows).update(from: storage.pointer + source * block + h * capacity * headDim, count: rows)
                 }
             }
-            if old === keyStorage { keyStorage = fresh } else { valueStorage = fresh }
+            for (item, source) in moved {
+                let k = sources.firstIndex(of: source)!
+                for h in 0..<heads {
+                    (storage.pointer + item * block + h * capacity * headDim).update(from: stash + (k * heads + h) * rows, count: rows)
+                }
+            }
         }
     }
 }

@@ -43,10 +43,15 @@ struct CoreBehaviourTests {
         let cache = KVCache(batch: 3, heads: 1, headDim: 2, capacity: 4)
         let step = try Tensor(shape: [3, 1, 1, 2], scalars: [0, 0, 1, 1, 2, 2])
         try cache.append(keys: step, values: step)
-        let before = cache.keys
         try cache.reorder(batchIndices: [2, 2, 0])
         #expect(cache.keys.scalars == [2, 2, 2, 2, 0, 0])
-        #expect(before.scalars == [0, 0, 1, 1, 2, 2], "earlier views keep their contents")
+        #expect(cache.values.scalars == [2, 2, 2, 2, 0, 0])
+        try cache.reorder(batchIndices: [0, 1, 2])  // identity: nothing moves
+        #expect(cache.keys.scalars == [2, 2, 2, 2, 0, 0])
+        try cache.append(keys: step, values: step)
+        try cache.reorder(batchIndices: [2, 0, 1])  // a cycle: every item's source is overwritten by another
+        #expect(cache.keys.scalars == [0, 0, 2, 2, 2, 2, 0, 0, 2, 2, 1, 1])
+        #expect(throws: TensorError.self) { try cache.reorder(batchIndices: [0, 3, 1]) }
         try cache.truncate(to: 0)
         #expect(cache.keys.shape == [3, 1, 0, 2])
     }

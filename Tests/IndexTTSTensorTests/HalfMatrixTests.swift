@@ -15,7 +15,7 @@ struct HalfMatrixTests {
     }
 
     /// |y − y_fp32| ≤ 2⁻¹¹·Σ|w||x| (+ fp32 summation slack), for GEMV (1 row), small batches and the GEMM path.
-    @Test(arguments: [1, 3, 9, 300])
+    @Test(arguments: [1, 2, 3, 5, 8, 9, 300])
     func productsMatchFP32WithinRoundingBound(_ batch: Int) throws {
         let (out, inFeatures) = (70, 131)  // odd sizes exercise the SIMD tails
         let w = random([out, inFeatures], seed: 1), x = random([batch, inFeatures], seed: 2), b = random([out], seed: 3)
