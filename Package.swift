@@ -66,8 +66,13 @@ let package = Package(
         .target(
             name: "CIndexTTSStartup", dependencies: ["CCPUInfo"], path: "Sources/CIndexTTSStartup",
             cSettings: [.define("INDEXTTS_REQUIRE_HASWELL", .when(configuration: .release))]),
+        // bfloat16 matrix products through oneDNN (Debian's libdnnl-dev; its OpenMP runtime is libgomp), plain C
+        // compiled for baseline x86-64: oneDNN selects its kernels at run time.
         .target(
-            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo"],
+            name: "CIndexTTSDNNL", path: "Sources/CIndexTTSDNNL",
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        .target(
+            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo", "CIndexTTSDNNL"],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSWeights", dependencies: ["IndexTTSTensor"],

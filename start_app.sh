@@ -8,13 +8,15 @@
 # which engine speaks and why.
 # Options: --port N (7860), --host ADDR (127.0.0.1; 0.0.0.0 to listen on all interfaces), --model-dir DIR,
 #          --engine auto|default|indextts2 (auto: IndexTTS2 when the model folder is complete, else the default
-#          voice), --data DIR (data), --api-key KEY, --foreground (run in this terminal), --stop (stop and exit).
+#          voice), --precision fp32|bf16|auto (IndexTTS2's arithmetic, see README), --data DIR (data),
+#          --api-key KEY, --foreground (run in this terminal), --stop (stop and exit).
 set -euo pipefail
 cd "$(dirname "$0")"
 port=7860
 host=127.0.0.1
 model_dir=""
 engine=auto
+precision=""
 data=data
 api_key=""
 foreground=0
@@ -29,6 +31,8 @@ while [ $# -gt 0 ]; do
     --model-dir=*) model_dir="${1#*=}"; shift ;;
     --engine) engine="$2"; shift 2 ;;
     --engine=*) engine="${1#*=}"; shift ;;
+    --precision) precision="$2"; shift 2 ;;
+    --precision=*) precision="${1#*=}"; shift ;;
     --data) data="$2"; shift 2 ;;
     --data=*) data="${1#*=}"; shift ;;
     --api-key) api_key="$2"; shift 2 ;;
@@ -87,6 +91,7 @@ fi
 
 args=(serve --host "$host" --port "$port" --data "$data" --engine "$engine")
 [ -n "$model_dir" ] && args+=(--model-dir "$model_dir")
+[ -n "$precision" ] && args+=(--precision "$precision")
 [ -n "$api_key" ] && args+=(--api-key "$api_key")
 if [ "$foreground" -eq 1 ]; then
   echo "== WebUI: http://$host:$port  (Ctrl-C stops it)"

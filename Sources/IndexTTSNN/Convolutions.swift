@@ -35,18 +35,35 @@ public struct Conv1d: Sendable {
     public let configuration: Conv1dConfiguration
     public let weight: Tensor
     public let bias: Tensor?
+    /// `weight` as `[out, in·kernel]` bfloat16 after ``bfloat16()``: the product then runs in bfloat16.
+    public let bfloat16Weight: BFloat16Matrix?
 
     public init(_ loader: ParameterLoader, _ configuration: Conv1dConfiguration) {
         self.configuration = configuration
         let c = configuration
         weight = loader.weightNormed("weight", shape: [c.outChannels, c.inChannels / max(c.groups, 1), c.kernelSize])
         bias = c.bias ? loader.tensor("bias", shape: [c.outChannels]) : nil
+        bfloat16Weight = nil
+    }
+
+    init(configuration: Conv1dConfiguration, weight: Tensor, bias: Tensor?, bfloat16Weight: BFloat16Matrix?) {
+        self.configuration = configuration
+        self.weight = weight
+        self.bias = bias
+        self.bfloat16Weight = bfloat16Weight
+    }
+
+    /// The same convolution multiplying in bfloat16 (``ComputePrecision``); grouped convolutions stay fp32.
+    public func bfloat16() throws -> Conv1d {
+        guard configuration.groups == 1, bfloat16Weight == nil else { return self }
+        let matrix = try BFloat16Matrix(weight.reshaped([weight.shape[0], weight.shape[1] * weight.shape[2]]))
+        return Conv1d(configuration: configuration, weight: weight, bias: bias, bfloat16Weight: matrix)
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         let c = configuration
         return try x.conv1d(weight: weight, bias: bias, stride: c.stride, padding: c.padding, dilation: c.dilation,
-                            groups: c.groups, paddingMode: c.paddingMode)
+                            groups: c.groups, paddingMode: c.paddingMode, bfloat16Weight: bfloat16Weight)
     }
 }
 

@@ -49,6 +49,16 @@ public struct FeedForward: Sendable {
                            down: Linear(loader.scoped(down), inFeatures: hidden, outFeatures: dimensions, bias: bias)))
     }
 
+    /// The same block with bfloat16 weights (``ComputePrecision``).
+    public func bfloat16() throws -> FeedForward {
+        switch kind {
+        case .gated(let gate, let up, let down):
+            return FeedForward(.gated(gate: try gate.bfloat16(), up: try up.bfloat16(), down: try down.bfloat16()))
+        case .plain(let up, let activation, let down):
+            return FeedForward(.plain(up: try up.bfloat16(), activation: activation, down: try down.bfloat16()))
+        }
+    }
+
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         switch kind {
         case .gated(let gate, let up, let down):

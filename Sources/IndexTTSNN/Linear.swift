@@ -1,12 +1,15 @@
 import IndexTTSTensor
 
 /// `torch.nn.Linear` (weight `[out, in]`) or Hugging Face GPT-2 `Conv1D` (weight `[in, out]`):
-/// `[…, in] → […, out]`. Weights are fp32 as loaded, or fp16 after ``halfPrecision()`` for memory-bound decoding.
+/// `[…, in] → […, out]`. Weights are fp32 as loaded, fp16 after ``halfPrecision()`` for memory-bound decoding, or
+/// bfloat16 after ``bfloat16()`` for compute-bound products (see ``ComputePrecision``).
 public struct Linear: Sendable {
     /// How the weights are held.
     public enum Weights: Sendable {
         case float32(Tensor, Tensor.WeightLayout)
         case float16(HalfMatrix)
+        /// `[out, in]` bfloat16, multiplied in bfloat16 with fp32 accumulation.
+        case bfloat16(BFloat16Matrix)
     }
 
     public let weights: Weights
@@ -35,8 +38,25 @@ public struct Linear: Sendable {
     public func halfPrecision() throws -> Linear {
         switch weights {
         case .float16: return self
+        case .bfloat16(let matrix): return Linear(weights: .float16(try HalfMatrix(matrix.float32())), bias: bias)
         case .float32(let weight, let layout): return Linear(weights: .float16(try HalfMatrix(weight, layout: layout)), bias: bias)
         }
+    }
+
+    /// The same layer with bfloat16 weights (bias stays fp32); its products run in bfloat16 (``ComputePrecision``).
+    /// fp16 layers (memory-bound decoding weights) stay as they are.
+    public func bfloat16() throws -> Linear {
+        switch weights {
+        case .bfloat16, .float16: return self
+        case .float32(let weight, let layout):
+            let outIn = layout == .outIn ? weight : try weight.transposed(0, 1)
+            return Linear(weights: .bfloat16(try BFloat16Matrix(outIn)), bias: bias)
+        }
+    }
+
+    /// This layer in `precision`: itself for fp32, ``bfloat16()`` for bfloat16.
+    public func converted(to precision: ComputePrecision) throws -> Linear {
+        precision == .bfloat16 ? try bfloat16() : self
     }
 
     /// Bytes the weights occupy.
@@ -44,6 +64,7 @@ public struct Linear: Sendable {
         switch weights {
         case .float32(let weight, _): return weight.count * 4
         case .float16(let matrix): return matrix.byteCount
+        case .bfloat16(let matrix): return matrix.byteCount
         }
     }
 
@@ -51,6 +72,7 @@ public struct Linear: Sendable {
         switch weights {
         case .float32(let weight, let layout): return try x.linear(weight: weight, bias: bias, layout: layout)
         case .float16(let matrix): return try matrix.multiply(x, bias: bias)
+        case .bfloat16(let matrix): return try x.linear(bfloat16: matrix, bias: bias)
         }
     }
 }

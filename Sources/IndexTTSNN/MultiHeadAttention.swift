@@ -35,6 +35,8 @@ public struct MultiHeadAttention: Sendable {
     /// Per-head RMS norms of the projected queries and keys, applied over `headDim` before the rotary embedding
     /// (Qwen3's `q_norm`/`k_norm`); nil for none.
     public var headNorms: (query: RMSNorm, key: RMSNorm)?
+    /// Arithmetic of the score and value products (``ComputePrecision``); ``bfloat16()`` sets it with the projections.
+    public var precision: ComputePrecision = .float32
 
     public init(projections: Projections, output: Linear, heads: Int, keyValueHeads: Int? = nil, headDimensions: Int,
                 scale: Float? = nil) {
@@ -140,8 +142,23 @@ public struct MultiHeadAttention: Sendable {
             let bias = try scoreBias(q.contiguous(), lk)
             mask.additive = try mask.additive.map { try $0.adding(bias) } ?? bias
         }
-        let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale)
+        let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, precision: precision)
         return try output(y.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, lq, heads * d]))
+    }
+
+    /// The same block with bfloat16 projections and products (``ComputePrecision``).
+    public func bfloat16() throws -> MultiHeadAttention {
+        let converted: Projections
+        switch projections {
+        case .fused(let linear): converted = .fused(try linear.bfloat16())
+        case .separate(let query, let key, let value):
+            converted = .separate(query: try query.bfloat16(), key: try key.bfloat16(), value: try value.bfloat16())
+        }
+        var block = MultiHeadAttention(projections: converted, output: try output.bfloat16(), heads: heads,
+                                       keyValueHeads: keyValueHeads, headDimensions: headDimensions, scale: scale)
+        block.headNorms = headNorms
+        block.precision = .bfloat16
+        return block
     }
 
     /// `[b, kvHeads, L, d] → [b, kvHeads·repeats, L, d]`, each head repeated `repeats` times consecutively.

@@ -35,9 +35,12 @@ extension Tensor {
     ///   - key: `[batch, heads, Lk, headDim]` (may be a strided view such as ``KVCache/keys``).
     ///   - value: `[batch, heads, Lk, valueDim]`.
     ///   - scale: defaults to 1/√headDim.
+    ///   - precision: the two products' arithmetic (``ComputePrecision``); scaling, masking and softmax are fp32.
+    ///     Single-query (decoding) calls always run fp32.
     /// - Returns: `[batch, heads, Lq, valueDim]`. A query whose keys are all masked yields zeros.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
-                                                 mask: AttentionMask = .none, scale: Float? = nil) throws -> Tensor {
+                                                 mask: AttentionMask = .none, scale: Float? = nil,
+                                                 precision: ComputePrecision = .float32) throws -> Tensor {
         guard query.rank == 4, key.rank == 4, value.rank == 4,
               query.shape[0] == key.shape[0], query.shape[1] == key.shape[1], query.shape[3] == key.shape[3],
               key.shape[0] == value.shape[0], key.shape[1] == value.shape[1], key.shape[2] == value.shape[2] else {
@@ -55,9 +58,17 @@ extension Tensor {
         // Keys and values only need unit stride on the feature axis; the cache's strided views qualify.
         let k = key.strides[3] == 1 && key.strides[2] >= dim ? key : key.contiguous()
         let v = value.strides[3] == 1 && value.strides[2] >= dv ? value : value.contiguous()
+        // Several queries without an additive mask take the fused path: the scale is folded into the exponent
+        // (e^(s·(x − max))), rows stay unnormalised and the output rows are divided by their sums after P·V, which
+        // saves two passes over the [Lq, Lk] scores; in bfloat16 the probabilities are written as bfloat16 directly.
+        let fused = lq > 1 && additive == nil && s > 0
         return Tensor.make([batch, heads, lq, dv]) { out in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(lq * lk, 1))
             defer { scores.deallocate() }
+            let probabilities = fused && precision == .bfloat16 ? UnsafeMutablePointer<UInt16>.allocate(capacity: max(lq * lk, 1)) : nil
+            defer { probabilities?.deallocate() }
+            let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: max(lq, 1))
+            defer { inverseSums.deallocate() }
             for b in 0..<batch {
                 for h in 0..<heads {
                     let qp = q.basePointer + b * q.strides[0] + h * q.strides[1]
@@ -66,6 +77,33 @@ extension Tensor {
                     let op = out.baseAddress! + (b * heads + h) * lq * dv
                     if lk == 0 {
                         op.update(repeating: 0, count: lq * dv)
+                        continue
+                    }
+                    if fused {
+                        if precision == .bfloat16 {
+                            bfloat16Product(m: lq, n: lk, k: dim, a: .float32(qp), transA: false, lda: dim, b: .float32(kp),
+                                            transB: true, ldb: k.strides[2], c: scores, ldc: lk, beta: 0)
+                        } else {
+                            gemm(m: lq, n: lk, k: dim, a: qp, transA: false, lda: dim, b: kp, transB: true, ldb: k.strides[2],
+                                 c: scores, ldc: lk, beta: 0)
+                        }
+                        applyMask(scores, lq: lq, lk: lk, causal: mask.isCausal, validKeys: mask.keyLengths?[b], additive: nil)
+                        Parallel.forEachChunk(count: lq, minimumChunk: max(1, 8192 / lk)) { range in
+                            for i in range {
+                                inverseSums[i] = RowKernels.unnormalisedSoftmaxRow(scores + i * lk, lk, scale: s,
+                                                                                   bfloat16: probabilities.map { $0 + i * lk })
+                            }
+                        }
+                        if let probabilities {
+                            bfloat16Product(m: lq, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
+                                            b: .float32(vp), transB: false, ldb: v.strides[2], c: op, ldc: dv, beta: 0)
+                        } else {
+                            gemm(m: lq, n: dv, k: lk, a: scores, transA: false, lda: lk, b: vp, transB: false, ldb: v.strides[2],
+                                 c: op, ldc: dv, beta: 0)
+                        }
+                        for i in 0..<lq {
+                            Elementwise.mapDense(UnsafePointer(op + i * dv), op + i * dv, count: dv) { [inverse = inverseSums[i]] in $0 * inverse }
+                        }
                         continue
                     }
                     if lq == 1 {

@@ -183,6 +183,8 @@ extension BLASCoreAdvisor {
     /// 2^18 cycles (≈ 0.1 ms) of spinning before OpenBLAS's idle workers sleep, instead of 2^28 (≈ 0.1 s).
     public static let threadTimeoutValue = "18"
     public static let coreTypeVariable = "OPENBLAS_CORETYPE"
+    /// libgomp's idle policy (read when the library loads), set to `PASSIVE` at start-up unless the user set it.
+    public static let openMPWaitPolicyVariable = "OMP_WAIT_POLICY"
 
     /// The environment variables an executable should set (and then re-execute itself with, since OpenBLAS reads
     /// them in its library constructor) for a process whose environment is `environment`, where OpenBLAS detected
@@ -194,6 +196,9 @@ extension BLASCoreAdvisor {
         guard environment("INDEXTTS_NO_REEXEC") == nil else { return [] }
         var changes: [(name: String, value: String)] = []
         if environment(threadTimeoutVariable) == nil { changes.append((threadTimeoutVariable, threadTimeoutValue)) }
+        // oneDNN (bfloat16 products) runs on libgomp, whose idle workers otherwise spin for a while after every
+        // parallel region, taking the cores from OpenBLAS and our own kernels that run next.
+        if environment(openMPWaitPolicyVariable) == nil { changes.append((openMPWaitPolicyVariable, "PASSIVE")) }
         if environment(coreTypeVariable) == nil,
            let core = recommendedCoreType(detected: detectedCore, configuration: configuration, cpu: cpu) {
             changes.append((coreTypeVariable, core))
@@ -264,6 +269,8 @@ public struct ComputeEnvironment: Sendable {
             "cpu: \(cpu.brand)\(cpu.vendor.isEmpty ? "" : " (\(cpu.vendor), family \(cpu.family) model \(cpu.model))"), \(onlineCores) online cores",
             "instruction sets: \(cpu.instructionSets.nameList.joined(separator: " "))",
             "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads",
+            "bf16 products (--precision bf16): " + (ComputePrecision.unsupportedBFloat16Reason.map { "unavailable: " + $0 }
+                                                     ?? "native, oneDNN \(ComputePrecision.oneDNNVersion)"),
         ]
         if let better = recommendedBLASCore {
             result.append("warning: OpenBLAS runs its \(blasCore) kernels on a CPU that supports \(better); "

@@ -62,8 +62,11 @@ extension Tensor {
     ///   - bias: `[outChannels]` or nil.
     ///   - padding: symmetric padding on both ends, filled according to `paddingMode`. For asymmetric (causal)
     ///     padding call ``padded(left:right:mode:value:)`` first and pass 0 here.
+    ///   - bfloat16Weight: `weight` as a prepared `[outChannels, inChannels·kernel]` bfloat16 matrix (one group
+    ///     only): the product then runs in bfloat16 with fp32 accumulation (``ComputePrecision/bfloat16``).
     public func conv1d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
-                       groups: Int = 1, paddingMode: PaddingMode = .zeros) throws -> Tensor {
+                       groups: Int = 1, paddingMode: PaddingMode = .zeros,
+                       bfloat16Weight: BFloat16Matrix? = nil) throws -> Tensor {
         guard rank == 3, weight.rank == 3, groups >= 1, stride >= 1, dilation >= 1, padding >= 0 else {
             throw TensorError.invalidArgument(
                 operation: "conv1d", message: "input \(shape), weight \(weight.shape), stride \(stride), dilation \(dilation), groups \(groups)")
@@ -88,6 +91,10 @@ extension Tensor {
         let outPerGroup = outChannels / groups
         let w = weight.contiguous()
         let biasValues = bias?.scalars
+        if let bfloat16Weight, groups != 1 || bfloat16Weight.rows != outChannels || bfloat16Weight.columns != inPerGroup * kernel {
+            throw TensorError.shapeMismatch(
+                operation: "conv1d", message: "bf16 weight [\(bfloat16Weight.rows), \(bfloat16Weight.columns)] for weight \(weight.shape), \(groups) groups")
+        }
         return Tensor.make([batch, outChannels, outTime]) { out in
             let dst = out.baseAddress!, src = UnsafePointer(x.basePointer), wp = UnsafePointer(w.basePointer)
             if inPerGroup == 1 && outPerGroup == 1 {
@@ -108,10 +115,16 @@ extension Tensor {
                             operand = UnsafePointer(cols)
                             ld = outTime
                         }
-                        Tensor.gemm(m: outPerGroup, n: outTime, k: colRows,
-                                    a: wp + g * outPerGroup * colRows, transA: false, lda: colRows,
-                                    b: operand, transB: false, ldb: ld,
-                                    c: dst + (b * outChannels + g * outPerGroup) * outTime, ldc: outTime, beta: 0)
+                        if let bfloat16Weight {
+                            Tensor.bfloat16Product(m: outPerGroup, n: outTime, k: colRows, a: .bfloat16(bfloat16Weight),
+                                                   transA: false, lda: colRows, b: .float32(operand), transB: false, ldb: ld,
+                                                   c: dst + b * outChannels * outTime, ldc: outTime, beta: 0)
+                        } else {
+                            Tensor.gemm(m: outPerGroup, n: outTime, k: colRows,
+                                        a: wp + g * outPerGroup * colRows, transA: false, lda: colRows,
+                                        b: operand, transB: false, ldb: ld,
+                                        c: dst + (b * outChannels + g * outPerGroup) * outTime, ldc: outTime, beta: 0)
+                        }
                     }
                 }
             }

@@ -13,7 +13,7 @@ enum RowKernels {
         var m = V(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            m = pointwiseMax(m, UnsafeRawPointer(p + i).loadUnaligned(as: V.self))
+            m = VectorMath.maximum(m, UnsafeRawPointer(p + i).loadUnaligned(as: V.self))
             i += 8
         }
         var result = m.max()
@@ -55,6 +55,47 @@ enum RowKernels {
             i += 1
         }
         return total
+    }
+
+    /// The unnormalised softmax of `scale·row` for attention: `e^(scale·(x − max))` written over the row (or, when
+    /// `bfloat16` is given, there as bfloat16, round to nearest even), returning 1/Σ to apply to the output row
+    /// after the value product. A row that is entirely −∞ becomes zeros and returns 0. `scale` must be positive.
+    @inline(__always)
+    static func unnormalisedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, scale: Float,
+                                       bfloat16: UnsafeMutablePointer<UInt16>?) -> Float {
+        let m = max(UnsafePointer(row), n)
+        if m == -.infinity {
+            if let bfloat16 { bfloat16.update(repeating: 0, count: n) } else { row.update(repeating: 0, count: n) }
+            return 0
+        }
+        var acc = V(repeating: 0)
+        let shift = V(repeating: m), factor = V(repeating: scale)
+        var i = 0
+        while i + 8 <= n {
+            let e = VectorMath.exp((UnsafeRawPointer(row + i).loadUnaligned(as: V.self) - shift) * factor)
+            acc += e
+            if let bfloat16 {
+                let bits = unsafeBitCast(e, to: SIMD8<UInt32>.self)
+                let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+                UnsafeMutableRawPointer(bfloat16 + i).storeBytes(of: SIMD8<UInt16>(truncatingIfNeeded: rounded), as: SIMD8<UInt16>.self)
+            } else {
+                UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: V.self)
+            }
+            i += 8
+        }
+        var total = acc.sum()
+        while i < n {
+            let e = VectorMath.exp(V(repeating: (row[i] - m) * scale))[0]
+            total += e
+            if let bfloat16 {
+                let bits = e.bitPattern
+                bfloat16[i] = UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+            } else {
+                row[i] = e
+            }
+            i += 1
+        }
+        return 1 / total
     }
 
     /// In-place softmax of one row; a row that is entirely −∞ becomes all zeros (fully masked query).

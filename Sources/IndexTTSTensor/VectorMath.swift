@@ -7,11 +7,23 @@
 public enum VectorMath {
     public typealias V = SIMD8<Float>
 
+    /// `x` limited to `[lower, upper]` lane by lane, as two compare-and-blend instructions. (The standard library's
+    /// `clamped(lowerBound:upperBound:)` and `pointwiseMin`/`pointwiseMax` are generic and compiled to out-of-line
+    /// per-lane calls: 12 % of an S2M step in `perf` before this helper.) NaN lanes stay NaN.
+    @inline(__always)
+    public static func clamp(_ x: V, _ lower: Float, _ upper: Float) -> V {
+        x.replacing(with: lower, where: x .< lower).replacing(with: upper, where: x .> upper)
+    }
+
+    /// The larger of each lane pair (a NaN in `b` is ignored, one in `a` kept).
+    @inline(__always)
+    public static func maximum(_ a: V, _ b: V) -> V { a.replacing(with: b, where: a .< b) }
+
     /// e^x: Cody–Waite range reduction to r ∈ [−ln2/2, ln2/2], degree-6 polynomial, scale by 2^n via the exponent
     /// bits. Returns 0 below −87.3 and +∞ above 88.72.
     @inline(__always)
     public static func exp(_ x: V) -> V {
-        let clamped = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.72))
+        let clamped = clamp(x, -87.3, 88.72)
         let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
         var r = clamped - n * 0.693_359_375
         r = r - n * -2.121_944_40e-4
@@ -64,7 +76,7 @@ public enum VectorMath {
     /// Error function: odd/even rational approximation on [−4, 4] (erf(±4) rounds to ±1 in fp32).
     @inline(__always)
     public static func erf(_ a: V) -> V {
-        let x = a.clamped(lowerBound: V(repeating: -4), upperBound: V(repeating: 4))
+        let x = clamp(a, -4, 4)
         let x2 = x * x
         var p = x2 * -2.726_142_258_013_06e-10 + 2.770_681_424_959_02e-08
         p = x2 * p + -2.101_024_020_825_08e-06

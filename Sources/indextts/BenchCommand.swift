@@ -323,8 +323,12 @@ extension BenchCommand {
         @Option(help: "Euler steps.") var steps = 25
         @Option(help: "Classifier-free guidance rate (0: conditional branch only).") var cfgRate = 0.7
         @Option(help: "The s2mel section of a config.yaml to size the model (default: IndexTTS2's).") var config: String?
+        @Option(help: "Estimator arithmetic: fp32, bf16 or auto.") var precision = "fp32"
+        @Flag(help: "With --precision bf16: also run the same solve in fp32 and print both times and the mel difference.")
+        var compareFp32 = false
 
         func validate() throws {
+            guard ComputePrecision(choice: precision) != nil else { throw ValidationError("--precision must be fp32, bf16 or auto") }
             guard promptFrames >= 1, codes >= 1, steps >= 1 else { throw ValidationError("--prompt-frames, --codes and --steps must be at least 1") }
             guard cfgRate >= 0 else { throw ValidationError("--cfg-rate must not be negative") }
         }
@@ -333,8 +337,10 @@ extension BenchCommand {
             AllocatorTuning.apply()
             let configuration = try config.map(S2MConfiguration.load(configYAML:)) ?? S2MConfiguration()
             printMachine()
+            let arithmetic = ComputePrecision(choice: precision) ?? .float32
             let r = try S2MBenchmark.run(configuration: configuration, promptFrames: promptFrames, codes: codes, steps: steps,
-                                         guidanceRate: cfgRate)
+                                         guidanceRate: cfgRate, precision: arithmetic, compareWithFloat32: compareFp32)
+            print("estimator arithmetic: \(arithmetic.rawValue)")
             print(String(format: "S2M %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
             let batch = cfgRate > 0 ? 2 : 1
             let flops = Double(r.steps * batch) * (2 * Double(r.macsPerFrame) * Double(r.totalFrames) + 2 * Double(r.attentionMacsPerStep))
@@ -345,6 +351,12 @@ extension BenchCommand {
                          r.flowSeconds / Double(r.steps), flops / 1e9, flops / 1e9 / r.flowSeconds))
             print(String(format: "total: %.2f s, RTF %.2f", r.conditionSeconds + r.flowSeconds,
                          (r.conditionSeconds + r.flowSeconds) / r.audioSeconds))
+            if let reference = r.float32FlowSeconds, let relative = r.relativeDifference, let maximum = r.maximumDifference {
+                print(String(format: "same solve in fp32: %.2f s (%.3f s per step); %@ is %.2fx faster", reference,
+                             reference / Double(r.steps), arithmetic.rawValue, reference / r.flowSeconds))
+                print(String(format: "mel vs fp32: relative RMS difference %.2e (%.1f dB), largest |difference| %.3f",
+                             relative, -20 * log10(max(relative, 1e-12)), maximum))
+            }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
         }
     }

@@ -33,6 +33,7 @@ extension BenchCommand {
         @Option(help: "Requests with the same clip after the first (the cached-voice case).") var repeats = 1
         @Option(help: "Sampler and CFM noise seed.") var seed: UInt64 = 2024
         @Option(help: "Model cache folder with the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Option(help: "IndexTTS2 arithmetic: fp32 (upstream's), bf16 (S2M products in bfloat16) or auto.") var precision = "fp32"
         @Flag(help: "Print JSON instead of text.") var json = false
         @Flag(help: "Only load: each component on its own, with its time and the resident memory it adds (anonymous and file-backed), then exit.")
         var loadBreakdown = false
@@ -54,7 +55,10 @@ extension BenchCommand {
             AllocatorTuning.apply()
             if loadBreakdown { return try Self.printLoadBreakdown(modelDir: modelDir, cache: cache) }
             let start = DispatchTime.now().uptimeNanoseconds
-            let engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache))
+            guard let arithmetic = ComputePrecision(choice: precision) else {
+                throw ValidationError("--precision must be fp32, bf16 or auto; got '\(precision)'")
+            }
+            let engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache), precision: arithmetic)
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let afterLoad = ProcessMemory.current()
             let clip = try IndexTTS2Clip.load(path: ref)
@@ -93,7 +97,8 @@ extension BenchCommand {
             }
             let report = E2EReport(machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref,
                                    refSeconds: Double(clip.samples.count) / Double(clip.sampleRate), text: text,
-                                   codes: codes, numBeams: numBeams, diffusionSteps: diffusionSteps, loadSeconds: loadSeconds,
+                                   codes: codes, numBeams: numBeams, diffusionSteps: diffusionSteps,
+                                   precision: engine.pipeline.precision.rawValue, loadSeconds: loadSeconds,
                                    residentAfterLoadBytes: afterLoad.resident, peakAfterLoadBytes: afterLoad.peak,
                                    anonymousAfterLoadBytes: afterLoad.anonymous, fileAfterLoadBytes: afterLoad.file,
                                    runs: runs, peakResidentBytes: ProcessMemory.current().peak)
@@ -172,6 +177,8 @@ struct E2EReport: Encodable {
     let codes: Int
     let numBeams: Int
     let diffusionSteps: Int
+    /// The engine's arithmetic (`fp32` or `bf16`).
+    let precision: String
     let loadSeconds: Double
     let residentAfterLoadBytes: Int
     let peakAfterLoadBytes: Int
@@ -184,7 +191,7 @@ struct E2EReport: Encodable {
         func mb(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1e6) }
         printMachine()
         print("model \(modelDir); reference \(ref) (\(String(format: "%.2f", refSeconds)) s); text \(text)")
-        print("codes forced to \(codes) per segment, \(numBeams) beams, \(diffusionSteps) CFM steps")
+        print("codes forced to \(codes) per segment, \(numBeams) beams, \(diffusionSteps) CFM steps, arithmetic \(precision)")
         print("load: \(String(format: "%.2f", loadSeconds)) s (resident \(mb(residentAfterLoadBytes)): anon \(mb(anonymousAfterLoadBytes)), "
               + "file \(mb(fileAfterLoadBytes)); peak \(mb(peakAfterLoadBytes)))")
         for run in runs {

@@ -38,6 +38,21 @@ struct W2VBertTests {
         }
     }
 
+    /// bfloat16 projections (``ComputePrecision``) against transformers' fp32 hidden state 4: relative RMS difference
+    /// below 1e-2 and not identical (the bfloat16 path ran).
+    @Test(.enabled(if: ComputePrecision.bfloat16Supported, "needs a CPU with AVX512-BF16 or AMX-BF16"))
+    func bfloat16HiddenStatesStayCloseToTransformers() throws {
+        let model = try Self.full.converted(to: .bfloat16)
+        #expect(model.precision == .bfloat16)
+        let actual = try model.hiddenStates(Self.io.tensor("features"), attentionMask: Self.mask("mask"), layer: 4).scalars
+        let expected = try Self.io.tensor("hidden_4").scalars
+        var d = 0.0, n = 0.0
+        for i in actual.indices { d += Double(actual[i] - expected[i]) * Double(actual[i] - expected[i]); n += Double(expected[i] * expected[i]) }
+        let relative = (d / n).squareRoot()
+        print("w2v-BERT bf16 hidden_states[4]: relative RMS difference \(relative)")
+        #expect(relative < 1e-2 && relative > 1e-7)
+    }
+
     @Test func paddedBatchAndMissingMaskMatchTransformers() throws {
         expectClose(try Self.full.hiddenStates(Self.io.tensor("features_batch"), attentionMask: Self.mask("mask_batch"), layer: 2),
                     try Self.io.tensor("hidden_batch_2"), "batch of 2, second item padded after 21 rows")

@@ -5,6 +5,7 @@
 # and after each side (on a shared machine, run it under the build lock: flock /work/coord/build.lock ...).
 # Usage: tools/bench/compare_e2e.sh --model-dir DIR [--ref CLIP.wav] [--text T] [--codes 250] [--num-beams 3]
 #                                   [--threads 2] [--json-dir DIR] [--skip-reference | --skip-ours]
+#                                   [--precision fp32|bf16]  (ours only; the reference is always fp32)
 # With --json-dir both reports are kept as JSON (ours.json, reference.json) and printed side by side at the end
 # (tools/bench/e2e_report.py); --skip-* run one side (two shorter runs under the build lock).
 # Needs a release build (swift build -c release --product indextts), the fixture virtual environment
@@ -16,7 +17,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 venv="${FIXTURE_VENV:-tools/fixtures/.venv}"
 repo="${INDEXTTS_REPO:-/work/upstream-index-tts}"
-model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1 ours=1
+model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1 ours=1 precision=fp32
 while [ $# -gt 0 ]; do
   case "$1" in
     --model-dir) model="$2"; shift 2 ;;
@@ -25,6 +26,7 @@ while [ $# -gt 0 ]; do
     --codes) codes="$2"; shift 2 ;;
     --num-beams) beams="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     --json-dir) jsondir="$2"; shift 2 ;;
     --skip-reference) reference=0; shift ;;
     --skip-ours) ours=0; shift ;;
@@ -49,13 +51,13 @@ echo "== $(date -u +%FT%TZ) $(uptime)"
 if [ "$ours" = 1 ]; then
   echo "== IndexTTS-Swift: indextts bench e2e --model-dir $model --ref $ref --codes $codes --num-beams $beams (threads $threads)"
   if [ -n "$jsondir" ]; then
-    INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
-      --ref "$ref" --codes "$codes" --num-beams "$beams" "${textargs[@]}" --json > "$jsondir/ours.json"
+    INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
+      --ref "$ref" --codes "$codes" --num-beams "$beams" --precision "$precision" "${textargs[@]}" --json > "$jsondir/ours.json"
     .build/release/indextts system | head -3
     "$venv/bin/python" tools/bench/e2e_report.py "$jsondir/ours.json"
   else
-    INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
-      --ref "$ref" --codes "$codes" --num-beams "$beams" "${textargs[@]}"
+    INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
+      --ref "$ref" --codes "$codes" --num-beams "$beams" --precision "$precision" "${textargs[@]}"
   fi
 fi
 echo "== $(date -u +%FT%TZ) $(uptime)"

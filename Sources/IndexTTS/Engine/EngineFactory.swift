@@ -1,4 +1,5 @@
 import Foundation
+import IndexTTSTensor
 
 /// Which engine a command should speak with.
 public enum EngineChoice: String, Sendable, Codable, CaseIterable {
@@ -87,8 +88,10 @@ public enum EngineFactory {
     }
 
     /// Picks and loads the engine. The model folder and cache are located with `locator` unless given.
+    /// `precision` is the IndexTTS2 S2M estimator's arithmetic (``ComputePrecision``); the default voice is fp32.
     public static func load(choice: EngineChoice = .auto, modelDirectory: String? = nil, cache: String? = nil,
-                            locator: ResourceLocator = ResourceLocator()) throws -> LoadedEngine {
+                            locator: ResourceLocator = ResourceLocator(),
+                            precision: ComputePrecision = .float32) throws -> LoadedEngine {
         let located = locator.modelDirectory(option: modelDirectory)
         let modelCache = ModelCache(root: cache, locator: locator)
         let decision = try decide(choice: choice, modelDirectory: located, cache: modelCache)
@@ -97,8 +100,9 @@ public enum EngineFactory {
         let reason: String
         switch decision {
         case .indexTTS2(let folder, let why):
-            engine = try IndexTTS2Engine.load(folder: folder, cache: modelCache)
-            reason = why
+            engine = try IndexTTS2Engine.load(folder: folder, cache: modelCache, precision: precision)
+            reason = precision == .float32 ? why : why + " (S2M in \(precision.rawValue))"
+
         case .defaultVoice(let why):
             engine = try DefaultVoiceEngine.load(cache: modelCache)
             reason = why

@@ -49,12 +49,15 @@ public struct IndexTTS2Engine: SpeechEngine {
 
     /// Loads the model folder; the text-normalisation grammars come from `cache` (``ModelCache/textGrammars``).
     /// - Throws: ``IndexTTS2LoadError`` listing every missing or broken file.
-    public static func load(modelDirectory: String, cache: ModelCache = ModelCache()) throws -> IndexTTS2Engine {
-        try load(folder: IndexTTS2ModelFolder.resolve(root: modelDirectory), cache: cache)
+    public static func load(modelDirectory: String, cache: ModelCache = ModelCache(),
+                            precision: ComputePrecision = .float32) throws -> IndexTTS2Engine {
+        try load(folder: IndexTTS2ModelFolder.resolve(root: modelDirectory), cache: cache, precision: precision)
     }
 
     /// Loads an already resolved folder (``EngineFactory`` resolves it once to decide, and loads that resolution).
-    public static func load(folder: IndexTTS2ModelFolder, cache: ModelCache = ModelCache()) throws -> IndexTTS2Engine {
+    /// - Parameter precision: the S2M estimator's arithmetic (``IndexTTS2Pipeline/load(folder:textGrammars:precision:)``).
+    public static func load(folder: IndexTTS2ModelFolder, cache: ModelCache = ModelCache(),
+                            precision: ComputePrecision = .float32) throws -> IndexTTS2Engine {
         let grammars = cache.textGrammars.path
         let haveGrammars = FileManager.default.fileExists(atPath: cache.textGrammars.appendingPathComponent("zh_tn_tagger.fst").path)
         guard haveGrammars else {
@@ -63,7 +66,7 @@ public struct IndexTTS2Engine: SpeechEngine {
                       source: "scripts/fetch-default-voice.sh (WeTextProcessing 1.2.0), or --cache / INDEXTTS_CACHE"),
             ])
         }
-        return IndexTTS2Engine(pipeline: try IndexTTS2Pipeline.load(folder: folder, textGrammars: grammars))
+        return IndexTTS2Engine(pipeline: try IndexTTS2Pipeline.load(folder: folder, textGrammars: grammars, precision: precision))
     }
 
     public var info: EngineInfo {

@@ -58,12 +58,12 @@ struct AdaptiveRMSNorm: Sendable {
 /// gpt-fast `TransformerBlock` as the DiT uses it: optional U-ViT skip input, pre-norm attention and SwiGLU, both
 /// normalised by ``AdaptiveRMSNorm`` conditioned on the timestep embedding.
 struct DiTBlock: Sendable {
-    let attention: MultiHeadAttention
-    let feedForward: FeedForward
+    var attention: MultiHeadAttention
+    var feedForward: FeedForward
     let attentionNorm: AdaptiveRMSNorm
     let feedForwardNorm: AdaptiveRMSNorm
     /// Present on every layer in the checkpoint; used only by the layers that receive a skip.
-    let skipIn: Linear?
+    var skipIn: Linear?
 
     init(_ loader: ParameterLoader, configuration c: S2MConfiguration.DiT, receivesSkip: Bool) {
         attention = MultiHeadAttention(loader.scoped("attention"), dimensions: c.hiddenDim, heads: c.numHeads,
@@ -78,6 +78,15 @@ struct DiTBlock: Sendable {
             skipIn = nil
             skip.ignore("weight", "bias")
         }
+    }
+
+    /// Attention, feed-forward and skip products in bfloat16 (the AdaLN projections act on one row per item: fp32).
+    func bfloat16() throws -> DiTBlock {
+        var block = self
+        block.attention = try attention.bfloat16()
+        block.feedForward = try feedForward.bfloat16()
+        block.skipIn = try skipIn?.bfloat16()
+        return block
     }
 
     func callAsFunction(_ x: Tensor, skip: Tensor?, attentionModulation: Tensor, feedForwardModulation: Tensor,
@@ -107,17 +116,19 @@ public struct DiffusionTransformer: Sendable {
     public let configuration: S2MConfiguration
     let timeEmbedder: TimestepEmbedder
     let waveNetTimeEmbedder: TimestepEmbedder
-    let condProjection: Linear
-    let merge: Linear
-    let blocks: [DiTBlock]
+    var condProjection: Linear
+    var merge: Linear
+    var blocks: [DiTBlock]
     let finalNorm: AdaptiveRMSNorm
-    let skipLinear: Linear
-    let conv1: Linear
-    let waveNet: WaveNet
-    let residualProjection: Linear
+    var skipLinear: Linear
+    var conv1: Linear
+    var waveNet: WaveNet
+    var residualProjection: Linear
     let finalModulation: Linear
-    let finalLinear: Linear
+    var finalLinear: Linear
     let conv2: Conv1d
+    /// The arithmetic of the large products (``bfloat16()``).
+    public private(set) var precision: ComputePrecision = .float32
     let rotary: RotaryEmbedding
 
     /// Longest sequence upstream accepts: gpt-fast's RoPE table and `input_pos` have 16 384 rows (`block_size`
@@ -150,6 +161,24 @@ public struct DiffusionTransformer: Sendable {
         rotary = RotaryEmbedding(dimensions: hidden / c.numHeads, base: 10_000, style: .interleaved)
         loader.ignore("input_pos", "cond_embedder.weight", "content_mask_embedder.weight",
                       "x_embedder.weight_g", "x_embedder.weight_v", "x_embedder.weight", "x_embedder.bias")
+    }
+
+    /// The same estimator with every per-frame product (projections, attention, SwiGLU, skips, WaveNet
+    /// convolutions) in bfloat16 with fp32 accumulation; norms, modulation, softmax and activations stay fp32.
+    /// Throws when this machine cannot run bfloat16 (``ComputePrecision/checkSupported()``).
+    public func bfloat16() throws -> DiffusionTransformer {
+        try ComputePrecision.bfloat16.checkSupported()
+        var copy = self
+        copy.condProjection = try condProjection.bfloat16()
+        copy.merge = try merge.bfloat16()
+        copy.blocks = try blocks.map { try $0.bfloat16() }
+        copy.skipLinear = try skipLinear.bfloat16()
+        copy.conv1 = try conv1.bfloat16()
+        copy.waveNet = try waveNet.bfloat16()
+        copy.residualProjection = try residualProjection.bfloat16()
+        copy.finalLinear = try finalLinear.bfloat16()
+        copy.precision = .bfloat16
+        return copy
     }
 
     /// One estimator evaluation (`DiT.forward` in eval mode) on a batch.

@@ -39,6 +39,14 @@ public struct S2M: Sendable {
         }
     }
 
+    /// The stage with the CFM estimator's products in `precision` (``DiffusionTransformer/bfloat16()``); the
+    /// length regulator and `gpt_layer` (a few hundred rows, once per request) stay fp32.
+    public func converted(to precision: ComputePrecision) throws -> S2M {
+        guard precision == .bfloat16 else { return self }
+        return S2M(configuration: configuration, gptLayer: gptLayer, lengthRegulator: lengthRegulator,
+                   flow: FlowMatching(estimator: try flow.estimator.bfloat16()))
+    }
+
     /// Builds the stage from `store`, whose keys are those of `s2mel.pth` (`net.cfm.…`, `net.length_regulator.…`,
     /// `net.gpt_layer.…`), checking the key set exactly. Weight-norm pairs are fused.
     public static func load(from store: WeightStore, configuration: S2MConfiguration = S2MConfiguration()) throws -> S2M {

@@ -27,6 +27,13 @@ public enum S2MBenchmark {
         public var macsPerFrame: Int
         /// Attention multiply-accumulates (Q·Kᵀ and P·V) of one estimator evaluation per batch item.
         public var attentionMacsPerStep: Int
+        /// The estimator's arithmetic in the timed run.
+        public var precision: ComputePrecision = .float32
+        /// With `compareWithFloat32` on a bfloat16 run: the same solve in fp32 from the same noise.
+        public var float32FlowSeconds: Double?
+        /// ‖mel − mel_fp32‖ / ‖mel_fp32‖ over the generated frames, and the largest absolute difference (log-mel).
+        public var relativeDifference: Double?
+        public var maximumDifference: Double?
     }
 
     /// The random `s2mel.pth`-shaped tensors for `c` (only the keys the port reads; weight norm already fused).
@@ -103,7 +110,8 @@ public enum S2MBenchmark {
     ///   - promptFrames: reference mel frames (IndexTTS2: 86.13 per second; 861 ≈ 10 s).
     ///   - codes: semantic codes of the generated part (50 per second; 250 → 430 frames ≈ 5 s).
     public static func run(configuration c: S2MConfiguration = S2MConfiguration(), promptFrames: Int = 861, codes: Int = 250,
-                           steps: Int = 25, guidanceRate: Double = 0.7,
+                           steps: Int = 25, guidanceRate: Double = 0.7, precision: ComputePrecision = .float32,
+                           compareWithFloat32: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> Result {
         try c.validate(source: "benchmark configuration")
         guard promptFrames >= 1, codes >= 1, steps >= 1 else {
@@ -118,7 +126,8 @@ public enum S2MBenchmark {
 
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let loadStart = now()
-        let model = try S2M.load(from: WeightStore.open(path: path), configuration: c)
+        let float32Model = try S2M.load(from: WeightStore.open(path: path), configuration: c)
+        let model = try float32Model.converted(to: precision)
         let loadSeconds = now() - loadStart
 
         let latent = FlowMatching.gaussianNoise([1, codes, c.gptLayerWidths[0]], seed: 1)
@@ -133,8 +142,25 @@ public enum S2MBenchmark {
                                          model.lengthRegulator(content, frames: frames)], axis: 1)
         let conditionSeconds = now() - conditionStart
         let flowStart = now()
-        _ = try model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps, guidanceRate: guidanceRate, seed: 6)
+        let mel = try model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps, guidanceRate: guidanceRate, seed: 6)
         let flowSeconds = now() - flowStart
+        var float32Seconds: Double?, relative: Double?, maximum: Double?
+        if compareWithFloat32 && precision != .float32 {
+            let start = now()
+            let reference = try float32Model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps,
+                                                           guidanceRate: guidanceRate, seed: 6)
+            float32Seconds = now() - start
+            var difference = 0.0, norm = 0.0, largest = 0.0
+            let a = mel.scalars, b = reference.scalars
+            for i in a.indices {
+                let d = Double(a[i]) - Double(b[i])
+                difference += d * d
+                norm += Double(b[i]) * Double(b[i])
+                largest = max(largest, abs(d))
+            }
+            relative = (difference / max(norm, .leastNormalMagnitude)).squareRoot()
+            maximum = largest
+        }
 
         let d = c.dit, h = d.hiddenDim, w = c.wavenet.hiddenDim
         let wave = c.wavenet.numLayers * (2 * w * w * c.wavenet.kernelSize + 2 * w * w)
@@ -145,6 +171,8 @@ public enum S2MBenchmark {
         let total = promptFrames + frames
         return Result(promptFrames: promptFrames, codes: codes, generatedFrames: frames, steps: steps, guidanceRate: guidanceRate,
                       parameters: parameters, loadSeconds: loadSeconds, conditionSeconds: conditionSeconds,
-                      flowSeconds: flowSeconds, macsPerFrame: macs, attentionMacsPerStep: d.depth * 2 * total * total * h)
+                      flowSeconds: flowSeconds, macsPerFrame: macs, attentionMacsPerStep: d.depth * 2 * total * total * h,
+                      precision: precision, float32FlowSeconds: float32Seconds, relativeDifference: relative,
+                      maximumDifference: maximum)
     }
 }

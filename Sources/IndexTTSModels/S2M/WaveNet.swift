@@ -14,15 +14,27 @@ import IndexTTSTensor
 /// (`conv.conv.weight_g/_v`), fused on load. Dropout is inference-inactive.
 struct WaveNet: Sendable {
     struct Layer: Sendable {
-        let input: Conv1d
-        let residualSkip: Conv1d
+        var input: Conv1d
+        var residualSkip: Conv1d
         let dilation: Int
     }
 
     let hidden: Int
     let kernel: Int
     let condition: Conv1d
-    let layers: [Layer]
+    var layers: [Layer]
+
+    /// The per-frame convolutions in bfloat16 (the global condition acts on one frame: fp32).
+    func bfloat16() throws -> WaveNet {
+        var copy = self
+        copy.layers = try layers.map { layer in
+            var converted = layer
+            converted.input = try layer.input.bfloat16()
+            converted.residualSkip = try layer.residualSkip.bfloat16()
+            return converted
+        }
+        return copy
+    }
 
     init(_ loader: ParameterLoader, configuration c: S2MConfiguration.WaveNet) {
         hidden = c.hiddenDim

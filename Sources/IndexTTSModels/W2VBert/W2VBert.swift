@@ -20,8 +20,22 @@ public struct W2VBert: Sendable {
 
     public let configuration: W2VBertConfiguration
     let featureNorm: LayerNorm
-    let featureProjection: Linear
-    let layers: [W2VBertLayer]
+    var featureProjection: Linear
+    var layers: [W2VBertLayer]
+    /// The arithmetic of the products (``converted(to:)``).
+    public private(set) var precision: ComputePrecision = .float32
+
+    /// This encoder with its projections, attention and pointwise convolutions in `precision` (``ComputePrecision``);
+    /// norms, the depthwise convolution and the relative position bias stay fp32.
+    public func converted(to precision: ComputePrecision) throws -> W2VBert {
+        guard precision == .bfloat16 else { return self }
+        try precision.checkSupported()
+        var copy = self
+        copy.featureProjection = try featureProjection.bfloat16()
+        copy.layers = try layers.map { try $0.bfloat16() }
+        copy.precision = .bfloat16
+        return copy
+    }
 
     init(_ loader: ParameterLoader, configuration c: W2VBertConfiguration, layers count: Int) {
         configuration = c

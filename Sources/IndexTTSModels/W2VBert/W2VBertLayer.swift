@@ -50,10 +50,10 @@ struct W2VBertMask {
 /// LayerNorm → activation → pointwise conv. Pointwise convs are bias-free and run as linear maps.
 struct W2VBertConvolutionModule: Sendable {
     let norm: LayerNorm
-    let pointwise1: Linear
+    var pointwise1: Linear
     let depthwiseWeight: Tensor
     let depthwiseNorm: LayerNorm
-    let pointwise2: Linear
+    var pointwise2: Linear
     let activation: W2VBertActivation
     let kernel: Int
 
@@ -86,13 +86,24 @@ struct W2VBertConvolutionModule: Sendable {
 /// throughout. Feed-forwards (Linear → activation → Linear) and attention are the shared IndexTTSNN blocks.
 struct W2VBertLayer: Sendable {
     let ffn1Norm: LayerNorm
-    let ffn1: FeedForward
+    var ffn1: FeedForward
     let attentionNorm: LayerNorm
-    let attention: W2VBertSelfAttention
-    let convolution: W2VBertConvolutionModule
+    var attention: W2VBertSelfAttention
+    var convolution: W2VBertConvolutionModule
     let ffn2Norm: LayerNorm
-    let ffn2: FeedForward
+    var ffn2: FeedForward
     let finalNorm: LayerNorm
+
+    /// The same layer with its projections, attention products and pointwise convolutions in bfloat16.
+    func bfloat16() throws -> W2VBertLayer {
+        var layer = self
+        layer.ffn1 = try ffn1.bfloat16()
+        layer.ffn2 = try ffn2.bfloat16()
+        layer.attention.attention = try attention.attention.bfloat16()
+        layer.convolution.pointwise1 = try convolution.pointwise1.bfloat16()
+        layer.convolution.pointwise2 = try convolution.pointwise2.bfloat16()
+        return layer
+    }
 
     init(_ loader: ParameterLoader, configuration c: W2VBertConfiguration) {
         let activation = W2VBertActivation(name: c.hiddenAct) ?? .silu  // validated before loading

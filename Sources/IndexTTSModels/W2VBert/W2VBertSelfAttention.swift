@@ -6,7 +6,7 @@ import IndexTTSTensor
 /// `q_l · E[clamp(r − l, −left, right) + left] / √d`, where `E` is the layer's `distance_embedding`
 /// (`left + right + 1` rows of one head's width, shared by the heads), supplied through the block's score-bias hook.
 struct W2VBertSelfAttention: Sendable {
-    let attention: MultiHeadAttention
+    var attention: MultiHeadAttention
     let positionBias: RelativeKeyBias
 
     init(_ loader: ParameterLoader, configuration c: W2VBertConfiguration) {

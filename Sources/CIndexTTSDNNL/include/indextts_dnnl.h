@@ -1,0 +1,30 @@
+// Reduced-precision (bfloat16) matrix products for IndexTTS-Swift through oneDNN, Debian's libdnnl (2.x C API).
+// fp32 operands are rounded to bfloat16 (nearest, ties to even) per call; products accumulate in fp32; the result is
+// fp32. Compiled for baseline x86-64: oneDNN picks its own kernels at run time (avx512_core_bf16, AMX where present).
+#ifndef INDEXTTS_DNNL_H
+#define INDEXTTS_DNNL_H
+
+#include <stdint.h>
+
+/// 1 when a oneDNN CPU engine could be created (the library loads and works), else 0.
+int indextts_dnnl_available(void);
+
+/// oneDNN's version into the three integers; returns 0 (or -1 when oneDNN reports none).
+int indextts_dnnl_version(int *major, int *minor, int *patch);
+
+/// Threads oneDNN's parallel regions use (its OpenMP runtime); call before the first product.
+void indextts_dnnl_set_threads(int threads);
+
+/// C[m, n] = op(A)·op(B) + beta·C, row-major, where op(X) is X or Xᵀ (`trans_*` != 0), A is `m×k` after op, B is
+/// `k×n` after op, with leading dimensions `lda`, `ldb`, `ldc` (elements). Each operand is fp32 (`*_bf16` == 0) or
+/// bfloat16 (`uint16_t` bit patterns, `*_bf16` != 0). Returns 0 on success, else oneDNN's status code (or -1 when
+/// oneDNN is unavailable); C is unspecified after a failure.
+int indextts_dnnl_matmul(long m, long n, long k,
+                         const void *a, int a_bf16, int trans_a, long lda,
+                         const void *b, int b_bf16, int trans_b, long ldb,
+                         float *c, long ldc, float beta);
+
+/// fp32 → bfloat16 bit patterns, round to nearest even (NaNs stay NaN).
+void indextts_to_bf16(const float *src, uint16_t *dst, long count);
+
+#endif

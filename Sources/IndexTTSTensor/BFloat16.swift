@@ -1,0 +1,167 @@
+import CIndexTTSDNNL
+
+/// The arithmetic the heavy matrix products of a model run in.
+///
+/// - ``float32``: fp32 operands and accumulation (OpenBLAS SGEMM); the parity tests' precision.
+/// - ``bfloat16``: operands rounded to bfloat16 (8-bit mantissa, relative rounding error ≤ 2⁻⁹), products
+///   accumulated in fp32, fp32 results (oneDNN's `avx512_core_bf16`/AMX kernels): about twice SGEMM's rate on CPUs
+///   with AVX512-BF16 (AMD Zen 4, Intel Cooper Lake / Sapphire Rapids and later). Each product's result differs from
+///   fp32 by a few 1e-3 relative; what that does to a whole model is measured per model (docs/BENCHMARKS.md).
+///   Element-wise work, norms and softmax stay fp32.
+public enum ComputePrecision: String, Sendable, Codable, CaseIterable {
+    case float32 = "fp32"
+    case bfloat16 = "bf16"
+
+    /// Whether this machine runs bfloat16 products natively (AVX512-BF16 or AMX-BF16) and oneDNN works. Without
+    /// native support oneDNN would emulate them, slower than fp32, so ``bfloat16`` is refused there.
+    public static let bfloat16Supported: Bool = unsupportedBFloat16Reason == nil
+
+    /// Why ``bfloat16`` cannot be used here, or nil when it can.
+    public static let unsupportedBFloat16Reason: String? = {
+        let isa = CPUIdentity.current.instructionSets
+        guard isa.contains(.avx512bf16) || isa.contains(.amxBF16) else {
+            return "this CPU has neither AVX512-BF16 nor AMX-BF16 (bfloat16 products would be emulated, slower than fp32)"
+        }
+        guard indextts_dnnl_available() != 0 else { return "oneDNN (libdnnl) could not create a CPU engine" }
+        indextts_dnnl_set_threads(Int32(Parallel.workerCount))
+        return nil
+    }()
+
+    /// oneDNN's version (`major.minor.patch`), or "unavailable".
+    public static let oneDNNVersion: String = {
+        var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+        guard indextts_dnnl_version(&major, &minor, &patch) == 0 else { return "unavailable" }
+        return "\(major).\(minor).\(patch)"
+    }()
+
+    /// `auto`: bfloat16 where the CPU runs it natively, else fp32.
+    public static var automatic: ComputePrecision { bfloat16Supported ? .bfloat16 : .float32 }
+
+    /// Parses `fp32`, `bf16` or `auto` (also `float32`, `bfloat16`).
+    public init?(choice: String) {
+        switch choice.lowercased() {
+        case "fp32", "float32": self = .float32
+        case "bf16", "bfloat16": self = .bfloat16
+        case "auto": self = ComputePrecision.automatic
+        default: return nil
+        }
+    }
+
+    /// Throws when this precision cannot run here.
+    public func checkSupported() throws {
+        if self == .bfloat16, let reason = Self.unsupportedBFloat16Reason {
+            throw TensorError.invalidArgument(operation: "bfloat16 precision", message: reason)
+        }
+    }
+}
+
+/// A constant matrix held as bfloat16 (e.g. a weight prepared once at load), `[rows, columns]` row-major. Half the
+/// memory of fp32; read by ``Tensor/bfloat16Product`` without conversion.
+public final class BFloat16Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    let storage: UnsafeMutablePointer<UInt16>
+
+    /// Rounds `matrix` (rank 2; any layout) to bfloat16, nearest even.
+    public init(_ matrix: Tensor) throws {
+        guard matrix.rank == 2 else {
+            throw TensorError.shapeMismatch(operation: "bfloat16 matrix", message: "\(matrix.shape) is not a matrix")
+        }
+        rows = matrix.shape[0]
+        columns = matrix.shape[1]
+        let dense = matrix.contiguous()
+        storage = .allocate(capacity: max(rows * columns, 1))
+        indextts_to_bf16(dense.basePointer, storage, rows * columns)
+    }
+
+    deinit { storage.deallocate() }
+
+    public var byteCount: Int { rows * columns * 2 }
+
+    /// The values widened back to fp32 (tests, inspection).
+    public func float32() -> Tensor {
+        Tensor.make([rows, columns]) { out in
+            for i in 0..<out.count { out[i] = Float(bitPattern: UInt32(storage[i]) << 16) }
+        }
+    }
+}
+
+extension Tensor {
+    /// One operand of ``bfloat16Product``: fp32 memory (rounded per call) or a prepared ``BFloat16Matrix``.
+    enum BFloat16Operand {
+        case float32(UnsafePointer<Float>)
+        case bfloat16(BFloat16Matrix)
+        /// bfloat16 bit patterns already in memory (e.g. attention probabilities written as bfloat16).
+        case bfloat16Bits(UnsafePointer<UInt16>)
+    }
+
+    /// `C = op(A)·op(B) + beta·C` in bfloat16 with fp32 accumulation (row-major; see `indextts_dnnl_matmul`).
+    /// Falls back to fp32 SGEMM when oneDNN fails (it only can for shapes or layouts it does not implement),
+    /// widening a prepared operand first, so a result is always produced.
+    static func bfloat16Product(m: Int, n: Int, k: Int, a: BFloat16Operand, transA: Bool, lda: Int,
+                                b: BFloat16Operand, transB: Bool, ldb: Int,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
+        func raw(_ operand: BFloat16Operand) -> (UnsafeRawPointer, Int32) {
+            switch operand {
+            case .float32(let pointer): return (UnsafeRawPointer(pointer), 0)
+            case .bfloat16(let matrix): return (UnsafeRawPointer(matrix.storage), 1)
+            case .bfloat16Bits(let pointer): return (UnsafeRawPointer(pointer), 1)
+            }
+        }
+        let (ap, aIsBF16) = raw(a), (bp, bIsBF16) = raw(b)
+        let status = indextts_dnnl_matmul(m, n, k, ap, aIsBF16, transA ? 1 : 0, lda, bp, bIsBF16, transB ? 1 : 0, ldb,
+                                          c, ldc, beta)
+        if status == 0 { return }
+        // Fallback: fp32 SGEMM on widened copies of prepared operands.
+        // `count`: the elements the operand spans, (rows − 1)·ld + columns in its stored orientation.
+        func widened(_ operand: BFloat16Operand, count: Int) -> (UnsafePointer<Float>, Tensor?) {
+            switch operand {
+            case .float32(let pointer): return (pointer, nil)
+            case .bfloat16(let matrix):
+                let wide = matrix.float32()
+                return (UnsafePointer(wide.basePointer), wide)
+            case .bfloat16Bits(let pointer):
+                let wide = Tensor.make([count]) { out in
+                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(pointer[i]) << 16) }
+                }
+                return (UnsafePointer(wide.basePointer), wide)
+            }
+        }
+        let (wa, keepA) = widened(a, count: transA ? (k - 1) * lda + m : (m - 1) * lda + k)
+        let (wb, keepB) = widened(b, count: transB ? (n - 1) * ldb + k : (k - 1) * ldb + n)
+        withExtendedLifetime((keepA, keepB)) {
+            gemm(m: m, n: n, k: k, a: wa, transA: transA, lda: lda, b: wb, transB: transB, ldb: ldb, c: c, ldc: ldc, beta: beta)
+        }
+    }
+
+    /// `y = x·Wᵀ + b` with `W` `[out, in]` prepared as bfloat16: `[…, in] → […, out]`.
+    public func linear(bfloat16 weight: BFloat16Matrix, bias: Tensor? = nil) throws -> Tensor {
+        let (outFeatures, inFeatures) = (weight.rows, weight.columns)
+        guard rank >= 1, shape[rank - 1] == inFeatures else {
+            throw TensorError.shapeMismatch(operation: "linear", message: "input \(shape) with bf16 weight [\(outFeatures), \(inFeatures)]")
+        }
+        if let bias, bias.count != outFeatures {
+            throw TensorError.shapeMismatch(operation: "linear", message: "bias \(bias.shape) for \(outFeatures) outputs")
+        }
+        let x = contiguous()
+        let rows = x.count / max(inFeatures, 1)
+        let biasValues = bias?.contiguous()
+        return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
+            let dst = out.baseAddress!
+            if let biasValues {
+                for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
+            } else if inFeatures == 0 {
+                dst.update(repeating: 0, count: out.count)
+            }
+            guard inFeatures > 0, rows > 0 else { return }
+            Tensor.bfloat16Product(m: rows, n: outFeatures, k: inFeatures, a: .float32(x.basePointer), transA: false,
+                                   lda: inFeatures, b: .bfloat16(weight), transB: true, ldb: inFeatures,
+                                   c: dst, ldc: outFeatures, beta: biasValues == nil ? 0 : 1)
+        }
+    }
+}
