@@ -75,7 +75,9 @@ let package = Package(
             name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo", "CIndexTTSDNNL"],
             swiftSettings: numericSettings),
         .target(
-            name: "IndexTTSWeights", dependencies: ["IndexTTSTensor"],
+            name: "IndexTTSWeights",
+            dependencies: ["IndexTTSTensor", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto/onnx_model.proto"],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSNN", dependencies: ["IndexTTSTensor", "IndexTTSWeights"],

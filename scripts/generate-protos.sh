@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the committed Swift code for the protobuf schemas (SentencePiece models). Needs protoc (Debian
+# Regenerates the committed Swift code for the protobuf schemas (SentencePiece models; the ONNX model subset the
+# ONNX reader uses, generated internal to IndexTTSWeights). Needs protoc (Debian
 # protobuf-compiler) and protoc-gen-swift from swift-protobuf at the version Package.swift uses; the plugin is
 # built once into .build-protoc (a few minutes). Usage: scripts/generate-protos.sh
 set -euo pipefail
@@ -16,4 +17,7 @@ fi
 protoc --plugin="protoc-gen-swift=$plugin" --swift_opt=Visibility=Public \
   --proto_path=Sources/IndexTTSText/Proto --swift_out=Sources/IndexTTSText/Proto \
   Sources/IndexTTSText/Proto/sentencepiece_model.proto
-echo "generated Sources/IndexTTSText/Proto/sentencepiece_model.pb.swift"
+protoc --plugin="protoc-gen-swift=$plugin" --swift_opt=Visibility=Internal \
+  --proto_path=Sources/IndexTTSWeights/Proto --swift_out=Sources/IndexTTSWeights/Proto \
+  Sources/IndexTTSWeights/Proto/onnx_model.proto
+echo "generated Sources/IndexTTSText/Proto/sentencepiece_model.pb.swift and Sources/IndexTTSWeights/Proto/onnx_model.pb.swift"

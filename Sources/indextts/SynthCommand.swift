@@ -19,17 +19,18 @@ struct SynthCommand: ParsableCommand {
             ./checkpoints, the folder start_app.sh recorded, ~/.cache/indextts/checkpoints) is complete — cloning the \
             timbre of --ref-audio or of a library --voice — and with the embedded default voice otherwise; the first \
             line on standard error says which engine speaks and why.
-            The default voice speaks Chinese out of the box (run scripts/fetch-default-voice.sh or ./start_app.sh once \
-            to fetch it into cache_hub/). Emotion presets and --ref-audio steer its prosody — pitch level and range, \
+            The default voice speaks Chinese and English out of the box (run scripts/fetch-default-voice.sh or \
+            ./start_app.sh once to fetch it into cache_hub/): each sentence goes to the Mandarin voice (baker) or the \
+            English one (joe, needs espeak-ng) by its language, unless --voice names one. Emotion presets and --ref-audio steer its prosody — pitch level and range, \
             speaking rate, energy — but do not clone a speaker's timbre; IndexTTS2's generation settings (--top-k, \
             --num-beams, …) do not apply to it.
             Presets: \(EmotionPreset.all.map { "\($0.id) (\($0.label))" }.joined(separator: ", ")).
-            Voice licence: \(DefaultVoiceEngine.licence)
+            Voice licences: \(DefaultVoiceEngine.licence) \(EnglishVoice.licence)
             """)
 
     @Option(name: .shortAndLong, help: "Text to speak.") var text: String?
     @Option(help: "Read the text from a UTF-8 file.") var textFile: String?
-    @Option(help: "Voice: built-in (baker, with the default voice) or a voice-library name (see --data).") var voice: String?
+    @Option(help: "Voice: built-in (default voice: auto — by language —, baker, joe) or a voice-library name (see --data).") var voice: String?
     @Option(help: "Data folder whose voices/ holds the voice library (the server's --data).") var data = "data"
     @Option(help: "Emotion preset, English id or Chinese label (e.g. happy, 悲伤).") var emotion: String?
     @Option(help: "Preset strength, 0…1.") var emotionStrength = 1.0

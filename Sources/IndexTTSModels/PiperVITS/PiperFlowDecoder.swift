@@ -1,0 +1,147 @@
+import Foundation
+import IndexTTSNN
+import IndexTTSTensor
+
+/// VITS's `WN` (WaveNet-style gated residual stack, no speaker conditioning): per layer a dilated conv to 2H
+/// channels, tanh·sigmoid gate, and a 1×1 conv split into a residual (all but the last layer) and a skip part; the
+/// skips are summed. `[1, H, T]` → `[1, H, T]`.
+struct PiperWaveNet: Sendable {
+    let inLayers: [Conv1d]
+    let resSkipLayers: [Conv1d]
+    let hidden: Int
+
+    init(_ loader: ParameterLoader, hidden: Int, kernel: Int, dilationRate: Int, layers: Int, graph: PiperGraphBinder) {
+        inLayers = (0..<layers).map { i in
+            let dilation = Int(pow(Double(dilationRate), Double(i)))
+            return graph.conv(scope: loader.scoped("in_layers.\(i)"), in: hidden, out: 2 * hidden, kernel: kernel,
+                              dilation: dilation, padding: (kernel * dilation - dilation) / 2)
+        }
+        resSkipLayers = (0..<layers).map { i in
+            graph.conv(scope: loader.scoped("res_skip_layers.\(i)"), in: hidden, out: i < layers - 1 ? 2 * hidden : hidden, kernel: 1)
+        }
+        self.hidden = hidden
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        var x = input
+        var output: Tensor? = nil
+        for (i, layer) in inLayers.enumerated() {
+            let gates = try layer(x).split(sizes: [hidden, hidden], axis: 1)
+            let acts = try gates[0].tanh().multiplying(gates[1].sigmoid())
+            let resSkip = try resSkipLayers[i](acts)
+            let skip: Tensor
+            if i < inLayers.count - 1 {
+                let parts = try resSkip.split(sizes: [hidden, hidden], axis: 1)
+                x = try x.adding(parts[0])
+                skip = parts[1]
+            } else {
+                skip = resSkip
+            }
+            output = try output.map { try $0.adding(skip) } ?? skip.contiguous()
+        }
+        return output ?? Tensor.zeros(input.shape)
+    }
+}
+
+/// VITS's `ResidualCouplingBlock` (mean-only coupling layers alternating with channel flips) run in reverse:
+/// `[1, C, F]` prior sample → `[1, C, F]` latent the decoder reads.
+struct PiperResidualFlow: Sendable {
+    struct Coupling: Sendable {
+        let pre: Conv1d
+        let encoder: PiperWaveNet
+        let post: Conv1d
+    }
+
+    /// In forward order (flows.0, .2, .4, .6).
+    let couplings: [Coupling]
+    let half: Int
+
+    init(_ loader: ParameterLoader, configuration c: PiperVITSConfiguration, graph: PiperGraphBinder) {
+        half = c.interChannels / 2
+        couplings = (0..<c.flowCount).map { i in
+            let l = loader.scoped("flows.\(2 * i)")
+            return Coupling(
+                pre: graph.conv(l, "pre", in: c.interChannels / 2, out: c.hiddenChannels, kernel: 1),
+                encoder: PiperWaveNet(l.scoped("enc"), hidden: c.hiddenChannels, kernel: c.flowKernel,
+                                      dilationRate: 1, layers: c.flowLayers, graph: graph),
+                post: graph.conv(l, "post", in: c.hiddenChannels, out: c.interChannels / 2, kernel: 1))
+        }
+    }
+
+    func reverse(_ input: Tensor) throws -> Tensor {
+        var x = input
+        for coupling in couplings.reversed() {
+            x = try flip(x)
+            let parts = try x.split(sizes: [half, half], axis: 1)
+            let mean = try coupling.post(coupling.encoder(coupling.pre(parts[0])))
+            x = try Tensor.concatenate([parts[0], parts[1].subtracting(mean)], axis: 1)
+        }
+        return x
+    }
+
+    /// `torch.flip(x, [1])`: channels in reverse order.
+    func flip(_ x: Tensor) throws -> Tensor {
+        let c = x.shape[1], t = x.shape[2]
+        let source = x.contiguous()
+        return Tensor.make(x.shape) { out in
+            for channel in 0..<c {
+                (out.baseAddress! + channel * t).update(from: source.basePointer + (c - 1 - channel) * t, count: t)
+            }
+        }
+    }
+}
+
+/// VITS's HiFi-GAN `Generator` (ResBlock type 2, no speaker conditioning): conv_pre, then per upsampling stage a
+/// leaky ReLU (0.1), a transposed conv and the mean of the stage's residual blocks; leaky ReLU (PyTorch's default
+/// 0.01), conv_post and tanh. `[1, C, F]` → `[1, 1, F·∏rates]`.
+struct PiperHiFiGAN: Sendable {
+    struct ResBlock: Sendable {
+        let convs: [Conv1d]
+    }
+
+    let pre: Conv1d
+    let ups: [ConvTranspose1d]
+    let resBlocks: [ResBlock]
+    let post: Conv1d
+    let kernelsPerStage: Int
+
+    init(_ loader: ParameterLoader, configuration c: PiperVITSConfiguration, graph: PiperGraphBinder) {
+        pre = graph.conv(loader, "conv_pre", in: c.interChannels, out: c.upsampleInitialChannels, kernel: 7)
+        var channels = c.upsampleInitialChannels
+        var ups: [ConvTranspose1d] = []
+        var blocks: [ResBlock] = []
+        for (i, (rate, kernel)) in zip(c.upsampleRates, c.upsampleKernels).enumerated() {
+            ups.append(graph.convTranspose(loader.scoped("ups.\(i)"), in: channels, out: channels / 2, kernel: kernel,
+                                           stride: rate, padding: (kernel - rate) / 2))
+            channels /= 2
+            for (j, (k, dilations)) in zip(c.resBlockKernels, c.resBlockDilations).enumerated() {
+                let block = loader.scoped("resblocks.\(i * c.resBlockKernels.count + j)")
+                blocks.append(ResBlock(convs: dilations.enumerated().map { n, d in
+                    graph.conv(scope: block.scoped("convs.\(n)"), in: channels, out: channels, kernel: k, dilation: d,
+                               padding: (k * d - d) / 2)
+                }))
+            }
+        }
+        self.ups = ups
+        resBlocks = blocks
+        post = graph.conv(loader, "conv_post", in: channels, out: 1, kernel: 7, bias: false)
+        kernelsPerStage = c.resBlockKernels.count
+    }
+
+    func callAsFunction(_ z: Tensor) throws -> Tensor {
+        var x = try pre(z)
+        for (i, up) in ups.enumerated() {
+            x = try up(x.leakyRelu(slope: 0.1))
+            var sum: Tensor? = nil
+            for j in 0..<kernelsPerStage {
+                var y = x
+                for conv in resBlocks[i * kernelsPerStage + j].convs {
+                    y = try conv(y.leakyRelu(slope: 0.1)).adding(y)
+                }
+                sum = try sum.map { try $0.adding(y) } ?? y
+            }
+            x = (sum ?? x).affine(scale: 1 / Float(kernelsPerStage))
+        }
+        return try post(x.leakyRelu(slope: 0.01)).tanh()
+    }
+}
