@@ -4,21 +4,11 @@
 # Usage: tools/bench/compare_s2m.sh [--threads N] [--prompt-frames 861] [--codes 250] [--steps 25]
 # Needs the fixture virtual environment (tools/fixtures/regenerate.sh creates it; or FIXTURE_VENV=DIR).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
-venv="${FIXTURE_VENV:-tools/fixtures/.venv}"
+source "$(dirname "$0")/common.sh"
 threads=2 prompt=861 codes=250 steps=25
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --threads) threads="$2"; shift 2 ;;
-    --prompt-frames) prompt="$2"; shift 2 ;;
-    --codes) codes="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-source scripts/setup.sh >/dev/null
-swift build -c release --product indextts 2>&1 | grep -E "error|warning: unre" || true
+declare -A option=([--threads]=threads [--prompt-frames]=prompt [--codes]=codes [--steps]=steps)
+bench_parse "$@"
+bench_build
 echo "== IndexTTS-Swift: indextts bench s2m --prompt-frames $prompt --codes $codes --steps $steps (threads $threads)"
 INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
   .build/release/indextts bench s2m --prompt-frames "$prompt" --codes "$codes" --steps "$steps"
