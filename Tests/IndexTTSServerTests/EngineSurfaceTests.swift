@@ -135,4 +135,29 @@ struct EngineSurfaceTests {
             #expect(bare.status == .badRequest, "\(bare.text)")
         }
     }
+
+    /// The preview route with the default voice: the corrected reading with the rule of each span, `readings:
+    /// upstream` (query or body) for the grammars alone, annotations listed as overrides and applied, a bad mode named.
+    @Test func previewExplainsReadingsAndOverrides() async throws {
+        let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: Fixtures.cache("")))
+        try await TestServer(engine: engine).run { client in
+            let body = try await client.postJSON("/v1/text/preview", ["text": "大约1/4的人，房间<2305|二三零五>。"]).json()
+            #expect(body["engine"] as? String == "default" && body["readings"] as? String == "corrected")
+            #expect(body["normalized"] as? String == "大约四分之一的人，房间二三零五。")
+            let spans = try #require(body["spans"] as? [[String: Any]])
+            #expect(spans.map { $0["rule"] as? String } == ["zh.fraction"] && spans.first?["original"] as? String == "1/4"
+                    && spans.first?["reading"] as? String == "四分之一" && spans.first?["offset"] as? Int == 2)
+            let overrides = try #require(body["overrides"] as? [[String: Any]])
+            #expect(overrides.map { $0["rule"] as? String } == ["user.annotation"] && overrides.first?["reading"] as? String == "二三零五")
+
+            let upstream = try await client.postJSON("/v1/text/preview", ["text": "大约1/4的人", "readings": "upstream"]).json()
+            #expect(upstream["readings"] as? String == "upstream" && (upstream["spans"] as? [Any])?.isEmpty == true)
+            #expect((upstream["normalized"] as? String)?.hasPrefix("大四分之约一") == true)
+            let query = try await client.get("/v1/text/preview?text=1%2F4&readings=upstream").json()
+            #expect(query["readings"] as? String == "upstream")
+            let bad = try await client.postJSON("/v1/text/preview", ["text": "一", "readings": "fancy"])
+            #expect(bad.status == .badRequest && bad.errorParam == "readings", "\(bad.text)")
+            #expect(try await client.get("/v1/text/preview?text=1&readings=x").errorParam == "readings")
+        }
+    }
 }
