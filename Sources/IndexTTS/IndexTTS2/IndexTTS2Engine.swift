@@ -218,8 +218,11 @@ public struct IndexTTS2Engine: SpeechEngine {
         case .text(let description):
             // infer(use_emo_text=True): QwenEmotion reads emo_text (the spoken text when none is given) into the 8
             // weights, which then take the vector path with emo_alpha.
-            let missing = ["config.json", "model.safetensors", "tokenizer.json"].filter {
-                !FileManager.default.fileExists(atPath: (emotionText.folder as NSString).appendingPathComponent($0))
+            // (a checkpoint split into shards has model.safetensors.index.json instead of model.safetensors)
+            let missing = ["config.json", "model.safetensors", "tokenizer.json"].filter { name in
+                ([name] + (name == "model.safetensors" ? ["model.safetensors.index.json"] : [])).allSatisfy {
+                    !FileManager.default.fileExists(atPath: (emotionText.folder as NSString).appendingPathComponent($0))
+                }
             }
             guard missing.isEmpty else {
                 throw SynthesisError.modelsMissing(
@@ -244,6 +247,7 @@ public struct IndexTTS2Engine: SpeechEngine {
                 try vectorEmotion(analysis.vector, alpha: request.emotionTextWeight, what: "text")
                 controls["emo_text"] = source
                 controls["emo_text_vector"] = analysis.vector.map(IndexTTS2EmotionPresets.format).joined(separator: ",")
+                warnings += analysis.warnings
             } else {
                 controls["emotion"] = "text"
             }
