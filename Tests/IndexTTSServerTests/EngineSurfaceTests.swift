@@ -160,4 +160,33 @@ struct EngineSurfaceTests {
             #expect(try await client.get("/v1/text/preview?text=1&readings=x").errorParam == "readings")
         }
     }
+
+    /// The WebUI's emotion-text form (the fields app.js sends for IndexTTS2) as a job on the real IndexTTS2 engine
+    /// (tiny e2e model; the tiny QwenEmotion fixture stands in for qwen0.6bemo4-merge): QwenEmotion reads the
+    /// description, emo_alpha reaches the engine, and the job's applied controls say so.
+    @Test func webUIEmotionTextJobReachesQwenEmotion() async throws {
+        let loaded = try IndexTTS2Engine.load(modelDirectory: Fixtures.path("e2e/model"), cache: ModelCache(root: Fixtures.cache("")))
+        let engine = IndexTTS2Engine(pipeline: loaded.pipeline, emotionTextFolder: Fixtures.path("qwen_emotion/qwen0.6bemo4-merge"))
+        let clip = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("e2e/ref.wav"))))
+        try await TestServer(engine: engine).run { client in
+            let r = try await client.postMultipart("/v1/jobs", fields: [
+                ("text", "你好"), ("speed", "1"), ("format", "wav"), ("emo_text", "语气非常开心"), ("emo_alpha", "0.5"),
+                ("max_mel_tokens", "24"), ("top_k", "1"), ("num_beams", "1"), ("diffusion_steps", "3"),
+            ], files: [("spk_audio_prompt", "ref.wav", clip)])
+            #expect(r.status == .accepted, "\(r.text)")
+            let id = try #require(try r.json()["id"] as? String)
+            var job: [String: Any] = [:]
+            for _ in 0..<1200 {
+                job = try await client.get("/v1/jobs/\(id)").json()
+                if let state = job["state"] as? String, state != "queued", state != "running" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(job["state"] as? String == "succeeded", "\(job)")
+            let parameters = job["parameters"] as? [String: Any] ?? [:]
+            #expect(parameters["emo_text"] as? String == "语气非常开心" && parameters["emo_alpha"] as? Double == 0.5)
+            let controls = (job["result"] as? [String: Any])?["controls"] as? [String: String] ?? [:]
+            #expect(controls["emo_text"] == "语气非常开心" && controls["emo_text_vector"]?.split(separator: ",").count == 8, "\(controls)")
+            #expect(controls["warning"]?.contains("chat template") != true, "\(controls)")  // the fixture's template is Qwen3's
+        }
+    }
 }
