@@ -230,20 +230,32 @@ extension SpeechServer {
 
         router.get("/v1/text/preview") { request, _ -> Response in
             guard let text = request.uri.queryParameters.get("text"), !text.isEmpty else { throw APIError.missing("text") }
-            return try self.preview(text)
+            return try self.preview(text, readings: try Self.readingMode(request.uri.queryParameters.get("readings")))
         }
         router.post("/v1/text/preview") { request, _ -> Response in
-            struct Body: Decodable { let text: String }
+            struct Body: Decodable { let text: String; let readings: String? }
             let body = try await self.collectBody(request)
-            let text: String
-            do { text = try JSONDecoder().decode(Body.self, from: Data(buffer: body)).text } catch let e as DecodingError {
+            let decoded: Body
+            do { decoded = try JSONDecoder().decode(Body.self, from: Data(buffer: body)) } catch let e as DecodingError {
                 throw APIError.from(e)
             }
-            return try self.preview(text)
+            return try self.preview(decoded.text, readings: try Self.readingMode(decoded.readings))
         }
     }
 
-    func preview(_ text: String) throws -> Response {
+    /// A `readings` field: absent or empty is the engine's default; anything but a mode is a 400 naming the field.
+    static func readingMode(_ value: String?) throws -> ReadingMode? {
+        guard let value, !value.isEmpty else { return nil }
+        guard let mode = ReadingMode(rawValue: value) else {
+            throw APIError(.badRequest, "readings: one of \(ReadingMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(value)'",
+                           param: "readings", code: "invalid_value")
+        }
+        return mode
+    }
+
+    /// How the engine will read `text` in `readings` mode: the normalised text, the reading layer's spans with the rule
+    /// that read each, the user's overrides (annotations, glossary terms) and the segments.
+    func preview(_ text: String, readings: ReadingMode?) throws -> Response {
         guard text.count <= configuration.maxTextCharacters else {
             throw APIError.from(SynthesisError.textTooLong(characters: text.count, limit: configuration.maxTextCharacters))
         }
@@ -257,6 +269,6 @@ extension SpeechServer {
             }
             enum K: String, CodingKey { case engine }
         }
-        return try Self.json(Output(engine: engine.info.id, preview: engine.preview(text)))
+        return try Self.json(Output(engine: engine.info.id, preview: engine.preview(text, readings: readings)))
     }
 }

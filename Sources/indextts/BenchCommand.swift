@@ -183,9 +183,20 @@ extension BenchCommand {
         @Option(help: "Characters to use.") var characters = 10_000
         @Option(help: "Timed repetitions (best is reported).") var repetitions = 5
         @Option(help: "Model cache folder holding the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Option(help: "How numbers, symbols and abbreviations are read: corrected (default: the reading layer in front) or upstream (IndexTTS2 byte for byte).")
+        var readings = ReadingMode.corrected.rawValue
+
+        func validate() throws {
+            guard ReadingMode(rawValue: readings) != nil else {
+                throw ValidationError("--readings must be one of: \(ReadingMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard characters >= 1 else { throw ValidationError("--characters must be at least 1") }
+        }
 
         func run() throws {
             AllocatorTuning.apply()
+            printMachine()
+            let mode = ReadingMode(rawValue: readings) ?? .corrected
             var text: String
             if let textFile {
                 guard let data = FileManager.default.contents(atPath: textFile) else { throw ValidationError("cannot read \(textFile)") }
@@ -202,8 +213,9 @@ extension BenchCommand {
             text = String(text.prefix(characters))
             let tokenizer = try IndexTTSTokenizer(modelPath: bpe)
             var t = Date()
-            let normalizer = try IndexTTSTextNormalizer.weText(directory: ModelCache(root: cache).textGrammars.path)
+            let normalizer = try IndexTTSTextNormalizer.weText(directory: ModelCache(root: cache).textGrammars.path, readings: mode)
             print(String(format: "grammars loaded in %.0f ms", Date().timeIntervalSince(t) * 1e3))
+            print("readings: \(mode.rawValue)")
             let segmenter = try TextSegmenter()
             var best = (normalize: Double.infinity, tokenize: Double.infinity, segment: Double.infinity)
             var tokens = 0, segments = 0

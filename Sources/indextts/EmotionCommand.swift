@@ -12,7 +12,9 @@ struct EmotionCommand: ParsableCommand {
             Prints happy, angry, sad, afraid, disgusted, melancholic, surprised and calm, each in [0, 1.2], in IndexTTS2's \
             emotion-vector order. The model folder is <model-dir>/qwen0.6bemo4-merge (or --model-dir itself when it is that \
             folder). Decoding follows the folder's generation_config.json (Qwen3 samples: temperature 0.6, top-k 20, \
-            top-p 0.95) with a seed; --greedy decodes greedily.
+            top-p 0.95) with a seed; --greedy decodes greedily. Weights load from model.safetensors or, split into shards, \
+            model.safetensors.index.json. The prompt is Qwen3's chat template (no Jinja engine): a folder whose \
+            chat_template.jinja or tokenizer_config.json chat_template differs from Qwen3-0.6B's gets a warning.
             """)
 
     @Argument(help: "The emotion description, e.g. \"她小声说，非常害怕\" or \"she whispers, terrified\".") var text: String
@@ -36,6 +38,7 @@ struct EmotionCommand: ParsableCommand {
         let prefillSeconds: Double
         let decodeSeconds: Double
         let totalSeconds: Double
+        let warnings: [String]
     }
 
     func validate() throws {
@@ -47,6 +50,7 @@ struct EmotionCommand: ParsableCommand {
         let start = clock.now
         let model = try QwenEmotion.load(folder: modelDir, precision: float32 ? .float32 : .stored)
         let loaded = clock.now - start
+        if let warning = model.chatTemplate.warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let result = try model.analyze(text, options: QwenEmotionOptions(maxNewTokens: maxNewTokens, doSample: greedy ? false : nil,
                                                                          seed: seed))
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
@@ -56,7 +60,7 @@ struct EmotionCommand: ParsableCommand {
                                 answer: result.answer, promptTokens: result.promptTokenCount,
                                 generatedTokens: result.generatedTokens.count, stoppedAtEOS: result.stoppedAtEOS,
                                 loadSeconds: seconds(loaded), prefillSeconds: result.prefillSeconds,
-                                decodeSeconds: result.decodeSeconds, totalSeconds: result.totalSeconds)
+                                decodeSeconds: result.decodeSeconds, totalSeconds: result.totalSeconds, warnings: result.warnings)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(output), as: UTF8.self))

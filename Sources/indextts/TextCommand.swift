@@ -45,8 +45,9 @@ struct TextCommand: ParsableCommand {
                 them). With --readings corrected (the default) a reading layer first reads what those grammars and \
                 IndexTTS2's rules get wrong — grouped numbers, fractions, clock times, currencies, unit symbols, ranges, \
                 digit strings, codes, decades, Roman numerals, abbreviations — the way people say them; --readings \
-                upstream is IndexTTS2 byte for byte. --explain shows which rule read each span. <字|读音> annotations \
-                and tone-numbered pinyin (xuan4) pass through. --tags shows how WeTextProcessing classified each span.
+                upstream is IndexTTS2 byte for byte. --explain shows which rule read each span, and the user's overrides: \
+                a <字|读音> annotation (corrected mode speaks its reading; upstream keeps it as written) or a --glossary \
+                term. Tone-numbered pinyin (xuan4) passes through. --tags shows how WeTextProcessing classified each span.
                 """)
         @OptionGroup var input: Input
         @Option(help: "Glossary YAML (term: reading, or term: {zh: …, en: …}), as IndexTTS2's checkpoints/glossary.yaml.")
@@ -59,7 +60,7 @@ struct TextCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         struct Output: Encodable {
             let text: String; let language: String; let readings: String; let normalized: String; let spans: [ReadingSpan]?
-            let tags: String?
+            let overrides: [ReadingSpan]?; let tags: String?
         }
 
         func validate() throws {
@@ -82,11 +83,14 @@ struct TextCommand: ParsableCommand {
                 tagged = try grammar.tag(text)
             }
             let output = Output(text: text, language: chinese ? "zh" : "en", readings: mode.rawValue, normalized: result.text,
-                                spans: explain ? result.spans : nil, tags: tagged)
+                                spans: explain ? result.spans : nil, overrides: explain ? result.overrides : nil, tags: tagged)
             if json { return try TextCommand.printJSON(output) }
             if let tagged { print("tags: \(tagged)") }
             if explain {
                 print("language: \(output.language), readings: \(mode.rawValue)")
+                for span in result.overrides {
+                    print("  [\(span.rule)] @\(span.offset) \(span.original.debugDescription) → \(span.reading.debugDescription) (your override)")
+                }
                 if mode == .upstream {
                     print("  (upstream mode: no reading rules; everything read by IndexTTS2's rules and WeTextProcessing)")
                 } else if result.spans.isEmpty {

@@ -161,6 +161,28 @@ extension CLITests {
         #expect(g.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "我们做T T S.", "\(g.stdout)\(g.stderr)")
     }
 
+    /// `text normalize --explain` names the rule of each span and the user's overrides; `bench text` takes the mode
+    /// and prints the machine header every bench prints (its timings are never asserted).
+    @Test func readingsAreExplainedAndBenchedPerMode() throws {
+        let cache = Fixtures.cache("")
+        let r = try run(["text", "normalize", "--explain", "--cache", cache, "--text", "大约1/4的人，房间<2305|二三零五>"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("[zh.fraction] @2 \"1/4\" → \"四分之一\"") && r.stdout.contains("[user.annotation]")
+                && r.stdout.contains("大约四分之一的人,房间二三零五"), "\(r.stdout)")
+        let text = try Fixtures.temporaryDirectory().appendingPathComponent("chapter.txt")
+        try "大约1/4的人，凌晨0:05下班。\n".write(to: text, atomically: true, encoding: .utf8)
+        let bpe = Fixtures.path("text/bpe_cjk.model")
+        for mode in ["corrected", "upstream"] {
+            let b = try run(["bench", "text", "--text-file", text.path, "--bpe", bpe, "--cache", cache, "--characters", "15",
+                             "--repetitions", "1", "--readings", mode])
+            #expect(b.status == 0, "\(b.stderr)")
+            #expect(b.stdout.contains("cpu: ") && b.stdout.contains("instruction sets: ") && b.stdout.contains("blas: OpenBLAS")
+                    && b.stdout.contains("readings: \(mode)") && b.stdout.contains("normalise: "), "\(b.stdout)")
+        }
+        let bad = try run(["bench", "text", "--readings", "fancy"])
+        #expect(bad.status != 0 && bad.stderr.contains("--readings must be one of: corrected, upstream"), "\(bad.stderr)")
+    }
+
     @Test func textSegmentsAndTokens() throws {
         let bpe = Fixtures.path("text/bpe_cjk.model")
         let r = try run(["text", "segments", "--json", "--bpe", bpe, "--max-tokens", "6", "--text", "今天天气很好. 我们一起去公园散步吧."])

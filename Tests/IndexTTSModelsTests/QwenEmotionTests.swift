@@ -307,4 +307,133 @@ struct QwenEmotionTests {
         let seeded = try Self.emotion.analyze("x", options: QwenEmotionOptions(maxNewTokens: 6, seed: 7))
         #expect(seeded == (try Self.emotion.analyze("x", options: QwenEmotionOptions(maxNewTokens: 6, seed: 7))))
     }
+
+    // MARK: Folder variants
+
+    /// Splits a safetensors file into shards (bytes and dtypes unchanged) with a Hugging Face index beside them:
+    /// `groups[i]` are the keys of shard i.
+    static func shard(_ file: String, into folder: URL, groups: [[String]]) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
+        let header = try #require(try JSONSerialization.jsonObject(with: data.subdata(in: 8..<8 + headerLength)) as? [String: Any])
+        var weightMap: [String: String] = [:]
+        for (i, keys) in groups.enumerated() {
+            let name = String(format: "model-%05d-of-%05d.safetensors", i + 1, groups.count)
+            var shardHeader: [String: Any] = [:], body = Data(), offset = 0
+            for key in keys {
+                let info = try #require(header[key] as? [String: Any])
+                let range = try #require(info["data_offsets"] as? [Int])
+                let bytes = data.subdata(in: 8 + headerLength + range[0]..<8 + headerLength + range[1])
+                shardHeader[key] = ["dtype": info["dtype"]!, "shape": info["shape"]!, "data_offsets": [offset, offset + bytes.count]]
+                body.append(bytes)
+                offset += bytes.count
+                weightMap[key] = name
+            }
+            var json = try JSONSerialization.data(withJSONObject: shardHeader, options: [.sortedKeys])
+            while json.count % 8 != 0 { json.append(0x20) }
+            var out = Data()
+            withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+            out.append(json)
+            out.append(body)
+            try out.write(to: folder.appendingPathComponent(name))
+        }
+        let index: [String: Any] = ["metadata": ["total_size": data.count - 8 - headerLength], "weight_map": weightMap]
+        try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted])
+            .write(to: folder.appendingPathComponent("model.safetensors.index.json"))
+    }
+
+    /// A folder whose weights come as `model.safetensors.index.json` + shards (as Hugging Face saves large models)
+    /// loads the same model; a broken index or shard is named.
+    @Test func shardedCheckpointsLoadTheSameModel() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent(QwenEmotion.folderName)
+        try FileManager.default.copyItem(atPath: Self.folder, toPath: copy.path)
+        let weights = copy.appendingPathComponent("model.safetensors")
+        let keys = try WeightStore.open(path: weights.path).keys.sorted()
+        let half = keys.count / 2
+        try Self.shard(weights.path, into: copy, groups: [Array(keys[..<half]), Array(keys[half...])])
+        try FileManager.default.removeItem(at: weights)
+
+        let sharded = try QwenEmotion.load(folder: directory.path)
+        #expect(sharded.model.isHalfPrecision && sharded.model.weightByteCount == Self.emotion.model.weightByteCount)
+        #expect(try sharded.model.logits(Self.ids("prompt_0")).scalars == Self.emotion.model.logits(Self.ids("prompt_0")).scalars)
+        let store = try WeightStore.openSharded(index: copy.appendingPathComponent("model.safetensors.index.json").path)
+        #expect(store.keys.sorted() == keys && store.metadata["total_size"] != nil)
+
+        // A map that puts a tensor in the wrong shard, a shard holding an unlisted tensor, a missing shard.
+        let indexPath = copy.appendingPathComponent("model.safetensors.index.json").path
+        let index = try Data(contentsOf: URL(fileURLWithPath: indexPath))
+        func writeIndex(_ change: (inout [String: Any]) -> Void) throws {
+            var map = try #require((try JSONSerialization.jsonObject(with: index) as? [String: Any])?["weight_map"] as? [String: Any])
+            change(&map)
+            try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(to: URL(fileURLWithPath: indexPath))
+        }
+        try writeIndex { $0[keys[half]] = "model-00001-of-00002.safetensors" }
+        #expect(throws: WeightsError.corrupt(path: indexPath, reason: "weight_map puts \(keys[half]) in model-00001-of-00002.safetensors, which does not hold it")) {
+            try QwenEmotion.load(folder: copy.path)
+        }
+        try writeIndex { $0[keys[0]] = nil }
+        #expect(throws: WeightsError.corrupt(path: indexPath, reason: "model-00001-of-00002.safetensors holds \(keys[0]), which weight_map does not list there")) {
+            try WeightStore.openSharded(index: indexPath)
+        }
+        try writeIndex { $0[keys[0]] = "../model.safetensors" }
+        #expect(throws: WeightsError.self) { try WeightStore.openSharded(index: indexPath) }
+        try index.write(to: URL(fileURLWithPath: indexPath))
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("model-00002-of-00002.safetensors"))
+        #expect(throws: WeightsError.self) { try QwenEmotion.load(folder: copy.path) }
+        do { _ = try WeightStore.openSharded(index: indexPath) } catch let WeightsError.unreadable(path, _) {
+            #expect(path == copy.appendingPathComponent("model-00002-of-00002.safetensors").path)
+        }
+        try "{\"weight_map\": {}}".write(toFile: indexPath, atomically: true, encoding: .utf8)
+        #expect(throws: WeightsError.self) { try WeightStore.openSharded(index: indexPath) }
+        // Neither model.safetensors nor an index: the single file is named.
+        try FileManager.default.removeItem(atPath: indexPath)
+        #expect(throws: QwenEmotionError.missingFile(path: weights.path)) { try QwenEmotion.load(folder: copy.path) }
+    }
+
+    /// The prompt is rendered as Qwen3's template does (no Jinja engine): a folder with that template says nothing, a
+    /// folder with another one still answers but every answer carries a warning; transformers' places are read
+    /// (chat_template.jinja first, then tokenizer_config.json's chat_template, a string or a list).
+    @Test func chatTemplateIsCheckedAgainstQwen3s() throws {
+        let jinja = Self.folder + "/chat_template.jinja"
+        #expect(Self.emotion.chatTemplate == .qwen3(source: jinja))
+        let options = QwenEmotionOptions(maxNewTokens: 8, doSample: false)
+        #expect(try Self.emotion.analyze("她小声说，非常害怕", options: options).warnings.isEmpty)
+        let template = try String(contentsOfFile: jinja, encoding: .utf8)
+        #expect(ChatTemplateCheck.fingerprint(template) == ChatTemplateCheck.qwen3Fingerprint)
+        #expect(ChatTemplateCheck.fingerprint(template + "\n") == ChatTemplateCheck.qwen3Fingerprint)
+
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("qwen")
+        try FileManager.default.copyItem(atPath: Self.folder, toPath: copy.path)
+        let copiedJinja = copy.appendingPathComponent("chat_template.jinja")
+        try template.replacingOccurrences(of: "<think>\\n\\n</think>", with: "<think>\\n</think>")
+            .write(to: copiedJinja, atomically: true, encoding: .utf8)
+        #expect(try ChatTemplateCheck.check(folder: copy.path) == .different(source: copiedJinja.path))
+        let other = try QwenEmotion.load(folder: copy.path)
+        let answer = try other.analyze("她小声说，非常害怕", options: options)
+        #expect(answer.warnings.count == 1 && answer.warnings[0].contains(copiedJinja.path) && answer.warnings[0].contains("differs"))
+
+        // tokenizer_config.json: a string, a list of {name, template}, nothing, something else.
+        try FileManager.default.removeItem(at: copiedJinja)
+        let configPath = copy.appendingPathComponent("tokenizer_config.json").path
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any])
+        func write(_ value: Any?) throws {
+            config["chat_template"] = value
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        }
+        try write(template)
+        #expect(try ChatTemplateCheck.check(folder: copy.path) == .qwen3(source: configPath))
+        try write([["name": "tool_use", "template": "x"], ["name": "default", "template": template]])
+        #expect(try ChatTemplateCheck.check(folder: copy.path) == .qwen3(source: configPath))
+        try write(nil)
+        #expect(try ChatTemplateCheck.check(folder: copy.path) == .absent && ChatTemplateCheck.absent.warning != nil)
+        try write(7)
+        #expect(throws: ModelError.invalidConfiguration(file: configPath, field: "chat_template",
+                                                         reason: "expected a string or a list of {name, template}")) {
+            try QwenEmotion.load(folder: copy.path)
+        }
+    }
 }

@@ -135,4 +135,58 @@ struct EngineSurfaceTests {
             #expect(bare.status == .badRequest, "\(bare.text)")
         }
     }
+
+    /// The preview route with the default voice: the corrected reading with the rule of each span, `readings:
+    /// upstream` (query or body) for the grammars alone, annotations listed as overrides and applied, a bad mode named.
+    @Test func previewExplainsReadingsAndOverrides() async throws {
+        let engine = try DefaultVoiceEngine.load(cache: ModelCache(root: Fixtures.cache("")))
+        try await TestServer(engine: engine).run { client in
+            let body = try await client.postJSON("/v1/text/preview", ["text": "大约1/4的人，房间<2305|二三零五>。"]).json()
+            #expect(body["engine"] as? String == "default" && body["readings"] as? String == "corrected")
+            #expect(body["normalized"] as? String == "大约四分之一的人，房间二三零五。")
+            let spans = try #require(body["spans"] as? [[String: Any]])
+            #expect(spans.map { $0["rule"] as? String } == ["zh.fraction"] && spans.first?["original"] as? String == "1/4"
+                    && spans.first?["reading"] as? String == "四分之一" && spans.first?["offset"] as? Int == 2)
+            let overrides = try #require(body["overrides"] as? [[String: Any]])
+            #expect(overrides.map { $0["rule"] as? String } == ["user.annotation"] && overrides.first?["reading"] as? String == "二三零五")
+
+            let upstream = try await client.postJSON("/v1/text/preview", ["text": "大约1/4的人", "readings": "upstream"]).json()
+            #expect(upstream["readings"] as? String == "upstream" && (upstream["spans"] as? [Any])?.isEmpty == true)
+            #expect((upstream["normalized"] as? String)?.hasPrefix("大四分之约一") == true)
+            let query = try await client.get("/v1/text/preview?text=1%2F4&readings=upstream").json()
+            #expect(query["readings"] as? String == "upstream")
+            let bad = try await client.postJSON("/v1/text/preview", ["text": "一", "readings": "fancy"])
+            #expect(bad.status == .badRequest && bad.errorParam == "readings", "\(bad.text)")
+            #expect(try await client.get("/v1/text/preview?text=1&readings=x").errorParam == "readings")
+        }
+    }
+
+    /// The WebUI's emotion-text form (the fields app.js sends for IndexTTS2) as a job on the real IndexTTS2 engine
+    /// (tiny e2e model; the tiny QwenEmotion fixture stands in for qwen0.6bemo4-merge): QwenEmotion reads the
+    /// description, emo_alpha reaches the engine, and the job's applied controls say so.
+    @Test func webUIEmotionTextJobReachesQwenEmotion() async throws {
+        let loaded = try IndexTTS2Engine.load(modelDirectory: Fixtures.path("e2e/model"), cache: ModelCache(root: Fixtures.cache("")))
+        let engine = IndexTTS2Engine(pipeline: loaded.pipeline, emotionTextFolder: Fixtures.path("qwen_emotion/qwen0.6bemo4-merge"))
+        let clip = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("e2e/ref.wav"))))
+        try await TestServer(engine: engine).run { client in
+            let r = try await client.postMultipart("/v1/jobs", fields: [
+                ("text", "你好"), ("speed", "1"), ("format", "wav"), ("emo_text", "语气非常开心"), ("emo_alpha", "0.5"),
+                ("max_mel_tokens", "24"), ("top_k", "1"), ("num_beams", "1"), ("diffusion_steps", "3"),
+            ], files: [("spk_audio_prompt", "ref.wav", clip)])
+            #expect(r.status == .accepted, "\(r.text)")
+            let id = try #require(try r.json()["id"] as? String)
+            var job: [String: Any] = [:]
+            for _ in 0..<1200 {
+                job = try await client.get("/v1/jobs/\(id)").json()
+                if let state = job["state"] as? String, state != "queued", state != "running" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(job["state"] as? String == "succeeded", "\(job)")
+            let parameters = job["parameters"] as? [String: Any] ?? [:]
+            #expect(parameters["emo_text"] as? String == "语气非常开心" && parameters["emo_alpha"] as? Double == 0.5)
+            let controls = (job["result"] as? [String: Any])?["controls"] as? [String: String] ?? [:]
+            #expect(controls["emo_text"] == "语气非常开心" && controls["emo_text_vector"]?.split(separator: ",").count == 8, "\(controls)")
+            #expect(controls["warning"]?.contains("chat template") != true, "\(controls)")  // the fixture's template is Qwen3's
+        }
+    }
 }

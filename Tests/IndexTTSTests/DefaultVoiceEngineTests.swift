@@ -3,6 +3,7 @@ import IndexTTS
 import IndexTTSAudio
 import IndexTTSModels
 import IndexTTSTestSupport
+import IndexTTSText
 import Testing
 
 /// The default voice end to end (weights from cache_hub, fetched by scripts/fetch-default-voice.sh): presets move
@@ -82,13 +83,42 @@ struct DefaultVoiceEngineTests {
     }
 
     @Test func numbersLettersAndPunctuationAreRead() throws {
-        // WeTextProcessing's readings, full-width punctuation kept for the voice's segmentation.
-        let preview = try Self.engine.get().preview("2025年3月5日，气温-3.5°C，湿度50%，共1024人。")
-        #expect(preview.normalized == "二零二五年三月五日，气温负三点五摄氏度，湿度百分之五十，共一千零二十四人。")
+        // WeTextProcessing's readings, full-width punctuation kept for the voice's segmentation; the reading layer
+        // reads a temperature below zero as 零下 (upstream: 负).
+        let text = "2025年3月5日，气温-3.5°C，湿度50%，共1024人。"
+        let preview = try Self.engine.get().preview(text)
+        #expect(preview.normalized == "二零二五年三月五日，气温零下三点五摄氏度，湿度百分之五十，共一千零二十四人。")
+        #expect(try Self.engine.get().preview(text, readings: .upstream).normalized
+                == "二零二五年三月五日，气温负三点五摄氏度，湿度百分之五十，共一千零二十四人。")
         let pieces = DefaultVoiceText.pieces("第一句。第二句，第三句！\n第四句")
         #expect(pieces.map(\.text) == ["第一句。", "第二句，", "第三句！", "第四句"])
         #expect(pieces.map(\.pause) == [0.3, 0.2, 0.55, 0])
         let mixed = try Self.engine.get().synthesize(SynthesisRequest(text: "我有3个iPhone。"))
         #expect(mixed.audioSeconds > 1)
+    }
+
+    /// The default voice reads with the reading layer by default and as before with `readings: upstream`; the preview
+    /// says which rule read each span, and an annotation's reading (pinyin included) is what the voice says.
+    @Test func readingsAreCorrectedByDefaultAndUpstreamOnRequest() throws {
+        let engine = try Self.engine.get()
+        let text = "大约1/4的人，凌晨0:05下班。"
+        let corrected = engine.preview(text)
+        #expect(corrected.normalized == "大约四分之一的人，凌晨零点零五分下班。")
+        #expect(corrected.readings == "corrected" && corrected.language == "zh")
+        #expect(corrected.spans?.map(\.rule) == ["zh.fraction", "zh.time"] && corrected.spans?.map(\.original) == ["1/4", "0:05"])
+        let upstream = engine.preview(text, readings: .upstream)
+        #expect(upstream.normalized.hasPrefix("大四分之约一的人") && upstream.readings == "upstream" && upstream.spans == [])
+
+        let annotated = engine.preview("去银<行|hang2>。")
+        #expect(annotated.normalized == "去银hang2。")
+        #expect(annotated.overrides == [ReadingSpan(original: "行", reading: "hang2", rule: "user.annotation", offset: 2)])
+        #expect(annotated.segments.first?.symbols.contains("ang2") == true && annotated.segments.first?.unread == [])
+        let plain = engine.preview("去银行。")
+        #expect(annotated.segments.first?.symbols == plain.segments.first?.symbols)
+
+        var request = SynthesisRequest(text: "1/4。")
+        #expect(try engine.synthesize(request).appliedControls["readings"] == "corrected")
+        request.readings = .upstream
+        #expect(try engine.synthesize(request).appliedControls["readings"] == "upstream")
     }
 }

@@ -381,6 +381,14 @@ import Testing
         #expect(try engine.pipeline.segments(text: r.text, maxTokensPerSegment: r.maxTextTokensPerSegment, readings: r.readings) == upstream)
         request.readings = nil
         #expect(try engine.pipelineRequest(for: request).readings == nil)
+
+        // The preview in either mode: the corrected reading with the rule of each span, annotations as overrides.
+        let preview = engine.preview(text + "，<行|hang2>")
+        #expect(preview.readings == "corrected" && preview.language == "zh" && preview.normalized == "大约四分之一的人,hang2")
+        #expect(preview.spans?.map(\.rule) == ["zh.fraction"] && preview.overrides?.map(\.rule) == ["user.annotation"])
+        #expect(engine.preview(text).segments.map(\.symbols) == corrected)
+        let plain = engine.preview(text, readings: .upstream)
+        #expect(plain.readings == "upstream" && plain.spans == [] && plain.segments.map(\.symbols) == upstream)
     }
 
     // MARK: Timings

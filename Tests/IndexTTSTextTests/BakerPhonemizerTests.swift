@@ -66,6 +66,20 @@ struct BakerPhonemizerTests {
         #expect(g2p.phonemize("好了").phones == ["sil", "h", "ao3", "#0", "l", "e5", "sil"])
     }
 
+    /// Tone-numbered pinyin (an annotation's reading, `<行|hang2>`) is read as its syllable, in any case and with ü
+    /// written u, ü or v; a lone capital with a digit stays a code, and the reference mode reads no pinyin.
+    @Test func toneNumberedPinyinIsReadAsItsSyllable() throws {
+        let g2p = try Self.phonemizer(spellLatin: true)
+        #expect(g2p.phonemize("银hang2").phones == g2p.phonemize("银行").phones)
+        #expect(g2p.phonemize("lv4").phones == g2p.phonemize("绿").phones && g2p.phonemize("nü3").phones == g2p.phonemize("女").phones)
+        #expect(g2p.phonemize("JV4").phones == g2p.phonemize("句").phones && g2p.phonemize("xuan2").phones == g2p.phonemize("玄").phones)
+        #expect(g2p.phonemize("你hao3").phones == g2p.phonemize("你好").phones)
+        #expect(g2p.phonemize("A1").phones == ["sil", "^", "ei1", "#0", "^", "i1", "sil"])
+        #expect(g2p.phonemize("hang2x").phones != g2p.phonemize("行").phones)  // part of a longer word: spelled
+        let reference = try Self.phonemizer(spellLatin: false)
+        #expect(!reference.options.readPinyin && reference.phonemize("hang2行").phones == reference.phonemize("行").phones)
+    }
+
     /// Latin letters and digits are spelled (never dropped silently); prosody marks in the text become breaks.
     @Test func lettersAreSpelledAndMarksKept() throws {
         let g2p = try Self.phonemizer(spellLatin: true)

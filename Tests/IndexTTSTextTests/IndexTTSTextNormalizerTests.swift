@@ -71,8 +71,9 @@ struct IndexTTSTextNormalizerTests {
     }
 
     @Test func numbersAreReadOutsideProtectedSpans() throws {
-        let normalizer = try IndexTTSTextNormalizer.weText(directory: Fixtures.cache("wetextprocessing-1.2.0-grammars"))
-        // WeTextProcessing reads digits, but not inside tech terms, pinyin or annotations.
+        let normalizer = try IndexTTSTextNormalizer.weText(directory: Fixtures.cache("wetextprocessing-1.2.0-grammars"), readings: .upstream)
+        // WeTextProcessing reads digits, but not inside tech terms, pinyin or annotations (upstream keeps annotations
+        // as written; corrected mode speaks their reading, ReadingLayerTests).
         let out = normalizer.normalize("GPT-5 有 3 个版本，<一|yi1>读作 yi1。")
         #expect(out.contains("GPT-五") || out.contains("GPT-5"))
         #expect(out.contains("三") && out.contains("<一|yi1>") && out.contains("yi1") && !out.contains("yi一"))

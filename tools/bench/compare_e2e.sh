@@ -13,26 +13,11 @@
 # /work/upstream-index-tts). Without --ref: 10 s of CMU ARCTIC a0007 (the speech fixture, repeated). A full-size
 # random folder: tools/fixtures/generate_e2e.py --full-size DIR --build-only.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
-venv="${FIXTURE_VENV:-tools/fixtures/.venv}"
+source "$(dirname "$0")/common.sh"
 repo="${INDEXTTS_REPO:-/work/upstream-index-tts}"
 model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1 ours=1 precision=fp32
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --model-dir) model="$2"; shift 2 ;;
-    --ref) ref="$2"; shift 2 ;;
-    --text) text="$2"; shift 2 ;;
-    --codes) codes="$2"; shift 2 ;;
-    --num-beams) beams="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --precision) precision="$2"; shift 2 ;;
-    --json-dir) jsondir="$2"; shift 2 ;;
-    --skip-reference) reference=0; shift ;;
-    --skip-ours) ours=0; shift ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+declare -A option=([--model-dir]=model [--ref]=ref [--text]=text [--codes]=codes [--num-beams]=beams [--threads]=threads [--json-dir]=jsondir [--skip-reference]=reference=0 [--skip-ours]=ours=0 [--precision]=precision)
+bench_parse "$@"
 [ -n "$model" ] || { echo "usage: $0 --model-dir DIR [--ref CLIP.wav] [...]" >&2; exit 2; }
 [ -x "$venv/bin/python" ] || { echo "no Python at $venv (FIXTURE_VENV=DIR: the fixture venv, e.g. the main checkout's)" >&2; exit 2; }
 if [ -z "$ref" ]; then

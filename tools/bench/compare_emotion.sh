@@ -4,21 +4,11 @@
 # Usage: tools/bench/compare_emotion.sh [--threads N] [--dtype float32|float16|bfloat16] [--prompt-tokens 40] [--new-tokens 40]
 # Needs the fixture virtual environment (tools/fixtures/regenerate.sh creates it; or FIXTURE_VENV=DIR).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
-venv="${FIXTURE_VENV:-tools/fixtures/.venv}"
+source "$(dirname "$0")/common.sh"
 threads=2 dtype=float32 prompt=40 new=40
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --threads) threads="$2"; shift 2 ;;
-    --dtype) dtype="$2"; shift 2 ;;
-    --prompt-tokens) prompt="$2"; shift 2 ;;
-    --new-tokens) new="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-source scripts/setup.sh >/dev/null
-swift build -c release --product indextts 2>&1 | grep -E "error|warning: unre" || true
+declare -A option=([--threads]=threads [--dtype]=dtype [--prompt-tokens]=prompt [--new-tokens]=new)
+bench_parse "$@"
+bench_build
 echo "== IndexTTS-Swift: indextts bench emotion --prompt-tokens $prompt --new-tokens $new (threads $threads, fp16 weights)"
 INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
   .build/release/indextts bench emotion --prompt-tokens "$prompt" --new-tokens "$new"

@@ -5,22 +5,11 @@
 # (--precision bf16: ours runs the estimator in bfloat16 and, in the same run, again in fp32 for the mel difference)
 # Needs the fixture virtual environment (tools/fixtures/regenerate.sh creates it; or FIXTURE_VENV=DIR).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
-venv="${FIXTURE_VENV:-tools/fixtures/.venv}"
+source "$(dirname "$0")/common.sh"
 threads=2 prompt=861 codes=250 steps=25 precision=fp32
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --threads) threads="$2"; shift 2 ;;
-    --prompt-frames) prompt="$2"; shift 2 ;;
-    --codes) codes="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --precision) precision="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-source scripts/setup.sh >/dev/null
-swift build -c release --product indextts 2>&1 | grep -E "error|warning: unre" || true
+declare -A option=([--threads]=threads [--prompt-frames]=prompt [--codes]=codes [--steps]=steps [--precision]=precision)
+bench_parse "$@"
+bench_build
 extra=()
 [ "$precision" != fp32 ] && extra=(--compare-fp32)
 echo "== IndexTTS-Swift: indextts bench s2m --prompt-frames $prompt --codes $codes --steps $steps --precision $precision ${extra[*]} (threads $threads)"

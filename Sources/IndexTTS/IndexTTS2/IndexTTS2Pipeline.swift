@@ -88,8 +88,13 @@ public struct IndexTTS2Pipeline: Sendable {
         let mel = attempt(folder.config, main) { () throws -> MelSpectrogram in
             try MelSpectrogram(melConfiguration(root?["s2mel"] as? [String: Any], source: folder.config))
         }
+        // The folder's glossary.yaml, when present, as upstream's IndexTTS2 loads it (term: reading, or {zh, en}).
+        let glossaryPath = (folder.root as NSString).appendingPathComponent("glossary.yaml")
+        let glossary = FileManager.default.fileExists(atPath: glossaryPath)
+            ? attempt(glossaryPath, "the model folder's glossary (term: reading, or term: {zh: …, en: …})") { try Glossary.load(path: glossaryPath) }
+            : Glossary()
         let normalizer = textGrammars.flatMap { dir in attempt(dir, "WeTextProcessing 1.2.0 grammars (scripts/fetch-default-voice.sh)") {
-            try IndexTTSTextNormalizer.weText(directory: dir)
+            try IndexTTSTextNormalizer.weText(directory: dir, glossary: glossary ?? Glossary())
         } }
         guard problems.isEmpty, let gpt, let s2m, let stats, let matrices, let tokenizer, let w2v, let codec, let campplus,
               let bigvgan, let mel else {

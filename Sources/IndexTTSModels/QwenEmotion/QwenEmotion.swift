@@ -18,6 +18,9 @@ public struct EmotionTextAnalysis: Sendable, Equatable, Codable {
     public var prefillSeconds: Double
     public var decodeSeconds: Double
     public var totalSeconds: Double
+    /// What the caller should know about how this answer was made (a chat template in the folder that differs from
+    /// the Qwen3 template this port renders); empty when nothing.
+    public var warnings: [String] = []
 
     /// The scores by English name (`{"happy": …, …}` as upstream's `convert` returns them).
     public var named: [(name: String, score: Double)] { Array(zip(QwenEmotionParsing.englishNames, vector)).map { ($0.0, $0.1) } }
@@ -62,12 +65,16 @@ public struct QwenEmotion: Sendable {
     public let generation: Qwen3GenerationConfiguration
     /// Id of `</think>` (151668 in Qwen3's vocabulary, upstream's constant).
     public let thinkEndID: Int
+    /// The folder's chat template compared with the Qwen3 template the prompt is rendered from.
+    public let chatTemplate: ChatTemplateCheck
 
-    public init(folder: String, model: Qwen3CausalLM, tokenizer: ByteLevelBPETokenizer, generation: Qwen3GenerationConfiguration) {
+    public init(folder: String, model: Qwen3CausalLM, tokenizer: ByteLevelBPETokenizer, generation: Qwen3GenerationConfiguration,
+                chatTemplate: ChatTemplateCheck = .absent) {
         self.folder = folder
         self.model = model
         self.tokenizer = tokenizer
         self.generation = generation
+        self.chatTemplate = chatTemplate
         thinkEndID = tokenizer.id(of: "</think>") ?? QwenEmotionParsing.thinkEndID
     }
 
@@ -80,15 +87,20 @@ public struct QwenEmotion: Sendable {
         return path
     }
 
-    /// Loads the folder (`config.json`, `model.safetensors`, `tokenizer.json`; `generation_config.json` when present,
-    /// else greedy decoding stopping at `config.json`'s `eos_token_id`, as transformers falls back).
+    /// Loads the folder (`config.json`, `model.safetensors` — or `model.safetensors.index.json` and its shards, as
+    /// Hugging Face splits large checkpoints —, `tokenizer.json`; `generation_config.json` when present, else greedy
+    /// decoding stopping at `config.json`'s `eos_token_id`, as transformers falls back), and compares the folder's
+    /// chat template (``ChatTemplateCheck``) with the Qwen3 template the prompt is rendered from.
     /// - Throws: ``QwenEmotionError/missingFile(path:)`` naming the first missing file; ``ModelError`` for a bad
-    ///   configuration field; ``IndexTTSWeights/WeightsError`` naming every missing, unexpected or misshapen tensor;
-    ///   ``IndexTTSText/TextError/invalidTokenizer(path:reason:)`` for an unusable tokenizer.
+    ///   configuration field or an unreadable `tokenizer_config.json`; ``IndexTTSWeights/WeightsError`` naming every
+    ///   missing, unexpected or misshapen tensor, or a bad shard index; ``IndexTTSText/TextError/invalidTokenizer(path:reason:)``
+    ///   for an unusable tokenizer.
     public static func load(folder path: String, precision: Qwen3CausalLM.WeightPrecision = .stored) throws -> QwenEmotion {
         let folder = resolveFolder(path)
         func file(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        for name in ["config.json", "model.safetensors", "tokenizer.json"] where !FileManager.default.fileExists(atPath: file(name)) {
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
+        let sharded = !exists("model.safetensors") && exists("model.safetensors.index.json")
+        for name in ["config.json", "model.safetensors", "tokenizer.json"] where !exists(name) && !(sharded && name == "model.safetensors") {
             throw QwenEmotionError.missingFile(path: file(name))
         }
         let configuration = try Qwen3Configuration.load(path: file("config.json"))
@@ -100,8 +112,11 @@ public struct QwenEmotion: Sendable {
         }
         if generation.eosTokenIds.isEmpty, let eos = configuration.eosTokenId { generation.eosTokenIds = [eos] }
         let tokenizer = try ByteLevelBPETokenizer(path: file("tokenizer.json"))
-        let model = try Qwen3CausalLM.load(weights: file("model.safetensors"), configuration: configuration, precision: precision)
-        return QwenEmotion(folder: folder, model: model, tokenizer: tokenizer, generation: generation)
+        let template = try ChatTemplateCheck.check(folder: folder)
+        let store = sharded ? try WeightStore.openSharded(index: file("model.safetensors.index.json"))
+                            : try WeightStore.open(path: file("model.safetensors"))
+        let model = try Qwen3CausalLM.load(from: store, configuration: configuration, precision: precision)
+        return QwenEmotion(folder: folder, model: model, tokenizer: tokenizer, generation: generation, chatTemplate: template)
     }
 
     /// The prompt ids for `text` (`tokenizer([apply_chat_template(...)])`).
@@ -125,7 +140,8 @@ public struct QwenEmotion: Sendable {
         return EmotionTextAnalysis(vector: vector, answer: content, promptTokenCount: ids.count, generatedTokens: result.tokens,
                                    stoppedAtEOS: result.stoppedAtEOS, prefillSeconds: result.prefillSeconds,
                                    decodeSeconds: result.decodeSeconds,
-                                   totalSeconds: Double(total.components.seconds) + Double(total.components.attoseconds) * 1e-18)
+                                   totalSeconds: Double(total.components.seconds) + Double(total.components.attoseconds) * 1e-18,
+                                   warnings: chatTemplate.warning.map { [$0] } ?? [])
     }
 
     /// The emotion vector of `text`, sampling draws seeded by `options.seed`.
@@ -167,5 +183,79 @@ public final class LazyQwenEmotion: Sendable {
     /// ``QwenEmotion/analyze(_:options:)`` on the (possibly just loaded) model.
     public func analyze(_ text: String, options: QwenEmotionOptions = QwenEmotionOptions()) throws -> EmotionTextAnalysis {
         try model().analyze(text, options: options)
+    }
+}
+
+/// The folder's chat template against the one the prompt is rendered from. There is no Jinja engine here: the prompt
+/// is ``ByteLevelBPETokenizer/qwen3ChatPrompt(system:user:)``, proven equal to transformers' `apply_chat_template`
+/// (`add_generation_prompt`, `enable_thinking=False`) on Qwen3-0.6B's template, the one `qwen0.6bemo4-merge` ships.
+/// A folder with another template still loads — the fine-tune may accept the same prompt, and refusing would take the
+/// emotion-text mode away — but every answer carries a warning (``EmotionTextAnalysis/warnings``) saying that the
+/// prompt may differ from what upstream would send. Where transformers reads it: `chat_template.jinja` first, else
+/// `tokenizer_config.json`'s `chat_template` (a string, or a list of `{name, template}` whose `default` is used).
+public enum ChatTemplateCheck: Sendable, Equatable {
+    /// The folder's template is Qwen3's (`source`: the file it came from).
+    case qwen3(source: String)
+    /// The folder has no chat template (transformers would refuse `apply_chat_template`; Qwen3's is used).
+    case absent
+    /// The folder's template (from `source`) is not the one rendered.
+    case different(source: String)
+
+    /// FNV-1a (64-bit) of Qwen3-0.6B's chat template (2025 release, as tools/fixtures/generate_qwen_emotion.py
+    /// writes it), whitespace trimmed at both ends.
+    public static let qwen3Fingerprint: UInt64 = 0x959a_4551_391a_6549
+
+    /// FNV-1a (64-bit) over the UTF-8 of `template` with whitespace trimmed at both ends (Jinja drops a template's
+    /// final newline; files and JSON strings differ there).
+    public static func fingerprint(_ template: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in template.trimmingCharacters(in: .whitespacesAndNewlines).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    /// A warning for the user, nil when the template is Qwen3's.
+    public var warning: String? {
+        switch self {
+        case .qwen3: return nil
+        case .absent:
+            return "the QwenEmotion folder has no chat template (chat_template.jinja or tokenizer_config.json's chat_template); Qwen3's was used"
+        case .different(let source):
+            return "the chat template in \(source) differs from Qwen3-0.6B's, which this port renders (no Jinja engine); "
+                + "the prompt may differ from upstream's and so may the emotion vector"
+        }
+    }
+
+    /// Finds and compares the folder's template.
+    /// - Throws: ``ModelError/invalidConfiguration(file:field:reason:)`` for a `tokenizer_config.json` that is not
+    ///   JSON or whose `chat_template` is neither a string nor a list of `{name, template}`.
+    public static func check(folder: String) throws -> ChatTemplateCheck {
+        func file(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+        var template: String?, source = ""
+        if let data = FileManager.default.contents(atPath: file("chat_template.jinja")) {
+            template = String(decoding: data, as: UTF8.self)
+            source = file("chat_template.jinja")
+        } else if let data = FileManager.default.contents(atPath: file("tokenizer_config.json")) {
+            source = file("tokenizer_config.json")
+            guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw ModelError.invalidConfiguration(file: source, field: "(file)", reason: "not a JSON object")
+            }
+            let value = root["chat_template"]
+            if let text = value as? String {
+                template = text
+            } else if let list = value as? [[String: Any]] {
+                guard let chosen = list.first(where: { $0["name"] as? String == "default" }) ?? list.first,
+                      let text = chosen["template"] as? String else {
+                    throw ModelError.invalidConfiguration(file: source, field: "chat_template", reason: "a list needs {name, template} objects")
+                }
+                template = text
+            } else if value != nil && !(value is NSNull) {
+                throw ModelError.invalidConfiguration(file: source, field: "chat_template", reason: "expected a string or a list of {name, template}")
+            }
+        }
+        guard let template else { return .absent }
+        return fingerprint(template) == qwen3Fingerprint ? .qwen3(source: source) : .different(source: source)
     }
 }

@@ -20,6 +20,10 @@ const I18N = {
     builtIn: "内置", library: "音色库", play: "播放", cannotDelete: "只能删除音色库中的音色。",
     useRandom: "随机采样情感 (use_random)", cloneNote: "IndexTTS2 克隆参考音频的音色：请选择音色库中的音色，或上传/录制参考音频。",
     needClip: "IndexTTS2 需要参考音频：请选择音色库中的音色，或上传/录制参考音频。", speaking: "发音引擎",
+    readingsLabel: "数字与符号读法", readingsCorrected: "修正读法 (corrected)", readingsUpstream: "与 IndexTTS2 完全一致 (upstream)",
+    spanWritten: "原文", spanReading: "读作", spanRule: "规则", override: "改读", overridePrompt: "读音（汉字或带声调数字的拼音，如 hang2）：",
+    overrideHint: "改读法：在文本中写 <原文|读音>，如 <2305|二三零五> 或 <行|hang2>，或点击“改读”。",
+    emotionTextNote: "留空则由要合成的文本本身推断情感（IndexTTS2 的 QwenEmotion）。",
   },
   en: {
     apiKey: "API key (if required)", textTitle: "Text", textPlaceholder: "Type the text to speak; Chinese punctuation is fine…",
@@ -38,6 +42,11 @@ const I18N = {
     useRandom: "Random emotion rows (use_random)",
     cloneNote: "IndexTTS2 clones the timbre of a reference: choose a library voice, or upload or record a clip.",
     needClip: "IndexTTS2 needs a voice reference: choose a library voice, or upload or record a clip.", speaking: "Engine",
+    readingsLabel: "Numbers and symbols", readingsCorrected: "Corrected readings (corrected)",
+    readingsUpstream: "Exactly as IndexTTS2 (upstream)", spanWritten: "Written", spanReading: "Read as", spanRule: "Rule",
+    override: "Change", overridePrompt: "Reading (Chinese characters, words, or tone-numbered pinyin such as hang2):",
+    overrideHint: "To change a reading write <text|reading> in the text, e.g. <2305|二三零五> or <行|hang2>, or press Change.",
+    emotionTextNote: "Leave empty to infer the emotion from the text being spoken (IndexTTS2's QwenEmotion).",
   },
 };
 
@@ -93,14 +102,19 @@ function updateCount() {
   previewTimer = setTimeout(preview, 400);
 }
 
+// The preview shows the text as it will be read, every span a reading rule read (and which rule), and the user's
+// overrides (<text|reading> annotations, glossary terms); "Change" writes an annotation into the text.
 async function preview() {
   const text = $("text").value.trim();
   const list = $("segments");
-  if (!text) { list.innerHTML = ""; $("segment-count").textContent = ""; return; }
+  if (!text) { list.innerHTML = ""; $("segment-count").textContent = ""; $("normalized").textContent = ""; showSpans([]); return; }
   try {
     const body = await (await api("/v1/text/preview", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text, readings: $("readings").value }),
     })).json();
+    $("normalized").textContent = body.normalized;
+    showSpans([...(body.overrides || []), ...(body.spans || [])]);
     list.innerHTML = "";
     for (const segment of body.segments) {
       const li = document.createElement("li");
@@ -111,6 +125,53 @@ async function preview() {
   } catch (e) {
     $("segment-count").textContent = e.message;
   }
+}
+
+function showSpans(spans) {
+  const table = $("reading-spans");
+  const rows = table.querySelector("tbody");
+  rows.innerHTML = "";
+  for (const span of spans) {
+    const tr = document.createElement("tr");
+    if (span.rule.startsWith("user.")) tr.className = "override";
+    for (const value of [span.original, span.reading, span.rule]) {
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.appendChild(td);
+    }
+    const td = document.createElement("td");
+    if (span.rule !== "user.glossary") {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = t("override");
+      button.addEventListener("click", () => overrideSpan(span));
+      td.appendChild(button);
+    }
+    tr.appendChild(td);
+    rows.appendChild(tr);
+  }
+  table.hidden = spans.length === 0;
+}
+
+// Writes (or rewrites) the annotation <original|reading> for a span's first occurrence in the text.
+function overrideSpan(span) {
+  const reading = window.prompt(t("overridePrompt"), span.reading);
+  if (reading === null || !reading.trim()) return;
+  const area = $("text");
+  const annotation = "<" + span.original + "|" + reading.trim() + ">";
+  if (span.rule === "user.annotation") {
+    area.value = area.value.replace("<" + span.original + "|" + span.reading + ">", annotation);
+  } else {
+    // The first occurrence that is not already inside an annotation.
+    const pattern = new RegExp("<[^|>\\n]+\\|[^>\\n]+>|" + span.original.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "g");
+    let done = false;
+    area.value = area.value.replace(pattern, (match) => {
+      if (done || match.startsWith("<") && match !== span.original) return match;
+      done = true;
+      return annotation;
+    });
+  }
+  updateCount();
 }
 
 // --- engine, voices, presets
@@ -273,10 +334,13 @@ function buildForm() {
         form.append("emo_alpha", alpha);
         if (isIndexTTS2() && $("use-random").checked) form.append("use_random", "true");
       }
-    } else if (mode === "text" && $("emo-text").value.trim()) {
-      form.append("emo_text", $("emo-text").value.trim());
+    } else if (mode === "text") {
+      // An empty description means the text being spoken (upstream's use_emo_text without emo_text).
+      form.append("emo_text", $("emo-text").value.trim() || $("text").value.trim());
+      form.append("emo_alpha", alpha);
     }
   }
+  if ($("readings").value !== "corrected") form.append("readings", $("readings").value);
   if ($("seed").value !== "") form.append("seed", $("seed").value);
   if (isIndexTTS2()) {
     for (const [field, id] of Object.entries(SAMPLING_FIELDS)) if ($(id).value !== "") form.append(field, $(id).value);
@@ -373,6 +437,7 @@ function init() {
     loadVoices($("voice").value);
   });
   $("text").addEventListener("input", updateCount);
+  $("readings").addEventListener("change", updateCount);
   $("save-voice").addEventListener("click", saveVoice);
   $("delete-voice").addEventListener("click", deleteVoice);
   $("record").addEventListener("click", toggleRecording);

@@ -6,12 +6,20 @@
 ///
 /// Where the reference drops characters silently (Latin letters, digits), ``Options/spellLatin`` (default on)
 /// spells them with Chinese letter names and digit readings; ``Result/unread`` lists whatever still had no reading.
+/// With ``Options/readPinyin`` (on with `spellLatin`) a tone-numbered pinyin syllable written in Latin letters
+/// (`hang2`, `lv4`, `nü3`, `JV4`) is read as that syllable — how a `<字|读音>` annotation's reading reaches the voice.
 public struct BakerPhonemizer: Sendable {
     public struct Options: Sendable {
         /// Read Latin letters by their Chinese letter names and leftover digits one by one (the reference drops
         /// them). Turn off to reproduce the reference exactly.
         public var spellLatin = true
-        public init(spellLatin: Bool = true) { self.spellLatin = spellLatin }
+        /// Read tone-numbered pinyin syllables (`hang2`) as those syllables instead of spelling them; by default on
+        /// exactly when ``spellLatin`` is (the reference spells nothing and reads no pinyin).
+        public var readPinyin = true
+        public init(spellLatin: Bool = true, readPinyin: Bool? = nil) {
+            self.spellLatin = spellLatin
+            self.readPinyin = readPinyin ?? spellLatin
+        }
     }
 
     public struct Result: Sendable, Equatable {
@@ -66,6 +74,10 @@ public struct BakerPhonemizer: Sendable {
                 } else {
                     i += 1
                 }
+            } else if options.readPinyin, let (length, syllable) = pinyinSyllable(chars, at: i) {
+                phones += syllable
+                breakAfter(i + length)
+                i += length
             } else if options.spellLatin, let spelled = Self.spelling(of: c) {
                 var first = true
                 for syllable in spelled {
@@ -84,6 +96,27 @@ public struct BakerPhonemizer: Sendable {
         if phones.last == "#0" { phones.removeLast() }
         if phones.last != "sil" { phones.append("sil") }
         return Result(phones: phones, readings: readings, unread: unread)
+    }
+
+    /// The tone-numbered pinyin syllable starting at `i` — Latin letters (or ü) not preceded by a letter or digit,
+    /// then a tone digit 1–5 not followed by a letter or digit — as its two phones, with its length in scalars; nil
+    /// when there is none or the voice has no such syllable.
+    func pinyinSyllable(_ chars: [Unicode.Scalar], at i: Int) -> (length: Int, phones: [String])? {
+        func isLetter(_ c: Unicode.Scalar) -> Bool { c.isASCII && c.properties.isAlphabetic || c == "ü" || c == "Ü" }
+        func isDigit(_ c: Unicode.Scalar) -> Bool { (0x30...0x39).contains(c.value) }
+        guard isLetter(chars[i]), i == 0 || !(isLetter(chars[i - 1]) || isDigit(chars[i - 1])) else { return nil }
+        var j = i
+        while j < chars.count, isLetter(chars[j]) { j += 1 }
+        guard j < chars.count, j - i <= 6, (0x31...0x35).contains(chars[j].value),
+              j + 1 == chars.count || !(isLetter(chars[j + 1]) || isDigit(chars[j + 1])) else { return nil }
+        var base = String(String.UnicodeScalarView(chars[i..<j])).lowercased().replacingOccurrences(of: "ü", with: "v")
+        // j, q, x, y write ü as u (`ju`); IndexTTS's pinyin rule writes it as v (`JV4`).
+        if let first = base.first, "jqxy".contains(first) { base = base.replacingOccurrences(of: "v", with: "u") }
+        // A lone capital and a digit is a code (`A1`, `B2`), not a syllable.
+        if j - i == 1, chars[i].properties.isUppercase { return nil }
+        if base == "n" { base = "en" }
+        guard let parts = lexicon.syllables[base] else { return nil }
+        return (j - i + 1, [parts.initial, parts.final + String(chars[j])])
     }
 
     /// Model input ids (phones + `eos`) of `text`.

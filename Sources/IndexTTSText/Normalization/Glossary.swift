@@ -72,7 +72,12 @@ public struct Glossary: Sendable, Equatable {
     }
 
     /// Applies every entry for `language`.
-    public func apply(_ text: String, language: Language) -> String {
+    public func apply(_ text: String, language: Language) -> String { applyExplained(text, language: language).text }
+
+    /// Applies every entry for `language`, and says which terms matched (as written in the text) and what replaced
+    /// them, in the order the entries were applied.
+    public func applyExplained(_ text: String, language: Language) -> (text: String, replaced: [(term: String, reading: String)]) {
+        var replaced: [(term: String, reading: String)] = []
         var result = text
         // Longest terms first; a stable sort keeps file order among equal lengths.
         let ordered = entries.enumerated().sorted { a, b in
@@ -83,9 +88,13 @@ public struct Glossary: Sendable, Equatable {
             let reading = (language == .zh ? entry.zh : entry.en) ?? entry.term
             guard let regex = try? NSRegularExpression(pattern: NSRegularExpression.escapedPattern(for: entry.term),
                                                        options: [.caseInsensitive]) else { continue }
+            let ns = result as NSString
+            let found = regex.matches(in: result, range: NSRange(location: 0, length: ns.length))
+            if found.isEmpty { continue }
+            for match in found { replaced.append((ns.substring(with: match.range), reading)) }
             result = regex.stringByReplacingMatches(in: result, range: NSRange(result.startIndex..., in: result),
                                                     withTemplate: NSRegularExpression.escapedTemplate(for: reading))
         }
-        return result
+        return (result, replaced)
     }
 }

@@ -14,6 +14,13 @@ import Foundation
 /// after the glossary and before the protections and the number normaliser, and routing ignores pinyin-like letter and
 /// digit runs (`BA123`); ``ReadingMode/upstream`` is the pipeline above unchanged, byte for byte.
 ///
+/// User overrides win over every rule in both modes: a glossary entry replaces its term before the reading layer
+/// sees the text, and a `<字|读音>` annotation is set aside before anything reads it. Upstream mode puts the
+/// annotation back as written (IndexTTS2 feeds it to its tokenizer, brackets and all); corrected mode puts back its
+/// reading — tone-numbered pinyin as the pinyin rule writes it (`<行|xing2>` → `XING2`), anything else as written
+/// (`<2305|二三零五>` → `二三零五`) — so the reading the user chose is what is spoken. ``Normalized/overrides`` lists both
+/// kinds with their offsets in the input.
+///
 /// The zh/en normalisers are injected; ``weText(directory:glossary:)`` plugs in WeTextProcessing's, as IndexTTS2
 /// configures them — the complete upstream pipeline. Parity is tested twice: the rules alone (identity normalisers
 /// on both sides, `Tests/Fixtures/text/frontend_rules.json`) and the whole pipeline with WeTextProcessing
@@ -41,6 +48,9 @@ public struct IndexTTSTextNormalizer: Sendable {
         public var language: ReadingLayer.Language
         /// The spans the reading layer read (empty in upstream mode); the rest went to IndexTTS2's rules and WeTextProcessing.
         public var spans: [ReadingSpan]
+        /// The user's overrides, in both modes: `<字|读音>` annotations (rule `user.annotation`) and glossary terms
+        /// (rule `user.glossary`), with offsets in characters into the input.
+        public var overrides: [ReadingSpan] = []
     }
 
     // MARK: patterns (as upstream writes them)
@@ -99,10 +109,11 @@ public struct IndexTTSTextNormalizer: Sendable {
         var result: String
         var spans: [ReadingSpan] = []
         var shielded: ReadingLayer.Shielded?
+        var glossaryHits: [(term: String, reading: String)] = []
         let isChinese = Self.isChinese(protected, readings: readings)
         if isChinese {
             var text = Self.replace(Self.contraction, in: protected, template: "$1 is")
-            if !glossary.isEmpty { text = glossary.apply(text, language: .zh) }
+            if !glossary.isEmpty { (text, glossaryHits) = glossary.applyExplained(text, language: .zh) }
             text = Self.rstrip(text)
             if readings == .corrected {
                 shielded = ReadingLayer.chinese.shield(text)
@@ -121,7 +132,7 @@ public struct IndexTTSTextNormalizer: Sendable {
             result = Self.mapPunctuation(result, Self.chinesePunctuation)
         } else {
             var text = Self.replace(Self.contraction, in: protected, template: "$1 is")
-            if !glossary.isEmpty { text = glossary.apply(text, language: .en) }
+            if !glossary.isEmpty { (text, glossaryHits) = glossary.applyExplained(text, language: .en) }
             if readings == .corrected {
                 shielded = ReadingLayer.english.shield(text)
                 text = shielded!.text
@@ -132,8 +143,61 @@ public struct IndexTTSTextNormalizer: Sendable {
             if let shielded { result = shielded.restore(result); spans = shielded.spans }
             result = Self.mapPunctuation(result, Self.punctuation)
         }
-        for (key, original) in annotations { result = result.replacingOccurrences(of: key, with: original) }
-        return Normalized(text: result, language: isChinese ? .zh : .en, spans: spans)
+        for (key, original) in annotations {
+            result = result.replacingOccurrences(of: key, with: readings == .corrected ? Self.annotationReading(original) : original)
+        }
+        let overrides = Self.annotationSpans(in: input) + Self.locate(glossaryHits, in: input, excluding: annotations.map { $0.1 })
+        return Normalized(text: result, language: isChinese ? .zh : .en, spans: spans,
+                          overrides: overrides.sorted { $0.offset < $1.offset })
+    }
+
+    // MARK: user overrides
+
+    /// What corrected mode speaks for an annotation `<字|读音>` (or a bare reading): tone-numbered pinyin syllables as
+    /// the pinyin rule writes them (`xing2` → `XING2`, `hang2` as is, `ju4` → `JV4`), anything else — Chinese characters, words —
+    /// as written.
+    public static func annotationReading(_ annotation: String) -> String {
+        var reading = annotation
+        let ns = annotation as NSString
+        if let match = Self.annotation.firstMatch(in: annotation, range: NSRange(location: 0, length: ns.length)),
+           match.range.location == 0, match.range.length == ns.length {
+            reading = ns.substring(with: match.range(at: 2))
+        }
+        let syllables = reading.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard !syllables.isEmpty, syllables.allSatisfy(isPinyinSyllable) else { return reading }
+        return syllables.map(correctPinyin).joined(separator: " ")
+    }
+
+    /// Whether `word` is one tone-numbered pinyin syllable (`xing2`, `lv4`, `nü3`), and nothing more.
+    public static func isPinyinSyllable(_ word: String) -> Bool {
+        guard let match = pinyin.firstMatch(in: word, range: NSRange(word.startIndex..., in: word)) else { return false }
+        return match.range.location == 0 && match.range.length == (word as NSString).length
+    }
+
+    /// The `<字|读音>` annotations of `input` as spans (`user.annotation`): the text, its reading, the character offset.
+    public static func annotationSpans(in input: String) -> [ReadingSpan] {
+        let ns = input as NSString
+        return annotation.matches(in: input, range: NSRange(location: 0, length: ns.length)).map { m in
+            ReadingSpan(original: ns.substring(with: m.range(at: 1)), reading: ns.substring(with: m.range(at: 2)),
+                        rule: "user.annotation", offset: ns.substring(to: m.range.location).count)
+        }
+    }
+
+    /// Glossary replacements as spans (`user.glossary`), each found in `input` after the previous one (terms inside
+    /// annotations excepted); a term not found as written (a contraction rewrote it) gets offset −1.
+    static func locate(_ hits: [(term: String, reading: String)], in input: String, excluding annotated: [String]) -> [ReadingSpan] {
+        var searchable = input
+        for text in annotated { searchable = searchable.replacingOccurrences(of: text, with: String(repeating: "\u{1}", count: text.count)) }
+        var from: [String: String.Index] = [:]
+        return hits.map { hit in
+            let start = from[hit.term.lowercased()] ?? searchable.startIndex
+            guard let range = searchable.range(of: hit.term, options: .caseInsensitive, range: start..<searchable.endIndex) else {
+                return ReadingSpan(original: hit.term, reading: hit.reading, rule: "user.glossary", offset: -1)
+            }
+            from[hit.term.lowercased()] = range.upperBound
+            return ReadingSpan(original: hit.term, reading: hit.reading, rule: "user.glossary",
+                               offset: searchable.distance(from: searchable.startIndex, to: range.lowerBound))
+        }
     }
 
     /// `ju4` → `JV4`, `que4` → `QVE4`, `xuan4` → `XVAN4` (other j/q/x syllables are upper-cased; the rest untouched).
