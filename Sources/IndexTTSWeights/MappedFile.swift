@@ -23,9 +23,12 @@ public final class MappedFile: @unchecked Sendable {
     public let size: Int
     /// Start of the mapping (nil for an empty file).
     public let bytes: UnsafeRawPointer?
+    /// True for ``init(bytes:name:)``: the bytes are a heap copy, freed on deinit instead of unmapped.
+    private let ownsHeapCopy: Bool
 
     public init(path: String) throws {
         self.path = path
+        ownsHeapCopy = false
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw WeightsError.unreadable(path: path, reason: String(cString: strerror(errno)))
@@ -51,8 +54,28 @@ public final class MappedFile: @unchecked Sendable {
         Self.register(self)
     }
 
+    /// The bytes of a file already in memory (an upload, a fuzz input), copied to the heap; `name` stands for the
+    /// path in errors. Readers treat it exactly like a mapped file.
+    public init(bytes source: [UInt8], name: String) {
+        path = name
+        size = source.count
+        ownsHeapCopy = true
+        if source.isEmpty {
+            bytes = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: source.count, alignment: 16)
+        source.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: source.count) }
+        bytes = UnsafeRawPointer(copy)
+    }
+
     deinit {
-        if let bytes { munmap(UnsafeMutableRawPointer(mutating: bytes), size) }
+        guard let bytes else { return }
+        if ownsHeapCopy {
+            UnsafeMutableRawPointer(mutating: bytes).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: bytes), size)
+        }
     }
 
     // MARK: Resident pages
@@ -60,7 +83,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Drops this mapping's resident pages from the process (`madvise(MADV_DONTNEED)`): RSS falls by the pages
     /// touched so far; tensors that borrow the mapping stay valid and fault their pages back in when next read.
     public func releaseResidentPages() {
-        guard let bytes, size > 0 else { return }
+        guard let bytes, size > 0, !ownsHeapCopy else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: bytes), size, Int32(MADV_DONTNEED))
     }
 
