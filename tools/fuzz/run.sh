@@ -61,7 +61,7 @@ for h in "${HARNESSES[@]}"; do
     mkdir -p "$(dirname "$log")"
     before=$(ls "$artifacts" | wc -l)
     set +e
-    INDEXTTS_REPO="$ROOT" INDEXTTS_FUZZ_HARNESS="$h" ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=0" \
+    INDEXTTS_REPO="$ROOT" INDEXTTS_FUZZ_HARNESS="$h" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=0" \
         nice -n 19 "$BIN" -max_total_time="$SECONDS_PER_HARNESS" -max_len="$(max_len "$h")" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} "$corpus" > "$log" 2>&1
     rc=$?
