@@ -4,7 +4,7 @@
 // Layering (dependencies point one way only):
 //   IndexTTSTensor (compute core) → IndexTTSWeights (checkpoint readers) → IndexTTSNN (layers, module loading)
 //   → {IndexTTSAudio, IndexTTSText} → IndexTTSModels → IndexTTS (engine) → IndexTTSJobs (persistent queue)
-//   → IndexTTSServer (HTTP API) → indextts (CLI)
+//   → IndexTTSServer (HTTP API) → indextts (CLI); IndexTTSFuzzing (fuzz harnesses, no product) sits beside the CLI.
 import PackageDescription
 
 /// Numeric targets need `-Ounchecked` and an AVX2/FMA target CPU in release builds, otherwise SIMD code
@@ -37,7 +37,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
-        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.30.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
@@ -111,7 +110,6 @@ let package = Package(
             name: "IndexTTSServer",
             dependencies: ["IndexTTS", "IndexTTSJobs", "IndexTTSAudio", "IndexTTSText", "IndexTTSTensor",
                            .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "MultipartKit", package: "multipart-kit"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -128,6 +126,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: numericSettings),
+        // Fuzz harnesses (docs/RELIABILITY.md): one entry point per input surface, taking bytes. Not part of any
+        // product. `indextts-fuzz` replays saved inputs in a normal build; tools/fuzz/run.sh builds it with
+        // `-sanitize=fuzzer,address -D INDEXTTS_LIBFUZZER` into .build-fuzz, where libFuzzer drives the harnesses.
+        .target(
+            name: "IndexTTSFuzzing",
+            dependencies: ["IndexTTS", "IndexTTSServer", "IndexTTSJobs", "IndexTTSAudio", "IndexTTSText", "IndexTTSWeights",
+                           "IndexTTSModels", .product(name: "Yams", package: "Yams")],
+            swiftSettings: commonSettings),
+        .executableTarget(
+            name: "indextts-fuzz", dependencies: ["IndexTTSFuzzing"], path: "Sources/indextts-fuzz",
+            swiftSettings: commonSettings),
         .target(
             name: "IndexTTSTestSupport", dependencies: ["IndexTTSTensor", "IndexTTSWeights", "IndexTTS"],
             path: "Tests/Support", swiftSettings: commonSettings),
@@ -160,6 +169,10 @@ let package = Package(
             name: "IndexTTSServerTests",
             dependencies: ["IndexTTSServer", "IndexTTSJobs", "IndexTTS", "IndexTTSAudio", "IndexTTSTensor", "IndexTTSTestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: commonSettings),
+        .testTarget(
+            name: "IndexTTSFuzzingTests",
+            dependencies: ["IndexTTSFuzzing", "IndexTTSServer", "IndexTTSWeights", "IndexTTSAudio", "IndexTTSModels", "IndexTTSText"],
             swiftSettings: commonSettings),
         .testTarget(
             name: "IndexTTSCLITests", dependencies: ["indextts", "IndexTTSAudio", "IndexTTSTestSupport"],

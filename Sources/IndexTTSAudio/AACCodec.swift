@@ -123,7 +123,7 @@ enum AACDecoder {
         bytes.count >= 7 && bytes[0] == 0xFF && bytes[1] & 0xF6 == 0xF0
     }
 
-    static func decode(_ bytes: [UInt8], name: String) throws -> DecodedAudio {
+    static func decode(_ bytes: [UInt8], name: String, maximumSamples: Int = AudioDecoder.maximumSamples) throws -> DecodedAudio {
         guard let codec = avcodec_find_decoder(AV_CODEC_ID_AAC), let parser = av_parser_init(Int32(AV_CODEC_ID_AAC.rawValue)) else {
             throw AudioError.unsupportedFormat("aac (this libavcodec has no AAC decoder)")
         }
@@ -153,6 +153,9 @@ enum AACDecoder {
                 let n = Int(frame.pointee.nb_samples)
                 guard frame.pointee.format == AV_SAMPLE_FMT_FLTP.rawValue, channels > 0 else {
                     throw AudioError.notAudio(path: name, reason: "unexpected AAC sample layout")
+                }
+                guard n >= 0, mono.count + n <= maximumSamples else {
+                    throw AudioError.tooLong(path: name, limitSamples: maximumSamples)
                 }
                 var block = [Float](repeating: 0, count: n)
                 withUnsafeBytes(of: &frame.pointee.data) { planes in

@@ -19,6 +19,11 @@ public struct DecodedAudio: Sendable {
 /// Decodes WAV (8/16/24/32-bit PCM, 32/64-bit float), FLAC, OGG Vorbis/Opus and MP3 with libsndfile (1.1+), and ADTS
 /// AAC with libavcodec, from files or from bytes in memory, downmixing any channel count to mono.
 public enum AudioDecoder {
+    /// Most samples (frames × channels) one decode produces: 2²⁶ (256 MiB of fp32; 23 minutes of 48 kHz mono).
+    /// Compressed formats expand (a FLAC frame of silence is a few bytes for 4608 samples), so the bound is on the
+    /// output, checked as it grows, never on what a header claims.
+    public static let maximumSamples = 1 << 26
+
     /// Below this peak a clip counts as silent (−90 dBFS).
     public static let silenceThreshold: Float = 3.2e-5
 
@@ -33,10 +38,12 @@ public enum AudioDecoder {
     }
 
     /// Decodes an in-memory file (an upload); `name` is used in errors and to check the extension against the content.
-    public static func decode(bytes: [UInt8], name: String, requireSound: Bool = false) throws -> DecodedAudio {
+    /// - Parameter maximumSamples: throw ``AudioError/tooLong(path:limitSamples:)`` past this many samples.
+    public static func decode(bytes: [UInt8], name: String, requireSound: Bool = false,
+                              maximumSamples: Int = AudioDecoder.maximumSamples) throws -> DecodedAudio {
         guard !bytes.isEmpty else { throw AudioError.empty(path: name) }
         if AACDecoder.looksLikeADTS(bytes) {
-            let audio = try AACDecoder.decode(bytes, name: name)
+            let audio = try AACDecoder.decode(bytes, name: name, maximumSamples: maximumSamples)
             if requireSound && audio.peak < silenceThreshold { throw AudioError.silent(path: name) }
             return audio
         }
@@ -56,14 +63,22 @@ public enum AudioDecoder {
         }
         let format = formatName(info.format)
         // Read in blocks: MP3 and Ogg report estimated lengths, so never trust the header for allocation.
+        // A header's frame count is a claim (a 44-byte WAV may announce 4 GB): reserve no more than the bytes hold.
         var interleaved: [Float] = []
-        if info.frames > 0 && info.frames < 1 << 31 { interleaved.reserveCapacity(Int(info.frames) * channels) }
-        var block = [Float](repeating: 0, count: 65_536 * channels)
+        if info.frames > 0 {
+            interleaved.reserveCapacity(min(Int(clamping: info.frames), bytes.count, maximumSamples / channels) * channels)
+        }
+        // Blocks of about 64k samples whatever the channel count (libsndfile allows thousands of channels).
+        let blockFrames = max(1, 65_536 / channels)
+        var block = [Float](repeating: 0, count: blockFrames * channels)
         while true {
             let read = withExtendedLifetime(file) {
-                block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, 65_536) }
+                block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress, sf_count_t(blockFrames)) }
             }
             if read <= 0 { break }
+            guard interleaved.count + Int(read) * channels <= maximumSamples else {
+                throw AudioError.tooLong(path: name, limitSamples: maximumSamples)
+            }
             interleaved += block.prefix(Int(read) * channels)
         }
         let frames = interleaved.count / channels

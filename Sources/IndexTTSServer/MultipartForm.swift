@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import MultipartKit
 import NIOCore
 
 /// A parsed `multipart/form-data` body: text fields and uploaded files by field name.
@@ -42,19 +41,9 @@ struct MultipartForm: Sendable {
     }
 
     init(body: ByteBuffer, boundary: String) throws {
-        let parser = MultipartParser(boundary: boundary)
-        var headers: [(String, String)] = []
-        var data: [UInt8] = []
-        var parts: [(headers: [(String, String)], data: [UInt8])] = []
-        parser.onHeader = { headers.append(($0, $1)) }
-        parser.onBody = { buffer in data += buffer.readBytes(length: buffer.readableBytes) ?? [] }
-        parser.onPartComplete = {
-            parts.append((headers, data))
-            headers = []
-            data = []
-        }
-        do { try parser.execute(body) } catch {
-            throw APIError(.badRequest, "malformed multipart/form-data body: \(error)", code: "invalid_multipart")
+        let parts: [Part]
+        do { parts = try Self.parts(of: Array(body.readableBytesView), boundary: Array(boundary.utf8)) } catch let reason as Malformed {
+            throw APIError(.badRequest, "malformed multipart/form-data body: \(reason.reason)", code: "invalid_multipart")
         }
         for part in parts {
             guard let disposition = part.headers.first(where: { $0.0.lowercased() == "content-disposition" })?.1,
@@ -66,6 +55,67 @@ struct MultipartForm: Sendable {
                 fields[name] = String(decoding: part.data, as: UTF8.self)
             }
         }
+    }
+
+    struct Part {
+        var headers: [(String, String)]
+        var data: [UInt8]
+    }
+
+    struct Malformed: Error {
+        let reason: String
+    }
+
+    /// The parts of a `multipart/form-data` body (RFC 7578 / RFC 2046): a preamble, then `--boundary` lines each
+    /// followed by header lines, an empty line and the content, up to `CRLF--boundary`; `--boundary--` ends it.
+    /// Our own reader over the whole body (it is collected up to ``ServerConfiguration/maxBodyBytes`` first): the
+    /// streaming parser used before trapped on any header-name byte ≥ 0x80 (found by the `multipart` fuzz harness).
+    static func parts(of bytes: [UInt8], boundary: [UInt8]) throws -> [Part] {
+        guard (1...70).contains(boundary.count) else { throw Malformed(reason: "the boundary must be 1 to 70 characters") }
+        let delimiter = Array("--".utf8) + boundary
+        let crlf: [UInt8] = [13, 10]
+        guard var position = firstIndex(of: delimiter, in: bytes, from: 0) else {
+            throw Malformed(reason: "no --boundary line")
+        }
+        var parts: [Part] = []
+        while true {
+            position += delimiter.count
+            if bytes[position...].starts(with: Array("--".utf8)) { return parts }  // the close delimiter
+            // Transport padding (spaces, tabs) may follow a delimiter, then the line break.
+            while position < bytes.count, bytes[position] == 32 || bytes[position] == 9 { position += 1 }
+            guard bytes[position...].starts(with: crlf) else { throw Malformed(reason: "no line break after a boundary") }
+            position += 2
+            var headers: [(String, String)] = []
+            while true {
+                guard let end = firstIndex(of: crlf, in: bytes, from: position) else {
+                    throw Malformed(reason: "a part's headers do not end")
+                }
+                if end == position { position += 2; break }
+                let line = String(decoding: bytes[position..<end], as: UTF8.self)
+                guard let colon = line.firstIndex(of: ":") else { throw Malformed(reason: "a header line without ':'") }
+                headers.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                guard headers.count <= 32 else { throw Malformed(reason: "more than 32 headers in a part") }
+                position = end + 2
+            }
+            guard let next = firstIndex(of: crlf + delimiter, in: bytes, from: position) else {
+                throw Malformed(reason: "a part is not closed by its boundary")
+            }
+            parts.append(Part(headers: headers, data: Array(bytes[position..<next])))
+            position = next + 2
+        }
+    }
+
+    /// First occurrence of `needle` in `bytes` at or after `start`.
+    static func firstIndex(of needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+        guard let first = needle.first, needle.count <= bytes.count else { return nil }
+        var i = start
+        let last = bytes.count - needle.count
+        while i <= last {
+            if bytes[i] == first && bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
     }
 
     static func parameter(_ key: String, in header: String) -> String? {

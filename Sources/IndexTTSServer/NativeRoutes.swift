@@ -86,83 +86,23 @@ extension SpeechServer {
     /// Reads a native request (multipart/form-data with optional clips, or JSON); validates every field.
     func parseNativeSpeech(_ request: Request, allowList: Bool) async throws -> ParsedSpeech {
         let body = try await collectBody(request)
-        let contentType = request.headers[.contentType]
-        var parsed: ParsedSpeech
-        if let form = try MultipartForm.parse(body: body, contentType: contentType) {
-            var texts: [String] = []
-            if let list = form.fields["texts"] {
-                do { texts = try JSONDecoder().decode([String].self, from: Data(list.utf8)) } catch {
-                    throw APIError.invalid("texts", "expected a JSON array of strings")
-                }
-            } else if let text = form.fields["text"] {
-                texts = [text]
-            }
-            var p = SpeechParameters(text: "")
-            p.voice = form.string("voice")
-            p.emotion = form.string("emotion")
-            p.emotionVector = try form.doubles("emo_vector")
-            p.emotionText = form.string("emo_text")
-            p.emotionWeight = try form.double("emo_alpha")
-            p.speed = try form.double("speed")
-            if let s = form.string("seed") {
-                guard let seed = UInt64(s) else { throw APIError.invalid("seed", "expected a non-negative integer, got '\(s)'") }
-                p.seed = seed
-            }
-            p.format = try Self.format(form.string("format"))
-            p.sampling = SamplingParameters(doSample: try form.bool("do_sample"), topP: try form.double("top_p"),
-                                            topK: try form.int("top_k"), temperature: try form.double("temperature"),
-                                            numBeams: try form.int("num_beams"),
-                                            repetitionPenalty: try form.double("repetition_penalty"),
-                                            lengthPenalty: try form.double("length_penalty"),
-                                            maxMelTokens: try form.int("max_mel_tokens"),
-                                            diffusionSteps: try form.int("diffusion_steps"),
-                                            inferenceCfgRate: try form.double("inference_cfg_rate"),
-                                            maxTextTokensPerSegment: try form.int("max_text_tokens_per_segment"),
-                                            intervalSilence: try form.int("interval_silence"))
-            p.useRandom = try form.bool("use_random")
-            if let mode = form.string("readings"), !mode.isEmpty {
-                guard let parsed = ReadingMode(rawValue: mode) else {
-                    throw APIError(.badRequest, "readings: one of \(ReadingMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(mode)'",
-                                   param: "readings", code: "invalid_value")
-                }
-                p.readings = parsed
-            }
-            if p.sampling?.isEmpty == true { p.sampling = nil }
-            parsed = ParsedSpeech(texts: texts, isList: form.fields["texts"] != nil, template: p, uploads: [])
-            // Validate everything cheap before storing uploads.
-            try validate(&parsed, allowList: allowList)
-            if let file = form.files["spk_audio_prompt"] ?? form.files["reference_audio"] {
-                let path = try saveUpload(file, field: "spk_audio_prompt")
+        let native = try RequestParsing.nativeSpeech(body: body, contentType: request.headers[.contentType], allowList: allowList,
+                                                     limits: RequestParsing.Limits(configuration))
+        var parsed = ParsedSpeech(texts: native.texts, isList: native.isList, template: native.template, uploads: [])
+        if let file = native.speakerClip {
+            let path = try saveUpload(file, field: "spk_audio_prompt")
+            parsed.uploads.append(path)
+            parsed.template.referenceAudioPath = path
+        }
+        if let file = native.emotionClip {
+            do {
+                let path = try saveUpload(file, field: "emo_audio_prompt")
                 parsed.uploads.append(path)
-                parsed.template.referenceAudioPath = path
-            }
-            if let file = form.files["emo_audio_prompt"] ?? form.files["emotion_audio"] {
-                do {
-                    let path = try saveUpload(file, field: "emo_audio_prompt")
-                    parsed.uploads.append(path)
-                    parsed.template.emotionAudioPath = path
-                } catch {
-                    removeUploads(parsed.uploads)
-                    throw error
-                }
-            }
-        } else {
-            let json: NativeSpeechJSON
-            do { json = try JSONDecoder().decode(NativeSpeechJSON.self, from: Data(buffer: body)) } catch let e as DecodingError {
-                throw APIError.from(e)
-            } catch let e as APIError {
-                throw e
+                parsed.template.emotionAudioPath = path
             } catch {
-                throw APIError(.badRequest, "send multipart/form-data or a JSON object: \(error)", code: "invalid_json")
+                removeUploads(parsed.uploads)
+                throw error
             }
-            var p = SpeechParameters(text: "", voice: json.voice, emotion: json.emotion, emotionVector: json.emoVector,
-                                     emotionText: json.emoText, emotionWeight: json.emoAlpha, speed: json.speed, seed: json.seed,
-                                     format: try Self.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling,
-                                     useRandom: json.useRandom)
-            p.readings = json.readings
-            p.text = ""
-            parsed = ParsedSpeech(texts: json.texts, isList: json.isList, template: p, uploads: [])
-            try validate(&parsed, allowList: allowList)
         }
         // Resolve once (voice, clips) and let the engine check its controls, so bad requests fail now.
         do {
@@ -176,25 +116,6 @@ extension SpeechServer {
             throw error
         }
         return parsed
-    }
-
-    func validate(_ parsed: inout ParsedSpeech, allowList: Bool) throws {
-        guard !parsed.texts.isEmpty else { throw APIError.missing("text") }
-        if parsed.texts.count > 1 && !allowList { throw APIError.invalid("text", "give one text here; submit lists to /v1/jobs") }
-        if parsed.texts.count > configuration.maxJobsPerRequest {
-            throw APIError(.contentTooLarge, "\(parsed.texts.count) texts in one request; the limit is \(configuration.maxJobsPerRequest)",
-                           param: "text", code: "too_many_texts")
-        }
-        for (i, text) in parsed.texts.enumerated() {
-            var p = parsed.template
-            p.text = text
-            do { try p.validate(maxCharacters: configuration.maxTextCharacters) } catch let e as SynthesisError {
-                var api = APIError.from(e)
-                if parsed.texts.count > 1 { api.message = "text[\(i)]: " + api.message }
-                if api.param == "input" { api.param = parsed.texts.count > 1 ? "text[\(i)]" : "text" }
-                throw api
-            }
-        }
     }
 
     static func format(_ name: String?) throws -> AudioFormat? {

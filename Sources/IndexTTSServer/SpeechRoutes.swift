@@ -58,33 +58,9 @@ extension SpeechServer {
 
         router.post("/v1/audio/speech") { request, context -> Response in
             let body = try await self.collectBody(request)
-            let decoder = JSONDecoder()
-            let speech: OpenAISpeechRequest
-            do { speech = try decoder.decode(OpenAISpeechRequest.self, from: Data(buffer: body)) } catch let e as DecodingError {
-                throw APIError.from(e)
-            } catch {
-                throw APIError(.badRequest, "the body must be JSON: \(error)", code: "invalid_json")
-            }
-            if let model = speech.model, !self.modelNames.contains(model) {
-                throw APIError(.badRequest, "model '\(model)' is not served here; models: \(self.modelNames.joined(separator: ", "))",
-                               param: "model", code: "model_not_found")
-            }
-            let formatName = (speech.responseFormat ?? "mp3").lowercased()
-            guard let format = AudioFormat(rawValue: formatName) else {
-                throw APIError.invalid("response_format", "must be one of mp3, opus, aac, flac, wav, pcm; got '\(formatName)'")
-            }
-            let streamFormat = speech.streamFormat?.lowercased()
-            if let streamFormat, !["audio", "sse"].contains(streamFormat) {
-                throw APIError.invalid("stream_format", "must be 'audio' or 'sse'; got '\(streamFormat)'")
-            }
-            var parameters = SpeechParameters(text: speech.input, voice: speech.voice, speed: speech.speed, format: format)
-            if let instructions = speech.instructions?.trimmingCharacters(in: .whitespacesAndNewlines), !instructions.isEmpty {
-                // Free text: the engine maps what it understands (preset names and labels for the default voice).
-                parameters.emotionText = instructions
-            }
-            do { try parameters.validate(maxCharacters: self.configuration.maxSpeechCharacters) } catch SynthesisError.emptyText {
-                throw APIError(.badRequest, "'input' is empty", param: "input", code: "empty_input")
-            }
+            let speech = try RequestParsing.openAISpeech(body: body, modelNames: self.modelNames,
+                                                         limits: RequestParsing.Limits(self.configuration))
+            let parameters = speech.parameters, format = speech.format, streamFormat = speech.streamFormat
             let synthesis = try self.resolver.resolve(parameters)
             try self.engine.validate(synthesis)
             switch streamFormat {

@@ -114,7 +114,7 @@ public final class SpeechServer: Sendable {
     }
 
     /// Saves an uploaded clip under `uploads/` (checked to decode first) and returns its path.
-    func saveUpload(_ file: MultipartForm.File, field: String) throws -> String {
+    func saveUpload(_ file: RequestParsing.Upload, field: String) throws -> String {
         do { _ = try AudioDecoder.decode(bytes: file.bytes, name: file.fileName, requireSound: true) } catch {
             throw APIError(.badRequest, "\(field): cannot use '\(file.fileName)': \(error)", param: field, code: "invalid_audio")
         }

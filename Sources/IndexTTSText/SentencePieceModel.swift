@@ -40,6 +40,17 @@ public struct SentencePieceModel: Sendable {
         try self.init(proto: proto, path: path)
     }
 
+    /// Reads the bytes of a `.model` file already in memory; `name` stands for the path in errors.
+    public init(serializedBytes bytes: [UInt8], name: String) throws {
+        let proto: SPModelProto
+        do {
+            proto = try SPModelProto(serializedBytes: bytes)
+        } catch {
+            throw TextError.invalidModel(path: name, reason: "not a ModelProto (\(error))")
+        }
+        try self.init(proto: proto, path: name)
+    }
+
     init(proto: SPModelProto, path: String) throws {
         guard !proto.pieces.isEmpty else { throw TextError.invalidModel(path: path, reason: "no pieces") }
         let modelType = proto.trainerSpec.modelType

@@ -83,7 +83,10 @@ public struct TextSegmenter: Sendable {
             let commas: Set<String> = [",", "▁,"]
             // Sub-splits are merged within the run first, then again with their neighbours (as upstream recurses).
             let pieces: [Range<Int>]
-            if enders.isDisjoint(with: commas) && tokens[run].contains(where: commas.contains) {
+            // Commas only from the sentence level, hyphens from there or the comma level: a run with commas and
+            // hyphens close together otherwise went comma → hyphen → comma… until the stack overflowed (found by
+            // the `text` fuzz harness).
+            if enders.isDisjoint(with: commas) && !enders.contains("-") && tokens[run].contains(where: commas.contains) {
                 pieces = merge(split(tokens, run, enders: commas))
             } else if !enders.contains("-") && tokens[run].contains("-") {
                 pieces = merge(split(tokens, run, enders: ["-"]))

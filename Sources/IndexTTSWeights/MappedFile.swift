@@ -71,6 +71,21 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawPointer(copy)
     }
 
+    /// The bytes of a file already in memory (an upload, a fuzz input), copied to the heap; `name` stands for the
+    /// path in errors. Readers treat it exactly like a mapped file.
+    public init(bytes source: [UInt8], name: String) {
+        path = name
+        size = source.count
+        ownsCopy = true
+        if source.isEmpty {
+            bytes = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: source.count, alignment: 64)
+        source.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: source.count) }
+        bytes = UnsafeRawPointer(copy)
+    }
+
     deinit {
         guard let bytes else { return }
         if ownsCopy {

@@ -9,7 +9,7 @@ public indirect enum PickleValue: @unchecked Sendable {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     /// A class or function reference (`module.name`), never resolved to code.
@@ -34,11 +34,18 @@ public indirect enum PickleValue: @unchecked Sendable {
     /// Elements of a tuple or list.
     public var elements: [PickleValue]? {
         switch self {
-        case .tuple(let t): return t
+        case .tuple(let t): return t.items
         case .list(let l): return l.items
         default: return nil
         }
     }
+}
+
+/// A pickled tuple. A reference type like the other containers, so that hostile pickles (memo references shared
+/// across levels, nesting a million deep) can be measured and taken apart without recursion (``Unpickler``).
+public final class PickleTuple: @unchecked Sendable {
+    public internal(set) var items: [PickleValue]
+    init(_ items: [PickleValue]) { self.items = items }
 }
 
 /// A mutable pickled list. Thread safety: mutated only while unpickling, read-only afterwards.
@@ -55,6 +62,13 @@ public final class PickleDict: @unchecked Sendable {
     public internal(set) var attributes: PickleValue = .none
     private var stringKeys: [String: Int] = [:]
     init() {}
+
+    /// Drops every item and attribute (taking a rejected pickle apart).
+    func removeAll() {
+        items = []
+        stringKeys = [:]
+        attributes = .none
+    }
 
     /// Sets `key` to `value`; a repeated string key replaces the earlier value, as in Python.
     func set(_ key: PickleValue, _ value: PickleValue) {
@@ -76,8 +90,8 @@ public final class PickleDict: @unchecked Sendable {
 
 /// An inert call `callable(*arguments)` with optional BUILD state.
 public final class PickleObject: @unchecked Sendable {
-    public let callable: PickleValue
-    public let arguments: [PickleValue]
+    public internal(set) var callable: PickleValue
+    public internal(set) var arguments: [PickleValue]
     public internal(set) var state: PickleValue = .none
     init(callable: PickleValue, arguments: [PickleValue]) {
         self.callable = callable

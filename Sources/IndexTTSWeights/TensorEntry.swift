@@ -98,12 +98,22 @@ public struct TensorEntry: Sendable {
                     path: file.path,
                     reason: "tensor '\(name)' (shape \(shape), offset \(elementOffset)) reaches beyond its storage of \(storageElementCount) elements")
             }
+            // A view that repeats its storage (stride 0) widens on load: bound it, or a few bytes of pickle could ask
+            // for a 10⁹-element tensor.
+            guard elementCount / TensorEntry.maximumBroadcast <= storageElementCount else {
+                throw WeightsError.corrupt(
+                    path: file.path,
+                    reason: "tensor '\(name)' (shape \(shape), strides \(strides)) repeats its storage of \(storageElementCount) elements more than \(TensorEntry.maximumBroadcast) times")
+            }
         }
         _ = try file.pointer(at: storageByteOffset, count: storageElementCount * dtype.byteSize)
     }
 
     /// Number of elements.
     public var elementCount: Int { Tensor.elementCount(shape) }
+
+    /// How many times a view may repeat its storage (stride-0 axes, as `expand` leaves them).
+    public static let maximumBroadcast = 16
 
     /// Bytes the tensor occupies in the file.
     public var storedByteCount: Int { elementCount * dtype.byteSize }

@@ -64,7 +64,111 @@ struct Unpickler {
         String(decoding: try take(count), as: UTF8.self)
     }
 
+    /// Deepest container nesting accepted (checkpoints nest a few levels). Deeper trees and cycles (a list appended
+    /// to itself) are rejected: releasing or walking them recurses once per level and would overflow the stack.
+    static let maximumDepth = 256
+    /// Most container paths from the root that a pickle may have, per byte of pickle (with a floor): memo references
+    /// let a few hundred bytes describe a tree that doubles at every level, and the readers walk paths, not objects.
+    static let pathsPerByte = 4, minimumPaths = 1_000_000
+
+    /// Decodes the pickle. A malformed or hostile one throws ``WeightsError``; whatever it built is taken apart
+    /// without recursion first.
     mutating func load() throws -> PickleValue {
+        let result: Result<PickleValue, any Error>
+        do { result = .success(try run()) } catch { result = .failure(error) }
+        var leftovers = stack + Array(memo.values)
+        stack = []
+        memo = [:]
+        switch result {
+        case .success(let root):
+            let budget = max(Self.minimumPaths, Self.pathsPerByte * bytes.count)
+            if let problem = Self.shapeProblem([root] + leftovers, maximumPaths: budget) {
+                leftovers.append(root)
+                Self.dismantle(leftovers)
+                throw corrupt(problem)
+            }
+            return root
+        case .failure(let error):
+            Self.dismantle(leftovers)
+            throw error
+        }
+    }
+
+    /// The container a value is, with its children (nil for scalars, strings, storages and tensors).
+    private static func node(_ value: PickleValue) -> (object: AnyObject, children: [PickleValue])? {
+        switch value {
+        case .tuple(let t): return (t, t.items)
+        case .list(let l): return (l, l.items)
+        case .dict(let d): return (d, d.items.flatMap { [$0.key, $0.value] } + [d.attributes])
+        case .object(let o): return (o, [o.callable] + o.arguments + [o.state])
+        default: return nil
+        }
+    }
+
+    /// Why the object graph under `roots` is unacceptable: a cycle, nesting deeper than ``maximumDepth``, or more
+    /// than `maximumPaths` container paths from the first root. Iterative; linear in the number of containers.
+    static func shapeProblem(_ roots: [PickleValue], maximumPaths: Int) -> String? {
+        var done: [ObjectIdentifier: (height: Int, paths: Int)] = [:]
+        var active: Set<ObjectIdentifier> = []
+        for (rootIndex, root) in roots.enumerated() {
+            guard let first = node(root) else { continue }
+            var work: [(object: AnyObject, children: [PickleValue], expanded: Bool)] = [(first.object, first.children, false)]
+            while let top = work.last {
+                let id = ObjectIdentifier(top.object)
+                if !top.expanded {
+                    if done[id] != nil { work.removeLast(); continue }
+                    active.insert(id)
+                    if active.count > maximumDepth {
+                        return "containers nested deeper than \(maximumDepth) levels"
+                    }
+                    work[work.count - 1].expanded = true
+                    for child in top.children {
+                        guard let n = node(child) else { continue }
+                        let childID = ObjectIdentifier(n.object)
+                        if active.contains(childID) { return "a container contains itself" }
+                        if done[childID] == nil { work.append((n.object, n.children, false)) }
+                    }
+                } else {
+                    var height = 0, paths = 1
+                    for child in top.children {
+                        guard let n = node(child), let measured = done[ObjectIdentifier(n.object)] else { continue }
+                        height = max(height, measured.height)
+                        paths = min(paths + measured.paths, Int.max / 2)
+                    }
+                    done[id] = (height + 1, paths)
+                    active.remove(id)
+                    work.removeLast()
+                }
+            }
+            if rootIndex == 0, let measured = done[ObjectIdentifier(first.object)], measured.paths > maximumPaths {
+                return "\(measured.paths) container paths (memo references shared across levels); the limit is \(maximumPaths)"
+            }
+        }
+        return nil
+    }
+
+    /// Empties every container reachable from `values`, so that releasing them never recurses (a rejected pickle may
+    /// nest a million levels or contain itself).
+    static func dismantle(_ values: [PickleValue]) {
+        var work = values
+        var seen: Set<ObjectIdentifier> = []
+        while let value = work.popLast() {
+            guard let n = node(value), seen.insert(ObjectIdentifier(n.object)).inserted else { continue }
+            work.append(contentsOf: n.children)
+            switch value {
+            case .tuple(let t): t.items = []
+            case .list(let l): l.items = []
+            case .dict(let d): d.removeAll()
+            case .object(let o):
+                o.callable = .none
+                o.arguments = []
+                o.state = .none
+            default: break
+            }
+        }
+    }
+
+    private mutating func run() throws -> PickleValue {
         while true {
             let opcode = try byte()
             switch opcode {
@@ -108,11 +212,11 @@ struct Unpickler {
             case 0x42: stack.append(.bytes(Array(try take(Int(try integer(UInt32.self))))))  // BINBYTES
             case 0x43: stack.append(.bytes(Array(try take(Int(try byte())))))  // SHORT_BINBYTES
             case 0x8E, 0x96: stack.append(.bytes(Array(try take(Int(clamping: try integer(UInt64.self))))))  // BINBYTES8, BYTEARRAY8
-            case 0x29: stack.append(.tuple([]))
-            case 0x74: stack.append(.tuple(try popToMark()))
-            case 0x85: let a = try pop(); stack.append(.tuple([a]))
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
+            case 0x29: stack.append(.tuple(PickleTuple([])))
+            case 0x74: stack.append(.tuple(PickleTuple(try popToMark())))
+            case 0x85: let a = try pop(); stack.append(.tuple(PickleTuple([a])))
+            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple(PickleTuple([a, b])))
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple(PickleTuple([a, b, c])))
             case 0x5D: stack.append(.list(PickleList()))
             case 0x6C: stack.append(.list(PickleList(try popToMark())))
             case 0x61:  // APPEND
@@ -236,7 +340,8 @@ struct Unpickler {
     }
 
     /// Interprets the few callables state dicts need; everything else stays inert.
-    private func call(_ callable: PickleValue, _ arguments: [PickleValue]) throws -> PickleValue {
+    private func call(_ callable: PickleValue, _ arguments: [PickleValue], depth: Int = 0) throws -> PickleValue {
+        guard depth < 8 else { throw corrupt("_rebuild_from_type_v2 nested more than 8 deep") }
         guard case .global(let module, let name) = callable else {
             return .object(PickleObject(callable: callable, arguments: arguments))
         }
@@ -256,9 +361,9 @@ struct Unpickler {
         case ("torch._tensor", "_rebuild_from_type_v2"):
             // (function, type, args, state): apply the inner rebuild function to its arguments.
             guard arguments.count >= 3 else { throw corrupt("malformed _rebuild_from_type_v2") }
-            return try call(arguments[0], arguments[2].elements ?? [])
+            return try call(arguments[0], arguments[2].elements ?? [], depth: depth + 1)
         case ("torch", "Size"), ("builtins", "tuple"):
-            return .tuple(arguments.first?.elements ?? [])
+            return .tuple(PickleTuple(arguments.first?.elements ?? []))
         case ("builtins", "list"):
             return .list(PickleList(arguments.first?.elements ?? []))
         case ("_codecs", "encode"):

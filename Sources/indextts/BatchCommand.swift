@@ -6,62 +6,6 @@ import IndexTTSJobs
 import IndexTTSText
 import Logging
 
-/// One line of a batch file, with IndexTTS2's `infer()` field names (and ours for what it lacks).
-struct BatchLine: Decodable {
-    var text: String
-    var spkAudioPrompt: String?
-    var outputPath: String?
-    var emoAudioPrompt: String?
-    var emoAlpha: Double?
-    var emoVector: [Double]?
-    var useEmoText: Bool?
-    var emoText: String?
-    var voice: String?
-    var emotion: String?
-    var speed: Double?
-    var seed: UInt64?
-    var format: String?
-    var useRandom: Bool?
-    var readings: ReadingMode?
-    /// `do_sample`, `top_p`, `top_k`, `temperature`, `num_beams`, `repetition_penalty`, `length_penalty`,
-    /// `max_mel_tokens`, `diffusion_steps`, `inference_cfg_rate`, `max_text_tokens_per_segment`, `interval_silence`.
-    var sampling = SamplingParameters()
-
-    enum CodingKeys: String, CodingKey {
-        case text
-        case spkAudioPrompt = "spk_audio_prompt"
-        case outputPath = "output_path"
-        case emoAudioPrompt = "emo_audio_prompt"
-        case emoAlpha = "emo_alpha"
-        case emoVector = "emo_vector"
-        case useEmoText = "use_emo_text"
-        case emoText = "emo_text"
-        case voice, emotion, speed, seed, format
-        case useRandom = "use_random"
-        case readings
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        text = try c.decode(String.self, forKey: .text)
-        spkAudioPrompt = try c.decodeIfPresent(String.self, forKey: .spkAudioPrompt)
-        outputPath = try c.decodeIfPresent(String.self, forKey: .outputPath)
-        emoAudioPrompt = try c.decodeIfPresent(String.self, forKey: .emoAudioPrompt)
-        emoAlpha = try c.decodeIfPresent(Double.self, forKey: .emoAlpha)
-        emoVector = try c.decodeIfPresent([Double].self, forKey: .emoVector)
-        useEmoText = try c.decodeIfPresent(Bool.self, forKey: .useEmoText)
-        emoText = try c.decodeIfPresent(String.self, forKey: .emoText)
-        voice = try c.decodeIfPresent(String.self, forKey: .voice)
-        emotion = try c.decodeIfPresent(String.self, forKey: .emotion)
-        speed = try c.decodeIfPresent(Double.self, forKey: .speed)
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
-        format = try c.decodeIfPresent(String.self, forKey: .format)
-        useRandom = try c.decodeIfPresent(Bool.self, forKey: .useRandom)
-        readings = try c.decodeIfPresent(ReadingMode.self, forKey: .readings)
-        sampling = try SamplingParameters(from: decoder)
-    }
-}
-
 /// `indextts batch FILE.jsonl`: queue every line, run them, report the failures; run it again to resume.
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -123,33 +67,11 @@ struct BatchCommand: AsyncParsableCommand {
             let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if text.isEmpty || text.hasPrefix("#") { continue }
             do {
-                let line: BatchLine
-                do { line = try JSONDecoder().decode(BatchLine.self, from: Data(text.utf8)) } catch let e as DecodingError {
-                    throw Failure(line: number, message: "invalid JSON: \(Self.describe(e))")
-                } catch {
-                    throw Failure(line: number, message: "invalid JSON: \(error)")
+                let (p, output): (SpeechParameters, String?)
+                do { (p, output) = try BatchLine.read(text, base: base, defaultFormat: defaultFormat) } catch let e as BatchLineError {
+                    throw Failure(line: number, message: e.message)
                 }
-                func path(_ p: String?) -> String? {
-                    guard let p, !p.isEmpty else { return nil }
-                    return p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
-                }
-                let output = path(line.outputPath)
-                var lineFormat = defaultFormat
-                if let f = line.format ?? output.map({ ($0 as NSString).pathExtension }) {
-                    guard let parsed = AudioFormat(fileExtension: f) else {
-                        throw Failure(line: number, message: "format '\(f)' is not one of wav, mp3, opus, aac, flac, pcm")
-                    }
-                    lineFormat = parsed
-                }
-                var p = SpeechParameters(
-                    text: line.text, voice: line.voice, referenceAudioPath: path(line.spkAudioPrompt), emotion: line.emotion,
-                    emotionVector: line.emoVector, emotionText: line.useEmoText == true ? (line.emoText ?? line.text) : nil,
-                    emotionAudioPath: path(line.emoAudioPrompt), emotionWeight: line.emoAlpha, speed: line.speed,
-                    seed: line.seed, format: lineFormat, sampling: line.sampling.isEmpty ? nil : line.sampling,
-                    useRandom: line.useRandom)
-                p.readings = line.readings
                 do {
-                    try p.validate(maxCharacters: 20_000)
                     try engine.validate(try resolver.resolve(p))
                 } catch {
                     throw Failure(line: number, message: "\(error)")
@@ -256,14 +178,5 @@ struct BatchCommand: AsyncParsableCommand {
         return String(hash, radix: 16)
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, _): return "'\(key.stringValue)' is required"
-        case .typeMismatch(let type, let c): return "'\(c.codingPath.map(\.stringValue).joined(separator: "."))' should be \(type)"
-        case .valueNotFound(let type, let c): return "'\(c.codingPath.map(\.stringValue).joined(separator: "."))' is null (expected \(type))"
-        case .dataCorrupted(let c): return c.debugDescription
-        @unknown default: return "\(error)"
-        }
-    }
 }
 

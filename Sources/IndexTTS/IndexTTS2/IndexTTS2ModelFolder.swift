@@ -1,4 +1,5 @@
 import Foundation
+import IndexTTSText
 import IndexTTSModels
 import IndexTTSWeights
 import Yams
@@ -162,6 +163,9 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         } else {
             do {
                 let text = try String(contentsOfFile: configPath, encoding: .utf8)
+                if let problem = YAMLLimits.problem(in: text) {
+                    throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: problem)
+                }
                 guard let node = try Yams.load(yaml: text) as? [String: Any] else {
                     throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: "not a mapping")
                 }

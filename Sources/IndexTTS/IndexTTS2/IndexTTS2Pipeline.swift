@@ -47,7 +47,14 @@ public struct IndexTTS2Pipeline: Sendable {
         }
         let main = IndexTTS2ModelFolder.mainSource
         let yaml = attempt(folder.config, main) { try String(contentsOfFile: folder.config, encoding: .utf8) }
-        let root = yaml.flatMap { text in attempt(folder.config, main) { try Yams.load(yaml: text) as? [String: Any] } } ?? nil
+        let root = yaml.flatMap { text in
+            attempt(folder.config, main) { () throws -> [String: Any]? in
+                if let problem = YAMLLimits.problem(in: text) {
+                    throw ModelError.invalidConfiguration(file: folder.config, field: "-", reason: problem)
+                }
+                return try Yams.load(yaml: text) as? [String: Any]
+            }
+        } ?? nil
         let gpt = attempt(folder.gpt, main) { try UnifiedVoice.load(checkpoint: folder.gpt, configYAML: folder.config) }
         let s2m = attempt(folder.s2mel, main) {
             try S2M.load(checkpoint: folder.s2mel, configYAML: folder.config).converted(to: precision)

@@ -1,4 +1,5 @@
 import Foundation
+import IndexTTSText
 import Yams
 
 extension ModelError {
@@ -41,6 +42,9 @@ extension ConfigYAMLSection {
 
     /// Parses `config.yaml` text (`source` names it in errors) and validates the section.
     public static func parse(yaml text: String, source: String = "config.yaml") throws -> Self {
+        if let problem = YAMLLimits.problem(in: text) {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: problem)
+        }
         let configuration: Self
         do {
             guard let section = try YAMLDecoder().decode(ConfigYAMLRoot<Self>.self, from: text).section else {

@@ -34,6 +34,7 @@ public struct Glossary: Sendable, Equatable {
     }
 
     public static func parse(yaml text: String, source: String = "glossary") throws -> Glossary {
+        if let problem = YAMLLimits.problem(in: text) { throw TextError.invalidDictionary(path: source, reason: problem) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw TextError.invalidDictionary(path: source, reason: "not valid YAML: \(error)")

@@ -94,7 +94,8 @@ enum EnglishNumber {
 
     /// A whole number: `1500` → `one thousand five hundred` (separators ignored).
     static func cardinal(_ raw: some StringProtocol) -> String {
-        let digitsOnly = String(raw.filter(\.isNumber).drop { $0 == "0" })
+        // ASCII digits only (`Int(_:)` below takes no others; `isNumber` also admits `½` and other scripts' digits).
+        let digitsOnly = String(raw.filter { $0.isASCII && $0.isNumber }.drop { $0 == "0" })
         if digitsOnly.isEmpty { return "zero" }
         if digitsOnly.count > 18 { return digitByDigit(digitsOnly, oh: false) }
         var groups: [Int] = []

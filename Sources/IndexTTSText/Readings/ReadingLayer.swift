@@ -79,8 +79,12 @@ public struct ReadingLayer: Sendable {
 
         init(_ name: String, _ pattern: String, caseInsensitive: Bool = false, _ read: @escaping @Sendable (Match) -> String?) {
             self.name = name
-            // The patterns are constants; a failure is a programming error the tests catch.
-            self.regex = try! NSRegularExpression(pattern: pattern, options: caseInsensitive ? [.caseInsensitive] : [])
+            // The patterns are constants; a failure is a programming error the tests catch. ICU's `\d` matches every
+            // Unicode decimal digit (Arabic-Indic, fullwidth…), but the readings convert matches with `Int(_:)`,
+            // which takes ASCII only: a non-ASCII digit trapped on the force unwrap (found by the `text` fuzz
+            // harness). Digits here are ASCII; other scripts' digits pass through to the later stages.
+            let ascii = pattern.replacingOccurrences(of: #"\d"#, with: "[0-9]")
+            self.regex = try! NSRegularExpression(pattern: ascii, options: caseInsensitive ? [.caseInsensitive] : [])
             self.read = read
         }
     }

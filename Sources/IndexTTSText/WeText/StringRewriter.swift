@@ -367,7 +367,14 @@ public struct StringRewriter: Sendable {
                 var stack: [Int32] = [0]
                 var queued = [Bool](repeating: false, count: count)
                 queued[0] = true
+                // Label-correcting search: a negative-weight cycle (never in WeTextProcessing's grammars, possible in
+                // a damaged or hostile file) would improve distances forever. Stop after a generous number of
+                // settles; `labels(to:)` then finds the parent cycle and the rewrite fails instead of hanging.
+                var settles = 0
+                let budget = max(1 << 20, 64 * count)
                 while let top = stack.popLast() {
+                    settles += 1
+                    if settles > budget { break }
                     queued[Int(top)] = false
                     settle(Int(top)) { v in
                         if !queued[v] { queued[v] = true; stack.append(Int32(v)) }
@@ -385,10 +392,14 @@ public struct StringRewriter: Sendable {
         }
 
         /// The output labels on the parent chain from node 0 to `node`.
-        func labels(to node: Int, parentNode: [Int32], parentArc: [Int32]) -> [UInt8] {
+        /// nil when the parent chain loops (a negative-weight cycle stopped the search early).
+        func labels(to node: Int, parentNode: [Int32], parentArc: [Int32]) -> [UInt8]? {
             var labels: [UInt8] = []
             var u = node
+            var steps = 0
             while parentNode[u] >= 0 {
+                steps += 1
+                if steps > parentNode.count { return nil }
                 let label = fst.storage.outputLabels[Int(parentArc[u])]
                 if label > 0 { labels.append(UInt8(truncatingIfNeeded: label)) }
                 u = Int(parentNode[u])
@@ -454,7 +465,8 @@ public struct StringRewriter: Sendable {
                 if u == cut { cutDistance = d }
             }
             guard cutDistance.isFinite else { return .notYet }
-            return .committed(labels(to: cut, parentNode: parents.parentNode, parentArc: parents.parentArc),
+            guard let prefix = labels(to: cut, parentNode: parents.parentNode, parentArc: parents.parentArc) else { return .never }
+            return .committed(prefix,
                               Root(state: nodeState[cut], position: cutPosition, distance: cutDistance))
         }
 

@@ -1,0 +1,48 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import IndexTTSAudio
+import IndexTTSServer
+import NIOCore
+import Testing
+
+/// Inputs the fuzz harnesses' resource limits refuse (docs/RELIABILITY.md) reach the live server as 4xx answers
+/// with OpenAI error bodies, never as a crash or a 5xx, and the server keeps serving afterwards.
+struct HostileInputTests {
+    /// A 52-byte WAV claiming 4 GB of 48 kHz stereo samples.
+    static var hugeHeaderWAV: [UInt8] {
+        func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func u16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        return Array("RIFF".utf8) + u32(0xFFFF_FFF0) + Array("WAVEfmt ".utf8) + u32(16) + u16(1) + u16(2) + u32(48_000)
+            + u32(192_000) + u16(4) + u16(16) + Array("data".utf8) + u32(0xFFFF_FFF0) + [UInt8](repeating: 0, count: 8)
+    }
+
+    @Test func hostileBodiesAndUploadsAre4xx() async throws {
+        let rig = try TestServer()
+        try await rig.run { client in
+            let huge = try await client.postMultipart("/v1/tts", fields: [("text", "一。")],
+                                                      files: [("spk_audio_prompt", "huge.wav", Self.hugeHeaderWAV)])
+            #expect(huge.status == .badRequest && huge.errorCode == "invalid_audio", "\(huge.text)")
+            let voice = try await client.postMultipart("/v1/voices", fields: [("name", "huge")],
+                                                       files: [("audio", "huge.wav", Self.hugeHeaderWAV)])
+            #expect((400..<500).contains(voice.status.code), "\(voice.text)")
+
+            var json = HTTPFields()
+            json[.contentType] = "application/json"
+            let deep = ByteBuffer(bytes: Array(#"{"input":"#.utf8) + [UInt8](repeating: UInt8(ascii: "["), count: 100_000))
+            for uri in ["/v1/audio/speech", "/v1/tts", "/v1/jobs"] {
+                let r = try await client.execute(uri: uri, method: .post, headers: json, body: deep)
+                #expect(r.status == .badRequest, "\(uri): \(r.status) \(r.text)")
+            }
+            var form = HTTPFields()
+            form[.contentType] = "multipart/form-data; boundary=x"
+            let garbage = try await client.execute(uri: "/v1/jobs", method: .post, headers: form,
+                                                   body: ByteBuffer(bytes: Array("--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhi\r\n--y--".utf8)))
+            #expect((400..<500).contains(garbage.status.code), "\(garbage.status) \(garbage.text)")
+
+            // Still serving.
+            let ok = try await client.postJSON("/v1/tts", ["text": "一二。", "format": "wav"])
+            #expect(ok.status == .ok)
+        }
+    }
+}
