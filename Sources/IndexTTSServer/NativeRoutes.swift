@@ -23,9 +23,10 @@ struct NativeSpeechJSON: Decodable {
     var useRandom: Bool?
     var readings: ReadingMode?
     var sampling: SamplingParameters
+    var stream: StreamingOptions?
 
     enum CodingKeys: String, CodingKey {
-        case text, voice, emotion, speed, seed, format
+        case text, voice, emotion, speed, seed, format, stream
         case useRandom = "use_random"
         case readings
         case emoVector = "emo_vector"
@@ -64,6 +65,7 @@ struct NativeSpeechJSON: Decodable {
             readings = parsed
         }
         sampling = try SamplingParameters(from: decoder)
+        stream = try c.decodeIfPresent(StreamingOptions.self, forKey: .stream)
     }
 }
 
@@ -128,6 +130,13 @@ extension SpeechServer {
                 p.readings = parsed
             }
             if p.sampling?.isEmpty == true { p.sampling = nil }
+            // Windowed streaming: `stream` (true/false) and the window sizes as flat fields.
+            let chunk = try form.int("stream_chunk_size"), overlap = try form.int("stream_overlap_size")
+            let first = try form.int("stream_first_chunk_size")
+            if let enabled = try form.bool("stream") ?? (chunk != nil || overlap != nil || first != nil ? true : nil) {
+                p.stream = StreamingOptions(enabled: enabled, chunkSize: chunk ?? 100, overlapSize: overlap ?? 5,
+                                            firstChunkSize: first)
+            }
             parsed = ParsedSpeech(texts: texts, isList: form.fields["texts"] != nil, template: p, uploads: [])
             // Validate everything cheap before storing uploads.
             try validate(&parsed, allowList: allowList)
@@ -160,6 +169,7 @@ extension SpeechServer {
                                      format: try Self.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling,
                                      useRandom: json.useRandom)
             p.readings = json.readings
+            p.stream = json.stream
             p.text = ""
             parsed = ParsedSpeech(texts: json.texts, isList: json.isList, template: p, uploads: [])
             try validate(&parsed, allowList: allowList)
@@ -215,6 +225,11 @@ extension SpeechServer {
             defer { self.removeUploads(parsed.uploads) }
             let parameters = parsed.parameters()[0]
             let request = try parsed.firstRequest ?? self.resolver.resolve(parameters)
+            if parameters.stream?.enabled == true {
+                // Each window's audio is sent as soon as it exists (chunked transfer encoding); the clips are decoded
+                // into the request already, so the uploads can go when this handler returns.
+                return try self.streamAudio(request, format: parameters.format ?? .wav, parameters: parameters)
+            }
             let result = try await self.synthesize(request, source: "direct", parameters: parameters)
             var response = try self.audioResponse(result, format: parameters.format ?? .wav)
             if !self.engine.info.clonesTimbre {
