@@ -261,7 +261,8 @@ import Testing
             let distance = melDistance(mel, melReference, frameRange: range, aOffset: window.frameOffset, aFrames: window.frames)
             report.append(String(format: "window %d codes %d..<%d mel |Δ| %.4f", window.index, window.codeRange.lowerBound,
                                  window.codeRange.upperBound, distance))
-            #expect(distance < unrelatedMel, "window \(window.index): mel distance \(distance) ≥ unrelated \(unrelatedMel)")
+            // Measured 0.010–0.021 against 1.10 for unrelated noise (4 CFM steps).
+            #expect(distance < 0.1 * unrelatedMel, "window \(window.index): mel distance \(distance), unrelated \(unrelatedMel)")
             // Output sample p of this window is its own sample p − outputStart, i.e. whole sample frameOffset·256 + that.
             for p in window.outputStart..<(window.outputStart + window.emitted) where p < fadeStart {
                 let r = window.frameOffset * 256 + p - window.outputStart
@@ -283,8 +284,9 @@ import Testing
                        latentVersusHidden, latentMel))
         #expect(outside.count > inside.count && inside.count > 0)
         #expect(snrOutside.isFinite && snrInside.isFinite)
-        #expect(snrOutside > snrUnrelated + 3, "outside the cross-fades \(snrOutside) dB vs unrelated \(snrUnrelated) dB")
-        #expect(snrInside > snrUnrelated, "inside the cross-fades \(snrInside) dB vs unrelated \(snrUnrelated) dB")
+        // Measured 11.9 dB outside and 6.7 dB inside the cross-fades, 1.4 dB for unrelated noise.
+        #expect(snrOutside > snrUnrelated + 6, "outside the cross-fades \(snrOutside) dB vs unrelated \(snrUnrelated) dB")
+        #expect(snrInside > snrUnrelated + 3, "inside the cross-fades \(snrInside) dB vs unrelated \(snrUnrelated) dB")
     }
 }
 
