@@ -72,22 +72,26 @@ extension BenchCommand {
             let wholeAudio = Double(whole.samples.count) / Double(whole.sampleRate)
             var streamed = base
             streamed.streaming = streaming
-            var rounds: [StreamRound] = []
-            for n in levels {
-                rounds.append(try Self.round(engine: engine, request: streamed, concurrent: n, unstreamedSeconds: wholeSeconds))
-            }
-            let report = StreamReport(
+            var report = StreamReport(
                 machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref, text: text, codes: codes, numBeams: numBeams,
                 diffusionSteps: diffusionSteps, streaming: streaming.summary, loadSeconds: loadSeconds,
                 unstreamed: .init(seconds: wholeSeconds, audioSeconds: wholeAudio, realTimeFactor: wholeSeconds / wholeAudio,
                                   timings: whole.timings.map { .init(stage: $0.stage, seconds: $0.seconds) }),
-                rounds: rounds, peakResidentBytes: ProcessMemory.current().peak)
+                rounds: [], peakResidentBytes: 0)
+            // Text: each part as soon as it is measured (a long run cut short keeps what it measured).
+            if !json { report.printHeader() }
+            for n in levels {
+                let round = try Self.round(engine: engine, request: streamed, concurrent: n, unstreamedSeconds: wholeSeconds)
+                report.rounds.append(round)
+                if !json { report.printRound(round) }
+            }
+            report.peakResidentBytes = ProcessMemory.current().peak
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
-                report.printText()
+                print(String(format: "peak resident memory: %.0f MB", Double(report.peakResidentBytes) / 1e6))
             }
         }
 
@@ -193,17 +197,21 @@ struct StreamReport: Encodable {
     let streaming: String
     let loadSeconds: Double
     let unstreamed: Whole
-    let rounds: [StreamRound]
-    let peakResidentBytes: Int
+    var rounds: [StreamRound]
+    var peakResidentBytes: Int
 
-    func printText() {
+    func printHeader() {
         printMachine()
         print("model \(modelDir); reference \(ref); text \(text)")
         print("codes forced to \(codes), \(numBeams) beams, \(diffusionSteps) CFM steps; windows: \(streaming); load \(String(format: "%.2f", loadSeconds)) s")
         print(String(format: "unstreamed: %.2f s for %.2f s of audio, RTF %.2f (time to first audio = the whole request)",
                      unstreamed.seconds, unstreamed.audioSeconds, unstreamed.realTimeFactor)
               + " — " + unstreamed.timings.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
-        for round in rounds {
+        fflush(nil)
+    }
+
+    func printRound(_ round: StreamRound) {
+        do {
             print(String(format: "streamed ×%d: wall %.2f s, mean time to first audio %.2f s (%.0f%% of unstreamed), %.3f s of audio per s, %.2f× N unstreamed one after another",
                          round.concurrent, round.wallSeconds, round.meanTimeToFirstAudio,
                          100 * round.meanTimeToFirstAudio / unstreamed.seconds, round.audioSecondsPerWallSecond,
@@ -214,6 +222,6 @@ struct StreamReport: Encodable {
                              r.longestStall))
             }
         }
-        print(String(format: "peak resident memory: %.0f MB", Double(peakResidentBytes) / 1e6))
+        fflush(nil)
     }
 }
