@@ -32,6 +32,9 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
     public var useRandom: Bool?
     /// How numbers, symbols and abbreviations are read: `corrected` (default) or `upstream` (IndexTTS2 byte for byte).
     public var readings: ReadingMode?
+    /// Windowed streaming (`"stream": true`, or an object with `chunk_size`, `overlap_size`, `first_chunk_size`):
+    /// IndexTTS2 reports each window's audio while the GPT still generates (``StreamingOptions``).
+    public var stream: StreamingOptions?
 
     public init(text: String, voice: String? = nil, referenceAudioPath: String? = nil, emotion: String? = nil,
                 emotionVector: [Double]? = nil, emotionText: String? = nil, emotionAudioPath: String? = nil,
@@ -63,6 +66,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         case speed, seed, format, sampling
         case useRandom = "use_random"
         case readings
+        case stream
     }
 
     /// Checks what can be checked without touching files or engines; throws ``SynthesisError/invalidParameter``.
@@ -91,5 +95,6 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
                 name: "speed", reason: "must be between \(SynthesisRequest.speedRange.lowerBound) and \(SynthesisRequest.speedRange.upperBound), got \(s)")
         }
         try sampling?.validate()
+        try stream?.validate()
     }
 }

@@ -23,9 +23,10 @@ struct NativeSpeechJSON: Decodable {
     var useRandom: Bool?
     var readings: ReadingMode?
     var sampling: SamplingParameters
+    var stream: StreamingOptions?
 
     enum CodingKeys: String, CodingKey {
-        case text, voice, emotion, speed, seed, format
+        case text, voice, emotion, speed, seed, format, stream
         case useRandom = "use_random"
         case readings
         case emoVector = "emo_vector"
@@ -64,6 +65,7 @@ struct NativeSpeechJSON: Decodable {
             readings = parsed
         }
         sampling = try SamplingParameters(from: decoder)
+        stream = try c.decodeIfPresent(StreamingOptions.self, forKey: .stream)
     }
 }
 
@@ -136,6 +138,11 @@ extension SpeechServer {
             defer { self.removeUploads(parsed.uploads) }
             let parameters = parsed.parameters()[0]
             let request = try parsed.firstRequest ?? self.resolver.resolve(parameters)
+            if parameters.stream?.enabled == true {
+                // Each window's audio is sent as soon as it exists (chunked transfer encoding); the clips are decoded
+                // into the request already, so the uploads can go when this handler returns.
+                return try self.streamAudio(request, format: parameters.format ?? .wav, parameters: parameters)
+            }
             let result = try await self.synthesize(request, source: "direct", parameters: parameters)
             var response = try self.audioResponse(result, format: parameters.format ?? .wav)
             if !self.engine.info.clonesTimbre {

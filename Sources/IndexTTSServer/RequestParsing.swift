@@ -87,6 +87,10 @@ public enum RequestParsing {
             // Free text: the engine maps what it understands (preset names and labels for the default voice).
             parameters.emotionText = instructions
         }
+        if streamFormat != nil {
+            // Streamed: every window of codes is sent as soon as it is rendered, while the GPT continues.
+            parameters.stream = speech.stream ?? StreamingOptions()
+        }
         do { try parameters.validate(maxCharacters: limits.maxSpeechCharacters) } catch SynthesisError.emptyText {
             throw APIError(.badRequest, "'input' is empty", param: "input", code: "empty_input")
         } catch {
@@ -144,6 +148,13 @@ public enum RequestParsing {
                 p.readings = reading
             }
             if p.sampling?.isEmpty == true { p.sampling = nil }
+            // Windowed streaming: `stream` (true/false) and the window sizes as flat fields.
+            let chunk = try form.int("stream_chunk_size"), overlap = try form.int("stream_overlap_size")
+            let first = try form.int("stream_first_chunk_size")
+            if let enabled = try form.bool("stream") ?? (chunk != nil || overlap != nil || first != nil ? true : nil) {
+                p.stream = StreamingOptions(enabled: enabled, chunkSize: chunk ?? 100, overlapSize: overlap ?? 5,
+                                            firstChunkSize: first)
+            }
             func upload(_ file: MultipartForm.File?) -> Upload? {
                 file.map { Upload(fileName: $0.fileName, contentType: $0.contentType, bytes: $0.bytes) }
             }
@@ -164,6 +175,7 @@ public enum RequestParsing {
                                      format: try SpeechServer.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling,
                                      useRandom: json.useRandom)
             p.readings = json.readings
+            p.stream = json.stream
             p.text = ""
             parsed = NativeSpeech(texts: json.texts, isList: json.isList, template: p, speakerClip: nil, emotionClip: nil)
         }

@@ -14,9 +14,12 @@ struct OpenAISpeechRequest: Decodable, Sendable {
     var speed: Double?
     var instructions: String?
     var streamFormat: String?
+    /// Our extension: the window options of a streamed synthesis (``StreamingOptions``; `false` streams whole
+    /// segments). With `stream_format` and no `stream`, upstream's windows (100 codes, overlap 5).
+    var stream: StreamingOptions?
 
     enum CodingKeys: String, CodingKey {
-        case model, input, voice, speed, instructions
+        case model, input, voice, speed, instructions, stream
         case responseFormat = "response_format"
         case streamFormat = "stream_format"
     }
@@ -37,6 +40,7 @@ struct OpenAISpeechRequest: Decodable, Sendable {
         speed = try c.decodeIfPresent(Double.self, forKey: .speed)
         instructions = try c.decodeIfPresent(String.self, forKey: .instructions)
         streamFormat = try c.decodeIfPresent(String.self, forKey: .streamFormat)
+        stream = try c.decodeIfPresent(StreamingOptions.self, forKey: .stream)
     }
 }
 
@@ -88,7 +92,8 @@ extension SpeechServer {
         case done(SynthesisResult)
     }
 
-    /// Starts a synthesis whose audio is encoded segment by segment; stops it when the client goes away.
+    /// Starts a synthesis whose audio is encoded segment by segment (window by window with
+    /// ``SynthesisRequest/streaming``); stops it when the client goes away (IndexTTS2: within one GPT step).
     func startStream(_ request: SynthesisRequest, format: AudioFormat,
                      parameters: SpeechParameters?) throws -> AsyncThrowingStream<StreamEvent, any Error> {
         let encoder = try AudioEncoder(format: format, sampleRate: engine.info.sampleRate)
@@ -116,7 +121,7 @@ extension SpeechServer {
         return stream
     }
 
-    /// `stream_format: audio`: the encoded file in chunks as segments finish (chunked transfer encoding).
+    /// `stream_format: audio`: the encoded file in chunks as segments (windows) finish (chunked transfer encoding).
     func streamAudio(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil) throws -> Response {
         let stream = try startStream(request, format: format, parameters: parameters)
         var headers = HTTPFields()

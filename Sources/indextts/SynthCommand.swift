@@ -49,7 +49,12 @@ struct SynthCommand: ParsableCommand {
     var readings: ReadingMode?
     @Option(help: "Speaking speed, 0.25…4.0 (1 is normal).") var speed = 1.0
     @Option(help: "Output format: wav, mp3, opus, aac, flac or pcm (default: from -o, else wav).") var format: String?
-    @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>).") var output: String?
+    @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>); - writes the audio to standard output as it is made (segment by segment, or window by window with --stream).") var output: String?
+    @Flag(help: "IndexTTS2: windowed streaming — each window of codes is rendered while the GPT continues (upstream's TensorRT streaming; see docs/STREAMING.md).")
+    var stream = false
+    @Option(help: "IndexTTS2 --stream: codes per window (100).") var streamChunkSize: Int?
+    @Option(help: "IndexTTS2 --stream: codes shared by consecutive windows, cross-faded (5).") var streamOverlapSize: Int?
+    @Option(help: "IndexTTS2 --stream: codes in a segment's first window (default: the window size).") var streamFirstChunkSize: Int?
     @OptionGroup var engineOptions: EngineOptions
     @Flag(inversion: .prefixedNo, help: "IndexTTS2: sample the codes (upstream do_sample, default on); --no-do-sample decodes greedily / by beam search.")
     var doSample: Bool?
@@ -124,6 +129,10 @@ struct SynthCommand: ParsableCommand {
         p.sampling = sampling.isEmpty ? nil : sampling
         p.useRandom = useRandom ? true : nil
         p.readings = readings
+        if stream || streamChunkSize != nil || streamOverlapSize != nil || streamFirstChunkSize != nil {
+            p.stream = StreamingOptions(chunkSize: streamChunkSize ?? 100, overlapSize: streamOverlapSize ?? 5,
+                                        firstChunkSize: streamFirstChunkSize)
+        }
         return p
     }
 
@@ -157,7 +166,16 @@ struct SynthCommand: ParsableCommand {
         try engine.validate(request)
 
         let interactive = isatty(STDERR_FILENO) != 0
+        // `-o -`: encoded audio goes to standard output as each segment (window) is final; messages to standard error.
+        let toStandardOutput = output == "-"
+        func say(_ line: String) {
+            if toStandardOutput { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        }
+        var live: StandardOutputStream? = nil
+        if toStandardOutput { live = StandardOutputStream(try AudioEncoder(format: outputFormat, sampleRate: engine.info.sampleRate)) }
+        let liveOutput = live
         let progress: @Sendable (SynthesisProgress) -> Void = { p in
+            liveOutput?.write(p.chunk)
             guard p.totalSegments > 1 else { return }
             let width = 30, done = width * p.completedSegments / p.totalSegments
             let bar = String(repeating: "█", count: done) + String(repeating: "░", count: width - done)
@@ -172,7 +190,11 @@ struct SynthCommand: ParsableCommand {
         }
         if interactive && result.segments > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
         if let warning = result.appliedControls["warning"] { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        if result.samples.isEmpty {
+        if let live {
+            if live.samplesWritten == 0 { live.write(result.samples) }  // the stage path reports no audio as it goes
+            try live.finish()
+            say("wrote standard output: \(String(format: "%.2f", result.audioSeconds)) s, \(outputFormat.rawValue), \(result.sampleRate) Hz")
+        } else if result.samples.isEmpty {
             print("no audio (the engine produced no samples)")
         } else {
             let path = output ?? Self.defaultOutputPath(format: outputFormat)
@@ -185,12 +207,12 @@ struct SynthCommand: ParsableCommand {
             print("wrote \(path): \(String(format: "%.2f", result.audioSeconds)) s, \(outputFormat.rawValue), \(result.sampleRate) Hz")
         }
         if verbose {
-            print("engine: \(engine.info.id) (\(loaded.selection.reason))")
-            print(String(format: "model load: %.3f s", loaded.loadSeconds))
-            for t in result.timings { print(String(format: "%@: %.3f s", t.stage, t.seconds)) }
-            print(String(format: "total: %.3f s, time to first audio: %.3f s, real-time factor: %.3f (%d segments)",
-                         result.totalSeconds, result.timeToFirstAudio, result.realTimeFactor, result.segments))
-            print("controls: " + result.appliedControls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            say("engine: \(engine.info.id) (\(loaded.selection.reason))")
+            say(String(format: "model load: %.3f s", loaded.loadSeconds))
+            for t in result.timings { say(String(format: "%@: %.3f s", t.stage, t.seconds)) }
+            say(String(format: "total: %.3f s, time to first audio: %.3f s, real-time factor: %.3f (%d segments)",
+                       result.totalSeconds, result.timeToFirstAudio, result.realTimeFactor, result.segments))
+            say("controls: " + result.appliedControls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
     }
 
@@ -236,5 +258,38 @@ struct SynthCommand: ParsableCommand {
         formatter.dateFormat = "yyyyMMdd_HHmmss"
         formatter.locale = Locale(identifier: "en_US_POSIX")
         return "outputs/\(formatter.string(from: Date())).\(format.fileExtension)"
+    }
+}
+
+/// `synth -o -`: encodes chunks as they arrive and writes them to standard output at once. Called from the synthesis
+/// thread only (progress reports are sequential), then finished from the command's.
+final class StandardOutputStream: @unchecked Sendable {
+    // @unchecked: every access to the encoder and the counter holds `lock`.
+    private let lock = NSLock()
+    private let encoder: AudioEncoder
+    private var written = 0
+    private var failure: (any Error)?
+
+    init(_ encoder: AudioEncoder) { self.encoder = encoder }
+
+    var samplesWritten: Int { lock.withLock { written } }
+
+    func write(_ samples: [Float]) {
+        lock.withLock {
+            guard failure == nil, !samples.isEmpty else { return }
+            do {
+                let bytes = try encoder.append(samples)
+                written += samples.count
+                if !bytes.isEmpty { FileHandle.standardOutput.write(Data(bytes)) }
+            } catch { failure = error }
+        }
+    }
+
+    func finish() throws {
+        try lock.withLock {
+            if let failure { throw failure }
+            let tail = try encoder.finish()
+            if !tail.isEmpty { FileHandle.standardOutput.write(Data(tail)) }
+        }
     }
 }

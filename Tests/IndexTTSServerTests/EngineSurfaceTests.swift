@@ -190,3 +190,40 @@ struct EngineSurfaceTests {
         }
     }
 }
+
+/// Windowed streaming options reach the engine from every HTTP surface: `stream_format` on `/v1/audio/speech`
+/// turns upstream's windows on (or the `stream` object's), `/v1/tts` takes `stream` in JSON and flat form fields and
+/// answers with chunked audio, `"stream": false` keeps whole segments.
+struct StreamingSurfaceTests {
+    @Test func streamingOptionsReachTheEngine() async throws {
+        let engine = RecordingEngine()
+        let rig = try TestServer(engine: engine)
+        try await rig.run { client in
+            let added = try await client.postMultipart("/v1/voices", fields: [("name", "narrator")], files: [("audio", "n.wav", try referenceClip())])
+            #expect(added.status == .created, "\(added.text)")
+            let sse = try await client.postJSON("/v1/audio/speech", ["input": "一二。", "voice": "narrator", "response_format": "pcm",
+                                                                     "stream_format": "sse"])
+            #expect(sse.status == .ok && sse.text.contains("speech.audio.delta"), "\(sse.text)")
+            let custom = try await client.postJSON("/v1/audio/speech", ["input": "一二。", "voice": "narrator", "response_format": "wav",
+                                                                        "stream_format": "audio",
+                                                                        "stream": ["chunk_size": 50, "overlap_size": 4, "first_chunk_size": 20]])
+            #expect(custom.status == .ok, "\(custom.text)")
+            let whole = try await client.postJSON("/v1/audio/speech", ["input": "一二。", "voice": "narrator", "response_format": "wav"])
+            #expect(whole.status == .ok)
+            let bad = try await client.postJSON("/v1/audio/speech", ["input": "一二。", "voice": "narrator", "stream_format": "sse",
+                                                                     "stream": ["chunk_size": 4, "overlap_size": 4]])
+            #expect(bad.status == .badRequest && bad.text.contains("overlap_size"), "\(bad.text)")
+            let native = try await client.postJSON("/v1/tts", ["text": "一二。", "voice": "narrator", "stream": true])
+            #expect(native.status == .ok && native.header("Content-Type") == "audio/wav", "\(native.text)")
+            let decoded = try AudioDecoder.decode(bytes: native.bytes, name: "s.wav")
+            #expect(decoded.samples.count == 7_200)  // 3 characters × 0.1 s at 24 kHz
+            let form = try await client.postMultipart("/v1/tts", fields: [("text", "一二。"), ("voice", "narrator"), ("stream_chunk_size", "30")])
+            #expect(form.status == .ok, "\(form.text)")
+            let off = try await client.postJSON("/v1/tts", ["text": "一二。", "voice": "narrator", "stream": false])
+            #expect(off.status == .ok)
+        }
+        let seen = engine.synthesized.map(\.streaming)
+        #expect(seen == [StreamingOptions(), StreamingOptions(chunkSize: 50, overlapSize: 4, firstChunkSize: 20), nil,
+                         StreamingOptions(), StreamingOptions(chunkSize: 30), StreamingOptions(enabled: false)])
+    }
+}

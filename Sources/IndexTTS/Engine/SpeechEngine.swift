@@ -113,8 +113,13 @@ public struct SynthesisRequest: Sendable {
     /// 1 is normal; larger is faster.
     public var speed: Double = 1
     public var seed: UInt64?
-    /// Polled between segments; when it returns true the engine stops and throws ``SynthesisError/cancelled``.
+    /// Polled between segments (IndexTTS2: also after every GPT decoding step); when it returns true the engine stops
+    /// and throws ``SynthesisError/cancelled``.
     public var isCancelled: (@Sendable () -> Bool)?
+    /// Windowed streaming (``StreamingOptions``): progress reports carry each window's audio as soon as it exists,
+    /// while the GPT still generates. nil (or disabled) synthesises and reports whole segments. Engines without a GPT
+    /// ignore it.
+    public var streaming: StreamingOptions? = nil
 
     /// Speeds an engine accepts (OpenAI's `speed` range).
     public static let speedRange: ClosedRange<Double> = 0.25...4.0
@@ -128,8 +133,9 @@ public struct SynthesisRequest: Sendable {
     }
 }
 
-/// Progress of a long synthesis, reported after each segment with the audio that segment added (streaming
-/// servers send ``chunk`` at once; its concatenation over all reports equals the result's samples).
+/// Progress of a long synthesis, reported after each segment (or, with ``SynthesisRequest/streaming``, each window)
+/// with the audio it added (streaming servers send ``chunk`` at once; its concatenation over all reports equals the
+/// result's samples).
 public struct SynthesisProgress: Sendable {
     public var completedSegments: Int
     public var totalSegments: Int

@@ -265,6 +265,11 @@ public struct IndexTTS2Engine: SpeechEngine {
         r.intervalSilence = request.sampling.intervalSilence ?? intervalSilence
         r.isCancelled = request.isCancelled
         r.readings = request.readings
+        if let streaming = request.streaming, streaming.enabled {
+            try streaming.validate()
+            r.streaming = streaming
+            controls["stream"] = streaming.summary
+        }
         controls["readings"] = request.readings?.rawValue ?? pipeline.normalizer.map { $0.readings.rawValue } ?? "none (no grammars)"
         let s = r.sampling
         controls["do_sample"] = "\(s.doSample)"

@@ -294,16 +294,19 @@ public struct IndexTTS2Pipeline: Sendable {
         return segmenter.segments(pieces).map { Array(pieces[$0]) }
     }
 
-    /// Reported after each segment.
+    /// Reported after each segment, or with ``IndexTTS2Request/streaming`` after each window.
     public struct Progress: Sendable {
         public var completedSegments: Int
         public var totalSegments: Int
-        /// The samples this segment appended (the 200 ms pause before it, then its speech).
+        /// The samples this segment (window) appended (the 200 ms pause before a segment, then its speech).
         public var chunk: [Float]
+        /// Streaming: the window that made `chunk` final (nil for whole segments and a stream's leftover tail).
+        public var window: IndexTTS2StreamWindow? = nil
     }
 
-    /// Runs `infer` for `request`.
-    /// - Parameter progress: called after each segment.
+    /// Runs `infer` for `request`; with ``IndexTTS2Request/streaming`` each segment is streamed in windows
+    /// (``streamSegment``): the GPT generates on its own thread while this one renders the windows.
+    /// - Parameter progress: called after each segment (each window when streaming), on the calling thread.
     public func synthesize(_ request: IndexTTS2Request, progress: (Progress) -> Void = { _ in }) throws -> IndexTTS2Output {
         var stages: [String: Tensor] = [:]
         let record = request.recordStages
@@ -420,6 +423,16 @@ public struct IndexTTS2Pipeline: Sendable {
         var samples: [Float] = []
         var results: [IndexTTS2Segment] = []
         var warnedMaxLength = false
+        var streamWindows: [IndexTTS2StreamWindow] = []
+        let streaming = request.streaming.flatMap { $0.enabled ? $0 : nil }
+        if let streaming {
+            do { try streaming.validate() } catch let error as SynthesisError { throw IndexTTS2Error.invalidRequest("\(error)") }
+        }
+        // Cancellation within one GPT step.
+        var cancelCheck: ((GenerationStep) throws -> Void)? = nil
+        if let isCancelled = request.isCancelled {
+            cancelCheck = { _ in if isCancelled() { throw IndexTTS2Error.cancelled } }
+        }
         for (index, tokens) in segmentTokens.enumerated() {
             if request.isCancelled?() == true { throw IndexTTS2Error.cancelled }
             let suffix = index == 0 ? "" : "@\(index)"
@@ -432,8 +445,39 @@ public struct IndexTTS2Pipeline: Sendable {
             try keepSegment("emovec_merged", emovecMerged)
             try keepSegment("emovec", emovec)
             let prefix = try clock.measure("gpt.generation") { try gpt.prefix(conditioning: speechConditioningLatent, emotionVector: emovec) }
+            if let streaming {
+                let prompt = try gpt.promptEmbeddings(prefix: prefix, textIDs: ids)
+                let streamed = try streamSegment(
+                    index: index, prompt: prompt, options: options, random: random, streaming: streaming,
+                    promptCondition: promptCondition, refMel: refMel, style: style, sampling: sampling,
+                    durationFactor: request.durationFactor, noise: request.cfmNoise[index],
+                    leadingSilence: index > 0 ? silence : [], outputOffset: samples.count, record: record,
+                    isCancelled: request.isCancelled, callStart: callStart, clock: &clock) { chunk, window in
+                        samples += chunk
+                        if timeToFirstAudio == nil { timeToFirstAudio = Double(DispatchTime.now().uptimeNanoseconds - callStart) / 1e9 }
+                        let done = window?.isLast ?? true
+                        progress(Progress(completedSegments: index + (done ? 1 : 0), totalSegments: segmentTokens.count,
+                                          chunk: chunk, window: window))
+                    }
+                random = streamed.random
+                streamWindows += streamed.windows
+                let generated = streamed.generation
+                if generated.stop != .stopToken && !warnedMaxLength {
+                    warnedMaxLength = true
+                    warnings.append("generation stopped due to exceeding `max_mel_tokens` (\(sampling.maxMelTokens)). "
+                        + "Input text tokens: \(ids.count). Consider reducing `max_text_tokens_per_segment`"
+                        + "(\(request.maxTextTokensPerSegment)) or increasing `max_mel_tokens`.")
+                }
+                guard !generated.codes.isEmpty else { throw IndexTTS2Error.noCodes(segment: index) }
+                try keepSegment("codes", try ints(generated.codes))
+                try keepSegment("code_lens", try Tensor(shape: [1], scalars: [Float(generated.codes.count)]))
+                if let hidden = generated.hiddenStates { try keepSegment("gpt_hidden", hidden) }
+                results.append(IndexTTS2Segment(textTokens: tokens, codes: generated.codes, stop: generated.stop))
+                continue
+            }
             let generated = try clock.measure("gpt.generation") {
-                try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options, random: &random)
+                try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options, random: &random,
+                                 onStep: cancelCheck)
             }
             let codes = generated.codes
             try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))
@@ -485,6 +529,7 @@ public struct IndexTTS2Pipeline: Sendable {
         output.timings = clock.timings
         output.timeToFirstAudio = timeToFirstAudio ?? 0
         output.emotionWeights = weights
+        output.streamWindows = streamWindows
         return output
     }
 

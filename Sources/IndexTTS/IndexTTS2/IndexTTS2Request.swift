@@ -123,6 +123,12 @@ public struct IndexTTS2Request: Sendable {
     /// Called as each stage's value is ready, with its upstream name (as in ``IndexTTS2Output/stages``; segment k > 0
     /// with `@k`), whether or not stages are recorded: timestamps between calls time the stages (`indextts bench e2e`).
     public var stageFinished: (@Sendable (String) -> Void)? = nil
+    /// Windowed streaming (nil or disabled: whole segments). Each segment's GPT runs on a thread of its own and
+    /// hands over windows of codes with its hidden states (standing in for the latent pass, as upstream's TensorRT
+    /// streaming does; with beams, the running best beam's); windows are rendered and cross-faded while it continues,
+    /// and progress reports each window's final audio. A segment's ``cfmNoise`` is cut per window (prompt columns,
+    /// then the window's frames from `int(start·1.72·df)`), so it must cover the whole segment's frames.
+    public var streaming: StreamingOptions? = nil
 
     public init(text: String, speaker: IndexTTS2Clip) {
         self.text = text
@@ -154,6 +160,8 @@ public struct IndexTTS2Output: Sendable {
     public var timeToFirstAudio: Double = 0
     /// The emotion weights that reached the emotion-matrix mix (after `emo_alpha`), nil when no vector was used.
     public var emotionWeights: [Double]? = nil
+    /// Streaming: every window rendered, in order (empty without ``IndexTTS2Request/streaming``).
+    public var streamWindows: [IndexTTS2StreamWindow] = []
 
     /// Samples converted to 16-bit PCM as `save_pcm_wav` writes them (truncation toward zero, `wav.type(torch.int16)`).
     public var pcm16: [Int16] { samples.map { Int16($0) } }

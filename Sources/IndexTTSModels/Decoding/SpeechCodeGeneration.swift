@@ -60,6 +60,18 @@ public enum GenerationStop: String, Codable, Sendable {
     case maxLength = "max_length"
 }
 
+/// What a streaming caller sees after each decoding step (``UnifiedVoice/generate(prompt:options:random:onStep:)``):
+/// the running best hypothesis so far. With beams it is beam 0 after the step's reordering (the highest-scoring live
+/// beam), so a later step may replace earlier codes when another beam overtakes it; with one beam codes only grow.
+public struct GenerationStep {
+    /// Decoding steps run so far.
+    public var step: Int
+    /// The running best hypothesis' codes (no stop code).
+    public var codes: [Int]
+    /// With ``GenerationOptions/collectHiddenStates``: its hidden states, one `model_dim` row per code (else empty).
+    public var hiddenStates: [[Float]]
+}
+
 /// Codes from one generation.
 public struct GenerationResult: Sendable {
     /// Semantic codes without the stop code.
@@ -78,8 +90,11 @@ extension UnifiedVoice {
     /// Generates semantic codes after `prompt` (``promptEmbeddings(prefix:textIDs:)``, `[1, S, model_dim]`), as
     /// `inference_speech` → Hugging Face `generate` does: `start_mel` at mel position 0, the k-th generated code fed
     /// back at position k + 2, KV-cached; processors and beam bookkeeping as transformers 4.52.1.
+    /// - Parameter onStep: called after every step that extends the hypotheses (not after the final stop); an error it
+    ///   throws ends generation at once and is rethrown (cancellation within one step).
     public func generate<R: UniformRandomSource>(prompt: Tensor, options: GenerationOptions = .indexTTS2,
-                                                 random: inout R) throws -> GenerationResult {
+                                                 random: inout R,
+                                                 onStep: ((GenerationStep) throws -> Void)? = nil) throws -> GenerationResult {
         let c = configuration
         try options.validate(maxMelTokens: c.maxMelTokens)
         guard prompt.rank == 3, prompt.shape[0] == 1, prompt.shape[2] == c.modelDim else {
@@ -93,10 +108,11 @@ extension UnifiedVoice {
         // HF's input_ids for the prompt are placeholder 1s and start_mel; the repetition penalty sees them.
         let promptIDs: Set<Int> = [1, c.startMelToken]
         if options.numBeams == 1 {
-            return try sampleOrGreedy(first: first, state: state, promptIDs: promptIDs, options: options, random: &random)
+            return try sampleOrGreedy(first: first, state: state, promptIDs: promptIDs, options: options, random: &random,
+                                      onStep: onStep)
         }
         return try beamSearch(first: first, state: state.broadcast(toBatch: options.numBeams), promptIDs: promptIDs,
-                              options: options, random: &random)
+                              options: options, random: &random, onStep: onStep)
     }
 
     /// Logits of every decoding step when `codes` are fed back as generation would feed them: row 0 after the
@@ -144,7 +160,8 @@ extension UnifiedVoice {
     /// `_sample`: processors on raw logits, then argmax or one draw from the softmax.
     private func sampleOrGreedy<R: UniformRandomSource>(first: [(logits: [Float], hidden: [Float])], state: GPT2Model.State,
                                                         promptIDs: Set<Int>, options: GenerationOptions,
-                                                        random: inout R) throws -> GenerationResult {
+                                                        random: inout R,
+                                                        onStep: ((GenerationStep) throws -> Void)?) throws -> GenerationResult {
         let stopCode = configuration.stopMelToken
         var current = first[0]
         var codes: [Int] = []
@@ -171,6 +188,7 @@ extension UnifiedVoice {
             codes.append(token)
             seen.insert(token)
             if options.collectHiddenStates { hidden.append(current.hidden) }
+            try onStep?(GenerationStep(step: stepIndex + 1, codes: codes, hiddenStates: hidden))
             if stepIndex + 1 == options.maxNewTokens { break }
             current = try step(feedback([token], generated: codes.count), state: state, keepLast: true)[0]
         }
@@ -183,7 +201,8 @@ extension UnifiedVoice {
     /// (sorted by score) or by top-k.
     private func beamSearch<R: UniformRandomSource>(first: [(logits: [Float], hidden: [Float])], state: GPT2Model.State,
                                                     promptIDs: Set<Int>, options: GenerationOptions,
-                                                    random: inout R) throws -> GenerationResult {
+                                                    random: inout R,
+                                                    onStep: ((GenerationStep) throws -> Void)?) throws -> GenerationResult {
         let beams = options.numBeams, vocabulary = configuration.numberMelCodes, stopCode = configuration.stopMelToken
         var current = Array(repeating: first[0], count: beams)
         var beamScores = [Float](repeating: -1e9, count: beams)
@@ -245,6 +264,7 @@ extension UnifiedVoice {
             beamScores = next.map(\.score)
             hidden = next.map { options.collectHiddenStates ? hidden[$0.beam] + [current[$0.beam].hidden] : [] }
             tokens = next.map { tokens[$0.beam] + [$0.token] }
+            try onStep?(GenerationStep(step: stepIndex + 1, codes: tokens[0], hiddenStates: hidden[0]))
             if done || stepIndex + 1 == options.maxNewTokens { break }
             try state.reorder(next.map(\.beam))
             current = try step(feedback(next.map(\.token), generated: stepIndex + 1), state: state, keepLast: true)

@@ -1,0 +1,227 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import IndexTTS
+import IndexTTSModels
+import IndexTTSTensor
+
+extension BenchCommand {
+    /// `indextts bench stream`: IndexTTS2 windowed streaming on a model folder — time to first audio, the stream's
+    /// real-time factor and whether it starves, for 1, 2, 4… concurrent requests, beside the same request unstreamed.
+    struct Stream: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stream",
+            abstract: "IndexTTS2 streaming: time to first audio, stream RTF and starvation for N concurrent requests, beside the unstreamed request.",
+            discussion: """
+                Every request speaks --text with the cached voice of --ref (analysed once, as a library voice), codes \
+                forced to --codes (stop code masked until then, stop there), the same seed. First the request once \
+                unstreamed; then, for each --concurrency N, N streamed requests started together on N threads. \
+                Time to first audio counts from the start of the round; a window starves when it is delivered after \
+                the audio before it has finished playing (playback starting at the first window). Throughput is \
+                compared with N unstreamed requests one after another (N × the unstreamed time).
+                """)
+
+        @Option(help: "IndexTTS2 model folder (upstream's checkpoints/ layout).") var modelDir: String
+        @Option(help: "Speaker reference clip (IndexTTS2 uses its first 15 s).") var ref: String
+        @Option(help: "Text to speak.") var text = E2E.defaultText
+        @Option(help: "Semantic codes per segment, forced.") var codes = 100
+        @Option(help: "Beams (upstream's default 3).") var numBeams = 3
+        @Option(help: "CFM Euler steps (upstream's 25).") var diffusionSteps = 25
+        @Option(help: "Codes per window (upstream 100).") var chunkSize = 100
+        @Option(help: "Codes shared by consecutive windows (upstream 5).") var overlapSize = 5
+        @Option(help: "Codes in the first window (default: --chunk-size).") var firstChunkSize: Int?
+        @Option(help: "Comma-separated numbers of concurrent streamed requests.") var concurrency = "1,2,4"
+        @Option(help: "Sampler and CFM noise seed.") var seed: UInt64 = 2024
+        @Option(help: "Model cache folder with the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Flag(help: "Print JSON instead of text.") var json = false
+
+        var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        var streaming: StreamingOptions {
+            StreamingOptions(chunkSize: chunkSize, overlapSize: overlapSize, firstChunkSize: firstChunkSize)
+        }
+
+        func validate() throws {
+            guard codes >= 1, numBeams >= 1, diffusionSteps >= 1 else {
+                throw ValidationError("--codes, --num-beams and --diffusion-steps must be at least 1")
+            }
+            guard !levels.isEmpty, levels.allSatisfy({ (1...64).contains($0) }),
+                  levels.count == concurrency.split(separator: ",").count else {
+                throw ValidationError("--concurrency: comma-separated counts 1…64, got '\(concurrency)'")
+            }
+            do { try streaming.validate() } catch { throw ValidationError("\(error)") }
+            guard FileManager.default.isReadableFile(atPath: ref) else { throw ValidationError("--ref \(ref): no such file") }
+        }
+
+        func run() throws {
+            AllocatorTuning.apply()
+            let loadStart = DispatchTime.now().uptimeNanoseconds
+            let engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache))
+            let loadSeconds = Self.since(loadStart)
+            let clip = try IndexTTS2Clip.load(path: ref)
+            var request = SynthesisRequest(text: text, seed: seed)
+            request.referenceAudio = (clip.samples, clip.sampleRate)
+            request.sampling = SamplingParameters(numBeams: numBeams, maxMelTokens: codes, diffusionSteps: diffusionSteps)
+            request.voiceConditioning = try engine.analyzeVoice(samples: clip.samples, sampleRate: clip.sampleRate)
+            var base = try engine.pipelineRequest(for: request)
+            base.sampling.minMelTokens = codes
+
+            // Unstreamed, once.
+            let wholeStart = DispatchTime.now().uptimeNanoseconds
+            let whole = try engine.pipeline.synthesize(base)
+            let wholeSeconds = Self.since(wholeStart)
+            let wholeAudio = Double(whole.samples.count) / Double(whole.sampleRate)
+            var streamed = base
+            streamed.streaming = streaming
+            var report = StreamReport(
+                machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref, text: text, codes: codes, numBeams: numBeams,
+                diffusionSteps: diffusionSteps, streaming: streaming.summary, loadSeconds: loadSeconds,
+                unstreamed: .init(seconds: wholeSeconds, audioSeconds: wholeAudio, realTimeFactor: wholeSeconds / wholeAudio,
+                                  timings: whole.timings.map { .init(stage: $0.stage, seconds: $0.seconds) }),
+                rounds: [], peakResidentBytes: 0)
+            // Text: each part as soon as it is measured (a long run cut short keeps what it measured).
+            if !json { report.printHeader() }
+            for n in levels {
+                let round = try Self.round(engine: engine, request: streamed, concurrent: n, unstreamedSeconds: wholeSeconds)
+                report.rounds.append(round)
+                if !json { report.printRound(round) }
+            }
+            report.peakResidentBytes = ProcessMemory.current().peak
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(String(format: "peak resident memory: %.0f MB", Double(report.peakResidentBytes) / 1e6))
+            }
+        }
+
+        static func since(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+        /// What one streamed request saw: each delivery's time since the round started and its samples.
+        final class Deliveries: @unchecked Sendable {
+            // @unchecked: written by one synthesis thread, read after the round's group has finished.
+            var times: [Double] = []
+            var samples: [Int] = []
+            var total = 0.0
+            var windows = 0
+            var error: String? = nil
+        }
+
+        /// `n` streamed requests started together, each on its own thread.
+        static func round(engine: IndexTTS2Engine, request: IndexTTS2Request, concurrent n: Int,
+                          unstreamedSeconds: Double) throws -> StreamRound {
+            let group = DispatchGroup()
+            let results = (0..<n).map { _ in Deliveries() }
+            let start = DispatchTime.now().uptimeNanoseconds
+            for k in 0..<n {
+                let box = results[k]
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
+                    do {
+                        let output = try engine.pipeline.synthesize(request) { p in
+                            box.times.append(since(start))
+                            box.samples.append(p.chunk.count)
+                        }
+                        box.windows = output.streamWindows.count
+                    } catch {
+                        box.error = "\(error)"
+                    }
+                    box.total = since(start)
+                }
+            }
+            group.wait()
+            let wall = since(start)
+            if let error = results.compactMap(\.error).first { throw ValidationError("streamed request failed: \(error)") }
+            let rate = Double(IndexTTS2Pipeline.sampleRate)
+            let requests = results.map { box -> StreamRound.Request in
+                // Playback starts with the first delivery; delivery k is due when the audio before it has played.
+                var played = 0, starved = 0
+                var worst = 0.0
+                for (k, t) in box.times.enumerated() {
+                    let due = box.times[0] + Double(played) / rate
+                    if k > 0, t > due {
+                        starved += 1
+                        worst = max(worst, t - due)
+                    }
+                    played += box.samples[k]
+                }
+                let audio = Double(played) / rate
+                return .init(timeToFirstAudio: box.times.first ?? box.total, seconds: box.total, audioSeconds: audio,
+                             realTimeFactor: box.total / audio, windows: box.windows, starvedWindows: starved,
+                             longestStall: worst)
+            }
+            let audio = requests.map(\.audioSeconds).reduce(0, +)
+            return StreamRound(concurrent: n, wallSeconds: wall, requests: requests,
+                               meanTimeToFirstAudio: requests.map(\.timeToFirstAudio).reduce(0, +) / Double(n),
+                               audioSecondsPerWallSecond: audio / wall,
+                               speedupOverSequentialUnstreamed: Double(n) * unstreamedSeconds / wall)
+        }
+    }
+}
+
+struct StreamRound: Encodable {
+    struct Request: Encodable {
+        let timeToFirstAudio: Double
+        let seconds: Double
+        let audioSeconds: Double
+        let realTimeFactor: Double
+        let windows: Int
+        let starvedWindows: Int
+        let longestStall: Double
+    }
+    let concurrent: Int
+    let wallSeconds: Double
+    let requests: [Request]
+    let meanTimeToFirstAudio: Double
+    let audioSecondsPerWallSecond: Double
+    /// N unstreamed requests one after another (N × the unstreamed time) over this round's wall time.
+    let speedupOverSequentialUnstreamed: Double
+}
+
+struct StreamReport: Encodable {
+    struct Whole: Encodable {
+        struct Stage: Encodable { let stage: String; let seconds: Double }
+        let seconds: Double
+        let audioSeconds: Double
+        let realTimeFactor: Double
+        let timings: [Stage]
+    }
+    let machine: ComputeEnvironment
+    let modelDir: String
+    let ref: String
+    let text: String
+    let codes: Int
+    let numBeams: Int
+    let diffusionSteps: Int
+    let streaming: String
+    let loadSeconds: Double
+    let unstreamed: Whole
+    var rounds: [StreamRound]
+    var peakResidentBytes: Int
+
+    func printHeader() {
+        printMachine()
+        print("model \(modelDir); reference \(ref); text \(text)")
+        print("codes forced to \(codes), \(numBeams) beams, \(diffusionSteps) CFM steps; windows: \(streaming); load \(String(format: "%.2f", loadSeconds)) s")
+        print(String(format: "unstreamed: %.2f s for %.2f s of audio, RTF %.2f (time to first audio = the whole request)",
+                     unstreamed.seconds, unstreamed.audioSeconds, unstreamed.realTimeFactor)
+              + " — " + unstreamed.timings.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
+        fflush(nil)
+    }
+
+    func printRound(_ round: StreamRound) {
+        do {
+            print(String(format: "streamed ×%d: wall %.2f s, mean time to first audio %.2f s (%.0f%% of unstreamed), %.3f s of audio per s, %.2f× N unstreamed one after another",
+                         round.concurrent, round.wallSeconds, round.meanTimeToFirstAudio,
+                         100 * round.meanTimeToFirstAudio / unstreamed.seconds, round.audioSecondsPerWallSecond,
+                         round.speedupOverSequentialUnstreamed))
+            for (k, r) in round.requests.enumerated() {
+                print(String(format: "  request %d: first audio %.2f s, done %.2f s, %.2f s of audio, stream RTF %.2f, %d windows, %d starved (longest stall %.2f s)",
+                             k, r.timeToFirstAudio, r.seconds, r.audioSeconds, r.realTimeFactor, r.windows, r.starvedWindows,
+                             r.longestStall))
+            }
+        }
+        fflush(nil)
+    }
+}
