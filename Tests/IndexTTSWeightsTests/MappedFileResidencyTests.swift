@@ -60,7 +60,11 @@ import Testing
         let store = try WeightStore.open(path: path)
         let file = try #require(MappedFile.liveMappings(of: path).first)
         let start = UInt(bitPattern: Int(bitPattern: try file.pointer(at: 0, count: 1)))
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        // Read to end of file: /proc files report size 0, and a process with many mappings (the whole suite's
+        // checkpoints, oneDNN's JIT code) has a maps file longer than a single read returns.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/maps"))
+        defer { try? handle.close() }
+        let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         // The region holding the mapping's first byte (the kernel may have merged it with a neighbouring mapping).
         let entry = try #require(maps.split(separator: "\n").first { line in
             let range = line.split(separator: " ").first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []

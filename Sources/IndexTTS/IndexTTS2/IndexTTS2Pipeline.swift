@@ -107,10 +107,16 @@ public struct IndexTTS2Pipeline: Sendable {
               let bigvgan, let mel else {
             throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: problems)
         }
-        return IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
-                                 campplus: campplus, s2m: s2m, bigvgan: bigvgan, emotionMatrices: matrices,
-                                 tokenizer: tokenizer, normalizer: normalizer, referenceMel: mel,
-                                 features: try SeamlessM4TFeatureExtractor(), fbank: try KaldiFbank())
+        let pipeline = IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
+                                         campplus: campplus, s2m: s2m, bigvgan: bigvgan, emotionMatrices: matrices,
+                                         tokenizer: tokenizer, normalizer: normalizer, referenceMel: mel,
+                                         features: try SeamlessM4TFeatureExtractor(), fbank: try KaldiFbank())
+        if precision == .bfloat16 {
+            // The bfloat16 copies were read from the fp32 files' pages: let those go (they fault back in if read).
+            MappedFile.releaseResidentPages(of: folder.s2mel)
+            if let checkpoint = pipeline.w2vBertCheckpoint { MappedFile.releaseResidentPages(of: checkpoint) }
+        }
+        return pipeline
     }
 
     /// Resolves and loads a model folder.
@@ -264,6 +270,9 @@ public struct IndexTTS2Pipeline: Sendable {
         var clock = StageClock()
         let part = try speakerPart(clip, record: record, stages: &stages, clock: &clock)
         let emo = try emotionEmbedding(clip, recordAudio: true, record: record, stages: &stages, clock: &clock, stage: "speaker.emotion")
+        // w2v-BERT is not needed again until the next new clip: let its pages go (1.6 GB at full size), as a request
+        // that analyses its own clip does. Requests with this stored conditioning never touch it.
+        if let w2vBertCheckpoint { MappedFile.releaseResidentPages(of: w2vBertCheckpoint) }
         let conditioning = IndexTTS2SpeakerConditioning(
             spkCondEmb: part.spkCondEmb, sRef: part.sRef, sRefCodes: part.sRefCodes, refMel: part.refMel, style: part.style,
             promptCondition: part.promptCondition, emoCondEmb: emo, clipSeconds: part.clipSeconds, sampleRate: clip.sampleRate)
