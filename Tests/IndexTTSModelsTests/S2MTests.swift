@@ -122,23 +122,17 @@ struct S2MTests {
     func bfloat16EstimatorStaysCloseToUpstream() throws {
         let model = try Self.model.converted(to: .bfloat16)
         #expect(model.flow.estimator.precision == .bfloat16)
-        func relativeRMS(_ a: Tensor, _ e: Tensor) -> Double {
-            let x = a.scalars, y = e.scalars
-            var d = 0.0, n = 0.0
-            for i in x.indices { d += Double(x[i] - y[i]) * Double(x[i] - y[i]); n += Double(y[i]) * Double(y[i]) }
-            return (d / n).squareRoot()
-        }
         let out = try model.flow.estimator(x: Self.io.tensor("est_x"), promptX: Self.io.tensor("est_prompt_x"),
                                            t: Self.io.tensor("est_t").scalars, style: Self.io.tensor("est_style"),
                                            mu: Self.io.tensor("est_mu"))
-        let one = relativeRMS(out, try Self.io.tensor("est_out"))
+        let one = relativeRMSDifference(out, try Self.io.tensor("est_out"))
         print("S2M bf16 estimator: relative RMS difference \(one)")
         #expect(one < 2e-2 && one > 1e-6)
         let refMel = try Self.io.tensor("main_ref_mel")
         let mel = try model.flow.generate(mu: Self.io.tensor("main_mu"), promptMel: refMel, style: Self.io.tensor("main_style"),
                                           steps: 4, guidanceRate: 0.7, noise: Self.io.tensor("main_noise"))
         let full = try Self.io.tensor("main_out")
-        let whole = relativeRMS(mel, try full.sliced(axis: 2, range: refMel.shape[2]..<full.shape[2]).contiguous())
+        let whole = relativeRMSDifference(mel, try full.sliced(axis: 2, range: refMel.shape[2]..<full.shape[2]).contiguous())
         print("S2M bf16 4-step run: relative RMS difference \(whole)")
         #expect(whole < 2e-2 && whole > 1e-6)
     }

@@ -1,5 +1,6 @@
 import IndexTTSNN
 @testable import IndexTTSTensor
+import IndexTTSTestSupport
 import Testing
 
 /// bfloat16 products (oneDNN) against fp32 on the same operands. A bfloat16 product differs from fp32 by the
@@ -17,20 +18,9 @@ struct BFloat16Tests {
         }
     }
 
-    /// ‖a − e‖ / ‖e‖.
-    static func relativeRMS(_ a: Tensor, _ e: Tensor) -> Double {
-        let x = a.scalars, y = e.scalars
-        var d = 0.0, n = 0.0
-        for i in x.indices {
-            d += Double(x[i] - y[i]) * Double(x[i] - y[i])
-            n += Double(y[i]) * Double(y[i])
-        }
-        return (d / n).squareRoot()
-    }
-
     static func expectBFloat16Close(_ a: Tensor, _ e: Tensor, _ label: String) {
         #expect(a.shape == e.shape, "\(label): shape")
-        let r = relativeRMS(a, e)
+        let r = relativeRMSDifference(a, e)
         #expect(r < 1e-2, "\(label): relative RMS difference \(r)")
         #expect(r > 1e-6, "\(label): identical to fp32 (\(r)); the bfloat16 path did not run")
     }

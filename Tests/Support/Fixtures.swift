@@ -110,3 +110,15 @@ public func expectKeyMismatch<Model>(_ store: WeightStore, missing: String, unex
         #expect(unexpectedKeys == [unexpected], sourceLocation: sourceLocation)
     }
 }
+
+/// ‖actual − expected‖ / ‖expected‖ over all elements (for reduced-precision bounds, where an element-wise relative
+/// tolerance would be dominated by values near zero).
+public func relativeRMSDifference(_ actual: Tensor, _ expected: Tensor) -> Double {
+    let a = actual.scalars, e = expected.scalars
+    var difference = 0.0, norm = 0.0
+    for i in a.indices {
+        difference += Double(a[i] - e[i]) * Double(a[i] - e[i])
+        norm += Double(e[i]) * Double(e[i])
+    }
+    return (difference / norm).squareRoot()
+}
