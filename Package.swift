@@ -70,8 +70,11 @@ let package = Package(
         .target(
             name: "CIndexTTSDNNL", path: "Sources/CIndexTTSDNNL",
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        // Our own hot loops for instruction sets above the Haswell baseline (AVX-512), one function per set via
+        // clang's `target` attribute, chosen at run time (`KernelSet`); compiled without -march flags.
+        .target(name: "CIndexTTSKernels", path: "Sources/CIndexTTSKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
-            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo", "CIndexTTSDNNL"],
+            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo", "CIndexTTSDNNL", "CIndexTTSKernels"],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSWeights",

@@ -1,3 +1,4 @@
+import CIndexTTSKernels
 import COpenBLAS
 
 /// A weight matrix `[rows, columns]` (PyTorch `Linear` layout, one output per row) stored as IEEE fp16: half the
@@ -48,8 +49,17 @@ public struct HalfMatrix: Sendable {
     /// Bytes the weights occupy.
     public var byteCount: Int { rows * columns * 2 }
 
+    /// The kernel set for 1–8 rows unless `INDEXTTS_KERNELS` forces one: AVX2 where the CPU has it. Decoding-shaped
+    /// products are bound by the weights' read bandwidth; on Zen 4 (2 cores, `indextts bench ops`) the AVX2 kernel
+    /// reads 28.7–30.1 GB/s for 3 rows against 26.9–27.9 GB/s for the 512-bit one and 21–22 GB/s for the portable
+    /// Swift loop, and all three read 33–34 GB/s for one row (docs/BENCHMARKS.md).
+    public static let defaultKernels: KernelSet = KernelSet.forced ?? Swift.min(.avx2, KernelSet.supported)
+
     /// `x·Wᵀ (+ bias)`: `[…, columns] → […, rows]`.
-    public func multiply(_ x: Tensor, bias: Tensor? = nil) throws -> Tensor {
+    /// - Parameter kernels: the kernel set for 1–8 rows (default ``defaultKernels``; one the CPU lacks falls back to
+    ///   ``KernelSet/supported``) — tests run every path on one machine.
+    public func multiply(_ x: Tensor, bias: Tensor? = nil, kernels: KernelSet = HalfMatrix.defaultKernels) throws -> Tensor {
+        let kernels = Swift.min(kernels, KernelSet.supported)
         guard x.rank >= 1, x.shape[x.rank - 1] == columns else {
             throw TensorError.shapeMismatch(operation: "HalfMatrix.multiply", message: "input \(x.shape) for [\(rows), \(columns)] weights")
         }
@@ -61,7 +71,15 @@ public struct HalfMatrix: Sendable {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(x.shape.dropLast()) + [rows]) { out in
             let dst = out.baseAddress!, src = UnsafePointer(input.basePointer)
-            if batch == 1 {
+            if batch <= SmallBatchLinear.maximumRows, kernels != .swift {
+                // Up to four rows per pass of the weights through the C kernel of this CPU's instruction set.
+                var start = 0
+                while start < batch {
+                    let count = Swift.min(4, batch - start)
+                    kernelRows(src + start * columns, count: count, dst + start * rows, wide: kernels == .avx512)
+                    start += count
+                }
+            } else if batch == 1 {
                 gemv(src, dst)
             } else if batch <= SmallBatchLinear.maximumRows {
                 // Beams decoding together: each fp16 weight is read and widened once for up to four rows.
@@ -83,8 +101,24 @@ public struct HalfMatrix: Sendable {
         }
     }
 
+    /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (1–4) rows of x `[count, columns]` and y `[count, rows]` through
+    /// `indextts_f16_gemv_avx512`/`_avx2` (``KernelSet``), output rows split across cores.
+    private func kernelRows(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool) {
+        let n = columns, outputs = rows
+        let weights = UncheckedSendableBox(UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
+        let xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
+        Parallel.forEachChunk(count: outputs, minimumChunk: 64) { range in
+            if wide {
+                indextts_f16_gemv_avx512(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
+            } else {
+                indextts_f16_gemv_avx2(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
+            }
+        }
+    }
+
     /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (1–4) rows of x `[count, columns]` and y `[count, rows]`: every
     /// weight row is widened once and dotted with all x rows (missing rows repeat the first; their sums are dropped).
+    /// The portable path (``KernelSet/swift``).
     private func gemvRows(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
         typealias V = SIMD8<Float>
         let n = columns, outputs = rows, weights = UnsafePointer(storage.pointer)

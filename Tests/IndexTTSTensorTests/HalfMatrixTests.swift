@@ -33,6 +33,35 @@ struct HalfMatrixTests {
         }
     }
 
+    /// Every kernel set this CPU runs (portable Swift, the AVX2 and AVX-512 C kernels) computes the product of the
+    /// rounded weights: within fp32 summation slack (1e-5 of Σ|w||x|) of a Double sum over the fp16 values, for 1–8
+    /// rows, row counts not a multiple of the kernels' row blocks and widths with and without a SIMD tail.
+    @Test(arguments: [(70, 131), (33, 1280), (9, 15)])
+    func everyKernelSetComputesTheRoundedProduct(_ sizes: (Int, Int)) throws {
+        let (out, inFeatures) = sizes
+        let w = random([out, inFeatures], seed: 11)
+        let half = try HalfMatrix(w)
+        let rounded = w.scalars.map { Double(Float(Float16($0))) }
+        let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
+        for batch in 1...8 {
+            let x = random([batch, inFeatures], seed: UInt64(20 + batch)), xs = x.scalars
+            for set in sets {
+                let y = try half.multiply(x, kernels: set).scalars
+                for r in 0..<batch {
+                    for o in 0..<out {
+                        var exact = 0.0, magnitude = 0.0
+                        for c in 0..<inFeatures {
+                            exact += rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c])
+                            magnitude += abs(rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c]))
+                        }
+                        let error = abs(Double(y[r * out + o]) - exact)
+                        #expect(error <= 1e-5 * magnitude + 1e-6, "\(set) \(sizes) batch \(batch) row \(r) out \(o): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func inOutLayoutIsTransposedOnLoad() throws {
         let w = random([5, 3], seed: 4), x = random([1, 5], seed: 5)
         let y = try HalfMatrix(w, layout: .inOut).multiply(x)

@@ -280,6 +280,25 @@ import Testing
         }
     }
 
+    /// Reduced precision (`bf16`: S2M and w2v-BERT products in bfloat16, GPT weights in fp16) against upstream's
+    /// fp32 run: the same codes under argmax decoding, the waveform within the stated SNR. A repeated voice reuses
+    /// the GPT's conditioning (latent cache) and gives the identical waveform.
+    @Test(.enabled(if: ComputePrecision.bfloat16Supported)) func reducedPrecisionFollowsUpstream() throws {
+        let reduced = try IndexTTS2Pipeline.load(modelDirectory: Fixtures.path("e2e/model"),
+                                                 textGrammars: Self.haveGrammars ? Self.grammars : nil, precision: .bfloat16)
+        #expect(reduced.precision == .bfloat16)
+        #expect(reduced.gpt.gpt.projectionWeightBytes * 2 == (try Self.pipeline()).gpt.gpt.projectionWeightBytes)
+        let (request, run, _) = try Self.request("default", segmentTokensFromRun: true)
+        let first = try reduced.synthesize(request)
+        #expect(first.segments.map(\.codes) == run.codes)
+        let written = try AudioDecoder.decode(path: Fixtures.path("e2e/default/output.wav"))
+        let db = Self.snr(first.samples.map { $0 / 32768 }, written.samples)
+        print("IndexTTS2 reduced precision default output.wav: SNR \(db) dB")
+        #expect(db >= 25, "reduced precision: SNR \(db) dB")
+        let second = try reduced.synthesize(request)
+        #expect(second.samples == first.samples)
+    }
+
     @Test func upstreamDefaultsAreTheRequestDefaults() {
         let s = IndexTTS2Sampling()
         #expect(s.doSample && s.topP == 0.8 && s.topK == 30 && s.temperature == 0.8 && s.numBeams == 3)

@@ -22,6 +22,8 @@ public struct IndexTTS2Pipeline: Sendable {
     /// Upstream's text normaliser; nil tokenizes the text as given (no WeTextProcessing grammars available).
     public let normalizer: IndexTTSTextNormalizer?
     let referenceMel: MelSpectrogram
+    /// Speaker latents and emotion vectors of recent conditioning embeddings (``IndexTTS2LatentCache``).
+    let latentCache = IndexTTS2LatentCache()
     let features: SeamlessM4TFeatureExtractor
     let fbank: KaldiFbank
     public static let sampleRate = 22_050
@@ -32,7 +34,9 @@ public struct IndexTTS2Pipeline: Sendable {
     ///   - textGrammars: WeTextProcessing grammar folder (``ModelCache/textGrammars``); nil skips normalisation.
     ///   - precision: arithmetic of the compute-bound products — the S2M estimator (the CFM, most of a request's
     ///     time) and w2v-BERT's layers; fp32 matches upstream within 1e-4, bfloat16 is about twice as fast where the
-    ///     CPU has AVX512-BF16 (``ComputePrecision``). The GPT's decoding (memory-bound) and BigVGAN stay fp32.
+    ///     CPU has AVX512-BF16 (``ComputePrecision``). In bfloat16 mode the GPT-2 core's and mel head's weights are
+    ///     also held as fp16 (decoding is memory-bound: half the bytes per step; products and activations stay fp32).
+    ///     BigVGAN stays fp32.
     public static func load(folder: IndexTTS2ModelFolder, textGrammars: String? = nil,
                             precision: ComputePrecision = .float32) throws -> IndexTTS2Pipeline {
         try precision.checkSupported()
@@ -55,7 +59,16 @@ public struct IndexTTS2Pipeline: Sendable {
                 return try Yams.load(yaml: text) as? [String: Any]
             }
         } ?? nil
-        let gpt = attempt(folder.gpt, main) { try UnifiedVoice.load(checkpoint: folder.gpt, configYAML: folder.config) }
+        let gpt = attempt(folder.gpt, main) { () throws -> UnifiedVoice in
+            let model = try UnifiedVoice.load(checkpoint: folder.gpt, configYAML: folder.config)
+            // Reduced precision: decoding reads every GPT-2 projection weight once per step (memory-bound), so fp16
+            // weights (11-bit mantissa, closer than bfloat16's 8) halve a step's bytes; products stay fp32.
+            guard precision == .bfloat16 else { return model }
+            // Each block's fp32 pages go once it is converted: load never holds both copies of the stack.
+            let half = try model.halfPrecision { MappedFile.releaseResidentPages(of: folder.gpt) }
+            MappedFile.releaseResidentPages(of: folder.gpt)
+            return half
+        }
         let s2m = attempt(folder.s2mel, main) {
             try S2M.load(checkpoint: folder.s2mel, configYAML: folder.config).converted(to: precision)
         }
@@ -66,7 +79,11 @@ public struct IndexTTS2Pipeline: Sendable {
         }
         let tokenizer = attempt(folder.bpe, main) { try IndexTTSTokenizer(modelPath: folder.bpe) }
         let w2v = attempt(folder.w2vBert, "facebook/w2v-bert-2.0") {
-            try W2VBert.load(directory: folder.w2vBert).converted(to: precision)
+            let model = try W2VBert.load(directory: folder.w2vBert)
+            guard precision == .bfloat16,
+                  let checkpoint = (try? W2VBert.resolve(directory: folder.w2vBert))?.appendingPathComponent("model.safetensors").path
+            else { return try model.converted(to: precision) }
+            return try model.converted(to: precision) { MappedFile.releaseResidentPages(of: checkpoint) }
         }
         let codec = attempt(folder.semanticCodec, "amphion/MaskGCT") {
             try SemanticCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config)
@@ -114,6 +131,7 @@ public struct IndexTTS2Pipeline: Sendable {
         if precision == .bfloat16 {
             // The bfloat16 copies were read from the fp32 files' pages: let those go (they fault back in if read).
             MappedFile.releaseResidentPages(of: folder.s2mel)
+            MappedFile.releaseResidentPages(of: folder.gpt)
             if let checkpoint = pipeline.w2vBertCheckpoint { MappedFile.releaseResidentPages(of: checkpoint) }
         }
         return pipeline
@@ -399,9 +417,13 @@ public struct IndexTTS2Pipeline: Sendable {
         // Upstream quirk: cond_lengths = spk_cond_emb.shape[-1], the feature width, not the frame count.
         let spkLength = spkCondEmb.shape[2], emoLength = emoCondEmb.shape[2]
         let (emovecMerged, emovec) = try clock.measure("emotion") { () throws -> (Tensor, Tensor) in
-            let emovecMerged = try UnifiedVoice.mergeEmotionVectors(base: gpt.emotionVector(spkCondEmb, length: spkLength),
-                                                                    emotion: gpt.emotionVector(emoCondEmb, length: emoLength),
-                                                                    alpha: alpha)
+            let base = try latentCache.value(for: IndexTTS2LatentCache.key(.emotion, embedding: spkCondEmb, length: spkLength)) {
+                try gpt.emotionVector(spkCondEmb, length: spkLength)
+            }
+            let emotion = try latentCache.value(for: IndexTTS2LatentCache.key(.emotion, embedding: emoCondEmb, length: emoLength)) {
+                try gpt.emotionVector(emoCondEmb, length: emoLength)
+            }
+            let emovecMerged = try UnifiedVoice.mergeEmotionVectors(base: base, emotion: emotion, alpha: alpha)
             var emovec = emovecMerged
             if let weights {
                 var random = SeededRandomSource(seed: sampling.seed)
@@ -411,7 +433,11 @@ public struct IndexTTS2Pipeline: Sendable {
             }
             return (emovecMerged, emovec)
         }
-        let speechConditioningLatent = try clock.measure("gpt.conditioning") { try gpt.conditioning(spkCondEmb, length: spkLength) }
+        let speechConditioningLatent = try clock.measure("gpt.conditioning") {
+            try latentCache.value(for: IndexTTS2LatentCache.key(.conditioning, embedding: spkCondEmb, length: spkLength)) {
+                try gpt.conditioning(spkCondEmb, length: spkLength)
+            }
+        }
         if ranSemanticModel { releaseConditioningAndGPTPages() }
 
         // Text.

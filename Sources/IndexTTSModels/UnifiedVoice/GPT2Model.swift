@@ -52,9 +52,14 @@ public struct GPT2Model: Sendable {
 
     /// The model with fp16 projection weights: half the bytes per decoded token (norms and biases stay fp32).
     /// Outputs move by about 1e-3 relative (see `GPT2ModelTests`).
-    public func halfPrecision() throws -> GPT2Model {
+    /// - Parameter afterEachBlock: called after each block is converted (a loader lets the fp32 source pages go
+    ///   there, so that load never holds both copies of the whole stack).
+    public func halfPrecision(afterEachBlock: () -> Void = {}) throws -> GPT2Model {
         var model = self
-        model.blocks = try blocks.map { try $0.halfPrecision() }
+        model.blocks = try blocks.map { block in
+            defer { afterEachBlock() }
+            return try block.halfPrecision()
+        }
         return model
     }
 

@@ -74,9 +74,10 @@ public struct UnifiedVoice: Sendable {
     }
 
     /// The model with fp16 GPT-2 projection weights and mel head, for memory-bound decoding.
-    public func halfPrecision() throws -> UnifiedVoice {
+    /// - Parameter afterEachBlock: see ``GPT2Model/halfPrecision(afterEachBlock:)``.
+    public func halfPrecision(afterEachBlock: () -> Void = {}) throws -> UnifiedVoice {
         var model = self
-        model.gpt = try gpt.halfPrecision()
+        model.gpt = try gpt.halfPrecision(afterEachBlock: afterEachBlock)
         model.melHead = try melHead.halfPrecision()
         return model
     }

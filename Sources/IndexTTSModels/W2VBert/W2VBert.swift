@@ -27,12 +27,17 @@ public struct W2VBert: Sendable {
 
     /// This encoder with its projections, attention and pointwise convolutions in `precision` (``ComputePrecision``);
     /// norms, the depthwise convolution and the relative position bias stay fp32.
-    public func converted(to precision: ComputePrecision) throws -> W2VBert {
+    /// - Parameter afterEachLayer: called after each layer is converted (a loader lets the fp32 source pages go
+    ///   there, so that load never holds both copies of the whole stack).
+    public func converted(to precision: ComputePrecision, afterEachLayer: () -> Void = {}) throws -> W2VBert {
         guard precision == .bfloat16 else { return self }
         try precision.checkSupported()
         var copy = self
         copy.featureProjection = try featureProjection.bfloat16()
-        copy.layers = try layers.map { try $0.bfloat16() }
+        copy.layers = try layers.map { layer in
+            defer { afterEachLayer() }
+            return try layer.bfloat16()
+        }
         copy.precision = .bfloat16
         return copy
     }

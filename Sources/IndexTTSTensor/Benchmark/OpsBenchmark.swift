@@ -81,13 +81,21 @@ public enum OpsBenchmark {
             for w in layers { _ = try? x.linear(weight: w) }
         }
         let halves = layers.compactMap { try? HalfMatrix($0) }
-        let halfSweep = bestTime(options.repetitions) {
-            for w in halves { _ = try? w.multiply(x) }
+        // fp16 weights, 1 row (one sequence) and 3 rows (IndexTTS2's beams), with every kernel set this CPU runs.
+        for rows in [1, 3] {
+            let input = random([rows, n], seed: 7)
+            for set in KernelSet.allCases.reversed() where set <= KernelSet.supported {
+                let halfSweep = bestTime(options.repetitions) {
+                    for w in halves { _ = try? w.multiply(input, kernels: set) }
+                }
+                results.append(Measurement(
+                    name: "gemv sweep, fp16 weights (HalfMatrix), \(rows) row\(rows == 1 ? "" : "s"), \(set.rawValue) kernels",
+                    seconds: halfSweep,
+                    rate: bytes / 2 * Double(options.layers) / halfSweep / 1e9, unit: "GB/s",
+                    detail: "\(String(format1: bytes / 2 * Double(options.layers) / 1e6)) MB of weights per sweep"
+                        + (set == HalfMatrix.defaultKernels ? " (in use)" : "")))
+            }
         }
-        results.append(Measurement(
-            name: "gemv sweep, fp16 weights (HalfMatrix)", seconds: halfSweep,
-            rate: bytes / 2 * Double(options.layers) / halfSweep / 1e9, unit: "GB/s",
-            detail: "\(String(format1: bytes / 2 * Double(options.layers) / 1e6)) MB of weights per sweep"))
         results.append(Measurement(
             name: "gemv sweep over \(options.layers) matrices \(n)x\(wide)", seconds: sweep,
             rate: bytes * Double(options.layers) / sweep / 1e9, unit: "GB/s",

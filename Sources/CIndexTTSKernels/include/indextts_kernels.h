@@ -1,0 +1,23 @@
+// Hand-written hot loops of IndexTTS-Swift that need instruction sets beyond the release build's Haswell baseline,
+// each compiled per instruction set with clang's `target` attribute and chosen at run time by the caller (one
+// binary for every x86-64 server: AVX2+FMA+F16C, and AVX-512 where the CPU has it). Compiled without -march flags.
+// On other architectures every entry point reports itself unavailable and must not be called.
+#ifndef INDEXTTS_KERNELS_H
+#define INDEXTTS_KERNELS_H
+
+#include <stdint.h>
+
+/// 1 when this build contains the x86-64 kernels below (the caller still checks the CPU's features), else 0.
+int indextts_kernels_x86(void);
+
+/// fp16-weight GEMV for a few rows (decoding: 1–4 beams). For output rows r in [row_begin, row_end) and input rows
+/// b in [0, nx):  y[b·ldy + r] = Σ_j fp32(w[r·k + j]) · x[b·k + j].
+/// `w`: IEEE fp16 bit patterns, row-major [rows, k]; `x`: fp32 [nx, k]; 1 ≤ nx ≤ 4. Products and sums in fp32
+/// (FMA), each row's sum split over 16 (AVX-512) or 8 (AVX2) lanes and reduced at the end.
+/// `_avx512` needs AVX512F (+ F16C, FMA); `_avx2` needs AVX2, FMA and F16C.
+void indextts_f16_gemv_avx512(const uint16_t *w, long k, long row_begin, long row_end,
+                              const float *x, long nx, float *y, long ldy);
+void indextts_f16_gemv_avx2(const uint16_t *w, long k, long row_begin, long row_end,
+                            const float *x, long nx, float *y, long ldy);
+
+#endif
