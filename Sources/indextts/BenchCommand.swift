@@ -273,10 +273,12 @@ extension BenchCommand {
         @Option(help: "Seconds of audio (IndexTTS2 cuts references to 15 s).") var seconds: Double = 15
         @Option(help: "A reference clip instead of synthetic audio (cut to --seconds).") var clip: String?
         @Option(help: "Timed runs (best is reported).") var runs = 3
+        @Option(help: "w2v-BERT's arithmetic: fp32, bf16 or auto (the engine's --precision).") var precision = "fp32"
 
         func validate() throws {
             guard seconds > 0.1, seconds <= 60 else { throw ValidationError("--seconds must be in (0.1, 60]") }
             guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+            guard ComputePrecision(choice: precision) != nil else { throw ValidationError("--precision must be fp32, bf16 or auto") }
         }
 
         func run() throws {
@@ -302,9 +304,12 @@ extension BenchCommand {
             let features = try extractor(audio16k)
             let featureSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let input = try features.inputFeatures.unsqueezed(0)
-            let r = try ConditioningBenchmark.run(features: input, attentionMask: [features.attentionMask], runs: runs)
-            print(String(format: "w2v-BERT 2.0 (17 layers) %.1f M parameters, codec %.1f M, loaded in %.2f s",
-                         Double(r.w2vParameters) / 1e6, Double(r.codecParameters) / 1e6, r.loadSeconds))
+            let arithmetic = ComputePrecision(choice: precision) ?? .float32
+            let r = try ConditioningBenchmark.run(features: input, attentionMask: [features.attentionMask], runs: runs,
+                                                  precision: arithmetic)
+            print(String(format: "w2v-BERT 2.0 (17 layers) %.1f M parameters, codec %.1f M, loaded in %.2f s, ",
+                         Double(r.w2vParameters) / 1e6, Double(r.codecParameters) / 1e6, r.loadSeconds)
+                  + "arithmetic \(arithmetic.rawValue)")
             print(String(format: "%.2f s of audio → %d frames (best of %d runs)", Double(audio16k.count) / 16_000, r.frames, runs))
             print(String(format: "  features (SeamlessM4T)      %8.3f s", featureSeconds))
             print(String(format: "  w2v-BERT to hidden_states[17] %6.3f s", r.w2vSeconds))

@@ -530,6 +530,10 @@ public struct IndexTTS2Pipeline: Sendable {
                 try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes)
             }
             try keepSegment("latent", latent)
+            // The GPT's checkpoint pages (2 GB of fp32 at full size) are not read again until the next segment's
+            // generation: let them go while S2M and BigVGAN hold their activations (they fault back in from the page
+            // cache, tens of milliseconds; a no-op for bf16's fp16 copy). IndexTTS2Residency.swift.
+            MappedFile.releaseResidentPages(of: folder.gpt)
             let latentProj = try clock.measure("s2m") { try s2m.gptLayer(latent) }
             try keepSegment("latent_proj", latentProj)
             let sInferVQ = try clock.measure("s2m") { try semanticCodec.embeddings(codes: [codes]) }

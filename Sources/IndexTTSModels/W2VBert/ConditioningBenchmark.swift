@@ -30,6 +30,7 @@ public enum ConditioningBenchmark {
     public static func run(features: Tensor, attentionMask: [[Int32]]?, runs: Int = 3,
                            w2v: W2VBertConfiguration = W2VBertConfiguration(),
                            codec: SemanticCodecConfiguration = SemanticCodecConfiguration(),
+                           precision: ComputePrecision = .float32,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> Result {
         guard runs >= 1 else { throw ModelError.invalidInput(component: "conditioning benchmark", reason: "runs \(runs)") }
         var seed: UInt64 = 0xC0_4D17
@@ -110,6 +111,7 @@ public enum ConditioningBenchmark {
 
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let model = try W2VBert.load(from: WeightStore.open(path: w2vPath), configuration: w2v, layers: layers)
+            .converted(to: precision)
         let codecModel = try SemanticCodec.load(from: WeightStore.open(path: codecPath), configuration: codec)
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
 
