@@ -18,6 +18,9 @@ public struct JobWorkerConfiguration: Sendable {
     public var uploadsDirectory: URL?
     /// On shutdown, running jobs get this long to finish before they are handed back to the queue.
     public var shutdownGraceSeconds = 10.0
+    /// Longest a job's synthesis may run on its pool slot (`--job-timeout`); a job over it stops and ends `failed`
+    /// with ``SynthesisError/timedOut(limitSeconds:)``, without a retry.
+    public var timeLimit = SynthesisTimeLimit.none
     public var workerID: String
 
     public init(outputDirectory: URL, workerID: String = JobWorkerConfiguration.makeWorkerID()) {
@@ -136,13 +139,17 @@ public final class JobWorker: Sendable {
         let format = job.parameters.format ?? .wav
         do {
             let engine = self.engine, resolver = self.resolver, parameters = job.parameters
+            let timeLimit = configuration.timeLimit
             // Clip decoding, synthesis and encoding are blocking work: all of it runs on the pool's threads.
             let (result, bytes) = try await pool.run {
-                let request = try resolver.prepare(parameters, engine: engine) {
+                let deadline = timeLimit.start {
                     control.cancelRequested.isSet || control.lost.isSet || aborting.isSet
                 }
-                let result = try engine.synthesize(request) { p in
-                    control.progress.withLock { $0 = (p.completedSegments, p.totalSegments, p.audioSeconds) }
+                let request = try resolver.prepare(parameters, engine: engine, isCancelled: deadline.isCancelled)
+                let result = try deadline.run {
+                    try engine.synthesize(request) { p in
+                        control.progress.withLock { $0 = (p.completedSegments, p.totalSegments, p.audioSeconds) }
+                    }
                 }
                 return (result, try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: format))
             }

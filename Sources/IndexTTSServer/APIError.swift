@@ -71,6 +71,11 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
             case .unsupported: return APIError(.badRequest, e.description, code: "unsupported")
             case .modelsMissing: return APIError(.serviceUnavailable, e.description, code: "models_missing")
             case .cancelled: return APIError(.serviceUnavailable, e.description, code: "cancelled")
+            // 422, not 408: 408 says the client was too slow to send its request, and clients (the OpenAI SDK among
+            // them) retry 408 on their own, which would run a request that cannot finish in time again and again.
+            // This request was read and understood but is too long to synthesise within the server's limit;
+            // repeating it unchanged fails the same way.
+            case .timedOut: return APIError(.unprocessableContent, e.description, param: "input", code: "request_timeout")
             }
         case let e as VoiceLibraryError:
             switch e {

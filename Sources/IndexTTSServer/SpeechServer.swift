@@ -60,6 +60,7 @@ public final class SpeechServer: Sendable {
         c.leaseSeconds = configuration.leaseSeconds
         c.shutdownGraceSeconds = configuration.shutdownGraceSeconds
         c.uploadsDirectory = configuration.uploadsDirectory
+        c.timeLimit = SynthesisTimeLimit(seconds: configuration.jobTimeoutSeconds)
         let metrics = self.metrics
         return JobWorker(queue: queue, engine: engine, resolver: resolver, pool: pool, configuration: c,
                          logger: logger) { event in
@@ -133,14 +134,21 @@ public final class SpeechServer: Sendable {
     func synthesize(_ request: SynthesisRequest, source: String, parameters: SpeechParameters? = nil,
                     progress: @escaping @Sendable (SynthesisProgress) -> Void = { _ in }) async throws -> SynthesisResult {
         let engine = self.engine, resolver = self.resolver
+        let timeLimit = SynthesisTimeLimit(seconds: configuration.requestTimeoutSeconds)
         do {
             let result = try await pool.run {
                 var request = request
+                // The clock starts on the slot: voice analysis and synthesis count, waiting for a slot does not.
+                let deadline = timeLimit.arm(&request)
                 if let parameters { resolver.attachConditioning(to: &request, parameters: parameters, engine: engine) }
-                return try engine.synthesize(request, progress: progress)
+                return try deadline.run { try engine.synthesize(request, progress: progress) }
             }
             metrics.synthesis(source: source, outcome: "succeeded", seconds: result.totalSeconds, audio: result.audioSeconds)
             return result
+        } catch SynthesisError.timedOut(let limit) {
+            metrics.synthesis(source: source, outcome: "timed_out")
+            logger.warning("synthesis stopped at the time limit", metadata: ["source": "\(source)", "limit_seconds": "\(limit)"])
+            throw SynthesisError.timedOut(limitSeconds: limit)
         } catch {
             metrics.synthesis(source: source, outcome: "failed")
             throw error
