@@ -57,6 +57,12 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
         APIError(.badRequest, "\(field): \(reason)", param: field, code: "invalid_value")
     }
 
+    /// 507: the disk is full. A server condition (5xx), but a distinct one: the request was fine and nothing of it
+    /// was kept, so the client may send it again once space is freed.
+    public static func insufficientStorage(_ message: String) -> APIError {
+        APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), message, code: "insufficient_storage")
+    }
+
     /// Maps library errors onto statuses: bad requests are 4xx with the field named, storage trouble 5xx.
     public static func from(_ error: any Error) -> APIError {
         switch error {
@@ -84,6 +90,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
             case .alreadyExists, .reservedName: return APIError(.conflict, e.description, param: "name", code: "voice_exists")
             case .invalidAudio: return APIError(.badRequest, e.description, param: "audio", code: "invalid_audio")
             case .storage: return APIError(.internalServerError, e.description)
+            case .outOfSpace: return .insufficientStorage(e.description)
             }
         case let e as JobQueueError:
             switch e {

@@ -35,7 +35,16 @@ public final class SpeechServer: Sendable {
                 throw JobQueueError.storage("cannot create \(dir.path): \(error)")
             }
         }
-        library = VoiceLibrary(root: configuration.voicesDirectory, reserved: RequestResolver.reservedNames(for: engine.info))
+        // Temporary files of writers killed mid-write (SIGKILL, power loss) never got their final names; remove them.
+        let abandoned = [configuration.outputsDirectory, configuration.uploadsDirectory]
+            .flatMap { StorageFiles.removeAbandonedTemporaries(in: $0) }
+        let library = VoiceLibrary(root: configuration.voicesDirectory, reserved: RequestResolver.reservedNames(for: engine.info))
+        self.library = library
+        let staging = library.removeAbandonedStaging()
+        if !abandoned.isEmpty || !staging.isEmpty {
+            logger.notice("removed files left half-written by an earlier process",
+                          metadata: ["files": "\((abandoned + staging).joined(separator: ", "))"])
+        }
         resolver = RequestResolver(library: library, engine: engine)
         pool = SynthesisPool(width: configuration.concurrency)
         workerID = JobWorkerConfiguration.makeWorkerID()
@@ -122,7 +131,11 @@ public final class SpeechServer: Sendable {
         let ext = (file.fileName as NSString).pathExtension.lowercased()
         let safeExt = AudioDecoder.supportedExtensions.contains(ext) ? ext : "bin"
         let url = configuration.uploadsDirectory.appendingPathComponent("\(UUID().uuidString.lowercased()).\(safeExt)")
-        do { try Data(file.bytes).write(to: url) } catch {
+        // Whole or not at all: a full disk leaves no truncated clip behind for a job to read.
+        do { try StorageFiles.writeAtomically(file.bytes, to: url) } catch {
+            if StorageFiles.isOutOfSpace(error) {
+                throw APIError.insufficientStorage("\(field): no space left on the device to store the upload; nothing was kept")
+            }
             throw APIError(.internalServerError, "cannot store the upload: \(error)")
         }
         return url.path
