@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts a throw-away PostgreSQL server for the queue tests (installing Debian's postgresql when missing) and
 # prints the URL to use as INDEXTTS_TEST_POSTGRES_URL / --queue. `stop` shuts it down and removes its data.
-# Usage: scripts/postgres-for-tests.sh start|stop   (env: PGTEST_DIR, default /tmp/indextts-pgtest; PGTEST_PORT, 55432)
+# `restart [SECONDS]` stops the running server (fast shutdown: sessions are cut), waits SECONDS (default 0) and starts
+# it again on the same data (the soak test's fault).
+# Usage: scripts/postgres-for-tests.sh start|stop|restart   (env: PGTEST_DIR, default /tmp/indextts-pgtest; PGTEST_PORT, 55432)
 set -euo pipefail
 dir="${PGTEST_DIR:-/tmp/indextts-pgtest}"
 port="${PGTEST_PORT:-55432}"
@@ -36,10 +38,17 @@ case "${1:-start}" in
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -qc "CREATE DATABASE indextts OWNER indextts" >/dev/null
     echo "postgres://indextts:indextts@127.0.0.1:$port/indextts"
     ;;
+  restart)
+    bin="$(bin_dir)"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    sleep "${2:-0}"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1" -w start >/dev/null
+    echo "postgres://indextts:indextts@127.0.0.1:$port/indextts"
+    ;;
   stop)
     bin="$(bin_dir)"
     if [ -n "$bin" ] && [ -d "$dir/data" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true; fi
     rm -rf "$dir"
     ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart [SECONDS]" >&2; exit 2 ;;
 esac

@@ -18,6 +18,12 @@ public struct JobWorkerConfiguration: Sendable {
     public var uploadsDirectory: URL?
     /// On shutdown, running jobs get this long to finish before they are handed back to the queue.
     public var shutdownGraceSeconds = 10.0
+    /// Longest a job's synthesis may run on its pool slot (`--job-timeout`); a job over it stops and ends `failed`
+    /// with ``SynthesisError/timedOut(limitSeconds:)``, without a retry.
+    public var timeLimit = SynthesisTimeLimit.none
+    /// After an output could not be written for want of space (the job goes back to the queue, its attempt not
+    /// counted), the loop waits this long before it claims again.
+    public var diskFullPauseSeconds = 5.0
     public var workerID: String
 
     public init(outputDirectory: URL, workerID: String = JobWorkerConfiguration.makeWorkerID()) {
@@ -97,7 +103,9 @@ public final class JobWorker: Sendable {
                 continue
             }
             // Shutdown must not abandon a claimed job mid-way: the job runs to its end or is released.
-            await Task { await self.execute(job) }.value
+            if await Task(operation: { await self.execute(job) }).value == .storageFull {
+                try? await Task.sleep(for: .seconds(configuration.diskFullPauseSeconds))
+            }
         }
     }
 
@@ -108,7 +116,11 @@ public final class JobWorker: Sendable {
         let lost = AtomicFlag()
     }
 
-    func execute(_ job: JobRecord) async {
+    /// How a job's execution ended, as far as the claiming loop cares.
+    enum Outcome { case done, storageFull }
+
+    @discardableResult
+    func execute(_ job: JobRecord) async -> Outcome {
         let worker = configuration.workerID
         onEvent(.started(job))
         logger.info("job started", metadata: ["job": "\(job.id)", "attempt": "\(job.attempts)"])
@@ -136,13 +148,17 @@ public final class JobWorker: Sendable {
         let format = job.parameters.format ?? .wav
         do {
             let engine = self.engine, resolver = self.resolver, parameters = job.parameters
+            let timeLimit = configuration.timeLimit
             // Clip decoding, synthesis and encoding are blocking work: all of it runs on the pool's threads.
             let (result, bytes) = try await pool.run {
-                let request = try resolver.prepare(parameters, engine: engine) {
+                let deadline = timeLimit.start {
                     control.cancelRequested.isSet || control.lost.isSet || aborting.isSet
                 }
-                let result = try engine.synthesize(request) { p in
-                    control.progress.withLock { $0 = (p.completedSegments, p.totalSegments, p.audioSeconds) }
+                let request = try resolver.prepare(parameters, engine: engine, isCancelled: deadline.isCancelled)
+                let result = try deadline.run {
+                    try engine.synthesize(request) { p in
+                        control.progress.withLock { $0 = (p.completedSegments, p.totalSegments, p.audioSeconds) }
+                    }
                 }
                 return (result, try AudioEncoder.encode(result.samples, sampleRate: result.sampleRate, format: format))
             }
@@ -170,6 +186,15 @@ public final class JobWorker: Sendable {
                 logger.info("job handed back to the queue (shutdown)", metadata: ["job": "\(job.id)"])
                 onEvent(.released(job))
             }
+        } catch let full as OutputStorageFull {
+            // A full disk is the server's trouble, not the job's: hand the job back without spending an attempt,
+            // and let this loop pause before it claims again (``diskFullPauseSeconds``).
+            heartbeat.cancel()
+            try? await queue.release(id: job.id, worker: worker)
+            logger.error("no space left for the output; job handed back to the queue",
+                         metadata: ["job": "\(job.id)", "path": "\(full.path)"])
+            onEvent(.released(job))
+            return .storageFull
         } catch {
             heartbeat.cancel()
             // Request problems fail at once; anything else (storage, codec) is retried while attempts remain.
@@ -180,18 +205,18 @@ public final class JobWorker: Sendable {
             onEvent(.failed(job, message))
             if permanent { cleanUploads(job) }
         }
+        return .done
     }
 
-    /// Writes atomically: a temporary file renamed onto the final name.
+    /// Writes atomically: a temporary file renamed onto the final name. A failed write (a full disk) leaves neither
+    /// the final file nor the temporary one behind.
     func write(_ bytes: [UInt8], for job: JobRecord, format: AudioFormat) throws -> String {
         let fm = FileManager.default
         try fm.createDirectory(at: configuration.outputDirectory, withIntermediateDirectories: true)
         let final = configuration.outputDirectory.appendingPathComponent(OutputNaming.fileName(id: job.id, createdAt: job.createdAt, format: format))
-        let temporary = configuration.outputDirectory.appendingPathComponent(".\(job.id).\(configuration.workerID).partial")
-        try Data(bytes).write(to: temporary)
-        if rename(temporary.path, final.path) != 0 {
-            try? fm.removeItem(at: temporary)
-            throw JobQueueError.storage("cannot move the output to \(final.path): \(String(cString: strerror(errno)))")
+        do { try StorageFiles.writeAtomically(bytes, to: final) } catch {
+            if StorageFiles.isOutOfSpace(error) { throw OutputStorageFull(path: final.path) }
+            throw JobQueueError.storage("cannot write the output \(final.path): \(error)")
         }
         return final.path
     }
@@ -203,6 +228,12 @@ public final class JobWorker: Sendable {
             try? FileManager.default.removeItem(atPath: path)
         }
     }
+}
+
+/// The disk had no room for a job's output.
+struct OutputStorageFull: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "no space left on the device for \(path)" }
 }
 
 /// Output names as IndexTTS users know them.

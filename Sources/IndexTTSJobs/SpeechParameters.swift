@@ -74,6 +74,10 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { throw SynthesisError.emptyText }
         if trimmed.count > maxCharacters { throw SynthesisError.textTooLong(characters: trimmed.count, limit: maxCharacters) }
+        // Emotion text (`emo_text`, OpenAI's `instructions`) is read by a model too: the same limit as the text.
+        if let e = emotionText, e.count > maxCharacters {
+            throw SynthesisError.invalidParameter(name: "emo_text", reason: "has \(e.count) characters; the limit is \(maxCharacters) (emo_text, or instructions on /v1/audio/speech)")
+        }
         let emotions = [emotion != nil, emotionVector != nil, emotionText != nil, emotionAudioPath != nil].filter { $0 }.count
         if emotions > 1 {
             throw SynthesisError.invalidParameter(

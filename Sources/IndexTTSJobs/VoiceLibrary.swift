@@ -66,6 +66,8 @@ public enum VoiceLibraryError: Error, Equatable, Sendable, CustomStringConvertib
     case reservedName(String)
     case invalidAudio(String)
     case storage(String)
+    /// The disk (or quota) had no room for the voice; nothing of it was kept.
+    case outOfSpace(String)
 
     public var description: String {
         switch self {
@@ -76,6 +78,7 @@ public enum VoiceLibraryError: Error, Equatable, Sendable, CustomStringConvertib
         case .reservedName(let n): return "'\(n)' is a built-in voice name"
         case .invalidAudio(let why): return "reference audio: \(why)"
         case .storage(let why): return "voice library storage: \(why)"
+        case .outOfSpace(let name): return "no space left on the device to store the voice '\(name)'; nothing was kept"
         }
     }
 }
@@ -158,9 +161,35 @@ public struct VoiceLibrary: Sendable {
         } catch {
             try? fm.removeItem(at: staging)
             if fm.fileExists(atPath: target.path) { throw VoiceLibraryError.alreadyExists(name) }
+            if StorageFiles.isOutOfSpace(error) { throw VoiceLibraryError.outOfSpace(name) }
             throw VoiceLibraryError.storage("\(error)")
         }
         return try self.entry(name)  // as stored, so later reads compare equal
+    }
+
+    /// Removes what a process killed while adding a voice or storing its conditioning left behind: `.staging-*`
+    /// folders and `*.partial` files older than `age` seconds (an add takes seconds; the age keeps another live server
+    /// sharing the folder safe). Returns the paths removed, relative to the library root.
+    @discardableResult
+    public func removeAbandonedStaging(olderThan age: TimeInterval = 600) -> [String] {
+        let fm = FileManager.default
+        let cutoff = Date().addingTimeInterval(-age)
+        func old(_ path: String) -> Bool {
+            ((try? fm.attributesOfItem(atPath: path)[.modificationDate]) as? Date).map { $0 < cutoff } ?? false
+        }
+        var removed: [String] = []
+        for name in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] {
+            let path = root.appendingPathComponent(name).path
+            if name.hasPrefix(".staging-") {
+                if old(path), (try? fm.removeItem(atPath: path)) != nil { removed.append(name) }
+                continue
+            }
+            for inner in (try? fm.contentsOfDirectory(atPath: path)) ?? [] where inner.hasSuffix(".partial") {
+                let file = (path as NSString).appendingPathComponent(inner)
+                if old(file), (try? fm.removeItem(atPath: file)) != nil { removed.append("\(name)/\(inner)") }
+            }
+        }
+        return removed
     }
 
     /// `conditioning-<engine id>.safetensors` (the id reduced to letters, digits, `_`, `-` and `.`).

@@ -57,6 +57,12 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
         APIError(.badRequest, "\(field): \(reason)", param: field, code: "invalid_value")
     }
 
+    /// 507: the disk is full. A server condition (5xx), but a distinct one: the request was fine and nothing of it
+    /// was kept, so the client may send it again once space is freed.
+    public static func insufficientStorage(_ message: String) -> APIError {
+        APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), message, code: "insufficient_storage")
+    }
+
     /// Maps library errors onto statuses: bad requests are 4xx with the field named, storage trouble 5xx.
     public static func from(_ error: any Error) -> APIError {
         switch error {
@@ -71,6 +77,11 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
             case .unsupported: return APIError(.badRequest, e.description, code: "unsupported")
             case .modelsMissing: return APIError(.serviceUnavailable, e.description, code: "models_missing")
             case .cancelled: return APIError(.serviceUnavailable, e.description, code: "cancelled")
+            // 422, not 408: 408 says the client was too slow to send its request, and clients (the OpenAI SDK among
+            // them) retry 408 on their own, which would run a request that cannot finish in time again and again.
+            // This request was read and understood but is too long to synthesise within the server's limit;
+            // repeating it unchanged fails the same way.
+            case .timedOut: return APIError(.unprocessableContent, e.description, param: "input", code: "request_timeout")
             }
         case let e as VoiceLibraryError:
             switch e {
@@ -79,6 +90,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
             case .alreadyExists, .reservedName: return APIError(.conflict, e.description, param: "name", code: "voice_exists")
             case .invalidAudio: return APIError(.badRequest, e.description, param: "audio", code: "invalid_audio")
             case .storage: return APIError(.internalServerError, e.description)
+            case .outOfSpace: return .insufficientStorage(e.description)
             }
         case let e as JobQueueError:
             switch e {

@@ -25,6 +25,12 @@ public struct ServerConfiguration: Sendable {
     public var workerConcurrency: Int?
     public var leaseSeconds = 30.0
     public var shutdownGraceSeconds = 10.0
+    /// Longest a direct request's synthesis (`/v1/audio/speech`, `/v1/tts`, streamed or not) may run once it has its
+    /// pool slot; over it the engine is stopped and the client gets 422 `request_timeout`. nil or 0: no limit.
+    public var requestTimeoutSeconds: Double? = 600
+    /// The same for a queued job's synthesis; over it the job ends `failed` (no retry). nil or 0: no limit (the
+    /// default: jobs are the path for long texts, and `DELETE /v1/jobs/{id}` stops one).
+    public var jobTimeoutSeconds: Double?
     /// Most jobs one `POST /v1/jobs` may create.
     public var maxJobsPerRequest = 100
     /// Which engine speaks and why (``EngineFactory``), shown by `/healthz`, `/v1/models` and the WebUI; nil when the

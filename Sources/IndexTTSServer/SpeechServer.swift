@@ -35,7 +35,16 @@ public final class SpeechServer: Sendable {
                 throw JobQueueError.storage("cannot create \(dir.path): \(error)")
             }
         }
-        library = VoiceLibrary(root: configuration.voicesDirectory, reserved: RequestResolver.reservedNames(for: engine.info))
+        // Temporary files of writers killed mid-write (SIGKILL, power loss) never got their final names; remove them.
+        let abandoned = [configuration.outputsDirectory, configuration.uploadsDirectory]
+            .flatMap { StorageFiles.removeAbandonedTemporaries(in: $0) }
+        let library = VoiceLibrary(root: configuration.voicesDirectory, reserved: RequestResolver.reservedNames(for: engine.info))
+        self.library = library
+        let staging = library.removeAbandonedStaging()
+        if !abandoned.isEmpty || !staging.isEmpty {
+            logger.notice("removed files left half-written by an earlier process",
+                          metadata: ["files": "\((abandoned + staging).joined(separator: ", "))"])
+        }
         resolver = RequestResolver(library: library, engine: engine)
         pool = SynthesisPool(width: configuration.concurrency)
         workerID = JobWorkerConfiguration.makeWorkerID()
@@ -60,6 +69,7 @@ public final class SpeechServer: Sendable {
         c.leaseSeconds = configuration.leaseSeconds
         c.shutdownGraceSeconds = configuration.shutdownGraceSeconds
         c.uploadsDirectory = configuration.uploadsDirectory
+        c.timeLimit = SynthesisTimeLimit(seconds: configuration.jobTimeoutSeconds)
         let metrics = self.metrics
         return JobWorker(queue: queue, engine: engine, resolver: resolver, pool: pool, configuration: c,
                          logger: logger) { event in
@@ -121,7 +131,11 @@ public final class SpeechServer: Sendable {
         let ext = (file.fileName as NSString).pathExtension.lowercased()
         let safeExt = AudioDecoder.supportedExtensions.contains(ext) ? ext : "bin"
         let url = configuration.uploadsDirectory.appendingPathComponent("\(UUID().uuidString.lowercased()).\(safeExt)")
-        do { try Data(file.bytes).write(to: url) } catch {
+        // Whole or not at all: a full disk leaves no truncated clip behind for a job to read.
+        do { try StorageFiles.writeAtomically(file.bytes, to: url) } catch {
+            if StorageFiles.isOutOfSpace(error) {
+                throw APIError.insufficientStorage("\(field): no space left on the device to store the upload; nothing was kept")
+            }
             throw APIError(.internalServerError, "cannot store the upload: \(error)")
         }
         return url.path
@@ -133,14 +147,21 @@ public final class SpeechServer: Sendable {
     func synthesize(_ request: SynthesisRequest, source: String, parameters: SpeechParameters? = nil,
                     progress: @escaping @Sendable (SynthesisProgress) -> Void = { _ in }) async throws -> SynthesisResult {
         let engine = self.engine, resolver = self.resolver
+        let timeLimit = SynthesisTimeLimit(seconds: configuration.requestTimeoutSeconds)
         do {
             let result = try await pool.run {
                 var request = request
+                // The clock starts on the slot: voice analysis and synthesis count, waiting for a slot does not.
+                let deadline = timeLimit.arm(&request)
                 if let parameters { resolver.attachConditioning(to: &request, parameters: parameters, engine: engine) }
-                return try engine.synthesize(request, progress: progress)
+                return try deadline.run { try engine.synthesize(request, progress: progress) }
             }
             metrics.synthesis(source: source, outcome: "succeeded", seconds: result.totalSeconds, audio: result.audioSeconds)
             return result
+        } catch SynthesisError.timedOut(let limit) {
+            metrics.synthesis(source: source, outcome: "timed_out")
+            logger.warning("synthesis stopped at the time limit", metadata: ["source": "\(source)", "limit_seconds": "\(limit)"])
+            throw SynthesisError.timedOut(limitSeconds: limit)
         } catch {
             metrics.synthesis(source: source, outcome: "failed")
             throw error

@@ -27,6 +27,9 @@ extension SpeechServer {
         return raw.removingPercentEncoding ?? raw
     }
 
+    /// Longest `description` a library voice may carry (it is listed by `GET /v1/voices` with every voice).
+    static let maxVoiceDescriptionCharacters = 1000
+
     func addVoiceRoutes(_ router: Router<BasicRequestContext>) {
         router.get("/v1/voices") { _, _ -> Response in
             let info = self.engine.info
@@ -47,11 +50,16 @@ extension SpeechServer {
             guard let file = form.files["audio"] ?? form.files["file"] ?? form.files["spk_audio_prompt"] else {
                 throw APIError.missing("audio")
             }
+            let description = form.string("description")
+            if let description, description.count > Self.maxVoiceDescriptionCharacters {
+                throw APIError(.unprocessableContent, "description: \(description.count) characters; the limit is \(Self.maxVoiceDescriptionCharacters)",
+                               param: "description", code: "text_too_long")
+            }
             let library = self.library, engine = self.engine
             // Decoding and the engine's analysis (its conditioning, stored with the voice) are CPU work: keep them off
             // the event loop.
             let entry = try await self.pool.run {
-                try library.add(name: name, audio: file.bytes, fileName: file.fileName, description: form.string("description"),
+                try library.add(name: name, audio: file.bytes, fileName: file.fileName, description: description,
                                 engine: engine)
             }
             return try Self.json(VoiceView(name: entry.name, type: "library", aliasOf: nil, engine: self.engine.info.id, entry: entry),

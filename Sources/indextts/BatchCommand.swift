@@ -93,6 +93,7 @@ struct BatchCommand: AsyncParsableCommand {
         var workerConfiguration = JobWorkerConfiguration(outputDirectory: dataDirectory.appendingPathComponent("outputs"))
         workerConfiguration.concurrency = queueOptions.concurrency ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
         workerConfiguration.leaseSeconds = queueOptions.leaseSeconds
+        workerConfiguration.timeLimit = SynthesisTimeLimit(seconds: try queueOptions.jobTimeoutSeconds())
         workerConfiguration.shutdownGraceSeconds = 0
         let worker = JobWorker(queue: queue, engine: engine, resolver: resolver,
                                pool: SynthesisPool(width: workerConfiguration.concurrency), configuration: workerConfiguration,

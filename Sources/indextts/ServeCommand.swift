@@ -14,8 +14,29 @@ struct QueueOptions: ParsableArguments {
     @Option(help: "Syntheses at once (default: half the cores, at least 1).") var concurrency: Int?
     @Option(help: "Seconds a worker's claim on a job lasts without renewal; a crashed worker's jobs are retried after it.")
     var leaseSeconds = 30.0
+    @Option(help: "Longest a job's synthesis may run, in seconds; over it the job stops and ends failed (default: $INDEXTTS_JOB_TIMEOUT, else 0 = no limit).")
+    var jobTimeout: Double?
 
     var dataDirectory: URL { URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL }
+
+    /// `--job-timeout`, else `$INDEXTTS_JOB_TIMEOUT`; 0 means none.
+    func jobTimeoutSeconds() throws -> Double? {
+        try TimeoutOption.resolve(jobTimeout, environment: "INDEXTTS_JOB_TIMEOUT", option: "--job-timeout", default: nil)
+    }
+}
+
+/// A time limit given by option or environment variable: seconds ≥ 0, 0 meaning no limit.
+enum TimeoutOption {
+    static func resolve(_ option: Double?, environment name: String, option flag: String, default fallback: Double?) throws -> Double? {
+        var value = option
+        if value == nil, let text = ProcessInfo.processInfo.environment[name], !text.isEmpty {
+            guard let parsed = Double(text) else { throw ValidationError("$\(name) must be a number of seconds, got '\(text)'") }
+            value = parsed
+        }
+        guard let value else { return fallback }
+        guard value >= 0, value.isFinite else { throw ValidationError("\(flag) must be ≥ 0 seconds (0: no limit), got \(value)") }
+        return value == 0 ? nil : value
+    }
 }
 
 enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
@@ -46,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest text of the native endpoints and jobs, in characters (/v1/audio/speech keeps OpenAI's 4096).")
     var maxText = 20_000
     @Option(help: "Seconds running jobs get to finish on shutdown before they return to the queue.") var grace = 10.0
+    @Option(help: "Longest a request's synthesis may run (/v1/audio/speech, /v1/tts), in seconds, counted from when it gets a synthesis slot; over it the engine stops and the client gets 422 request_timeout (default: $INDEXTTS_REQUEST_TIMEOUT, else 600; 0 = no limit).")
+    var requestTimeout: Double?
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat: LogFormat = .text
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
@@ -68,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxTextCharacters = max(1, maxText)
         configuration.leaseSeconds = queueOptions.leaseSeconds
         configuration.shutdownGraceSeconds = grace
+        configuration.requestTimeoutSeconds = try TimeoutOption.resolve(requestTimeout, environment: "INDEXTTS_REQUEST_TIMEOUT",
+                                                                        option: "--request-timeout", default: 600)
+        configuration.jobTimeoutSeconds = try queueOptions.jobTimeoutSeconds()
 
         let compute = ComputeEnvironment.current()
         logger.info("compute", metadata: [
@@ -89,9 +115,12 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try SpeechServer(configuration: configuration, engine: engine, queue: queue, logger: logger)
         let announce = logger, host = configuration.host, runWorker = configuration.runWorker
         let auth = configuration.apiKey == nil ? "off" : "bearer"
+        func limit(_ s: Double?) -> String { s.map { String(format: "%g s", $0) } ?? "none" }
+        let limits = "request \(limit(configuration.requestTimeoutSeconds)), job \(limit(configuration.jobTimeoutSeconds))"
         try await server.run { port in
             announce.info("listening", metadata: ["url": "http://\(host):\(port)",
-                                                  "worker": "\(runWorker ? server.workerID : "off")", "auth": "\(auth)"])
+                                                  "worker": "\(runWorker ? server.workerID : "off")", "auth": "\(auth)",
+                                                  "time_limits": "\(limits)"])
         }
     }
 }

@@ -45,4 +45,21 @@ struct HostileInputTests {
             #expect(ok.status == .ok)
         }
     }
+
+    @Test func emotionTextAndVoiceDescriptionsHaveLengthLimits() async throws {
+        let rig = try TestServer(configure: { $0.maxTextCharacters = 100 })
+        try await rig.run { client in
+            let long = String(repeating: "开心", count: 60)  // 120 characters
+            let tts = try await client.postJSON("/v1/tts", ["text": "一。", "emo_text": long])
+            #expect(tts.status == .badRequest && tts.errorParam == "emo_text", "\(tts.text)")
+            let job = try await client.postJSON("/v1/jobs", ["text": "一。", "emo_text": long])
+            #expect(job.status == .badRequest && job.errorParam == "emo_text", "\(job.text)")
+            let speech = try await client.postJSON("/v1/audio/speech", ["input": "一。", "voice": "tone",
+                                                                        "instructions": String(repeating: "x", count: 5000)])
+            #expect(speech.status == .badRequest && speech.errorParam == "emo_text", "\(speech.text)")
+            let voice = try await client.postMultipart("/v1/voices", fields: [("name", "wordy"), ("description", String(repeating: "d", count: 1001))],
+                                                       files: [("audio", "clip.wav", try referenceClip())])
+            #expect(voice.status == .unprocessableContent && voice.errorParam == "description", "\(voice.text)")
+        }
+    }
 }

@@ -18,6 +18,10 @@ BINARY = os.environ.get("INDEXTTS_BINARY", os.path.join(ROOT, ".build/release/in
 CACHE = os.environ.get("INDEXTTS_CACHE", os.path.join(ROOT, "cache_hub"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: the long soak under faults (test_soak.py); runs only with INDEXTTS_SOAK=1")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

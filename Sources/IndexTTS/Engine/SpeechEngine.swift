@@ -201,6 +201,9 @@ public enum SynthesisError: Error, Equatable, Sendable, CustomStringConvertible 
     case modelsMissing(String)
     /// The request's ``SynthesisRequest/isCancelled`` said stop.
     case cancelled
+    /// The synthesis ran longer than the time limit of its surface (the server's `--request-timeout`, a job's
+    /// `--job-timeout`) and was stopped at the engine's next cancellation check.
+    case timedOut(limitSeconds: Double)
 
     public var description: String {
         switch self {
@@ -211,6 +214,8 @@ public enum SynthesisError: Error, Equatable, Sendable, CustomStringConvertible 
         case .unsupported(let what): return "not supported: \(what)"
         case .modelsMissing(let what): return what
         case .cancelled: return "the synthesis was cancelled"
+        case .timedOut(let limit):
+            return "the synthesis took longer than the limit of \(String(format: "%g", limit)) s and was stopped; shorten the text or queue it as a job"
         }
     }
 }
