@@ -72,8 +72,8 @@ public final class SpeechServer: Sendable {
         }
     }
 
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -141,6 +141,9 @@ public final class SpeechServer: Sendable {
             }
             metrics.synthesis(source: source, outcome: "succeeded", seconds: result.totalSeconds, audio: result.audioSeconds)
             return result
+        } catch SynthesisError.cancelled {
+            metrics.synthesis(source: source, outcome: "cancelled")  // the client went away
+            throw SynthesisError.cancelled
         } catch {
             metrics.synthesis(source: source, outcome: "failed")
             throw error

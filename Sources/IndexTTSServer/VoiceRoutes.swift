@@ -22,12 +22,12 @@ extension SpeechServer {
     }
 
     /// The `{name}` path parameter, percent-decoded (names may be Chinese).
-    static func voiceName(_ context: BasicRequestContext) -> String {
+    static func voiceName(_ context: ServerRequestContext) -> String {
         let raw = context.parameters.get("name") ?? ""
         return raw.removingPercentEncoding ?? raw
     }
 
-    func addVoiceRoutes(_ router: Router<BasicRequestContext>) {
+    func addVoiceRoutes(_ router: Router<ServerRequestContext>) {
         router.get("/v1/voices") { _, _ -> Response in
             let info = self.engine.info
             var voices = info.voices.map { VoiceView(name: $0, type: "built-in", aliasOf: nil, engine: info.id, entry: nil) }
