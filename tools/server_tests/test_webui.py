@@ -239,3 +239,26 @@ def test_stop_aborts_the_stream_and_the_server_cancels_the_synthesis(server, bro
     cancelled = 'indextts_syntheses_total{source="direct",outcome="cancelled"}'
     wait(browser, lambda d: metric(server, cancelled) == 1, timeout=60)
     assert metric(server, 'indextts_syntheses_total{source="direct",outcome="succeeded"}') == 0
+
+
+def test_streaming_with_indextts2_streams_windows(make_server, browser):
+    """With IndexTTS2 (the tiny random model folder of the Swift tests) the page says it streams windows, uploads the
+    voice clip with the streamed request and plays what arrives at IndexTTS2's 22.05 kHz."""
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "Tests/Fixtures/e2e")
+    server = make_server(["--engine", "indextts2", "--model-dir", os.path.join(fixtures, "model")])
+    browser.get(server.url + "/")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-name").text.startswith("IndexTTS2"))
+    wait(browser, lambda d: "windows" in d.find_element(By.ID, "stream-status").text
+         or "窗口" in d.find_element(By.ID, "stream-status").text)
+    browser.find_element(By.ID, "text").send_keys("今天天气很好。明天见。")
+    browser.find_element(By.ID, "ref-file").send_keys(os.path.join(fixtures, "ref.wav"))
+    # The tiny model needs at most 24 codes; two CFM steps keep it quick.
+    browser.execute_script("document.getElementById('max-mel-tokens').value = '24';"
+                           "document.getElementById('diffusion-steps').value = '2';")
+    browser.find_element(By.ID, "generate").click()
+    wait(browser, lambda d: (stream_stats(d) or {}).get("state") in ("done", "failed"), timeout=180)
+    stats = stream_stats(browser)
+    assert stats["state"] == "done" and stats["chunks"] >= 1 and stats["samples"] > 0, stats
+    assert stats["sampleRate"] == 22050, stats
+    assert browser.find_element(By.ID, "download").is_displayed()
+    assert metric(server, 'indextts_http_requests_total{method="POST",route="/v1/tts",status="200"}') == 1
