@@ -140,7 +140,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let api = APIError.from(error)
-            if api.status.code >= 500 {
+            if case SynthesisError.cancelled = error {
+                // The client went away (``ClientWatch``): nobody is failed, nothing to alarm anyone about.
+                context.logger.info("request cancelled", metadata: ["path": "\(request.uri.path)"])
+            } else if api.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             }
             return try api.response(from: request, context: context)

@@ -78,7 +78,7 @@ struct JobView: Encodable {
 }
 
 extension SpeechServer {
-    func addJobRoutes(_ router: Router<BasicRequestContext>) {
+    func addJobRoutes(_ router: Router<ServerRequestContext>) {
         router.post("/v1/jobs") { request, _ -> Response in
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
             let parsed = try await self.parseNativeSpeech(request, allowList: true)
@@ -152,7 +152,7 @@ extension SpeechServer {
         }
     }
 
-    static func jobID(_ context: BasicRequestContext) throws -> String {
+    static func jobID(_ context: ServerRequestContext) throws -> String {
         guard let id = context.parameters.get("id"), id.count <= 64,
               id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw APIError(.notFound, "no such job", param: "id", code: "job_not_found")

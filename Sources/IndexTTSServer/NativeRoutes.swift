@@ -132,8 +132,8 @@ extension SpeechServer {
         for path in paths { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    func addNativeRoutes(_ router: Router<BasicRequestContext>) {
-        router.post("/v1/tts") { request, _ -> Response in
+    func addNativeRoutes(_ router: Router<ServerRequestContext>) {
+        router.post("/v1/tts") { request, context -> Response in
             let parsed = try await self.parseNativeSpeech(request, allowList: false)
             defer { self.removeUploads(parsed.uploads) }
             let parameters = parsed.parameters()[0]
@@ -141,9 +141,10 @@ extension SpeechServer {
             if parameters.stream?.enabled == true {
                 // Each window's audio is sent as soon as it exists (chunked transfer encoding); the clips are decoded
                 // into the request already, so the uploads can go when this handler returns.
-                return try self.streamAudio(request, format: parameters.format ?? .wav, parameters: parameters)
+                return try await self.streamAudio(request, format: parameters.format ?? .wav, parameters: parameters,
+                                                  context: context)
             }
-            let result = try await self.synthesize(request, source: "direct", parameters: parameters)
+            let result = try await self.synthesizeWhileConnected(request, context: context, parameters: parameters)
             var response = try self.audioResponse(result, format: parameters.format ?? .wav)
             if !self.engine.info.clonesTimbre {
                 var ignored: [String] = []

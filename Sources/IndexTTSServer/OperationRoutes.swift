@@ -5,7 +5,7 @@ import IndexTTSJobs
 import NIOCore
 
 extension SpeechServer {
-    func addOperationRoutes(_ router: Router<BasicRequestContext>) {
+    func addOperationRoutes(_ router: Router<ServerRequestContext>) {
         router.get("/healthz") { _, _ -> Response in
             struct Health: Encodable {
                 let status: String

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import IndexTTS
 import IndexTTSAudio
@@ -48,7 +49,7 @@ extension SpeechServer {
     /// Model names `/v1/audio/speech` accepts for the engine this server runs (OpenAI's names map onto it).
     var modelNames: [String] { [engine.info.id, "indextts", "indextts-\(engine.info.id)", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"] }
 
-    func addSpeechRoutes(_ router: Router<BasicRequestContext>) {
+    func addSpeechRoutes(_ router: Router<ServerRequestContext>) {
         router.get("/v1/models") { _, _ -> Response in
             // OpenAI's model object, plus which engine speaks behind every name and why.
             struct Model: Encodable {
@@ -68,10 +69,10 @@ extension SpeechServer {
             let synthesis = try self.resolver.resolve(parameters)
             try self.engine.validate(synthesis)
             switch streamFormat {
-            case "sse": return try self.streamSSE(synthesis, format: format, parameters: parameters)
-            case "audio": return try self.streamAudio(synthesis, format: format, parameters: parameters)
+            case "sse": return try await self.streamSSE(synthesis, format: format, parameters: parameters, context: context)
+            case "audio": return try await self.streamAudio(synthesis, format: format, parameters: parameters, context: context)
             default:
-                let result = try await self.synthesize(synthesis, source: "direct", parameters: parameters)
+                let result = try await self.synthesizeWhileConnected(synthesis, context: context, parameters: parameters)
                 return try self.audioResponse(result, format: format)
             }
         }
@@ -92,20 +93,38 @@ extension SpeechServer {
         case done(SynthesisResult)
     }
 
+    /// A whole synthesis for a client that waits for it: cancelled as soon as the client closes its connection
+    /// (``ClientWatch``; IndexTTS2 stops within one GPT step, the default voice before its next segment).
+    func synthesizeWhileConnected(_ request: SynthesisRequest, context: ServerRequestContext,
+                                  parameters: SpeechParameters?) async throws -> SynthesisResult {
+        let watch = await watchClient(context)
+        defer { watch.stop() }
+        return try await synthesize(watch.cancelling(request), source: "direct", parameters: parameters)
+    }
+
+    /// Watches the request's connection, logging when its client goes away.
+    func watchClient(_ context: ServerRequestContext) async -> ClientWatch {
+        let logger = context.logger
+        return await ClientWatch.start(context) { logger.info("client closed the connection: cancelling its synthesis") }
+    }
+
     /// Starts a synthesis whose audio is encoded segment by segment (window by window with
-    /// ``SynthesisRequest/streaming``); stops it when the client goes away (IndexTTS2: within one GPT step).
-    func startStream(_ request: SynthesisRequest, format: AudioFormat,
-                     parameters: SpeechParameters?) throws -> AsyncThrowingStream<StreamEvent, any Error> {
+    /// ``SynthesisRequest/streaming``); stops it when the client goes away (IndexTTS2: within one GPT step): when
+    /// it closes its connection (``ClientWatch``) or a write to it fails.
+    func startStream(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters?,
+                     context: ServerRequestContext) async throws -> AsyncThrowingStream<StreamEvent, any Error> {
         let encoder = try AudioEncoder(format: format, sampleRate: engine.info.sampleRate)
         let box = EncoderBox(encoder)
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
         let stopped = AtomicFlag()
         continuation.onTermination = { _ in stopped.set() }
-        var request = request
+        let watch = await watchClient(context)
+        var request = watch.cancelling(request)
         let previous = request.isCancelled
         request.isCancelled = { stopped.isSet || previous?() == true }
         let synthesisRequest = request
         Task {
+            defer { watch.stop() }
             do {
                 let result = try await self.synthesize(synthesisRequest, source: "direct", parameters: parameters) { progress in
                     if let bytes = try? box.encoder.append(progress.chunk), !bytes.isEmpty { continuation.yield(.audio(bytes)) }
@@ -122,10 +141,13 @@ extension SpeechServer {
     }
 
     /// `stream_format: audio`: the encoded file in chunks as segments (windows) finish (chunked transfer encoding).
-    func streamAudio(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil) throws -> Response {
-        let stream = try startStream(request, format: format, parameters: parameters)
+    /// `X-IndexTTS-Sample-Rate` names the rate (raw `pcm` carries none).
+    func streamAudio(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil,
+                     context: ServerRequestContext) async throws -> Response {
+        let stream = try await startStream(request, format: format, parameters: parameters, context: context)
         var headers = HTTPFields()
         headers[.contentType] = format.mimeType
+        headers[HTTPField.Name("X-IndexTTS-Sample-Rate")!] = String(engine.info.sampleRate)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             for try await event in stream {
                 if case .audio(let bytes) = event { try await writer.write(ByteBuffer(bytes: bytes)) }
@@ -135,8 +157,9 @@ extension SpeechServer {
     }
 
     /// `stream_format: sse`: `speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage.
-    func streamSSE(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil) throws -> Response {
-        let stream = try startStream(request, format: format, parameters: parameters)
+    func streamSSE(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters? = nil,
+                   context: ServerRequestContext) async throws -> Response {
+        let stream = try await startStream(request, format: format, parameters: parameters, context: context)
         let inputCharacters = request.text.count
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"

@@ -82,8 +82,8 @@ public final class SpeechServer: Sendable {
         }
     }
 
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -162,6 +162,9 @@ public final class SpeechServer: Sendable {
             metrics.synthesis(source: source, outcome: "timed_out")
             logger.warning("synthesis stopped at the time limit", metadata: ["source": "\(source)", "limit_seconds": "\(limit)"])
             throw SynthesisError.timedOut(limitSeconds: limit)
+        } catch SynthesisError.cancelled {
+            metrics.synthesis(source: source, outcome: "cancelled")  // the client went away
+            throw SynthesisError.cancelled
         } catch {
             metrics.synthesis(source: source, outcome: "failed")
             throw error

@@ -22,7 +22,7 @@ extension SpeechServer {
     }
 
     /// The `{name}` path parameter, percent-decoded (names may be Chinese).
-    static func voiceName(_ context: BasicRequestContext) -> String {
+    static func voiceName(_ context: ServerRequestContext) -> String {
         let raw = context.parameters.get("name") ?? ""
         return raw.removingPercentEncoding ?? raw
     }
@@ -30,7 +30,7 @@ extension SpeechServer {
     /// Longest `description` a library voice may carry (it is listed by `GET /v1/voices` with every voice).
     static let maxVoiceDescriptionCharacters = 1000
 
-    func addVoiceRoutes(_ router: Router<BasicRequestContext>) {
+    func addVoiceRoutes(_ router: Router<ServerRequestContext>) {
         router.get("/v1/voices") { _, _ -> Response in
             let info = self.engine.info
             var voices = info.voices.map { VoiceView(name: $0, type: "built-in", aliasOf: nil, engine: info.id, entry: nil) }

@@ -6,7 +6,7 @@ import NIOCore
 extension SpeechServer {
     /// The WebUI (`/`, `/ui/app.js`, `/ui/app.css`): static files compiled into the binary; the page drives the
     /// public API like any other client.
-    func addWebUIRoutes(_ router: Router<BasicRequestContext>) {
+    func addWebUIRoutes(_ router: Router<ServerRequestContext>) {
         let files: [(String, [UInt8], String)] = [
             ("/", PackageResources.index_html, "text/html; charset=utf-8"),
             ("/ui/app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),

@@ -62,9 +62,10 @@ extension BenchCommand {
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let afterLoad = ProcessMemory.current()
             let clip = try IndexTTS2Clip.load(path: ref)
-            var request = SynthesisRequest(text: text, seed: seed)
-            request.referenceAudio = (clip.samples, clip.sampleRate)
-            request.sampling = SamplingParameters(numBeams: numBeams, maxMelTokens: codes, diffusionSteps: diffusionSteps)
+            let setup = IndexTTS2BenchSetup(machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref, text: text,
+                                            codes: codes, numBeams: numBeams, diffusionSteps: diffusionSteps,
+                                            loadSeconds: loadSeconds)
+            let request = setup.request(clip: clip, seed: seed)
             // The cached voice: what the voice library stores for a clip (``SpeechEngine/analyzeVoice``), where the
             // engine offers it; otherwise the same clip again, measured anew.
             // Analysed after the first request: the engine keeps recent clips' analyses, so analysing first would
@@ -97,20 +98,13 @@ extension BenchCommand {
                                    residentAfterBytes: ProcessMemory.current().resident,
                                    anonymousAfterBytes: ProcessMemory.current().anonymous, fileAfterBytes: ProcessMemory.current().file))
             }
-            let report = E2EReport(machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref,
-                                   refSeconds: Double(clip.samples.count) / Double(clip.sampleRate), text: text,
-                                   codes: codes, numBeams: numBeams, diffusionSteps: diffusionSteps,
-                                   precision: engine.pipeline.precision.rawValue, loadSeconds: loadSeconds,
-                                   residentAfterLoadBytes: afterLoad.resident, peakAfterLoadBytes: afterLoad.peak,
-                                   anonymousAfterLoadBytes: afterLoad.anonymous, fileAfterLoadBytes: afterLoad.file,
-                                   runs: runs, peakResidentBytes: ProcessMemory.current().peak)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                report.printText()
-            }
+            let report = BenchReport(setup: setup, results: E2EResults(
+                refSeconds: Double(clip.samples.count) / Double(clip.sampleRate),
+                precision: engine.pipeline.precision.rawValue,
+                residentAfterLoadBytes: afterLoad.resident, peakAfterLoadBytes: afterLoad.peak,
+                anonymousAfterLoadBytes: afterLoad.anonymous, fileAfterLoadBytes: afterLoad.file,
+                runs: runs, peakResidentBytes: ProcessMemory.current().peak))
+            if json { try report.printJSON() } else { report.printText() }
         }
     }
 }
@@ -170,33 +164,28 @@ struct E2ERun: Encodable {
     let fileAfterBytes: Int
 }
 
-struct E2EReport: Encodable {
-    let machine: ComputeEnvironment
-    let modelDir: String
-    let ref: String
+/// What `bench e2e` reports beside its ``IndexTTS2BenchSetup``.
+struct E2EResults: Encodable {
     let refSeconds: Double
-    let text: String
-    let codes: Int
-    let numBeams: Int
-    let diffusionSteps: Int
     /// The engine's arithmetic (`fp32` or `bf16`).
     let precision: String
-    let loadSeconds: Double
     let residentAfterLoadBytes: Int
     let peakAfterLoadBytes: Int
     let anonymousAfterLoadBytes: Int
     let fileAfterLoadBytes: Int
     let runs: [E2ERun]
     let peakResidentBytes: Int
+}
 
+extension BenchReport<E2EResults> {
     func printText() {
         func mb(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1e6) }
         printMachine()
-        print("model \(modelDir); reference \(ref) (\(String(format: "%.2f", refSeconds)) s); text \(text)")
-        print("codes forced to \(codes) per segment, \(numBeams) beams, \(diffusionSteps) CFM steps, arithmetic \(precision)")
-        print("load: \(String(format: "%.2f", loadSeconds)) s (resident \(mb(residentAfterLoadBytes)): anon \(mb(anonymousAfterLoadBytes)), "
-              + "file \(mb(fileAfterLoadBytes)); peak \(mb(peakAfterLoadBytes)))")
-        for run in runs {
+        print("model \(setup.modelDir); reference \(setup.ref) (\(String(format: "%.2f", results.refSeconds)) s); text \(setup.text)")
+        print("codes forced to \(setup.codes) per segment, \(setup.numBeams) beams, \(setup.diffusionSteps) CFM steps, arithmetic \(results.precision)")
+        print("load: \(String(format: "%.2f", setup.loadSeconds)) s (resident \(mb(results.residentAfterLoadBytes)): anon \(mb(results.anonymousAfterLoadBytes)), "
+              + "file \(mb(results.fileAfterLoadBytes)); peak \(mb(results.peakAfterLoadBytes)))")
+        for run in results.runs {
             print("\(run.voice) voice: " + String(format: "%.2f s for %.2f s of audio, RTF %.2f", run.seconds, run.audioSeconds,
                                                   run.realTimeFactor)
                   + " (\(run.segments) segment\(run.segments == 1 ? "" : "s"), codes \(run.codes.map(String.init).joined(separator: ","))), "
@@ -206,7 +195,7 @@ struct E2EReport: Encodable {
                 print("  \(stage.name.padding(toLength: 50, withPad: " ", startingAt: 0)) \(String(format: "%8.3f s", stage.seconds))")
             }
         }
-        print("peak resident memory: \(mb(peakResidentBytes))")
+        print("peak resident memory: \(mb(results.peakResidentBytes))")
     }
 }
 

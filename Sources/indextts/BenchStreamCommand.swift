@@ -58,9 +58,10 @@ extension BenchCommand {
             let engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache))
             let loadSeconds = Self.since(loadStart)
             let clip = try IndexTTS2Clip.load(path: ref)
-            var request = SynthesisRequest(text: text, seed: seed)
-            request.referenceAudio = (clip.samples, clip.sampleRate)
-            request.sampling = SamplingParameters(numBeams: numBeams, maxMelTokens: codes, diffusionSteps: diffusionSteps)
+            let setup = IndexTTS2BenchSetup(machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref, text: text,
+                                            codes: codes, numBeams: numBeams, diffusionSteps: diffusionSteps,
+                                            loadSeconds: loadSeconds)
+            var request = setup.request(clip: clip, seed: seed)
             request.voiceConditioning = try engine.analyzeVoice(samples: clip.samples, sampleRate: clip.sampleRate)
             var base = try engine.pipelineRequest(for: request)
             base.sampling.minMelTokens = codes
@@ -72,26 +73,23 @@ extension BenchCommand {
             let wholeAudio = Double(whole.samples.count) / Double(whole.sampleRate)
             var streamed = base
             streamed.streaming = streaming
-            var report = StreamReport(
-                machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref, text: text, codes: codes, numBeams: numBeams,
-                diffusionSteps: diffusionSteps, streaming: streaming.summary, loadSeconds: loadSeconds,
+            var report = BenchReport(setup: setup, results: StreamResults(
+                streaming: streaming.summary,
                 unstreamed: .init(seconds: wholeSeconds, audioSeconds: wholeAudio, realTimeFactor: wholeSeconds / wholeAudio,
                                   timings: whole.timings.map { .init(stage: $0.stage, seconds: $0.seconds) }),
-                rounds: [], peakResidentBytes: 0)
+                rounds: [], peakResidentBytes: 0))
             // Text: each part as soon as it is measured (a long run cut short keeps what it measured).
             if !json { report.printHeader() }
             for n in levels {
                 let round = try Self.round(engine: engine, request: streamed, concurrent: n, unstreamedSeconds: wholeSeconds)
-                report.rounds.append(round)
+                report.results.rounds.append(round)
                 if !json { report.printRound(round) }
             }
-            report.peakResidentBytes = ProcessMemory.current().peak
+            report.results.peakResidentBytes = ProcessMemory.current().peak
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try report.printJSON()
             } else {
-                print(String(format: "peak resident memory: %.0f MB", Double(report.peakResidentBytes) / 1e6))
+                print(String(format: "peak resident memory: %.0f MB", Double(report.results.peakResidentBytes) / 1e6))
             }
         }
 
@@ -179,7 +177,8 @@ struct StreamRound: Encodable {
     let speedupOverSequentialUnstreamed: Double
 }
 
-struct StreamReport: Encodable {
+/// What `bench stream` reports beside its ``IndexTTS2BenchSetup``.
+struct StreamResults: Encodable {
     struct Whole: Encodable {
         struct Stage: Encodable { let stage: String; let seconds: Double }
         let seconds: Double
@@ -187,23 +186,18 @@ struct StreamReport: Encodable {
         let realTimeFactor: Double
         let timings: [Stage]
     }
-    let machine: ComputeEnvironment
-    let modelDir: String
-    let ref: String
-    let text: String
-    let codes: Int
-    let numBeams: Int
-    let diffusionSteps: Int
     let streaming: String
-    let loadSeconds: Double
     let unstreamed: Whole
     var rounds: [StreamRound]
     var peakResidentBytes: Int
+}
 
+extension BenchReport<StreamResults> {
     func printHeader() {
+        let unstreamed = results.unstreamed
         printMachine()
-        print("model \(modelDir); reference \(ref); text \(text)")
-        print("codes forced to \(codes), \(numBeams) beams, \(diffusionSteps) CFM steps; windows: \(streaming); load \(String(format: "%.2f", loadSeconds)) s")
+        print("model \(setup.modelDir); reference \(setup.ref); text \(setup.text)")
+        print("codes forced to \(setup.codes), \(setup.numBeams) beams, \(setup.diffusionSteps) CFM steps; windows: \(results.streaming); load \(String(format: "%.2f", setup.loadSeconds)) s")
         print(String(format: "unstreamed: %.2f s for %.2f s of audio, RTF %.2f (time to first audio = the whole request)",
                      unstreamed.seconds, unstreamed.audioSeconds, unstreamed.realTimeFactor)
               + " — " + unstreamed.timings.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
@@ -211,16 +205,14 @@ struct StreamReport: Encodable {
     }
 
     func printRound(_ round: StreamRound) {
-        do {
-            print(String(format: "streamed ×%d: wall %.2f s, mean time to first audio %.2f s (%.0f%% of unstreamed), %.3f s of audio per s, %.2f× N unstreamed one after another",
-                         round.concurrent, round.wallSeconds, round.meanTimeToFirstAudio,
-                         100 * round.meanTimeToFirstAudio / unstreamed.seconds, round.audioSecondsPerWallSecond,
-                         round.speedupOverSequentialUnstreamed))
-            for (k, r) in round.requests.enumerated() {
-                print(String(format: "  request %d: first audio %.2f s, done %.2f s, %.2f s of audio, stream RTF %.2f, %d windows, %d starved (longest stall %.2f s)",
-                             k, r.timeToFirstAudio, r.seconds, r.audioSeconds, r.realTimeFactor, r.windows, r.starvedWindows,
-                             r.longestStall))
-            }
+        print(String(format: "streamed ×%d: wall %.2f s, mean time to first audio %.2f s (%.0f%% of unstreamed), %.3f s of audio per s, %.2f× N unstreamed one after another",
+                     round.concurrent, round.wallSeconds, round.meanTimeToFirstAudio,
+                     100 * round.meanTimeToFirstAudio / results.unstreamed.seconds, round.audioSecondsPerWallSecond,
+                     round.speedupOverSequentialUnstreamed))
+        for (k, r) in round.requests.enumerated() {
+            print(String(format: "  request %d: first audio %.2f s, done %.2f s, %.2f s of audio, stream RTF %.2f, %d windows, %d starved (longest stall %.2f s)",
+                         k, r.timeToFirstAudio, r.seconds, r.audioSeconds, r.realTimeFactor, r.windows, r.starvedWindows,
+                         r.longestStall))
         }
         fflush(nil)
     }

@@ -24,6 +24,11 @@ const I18N = {
     spanWritten: "原文", spanReading: "读作", spanRule: "规则", override: "改读", overridePrompt: "读音（汉字或带声调数字的拼音，如 hang2）：",
     overrideHint: "改读法：在文本中写 <原文|读音>，如 <2305|二三零五> 或 <行|hang2>，或点击“改读”。",
     emotionTextNote: "留空则由要合成的文本本身推断情感（IndexTTS2 的 QwenEmotion）。",
+    streamPlay: "边生成边播放（流式）", stop: "停止", stopped: "已停止", streaming: "流式播放中",
+    firstAudio: "首段音频用时", received: "已收到音频", streamedDone: "流式完成", stalls: "次断流",
+    streamWindows: "IndexTTS2 按窗口流式（每窗 100 个语义码，约 2 秒语音），窗口间交叉淡化；比整段合成耗费更多算力，音频与整段合成略有不同。",
+    streamSegments: "此引擎按句流式：每句合成完毕即播放。", streamWav: "流式音频以 WAV 提供下载（不使用所选格式）。",
+    noStreaming: "此浏览器不支持流式播放，改为整段生成。",
   },
   en: {
     apiKey: "API key (if required)", textTitle: "Text", textPlaceholder: "Type the text to speak; Chinese punctuation is fine…",
@@ -47,6 +52,12 @@ const I18N = {
     override: "Change", overridePrompt: "Reading (Chinese characters, words, or tone-numbered pinyin such as hang2):",
     overrideHint: "To change a reading write <text|reading> in the text, e.g. <2305|二三零五> or <行|hang2>, or press Change.",
     emotionTextNote: "Leave empty to infer the emotion from the text being spoken (IndexTTS2's QwenEmotion).",
+    streamPlay: "Play while generating (streaming)", stop: "Stop", stopped: "Stopped", streaming: "Streaming",
+    firstAudio: "first audio after", received: "received", streamedDone: "Streamed", stalls: "stalls",
+    streamWindows: "IndexTTS2 streams windows of 100 codes (about 2 s of speech) joined by cross-fades; windows cost more compute than one whole synthesis, and the audio differs slightly from it.",
+    streamSegments: "This engine streams sentence by sentence: each sentence plays as soon as it is synthesised.",
+    streamWav: "Streamed audio is offered as WAV (the format choice applies to whole-file generation).",
+    noStreaming: "This browser cannot play a stream; generating the whole file instead.",
   },
 };
 
@@ -205,6 +216,7 @@ function showEngine() {
   $("sampling-fields").hidden = !indextts2;
   $("use-random-row").hidden = !indextts2;
   $("clone-note").hidden = !indextts2;
+  if (!stream) $("stream-status").textContent = streamingOn() ? streamNote() : "";
 }
 
 async function loadVoices(select) {
@@ -362,18 +374,34 @@ async function showAudio(job) {
   }
 }
 
-async function generate() {
-  if (!$("text").value.trim()) { setStatus(t("noText"), true); return; }
+// Streaming needs a readable response body and the Web Audio API; without them the page generates whole files.
+const canStream = () => !!(window.AudioContext || window.webkitAudioContext) && !!window.ReadableStream &&
+  typeof AbortController === "function";
+const streamingOn = () => $("stream").checked && canStream();
+
+function checkRequest() {
+  if (!$("text").value.trim()) { setStatus(t("noText"), true); return false; }
   const voiceOption = $("voice").selectedOptions[0];
   if (isIndexTTS2() && !referenceClip() && !(voiceOption && voiceOption.dataset.type === "library")) {
     setStatus(t("needClip"), true);
-    return;
+    return false;
   }
+  return true;
+}
+
+function generate() {
+  if (!checkRequest()) return;
+  if (streamingOn()) generateStreaming(); else generateJob();
+}
+
+// Whole file: submit a job, follow its progress, then play and offer the download.
+async function generateJob() {
   const button = $("generate");
   button.disabled = true;
   $("progress").hidden = false;
   $("progress").value = 0;
   $("download").hidden = true;
+  $("stream-status").textContent = "";
   setStatus(t("queued"));
   try {
     let job = await (await api("/v1/jobs", { method: "POST", body: buildForm() })).json();
@@ -395,6 +423,161 @@ async function generate() {
     button.disabled = false;
     loadHistory();
   }
+}
+
+// --- streaming: POST /v1/tts with stream=true and format=pcm; the server sends each segment (default voice) or
+// window (IndexTTS2) as raw 16-bit PCM the moment it exists. Every piece becomes an AudioBuffer scheduled right after
+// the previous one on one AudioContext clock (gapless); Stop aborts the fetch, which makes the server cancel the
+// synthesis; at the end the whole audio is offered as a WAV file like a job's.
+let stream = null;  // the running stream: { controller, context, sources, stats }
+
+function streamNote() {
+  return t(isIndexTTS2() ? "streamWindows" : "streamSegments") + " " + t("streamWav");
+}
+
+function showStreamStatus(stats, final) {
+  const parts = [t(final ? "streamedDone" : "streaming")];
+  if (stats.firstChunkAt !== null) parts.push(`${t("firstAudio")} ${((stats.firstChunkAt - stats.requestedAt) / 1000).toFixed(2)} s`);
+  parts.push(`${t("received")} ${(stats.samples / stats.sampleRate).toFixed(2)} s`);
+  if (stats.stalls > 0) parts.push(`${stats.stalls} ${t("stalls")}`);
+  if (final && stats.endedAt !== null) parts.push(`${((stats.endedAt - stats.requestedAt) / 1000).toFixed(2)} s`);
+  $("stream-status").textContent = parts.join(" · ");
+}
+
+// Little-endian 16-bit PCM bytes → float samples; an odd trailing byte waits for the next piece.
+function pcmToFloats(bytes) {
+  const count = bytes.length >> 1;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
+  const floats = new Float32Array(count);
+  for (let i = 0; i < count; i++) floats[i] = view.getInt16(2 * i, true) / 32768;
+  return floats;
+}
+
+function schedule(session, floats) {
+  const context = session.context, stats = session.stats;
+  const buffer = context.createBuffer(1, floats.length, stats.sampleRate);
+  buffer.copyToChannel(floats, 0);
+  const source = context.createBufferSource();
+  source.buffer = buffer;
+  source.connect(context.destination);
+  const now = context.currentTime;
+  if (session.nextTime === null) {
+    session.nextTime = now + 0.05;  // a little lead so the first buffer starts cleanly
+    stats.firstStartAt = session.nextTime;
+  } else if (session.nextTime < now) {
+    stats.stalls += 1;  // the previous audio had finished playing: the stream starved
+    session.nextTime = now + 0.02;
+  }
+  source.start(session.nextTime);
+  session.nextTime += buffer.duration;
+  stats.scheduledSeconds += buffer.duration;
+  session.sources.add(source);
+  source.onended = () => session.sources.delete(source);
+}
+
+// A mono 16-bit WAV file of the PCM pieces (byte arrays) as they arrived.
+function wavBlob(pieces, sampleRate) {
+  const bytes = pieces.reduce((n, p) => n + p.length, 0);
+  const out = new DataView(new ArrayBuffer(44 + bytes));
+  const text = (offset, s) => { for (let i = 0; i < s.length; i++) out.setUint8(offset + i, s.charCodeAt(i)); };
+  text(0, "RIFF"); out.setUint32(4, 36 + bytes, true); text(8, "WAVE");
+  text(12, "fmt "); out.setUint32(16, 16, true); out.setUint16(20, 1, true); out.setUint16(22, 1, true);
+  out.setUint32(24, sampleRate, true); out.setUint32(28, 2 * sampleRate, true); out.setUint16(32, 2, true); out.setUint16(34, 16, true);
+  text(36, "data"); out.setUint32(40, bytes, true);
+  let offset = 44;
+  for (const piece of pieces) {
+    new Uint8Array(out.buffer, offset, piece.length).set(piece);
+    offset += piece.length;
+  }
+  return new Blob([out.buffer], { type: "audio/wav" });
+}
+
+async function generateStreaming() {
+  const button = $("generate");
+  button.disabled = true;
+  $("stop").hidden = false;
+  $("progress").hidden = true;
+  $("download").hidden = true;
+  $("timings").textContent = "";
+  const form = buildForm();
+  form.set("format", "pcm");
+  form.set("stream", "true");
+  const AudioContextType = window.AudioContext || window.webkitAudioContext;
+  let context;
+  const engineRate = (engine && engine.sampleRate) || 22050;
+  try { context = new AudioContextType({ sampleRate: engineRate }); } catch (_) { context = new AudioContextType(); }
+  context.resume();
+  const stats = { requestedAt: performance.now(), responseAt: null, firstChunkAt: null, firstStartAt: null,
+                  endedAt: null, endedContextTime: null, chunks: 0, samples: 0, stalls: 0, scheduledSeconds: 0,
+                  sampleRate: engineRate, state: "requesting", error: null };
+  const session = { controller: new AbortController(), context, sources: new Set(), nextTime: null, stats };
+  stream = session;
+  window.indexttsStream = stats;  // what the page measured, for tests and the curious
+  setStatus(t("running"));
+  $("stream-status").textContent = streamNote();
+  const pieces = [];
+  try {
+    const response = await api("/v1/tts", { method: "POST", body: form, signal: session.controller.signal });
+    stats.responseAt = performance.now();
+    stats.sampleRate = Number(response.headers.get("X-IndexTTS-Sample-Rate")) || engineRate;
+    stats.state = "streaming";
+    const reader = response.body.getReader();
+    let carry = null;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let bytes = value;
+      if (carry !== null) { bytes = new Uint8Array(value.length + 1); bytes[0] = carry; bytes.set(value, 1); carry = null; }
+      if (bytes.length % 2 === 1) { carry = bytes[bytes.length - 1]; bytes = bytes.subarray(0, bytes.length - 1); }
+      if (bytes.length === 0) continue;
+      pieces.push(bytes.slice());
+      if (stats.firstChunkAt === null) stats.firstChunkAt = performance.now();
+      stats.chunks += 1;
+      stats.samples += bytes.length / 2;
+      schedule(session, pcmToFloats(bytes));
+      showStreamStatus(stats, false);
+    }
+    stats.endedAt = performance.now();
+    stats.endedContextTime = context.currentTime;
+    stats.state = "done";
+    showStreamStatus(stats, true);
+    setStatus(t("done"));
+  } catch (e) {
+    stats.endedAt = performance.now();
+    if (session.controller.signal.aborted) {
+      stats.state = "stopped";
+      setStatus(t("stopped"));
+    } else {
+      stats.state = "failed";
+      stats.error = e.message;
+      setStatus(e.message, true);
+    }
+  } finally {
+    button.disabled = false;
+    $("stop").hidden = true;
+    if (stream === session) stream = null;
+  }
+  if (pieces.length > 0) {
+    const url = URL.createObjectURL(wavBlob(pieces, stats.sampleRate));
+    $("player").src = url;
+    const link = $("download");
+    link.href = url;
+    link.download = "indextts-stream-" + new Date().toISOString().replace(/[:.]/g, "-") + ".wav";
+    link.hidden = false;
+  }
+  if (stats.state !== "done") {
+    // What was heard so far is kept for download; nothing more plays.
+    for (const source of session.sources) { try { source.stop(); } catch (_) { /* not started */ } }
+    context.close();
+  } else {
+    // Close the context once the last buffer has played.
+    const left = Math.max(0, (session.nextTime || 0) - context.currentTime);
+    setTimeout(() => context.close(), 1000 * left + 500);
+  }
+}
+
+function stopStreaming() {
+  if (stream) stream.controller.abort();
 }
 
 async function loadHistory() {
@@ -449,6 +632,14 @@ function init() {
   $("preset").addEventListener("change", showModePanels);
   for (const id of ["emo-alpha", "speed"]) $(id).addEventListener("input", () => { $(id + "-value").textContent = Number($(id).value).toFixed(2); });
   $("generate").addEventListener("click", generate);
+  $("stop").addEventListener("click", stopStreaming);
+  $("stream").checked = localStorage.getItem("indextts-stream") !== "off";
+  $("stream").disabled = !canStream();
+  if (!canStream()) $("stream-row").title = t("noStreaming");
+  $("stream").addEventListener("change", () => {
+    localStorage.setItem("indextts-stream", $("stream").checked ? "on" : "off");
+    $("stream-status").textContent = $("stream").checked ? streamNote() : "";
+  });
   buildSliders();
   applyLanguage();
   showModePanels();
