@@ -11,6 +11,9 @@ import IndexTTSWeights
 /// from the page cache when generation starts, well under a second), lets w2v-BERT's go once both clips have been
 /// through it (before the conditioning encoders run), and the encoders' once the speaker latents exist. Peak
 /// residency is then the largest phase's, not the sum (full size, 250 codes: 5.1 → 3.7 GB, docs/BENCHMARKS.md).
+/// The GPT's pages also go after each segment's latent pass, while S2M and BigVGAN hold their activations (a
+/// repeated voice never reads the conditioning encoders: their results are cached, `IndexTTS2LatentCache`), and in
+/// bf16 mode after load, where the GPT-2 core decodes from its fp16 copy (peak 3.4 GB fp32, 4.4 GB bf16).
 extension IndexTTS2Pipeline {
     /// The file w2v-BERT was mapped from (as ``W2VBert/load(directory:layers:)`` opened it).
     var w2vBertCheckpoint: String? {
