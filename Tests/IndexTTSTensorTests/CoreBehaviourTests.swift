@@ -56,6 +56,35 @@ struct CoreBehaviourTests {
         #expect(cache.keys.shape == [3, 1, 0, 2])
     }
 
+    /// The single-query (decoding) path equals the general path row by row: additive masks, key lengths, a fully
+    /// masked item (zeros), value width unlike the key width, strided keys.
+    @Test func singleQueryAttentionEqualsTheGeneralPathRowByRow() throws {
+        let q = random([2, 3, 2, 12], seed: 21), keysWide = random([2, 3, 6, 16], seed: 22), v = random([2, 3, 6, 9], seed: 23)
+        let k = try keysWide.sliced(axis: 3, range: 0..<12)  // unit feature stride, row stride 16
+        let keep = random([2, 3, 2, 6], seed: 24)
+        let additive = Tensor.make([2, 3, 2, 6]) { out in
+            for (i, x) in keep.scalars.enumerated() { out[i] = x < -0.5 ? -.infinity : x }
+        }
+        for lengths in [[6, 4], [6, 0]] {
+            let mask = AttentionMask(isCausal: true, keyLengths: lengths, additive: additive)
+            let whole = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
+            for row in 0..<2 {
+                // Row `row` of two causal queries sees keys 0...(row + 4): a single query after 5 + row keys.
+                let single = try Tensor.scaledDotProductAttention(
+                    query: q.sliced(axis: 2, range: row..<(row + 1)), key: k.sliced(axis: 2, range: 0..<(5 + row)),
+                    value: v.sliced(axis: 2, range: 0..<(5 + row)),
+                    mask: AttentionMask(isCausal: true, keyLengths: lengths.map { min($0, 5 + row) },
+                                        additive: additive.sliced(axis: 2, range: row..<(row + 1)).sliced(axis: 3, range: 0..<(5 + row))))
+                expectClose(single, try whole.sliced(axis: 2, range: row..<(row + 1)).contiguous(),
+                            tolerance: .init(rtol: 1e-5, atol: 1e-6), "row \(row), key lengths \(lengths)")
+            }
+            if lengths[1] == 0 {
+                let masked = try Tensor.scaledDotProductAttention(query: q.sliced(axis: 2, range: 0..<1), key: k, value: v, mask: AttentionMask(isCausal: true, keyLengths: lengths))
+                #expect(try masked.sliced(axis: 0, range: 1..<2).contiguous().scalars.allSatisfy { $0 == 0 })
+            }
+        }
+    }
+
     @Test func fullyMaskedQueriesGiveZerosNotNaN() throws {
         let q = random([1, 1, 2, 4]), k = random([1, 1, 3, 4], seed: 2), v = random([1, 1, 3, 4], seed: 3)
         let out = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: AttentionMask(keyLengths: [0]))
