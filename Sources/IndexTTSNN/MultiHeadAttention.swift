@@ -84,17 +84,29 @@ public struct MultiHeadAttention: Sendable {
     ///   - cache: self-attention KV cache (`[batch, keyValueHeads, capacity, headDim]`): the new keys (normed and
     ///     rotated) and values are appended and attention runs over everything cached. Positions then default to
     ///     `cache.length ..< cache.length + Lq`; use a causal mask (aligned to the end of the keys).
-    /// - Returns: `[batch, Lq, dim]`.
+    ///   - queryRows: self-attention only, no cache: attend from these rows of `x` only (keys and values still come
+    ///     from every row); the result has `queryRows.count` rows, equal to those rows of the full result. For a
+    ///     caller that needs only part of the output (the DiT's last layer). `queryPositions` then names the
+    ///     positions of these rows (default: the rows' own indices).
+    /// - Returns: `[batch, Lq, dim]` (`Lq = queryRows.count` when given).
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, rotary: RotaryEmbedding? = nil,
                                queryPositions: [Int]? = nil, keyPositions: [Int]? = nil,
                                mask: AttentionMask = .none, scoreBias: ScoreBias? = nil,
-                               cache: KVCache? = nil) throws -> Tensor {
+                               cache: KVCache? = nil, queryRows: Range<Int>? = nil) throws -> Tensor {
         guard x.rank == 3, context.map({ $0.rank == 3 && $0.shape[0] == x.shape[0] }) ?? true,
               heads > 0, keyValueHeads > 0, heads % keyValueHeads == 0 else {
             throw TensorError.shapeMismatch(operation: "MultiHeadAttention",
                                             message: "input \(x.shape), context \(context?.shape ?? []), heads \(heads)/\(keyValueHeads)")
         }
-        let batch = x.shape[0], lq = x.shape[1]
+        let batch = x.shape[0]
+        var lq = x.shape[1]
+        if let queryRows {
+            guard context == nil, cache == nil, queryRows.lowerBound >= 0, queryRows.upperBound <= lq, !queryRows.isEmpty else {
+                throw TensorError.invalidArgument(
+                    operation: "MultiHeadAttention",
+                    message: "query rows \(queryRows) of \(lq) (self-attention without a cache only)")
+            }
+        }
         let d = headDimensions
         var q: Tensor, k: Tensor, v: Tensor
         switch projections {
@@ -109,6 +121,10 @@ public struct MultiHeadAttention: Sendable {
             (q, k, v) = (try query(x), try key(c), try value(c))
         }
         var lk = k.shape[1]
+        if let queryRows {
+            q = try q.sliced(axis: 1, range: queryRows)
+            lq = queryRows.count
+        }
         if cache != nil && context != nil {
             throw TensorError.invalidArgument(operation: "MultiHeadAttention", message: "a KV cache is for self-attention only")
         }
@@ -124,7 +140,7 @@ public struct MultiHeadAttention: Sendable {
         v = try v.contiguous().reshaped([batch, lk, keyValueHeads, d]).permuted([0, 2, 1, 3])
         let offset = cache?.length ?? 0
         if let rotary {
-            q = try rotary.apply(q, positions: queryPositions ?? Array(offset..<(offset + lq)))
+            q = try rotary.apply(q, positions: queryPositions ?? queryRows.map { Array($0) } ?? Array(offset..<(offset + lq)))
             k = try rotary.apply(k, positions: keyPositions ?? Array(offset..<(offset + lk)))
         }
         if let cache {

@@ -72,6 +72,31 @@ struct S2MTests {
         expectClose(out, try Self.io.tensor("est_out"), tolerance: Self.stepTolerance, "estimator")
     }
 
+    /// Evaluating only the frames from `validFrom` on (the last layer's queries, the long skip, the WaveNet head and
+    /// the final layer cut to `validFrom − headLeftReach ..< T`) gives the full evaluation's values there and zeros
+    /// before, wherever `validFrom` falls: inside the head's reach of frame 0, just past it, near the end.
+    @Test func estimatorFromAValidFrameEqualsTheFullEvaluation() throws {
+        let estimator = Self.model.flow.estimator
+        let x = try Self.io.tensor("est_x"), promptX = try Self.io.tensor("est_prompt_x")
+        let t = try Self.io.tensor("est_t").scalars, style = try Self.io.tensor("est_style"), mu = try Self.io.tensor("est_mu")
+        let full = try estimator(x: x, promptX: promptX, t: t, style: style, mu: mu)
+        let time = x.shape[2], reach = estimator.headLeftReach
+        #expect(reach == 14)  // the fixture's 3 WaveNet layers of kernel 5, dilations 1, 2, 4: 2 + 4 + 8
+        #expect(time > reach + 4, "the fixture must be long enough to cut frames")
+        for validFrom in [1, reach, reach + 1, reach + 4, time - 1] {
+            let part = try estimator(x: x, promptX: promptX, t: t, style: style, mu: mu, validFrom: validFrom)
+            #expect(part.shape == full.shape)
+            let kept = try part.sliced(axis: 2, range: validFrom..<time).contiguous()
+            expectClose(kept, try full.sliced(axis: 2, range: validFrom..<time).contiguous(),
+                        tolerance: Tolerance(rtol: 1e-5, atol: 1e-6), "valid from \(validFrom)")
+            #expect(try part.sliced(axis: 2, range: 0..<validFrom).contiguous().scalars.allSatisfy { $0 == 0 })
+        }
+        // validFrom must name a frame.
+        #expect(throws: ModelError.self) {
+            try estimator(x: x, promptX: promptX, t: t, style: style, mu: mu, validFrom: time)
+        }
+    }
+
     static let runs: [(label: String, steps: Int, rate: Double)] = [
         ("main", 4, 0.7), ("nocfg", 4, 0), ("one_code", 3, 0.7), ("long_prompt", 3, 0.7), ("tiny", 2, 0.7), ("odd", 5, 0.7),
     ]

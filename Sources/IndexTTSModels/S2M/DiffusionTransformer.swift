@@ -89,11 +89,14 @@ struct DiTBlock: Sendable {
         return block
     }
 
+    /// - Parameter rows: the frames whose output is wanted (nil: all). Keys and values still come from every frame;
+    ///   the result then has `rows.count` frames, equal to those frames of the full result.
     func callAsFunction(_ x: Tensor, skip: Tensor?, attentionModulation: Tensor, feedForwardModulation: Tensor,
-                        rotary: RotaryEmbedding) throws -> Tensor {
+                        rotary: RotaryEmbedding, rows: Range<Int>? = nil) throws -> Tensor {
         var x = x
         if let skipIn, let skip { x = try skipIn(Tensor.concatenate([x, skip], axis: 2)) }
-        let h = try x.adding(attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary))
+        let attended = try attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary, queryRows: rows)
+        let h = try (rows.map { try x.sliced(axis: 1, range: $0) } ?? x).adding(attended)
         return try h.adding(feedForward(feedForwardNorm(h, modulation: feedForwardModulation)))
     }
 }
@@ -181,6 +184,20 @@ public struct DiffusionTransformer: Sendable {
         return copy
     }
 
+    /// How many frames to the left the WaveNet head reaches: the sum of its convolutions' left padding
+    /// (`(k−1)·dilation` split ⌈·/2⌉ left), 16 frames for IndexTTS2's 8 layers of kernel 5. Every other operation
+    /// after the last transformer layer acts on one frame.
+    public var headLeftReach: Int {
+        let w = configuration.wavenet
+        var reach = 0, dilation = 1
+        for _ in 0..<w.numLayers {
+            let total = (w.kernelSize - 1) * dilation
+            reach += total - total / 2
+            dilation *= w.dilationRate
+        }
+        return reach
+    }
+
     /// One estimator evaluation (`DiT.forward` in eval mode) on a batch.
     /// - Parameters:
     ///   - x: noisy mel `[batch, mel, T]`.
@@ -188,8 +205,14 @@ public struct DiffusionTransformer: Sendable {
     ///   - t: flow time per batch item.
     ///   - style: `[batch, style_dim]`.
     ///   - mu: condition `[batch, T, content_dim]`.
+    ///   - validFrom: the first frame whose velocity the caller uses (the CFM passes the prompt length: it zeroes the
+    ///     prompt frames after every step and cuts them at the end). Frames before it are returned as zeros and
+    ///     mostly not computed: the last transformer layer attends from, and the long skip, WaveNet head and final
+    ///     layer run on, frames `validFrom − headLeftReach ..< T` only (keys and values of every layer still cover
+    ///     all frames). The frames from `validFrom` on are the full evaluation's. 0 (default) computes everything.
     /// - Returns: the velocity `[batch, mel, T]`.
-    public func callAsFunction(x: Tensor, promptX: Tensor, t: [Float], style: Tensor, mu: Tensor) throws -> Tensor {
+    public func callAsFunction(x: Tensor, promptX: Tensor, t: [Float], style: Tensor, mu: Tensor,
+                               validFrom: Int = 0) throws -> Tensor {
         let c = configuration.dit
         guard x.rank == 3, x.shape[1] == c.inChannels, x.shape[0] > 0, x.shape[2] > 0 else {
             throw ModelError.invalidInput(component: "S2M DiT", reason: "x \(x.shape) is not [batch, \(c.inChannels), frames ≥ 1]")
@@ -204,6 +227,12 @@ public struct DiffusionTransformer: Sendable {
         guard time <= Self.maximumFrames else {
             throw ModelError.invalidInput(component: "S2M DiT", reason: "\(time) frames exceed upstream's \(Self.maximumFrames)")
         }
+        guard validFrom >= 0, validFrom < time else {
+            throw ModelError.invalidInput(component: "S2M DiT", reason: "valid-from frame \(validFrom) is outside 0..<\(time)")
+        }
+        // Frames the head must see for the outputs from `validFrom` on to be exact.
+        let first = max(0, validFrom - headLeftReach)
+        let rows: Range<Int>? = first > 0 ? first..<time : nil
         let t1 = try timeEmbedder(t)  // [batch, hidden]
         let xT = try x.transposed(1, 2).contiguous()  // [batch, T, mel]
         let styleRows = try style.unsqueezed(1).expanded(to: [batch, time, configuration.styleDim])
@@ -214,12 +243,15 @@ public struct DiffusionTransformer: Sendable {
         for (i, block) in blocks.enumerated() {
             let skip = i > c.depth / 2 ? skips.popLast() : nil
             h = try block(h, skip: skip, attentionModulation: block.attentionNorm.modulation(t1),
-                          feedForwardModulation: block.feedForwardNorm.modulation(t1), rotary: rotary)
+                          feedForwardModulation: block.feedForwardNorm.modulation(t1), rotary: rotary,
+                          rows: i == blocks.count - 1 ? rows : nil)
             if i < c.depth / 2 { skips.append(h) }
         }
+        // From here on every tensor has the frames `first..<T` (all of them when `rows` is nil).
         h = try finalNorm(h, modulation: finalNorm.modulation(t1))
+        let xKept = try rows.map { try xT.sliced(axis: 1, range: $0) } ?? xT
 
-        let residual = try skipLinear(Tensor.concatenate([h, xT], axis: 2))  // [batch, T, hidden]
+        let residual = try skipLinear(Tensor.concatenate([h, xKept], axis: 2))  // [batch, T − first, hidden]
         let t2 = try waveNetTimeEmbedder(t)
         let wave = try waveNet(conv1(residual).transposed(1, 2), g: t2)  // [batch, W, T]
         let merged = try wave.transposed(1, 2).adding(residualProjection(residual))  // [batch, T, W]
@@ -228,6 +260,10 @@ public struct DiffusionTransformer: Sendable {
         let normalized = try merged.layerNorm(weight: nil, bias: nil, eps: 1e-6)
         let modulated = try S2M.modulate(normalized, scale: modulation, scaleOffset: w, shift: modulation, shiftOffset: 0,
                                          scaleBias: 1)
-        return try conv2(finalLinear(modulated).transposed(1, 2))
+        let velocity = try conv2(finalLinear(modulated).transposed(1, 2))  // [batch, mel, T − first]
+        guard validFrom > 0 else { return velocity }
+        // Frames before `validFrom` (the computed ones there are inexact: the head's reach was cut) become zeros.
+        return try velocity.sliced(axis: 2, range: (validFrom - first)..<(time - first))
+            .padded(left: validFrom, right: 0)
     }
 }

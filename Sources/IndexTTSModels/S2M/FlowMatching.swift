@@ -103,7 +103,8 @@ public struct FlowMatching: Sendable {
                                         promptX: Tensor.concatenate([promptX, Tensor.zeros(promptX.shape)], axis: 0),
                                         t: [Float](repeating: t, count: 2 * batch),
                                         style: Tensor.concatenate([style, Tensor.zeros(style.shape)], axis: 0),
-                                        mu: Tensor.concatenate([mu, Tensor.zeros(mu.shape)], axis: 0))
+                                        mu: Tensor.concatenate([mu, Tensor.zeros(mu.shape)], axis: 0),
+                                        validFrom: min(max(promptFrames, 0), max(x.shape[2] - 1, 0)))
             let conditional = try stacked.sliced(axis: 0, range: 0..<batch).contiguous()
             let unconditional = try stacked.sliced(axis: 0, range: batch..<(2 * batch)).contiguous()
             // (1.0 + r) and r are Python floats applied to fp32 tensors.
@@ -113,7 +114,8 @@ public struct FlowMatching: Sendable {
                 for i in 0..<out.count { dst[i] = a * vc[i] - b * vu[i] }
             }
         } else {
-            velocity = try estimator(x: x, promptX: promptX, t: [Float](repeating: t, count: batch), style: style, mu: mu)
+            velocity = try estimator(x: x, promptX: promptX, t: [Float](repeating: t, count: batch), style: style, mu: mu,
+                                     validFrom: min(max(promptFrames, 0), max(x.shape[2] - 1, 0)))
         }
         let dense = x.contiguous()
         let next = Tensor.make(x.shape) { out in
