@@ -10,6 +10,9 @@ public final class KVCache {
     public let capacity: Int
     /// Number of positions filled.
     public private(set) var length = 0
+    /// Positions `0..<sharedLength` hold the same keys and values in every batch item (set by ``broadcast(toBatch:capacity:)``);
+    /// ``reorder(batchIndices:)`` skips them.
+    public private(set) var sharedLength = 0
     private var keyStorage: TensorStorage
     private var valueStorage: TensorStorage
 
@@ -60,32 +63,58 @@ public final class KVCache {
             throw TensorError.invalidArgument(operation: "KVCache.truncate", message: "\(newLength) of \(length)")
         }
         length = newLength
+        sharedLength = min(sharedLength, newLength)
     }
 
     /// Reorders batch items (beam search): item `i` becomes old item `batchIndices[i]`, in place. Only the items that
-    /// change are written, and only their filled positions: the sources they need are stashed first (a beam step
-    /// moves at most `batch − 1` items), instead of copying the whole cache into fresh storage every step. Views
-    /// handed out earlier see the reordered contents.
+    /// change are written, and only the positions after the prefix all items share (``broadcast(toBatch:capacity:)``
+    /// records it: the prompt every beam starts from). Moves are ordered so that each item is overwritten only after
+    /// the items copied from it have been written; only a cycle (items swapping places) goes through a stash. A
+    /// 3-beam step thus copies each moved item's generated positions once, instead of stashing every source and
+    /// copying all positions twice. Views handed out earlier see the reordered contents.
     public func reorder(batchIndices: [Int]) throws {
         guard batchIndices.count == batch, batchIndices.allSatisfy({ $0 >= 0 && $0 < batch }) else {
             throw TensorError.invalidArgument(operation: "KVCache.reorder", message: "indices \(batchIndices) for batch \(batch)")
         }
-        let moved = batchIndices.enumerated().filter { $0.offset != $0.element }
-        guard !moved.isEmpty, length > 0 else { return }
-        let sources = Array(Set(moved.map(\.element))).sorted()
-        let block = heads * capacity * headDim, rows = length * headDim
-        let stash = UnsafeMutablePointer<Float>.allocate(capacity: sources.count * heads * rows)
-        defer { stash.deallocate() }
-        for storage in [keyStorage, valueStorage] {
-            for (k, source) in sources.enumerated() {
+        var pending = batchIndices.enumerated().filter { $0.offset != $0.element }.map { (item: $0.offset, source: $0.element) }
+        let first = min(sharedLength, length)
+        guard !pending.isEmpty, length > first else { return }
+        let block = heads * capacity * headDim, span = (length - first) * headDim
+        // Stashed sources (a cycle's): item → its slot in `stash`, read instead of the (overwritten) storage.
+        var stashed: [Int: Int] = [:]
+        var stash: UnsafeMutablePointer<Float>? = nil
+        defer { stash?.deallocate() }
+        func copy(into item: Int, from source: Int) {
+            for storage in [keyStorage, valueStorage] {
                 for h in 0..<heads {
-                    (stash + (k * heads + h) * rows).update(from: storage.pointer + source * block + h * capacity * headDim, count: rows)
+                    let destination = storage.pointer + item * block + (h * capacity + first) * headDim
+                    if let slot = stashed[source], let stash {
+                        destination.update(from: stash + ((slot * 2 + (storage === keyStorage ? 0 : 1)) * heads + h) * span,
+                                           count: span)
+                    } else {
+                        destination.update(from: storage.pointer + source * block + (h * capacity + first) * headDim, count: span)
+                    }
                 }
             }
-            for (item, source) in moved {
-                let k = sources.firstIndex(of: source)!
+        }
+        while !pending.isEmpty {
+            // An item no pending move still reads from can be overwritten now.
+            if let ready = pending.firstIndex(where: { move in
+                !pending.contains { $0.source == move.item && stashed[$0.source] == nil }
+            }) {
+                let move = pending.remove(at: ready)
+                copy(into: move.item, from: move.source)
+                continue
+            }
+            // Only cycles remain: stash one source so that its item can be overwritten.
+            let source = pending[0].item
+            if stash == nil { stash = UnsafeMutablePointer<Float>.allocate(capacity: batch * 2 * heads * span) }
+            let slot = stashed.count
+            stashed[source] = slot
+            for (which, storage) in [keyStorage, valueStorage].enumerated() {
                 for h in 0..<heads {
-                    (storage.pointer + item * block + h * capacity * headDim).update(from: stash + (k * heads + h) * rows, count: rows)
+                    (stash! + ((slot * 2 + which) * heads + h) * span)
+                        .update(from: storage.pointer + source * block + (h * capacity + first) * headDim, count: span)
                 }
             }
         }
@@ -107,6 +136,7 @@ extension KVCache {
             try result.append(keys: k.expanded(to: [newBatch, heads, length, headDim]),
                               values: v.expanded(to: [newBatch, heads, length, headDim]))
         }
+        result.sharedLength = length
         return result
     }
 }

@@ -56,6 +56,42 @@ struct CoreBehaviourTests {
         #expect(cache.keys.shape == [3, 1, 0, 2])
     }
 
+    /// Reordering against a gather of the items, for every map of 4 items onto 4 (permutations, cycles,
+    /// duplicates), on a cache broadcast from one prompt (whose shared positions the reorder skips) and then grown
+    /// differently per item, and after a truncation into the shared prefix.
+    @Test func kvCacheReorderEqualsAGatherForEveryMap() throws {
+        let (heads, dim, promptLength) = (2, 3, 3)
+        func values(_ count: Int, _ seed: Float) -> [Float] { (0..<count).map { Float($0) * 0.25 + seed } }
+        func gathered(_ t: Tensor, _ map: [Int]) throws -> [Float] {
+            try map.flatMap { try t.selected(axis: 0, index: $0).contiguous().scalars }
+        }
+        for code in 0..<256 {
+            let map = (0..<4).map { (code >> (2 * $0)) & 3 }
+            let prompt = KVCache(batch: 1, heads: heads, headDim: dim, capacity: 8)
+            let p = try Tensor(shape: [1, heads, promptLength, dim], scalars: values(heads * promptLength * dim, 100))
+            try prompt.append(keys: p, values: p.affine(scale: -1))
+            let cache = try prompt.broadcast(toBatch: 4)
+            #expect(cache.sharedLength == promptLength)
+            let step = try Tensor(shape: [4, heads, 2, dim], scalars: values(4 * heads * 2 * dim, 0))
+            try cache.append(keys: step, values: step.affine(scale: 2))
+            let (keys, vals) = (cache.keys.contiguous(), cache.values.contiguous())
+            try cache.reorder(batchIndices: map)
+            #expect(cache.keys.contiguous().scalars == (try gathered(keys, map)), "keys, map \(map)")
+            #expect(cache.values.contiguous().scalars == (try gathered(vals, map)), "values, map \(map)")
+        }
+        // Truncating into the shared prefix: the positions after it are the items' own again and are reordered.
+        let one = try Tensor(shape: [1, 1, 2, 1], scalars: [5, 6])
+        let prompt = KVCache(batch: 1, heads: 1, headDim: 1, capacity: 4)
+        try prompt.append(keys: one, values: one)
+        let shared = try prompt.broadcast(toBatch: 2)
+        try shared.truncate(to: 1)
+        #expect(shared.sharedLength == 1)
+        let own = try Tensor(shape: [2, 1, 1, 1], scalars: [7, 8])
+        try shared.append(keys: own, values: own)
+        try shared.reorder(batchIndices: [1, 1])
+        #expect(shared.keys.contiguous().scalars == [5, 8, 5, 8])
+    }
+
     /// The single-query (decoding) path equals the general path row by row: additive masks, key lengths, a fully
     /// masked item (zeros), value width unlike the key width, strided keys.
     @Test func singleQueryAttentionEqualsTheGeneralPathRowByRow() throws {
