@@ -1,3 +1,4 @@
+import CIndexTTSKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,9 +61,25 @@ enum RowKernels {
     /// The unnormalised softmax of `scale·row` for attention: `e^(scale·(x − max))` written over the row (or, when
     /// `bfloat16` is given, there as bfloat16, round to nearest even), returning 1/Σ to apply to the output row
     /// after the value product. A row that is entirely −∞ becomes zeros and returns 0. `scale` must be positive.
+    /// Runs on the C kernels of ``softmaxKernels`` (the Swift loop below where the CPU or build has none).
     @inline(__always)
     static func unnormalisedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, scale: Float,
-                                       bfloat16: UnsafeMutablePointer<UInt16>?) -> Float {
+                                       bfloat16: UnsafeMutablePointer<UInt16>?,
+                                       kernels: KernelSet = RowKernels.softmaxKernels) -> Float {
+        switch kernels {
+        case .avx512: return indextts_softmax_row_avx512(row, n, scale, bfloat16)
+        case .avx2: return indextts_softmax_row_avx2(row, n, scale, bfloat16)
+        case .swift: return unnormalisedSoftmaxRowSwift(row, n, scale: scale, bfloat16: bfloat16)
+        }
+    }
+
+    /// The kernel set of the attention softmax: ``KernelSet/forced`` or the best the CPU supports (the row is
+    /// compute-bound, so 512-bit vectors help even where they are double-pumped).
+    static let softmaxKernels: KernelSet = KernelSet.forced ?? KernelSet.supported
+
+    @inline(__always)
+    static func unnormalisedSoftmaxRowSwift(_ row: UnsafeMutablePointer<Float>, _ n: Int, scale: Float,
+                                            bfloat16: UnsafeMutablePointer<UInt16>?) -> Float {
         let m = max(UnsafePointer(row), n)
         if m == -.infinity {
             if let bfloat16 { bfloat16.update(repeating: 0, count: n) } else { row.update(repeating: 0, count: n) }

@@ -20,4 +20,11 @@ void indextts_f16_gemv_avx512(const uint16_t *w, long k, long row_begin, long ro
 void indextts_f16_gemv_avx2(const uint16_t *w, long k, long row_begin, long row_end,
                             const float *x, long nx, float *y, long ldy);
 
+/// The unnormalised softmax of one attention row: m = max(row); e_j = e^(scale·(row_j − m)) written over `row`, or
+/// as bfloat16 bits (round to nearest even) into `bf16` when it is not NULL; returns 1 / Σ e_j. A row that is
+/// entirely −∞ becomes zeros and returns 0. `scale` must be positive. e^x is VectorMath.exp's polynomial.
+/// `_avx512` needs AVX512F/VL/BW and FMA; `_avx2` needs AVX2 and FMA.
+float indextts_softmax_row_avx512(float *row, long n, float scale, uint16_t *bf16);
+float indextts_softmax_row_avx2(float *row, long n, float scale, uint16_t *bf16);
+
 #endif
