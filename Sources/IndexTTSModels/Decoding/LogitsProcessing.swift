@@ -22,7 +22,21 @@ enum LogitsProcessing {
     static func topK(_ scores: inout [Float], k: Int, minKeep: Int) {
         let k = min(max(k, minKeep), scores.count)
         guard k > 0, k < scores.count else { return }
-        let threshold = scores.sorted(by: >)[k - 1]
+        // The k-th largest value, duplicates counted (`sorted(by: >)[k − 1]`), from a descending list of the k
+        // largest seen so far: one pass over the 8k-entry vocabulary instead of a full sort per beam and step.
+        var top: [Float] = []
+        top.reserveCapacity(k + 1)
+        for value in scores {
+            if top.count == k {
+                // NaN never enters (as it never sorts above a number).
+                guard value > top[k - 1] else { continue }
+                top.removeLast()
+            }
+            var position = top.count
+            while position > 0 && top[position - 1] < value { position -= 1 }
+            top.insert(value, at: position)
+        }
+        let threshold = top[k - 1]
         for i in scores.indices where scores[i] < threshold { scores[i] = -.infinity }
     }
 
@@ -30,7 +44,10 @@ enum LogitsProcessing {
     /// `cumsum` does), drop tokens whose cumulative mass is ≤ 1 − p, always keeping the `minKeep` most likely.
     static func topP(_ scores: inout [Float], p: Float, minKeep: Int) {
         guard p < 1 else { return }
-        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        // −∞ entries (top-k's cut) have probability 0: they add nothing to the cumulative sum and stay −∞, so only
+        // the finite ones are sorted (ranks shift by the same count on both sides of `rank < count − minKeep`).
+        let finite = scores.indices.filter { scores[$0] != -.infinity }
+        let order = finite.sorted { scores[$0] < scores[$1] }
         let probabilities = softmax(order.map { scores[$0] })
         let limit = Float(1 - Double(p))
         var cumulative = 0.0
