@@ -127,6 +127,56 @@ done:
     return status == dnnl_success ? 0 : (int)status;
 }
 
+int indextts_dnnl_conv1d(long batch, long in_channels, long in_time, long out_channels, long kernel, long stride,
+                         long dilation, const float *src, const float *w, const float *bias, float *dst) {
+    if (!indextts_dnnl_available()) return -1;
+    if (batch <= 0 || in_channels <= 0 || out_channels <= 0 || kernel <= 0 || stride <= 0 || dilation <= 0)
+        return (int)dnnl_invalid_arguments;
+    long span = dilation * (kernel - 1) + 1;
+    if (in_time < span) return (int)dnnl_invalid_arguments;
+    long out_time = (in_time - span) / stride + 1;
+    dnnl_status_t status = dnnl_success;
+    dnnl_stream_t stream = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t conv = NULL;
+    dnnl_memory_t ms = NULL, mw = NULL, mb = NULL, md = NULL;
+    dnnl_memory_desc_t s_md, w_md, b_md, d_md;
+    dnnl_dims_t s_dims = {batch, in_channels, in_time}, w_dims = {out_channels, in_channels, kernel};
+    dnnl_dims_t d_dims = {batch, out_channels, out_time}, b_dims = {out_channels};
+    dnnl_dims_t strides = {stride}, dilates = {dilation - 1}, padding = {0};
+    TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+    TRY(dnnl_memory_desc_init_by_tag(&s_md, 3, s_dims, dnnl_f32, dnnl_ncw));
+    TRY(dnnl_memory_desc_init_by_tag(&w_md, 3, w_dims, dnnl_f32, dnnl_oiw));
+    TRY(dnnl_memory_desc_init_by_tag(&d_md, 3, d_dims, dnnl_f32, dnnl_ncw));
+    TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x));
+    {
+        dnnl_convolution_desc_t desc;
+        TRY(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &s_md,
+                                                       &w_md, bias ? &b_md : NULL, &d_md, strides, dilates, padding,
+                                                       padding));
+        TRY(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL));
+    }
+    TRY(dnnl_primitive_create(&conv, pd));
+    TRY(dnnl_memory_create(&ms, &s_md, engine, (void *)src));
+    TRY(dnnl_memory_create(&mw, &w_md, engine, (void *)w));
+    TRY(dnnl_memory_create(&md, &d_md, engine, dst));
+    if (bias) TRY(dnnl_memory_create(&mb, &b_md, engine, (void *)bias));
+    {
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md}, {DNNL_ARG_BIAS, mb}};
+        TRY(dnnl_primitive_execute(conv, stream, bias ? 4 : 3, args));
+    }
+    TRY(dnnl_stream_wait(stream));
+done:
+    if (conv) dnnl_primitive_destroy(conv);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (ms) dnnl_memory_destroy(ms);
+    if (mw) dnnl_memory_destroy(mw);
+    if (mb) dnnl_memory_destroy(mb);
+    if (md) dnnl_memory_destroy(md);
+    if (stream) dnnl_stream_destroy(stream);
+    return status == dnnl_success ? 0 : (int)status;
+}
+
 void indextts_to_bf16(const float *src, uint16_t *dst, long count) {
     for (long i = 0; i < count; i++) {
         union { float f; uint32_t u; } v = {src[i]};

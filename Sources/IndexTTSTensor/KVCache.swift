@@ -84,15 +84,19 @@ public final class KVCache {
         var stashed: [Int: Int] = [:]
         var stash: UnsafeMutablePointer<Float>? = nil
         defer { stash?.deallocate() }
+        let (keys, values) = (keyStorage.pointer, valueStorage.pointer)
+        // One item's keys and values, heads split across cores (one core's copy does not reach the memory bandwidth).
         func copy(into item: Int, from source: Int) {
-            for storage in [keyStorage, valueStorage] {
-                for h in 0..<heads {
-                    let destination = storage.pointer + item * block + (h * capacity + first) * headDim
-                    if let slot = stashed[source], let stash {
-                        destination.update(from: stash + ((slot * 2 + (storage === keyStorage ? 0 : 1)) * heads + h) * span,
-                                           count: span)
+            let slot = stashed[source], stashBase = stash
+            Parallel.forEachChunk(count: 2 * heads, minimumChunk: max(1, 16_384 / max(span, 1))) { units in
+                for unit in units {
+                    let (which, h) = (unit / heads, unit % heads)
+                    let base = which == 0 ? keys : values
+                    let destination = base + item * block + (h * capacity + first) * headDim
+                    if let slot, let stashBase {
+                        destination.update(from: stashBase + ((slot * 2 + which) * heads + h) * span, count: span)
                     } else {
-                        destination.update(from: storage.pointer + source * block + (h * capacity + first) * headDim, count: span)
+                        destination.update(from: base + source * block + (h * capacity + first) * headDim, count: span)
                     }
                 }
             }

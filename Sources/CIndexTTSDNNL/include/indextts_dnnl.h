@@ -1,4 +1,4 @@
-// Reduced-precision (bfloat16) matrix products for IndexTTS-Swift through oneDNN, Debian's libdnnl (2.x C API).
+// Reduced-precision (bfloat16) matrix products and fp32 1-D convolutions for IndexTTS-Swift through oneDNN, Debian's libdnnl (2.x C API).
 // fp32 operands are rounded to bfloat16 (nearest, ties to even) per call; products accumulate in fp32; the result is
 // fp32. Compiled for baseline x86-64: oneDNN picks its own kernels at run time (avx512_core_bf16, AMX where present).
 #ifndef INDEXTTS_DNNL_H
@@ -23,6 +23,15 @@ int indextts_dnnl_matmul(long m, long n, long k,
                          const void *a, int a_bf16, int trans_a, long lda,
                          const void *b, int b_bf16, int trans_b, long ldb,
                          float *c, long ldc, float beta);
+
+/// fp32 1-D convolution, no padding (pad the input first), groups 1: for each batch item b, output channel o and
+/// output frame t, dst[b, o, t] = bias[o] + Σ_i Σ_j w[o, i, j] · src[b, i, t·stride + j·dilation], with src
+/// `[batch, in_channels, in_time]`, w `[out_channels, in_channels, kernel]`, dst `[batch, out_channels, out_time]`,
+/// all dense row-major; `bias` may be NULL. out_time = (in_time − dilation·(kernel − 1) − 1) / stride + 1 must be
+/// ≥ 1. oneDNN's direct convolution on the plain layouts: no im2col copy of the input. Returns 0 on success, else
+/// oneDNN's status (or -1 when oneDNN is unavailable); dst is unspecified after a failure.
+int indextts_dnnl_conv1d(long batch, long in_channels, long in_time, long out_channels, long kernel, long stride,
+                         long dilation, const float *src, const float *w, const float *bias, float *dst);
 
 /// fp32 → bfloat16 bit patterns, round to nearest even (NaNs stay NaN).
 void indextts_to_bf16(const float *src, uint16_t *dst, long count);
