@@ -35,7 +35,7 @@ struct HalfMatrixTests {
 
     /// Every kernel set this CPU runs (portable Swift, the AVX2 and AVX-512 C kernels) computes the product of the
     /// rounded weights: within fp32 summation slack (1e-5 of Σ|w||x|) of a Double sum over the fp16 values, for 1–8
-    /// rows, row counts not a multiple of the kernels' row blocks and widths with and without a SIMD tail.
+    /// rows, prefill-sized batches (blocked kernels, then SGEMM), row counts not a multiple of the kernels' row blocks and widths with and without a SIMD tail.
     @Test(arguments: [(70, 131), (33, 1280), (9, 15)])
     func everyKernelSetComputesTheRoundedProduct(_ sizes: (Int, Int)) throws {
         let (out, inFeatures) = sizes
@@ -43,7 +43,8 @@ struct HalfMatrixTests {
         let half = try HalfMatrix(w)
         let rounded = w.scalars.map { Double(Float(Float16($0))) }
         let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
-        for batch in 1...8 {
+        // 1–8: the small-batch kernels; 9, 13, 40: the blocked path (a prompt's prefill); 70: SGEMM past it.
+        for batch in Array(1...8) + [9, 13, 40, 70] {
             let x = random([batch, inFeatures], seed: UInt64(20 + batch)), xs = x.scalars
             for set in sets {
                 let y = try half.multiply(x, kernels: set).scalars
