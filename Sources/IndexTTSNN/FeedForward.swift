@@ -62,7 +62,7 @@ public struct FeedForward: Sendable {
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         switch kind {
         case .gated(let gate, let up, let down):
-            return try down(gate(x).silu().multiplying(up(x)))
+            return try down(gate(x).siluMultiplying(up(x)))
         case .plain(let up, let activation, let down):
             return try down(activation.apply(up(x)))
         }

@@ -25,6 +25,11 @@ extension Tensor {
     /// x·sigmoid(x) (a.k.a. swish).
     public func silu() -> Tensor { Elementwise.map(self) { $0 * VectorMath.sigmoid($0) } }
 
+    /// `silu(self) ⊙ other` in one pass (SwiGLU's gate), bit-identical to `silu().multiplying(other)`.
+    public func siluMultiplying(_ other: Tensor) throws -> Tensor {
+        try Elementwise.zip(self, other, operation: "silu_mul") { ($0 * VectorMath.sigmoid($0)) * $1 }
+    }
+
     /// x·tanh(softplus(x)), with softplus's threshold of 20 (identity above it) as in PyTorch.
     public func mish() -> Tensor {
         Elementwise.map(self) { x in

@@ -360,7 +360,8 @@ extension BenchCommand {
             print("estimator arithmetic: \(arithmetic.rawValue)")
             print(String(format: "S2M %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
             let batch = cfgRate > 0 ? 2 : 1
-            let flops = Double(r.steps * batch) * (2 * Double(r.macsPerFrame) * Double(r.totalFrames) + 2 * Double(r.attentionMacsPerStep))
+            // Work as executed (the frames the CFM discards are not computed).
+            let flops = Double(r.steps * batch) * (2 * Double(r.macsPerStep) + 2 * Double(r.attentionMacsPerStep))
             print(String(format: "%d prompt + %d generated frames (%d codes, %.2f s of audio), %d steps, batch %d",
                          r.promptFrames, r.generatedFrames, r.codes, r.audioSeconds, r.steps, batch))
             print(String(format: "conditions (gpt_layer + regulator x2): %.3f s", r.conditionSeconds))

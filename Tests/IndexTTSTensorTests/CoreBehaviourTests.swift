@@ -56,6 +56,13 @@ struct CoreBehaviourTests {
         #expect(cache.keys.shape == [3, 1, 0, 2])
     }
 
+    @Test func siluMultiplyingIsSiluThenMultiply() throws {
+        let a = Tensor.make([3, 37]) { out in for i in out.indices { out[i] = Float(i % 23) * 0.7 - 8 } }
+        let b = Tensor.make([3, 37]) { out in for i in out.indices { out[i] = Float(i % 11) * 0.3 - 1.5 } }
+        #expect(try a.siluMultiplying(b).scalars == a.silu().multiplying(b).scalars)
+        #expect(throws: TensorError.self) { try a.siluMultiplying(Tensor.zeros([2, 5])) }
+    }
+
     /// Reordering against a gather of the items, for every map of 4 items onto 4 (permutations, cycles,
     /// duplicates), on a cache broadcast from one prompt (whose shared positions the reorder skips) and then grown
     /// differently per item, and after a truncation into the shared prefix.

@@ -22,10 +22,11 @@ public enum S2MBenchmark {
         public var totalFrames: Int { promptFrames + generatedFrames }
         /// Audio produced (22 050 Hz, hop 256).
         public var audioSeconds: Double { Double(generatedFrames) * 256 / 22_050 }
-        /// Multiply-accumulates of one estimator evaluation per frame and batch item in the projections (not
-        /// attention), for GEMM-rate estimates.
-        public var macsPerFrame: Int
-        /// Attention multiply-accumulates (Q·Kᵀ and P·V) of one estimator evaluation per batch item.
+        /// Multiply-accumulates of one estimator evaluation per batch item in the projections and convolutions (not
+        /// attention), as executed: the last layer's queries, output projection and SwiGLU and the head only on the
+        /// frames from the prompt's end minus the head's reach (``DiffusionTransformer/callAsFunction(x:promptX:t:style:mu:validFrom:)``).
+        public var macsPerStep: Int
+        /// Attention multiply-accumulates (Q·Kᵀ and P·V) of one estimator evaluation per batch item, as executed.
         public var attentionMacsPerStep: Int
         /// The estimator's arithmetic in the timed run.
         public var precision: ComputePrecision = .float32
@@ -163,15 +164,23 @@ public enum S2MBenchmark {
         }
 
         let d = c.dit, h = d.hiddenDim, w = c.wavenet.hiddenDim
-        let wave = c.wavenet.numLayers * (2 * w * w * c.wavenet.kernelSize + 2 * w * w)
-        // Per frame and batch item: the blocks' qkv/wo and SwiGLU, the WaveNet convs, merge, cond projection, skips,
-        // conv1/res_projection/final linear, conv2.
-        let macs = d.depth * (4 * h * h + 3 * h * d.feedForwardDim) + wave + (h + 2 * d.inChannels + c.styleDim) * h
-            + d.contentDim * h + (h + d.inChannels) * h + 3 * h * w + w * d.inChannels
         let total = promptFrames + frames
+        // Frames the last layer's queries and the head see (the rest only feed keys and values).
+        let kept = total - max(0, promptFrames - model.flow.estimator.headLeftReach)
+        let wave = c.wavenet.numLayers * (2 * w * w * c.wavenet.kernelSize + 2 * w * w)
+        let block = 4 * h * h + 3 * h * d.feedForwardDim
+        let skipLayers = d.depth - 1 - d.depth / 2  // layers i > depth/2 merge a U-ViT skip (2h → h)
+        // Every frame: merge and cond projection, the first depth − 1 blocks, the skip merges, the last block's keys
+        // and values (its fused qkv runs on every frame). Kept frames: the last block's output projection and SwiGLU,
+        // long skip, WaveNet, conv1/res_projection/final linear, conv2.
+        let everyFrame = (h + 2 * d.inChannels + c.styleDim) * h + d.contentDim * h + (d.depth - 1) * block
+            + skipLayers * 2 * h * h + 3 * h * h
+        let keptFrame = h * h + 3 * h * d.feedForwardDim + (h + d.inChannels) * h + wave + 3 * h * w + w * d.inChannels
+        let macs = everyFrame * total + keptFrame * kept
+        let attention = (d.depth - 1) * 2 * total * total * h + 2 * kept * total * h
         return Result(promptFrames: promptFrames, codes: codes, generatedFrames: frames, steps: steps, guidanceRate: guidanceRate,
                       parameters: parameters, loadSeconds: loadSeconds, conditionSeconds: conditionSeconds,
-                      flowSeconds: flowSeconds, macsPerFrame: macs, attentionMacsPerStep: d.depth * 2 * total * total * h,
+                      flowSeconds: flowSeconds, macsPerStep: macs, attentionMacsPerStep: attention,
                       precision: precision, float32FlowSeconds: float32Seconds, relativeDifference: relative,
                       maximumDifference: maximum)
     }
