@@ -105,21 +105,13 @@ public struct IndexTTS2SpeakerConditioning: Sendable {
 }
 
 /// The analyses of recent voice clips, keyed by a content hash of the clip (``key(samples:sampleRate:)``), least
-/// recently used dropped beyond ``capacity``. Thread-safe; a reference type, so that copies of an engine share it.
-public final class IndexTTS2VoiceCache: Sendable {
-    public let capacity: Int
-    private struct State {
-        var entries: [String: IndexTTS2SpeakerConditioning] = [:]
-        /// Keys, least recently used first.
-        var order: [String] = []
-        var hits = 0
-        var misses = 0
-    }
-    private let state = Mutex(State())
+/// recently used dropped beyond ``ContentKeyedCache/capacity`` (16 by default). Thread-safe; a reference type, so
+/// that copies of an engine share it.
+public typealias IndexTTS2VoiceCache = ContentKeyedCache<IndexTTS2SpeakerConditioning>
 
-    public init(capacity: Int = 16) {
-        self.capacity = max(1, capacity)
-    }
+extension ContentKeyedCache where Value == IndexTTS2SpeakerConditioning {
+    /// A voice cache of 16 clips.
+    public convenience init() { self.init(capacity: 16) }
 
     /// SHA-256 of the rate and the samples' float bits.
     public static func key(samples: [Float], sampleRate: Int) -> String {
@@ -127,39 +119,5 @@ public final class IndexTTS2VoiceCache: Sendable {
         hash.update("clip \(sampleRate) \(samples.count)\n")
         hash.update(samples)
         return hash.hexDigest()
-    }
-
-    /// The cached analysis for `key` (counted as a hit or a miss), most recently used from now on.
-    public func lookup(_ key: String) -> IndexTTS2SpeakerConditioning? {
-        state.withLock { s in
-            guard let value = s.entries[key] else {
-                s.misses += 1
-                return nil
-            }
-            s.hits += 1
-            if let i = s.order.firstIndex(of: key) { s.order.remove(at: i) }
-            s.order.append(key)
-            return value
-        }
-    }
-
-    public func insert(_ value: IndexTTS2SpeakerConditioning, for key: String) {
-        state.withLock { s in
-            if let i = s.order.firstIndex(of: key) { s.order.remove(at: i) }
-            s.entries[key] = value
-            s.order.append(key)
-            while s.order.count > capacity {
-                s.entries[s.order.removeFirst()] = nil
-            }
-        }
-    }
-
-    /// (entries, hits, misses) so far.
-    public var statistics: (count: Int, hits: Int, misses: Int) {
-        state.withLock { ($0.entries.count, $0.hits, $0.misses) }
-    }
-
-    public func removeAll() {
-        state.withLock { $0 = State() }
     }
 }
