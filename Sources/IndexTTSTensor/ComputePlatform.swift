@@ -271,8 +271,11 @@ public struct ComputeEnvironment: Sendable {
             "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads",
             "bf16 products (--precision bf16): " + (ComputePrecision.unsupportedBFloat16Reason.map { "unavailable: " + $0 }
                                                      ?? "native, oneDNN \(ComputePrecision.oneDNNVersion)"),
-            "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue)"
-                + (KernelSet.forced != nil ? " (\(KernelSet.environmentVariable) forces it)" : ""),
+            "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue), "
+                + "attention softmax \(RowKernels.softmaxKernels.rawValue)"
+                + (KernelSet.forced != nil ? " (\(KernelSet.environmentVariable) forces them)" : ""),
+            "1-D convolutions: " + (Tensor.oneDNNConvolution ? "oneDNN direct convolution" : "im2col + OpenBLAS")
+                + " (INDEXTTS_CONV=im2col chooses the latter)",
         ]
         if let better = recommendedBLASCore {
             result.append("warning: OpenBLAS runs its \(blasCore) kernels on a CPU that supports \(better); "

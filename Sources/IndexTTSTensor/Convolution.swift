@@ -118,6 +118,7 @@ extension Tensor {
         let outPerGroup = outChannels / groups
         let w = weight.contiguous()
         let biasValues = bias?.scalars
+        let denseBias = bias?.contiguous()  // oneDNN reads the bias in place
         if let bfloat16Weight, groups != 1 || bfloat16Weight.rows != outChannels || bfloat16Weight.columns != inPerGroup * kernel {
             throw TensorError.shapeMismatch(
                 operation: "conv1d", message: "bf16 weight [\(bfloat16Weight.rows), \(bfloat16Weight.columns)] for weight \(weight.shape), \(groups) groups")
@@ -128,10 +129,8 @@ extension Tensor {
                 Tensor.depthwiseConv1d(src: src, weight: wp, dst: dst, rows: batch * inChannels, channels: inChannels,
                                        inTime: paddedTime, outTime: outTime, kernel: kernel, stride: stride, dilation: dilation)
             } else if oneDNN, groups == 1, bfloat16Weight == nil, kernel > 1,
-                      (biasValues.map { b in b.withUnsafeBufferPointer { indextts_dnnl_conv1d(
-                          batch, inChannels, paddedTime, outChannels, kernel, stride, dilation, src, wp, $0.baseAddress, dst) } }
-                       ?? indextts_dnnl_conv1d(batch, inChannels, paddedTime, outChannels, kernel, stride, dilation, src, wp,
-                                               nil, dst)) == 0 {
+                      indextts_dnnl_conv1d(batch, inChannels, paddedTime, outChannels, kernel, stride, dilation, src, wp,
+                                           denseBias.map { UnsafePointer($0.basePointer) }, dst) == 0 {
                 return  // bias included
             } else {
                 let colRows = inPerGroup * kernel

@@ -1,4 +1,5 @@
 @testable import IndexTTSModels
+import IndexTTSTestSupport
 import Testing
 
 /// Top-k and nucleus filtering against the sort-based definitions they replace (HF's `TopKLogitsWarper`:
@@ -6,11 +7,9 @@ import Testing
 /// on rows with ties, −∞ entries (a previous top-k or a suppressed stop code) and k or minKeep beyond the finite count.
 struct LogitsProcessingTests {
     static func row(_ n: Int, seed: UInt64, levels: Int, infinities: Bool) -> [Float] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        return (0..<n).map { j in
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            if infinities && j % 7 == 2 { return -.infinity }
-            return Float(Int64(bitPattern: state) % Int64(levels)) / 4  // few levels: many ties
+        // Few levels: many ties.
+        TestRandom.integers(n, seed: seed, modulus: Int64(levels)).enumerated().map { j, v in
+            infinities && j % 7 == 2 ? -.infinity : Float(v) / 4
         }
     }
 

@@ -1,20 +1,13 @@
 import CIndexTTSDNNL
 @testable import IndexTTSTensor
+import IndexTTSTestSupport
 import Testing
 
 /// 1-D convolution on both engines — oneDNN's direct convolution (the default where oneDNN works) and im2col +
 /// SGEMM — against a Double loop: batches, strides, dilations, reflect padding, with and without bias, an input
 /// exactly one kernel span long, grouped and depthwise convolutions (always the im2col/direct kernels).
 struct ConvolutionEngineTests {
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        return Tensor.make(shape) { out in
-            for i in out.indices {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                out[i] = Float(Int64(bitPattern: state) % 20001) / 10_000
-            }
-        }
-    }
+    func random(_ shape: [Int], seed: UInt64) -> Tensor { TestRandom.tensor(shape, seed: seed) }
 
     static let cases: [(batch: Int, inC: Int, outC: Int, kernel: Int, stride: Int, dilation: Int, padding: Int,
                         time: Int, groups: Int, reflect: Bool, bias: Bool)] = [

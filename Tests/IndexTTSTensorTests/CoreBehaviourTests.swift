@@ -8,15 +8,7 @@ struct CoreBehaviourTests {
     static let store = try! WeightStore.open(path: Fixtures.path("ops/ops.safetensors"))
 
     /// Deterministic pseudo-random tensor.
-    func random(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        return Tensor.make(shape) { out in
-            for i in out.indices {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                out[i] = Float(Int64(bitPattern: state) % 20001) / 2000
-            }
-        }
-    }
+    func random(_ shape: [Int], seed: UInt64 = 1) -> Tensor { TestRandom.tensor(shape, seed: seed, divisor: 2000) }
 
     @Test func kvCacheDecodingEqualsFullCausalAttention() throws {
         let q = try Self.store.tensor("sdpa_causal.q"), k = try Self.store.tensor("sdpa_causal.k")

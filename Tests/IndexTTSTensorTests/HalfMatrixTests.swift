@@ -4,15 +4,7 @@ import Testing
 
 /// fp16 weight storage: products stay within the bound that rounding the weights implies.
 struct HalfMatrixTests {
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        return Tensor.make(shape) { out in
-            for i in out.indices {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                out[i] = Float(Int64(bitPattern: state) % 20001) / 10_000
-            }
-        }
-    }
+    func random(_ shape: [Int], seed: UInt64) -> Tensor { TestRandom.tensor(shape, seed: seed) }
 
     /// |y − y_fp32| ≤ 2⁻¹¹·Σ|w||x| (+ fp32 summation slack), for GEMV (1 row), small batches and the GEMM path.
     @Test(arguments: [1, 2, 3, 5, 8, 9, 300])

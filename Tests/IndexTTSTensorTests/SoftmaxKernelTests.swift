@@ -1,5 +1,6 @@
 import Foundation
 @testable import IndexTTSTensor
+import IndexTTSTestSupport
 import Testing
 
 /// The attention softmax row on every kernel set this CPU runs (portable Swift, the AVX2 and AVX-512 C kernels)
@@ -10,11 +11,9 @@ struct SoftmaxKernelTests {
     static let lengths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 100, 1291]
 
     func row(_ n: Int, seed: UInt64, masked: Bool) -> [Float] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        return (0..<n).map { j in
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            if masked && j % 5 == 3 { return -.infinity }
-            return Float(Int64(bitPattern: state) % 40001) / 1000  // −40 … 40: exponents far below the maximum too
+        // −40 … 40: exponents far below the maximum too.
+        TestRandom.integers(n, seed: seed, modulus: 40001).enumerated().map { j, v in
+            masked && j % 5 == 3 ? -.infinity : Float(v) / 1000
         }
     }
 

@@ -47,6 +47,18 @@ def seconds_of(path):
         return w.getnframes() / w.getframerate()
 
 
+def timed(synthesise, folder):
+    """Every sentence through `synthesise(text, path)` into `work/folder`: (wall seconds, audio seconds)."""
+    seconds = audio = 0.0
+    for i, s in enumerate(sentences):
+        path = os.path.join(work, folder, f"{i:03d}.wav")
+        t = time.perf_counter()
+        synthesise(s, path)
+        seconds += time.perf_counter() - t
+        audio += seconds_of(path)
+    return seconds, audio
+
+
 # Ours: one `indextts synth` per sentence; synthesis time from --verbose.
 ours_seconds = ours_audio = 0.0
 for i, s in enumerate(sentences):
@@ -92,13 +104,7 @@ try:
         except OSError:
             time.sleep(0.1)
     speech("Warm up.", os.path.join(work, "ours-warm", "warmup.wav"))
-    warm_seconds = warm_audio = 0.0
-    for i, s in enumerate(sentences):
-        path = os.path.join(work, "ours-warm", f"{i:03d}.wav")
-        t = time.perf_counter()
-        speech(s, path)
-        warm_seconds += time.perf_counter() - t
-        warm_audio += seconds_of(path)
+    warm_seconds, warm_audio = timed(speech, "ours-warm")
 finally:
     server.terminate()
     server.wait(timeout=30)
@@ -122,13 +128,7 @@ def piper_wav(text, path):
 
 
 piper_wav("Warm up.", os.path.join(work, "warmup.wav"))
-piper_seconds = piper_audio = 0.0
-for i, s in enumerate(sentences):
-    path = os.path.join(work, "piper", f"{i:03d}.wav")
-    t = time.perf_counter()
-    piper_wav(s, path)
-    piper_seconds += time.perf_counter() - t
-    piper_audio += seconds_of(path)
+piper_seconds, piper_audio = timed(piper_wav, "piper")
 
 # ASR.
 import jiwer  # noqa: E402

@@ -59,8 +59,6 @@ public final class ContentKeyedCache<Value: Sendable>: Sendable {
         state.withLock { ($0.entries.count, $0.hits, $0.misses) }
     }
 
-    public var count: Int { state.withLock { $0.entries.count } }
-
     public func removeAll() {
         state.withLock { $0 = State() }
     }

@@ -97,6 +97,8 @@ public struct FlowMatching: Sendable {
     public func step(_ x: Tensor, promptX: Tensor, mu: Tensor, style: Tensor, t: Float, dt: Float, guidanceRate: Double,
                      promptFrames: Int) throws -> Tensor {
         let batch = x.shape[0]
+        // The prompt frames' velocity is zeroed below: the estimator need not compute it.
+        let validFrom = min(max(promptFrames, 0), max(x.shape[2] - 1, 0))
         let velocity: Tensor
         if guidanceRate > 0 {
             let stacked = try estimator(x: Tensor.concatenate([x, x], axis: 0),
@@ -104,7 +106,7 @@ public struct FlowMatching: Sendable {
                                         t: [Float](repeating: t, count: 2 * batch),
                                         style: Tensor.concatenate([style, Tensor.zeros(style.shape)], axis: 0),
                                         mu: Tensor.concatenate([mu, Tensor.zeros(mu.shape)], axis: 0),
-                                        validFrom: min(max(promptFrames, 0), max(x.shape[2] - 1, 0)))
+                                        validFrom: validFrom)
             let conditional = try stacked.sliced(axis: 0, range: 0..<batch).contiguous()
             let unconditional = try stacked.sliced(axis: 0, range: batch..<(2 * batch)).contiguous()
             // (1.0 + r) and r are Python floats applied to fp32 tensors.
@@ -115,7 +117,7 @@ public struct FlowMatching: Sendable {
             }
         } else {
             velocity = try estimator(x: x, promptX: promptX, t: [Float](repeating: t, count: batch), style: style, mu: mu,
-                                     validFrom: min(max(promptFrames, 0), max(x.shape[2] - 1, 0)))
+                                     validFrom: validFrom)
         }
         let dense = x.contiguous()
         let next = Tensor.make(x.shape) { out in

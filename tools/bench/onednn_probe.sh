@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Single-shape probes behind docs/BENCHMARKS.md "Round 3": oneDNN's fp32 1-D convolution (plain ncw layouts, as
+# indextts_dnnl_conv1d runs it, and `format_any` with the src/dst reorders timed and the weights reordered once)
+# against im2col + OpenBLAS SGEMM on BigVGAN's shapes, and oneDNN's bf16 matmul on the S2M attention's and a
+# projection's shapes. Plain C against Debian's libdnnl and libopenblas; best of 5 per shape.
+# Usage: tools/bench/onednn_probe.sh [--threads 2]
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+threads=2
+declare -A option=([--threads]=threads)
+bench_parse "$@"
+bench_machine
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+for p in conv im2col attn; do
+  lib=-ldnnl; [ "$p" = im2col ] && lib=-lopenblas
+  cc -O2 -o "$out/$p" "tools/bench/onednn_probe/$p.c" "$lib"
+done
+export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+echo "== $threads threads; OpenBLAS core: $(.build/release/indextts system 2>/dev/null | grep -m1 '^blas' || echo 'build indextts to print it')"
+echo "== conv1d: channels, frames, kernel, dilation (any 0: plain layouts; any 1: oneDNN's choice + reorders)"
+for s in "768 1720 11 1" "384 6880 11 3" "384 6880 3 1" "192 13760 7 5" "96 27520 11 1" "24 110080 7 3"; do
+  "$out/conv" $s 0; "$out/conv" $s 1; "$out/im2col" $s
+done
+echo "== bf16 matmul (S2M attention per head and for 16 heads, a projection)"
+"$out/attn"
