@@ -24,6 +24,8 @@ public struct IndexTTS2Pipeline: Sendable {
     let referenceMel: MelSpectrogram
     /// Speaker latents and emotion vectors of recent conditioning embeddings (``IndexTTS2LatentCache``).
     let latentCache = IndexTTS2LatentCache()
+    /// Where concurrent requests' GPT decoding steps share one pass over the weights (``DecodeStepBatcher``).
+    public let decodeBatcher: DecodeStepBatcher
     let features: SeamlessM4TFeatureExtractor
     let fbank: KaldiFbank
     public static let sampleRate = 22_050
@@ -127,6 +129,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let pipeline = IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
                                          campplus: campplus, s2m: s2m, bigvgan: bigvgan, emotionMatrices: matrices,
                                          tokenizer: tokenizer, normalizer: normalizer, referenceMel: mel,
+                                         decodeBatcher: DecodeStepBatcher(model: gpt),
                                          features: try SeamlessM4TFeatureExtractor(), fbank: try KaldiFbank())
         if precision == .bfloat16 {
             // The bfloat16 copies were read from the fp32 files' pages: let those go (they fault back in if read).
@@ -512,7 +515,7 @@ public struct IndexTTS2Pipeline: Sendable {
             }
             let generated = try clock.measure("gpt.generation") {
                 try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options, random: &random,
-                                 onStep: cancelCheck)
+                                 batcher: decodeBatcher, onStep: cancelCheck)
             }
             let codes = generated.codes
             try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))

@@ -245,14 +245,14 @@ extension IndexTTS2Pipeline {
         let channel = StreamChannel<StreamItem>()
         let abandoned = StreamFlag()
         let gptOptions = { var o = options; o.collectHiddenStates = true; return o }()
-        let gpt = self.gpt, width = gpt.configuration.modelDim
+        let gpt = self.gpt, width = gpt.configuration.modelDim, batcher = decodeBatcher
         DispatchQueue.global(qos: .userInitiated).async {
             let start = DispatchTime.now().uptimeNanoseconds
             func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
             var random = random
             var plan = StreamWindowPlan(options: streaming)
             do {
-                let result = try gpt.generate(prompt: prompt, options: gptOptions, random: &random) { step in
+                let result = try gpt.generate(prompt: prompt, options: gptOptions, random: &random, batcher: batcher) { step in
                     if abandoned.isSet || isCancelled?() == true { throw IndexTTS2Error.cancelled }
                     for range in plan.ready(available: step.codes.count) {
                         let hidden = try Tensor(shape: [1, range.count, width], scalars: step.hiddenStates[range].flatMap { $0 })

@@ -90,10 +90,13 @@ extension UnifiedVoice {
     /// Generates semantic codes after `prompt` (``promptEmbeddings(prefix:textIDs:)``, `[1, S, model_dim]`), as
     /// `inference_speech` → Hugging Face `generate` does: `start_mel` at mel position 0, the k-th generated code fed
     /// back at position k + 2, KV-cached; processors and beam bookkeeping as transformers 4.52.1.
-    /// - Parameter onStep: called after every step that extends the hypotheses (not after the final stop); an error it
-    ///   throws ends generation at once and is rethrown (cancellation within one step).
+    /// - Parameters:
+    ///   - batcher: where concurrent generations on this model share their decoding steps' passes over the weights
+    ///     (``DecodeStepBatcher``); nil runs every step alone. The prompt's pass always runs alone.
+    ///   - onStep: called after every step that extends the hypotheses (not after the final stop); an error it
+    ///     throws ends generation at once and is rethrown (cancellation within one step).
     public func generate<R: UniformRandomSource>(prompt: Tensor, options: GenerationOptions = .indexTTS2,
-                                                 random: inout R,
+                                                 random: inout R, batcher: DecodeStepBatcher? = nil,
                                                  onStep: ((GenerationStep) throws -> Void)? = nil) throws -> GenerationResult {
         let c = configuration
         try options.validate(maxMelTokens: c.maxMelTokens)
@@ -107,12 +110,18 @@ extension UnifiedVoice {
         let first = try step(Tensor.concatenate([prompt, start], axis: 1), state: state, keepLast: true)
         // HF's input_ids for the prompt are placeholder 1s and start_mel; the repetition penalty sees them.
         let promptIDs: Set<Int> = [1, c.startMelToken]
+        batcher?.join()
+        defer { batcher?.leave() }
+        let advance: Advance = { embeddings, state in
+            if let batcher { return try batcher.step(embeddings, state: state) }
+            return try self.step(embeddings, state: state, keepLast: true)
+        }
         if options.numBeams == 1 {
             return try sampleOrGreedy(first: first, state: state, promptIDs: promptIDs, options: options, random: &random,
-                                      onStep: onStep)
+                                      advance: advance, onStep: onStep)
         }
         return try beamSearch(first: first, state: state.broadcast(toBatch: options.numBeams), promptIDs: promptIDs,
-                              options: options, random: &random, onStep: onStep)
+                              options: options, random: &random, advance: advance, onStep: onStep)
     }
 
     /// Logits of every decoding step when `codes` are fed back as generation would feed them: row 0 after the
@@ -147,6 +156,24 @@ extension UnifiedVoice {
         return (0..<batch).map { b in (Array(l[(b * v)..<((b + 1) * v)]), Array(n[(b * d)..<((b + 1) * d)])) }
     }
 
+    /// Decoding steps of several requests in one pass over the weights (``DecodeStepBatcher``): `embeddings[i]`
+    /// `[batch_i, 1, D]` after what `states[i]` holds. Returns per request its rows' logits and normed hidden states.
+    func batchedStep(_ embeddings: [Tensor], states: [GPT2Model.State]) throws -> [DecodeStepBatcher.Rows] {
+        if embeddings.count == 1 { return [try step(embeddings[0], state: states[0], keepLast: true)] }
+        let hidden = try gpt(Tensor.concatenate(embeddings, axis: 0), states: states)
+        let (normed, logits) = try head(hidden)
+        let (d, v) = (configuration.modelDim, configuration.numberMelCodes)
+        let n = normed.contiguous().scalars, l = logits.contiguous().scalars
+        var row = 0
+        return embeddings.map { e in
+            defer { row += e.shape[0] }
+            return (row..<(row + e.shape[0])).map { b in (Array(l[(b * v)..<((b + 1) * v)]), Array(n[(b * d)..<((b + 1) * d)])) }
+        }
+    }
+
+    /// One decoding step after what a state holds: alone, or through a ``DecodeStepBatcher``.
+    private typealias Advance = (_ embeddings: Tensor, _ state: GPT2Model.State) throws -> DecodeStepBatcher.Rows
+
     /// Embeddings of one fed-back code per batch item at mel position `generated + 1`: `[B, 1, D]`.
     private func feedback(_ tokens: [Int], generated: Int) throws -> Tensor {
         try melEmbeddings(tokens, positions: Array(repeating: generated + 1, count: tokens.count)).unsqueezed(1)
@@ -160,7 +187,7 @@ extension UnifiedVoice {
     /// `_sample`: processors on raw logits, then argmax or one draw from the softmax.
     private func sampleOrGreedy<R: UniformRandomSource>(first: [(logits: [Float], hidden: [Float])], state: GPT2Model.State,
                                                         promptIDs: Set<Int>, options: GenerationOptions,
-                                                        random: inout R,
+                                                        random: inout R, advance: Advance,
                                                         onStep: ((GenerationStep) throws -> Void)?) throws -> GenerationResult {
         let stopCode = configuration.stopMelToken
         var current = first[0]
@@ -190,7 +217,7 @@ extension UnifiedVoice {
             if options.collectHiddenStates { hidden.append(current.hidden) }
             try onStep?(GenerationStep(step: stepIndex + 1, codes: codes, hiddenStates: hidden))
             if stepIndex + 1 == options.maxNewTokens { break }
-            current = try step(feedback([token], generated: codes.count), state: state, keepLast: true)[0]
+            current = try advance(feedback([token], generated: codes.count), state)[0]
         }
         return GenerationResult(codes: codes, stop: .maxLength, steps: options.maxNewTokens, score: nil,
                                 hiddenStates: try hiddenTensor(hidden, collect: options.collectHiddenStates))
@@ -201,7 +228,7 @@ extension UnifiedVoice {
     /// (sorted by score) or by top-k.
     private func beamSearch<R: UniformRandomSource>(first: [(logits: [Float], hidden: [Float])], state: GPT2Model.State,
                                                     promptIDs: Set<Int>, options: GenerationOptions,
-                                                    random: inout R,
+                                                    random: inout R, advance: Advance,
                                                     onStep: ((GenerationStep) throws -> Void)?) throws -> GenerationResult {
         let beams = options.numBeams, vocabulary = configuration.numberMelCodes, stopCode = configuration.stopMelToken
         var current = Array(repeating: first[0], count: beams)
@@ -267,7 +294,7 @@ extension UnifiedVoice {
             try onStep?(GenerationStep(step: stepIndex + 1, codes: tokens[0], hiddenStates: hidden[0]))
             if done || stepIndex + 1 == options.maxNewTokens { break }
             try state.reorder(next.map(\.beam))
-            current = try step(feedback(next.map(\.token), generated: stepIndex + 1), state: state, keepLast: true)
+            current = try advance(feedback(next.map(\.token), generated: stepIndex + 1), state)
         }
         if !done {
             for b in 0..<beams {

@@ -42,17 +42,43 @@ public struct GPT2Block: Sendable {
 
     /// `[batch, time, dim]` → `[batch, time, dim]`; keys and values of the new positions are appended to `cache`.
     func callAsFunction(_ x: Tensor, cache: KVCache, keyMask: Tensor?) throws -> Tensor {
-        let (batch, time) = (x.shape[0], x.shape[1])
+        try callAsFunction(x, caches: [cache], keyMask: keyMask)
+    }
+
+    /// Several requests' sequences at once: `x` `[Σ batch, time, dim]` holds each cache's `batch` rows in order (all
+    /// with the same `time`). The projections and the MLP see every row in one product (one pass over the weights);
+    /// attention runs per cache, over that request's own positions (caches may hold different lengths).
+    func callAsFunction(_ x: Tensor, caches: [KVCache], keyMask: Tensor?) throws -> Tensor {
+        let time = x.shape[1]
         let heads = configuration.heads, headDim = configuration.headDimension, d = configuration.modelDimension
         let qkv = try queryKeyValue(layerNorm1(x))
         let parts = try qkv.split(sizes: [d, d, d], axis: 2)
         // [B, T, D] → [B, H, T, hd]
-        func heads4(_ t: Tensor) throws -> Tensor { try t.reshaped([batch, time, heads, headDim]).permuted([0, 2, 1, 3]) }
-        try cache.append(keys: heads4(parts[1]), values: heads4(parts[2]))
-        let attended = try Tensor.scaledDotProductAttention(
-            query: heads4(parts[0]), key: cache.keys, value: cache.values,
-            mask: AttentionMask(isCausal: true, additive: keyMask))
-        let merged = try attended.permuted([0, 2, 1, 3]).reshaped([batch, time, d])
+        func heads4(_ t: Tensor, _ batch: Int) throws -> Tensor {
+            try t.reshaped([batch, time, heads, headDim]).permuted([0, 2, 1, 3])
+        }
+        func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ cache: KVCache) throws -> Tensor {
+            let batch = cache.batch
+            try cache.append(keys: heads4(k, batch), values: heads4(v, batch))
+            let attended = try Tensor.scaledDotProductAttention(
+                query: heads4(q, batch), key: cache.keys, value: cache.values,
+                mask: AttentionMask(isCausal: true, additive: keyMask))
+            return try attended.permuted([0, 2, 1, 3]).reshaped([batch, time, d])
+        }
+        let merged: Tensor
+        if caches.count == 1 {
+            merged = try attend(parts[0], parts[1], parts[2], caches[0])
+        } else {
+            var row = 0
+            var pieces: [Tensor] = []
+            for cache in caches {
+                let range = row..<(row + cache.batch)
+                pieces.append(try attend(parts[0].sliced(axis: 0, range: range), parts[1].sliced(axis: 0, range: range),
+                                         parts[2].sliced(axis: 0, range: range), cache))
+                row += cache.batch
+            }
+            merged = try Tensor.concatenate(pieces, axis: 0)
+        }
         let h = try x.adding(attentionProjection(merged))
         let mlp = try feedForwardProjection(feedForward(layerNorm2(h)).gelu(approximation: .tanh))
         return try h.adding(mlp)

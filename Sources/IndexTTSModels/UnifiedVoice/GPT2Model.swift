@@ -99,4 +99,30 @@ public struct GPT2Model: Sendable {
         }
         return try finalNorm(h)
     }
+
+    /// Several requests' decoding at once: `embeddings` `[Σ batch, time, dim]` holds each state's `batch` rows in
+    /// order; every block's projections and MLP multiply all rows in one pass over the weights, attention runs per
+    /// state over its own cached positions (lengths may differ). Row for row the same as running each state alone
+    /// (the products' per-row sums may round differently when a different kernel serves the larger row count).
+    /// Returns the hidden states after `ln_f`, `[Σ batch, time, dim]`.
+    public func callAsFunction(_ embeddings: Tensor, states: [State]) throws -> Tensor {
+        let rows = states.reduce(0) { $0 + ($1.caches.first?.batch ?? 0) }
+        guard embeddings.rank == 3, embeddings.shape[2] == configuration.modelDimension, embeddings.shape[0] == rows,
+              !states.isEmpty, states.allSatisfy({ $0.caches.count == blocks.count }),
+              Set(states.map(ObjectIdentifier.init)).count == states.count else {
+            throw TensorError.shapeMismatch(
+                operation: "GPT2Model", message: "embeddings \(embeddings.shape) for width \(configuration.modelDimension), \(states.count) distinct states of \(rows) rows in all")
+        }
+        // Checked before any cache is written, so that a failing pass leaves no request's state half-advanced.
+        if let full = states.first(where: { state in state.caches.contains { $0.length + embeddings.shape[1] > $0.capacity } }) {
+            throw TensorError.invalidArgument(
+                operation: "GPT2Model", message: "\(full.length) + \(embeddings.shape[1]) positions exceed a cache's capacity")
+        }
+        if states.count == 1 { return try self(embeddings, state: states[0]) }
+        var h = embeddings
+        for (index, block) in blocks.enumerated() {
+            h = try block(h, caches: states.map { $0.caches[index] }, keyMask: nil)
+        }
+        return try finalNorm(h)
+    }
 }
