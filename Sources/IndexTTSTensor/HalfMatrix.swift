@@ -118,17 +118,18 @@ public struct HalfMatrix: Sendable {
         }
     }
 
-    /// Up to this many input rows (a prompt's prefill) run through the C GEMV kernels in weight blocks that stay in
-    /// cache while every group of four input rows passes over them (``kernelBlocks``); more rows widen blocks of
-    /// weights to fp32 for SGEMM. Measured on Zen 4 (`bench emotion` prefill, `bench gpt --prefill`): the blocked
-    /// kernels win below about 70 rows (GPT-2 24×1280 prefill of 40 positions: 338 ms against 449 ms; of 96: 772
-    /// against 689 ms), where SGEMM spends about as long widening and packing the weights as multiplying.
-    static let blockedKernelRows = 64
+    /// Up to this many input rows (a prompt's prefill, several requests' beams decoding together) run through the C
+    /// register-tile kernels in weight blocks that stay in cache while every group of four input rows passes over
+    /// them (``kernelBlocks``); more rows widen blocks of weights to fp32 for SGEMM. Measured on Zen 4 (`bench gpt
+    /// --precision f16 --prefill N`, GPT-2 24×1280): 128 positions 791 ms against SGEMM's 862–1,040 ms, 256
+    /// positions 178 positions/s against SGEMM's 162 at 300; 4 requests × 3 beams (12 rows) 113 ms per step.
+    static let blockedKernelRows = 256
 
     /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `batch` rows of x `[batch, columns]` and y `[batch, rows]`: output rows
     /// split across cores; each core walks its rows in blocks of 16 (16 × columns fp16 weights, ≤ 160 KB at 5,120
-    /// columns) and runs the C kernel over the block once per group of four input rows, so that the weights are read
-    /// from memory once and widened in registers, never copied or packed.
+    /// columns) and runs the C register-tile kernel (`indextts_f16_gemm_*`: 3–4 weight rows × 4 input rows) over the
+    /// block once per group of four input rows, so that the weights are read from memory once and widened in
+    /// registers, never copied or packed. (Before the tile, one weight row at a time: 12 rows took 153 ms, now 113.)
     private func kernelBlocks(_ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool) {
         let n = columns, outputs = rows
         let weights = UncheckedSendableBox(UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
@@ -141,9 +142,9 @@ public struct HalfMatrix: Sendable {
                 while b < batch {
                     let count = Swift.min(4, batch - b)
                     if wide {
-                        indextts_f16_gemv_avx512(weights.value, n, start, end, xs.value + b * n, count, ys.value + b * outputs, outputs)
+                        indextts_f16_gemm_avx512(weights.value, n, start, end, xs.value + b * n, count, ys.value + b * outputs, outputs)
                     } else {
-                        indextts_f16_gemv_avx2(weights.value, n, start, end, xs.value + b * n, count, ys.value + b * outputs, outputs)
+                        indextts_f16_gemm_avx2(weights.value, n, start, end, xs.value + b * n, count, ys.value + b * outputs, outputs)
                     }
                     b += count
                 }

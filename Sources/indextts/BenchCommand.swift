@@ -90,10 +90,12 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Prefill positions.") var prefill = 128
         @Option(help: "Decode steps.") var steps = 100
         @Option(help: "Beams decoded together in the second decode measurement (IndexTTS2 uses 3).") var beams = 3
+        @Option(help: "Concurrent requests whose beams share one pass in the last measurement (DecodeStepBatcher).")
+        var requests = 4
         @Option(help: "Weight precision of the projections: f32 or f16.") var precision = "f32"
 
         func validate() throws {
-            guard beams >= 1 else { throw ValidationError("--beams must be at least 1") }
+            guard beams >= 1, requests >= 1 else { throw ValidationError("--beams and --requests must be at least 1") }
             guard ["f32", "f16"].contains(precision) else { throw ValidationError("--precision must be f32 or f16") }
         }
 
@@ -102,7 +104,7 @@ struct BenchCommand: ParsableCommand {
             let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
             printMachine()
             for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps, beams: beams,
-                                           halfPrecision: precision == "f16") {
+                                           requests: requests, halfPrecision: precision == "f16") {
                 print("\(r.name): \(String(format: "%.2f ms", r.seconds * 1e3)), \(String(format: "%.1f", r.rate)) \(r.unit); \(r.detail)")
             }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")

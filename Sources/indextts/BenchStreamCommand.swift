@@ -18,7 +18,9 @@ extension BenchCommand {
                 unstreamed; then, for each --concurrency N, N streamed requests started together on N threads. \
                 Time to first audio counts from the start of the round; a window starves when it is delivered after \
                 the audio before it has finished playing (playback starting at the first window). Throughput is \
-                compared with N unstreamed requests one after another (N × the unstreamed time).
+                compared with N unstreamed requests one after another (N × the unstreamed time). Concurrent \
+                requests share their GPT decoding passes (the round reports decoding steps per pass); \
+                --compare-unbatched repeats each round with every request decoding alone.
                 """)
 
         @Option(help: "IndexTTS2 model folder (upstream's checkpoints/ layout).") var modelDir: String
@@ -31,8 +33,14 @@ extension BenchCommand {
         @Option(help: "Codes shared by consecutive windows (upstream 5).") var overlapSize = 5
         @Option(help: "Codes in the first window (default: --chunk-size).") var firstChunkSize: Int?
         @Option(help: "Comma-separated numbers of concurrent streamed requests.") var concurrency = "1,2,4"
+        @Flag(help: "Also run each round with every request's GPT decoding steps alone (no shared passes), to compare.")
+        var compareUnbatched = false
+        @Flag(help: "Also run each concurrency level with unstreamed requests (whole files), to compare.")
+        var wholeRounds = false
         @Option(help: "Sampler and CFM noise seed.") var seed: UInt64 = 2024
         @Option(help: "Model cache folder with the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
+        @Option(help: "IndexTTS2 arithmetic: fp32 (upstream's), bf16 (S2M products in bfloat16, GPT weights fp16) or auto.")
+        var precision = "fp32"
         @Flag(help: "Print JSON instead of text.") var json = false
 
         var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -50,12 +58,16 @@ extension BenchCommand {
             }
             do { try streaming.validate() } catch { throw ValidationError("\(error)") }
             guard FileManager.default.isReadableFile(atPath: ref) else { throw ValidationError("--ref \(ref): no such file") }
+            guard ComputePrecision(choice: precision) != nil else {
+                throw ValidationError("--precision must be fp32, bf16 or auto; got '\(precision)'")
+            }
         }
 
         func run() throws {
             AllocatorTuning.apply()
             let loadStart = DispatchTime.now().uptimeNanoseconds
-            let engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache))
+            let engine = try IndexTTS2Engine.load(modelDirectory: modelDir, cache: ModelCache(root: cache),
+                                                  precision: ComputePrecision(choice: precision) ?? .float32)
             let loadSeconds = Self.since(loadStart)
             let clip = try IndexTTS2Clip.load(path: ref)
             let setup = IndexTTS2BenchSetup(machine: ComputeEnvironment.current(), modelDir: modelDir, ref: ref, text: text,
@@ -66,7 +78,8 @@ extension BenchCommand {
             var base = try engine.pipelineRequest(for: request)
             base.sampling.minMelTokens = codes
 
-            // Unstreamed, once.
+            // Unstreamed: once to fill the conditioning caches (the rounds find the voice's latents cached), then timed.
+            _ = try engine.pipeline.synthesize(base)
             let wholeStart = DispatchTime.now().uptimeNanoseconds
             let whole = try engine.pipeline.synthesize(base)
             let wholeSeconds = Self.since(wholeStart)
@@ -74,16 +87,21 @@ extension BenchCommand {
             var streamed = base
             streamed.streaming = streaming
             var report = BenchReport(setup: setup, results: StreamResults(
-                streaming: streaming.summary,
+                streaming: streaming.summary, precision: engine.pipeline.precision.rawValue,
                 unstreamed: .init(seconds: wholeSeconds, audioSeconds: wholeAudio, realTimeFactor: wholeSeconds / wholeAudio,
                                   timings: whole.timings.map { .init(stage: $0.stage, seconds: $0.seconds) }),
                 rounds: [], peakResidentBytes: 0))
             // Text: each part as soon as it is measured (a long run cut short keeps what it measured).
             if !json { report.printHeader() }
             for n in levels {
-                let round = try Self.round(engine: engine, request: streamed, concurrent: n, unstreamedSeconds: wholeSeconds)
-                report.results.rounds.append(round)
-                if !json { report.printRound(round) }
+                for (batched, stream) in [(true, true), (false, true), (true, false), (false, false)]
+                    where (batched || compareUnbatched) && (stream || wholeRounds) {
+                    let pipeline = batched ? engine.pipeline : engine.pipeline.withoutDecodeBatching()
+                    let round = try Self.round(pipeline: pipeline, request: stream ? streamed : base, concurrent: n,
+                                               unstreamedSeconds: wholeSeconds)
+                    report.results.rounds.append(round)
+                    if !json { report.printRound(round) }
+                }
             }
             report.results.peakResidentBytes = ProcessMemory.current().peak
             if json {
@@ -102,12 +120,14 @@ extension BenchCommand {
             var samples: [Int] = []
             var total = 0.0
             var windows = 0
+            var timings: [StageTiming] = []
             var error: String? = nil
         }
 
         /// `n` streamed requests started together, each on its own thread.
-        static func round(engine: IndexTTS2Engine, request: IndexTTS2Request, concurrent n: Int,
+        static func round(pipeline: IndexTTS2Pipeline, request: IndexTTS2Request, concurrent n: Int,
                           unstreamedSeconds: Double) throws -> StreamRound {
+            let before = pipeline.decodeBatcher?.statistics
             let group = DispatchGroup()
             let results = (0..<n).map { _ in Deliveries() }
             let start = DispatchTime.now().uptimeNanoseconds
@@ -117,11 +137,12 @@ extension BenchCommand {
                 Thread.detachNewThread {
                     defer { group.leave() }
                     do {
-                        let output = try engine.pipeline.synthesize(request) { p in
+                        let output = try pipeline.synthesize(request) { p in
                             box.times.append(since(start))
                             box.samples.append(p.chunk.count)
                         }
                         box.windows = output.streamWindows.count
+                        box.timings = output.timings
                     } catch {
                         box.error = "\(error)"
                     }
@@ -150,7 +171,16 @@ extension BenchCommand {
                              longestStall: worst)
             }
             let audio = requests.map(\.audioSeconds).reduce(0, +)
-            return StreamRound(concurrent: n, wallSeconds: wall, requests: requests,
+            let decoding = pipeline.decodeBatcher.map { batcher -> StreamRound.Decoding in
+                let (now, then) = (batcher.statistics, before ?? .init())
+                return .init(steps: now.steps - then.steps, passes: now.passes - then.passes)
+            }
+            var stages: [String: Double] = [:]
+            for box in results { for t in box.timings { stages[t.stage, default: 0] += t.seconds / Double(n) } }
+            let order = results.first?.timings.map(\.stage) ?? []
+            return StreamRound(concurrent: n, streamed: request.streaming != nil, batchedDecoding: decoding != nil, decoding: decoding,
+                               meanStageSeconds: order.map { .init(stage: $0, seconds: stages[$0] ?? 0) },
+                               wallSeconds: wall, requests: requests,
                                meanTimeToFirstAudio: requests.map(\.timeToFirstAudio).reduce(0, +) / Double(n),
                                audioSecondsPerWallSecond: audio / wall,
                                speedupOverSequentialUnstreamed: Double(n) * unstreamedSeconds / wall)
@@ -168,7 +198,19 @@ struct StreamRound: Encodable {
         let starvedWindows: Int
         let longestStall: Double
     }
+    /// GPT decoding steps and the passes over the weights that ran them (``DecodeStepBatcher``), this round.
+    struct Decoding: Encodable {
+        let steps: Int
+        let passes: Int
+    }
     let concurrent: Int
+    /// Streamed windows (false: whole requests, delivered per segment).
+    let streamed: Bool
+    /// Whether concurrent requests shared their decoding passes.
+    let batchedDecoding: Bool
+    let decoding: Decoding?
+    /// Each stage's wall time averaged over the round's requests (stages overlap while streaming).
+    let meanStageSeconds: [StreamResults.Whole.Stage]
     let wallSeconds: Double
     let requests: [Request]
     let meanTimeToFirstAudio: Double
@@ -187,6 +229,7 @@ struct StreamResults: Encodable {
         let timings: [Stage]
     }
     let streaming: String
+    let precision: String
     let unstreamed: Whole
     var rounds: [StreamRound]
     var peakResidentBytes: Int
@@ -197,7 +240,7 @@ extension BenchReport<StreamResults> {
         let unstreamed = results.unstreamed
         printMachine()
         print("model \(setup.modelDir); reference \(setup.ref); text \(setup.text)")
-        print("codes forced to \(setup.codes), \(setup.numBeams) beams, \(setup.diffusionSteps) CFM steps; windows: \(results.streaming); load \(String(format: "%.2f", setup.loadSeconds)) s")
+        print("codes forced to \(setup.codes), \(setup.numBeams) beams, \(setup.diffusionSteps) CFM steps, arithmetic \(results.precision); windows: \(results.streaming); load \(String(format: "%.2f", setup.loadSeconds)) s")
         print(String(format: "unstreamed: %.2f s for %.2f s of audio, RTF %.2f (time to first audio = the whole request)",
                      unstreamed.seconds, unstreamed.audioSeconds, unstreamed.realTimeFactor)
               + " — " + unstreamed.timings.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
@@ -205,10 +248,15 @@ extension BenchReport<StreamResults> {
     }
 
     func printRound(_ round: StreamRound) {
-        print(String(format: "streamed ×%d: wall %.2f s, mean time to first audio %.2f s (%.0f%% of unstreamed), %.3f s of audio per s, %.2f× N unstreamed one after another",
-                     round.concurrent, round.wallSeconds, round.meanTimeToFirstAudio,
+        let decoding = round.decoding.map {
+            String(format: "GPT steps shared: %d steps in %d passes (%.2f per pass)", $0.steps, $0.passes,
+                   Double($0.steps) / Double(max(1, $0.passes)))
+        } ?? "GPT steps alone (no shared passes)"
+        print(String(format: "%@ ×%d: wall %.2f s, mean time to first audio %.2f s (%.0f%% of unstreamed), %.3f s of audio per s, %.2f× N unstreamed one after another; ",
+                     round.streamed ? "streamed" : "whole", round.concurrent, round.wallSeconds, round.meanTimeToFirstAudio,
                      100 * round.meanTimeToFirstAudio / results.unstreamed.seconds, round.audioSecondsPerWallSecond,
-                     round.speedupOverSequentialUnstreamed))
+                     round.speedupOverSequentialUnstreamed) + decoding)
+        print("  mean per request: " + round.meanStageSeconds.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
         for (k, r) in round.requests.enumerated() {
             print(String(format: "  request %d: first audio %.2f s, done %.2f s, %.2f s of audio, stream RTF %.2f, %d windows, %d starved (longest stall %.2f s)",
                          k, r.timeToFirstAudio, r.seconds, r.audioSeconds, r.realTimeFactor, r.windows, r.starvedWindows,

@@ -20,6 +20,16 @@ void indextts_f16_gemv_avx512(const uint16_t *w, long k, long row_begin, long ro
 void indextts_f16_gemv_avx2(const uint16_t *w, long k, long row_begin, long row_end,
                             const float *x, long nx, float *y, long ldy);
 
+/// The same product for many input rows (a batch of requests' beams, a prompt's prefill), where it is bound by
+/// arithmetic rather than by reading the weights: a register tile of several weight rows (4 on AVX-512, 3 on AVX2)
+/// × the nx input rows, so that each widened weight vector and each loaded input vector serve several products.
+/// Same arguments and contract as the GEMV kernels (1 ≤ nx ≤ 4; call it over a cache-resident block of rows, once
+/// per group of input rows). Each sum uses one accumulator per lane (another order than the GEMV kernels').
+void indextts_f16_gemm_avx512(const uint16_t *w, long k, long row_begin, long row_end,
+                              const float *x, long nx, float *y, long ldy);
+void indextts_f16_gemm_avx2(const uint16_t *w, long k, long row_begin, long row_end,
+                            const float *x, long nx, float *y, long ldy);
+
 /// The unnormalised softmax of one attention row: m = max(row); e_j = e^(scale·(row_j − m)) written over `row`, or
 /// as bfloat16 bits (round to nearest even) into `bf16` when it is not NULL; returns 1 / Σ e_j. A row that is
 /// entirely −∞ becomes zeros and returns 0. `scale` must be positive. e^x is VectorMath.exp's polynomial.

@@ -24,8 +24,9 @@ public struct IndexTTS2Pipeline: Sendable {
     let referenceMel: MelSpectrogram
     /// Speaker latents and emotion vectors of recent conditioning embeddings (``IndexTTS2LatentCache``).
     let latentCache = IndexTTS2LatentCache()
-    /// Where concurrent requests' GPT decoding steps share one pass over the weights (``DecodeStepBatcher``).
-    public let decodeBatcher: DecodeStepBatcher
+    /// Where concurrent requests' GPT decoding steps share one pass over the weights (``DecodeStepBatcher``); nil
+    /// runs every request's steps alone (``withoutDecodeBatching()``).
+    public private(set) var decodeBatcher: DecodeStepBatcher?
     let features: SeamlessM4TFeatureExtractor
     let fbank: KaldiFbank
     public static let sampleRate = 22_050
@@ -137,6 +138,13 @@ public struct IndexTTS2Pipeline: Sendable {
             MappedFile.releaseResidentPages(of: folder.gpt)
             if let checkpoint = pipeline.w2vBertCheckpoint { MappedFile.releaseResidentPages(of: checkpoint) }
         }
+        return pipeline
+    }
+
+    /// This pipeline with every request's GPT decoding steps run alone (benchmarks compare it with batching).
+    public func withoutDecodeBatching() -> IndexTTS2Pipeline {
+        var pipeline = self
+        pipeline.decodeBatcher = nil
         return pipeline
     }
 

@@ -34,6 +34,8 @@ public final class DecodeStepBatcher: @unchecked Sendable {
         public var rows = 0
         /// The most requests one pass served.
         public var largestPass = 0
+        public init() {}
+
         /// Steps per pass on average (1 when nothing was batched).
         public var stepsPerPass: Double { passes == 0 ? 0 : Double(steps) / Double(passes) }
     }
@@ -72,7 +74,7 @@ public final class DecodeStepBatcher: @unchecked Sendable {
 
     /// A batcher for decoding steps on `model`.
     /// - Parameters:
-    ///   - maximumRows: most rows per pass (64: the fp16 weight kernels' blocked range, ``HalfMatrix``).
+    ///   - maximumRows: most rows per pass (64: 21 requests of 3 beams, well inside the fp16 register-tile kernels' range).
     ///   - maximumWait: the longest a step waits for the other members, in seconds.
     ///   - minimumWait: the shortest such wait (the wait is as long as the last pass took, within the two bounds).
     public init(model: UnifiedVoice, maximumRows: Int = 64, maximumWait: Double = 0.25, minimumWait: Double = 0.001) {

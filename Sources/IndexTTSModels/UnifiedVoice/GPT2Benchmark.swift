@@ -9,7 +9,7 @@ import IndexTTSWeights
 /// the projection weights once at its measured read bandwidth.
 public enum GPT2Benchmark {
     public static func run(configuration: GPT2Configuration = GPT2Configuration(), prefill: Int = 128, steps: Int = 100,
-                           beams: Int = 3, halfPrecision: Bool = false,
+                           beams: Int = 3, requests: Int = 4, halfPrecision: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> [OpsBenchmark.Measurement] {
         let d = configuration.modelDimension
         var tensors: [String: Tensor] = [:]
@@ -56,6 +56,8 @@ public enum GPT2Benchmark {
         let prefillSeconds = try OpsBenchmark.bestTime(2) { _ = try model(prompt, state: fresh.removeLast()) }
         _ = try model(prompt, state: state)
         let beamState = try state.broadcast(toBatch: beams)
+        let requestStates = try (0..<requests).map { _ in try state.broadcast(toBatch: beams) }
+        let sharedStates = try (0..<requests).map { _ in try state.broadcast(toBatch: beams) }
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try model(step, state: state) }
         let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
@@ -63,6 +65,14 @@ public enum GPT2Benchmark {
         let beamStart = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try model(beamStep, state: beamState) }
         let beamSeconds = Double(DispatchTime.now().uptimeNanoseconds - beamStart) / 1e9 / Double(steps)
+        // `requests` requests of `beams` rows each: one step each in turn, then all in one pass (DecodeStepBatcher).
+        let separateStart = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { for s in requestStates { _ = try model(beamStep, state: s) } }
+        let separateSeconds = Double(DispatchTime.now().uptimeNanoseconds - separateStart) / 1e9 / Double(steps)
+        let sharedStep = random([requests * beams, 1, d], scale: 1)
+        let sharedStart = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { _ = try model(sharedStep, states: sharedStates) }
+        let sharedSeconds = Double(DispatchTime.now().uptimeNanoseconds - sharedStart) / 1e9 / Double(steps)
         let bandwidth = OpsBenchmark.readBandwidth()
         let boundSeconds = weightBytes / (bandwidth.rate * 1e9)
         let label = "\(configuration.layers)×\(d), \(configuration.heads) heads, \(halfPrecision ? "fp16" : "fp32") weights"
@@ -79,6 +89,12 @@ public enum GPT2Benchmark {
             OpsBenchmark.Measurement(name: "GPT-2 core cached decode step, \(beams) beams, context \(prefill)–\(prefill + steps)",
                                      seconds: beamSeconds, rate: 1 / beamSeconds, unit: "steps/s",
                                      detail: versusBound(beamSeconds)),
+            OpsBenchmark.Measurement(name: "GPT-2 core, \(requests) requests × \(beams) beams, one step each in turn",
+                                     seconds: separateSeconds, rate: Double(requests) / separateSeconds, unit: "request steps/s",
+                                     detail: versusBound(separateSeconds / Double(requests)) + " per request"),
+            OpsBenchmark.Measurement(name: "GPT-2 core, \(requests) requests × \(beams) beams in one pass (\(requests * beams) rows)",
+                                     seconds: sharedSeconds, rate: Double(requests) / sharedSeconds, unit: "request steps/s",
+                                     detail: String(format: "%.2f× the steps in turn", separateSeconds / sharedSeconds)),
             OpsBenchmark.Measurement(name: "read-bandwidth bound: \(String(format: "%.0f", weightBytes / 1e6)) MB of weights per step",
                                      seconds: boundSeconds, rate: bandwidth.rate, unit: "GB/s", detail: bandwidth.name),
         ]
