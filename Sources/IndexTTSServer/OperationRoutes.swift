@@ -38,6 +38,7 @@ extension SpeechServer {
             self.metrics.running.set(Double(load.running))
             self.metrics.waiting.set(Double(load.waiting))
             if let counts = try? await self.queue.counts() { self.metrics.queue(counts) }
+            if let decoding = self.engine.sharedDecoding { self.metrics.sharedDecoding(decoding) }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.registry.emitToBuffer())))

@@ -1,7 +1,9 @@
 import Foundation
+import IndexTTS
 import IndexTTSJobs
 import IndexTTSTensor
 import Prometheus
+import Synchronization
 
 /// The Prometheus series the server exports at `/metrics`. Each server owns its registry (no global bootstrap),
 /// so several servers can live in one process (tests).
@@ -62,6 +64,24 @@ final class ServerMetrics: Sendable {
             realTimeFactor.record(seconds / audio)
             audioSeconds.increment(by: audio)
         }
+    }
+
+    /// The counts last exported by ``sharedDecoding(_:)``.
+    private let exportedDecoding = Mutex(SharedDecodingCounts(steps: 0, passes: 0))
+
+    /// The engine's shared decoding passes (cumulative since load) as counters: advanced by what changed since the
+    /// last scrape.
+    func sharedDecoding(_ counts: SharedDecodingCounts) {
+        let (steps, passes) = exportedDecoding.withLock { last -> (Int, Int) in
+            defer { last = counts }
+            return (max(0, counts.steps - last.steps), max(0, counts.passes - last.passes))
+        }
+        registry.makeCounter(descriptor: Self.metric("indextts_decode_steps_total",
+                                                     "Decoding steps of the engine's autoregressive model (one per request and code)"))
+            .increment(by: Int64(steps))
+        registry.makeCounter(descriptor: Self.metric("indextts_decode_passes_total",
+                                                     "Passes over the autoregressive model's weights that ran those steps (concurrent requests share passes)"))
+            .increment(by: Int64(passes))
     }
 
     func queue(_ counts: QueueCounts) {

@@ -3,9 +3,11 @@ import COpenBLAS
 
 /// A weight matrix `[rows, columns]` (PyTorch `Linear` layout, one output per row) stored as IEEE fp16: half the
 /// bytes of fp32, which is what bounds memory-bound decoding (one input row against every weight). Products are
-/// computed in fp32: single rows by a SIMD GEMV that widens eight weights at a time (F16C) and splits the rows
-/// across cores; 2–8 rows (beams) by the same kernel dotting each widened weight with up to four rows at once; more
-/// rows by widening blocks of weights and calling `cblas_sgemm`.
+/// computed in fp32 by C kernels chosen per instruction set (``KernelSet``): 1–4 rows (a request's beams) by a SIMD
+/// GEMV that widens each weight once and dots it with every row, output rows split across cores; 5–256 rows
+/// (several requests decoding together, a prompt) by register tiles over cache-resident blocks of weights; more rows
+/// by widening blocks of weights and calling `cblas_sgemm`. The portable path (``KernelSet/swift``) has Swift
+/// versions of the GEMV for 1–8 rows.
 ///
 /// Rounding to fp16 changes each weight by at most 2⁻¹¹ relative (values beyond ±65504 are rejected), so a product
 /// changes by at most about 5·10⁻⁴ of Σ|wᵢ·xᵢ|.
@@ -71,14 +73,9 @@ public struct HalfMatrix: Sendable {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(x.shape.dropLast()) + [rows]) { out in
             let dst = out.baseAddress!, src = UnsafePointer(input.basePointer)
-            if batch <= SmallBatchLinear.maximumRows, kernels != .swift {
-                // Up to four rows per pass of the weights through the C kernel of this CPU's instruction set.
-                var start = 0
-                while start < batch {
-                    let count = Swift.min(4, batch - start)
-                    kernelRows(src + start * columns, count: count, dst + start * rows, wide: kernels == .avx512)
-                    start += count
-                }
+            if batch <= 4, kernels != .swift {
+                // One pass of the weights through the C GEMV kernel of this CPU's instruction set (decoding beams).
+                kernelRows(src, count: batch, dst, wide: kernels == .avx512)
             } else if batch <= Self.blockedKernelRows, kernels != .swift {
                 kernelBlocks(src, batch: batch, dst, wide: kernels == .avx512)
             } else if batch == 1 {

@@ -23,9 +23,27 @@ public protocol SpeechEngine: Sendable {
     /// Identifies the weights this engine runs (``VoiceConditioning/model``); conditioning made with other weights
     /// is not used.
     var modelFingerprint: String { get }
+    /// For engines whose concurrent requests share decoding passes over their weights (IndexTTS2's GPT): the
+    /// decoding steps handed in and the passes that ran them since load; nil for engines without.
+    var sharedDecoding: SharedDecodingCounts? { get }
+}
+
+/// Decoding steps of concurrent requests and the passes over the weights that ran them (``SpeechEngine/sharedDecoding``).
+public struct SharedDecodingCounts: Sendable, Equatable {
+    /// Steps handed in (one per request and generated code).
+    public var steps: Int
+    /// Passes over the weights (steps / passes is the mean number of requests per pass).
+    public var passes: Int
+
+    public init(steps: Int, passes: Int) {
+        self.steps = steps
+        self.passes = passes
+    }
 }
 
 extension SpeechEngine {
+    public var sharedDecoding: SharedDecodingCounts? { nil }
+
     public func preview(_ text: String, readings: ReadingMode?) -> TextPreview { preview(text) }
 
     public func synthesize(_ request: SynthesisRequest) throws -> SynthesisResult {

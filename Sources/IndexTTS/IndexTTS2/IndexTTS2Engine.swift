@@ -21,6 +21,11 @@ import IndexTTSText
 public struct IndexTTS2Engine: SpeechEngine {
     public static let engineID = "indextts2"
     public let pipeline: IndexTTS2Pipeline
+
+    /// The GPT's shared decoding passes (``DecodeStepBatcher``) since load.
+    public var sharedDecoding: SharedDecodingCounts? {
+        pipeline.decodeBatcher.map { let s = $0.statistics; return SharedDecodingCounts(steps: s.steps, passes: s.passes) }
+    }
     /// Sampling and S2M parameters for every request (upstream's defaults unless changed).
     public var sampling: IndexTTS2Sampling
     public var maxTextTokensPerSegment = 120
