@@ -7,11 +7,26 @@ public enum StorageFiles {
     /// holds the whole content or is untouched. The writer holds an exclusive `flock` on the temporary file until the
     /// rename, so ``removeAbandonedTemporaries(in:)`` can tell one whose writer died (SIGKILL) from one being written.
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to url: URL) throws {
+        _ = try writeAtomically(bytes, to: url, keepingLock: false)
+    }
+
+    /// ``writeAtomically(_:to:)`` whose lock outlives the write: the file's exclusive `flock` stays held (on the
+    /// final name, the same inode) until the returned ``HeldFile`` goes away, so ``removeUnheldFiles(in:)`` leaves the
+    /// file alone while its owner lives and removes it once the owner has died (a request's upload after a SIGKILL).
+    public static func writeAtomicallyHoldingLock(_ bytes: some Collection<UInt8>, to url: URL) throws -> HeldFile {
+        guard let held = try writeAtomically(bytes, to: url, keepingLock: true) else {
+            throw posixError(EIO, url.path)
+        }
+        return held
+    }
+
+    private static func writeAtomically(_ bytes: some Collection<UInt8>, to url: URL, keepingLock: Bool) throws -> HeldFile? {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.lowercased()).partial")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw posixError(errno, temporary.path) }
-        defer { close(fd) }  // after the rename: the lock is held until the file has its final name
+        var kept = false
+        defer { if !kept { close(fd) } }  // after the rename: the lock is held until the file has its final name
         do {
             _ = flock(fd, LOCK_EX)
             let data = Array(bytes)
@@ -29,6 +44,29 @@ public enum StorageFiles {
             unlink(temporary.path)
             throw error
         }
+        guard keepingLock else { return nil }
+        kept = true
+        return HeldFile(descriptor: fd, path: url.path)
+    }
+
+    /// Removes the regular files in `directory` that nobody holds a lock on (their owners are gone), including
+    /// abandoned temporaries. Files whose owner lives, in this process or another sharing the folder, stay. Returns
+    /// the names removed.
+    @discardableResult
+    public static func removeUnheldFiles(in directory: URL) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        var removed: [String] = []
+        for name in names {
+            let path = directory.appendingPathComponent(name).path
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0, unlink(path) == 0 {
+                removed.append(name)
+            }
+            close(fd)
+        }
+        return removed
     }
 
     static func posixError(_ code: Int32, _ path: String) -> CocoaError {
@@ -67,5 +105,24 @@ public enum StorageFiles {
         if ns.domain == NSCocoaErrorDomain, ns.code == CocoaError.fileWriteOutOfSpace.rawValue { return true }
         if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying !== ns { return isOutOfSpace(underlying) }
         return false
+    }
+}
+
+/// A file whose exclusive `flock` this process holds (``StorageFiles/writeAtomicallyHoldingLock(_:to:)``): the lock
+/// and the file go when the last reference to this object goes (the file is removed first, then unlocked, so that
+/// no sweep sees it unheld while it exists).
+public final class HeldFile: @unchecked Sendable {
+    // @unchecked: the descriptor is written once, in init, and closed once, in deinit.
+    public let path: String
+    private let descriptor: Int32
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit {
+        unlink(path)
+        close(descriptor)
     }
 }

@@ -81,7 +81,7 @@ extension SpeechServer {
     func addJobRoutes(_ router: Router<ServerRequestContext>) {
         router.post("/v1/jobs") { request, _ -> Response in
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-            let parsed = try await self.parseNativeSpeech(request, allowList: true)
+            let parsed = try await self.parseNativeSpeech(request, allowList: true, direct: false)
             let items = parsed.parameters().enumerated().map { i, p in
                 (parameters: p, idempotencyKey: key.map { parsed.texts.count > 1 ? "\($0)#\(i)" : $0 })
             }

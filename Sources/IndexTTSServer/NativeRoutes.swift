@@ -78,6 +78,9 @@ struct ParsedSpeech {
     var isList = false
     var template: SpeechParameters
     var uploads: [String]
+    /// A direct request's uploads, locked while the request lives (a sweep at start-up removes those whose process
+    /// died: ``StorageFiles/removeUnheldFiles(in:)``); they are removed when the last copy of this value goes.
+    var held: [HeldFile] = []
 
     func parameters() -> [SpeechParameters] {
         texts.map { var p = template; p.text = $0; return p }
@@ -86,20 +89,24 @@ struct ParsedSpeech {
 
 extension SpeechServer {
     /// Reads a native request (multipart/form-data with optional clips, or JSON); validates every field.
-    func parseNativeSpeech(_ request: Request, allowList: Bool) async throws -> ParsedSpeech {
+    /// - Parameter direct: the clips serve this request only (`/v1/tts`), not queued jobs: they are kept under
+    ///   `uploads/direct/`, locked while the request lives.
+    func parseNativeSpeech(_ request: Request, allowList: Bool, direct: Bool) async throws -> ParsedSpeech {
         let body = try await collectBody(request)
         let native = try RequestParsing.nativeSpeech(body: body, contentType: request.headers[.contentType], allowList: allowList,
                                                      limits: RequestParsing.Limits(configuration))
         var parsed = ParsedSpeech(texts: native.texts, isList: native.isList, template: native.template, uploads: [])
         if let file = native.speakerClip {
-            let path = try saveUpload(file, field: "spk_audio_prompt")
+            let (path, hold) = try saveUpload(file, field: "spk_audio_prompt", direct: direct)
             parsed.uploads.append(path)
+            parsed.held += hold.map { [$0] } ?? []
             parsed.template.referenceAudioPath = path
         }
         if let file = native.emotionClip {
             do {
-                let path = try saveUpload(file, field: "emo_audio_prompt")
+                let (path, hold) = try saveUpload(file, field: "emo_audio_prompt", direct: direct)
                 parsed.uploads.append(path)
+                parsed.held += hold.map { [$0] } ?? []
                 parsed.template.emotionAudioPath = path
             } catch {
                 removeUploads(parsed.uploads)
@@ -134,7 +141,7 @@ extension SpeechServer {
 
     func addNativeRoutes(_ router: Router<ServerRequestContext>) {
         router.post("/v1/tts") { request, context -> Response in
-            let parsed = try await self.parseNativeSpeech(request, allowList: false)
+            let parsed = try await self.parseNativeSpeech(request, allowList: false, direct: true)
             defer { self.removeUploads(parsed.uploads) }
             let parameters = parsed.parameters()[0]
             let request = try parsed.firstRequest ?? self.resolver.resolve(parameters)

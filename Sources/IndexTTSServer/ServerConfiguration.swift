@@ -44,4 +44,6 @@ public struct ServerConfiguration: Sendable {
     public var outputsDirectory: URL { dataDirectory.appendingPathComponent("outputs", isDirectory: true) }
     public var voicesDirectory: URL { dataDirectory.appendingPathComponent("voices", isDirectory: true) }
     public var uploadsDirectory: URL { dataDirectory.appendingPathComponent("uploads", isDirectory: true) }
+    /// Clips of direct requests (`/v1/tts`), locked while their request lives.
+    public var directUploadsDirectory: URL { uploadsDirectory.appendingPathComponent("direct", isDirectory: true) }
 }

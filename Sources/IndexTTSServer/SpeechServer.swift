@@ -30,19 +30,21 @@ public final class SpeechServer: Sendable {
         self.logger = logger
         let fm = FileManager.default
         for dir in [configuration.dataDirectory, configuration.outputsDirectory, configuration.voicesDirectory,
-                    configuration.uploadsDirectory] {
+                    configuration.uploadsDirectory, configuration.directUploadsDirectory] {
             do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
                 throw JobQueueError.storage("cannot create \(dir.path): \(error)")
             }
         }
         // Temporary files of writers killed mid-write (SIGKILL, power loss) never got their final names; remove them.
+        // Direct requests' clips whose process died (nobody holds their lock) serve nobody any more.
         let abandoned = [configuration.outputsDirectory, configuration.uploadsDirectory]
             .flatMap { StorageFiles.removeAbandonedTemporaries(in: $0) }
+            + StorageFiles.removeUnheldFiles(in: configuration.directUploadsDirectory).map { "direct/\($0)" }
         let library = VoiceLibrary(root: configuration.voicesDirectory, reserved: RequestResolver.reservedNames(for: engine.info))
         self.library = library
         let staging = library.removeAbandonedStaging()
         if !abandoned.isEmpty || !staging.isEmpty {
-            logger.notice("removed files left half-written by an earlier process",
+            logger.notice("removed files an earlier process left behind (half-written, or clips of direct requests it never finished)",
                           metadata: ["files": "\((abandoned + staging).joined(separator: ", "))"])
         }
         resolver = RequestResolver(library: library, engine: engine)
@@ -123,22 +125,29 @@ public final class SpeechServer: Sendable {
         try await request.body.collect(upTo: configuration.maxBodyBytes)
     }
 
-    /// Saves an uploaded clip under `uploads/` (checked to decode first) and returns its path.
-    func saveUpload(_ file: RequestParsing.Upload, field: String) throws -> String {
+    /// Saves an uploaded clip (checked to decode first) and returns its path: under `uploads/` for jobs, which read
+    /// it later; under `uploads/direct/` for a direct request, with the lock that marks it as in use.
+    func saveUpload(_ file: RequestParsing.Upload, field: String, direct: Bool) throws -> (path: String, hold: HeldFile?) {
         do { _ = try AudioDecoder.decode(bytes: file.bytes, name: file.fileName, requireSound: true) } catch {
             throw APIError(.badRequest, "\(field): cannot use '\(file.fileName)': \(error)", param: field, code: "invalid_audio")
         }
         let ext = (file.fileName as NSString).pathExtension.lowercased()
         let safeExt = AudioDecoder.supportedExtensions.contains(ext) ? ext : "bin"
-        let url = configuration.uploadsDirectory.appendingPathComponent("\(UUID().uuidString.lowercased()).\(safeExt)")
+        let folder = direct ? configuration.directUploadsDirectory : configuration.uploadsDirectory
+        let url = folder.appendingPathComponent("\(UUID().uuidString.lowercased()).\(safeExt)")
         // Whole or not at all: a full disk leaves no truncated clip behind for a job to read.
-        do { try StorageFiles.writeAtomically(file.bytes, to: url) } catch {
+        var hold: HeldFile?
+        do {
+            if direct { hold = try StorageFiles.writeAtomicallyHoldingLock(file.bytes, to: url) } else {
+                try StorageFiles.writeAtomically(file.bytes, to: url)
+            }
+        } catch {
             if StorageFiles.isOutOfSpace(error) {
                 throw APIError.insufficientStorage("\(field): no space left on the device to store the upload; nothing was kept")
             }
             throw APIError(.internalServerError, "cannot store the upload: \(error)")
         }
-        return url.path
+        return (url.path, hold)
     }
 
     /// Runs one synthesis on the pool, recording metrics. With `parameters` (the request's source), a library voice

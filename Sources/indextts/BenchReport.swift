@@ -38,6 +38,8 @@ struct BenchReport<Results: Encodable>: Encodable {
     func printJSON() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // An SNR of identical signals is infinite.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         print(String(decoding: try encoder.encode(self), as: UTF8.self))
     }
 }

@@ -17,7 +17,8 @@ extension BenchCommand {
                 forced to --codes (stop code masked until then, stop there), the same seed. First the request once \
                 unstreamed; then, for each --concurrency N, N streamed requests started together on N threads. \
                 Time to first audio counts from the start of the round; a window starves when it is delivered after \
-                the audio before it has finished playing (playback starting at the first window). Throughput is \
+                the audio before it has finished playing (playback starts at the first window and pauses while \
+                starved; the longest stall is the longest pause). Throughput is \
                 compared with N unstreamed requests one after another (N × the unstreamed time). Concurrent \
                 requests share their GPT decoding passes (the round reports decoding steps per pass); \
                 --compare-unbatched repeats each round with every request decoding alone.
@@ -37,6 +38,8 @@ extension BenchCommand {
         var compareUnbatched = false
         @Flag(help: "Also run each concurrency level with unstreamed requests (whole files), to compare.")
         var wholeRounds = false
+        @Flag(help: "Then measure the seams: the stream against the same codes rendered whole from the same CFM noise (per-window mel distance, waveform SNR inside and outside the cross-fades).")
+        var seams = false
         @Option(help: "Sampler and CFM noise seed.") var seed: UInt64 = 2024
         @Option(help: "Model cache folder with the text grammars (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
         @Option(help: "IndexTTS2 arithmetic: fp32 (upstream's), bf16 (S2M products in bfloat16, GPT weights fp16) or auto.")
@@ -92,7 +95,7 @@ extension BenchCommand {
                 streaming: streaming.summary, precision: engine.pipeline.precision.rawValue,
                 unstreamed: .init(seconds: wholeSeconds, audioSeconds: wholeAudio, realTimeFactor: wholeSeconds / wholeAudio,
                                   timings: whole.timings.map { .init(stage: $0.stage, seconds: $0.seconds) }),
-                rounds: [], peakResidentBytes: 0))
+                rounds: [], seams: nil, peakResidentBytes: 0))
             // Text: each part as soon as it is measured (a long run cut short keeps what it measured).
             if !json { report.printHeader() }
             for n in levels {
@@ -104,6 +107,11 @@ extension BenchCommand {
                     report.results.rounds.append(round)
                     if !json { report.printRound(round) }
                 }
+            }
+            if seams {
+                let measured = try engine.pipeline.measureStreamSeams(streamed, codes: codes)
+                report.results.seams = measured
+                if !json { report.printSeams(measured) }
             }
             report.results.peakResidentBytes = ProcessMemory.current().peak
             if json {
@@ -156,15 +164,18 @@ extension BenchCommand {
             if let error = results.compactMap(\.error).first { throw ValidationError("streamed request failed: \(error)") }
             let rate = Double(IndexTTS2Pipeline.sampleRate)
             let requests = results.map { box -> StreamRound.Request in
-                // Playback starts with the first delivery; delivery k is due when the audio before it has played.
+                // A player that starts with the first delivery and, when the next piece is not there by the time the
+                // audio before it has played, pauses until it arrives (a stall) and plays on from there.
                 var played = 0, starved = 0
                 var worst = 0.0
+                var playedUntil = box.times.first ?? 0  // when the audio delivered so far has finished playing
                 for (k, t) in box.times.enumerated() {
-                    let due = box.times[0] + Double(played) / rate
-                    if k > 0, t > due {
+                    if k > 0, t > playedUntil {
                         starved += 1
-                        worst = max(worst, t - due)
+                        worst = max(worst, t - playedUntil)
+                        playedUntil = t
                     }
+                    playedUntil += Double(box.samples[k]) / rate
                     played += box.samples[k]
                 }
                 let audio = Double(played) / rate
@@ -234,6 +245,7 @@ struct StreamResults: Encodable {
     let precision: String
     let unstreamed: Whole
     var rounds: [StreamRound]
+    var seams: IndexTTS2StreamSeams?
     var peakResidentBytes: Int
 }
 
@@ -246,6 +258,19 @@ extension BenchReport<StreamResults> {
         print(String(format: "unstreamed: %.2f s for %.2f s of audio, RTF %.2f (time to first audio = the whole request)",
                      unstreamed.seconds, unstreamed.audioSeconds, unstreamed.realTimeFactor)
               + " — " + unstreamed.timings.map { String(format: "%@ %.2f s", $0.stage, $0.seconds) }.joined(separator: ", "))
+        fflush(nil)
+    }
+
+    func printSeams(_ seams: IndexTTS2StreamSeams) {
+        print("seams (stream against the same codes rendered whole from the same CFM noise; codes unchanged by streaming: \(seams.codesUnchanged)):")
+        for w in seams.windows {
+            print(String(format: "  window %d, codes %d..<%d: mel mean |Δ| %.4f", w.index, w.codes[0], w.codes[1], w.melDistance))
+        }
+        print(String(format: "  unrelated noise (two whole renderings): mel mean |Δ| %.4f, SNR %.2f dB", seams.unrelatedMelDistance, seams.snrUnrelated))
+        print(String(format: "  waveform SNR outside the cross-fades %.2f dB (%d samples), inside %.2f dB (%d samples)",
+                     seams.snrOutsideCrossFades, seams.samplesOutside, seams.snrInsideCrossFades, seams.samplesInside))
+        print(String(format: "  unstreamed (latent pass) against the whole rendering from generation's hidden states: SNR %.2f dB, mel mean |Δ| %.4f",
+                     seams.snrLatentVersusHidden, seams.melLatentVersusHidden))
         fflush(nil)
     }
 

@@ -209,84 +209,37 @@ import Testing
     /// scores on this random model). The whole reference uses the generation's hidden states as the stream does;
     /// the latent pass (what an unstreamed synthesis uses) is reported too.
     @Test func seamsAgainstTheWholeSynthesis() throws {
-        let pipeline = try Self.pipeline()
-        let conditioning = try Self.conditioning.get()
-        let options = StreamingOptions(chunkSize: 8, overlapSize: 2)
-        var request = try Self.request(streaming: options)
-        let promptFrames = conditioning.refMel.shape[2], mels = conditioning.refMel.shape[1]
-        let frames = LengthRegulator.targetFrames(codes: 24)
-        let noise = FlowMatching.gaussianNoise([1, mels, promptFrames + frames], seed: 5)
-        request.cfmNoise[0] = noise
-        request.recordStages = true
-        let streamed = try pipeline.synthesize(request)
-        var wholeRequest = request
-        wholeRequest.streaming = nil
-        let whole = try pipeline.synthesize(wholeRequest)
-        let codes = try #require(streamed.segments.first?.codes)
-        #expect(whole.segments.first?.codes == codes, "streaming changed the codes")
-        let hidden = try #require(streamed.stages["gpt_hidden"])
-
-        func render(_ noise: Tensor) throws -> (mel: Tensor, samples: [Float]) {
-            let r = try pipeline.renderWindow(codes: codes, hiddenStates: hidden, promptCondition: conditioning.promptCondition,
-                                              referenceMel: conditioning.refMel, style: conditioning.style,
-                                              sampling: request.sampling, noise: noise)
-            return (r.mel, r.samples.map { min(max(32767 * $0, -32767), 32767) })
-        }
-        let reference = try render(noise)
-        let unrelated = try render(FlowMatching.gaussianNoise([1, mels, promptFrames + frames], seed: 6))
-        let melReference = reference.mel.scalars, melUnrelated = unrelated.mel.scalars
-
-        func melDistance(_ a: [Float], _ b: [Float], frameRange: Range<Int>, aOffset: Int, aFrames: Int) -> Double {
-            var sum = 0.0
-            for m in 0..<mels {
-                for f in frameRange { sum += Double(abs(a[m * aFrames + f - aOffset] - b[m * frames + f])) }
-            }
-            return sum / Double(mels * frameRange.count)
-        }
-        func snr(_ pairs: [(Float, Float)]) -> Double {
-            var signal = 0.0, noise = 0.0
-            for (x, e) in pairs {
-                signal += Double(e) * Double(e)
-                noise += Double(x - e) * Double(x - e)
-            }
-            return noise == 0 ? .infinity : 10 * log10(signal / noise)
-        }
-        let unrelatedMel = melDistance(melUnrelated, melReference, frameRange: 0..<frames, aOffset: 0, aFrames: frames)
-        var outside: [(Float, Float)] = [], inside: [(Float, Float)] = []
-        var report: [String] = []
-        let fadeStart = streamed.samples.count - CrossFadeStitcher.fadeOutSamples
-        for window in streamed.streamWindows {
-            let mel = try #require(window.mel).scalars
-            let range = window.frameOffset..<min(frames, window.frameOffset + window.frames)
-            let distance = melDistance(mel, melReference, frameRange: range, aOffset: window.frameOffset, aFrames: window.frames)
-            report.append(String(format: "window %d codes %d..<%d mel |Δ| %.4f", window.index, window.codeRange.lowerBound,
-                                 window.codeRange.upperBound, distance))
-            // Measured 0.010–0.021 against 1.10 for unrelated noise (4 CFM steps).
-            #expect(distance < 0.1 * unrelatedMel, "window \(window.index): mel distance \(distance), unrelated \(unrelatedMel)")
-            // Output sample p of this window is its own sample p − outputStart, i.e. whole sample frameOffset·256 + that.
-            for p in window.outputStart..<(window.outputStart + window.emitted) where p < fadeStart {
-                let r = window.frameOffset * 256 + p - window.outputStart
-                guard r < reference.samples.count else { continue }
-                let pair = (streamed.samples[p], reference.samples[r])
-                if p < window.outputStart + window.crossFade { inside.append(pair) } else { outside.append(pair) }
-            }
-        }
-        let snrOutside = snr(outside), snrInside = snr(inside)
-        let snrUnrelated = snr(Array(zip(unrelated.samples, reference.samples)))
-        let latentVersusHidden = snr(Array(zip(whole.samples, reference.samples)))
-        let melLatent = try #require(whole.stages["vc_target"]).scalars
-        let latentMel = melDistance(melLatent, melReference, frameRange: 0..<frames, aOffset: 0, aFrames: frames)
-        print("IndexTTS2 streaming seams (tiny model, chunk 8, overlap 2, 24 codes): " + report.joined(separator: "; ")
-              + String(format: "; unrelated noise mel |Δ| %.4f", unrelatedMel)
+        var request = try Self.request(streaming: StreamingOptions(chunkSize: 8, overlapSize: 2))
+        let seams = try Self.pipeline().measureStreamSeams(request, codes: 24, noiseSeed: 5, unrelatedSeed: 6)
+        #expect(seams.codesUnchanged, "streaming changed the codes")
+        print("IndexTTS2 streaming seams (tiny model, chunk 8, overlap 2, 24 codes): "
+              + seams.windows.map { String(format: "window %d codes %d..<%d mel |Δ| %.4f", $0.index, $0.codes[0], $0.codes[1], $0.melDistance) }
+                .joined(separator: "; ")
+              + String(format: "; unrelated noise mel |Δ| %.4f", seams.unrelatedMelDistance)
               + String(format: "; SNR outside cross-fades %.2f dB (%d samples), inside %.2f dB (%d samples), unrelated noise %.2f dB",
-                       snrOutside, outside.count, snrInside, inside.count, snrUnrelated)
+                       seams.snrOutsideCrossFades, seams.samplesOutside, seams.snrInsideCrossFades, seams.samplesInside,
+                       seams.snrUnrelated)
               + String(format: "; whole latent pass vs whole generation hidden states: SNR %.2f dB, mel |Δ| %.4f",
-                       latentVersusHidden, latentMel))
-        #expect(outside.count > inside.count && inside.count > 0)
-        #expect(snrOutside.isFinite && snrInside.isFinite)
+                       seams.snrLatentVersusHidden, seams.melLatentVersusHidden))
+        #expect(seams.windows.map(\.codes) == [[0, 8], [6, 14], [12, 20], [18, 24]])
+        for window in seams.windows {
+            // Measured 0.010–0.021 against 1.10 for unrelated noise (4 CFM steps).
+            #expect(window.melDistance < 0.1 * seams.unrelatedMelDistance,
+                    "window \(window.index): mel distance \(window.melDistance), unrelated \(seams.unrelatedMelDistance)")
+        }
+        #expect(seams.samplesOutside > seams.samplesInside && seams.samplesInside > 0)
+        #expect(seams.snrOutsideCrossFades.isFinite && seams.snrInsideCrossFades.isFinite)
         // Measured 11.9 dB outside and 6.7 dB inside the cross-fades, 1.4 dB for unrelated noise.
-        #expect(snrOutside > snrUnrelated + 6, "outside the cross-fades \(snrOutside) dB vs unrelated \(snrUnrelated) dB")
-        #expect(snrInside > snrUnrelated + 3, "inside the cross-fades \(snrInside) dB vs unrelated \(snrUnrelated) dB")
+        #expect(seams.snrOutsideCrossFades > seams.snrUnrelated + 6,
+                "outside the cross-fades \(seams.snrOutsideCrossFades) dB vs unrelated \(seams.snrUnrelated) dB")
+        #expect(seams.snrInsideCrossFades > seams.snrUnrelated + 3,
+                "inside the cross-fades \(seams.snrInsideCrossFades) dB vs unrelated \(seams.snrUnrelated) dB")
+        // Bad requests are refused with a typed error: unstreamed, or without the conditioning.
+        var unstreamed = request
+        unstreamed.streaming = nil
+        #expect(throws: IndexTTS2Error.self) { try Self.pipeline().measureStreamSeams(unstreamed, codes: 24) }
+        request.speakerConditioning = nil
+        #expect(throws: IndexTTS2Error.self) { try Self.pipeline().measureStreamSeams(request, codes: 24) }
     }
 }
 

@@ -421,7 +421,7 @@ def test_soak_under_faults():
                             completions[i] += 1
         completed_twice = {i: n for i, n in completions.items() if n > 1}
         swept = [line.strip()[-300:] for log in soak.logs for line in open(log, errors="replace")
-                 if "removed files left half-written" in line]
+                 if "removed files an earlier process left behind" in line]
         voices_dir = os.path.join(soak.data, "voices")
         voice_problems, voice_temporaries = [], []
         for name in (os.listdir(voices_dir) if os.path.isdir(voices_dir) else []):
@@ -435,7 +435,11 @@ def test_soak_under_faults():
             except Exception as e:  # noqa: BLE001
                 voice_problems.append(f"{name}: {e!r}")
         uploads_dir = os.path.join(soak.data, "uploads")
-        uploads_left = os.listdir(uploads_dir) if os.path.isdir(uploads_dir) else []
+        uploads_left = [f for f in (os.listdir(uploads_dir) if os.path.isdir(uploads_dir) else [])
+                        if os.path.isfile(os.path.join(uploads_dir, f))]
+        # Direct requests' clips (uploads/direct/) live only as long as their request.
+        direct_dir = os.path.join(uploads_dir, "direct")
+        direct_left = os.listdir(direct_dir) if os.path.isdir(direct_dir) else []
         broken_uploads = [f for f in uploads_left if not f.startswith(".") and not decodes(os.path.join(uploads_dir, f))]
 
         # RSS: per process, after a minute of warm-up, the last samples against the first.
@@ -470,7 +474,7 @@ def test_soak_under_faults():
             "outputs": {"files": len(visible), "broken": broken, "temporaries_left": temporaries,
                         "swept_at_restart": swept},
             "voices": {"problems": voice_problems, "temporaries_left": voice_temporaries},
-            "uploads": {"left": len(uploads_left), "broken": broken_uploads},
+            "uploads": {"left": len(uploads_left), "broken": broken_uploads, "direct_left": direct_left},
             "disk_full_probes": soak.disk_full_probes, "rss": rss_summary, "rss_samples": soak.rss,
         })
     finally:
@@ -495,6 +499,7 @@ def test_soak_under_faults():
     assert not completed_twice, completed_twice
     assert not broken and not voice_problems and not broken_uploads, (broken, voice_problems, broken_uploads)
     assert not temporaries, temporaries
+    assert not direct_left, direct_left  # swept at each start-up, removed at each request's end
     if soak.disk_full_probes:
         # A full disk is answered, not crashed on: uploads and voices 507, direct synthesis unaffected, jobs accepted
         # (they wait for space).
