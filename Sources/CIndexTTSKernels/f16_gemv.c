@@ -47,6 +47,7 @@ gemv512(const uint16_t *w, long k, long r0, long r1, const float *x, float *y, l
 
 AVX512 void indextts_f16_gemv_avx512(const uint16_t *w, long k, long row_begin, long row_end,
                                      const float *x, long nx, float *y, long ldy) {
+    if (nx <= 0) return;
     switch (nx) {
     case 1: gemv512(w, k, row_begin, row_end, x, y, ldy, 1, 4); break;
     case 2: gemv512(w, k, row_begin, row_end, x, y, ldy, 2, 2); break;
@@ -87,6 +88,7 @@ gemm512(const uint16_t *w, long k, long r0, long r1, const float *x, float *y, l
 
 AVX512 void indextts_f16_gemm_avx512(const uint16_t *w, long k, long row_begin, long row_end,
                                      const float *x, long nx, float *y, long ldy) {
+    if (nx <= 0) return;
     switch (nx) {
     case 1: gemm512(w, k, row_begin, row_end, x, y, ldy, 1); break;
     case 2: gemm512(w, k, row_begin, row_end, x, y, ldy, 2); break;
@@ -138,6 +140,7 @@ gemv256(const uint16_t *w, long k, long r0, long r1, const float *x, float *y, l
 
 AVX2 void indextts_f16_gemv_avx2(const uint16_t *w, long k, long row_begin, long row_end,
                                  const float *x, long nx, float *y, long ldy) {
+    if (nx <= 0) return;
     switch (nx) {
     case 1: gemv256(w, k, row_begin, row_end, x, y, ldy, 1, 4); break;
     case 2: gemv256(w, k, row_begin, row_end, x, y, ldy, 2, 2); break;
@@ -180,6 +183,7 @@ gemm256(const uint16_t *w, long k, long r0, long r1, const float *x, float *y, l
 
 AVX2 void indextts_f16_gemm_avx2(const uint16_t *w, long k, long row_begin, long row_end,
                                  const float *x, long nx, float *y, long ldy) {
+    if (nx <= 0) return;
     switch (nx) {
     case 1: gemm256(w, k, row_begin, row_end, x, y, ldy, 1); break;
     case 2: gemm256(w, k, row_begin, row_end, x, y, ldy, 2); break;

@@ -58,7 +58,7 @@ public enum StorageFiles {
         var removed: [String] = []
         for name in names {
             let path = directory.appendingPathComponent(name).path
-            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { continue }
             var info = stat()
             if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0, unlink(path) == 0 {
@@ -84,7 +84,7 @@ public enum StorageFiles {
         var removed: [String] = []
         for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
             let path = directory.appendingPathComponent(name).path
-            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0, unlink(path) == 0 { removed.append(name) }
             close(fd)

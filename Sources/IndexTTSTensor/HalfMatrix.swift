@@ -73,7 +73,9 @@ public struct HalfMatrix: Sendable {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(x.shape.dropLast()) + [rows]) { out in
             let dst = out.baseAddress!, src = UnsafePointer(input.basePointer)
-            if batch <= 4, kernels != .swift {
+            if batch == 0 {
+                // No rows: nothing to multiply (and nothing for a kernel to write).
+            } else if batch <= 4, kernels != .swift {
                 // One pass of the weights through the C GEMV kernel of this CPU's instruction set (decoding beams).
                 kernelRows(src, count: batch, dst, wide: kernels == .avx512)
             } else if batch <= Self.blockedKernelRows, kernels != .swift {

@@ -67,5 +67,10 @@ struct HalfMatrixTests {
         let half = try HalfMatrix(random([4, 3], seed: 6))
         #expect(throws: TensorError.self) { try half.multiply(self.random([1, 4], seed: 7)) }
         #expect(half.byteCount == 24)
+        // No input rows: an empty product on every kernel set (the C kernels must not write).
+        for set in KernelSet.allCases where set <= KernelSet.supported {
+            let empty = try half.multiply(Tensor(shape: [0, 3], scalars: []), kernels: set)
+            #expect(empty.shape == [0, 4] && empty.count == 0)
+        }
     }
 }

@@ -12,7 +12,7 @@ int indextts_kernels_x86(void);
 
 /// fp16-weight GEMV for a few rows (decoding: 1–4 beams). For output rows r in [row_begin, row_end) and input rows
 /// b in [0, nx):  y[b·ldy + r] = Σ_j fp32(w[r·k + j]) · x[b·k + j].
-/// `w`: IEEE fp16 bit patterns, row-major [rows, k]; `x`: fp32 [nx, k]; 1 ≤ nx ≤ 4. Products and sums in fp32
+/// `w`: IEEE fp16 bit patterns, row-major [rows, k]; `x`: fp32 [nx, k]; 1 ≤ nx ≤ 4 (nx ≤ 0 does nothing). Products and sums in fp32
 /// (FMA), each row's sum split over 16 (AVX-512) or 8 (AVX2) lanes and reduced at the end.
 /// `_avx512` needs AVX512F (+ F16C, FMA); `_avx2` needs AVX2, FMA and F16C.
 void indextts_f16_gemv_avx512(const uint16_t *w, long k, long row_begin, long row_end,

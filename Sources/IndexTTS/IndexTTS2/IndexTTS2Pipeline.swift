@@ -130,7 +130,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let pipeline = IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
                                          campplus: campplus, s2m: s2m, bigvgan: bigvgan, emotionMatrices: matrices,
                                          tokenizer: tokenizer, normalizer: normalizer, referenceMel: mel,
-                                         decodeBatcher: DecodeStepBatcher(model: gpt),
+                                         decodeBatcher: sharedDecodingEnabled ? DecodeStepBatcher(model: gpt) : nil,
                                          features: try SeamlessM4TFeatureExtractor(), fbank: try KaldiFbank())
         if precision == .bfloat16 {
             // The bfloat16 copies were read from the fp32 files' pages: let those go (they fault back in if read).
@@ -140,6 +140,12 @@ public struct IndexTTS2Pipeline: Sendable {
         }
         return pipeline
     }
+
+    /// Whether concurrent requests share GPT decoding passes: yes unless `INDEXTTS_SHARED_DECODING=0` is set. Shared
+    /// passes serve products of more rows, which some kernels sum in another order, so with other requests running
+    /// a seeded request may sample other codes than it does alone; turning sharing off makes every request's output
+    /// independent of what else runs.
+    static var sharedDecodingEnabled: Bool { ProcessInfo.processInfo.environment["INDEXTTS_SHARED_DECODING"] != "0" }
 
     /// This pipeline with every request's GPT decoding steps run alone (benchmarks compare it with batching).
     public func withoutDecodeBatching() -> IndexTTS2Pipeline {

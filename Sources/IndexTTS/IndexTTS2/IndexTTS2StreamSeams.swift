@@ -45,7 +45,7 @@ extension IndexTTS2Pipeline {
             throw IndexTTS2Error.invalidRequest("the seam measurement needs a streamed request with its speaker conditioning")
         }
         let promptFrames = conditioning.refMel.shape[2], mels = conditioning.refMel.shape[1]
-        let frames = LengthRegulator.targetFrames(codes: codes)
+        let frames = LengthRegulator.targetFrames(codes: codes, durationFactor: Float(request.durationFactor))
         var request = request
         request.cfmNoise = [0: FlowMatching.gaussianNoise([1, mels, promptFrames + frames], seed: noiseSeed)]
         request.recordStages = true
@@ -64,7 +64,7 @@ extension IndexTTS2Pipeline {
         func render(_ noise: Tensor) throws -> (mel: [Float], samples: [Float]) {
             let r = try renderWindow(codes: generated, hiddenStates: hidden, promptCondition: conditioning.promptCondition,
                                      referenceMel: conditioning.refMel, style: conditioning.style,
-                                     sampling: request.sampling, noise: noise)
+                                     sampling: request.sampling, durationFactor: request.durationFactor, noise: noise)
             return (r.mel.contiguous().scalars, r.samples.map { min(max(32767 * $0, -32767), 32767) })
         }
         let reference = try render(request.cfmNoise[0]!)
@@ -90,7 +90,7 @@ extension IndexTTS2Pipeline {
         var windows: [IndexTTS2StreamSeams.Window] = []
         var outside: [(Float, Float)] = [], inside: [(Float, Float)] = []
         let fadeStart = streamed.samples.count - CrossFadeStitcher.fadeOutSamples
-        let hop = referenceMel.configuration.hopLength
+        let hop = bigvgan.hopLength
         for window in streamed.streamWindows {
             guard let mel = window.mel?.contiguous().scalars else { continue }
             let range = window.frameOffset..<min(frames, window.frameOffset + window.frames)

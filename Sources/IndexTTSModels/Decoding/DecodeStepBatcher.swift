@@ -9,14 +9,15 @@ import IndexTTSTensor
 /// (prompts are long and compute-bound; they run on their own) and ``leave()`` when they end. Each decoding step is
 /// handed to ``step(_:state:)``, which waits until every joined generation has handed in its step — or, so that a
 /// generation busy elsewhere (sampling, its beams' cache reorder, a streaming callback) cannot hold the others up,
-/// until the oldest waiting step has waited as long as the last pass took (at least 1 ms, at most ``maximumWait``).
+/// until the oldest waiting step has waited as long as the last pass took (at least 1 ms, at most ``maximumWait``),
+/// counted from its hand-in or from the end of the pass it arrived during, whichever is later.
 /// The thread that completes a batch runs it (no extra thread); the others sleep until their rows are done.
 /// A generation alone runs each step at once, as without the batcher.
 ///
 /// Row for row a batched step is the single step's arithmetic: the projections and the MLP are products over all
 /// rows, attention runs per request over its own cache (see ``GPT2Model/callAsFunction(_:states:)``). Which kernel
 /// serves a product depends on its row count, so a batched step may differ from a lone one in the last bits
-/// (`UnifiedVoiceBatchingTests` bounds it).
+/// (`DecodeStepBatcherTests` bounds it).
 ///
 /// Thread safety: every member's thread may call ``step(_:state:)`` at any time; a state is only touched by the pass
 /// that holds its step, while its owner waits.
@@ -36,7 +37,7 @@ public final class DecodeStepBatcher: @unchecked Sendable {
         public var largestPass = 0
         public init() {}
 
-        /// Steps per pass on average (1 when nothing was batched).
+        /// Steps per pass on average (0 before the first pass, 1 when nothing was batched).
         public var stepsPerPass: Double { passes == 0 ? 0 : Double(steps) / Double(passes) }
     }
 
@@ -53,6 +54,9 @@ public final class DecodeStepBatcher: @unchecked Sendable {
     private var pending: [Ticket] = []
     private var running = false
     private var patience: Double
+    /// When the last pass ended (uptime nanoseconds): a step handed in while it ran waits from then, so that the
+    /// requests of that pass, sampling their next step, are not left behind by a pass of the latecomer alone.
+    private var lastPassEnd: UInt64 = 0
     /// The last pass left steps behind for want of rows: they are due at once.
     private var carriedOver = false
     private var counters = Statistics()
@@ -149,6 +153,7 @@ public final class DecodeStepBatcher: @unchecked Sendable {
                     for item in batch { item.result = .failure(error) }
                 }
                 running = false
+                lastPassEnd = DispatchTime.now().uptimeNanoseconds
                 patience = min(maximumWait, max(minimumWait, seconds))
                 counters.passes += 1
                 counters.steps += batch.count
@@ -160,7 +165,7 @@ public final class DecodeStepBatcher: @unchecked Sendable {
             if running || pending.isEmpty {
                 condition.wait()
             } else {
-                let deadline = Double(pending[0].submitted) / 1e9 + patience
+                let deadline = Double(max(pending[0].submitted, lastPassEnd)) / 1e9 + patience
                 let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
                 _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, deadline - now)))
             }
@@ -173,7 +178,8 @@ public final class DecodeStepBatcher: @unchecked Sendable {
     private func takeBatchIfDue() -> [Ticket]? {
         guard !pending.isEmpty else { return nil }
         let rows = pending.reduce(0) { $0 + $1.rows }
-        let waited = Double(DispatchTime.now().uptimeNanoseconds - pending[0].submitted) / 1e9
+        let now = DispatchTime.now().uptimeNanoseconds, since = max(pending[0].submitted, lastPassEnd)
+        let waited = now > since ? Double(now - since) / 1e9 : 0
         guard pending.count >= members || rows >= maximumRows || carriedOver || waited >= patience else { return nil }
         var taken: [Ticket] = []
         var takenRows = 0
