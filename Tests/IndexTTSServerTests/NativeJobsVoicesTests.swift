@@ -30,9 +30,10 @@ struct NativeJobsVoicesTests {
             #expect(r.headers[.contentType] == "audio/flac" && r.header("X-IndexTTS-Controls") == "frequency=330")
             #expect(r.header("X-IndexTTS-Ignored")?.contains("sampling") == true)
             #expect(abs(try AudioDecoder.decode(bytes: r.bytes, name: "a.flac").duration - 0.3) < 1e-3)
-            // Uploads of a direct request are removed once it is answered.
-            let uploads = try FileManager.default.contentsOfDirectory(atPath: rig.data.appendingPathComponent("uploads").path)
-            #expect(uploads.isEmpty)
+            // Uploads of a direct request (under uploads/direct/) are removed once it is answered.
+            let uploads = rig.data.appendingPathComponent("uploads")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: uploads.path) == ["direct"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: uploads.appendingPathComponent("direct").path).isEmpty)
 
             let json = try await client.postJSON("/v1/tts", ["text": "一二。", "emo_vector": [0, 0, 1, 0, 0, 0, 0, 0], "format": "wav"])
             #expect(json.status == .ok)
