@@ -120,15 +120,16 @@ public struct HalfMatrix: Sendable {
     /// Up to this many input rows (a prompt's prefill, several requests' beams decoding together) run through the C
     /// register-tile kernels in weight blocks that stay in cache while every group of four input rows passes over
     /// them (``kernelBlocks``); more rows widen blocks of weights to fp32 for SGEMM. Measured on Zen 4 (`bench gpt
-    /// --precision f16 --prefill N`, GPT-2 24×1280): 128 positions 791 ms against SGEMM's 862–1,040 ms, 256
-    /// positions 178 positions/s against SGEMM's 162 at 300; 4 requests × 3 beams (12 rows) 113 ms per step.
+    /// --precision f16 --prefill N`, GPT-2 24×1280): 128 positions 681–686 ms against SGEMM's 862–1,040 ms, 256
+    /// positions 178 positions/s against SGEMM's 162 at 300; 4 requests × 3 beams (12 rows) 109–119 ms per step.
     static let blockedKernelRows = 256
 
     /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `batch` rows of x `[batch, columns]` and y `[batch, rows]`: output rows
-    /// split across cores; each core walks its rows in blocks of 16 (16 × columns fp16 weights, ≤ 160 KB at 5,120
-    /// columns) and runs the C register-tile kernel (`indextts_f16_gemm_*`: 3–4 weight rows × 4 input rows) over the
-    /// block once per group of four input rows, so that the weights are read from memory once and widened in
-    /// registers, never copied or packed. (Before the tile, one weight row at a time: 12 rows took 153 ms, now 113.)
+    /// split across cores; each core walks its rows in blocks of 16 on AVX-512, 15 on AVX2 (whole tiles; ≤ 160 KB of
+    /// fp16 weights at 5,120 columns) and runs the C register-tile kernel (`indextts_f16_gemm_*`: 4 or 3 weight rows ×
+    /// 4 input rows) over the block once per group of four input rows, so that the weights are read from memory once
+    /// and widened in registers, never copied or packed. (Before the tile, one weight row at a time: 12 rows took
+    /// 153 ms, now 109–119; blocks of 15 instead of 16 on AVX2 took the 128-position prefill from 790–864 to 681–686 ms.)
     private func kernelBlocks(_ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool) {
         let n = columns, outputs = rows
         let weights = UncheckedSendableBox(UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
@@ -136,7 +137,7 @@ public struct HalfMatrix: Sendable {
         Parallel.forEachChunk(count: outputs, minimumChunk: 64) { range in
             var start = range.lowerBound
             while start < range.upperBound {
-                let end = Swift.min(start + 16, range.upperBound)
+                let end = Swift.min(start + (wide ? 16 : 15), range.upperBound)  // whole tiles: 4 rows (AVX-512), 3 (AVX2)
                 var b = 0
                 while b < batch {
                     let count = Swift.min(4, batch - b)
