@@ -4,7 +4,7 @@ import COpenBLAS
 /// A weight matrix `[rows, columns]` (PyTorch `Linear` layout, one output per row) stored as IEEE fp16: half the
 /// bytes of fp32, which is what bounds memory-bound decoding (one input row against every weight). Products are
 /// computed in fp32 by C kernels chosen per instruction set (``KernelSet``): 1–4 rows (a request's beams) by a SIMD
-/// GEMV that widens each weight once and dots it with every row, output rows split across cores; 5–256 rows
+/// GEMV that widens each weight once and dots it with every row, output rows split across cores; 5–512 rows
 /// (several requests decoding together, a prompt) by register tiles over cache-resident blocks of weights; more rows
 /// by widening blocks of weights and calling `cblas_sgemm`. The portable path (``KernelSet/swift``) has Swift
 /// versions of the GEMV for 1–8 rows.
@@ -120,9 +120,10 @@ public struct HalfMatrix: Sendable {
     /// Up to this many input rows (a prompt's prefill, several requests' beams decoding together) run through the C
     /// register-tile kernels in weight blocks that stay in cache while every group of four input rows passes over
     /// them (``kernelBlocks``); more rows widen blocks of weights to fp32 for SGEMM. Measured on Zen 4 (`bench gpt
-    /// --precision f16 --prefill N`, GPT-2 24×1280): 128 positions 681–686 ms against SGEMM's 862–1,040 ms, 256
-    /// positions 178 positions/s against SGEMM's 162 at 300; 4 requests × 3 beams (12 rows) 109–119 ms per step.
-    static let blockedKernelRows = 256
+    /// --precision f16 --prefill N`, GPT-2 24×1280): 128 positions 681–686 ms against SGEMM's 862–1,040 ms, 350
+    /// positions 1,906 ms against 2,076 (a latent pass' length), 500 positions 175 positions/s against SGEMM's 169
+    /// at 450; 4 requests × 3 beams (12 rows) 109–119 ms per step.
+    static let blockedKernelRows = 512
 
     /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `batch` rows of x `[batch, columns]` and y `[batch, rows]`: output rows
     /// split across cores; each core walks its rows in blocks of 16 on AVX-512, 15 on AVX2 (whole tiles; ≤ 160 KB of
