@@ -54,9 +54,15 @@ public enum StorageFiles {
     /// the names removed.
     @discardableResult
     public static func removeUnheldFiles(in directory: URL) -> [String] {
+        removeUnlocked(in: directory) { _ in true }
+    }
+
+    /// Removes the regular files in `directory` whose names pass `include` and that nobody holds a `flock` on.
+    /// Opens without blocking (a FIFO cannot hang the sweep) and without following links.
+    private static func removeUnlocked(in directory: URL, where include: (String) -> Bool) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
         var removed: [String] = []
-        for name in names {
+        for name in names where include(name) {
             let path = directory.appendingPathComponent(name).path
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { continue }
@@ -80,16 +86,7 @@ public enum StorageFiles {
     /// server sharing the folder, are left alone. Returns the names removed.
     @discardableResult
     public static func removeAbandonedTemporaries(in directory: URL) -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
-        var removed: [String] = []
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
-            let path = directory.appendingPathComponent(name).path
-            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-            guard fd >= 0 else { continue }
-            if flock(fd, LOCK_EX | LOCK_NB) == 0, unlink(path) == 0 { removed.append(name) }
-            close(fd)
-        }
-        return removed
+        removeUnlocked(in: directory) { $0.hasPrefix(".") && $0.hasSuffix(".partial") }
     }
 
     /// Whether `error`, or an error it wraps, says the disk (or the user's quota) is full.

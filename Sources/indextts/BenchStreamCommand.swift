@@ -191,7 +191,7 @@ extension BenchCommand {
             var stages: [String: Double] = [:]
             for box in results { for t in box.timings { stages[t.stage, default: 0] += t.seconds / Double(n) } }
             let order = results.first?.timings.map(\.stage) ?? []
-            return StreamRound(concurrent: n, streamed: request.streaming != nil, batchedDecoding: decoding != nil, decoding: decoding,
+            return StreamRound(concurrent: n, streamed: request.streaming != nil, decoding: decoding,
                                meanStageSeconds: order.map { .init(stage: $0, seconds: stages[$0] ?? 0) },
                                wallSeconds: wall, requests: requests,
                                meanTimeToFirstAudio: requests.map(\.timeToFirstAudio).reduce(0, +) / Double(n),
@@ -219,8 +219,7 @@ struct StreamRound: Encodable {
     let concurrent: Int
     /// Streamed windows (false: whole requests, delivered per segment).
     let streamed: Bool
-    /// Whether concurrent requests shared their decoding passes.
-    let batchedDecoding: Bool
+    /// Shared decoding passes of the round (nil: every request decoded alone).
     let decoding: Decoding?
     /// Each stage's wall time averaged over the round's requests (stages overlap while streaming).
     let meanStageSeconds: [StreamResults.Whole.Stage]
