@@ -50,7 +50,7 @@ public struct Linear: Sendable {
         case .bfloat16, .float16: return self
         case .float32(let weight, let layout):
             let outIn = layout == .outIn ? weight : try weight.transposed(0, 1)
-            return Linear(weights: .bfloat16(try BFloat16Matrix(outIn)), bias: bias)
+            return Linear(weights: .bfloat16(try BFloat16Matrix(outIn, packedAsTransposedRightOperand: true)), bias: bias)
         }
     }
 

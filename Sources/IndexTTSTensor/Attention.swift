@@ -1,3 +1,5 @@
+import CIndexTTSDNNL
+
 /// Which key positions each query may attend to in ``Tensor/scaledDotProductAttention(query:key:value:mask:scale:)``.
 public struct AttentionMask: Sendable {
     /// Causal masking aligned to the end of the keys: query `i` of `Lq` sees keys `0...(i + Lk − Lq)`. With a KV cache
@@ -66,11 +68,13 @@ extension Tensor {
         // (e^(s·(x − max))), rows stay unnormalised and the output rows are divided by their sums after P·V, which
         // saves two passes over the [Lq, Lk] scores; in bfloat16 the probabilities are written as bfloat16 directly.
         let fused = lq > 1 && additive == nil && s > 0
+        if fused && precision == .bfloat16 {
+            return headParallelBFloat16Attention(q: q, k: k, v: v, batch: batch, heads: heads, queries: lq, keys: lk,
+                                                 dim: dim, valueDim: dv, scale: s, mask: mask)
+        }
         return Tensor.make([batch, heads, lq, dv]) { out in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(lq * lk, 1))
             defer { scores.deallocate() }
-            let probabilities = fused && precision == .bfloat16 ? UnsafeMutablePointer<UInt16>.allocate(capacity: max(lq * lk, 1)) : nil
-            defer { probabilities?.deallocate() }
             let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: max(lq, 1))
             defer { inverseSums.deallocate() }
             for b in 0..<batch {
@@ -84,27 +88,16 @@ extension Tensor {
                         continue
                     }
                     if fused {
-                        if precision == .bfloat16 {
-                            bfloat16Product(m: lq, n: lk, k: dim, a: .float32(qp), transA: false, lda: dim, b: .float32(kp),
-                                            transB: true, ldb: k.strides[2], c: scores, ldc: lk, beta: 0)
-                        } else {
-                            gemm(m: lq, n: lk, k: dim, a: qp, transA: false, lda: dim, b: kp, transB: true, ldb: k.strides[2],
-                                 c: scores, ldc: lk, beta: 0)
-                        }
+                        gemm(m: lq, n: lk, k: dim, a: qp, transA: false, lda: dim, b: kp, transB: true, ldb: k.strides[2],
+                             c: scores, ldc: lk, beta: 0)
                         applyMask(scores, lq: lq, lk: lk, causal: mask.isCausal, validKeys: mask.keyLengths?[b], additive: nil)
                         Parallel.forEachChunk(count: lq, minimumChunk: max(1, 8192 / lk)) { range in
                             for i in range {
-                                inverseSums[i] = RowKernels.unnormalisedSoftmaxRow(scores + i * lk, lk, scale: s,
-                                                                                   bfloat16: probabilities.map { $0 + i * lk })
+                                inverseSums[i] = RowKernels.unnormalisedSoftmaxRow(scores + i * lk, lk, scale: s, bfloat16: nil)
                             }
                         }
-                        if let probabilities {
-                            bfloat16Product(m: lq, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
-                                            b: .float32(vp), transB: false, ldb: v.strides[2], c: op, ldc: dv, beta: 0)
-                        } else {
-                            gemm(m: lq, n: dv, k: lk, a: scores, transA: false, lda: lk, b: vp, transB: false, ldb: v.strides[2],
-                                 c: op, ldc: dv, beta: 0)
-                        }
+                        gemm(m: lq, n: dv, k: lk, a: scores, transA: false, lda: lk, b: vp, transB: false, ldb: v.strides[2],
+                             c: op, ldc: dv, beta: 0)
                         for i in 0..<lq {
                             Elementwise.mapDense(UnsafePointer(op + i * dv), op + i * dv, count: dv) { [inverse = inverseSums[i]] in $0 * inverse }
                         }
@@ -120,6 +113,71 @@ extension Tensor {
                     }
                     gemm(m: lq, n: dv, k: lk, a: scores, transA: false, lda: lk, b: vp, transB: false, ldb: v.strides[2],
                          c: op, ldc: dv, beta: 0)
+                }
+            }
+        }
+    }
+
+    /// Query rows per block in ``headParallelBFloat16Attention`` (blocks are evened out: 1,291 queries run as
+    /// 11 × 118): one block's fp32 scores and bfloat16 probabilities (1.5·6 bytes × rows × keys) stay in a core's L2
+    /// between the score product, the softmax and P·V.
+    static let queryBlockRows = 128
+
+    /// The fused attention in bfloat16, one (batch, head) pair per task: each core takes whole pairs and runs
+    /// their products with a one-thread oneDNN (`indextts_dnnl_swap_threads`), so the products, the softmax
+    /// and the rounding of the operands follow each other on one core without handing work between oneDNN's
+    /// OpenMP threads and ours. Per pair: queries, keys and values rounded to bfloat16 once, then per block of
+    /// query rows `S = Q·Kᵀ` (fp32), unnormalised softmax `e^(s·(S − max))` written as bfloat16, `O = P·V`, rows
+    /// divided by their sums.
+    private static func headParallelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
+                                                      queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
+                                                      scale s: Float, mask: AttentionMask) -> Tensor {
+        let blockCount = (lq + queryBlockRows - 1) / queryBlockRows
+        let blockRows = (lq + blockCount - 1) / blockCount
+        return withExtendedLifetime((q, k, v)) {
+            Tensor.make([batch, heads, lq, dv]) { out in
+                let o = out.baseAddress!
+                Parallel.forEachChunk(count: batch * heads, minimumChunk: 1) { pairs in
+                    let previousThreads = indextts_dnnl_swap_threads(1)
+                    defer { indextts_dnnl_swap_threads(previousThreads) }
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(blockRows * lk, 1))
+                    defer { scores.deallocate() }
+                    let probabilities = UnsafeMutablePointer<UInt16>.allocate(capacity: max(blockRows * lk, 1))
+                    defer { probabilities.deallocate() }
+                    let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: max(lq, 1))
+                    defer { inverseSums.deallocate() }
+                    let operands = UnsafeMutablePointer<UInt16>.allocate(capacity: max(lq * dim + lk * (dim + dv), 1))
+                    defer { operands.deallocate() }
+                    let (qb, kb, vb) = (operands, operands + lq * dim, operands + lq * dim + lk * dim)
+                    for pair in pairs {
+                        let b = pair / heads, h = pair % heads
+                        let op = o + pair * lq * dv
+                        if lk == 0 {
+                            op.update(repeating: 0, count: lq * dv)
+                            continue
+                        }
+                        indextts_to_bf16(q.basePointer + b * q.strides[0] + h * q.strides[1], qb, lq * dim)
+                        indextts_to_bf16_rows(k.basePointer + b * k.strides[0] + h * k.strides[1], k.strides[2], kb, dim, lk, dim)
+                        indextts_to_bf16_rows(v.basePointer + b * v.strides[0] + h * v.strides[1], v.strides[2], vb, dv, lk, dv)
+                        var first = 0
+                        while first < lq {
+                            let rows = min(blockRows, lq - first)
+                            bfloat16Product(m: rows, n: lk, k: dim, a: .bfloat16Bits(qb + first * dim), transA: false, lda: dim,
+                                            b: .bfloat16Bits(kb), transB: true, ldb: dim, c: scores, ldc: lk, beta: 0)
+                            applyMask(scores, lq: rows, lk: lk, firstRow: first, totalRows: lq, causal: mask.isCausal,
+                                      validKeys: mask.keyLengths?[b], additive: nil)
+                            for i in 0..<rows {
+                                inverseSums[first + i] = RowKernels.unnormalisedSoftmaxRow(scores + i * lk, lk, scale: s,
+                                                                                           bfloat16: probabilities + i * lk)
+                            }
+                            bfloat16Product(m: rows, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
+                                            b: .bfloat16Bits(vb), transB: false, ldb: dv, c: op + first * dv, ldc: dv, beta: 0)
+                            first += rows
+                        }
+                        for i in 0..<lq {
+                            Elementwise.mapDense(UnsafePointer(op + i * dv), op + i * dv, count: dv) { [inverse = inverseSums[i]] in $0 * inverse }
+                        }
+                    }
                 }
             }
         }
@@ -187,8 +245,10 @@ extension Tensor {
         }
     }
 
-    private static func applyMask(_ scores: UnsafeMutablePointer<Float>, lq: Int, lk: Int, causal: Bool, validKeys: Int?,
-                                  additive: (Tensor, Int, Int)?) {
+    /// Masks `lq` rows of scores: rows `firstRow ..< firstRow + lq` of a query set of `totalRows` (the causal
+    /// alignment counts from the end of the keys over all `totalRows`); `additive` rows are taken from row 0.
+    private static func applyMask(_ scores: UnsafeMutablePointer<Float>, lq: Int, lk: Int, firstRow: Int = 0,
+                                  totalRows: Int? = nil, causal: Bool, validKeys: Int?, additive: (Tensor, Int, Int)?) {
         if let (mask, b, h) = additive {
             let base = mask.basePointer + b * mask.strides[0] + h * mask.strides[1]
             for i in 0..<lq {
@@ -197,8 +257,9 @@ extension Tensor {
             }
         }
         if causal {
+            let total = totalRows ?? lq
             for i in 0..<lq {
-                let last = i + lk - lq
+                let last = firstRow + i + lk - total
                 if last + 1 < lk {
                     (scores + i * lk + max(last + 1, 0)).update(repeating: -.infinity, count: lk - max(last + 1, 0))
                 }

@@ -1,3 +1,4 @@
+import CIndexTTSDNNL
 import IndexTTSNN
 @testable import IndexTTSTensor
 import IndexTTSTestSupport
@@ -81,6 +82,72 @@ struct BFloat16Tests {
         Self.expectBFloat16Close(
             try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, precision: .bfloat16),
             try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask), "attention")
+    }
+
+    /// The 16-lane rounding (AVX-512) agrees bit for bit with the definition on every kind of value: ties to even
+    /// both ways, carries into the exponent, infinities, NaNs, subnormals, signed zeros; the strided-rows variant too.
+    @Test func vectorRoundingMatchesTheDefinition() {
+        var values: [Float] = [1, 1 + 1 / 256, 1 + 3 / 256, -(1 + 1 / 256), -(1 + 3 / 256), .infinity, -.infinity, .nan,
+                               -.nan, 0, -0.0, .leastNonzeroMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude,
+                               Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x7F7F_FFFF),
+                               Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFC0_0001)]
+        values += (0..<61).map { Float(bitPattern: UInt32(truncatingIfNeeded: ($0 &* 0x9E37_79B9) ^ 0x3F00_0000)) }
+        func reference(_ f: Float) -> UInt16 {
+            let u = f.bitPattern
+            if u & 0x7FFF_FFFF > 0x7F80_0000 { return UInt16(u >> 16) | 0x40 }
+            return UInt16((u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
+        }
+        var bits = [UInt16](repeating: 0, count: values.count)
+        indextts_to_bf16(values, &bits, values.count)
+        #expect(bits == values.map(reference))
+        // 3 rows of 20 from a source with rows 23 apart into rows 21 apart.
+        var rows = [UInt16](repeating: 0xAAAA, count: 3 * 21)
+        indextts_to_bf16_rows(values, 23, &rows, 21, 3, 20)
+        for r in 0..<3 {
+            #expect(Array(rows[(r * 21)..<(r * 21 + 20)]) == values[(r * 23)..<(r * 23 + 20)].map(reference), "row \(r)")
+            #expect(rows[r * 21 + 20] == 0xAAAA, "row \(r) padding untouched")
+        }
+    }
+
+    /// A Linear layer's bfloat16 weight is held in oneDNN's packed layout: products with it equal those with the
+    /// plain layout bit for bit (same kernels, no copy), and the plain values come back out of it exactly.
+    @Test func packedWeightsEqualPlainWeights() throws {
+        let weight = Self.random([72, 96], seed: 21)
+        let plain = try BFloat16Matrix(weight)
+        let packed = try BFloat16Matrix(weight, packedAsTransposedRightOperand: true)
+        #expect(packed.isPacked && !plain.isPacked)
+        #expect(packed.float32().scalars == plain.float32().scalars)
+        for rows in [1, 5, 130] {
+            let x = Self.random([rows, 96], seed: UInt64(22 + rows))
+            let bias = Self.random([72], seed: 23)
+            #expect(try x.linear(bfloat16: packed, bias: bias).scalars == x.linear(bfloat16: plain, bias: bias).scalars,
+                    "\(rows) rows")
+        }
+        // Used any other way (here as the left operand) it is unpacked first.
+        let b = Self.random([96, 7], seed: 24)
+        var viaPacked = [Float](repeating: 0, count: 72 * 7), viaPlain = viaPacked
+        withExtendedLifetime(b) {
+            Tensor.bfloat16Product(m: 72, n: 7, k: 96, a: .bfloat16(packed), transA: false, lda: 96,
+                                   b: .float32(UnsafePointer(b.basePointer)), transB: false, ldb: 7, c: &viaPacked, ldc: 7, beta: 0)
+            Tensor.bfloat16Product(m: 72, n: 7, k: 96, a: .bfloat16(plain), transA: false, lda: 96,
+                                   b: .float32(UnsafePointer(b.basePointer)), transB: false, ldb: 7, c: &viaPlain, ldc: 7, beta: 0)
+        }
+        #expect(viaPacked == viaPlain)
+        #expect(try Linear(weight: weight, bias: nil).bfloat16().weightByteCount >= 72 * 96 * 2)
+    }
+
+    /// Attention in bfloat16 works through the queries in blocks (``Tensor/queryBlockRows``) with each head on one
+    /// core: several blocks, uneven last blocks, causal masking across block boundaries and key lengths all agree
+    /// with fp32.
+    @Test(arguments: [(300, 300, false), (257, 301, true), (129, 129, true), (400, 90, false)])
+    func blockedAttentionMatchesFloat32(queries: Int, keys: Int, causal: Bool) throws {
+        let q = Self.random([2, 3, queries, 16], seed: 31), k = Self.random([2, 3, keys, 16], seed: 32)
+        let v = Self.random([2, 3, keys, 8], seed: 33)
+        let mask = AttentionMask(isCausal: causal, keyLengths: causal ? nil : [keys, keys / 2])
+        Self.expectBFloat16Close(
+            try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, precision: .bfloat16),
+            try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask),
+            "attention \(queries)×\(keys)\(causal ? " causal" : "")")
     }
 
     @Test func choicesParse() {

@@ -15,6 +15,11 @@ int indextts_dnnl_version(int *major, int *minor, int *patch);
 /// Threads oneDNN's parallel regions use (its OpenMP runtime); call before the first product.
 void indextts_dnnl_set_threads(int threads);
 
+/// Sets the threads of the products this thread starts from now on (OpenMP's per-thread `nthreads` setting) and
+/// returns the previous value, to be restored: e.g. 1 on each worker of a loop that runs independent products side
+/// by side.
+int indextts_dnnl_swap_threads(int threads);
+
 /// C[m, n] = op(A)·op(B) + beta·C, row-major, where op(X) is X or Xᵀ (`trans_*` != 0), A is `m×k` after op, B is
 /// `k×n` after op, with leading dimensions `lda`, `ldb`, `ldc` (elements). Each operand is fp32 (`*_bf16` == 0) or
 /// bfloat16 (`uint16_t` bit patterns, `*_bf16` != 0). Returns 0 on success, else oneDNN's status code (or -1 when
@@ -23,6 +28,32 @@ int indextts_dnnl_matmul(long m, long n, long k,
                          const void *a, int a_bf16, int trans_a, long lda,
                          const void *b, int b_bf16, int trans_b, long ldb,
                          float *c, long ldc, float beta);
+
+/// A `k×n` right-hand operand rounded to bfloat16 and laid out once in the blocked layout oneDNN's bf16 matmul
+/// chooses for it (e.g. a Linear layer's weight, `op(B) = Wᵀ`): products with it skip oneDNN's per-call copy of B
+/// into that layout. The layout depends on `n`, `k` and the CPU, not on the row count of A (oneDNN 2.6's brgemm
+/// matmul); a product whose row count it does not serve fails and the caller falls back to the plain operand.
+typedef struct indextts_dnnl_packed_b indextts_dnnl_packed_b;
+
+/// Packs op(B) (`k×n` after op; fp32 or bfloat16 bits, leading dimension `ldb`), choosing the layout for products
+/// of `m` rows. Returns NULL when oneDNN is unavailable or fails. Free with ``indextts_dnnl_packed_b_free``.
+indextts_dnnl_packed_b *indextts_dnnl_pack_b(long m, long n, long k, const void *b, int b_bf16, int trans_b, long ldb);
+
+/// Frees a packed operand (NULL is ignored).
+void indextts_dnnl_packed_b_free(indextts_dnnl_packed_b *packed);
+
+/// Bytes the packed layout occupies (0 for NULL).
+long indextts_dnnl_packed_b_bytes(const indextts_dnnl_packed_b *packed);
+
+/// Writes the packed operand back as plain bfloat16 bits: op(B) `k×n` with `trans_b` and `ldb` as for
+/// ``indextts_dnnl_pack_b``. Returns 0 on success, else oneDNN's status.
+int indextts_dnnl_unpack_b(const indextts_dnnl_packed_b *packed, uint16_t *dst, int trans_b, long ldb);
+
+/// C[m, n] = A·B + beta·C with A `m×k` (row-major, leading dimension `lda`; fp32, rounded per call, or bfloat16
+/// bits when `a_bf16` != 0) and B packed by ``indextts_dnnl_pack_b``. Returns 0 on success, else oneDNN's status
+/// (fall back to ``indextts_dnnl_matmul`` on the plain operand then).
+int indextts_dnnl_matmul_packed(long m, const void *a, int a_bf16, long lda, const indextts_dnnl_packed_b *b, float *c,
+                                long ldc, float beta);
 
 /// fp32 1-D convolution, no padding (pad the input first), groups 1: for each batch item b, output channel o and
 /// output frame t, dst[b, o, t] = bias[o] + Σ_i Σ_j w[o, i, j] · src[b, i, t·stride + j·dilation], with src
@@ -35,5 +66,9 @@ int indextts_dnnl_conv1d(long batch, long in_channels, long in_time, long out_ch
 
 /// fp32 → bfloat16 bit patterns, round to nearest even (NaNs stay NaN).
 void indextts_to_bf16(const float *src, uint16_t *dst, long count);
+
+/// The same rounding of `rows` rows of `columns` values: row r of `src` starts at `src + r·src_ld`, its bfloat16 copy
+/// at `dst + r·dst_ld` (e.g. one head of a strided key cache into a dense operand).
+void indextts_to_bf16_rows(const float *src, long src_ld, uint16_t *dst, long dst_ld, long rows, long columns);
 
 #endif
