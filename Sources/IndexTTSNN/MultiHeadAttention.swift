@@ -128,16 +128,16 @@ public struct MultiHeadAttention: Sendable {
         if cache != nil && context != nil {
             throw TensorError.invalidArgument(operation: "MultiHeadAttention", message: "a KV cache is for self-attention only")
         }
-        // [batch, L, heads·d] → [batch, heads, L, d]
-        q = try q.reshaped([batch, lq, heads, d])
-        k = try k.contiguous().reshaped([batch, lk, keyValueHeads, d])
+        // [batch, L, heads·d] → [batch, heads, L, d], views of the projections' output
+        q = try q.unflattened(axis: 2, into: [heads, d])
+        k = try k.unflattened(axis: 2, into: [keyValueHeads, d])
         if let headNorms {
             q = try headNorms.query(q)
             k = try headNorms.key(k)
         }
         q = try q.permuted([0, 2, 1, 3])
         k = try k.permuted([0, 2, 1, 3])
-        v = try v.contiguous().reshaped([batch, lk, keyValueHeads, d]).permuted([0, 2, 1, 3])
+        v = try v.unflattened(axis: 2, into: [keyValueHeads, d]).permuted([0, 2, 1, 3])
         let offset = cache?.length ?? 0
         if let rotary {
             q = try rotary.apply(q, positions: queryPositions ?? queryRows.map { Array($0) } ?? Array(offset..<(offset + lq)))

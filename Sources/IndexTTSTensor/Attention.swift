@@ -69,7 +69,7 @@ extension Tensor {
         // saves two passes over the [Lq, Lk] scores; in bfloat16 the probabilities are written as bfloat16 directly.
         let fused = lq > 1 && additive == nil && s > 0
         if fused && precision == .bfloat16 {
-            return headParallelBFloat16Attention(q: q, k: k, v: v, batch: batch, heads: heads, queries: lq, keys: lk,
+            return try headParallelBFloat16Attention(q: q, k: k, v: v, batch: batch, heads: heads, queries: lq, keys: lk,
                                                  dim: dim, valueDim: dv, scale: s, mask: mask)
         }
         return Tensor.make([batch, heads, lq, dv]) { out in
@@ -131,12 +131,15 @@ extension Tensor {
     /// divided by their sums.
     private static func headParallelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
                                                       queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
-                                                      scale s: Float, mask: AttentionMask) -> Tensor {
+                                                      scale s: Float, mask: AttentionMask) throws -> Tensor {
         let blockCount = (lq + queryBlockRows - 1) / queryBlockRows
         let blockRows = (lq + blockCount - 1) / blockCount
-        return withExtendedLifetime((q, k, v)) {
-            Tensor.make([batch, heads, lq, dv]) { out in
+        // Written as [batch, Lq, heads, dv] (what the output projection reads after merging heads) and returned as
+        // the [batch, heads, Lq, dv] view of it.
+        let merged = withExtendedLifetime((q, k, v)) {
+            Tensor.make([batch, lq, heads, dv]) { out in
                 let o = out.baseAddress!
+                let rowStride = heads * dv
                 Parallel.forEachChunk(count: batch * heads, minimumChunk: 1) { pairs in
                     let previousThreads = indextts_dnnl_swap_threads(1)
                     defer { indextts_dnnl_swap_threads(previousThreads) }
@@ -151,9 +154,9 @@ extension Tensor {
                     let (qb, kb, vb) = (operands, operands + lq * dim, operands + lq * dim + lk * dim)
                     for pair in pairs {
                         let b = pair / heads, h = pair % heads
-                        let op = o + pair * lq * dv
+                        let op = o + b * lq * rowStride + h * dv
                         if lk == 0 {
-                            op.update(repeating: 0, count: lq * dv)
+                            for i in 0..<lq { (op + i * rowStride).update(repeating: 0, count: dv) }
                             continue
                         }
                         indextts_to_bf16(q.basePointer + b * q.strides[0] + h * q.strides[1], qb, lq * dim)
@@ -171,16 +174,19 @@ extension Tensor {
                                                                                            bfloat16: probabilities + i * lk)
                             }
                             bfloat16Product(m: rows, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
-                                            b: .bfloat16Bits(vb), transB: false, ldb: dv, c: op + first * dv, ldc: dv, beta: 0)
+                                            b: .bfloat16Bits(vb), transB: false, ldb: dv, c: op + first * rowStride,
+                                            ldc: rowStride, beta: 0)
                             first += rows
                         }
                         for i in 0..<lq {
-                            Elementwise.mapDense(UnsafePointer(op + i * dv), op + i * dv, count: dv) { [inverse = inverseSums[i]] in $0 * inverse }
+                            let row = op + i * rowStride
+                            Elementwise.mapDense(UnsafePointer(row), row, count: dv) { [inverse = inverseSums[i]] in $0 * inverse }
                         }
                     }
                 }
             }
         }
+        return try merged.permuted([0, 2, 1, 3])
     }
 
     /// One query per (batch, head): decoding with a KV cache. Scores, softmax and the weighted sum of values are

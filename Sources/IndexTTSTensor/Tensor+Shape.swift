@@ -23,6 +23,21 @@ extension Tensor {
                       storage: dense.storage)
     }
 
+    /// Splits axis `axis` into axes of extents `sizes`, whose product must be its extent (as `torch.unflatten`). A
+    /// view whatever the strides: e.g. `[batch, time, heads·d]` columns of a fused projection into
+    /// `[batch, time, heads, d]` without copying.
+    public func unflattened(axis: Int, into sizes: [Int]) throws -> Tensor {
+        let axis = try normalizedAxis(axis, operation: "unflatten")
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(1, *) == shape[axis] else {
+            throw TensorError.shapeMismatch(operation: "unflatten", message: "axis \(axis) of \(shape) into \(sizes)")
+        }
+        var splitStrides = [Int](repeating: strides[axis], count: sizes.count)
+        for i in stride(from: sizes.count - 2, through: 0, by: -1) { splitStrides[i] = splitStrides[i + 1] * sizes[i + 1] }
+        return Tensor(shape: Array(shape[..<axis]) + sizes + Array(shape[(axis + 1)...]),
+                      strides: Array(strides[..<axis]) + splitStrides + Array(strides[(axis + 1)...]),
+                      offset: offset, storage: storage)
+    }
+
     /// Reorders axes: result axis `i` is input axis `order[i]` (as `torch.permute`). A view.
     public func permuted(_ order: [Int]) throws -> Tensor {
         guard order.count == rank, Set(order) == Set(0..<rank) else {

@@ -2,6 +2,9 @@ import IndexTTSTensor
 import IndexTTSTestSupport
 import IndexTTSWeights
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Behaviour the PyTorch fixtures do not pin down: incremental decoding, views, parallel chunking, errors.
 struct CoreBehaviourTests {
@@ -28,6 +31,50 @@ struct CoreBehaviourTests {
         expectClose(try Tensor.concatenate(rows, axis: 2), expected, "incremental decode")
         #expect(throws: TensorError.self) {
             try valueCache.append(keys: v.sliced(axis: 2, range: 0..<1), values: v.sliced(axis: 2, range: 0..<1))
+        }
+    }
+
+    /// `unflattened` splits an axis as a view of any strides (heads out of a fused projection's columns).
+    @Test func unflattenedIsAViewOfTheSameElements() throws {
+        let fused = random([2, 5, 12], seed: 41)
+        let parts = try fused.split(sizes: [4, 8], axis: 2)
+        let heads = try parts[1].unflattened(axis: 2, into: [2, 4])
+        #expect(heads.shape == [2, 5, 2, 4])
+        #expect(heads.scalars == (try parts[1].contiguous().reshaped([2, 5, 2, 4]).scalars))
+        #expect(heads.basePointer == parts[1].basePointer)  // no copy
+        #expect(throws: TensorError.self) { try parts[1].unflattened(axis: 2, into: [3, 3]) }
+        #expect(throws: TensorError.self) { try parts[1].unflattened(axis: 3, into: [8]) }
+    }
+
+    /// RoPE reads strided views directly and keeps its per-position tables between calls: a strided view, the same
+    /// values made dense, and a second call (table reused) all give the same result; features past the rotated
+    /// ones are copied through.
+    @Test(arguments: [RotaryEmbedding.PairStyle.interleaved, .halves])
+    func rotaryOnStridedViewsEqualsDense(style: RotaryEmbedding.PairStyle) throws {
+        let fused = random([2, 70, 3 * 16], seed: 42)
+        let view = try fused.split(sizes: [16, 16, 16], axis: 2)[1].unflattened(axis: 2, into: [2, 8]).permuted([0, 2, 1, 3])
+        let dense = view.contiguous()
+        for dimensions in [8, 6] {
+            let rope = RotaryEmbedding(dimensions: dimensions, base: 10_000, style: style)
+            let positions = Array(3..<73)
+            let first = try rope.apply(view, positions: positions)
+            #expect(first.scalars == (try rope.apply(dense, positions: positions).scalars))
+            #expect(first.scalars == (try rope.apply(view, positions: positions).scalars))
+            // Element by element against the definition (fp32 angles as PyTorch computes them).
+            let got = first.scalars, x = dense.scalars
+            var worst: Float = 0
+            for row in 0..<(2 * 2 * 70) {
+                let p = Float(positions[row % 70])
+                for i in 0..<(dimensions / 2) {
+                    let theta = p * (1 / powf(10_000, Float(2 * i) / Float(dimensions)))
+                    let (a, b) = style == .halves ? (i, i + dimensions / 2) : (2 * i, 2 * i + 1)
+                    let x0 = x[row * 8 + a], x1 = x[row * 8 + b]
+                    worst = max(worst, abs(got[row * 8 + a] - (x0 * cosf(theta) - x1 * sinf(theta))),
+                                abs(got[row * 8 + b] - (x1 * cosf(theta) + x0 * sinf(theta))))
+                }
+                for i in dimensions..<8 { worst = max(worst, abs(got[row * 8 + i] - x[row * 8 + i])) }
+            }
+            #expect(worst < 1e-6, "dimensions \(dimensions): \(worst)")
         }
     }
 
