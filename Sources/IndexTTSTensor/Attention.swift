@@ -149,6 +149,8 @@ extension Tensor {
                     defer { probabilities.deallocate() }
                     let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: max(lq, 1))
                     defer { inverseSums.deallocate() }
+                    let blockOutput = UnsafeMutablePointer<Float>.allocate(capacity: max(blockRows * dv, 1))
+                    defer { blockOutput.deallocate() }
                     let operands = UnsafeMutablePointer<UInt16>.allocate(capacity: max(lq * dim + lk * (dim + dv), 1))
                     defer { operands.deallocate() }
                     let (qb, kb, vb) = (operands, operands + lq * dim, operands + lq * dim + lk * dim)
@@ -173,14 +175,15 @@ extension Tensor {
                                 inverseSums[first + i] = RowKernels.unnormalisedSoftmaxRow(scores + i * lk, lk, scale: s,
                                                                                            bfloat16: probabilities + i * lk)
                             }
+                            // P·V into a dense block (oneDNN's brgemm wants ldc = dv; with the merged-heads stride it
+                            // falls back to a slower kernel), then each row divided by its sum on the way out.
                             bfloat16Product(m: rows, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
-                                            b: .bfloat16Bits(vb), transB: false, ldb: dv, c: op + first * rowStride,
-                                            ldc: rowStride, beta: 0)
+                                            b: .bfloat16Bits(vb), transB: false, ldb: dv, c: blockOutput, ldc: dv, beta: 0)
+                            for i in 0..<rows {
+                                Elementwise.mapDense(UnsafePointer(blockOutput + i * dv), op + (first + i) * rowStride,
+                                                     count: dv) { [inverse = inverseSums[first + i]] in $0 * inverse }
+                            }
                             first += rows
-                        }
-                        for i in 0..<lq {
-                            let row = op + i * rowStride
-                            Elementwise.mapDense(UnsafePointer(row), row, count: dv) { [inverse = inverseSums[i]] in $0 * inverse }
                         }
                     }
                 }
