@@ -353,11 +353,7 @@ __attribute__((target("avx512f"))) static void to_bf16_avx512(const float *src, 
     for (; i < count; i++) dst[i] = bf16_round(src[i]);
 }
 
-static int has_avx512f(void) {
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return known;
-}
+static int has_avx512f(void) { return __builtin_cpu_supports("avx512f"); }
 #endif
 
 void indextts_to_bf16(const float *src, uint16_t *dst, long count) {

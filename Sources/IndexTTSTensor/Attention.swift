@@ -39,7 +39,9 @@ extension Tensor {
     ///   - scale: defaults to 1/√headDim.
     ///   - precision: the two products' arithmetic (``ComputePrecision``); scaling, masking and softmax are fp32.
     ///     Single-query (decoding) calls always run fp32.
-    /// - Returns: `[batch, heads, Lq, valueDim]`. A query whose keys are all masked yields zeros.
+    /// - Returns: `[batch, heads, Lq, valueDim]` (in bfloat16 with several queries: a permuted view of a
+    ///   `[batch, Lq, heads, valueDim]` tensor, so merging the heads afterwards is free). A query whose keys are all
+    ///   masked yields zeros.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  mask: AttentionMask = .none, scale: Float? = nil,
                                                  precision: ComputePrecision = .float32) throws -> Tensor {
@@ -119,8 +121,9 @@ extension Tensor {
     }
 
     /// Query rows per block in ``headParallelBFloat16Attention`` (blocks are evened out: 1,291 queries run as
-    /// 11 × 118): one block's fp32 scores and bfloat16 probabilities (1.5·6 bytes × rows × keys) stay in a core's L2
-    /// between the score product, the softmax and P·V.
+    /// 11 × 118): one block's fp32 scores and bfloat16 probabilities (6 bytes per row and key: 0.9 MB at 118 × 1,291)
+    /// stay cache-resident between the score product, the softmax and P·V. Measured on the S2M's 1,291 frames
+    /// (Zen 4, 1 MB L2 per core): 128 rows beat 64, 256, 512 and unblocked.
     static let queryBlockRows = 128
 
     /// The fused attention in bfloat16, one (batch, head) pair per task: each core takes whole pairs and runs
@@ -140,8 +143,10 @@ extension Tensor {
             Tensor.make([batch, lq, heads, dv]) { out in
                 let o = out.baseAddress!
                 let rowStride = heads * dv
+                // Fewer pairs than cores (e.g. one head): the products keep oneDNN's threads instead.
+                let onePerCore = batch * heads >= Parallel.workerCount
                 Parallel.forEachChunk(count: batch * heads, minimumChunk: 1) { pairs in
-                    let previousThreads = indextts_dnnl_swap_threads(1)
+                    let previousThreads = indextts_dnnl_swap_threads(onePerCore ? 1 : 0)
                     defer { indextts_dnnl_swap_threads(previousThreads) }
                     let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(blockRows * lk, 1))
                     defer { scores.deallocate() }

@@ -113,7 +113,9 @@ public final class BFloat16Matrix: @unchecked Sendable {
     /// Whether the matrix is held in oneDNN's packed layout.
     public var isPacked: Bool { packedTranspose != nil }
 
-    /// This matrix in the plain layout: itself, or a temporary copy unpacked from oneDNN's layout.
+    /// This matrix in the plain layout: itself, or a temporary copy unpacked from oneDNN's layout (a reorder of a
+    /// layout oneDNN chose itself, which only fails when memory runs out: the copy is then NaN, never zeros that
+    /// would pass for a result).
     func plain() -> BFloat16Matrix {
         guard storage == nil, let packedTranspose else { return self }
         let bits = UnsafeMutablePointer<UInt16>.allocate(capacity: max(rows * columns, 1))
@@ -145,7 +147,8 @@ extension Tensor {
 
     /// `C = op(A)·op(B) + beta·C` in bfloat16 with fp32 accumulation (row-major; see `indextts_dnnl_matmul`).
     /// Falls back to fp32 SGEMM when oneDNN fails (it only can for shapes or layouts it does not implement),
-    /// widening a prepared operand first, so a result is always produced.
+    /// widening a prepared operand first, so a result is always produced (NaN only if a packed weight cannot be
+    /// unpacked for lack of memory, see ``BFloat16Matrix``).
     static func bfloat16Product(m: Int, n: Int, k: Int, a: BFloat16Operand, transA: Bool, lda: Int,
                                 b: BFloat16Operand, transB: Bool, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {

@@ -120,6 +120,13 @@ struct BFloat16Tests {
         for rows in [1, 5, 130] {
             let x = Self.random([rows, 96], seed: UInt64(22 + rows))
             let bias = Self.random([72], seed: 23)
+            // The packed product itself runs (a failure would fall back to the plain layout unnoticed).
+            var direct = [Float](repeating: 0, count: rows * 72)
+            let status = withExtendedLifetime(x) {
+                indextts_dnnl_matmul_packed(rows, x.basePointer, 0, 96, packed.packedTranspose, &direct, 72, 0)
+            }
+            #expect(status == 0, "\(rows) rows: packed product refused (\(status))")
+            #expect(direct == (try x.linear(bfloat16: plain).scalars), "\(rows) rows, direct")
             #expect(try x.linear(bfloat16: packed, bias: bias).scalars == x.linear(bfloat16: plain, bias: bias).scalars,
                     "\(rows) rows")
         }
@@ -139,15 +146,29 @@ struct BFloat16Tests {
     /// Attention in bfloat16 works through the queries in blocks (``Tensor/queryBlockRows``) with each head on one
     /// core: several blocks, uneven last blocks, causal masking across block boundaries and key lengths all agree
     /// with fp32.
-    @Test(arguments: [(300, 300, false), (257, 301, true), (129, 129, true), (400, 90, false)])
+    /// Keys and values are strided views (rows 40 apart, as heads of a fused projection or a KV cache); with more
+    /// queries than keys the causal mask leaves the first rows nothing (zeros); `(257, 301, true)` also applies key
+    /// lengths on top of the causal mask.
+    @Test(arguments: [(300, 300, false), (257, 301, true), (129, 129, true), (400, 90, false), (200, 150, true)])
     func blockedAttentionMatchesFloat32(queries: Int, keys: Int, causal: Bool) throws {
-        let q = Self.random([2, 3, queries, 16], seed: 31), k = Self.random([2, 3, keys, 16], seed: 32)
-        let v = Self.random([2, 3, keys, 8], seed: 33)
-        let mask = AttentionMask(isCausal: causal, keyLengths: causal ? nil : [keys, keys / 2])
+        let q = Self.random([2, 3, queries, 16], seed: 31)
+        let kv = Self.random([2, 3, keys, 40], seed: 32)
+        let (k, v) = (try kv.sliced(axis: 3, range: 0..<16), try kv.sliced(axis: 3, range: 20..<28))
+        #expect(k.strides[2] == 40 && v.strides[2] == 40)
+        let lengths = queries == 257 ? [keys, keys / 2] : nil
+        let mask = AttentionMask(isCausal: causal, keyLengths: causal ? lengths : [keys, keys / 2])
         Self.expectBFloat16Close(
             try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, precision: .bfloat16),
             try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask),
             "attention \(queries)×\(keys)\(causal ? " causal" : "")")
+    }
+
+    /// No keys at all: zeros, as the fp32 path gives.
+    @Test func attentionWithoutKeysIsZero() throws {
+        let q = Self.random([1, 2, 130, 16], seed: 34)
+        let out = try Tensor.scaledDotProductAttention(query: q, key: Tensor.zeros([1, 2, 0, 16]),
+                                                       value: Tensor.zeros([1, 2, 0, 8]), precision: .bfloat16)
+        #expect(out.shape == [1, 2, 130, 8] && out.scalars.allSatisfy { $0 == 0 })
     }
 
     @Test func choicesParse() {

@@ -12,12 +12,13 @@ int indextts_dnnl_available(void);
 /// oneDNN's version into the three integers; returns 0 (or -1 when oneDNN reports none).
 int indextts_dnnl_version(int *major, int *minor, int *patch);
 
-/// Threads oneDNN's parallel regions use (its OpenMP runtime); call before the first product.
+/// Threads of the oneDNN products the calling thread starts (its OpenMP runtime's per-thread `nthreads` setting;
+/// threads that never call this use OpenMP's default, `OMP_NUM_THREADS` or every core).
 void indextts_dnnl_set_threads(int threads);
 
 /// Sets the threads of the products this thread starts from now on (OpenMP's per-thread `nthreads` setting) and
 /// returns the previous value, to be restored: e.g. 1 on each worker of a loop that runs independent products side
-/// by side.
+/// by side. `threads` ≤ 0 changes nothing (and still returns the current value).
 int indextts_dnnl_swap_threads(int threads);
 
 /// C[m, n] = op(A)·op(B) + beta·C, row-major, where op(X) is X or Xᵀ (`trans_*` != 0), A is `m×k` after op, B is
