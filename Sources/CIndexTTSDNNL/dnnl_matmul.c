@@ -76,33 +76,19 @@ done:
 
 #define TRY(x) do { status = (x); if (status != dnnl_success) goto done; } while (0)
 
-int indextts_dnnl_matmul(long m, long n, long k,
-                         const void *a, int a_bf16, int trans_a, long lda,
-                         const void *b, int b_bf16, int trans_b, long ldb,
-                         float *c, long ldc, float beta) {
-    if (!indextts_dnnl_available()) return -1;
-    if (m <= 0 || n <= 0 || k <= 0) return (int)dnnl_invalid_arguments;
+// C = A·B + beta·C for described operands (A already bfloat16 or rounded by the caller; B bfloat16, plain or packed).
+static dnnl_status_t run_matmul(dnnl_stream_t stream, const dnnl_memory_desc_t *a_md, const void *a,
+                                const dnnl_memory_desc_t *b_md, const void *b, const dnnl_memory_desc_t *c_md, float *c,
+                                float beta) {
     dnnl_status_t status = dnnl_success;
-    dnnl_stream_t stream = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t matmul = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
-    void *sa = NULL, *sb = NULL;
-    dnnl_memory_desc_t a_md, b_md, c_md, a16_md, b16_md;
-
-    TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    TRY(describe(&a_md, m, k, trans_a, lda, a_bf16));
-    TRY(describe(&b_md, k, n, trans_b, ldb, b_bf16));
-    TRY(describe(&c_md, m, n, 0, ldc, 0));
-    a16_md = a_md;
-    b16_md = b_md;
-    if (!a_bf16) TRY(to_bf16(stream, &a_md, a, m, k, &a16_md, &sa));
-    if (!b_bf16) TRY(to_bf16(stream, &b_md, b, k, n, &b16_md, &sb));
-    TRY(dnnl_memory_create(&ma, &a16_md, engine, a_bf16 ? (void *)a : sa));
-    TRY(dnnl_memory_create(&mb, &b16_md, engine, b_bf16 ? (void *)b : sb));
-    TRY(dnnl_memory_create(&mc, &c_md, engine, c));
+    TRY(dnnl_memory_create(&ma, a_md, engine, (void *)a));
+    TRY(dnnl_memory_create(&mb, b_md, engine, (void *)b));
+    TRY(dnnl_memory_create(&mc, c_md, engine, c));
     TRY(dnnl_primitive_attr_create(&attr));
     if (beta != 0) {
         TRY(dnnl_post_ops_create(&ops));
@@ -111,7 +97,7 @@ int indextts_dnnl_matmul(long m, long n, long k,
     }
     {
         dnnl_matmul_desc_t desc;
-        TRY(dnnl_matmul_desc_init(&desc, &a16_md, &b16_md, NULL, &c_md));
+        TRY(dnnl_matmul_desc_init(&desc, a_md, b_md, NULL, c_md));
         TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
     }
     TRY(dnnl_primitive_create(&matmul, pd));
@@ -128,6 +114,29 @@ done:
     if (ma) dnnl_memory_destroy(ma);
     if (mb) dnnl_memory_destroy(mb);
     if (mc) dnnl_memory_destroy(mc);
+    return status;
+}
+
+int indextts_dnnl_matmul(long m, long n, long k,
+                         const void *a, int a_bf16, int trans_a, long lda,
+                         const void *b, int b_bf16, int trans_b, long ldb,
+                         float *c, long ldc, float beta) {
+    if (!indextts_dnnl_available()) return -1;
+    if (m <= 0 || n <= 0 || k <= 0) return (int)dnnl_invalid_arguments;
+    dnnl_status_t status = dnnl_success;
+    dnnl_stream_t stream = NULL;
+    void *sa = NULL, *sb = NULL;
+    dnnl_memory_desc_t a_md, b_md, c_md, a16_md, b16_md;
+    TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+    TRY(describe(&a_md, m, k, trans_a, lda, a_bf16));
+    TRY(describe(&b_md, k, n, trans_b, ldb, b_bf16));
+    TRY(describe(&c_md, m, n, 0, ldc, 0));
+    a16_md = a_md;
+    b16_md = b_md;
+    if (!a_bf16) TRY(to_bf16(stream, &a_md, a, m, k, &a16_md, &sa));
+    if (!b_bf16) TRY(to_bf16(stream, &b_md, b, k, n, &b16_md, &sb));
+    TRY(run_matmul(stream, &a16_md, a_bf16 ? a : sa, &b16_md, b_bf16 ? b : sb, &c_md, c, beta));
+done:
     if (stream) dnnl_stream_destroy(stream);
     free(sa);
     free(sb);
@@ -201,11 +210,6 @@ int indextts_dnnl_matmul_packed(long m, const void *a, int a_bf16, long lda, con
     if (m <= 0) return (int)dnnl_invalid_arguments;
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t matmul = NULL;
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t ops = NULL;
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
     void *sa = NULL;
     dnnl_memory_desc_t a_md, a16_md, c_md;
     TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
@@ -213,34 +217,8 @@ int indextts_dnnl_matmul_packed(long m, const void *a, int a_bf16, long lda, con
     a16_md = a_md;
     if (!a_bf16) TRY(to_bf16(stream, &a_md, a, m, b->k, &a16_md, &sa));
     TRY(describe(&c_md, m, b->n, 0, ldc, 0));
-    TRY(dnnl_memory_create(&ma, &a16_md, engine, a_bf16 ? (void *)a : sa));
-    TRY(dnnl_memory_create(&mb, &b->md, engine, b->data));
-    TRY(dnnl_memory_create(&mc, &c_md, engine, c));
-    TRY(dnnl_primitive_attr_create(&attr));
-    if (beta != 0) {
-        TRY(dnnl_post_ops_create(&ops));
-        TRY(dnnl_post_ops_append_sum(ops, beta));
-        TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
-    }
-    {
-        dnnl_matmul_desc_t desc;
-        TRY(dnnl_matmul_desc_init(&desc, &a16_md, &b->md, NULL, &c_md));
-        TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
-    }
-    TRY(dnnl_primitive_create(&matmul, pd));
-    {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-        TRY(dnnl_primitive_execute(matmul, stream, 3, args));
-    }
-    TRY(dnnl_stream_wait(stream));
+    TRY(run_matmul(stream, &a16_md, a_bf16 ? a : sa, &b->md, b->data, &c_md, c, beta));
 done:
-    if (matmul) dnnl_primitive_destroy(matmul);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (ops) dnnl_post_ops_destroy(ops);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    if (ma) dnnl_memory_destroy(ma);
-    if (mb) dnnl_memory_destroy(mb);
-    if (mc) dnnl_memory_destroy(mc);
     if (stream) dnnl_stream_destroy(stream);
     free(sa);
     return status == dnnl_success ? 0 : (int)status;
