@@ -208,6 +208,50 @@ extension Tensor {
         }
     }
 
+    /// SwiGLU's down projection with bfloat16 weights, fed straight from the gate and up projections: `self`
+    /// `[…, 2·hidden]` holds `gate` and `up` side by side (one product with `w1` and `w3` stacked); `silu(gate)·up` is
+    /// computed in fp32 exactly as ``siluMultiplying(_:)`` does, rounded to bfloat16 once (nearest even, as a product
+    /// rounds an fp32 operand) and multiplied by `down` `[out, hidden]`: `[…, 2·hidden] → […, out]`. The same numbers
+    /// as `down(gate.siluMultiplying(up))` on bfloat16 weights, without the fp32 intermediate and its conversion.
+    public func siluGatedLinear(bfloat16 down: BFloat16Matrix, bias: Tensor? = nil) throws -> Tensor {
+        let (outFeatures, hidden) = (down.rows, down.columns)
+        guard rank >= 1, shape[rank - 1] == 2 * hidden else {
+            throw TensorError.shapeMismatch(operation: "siluGatedLinear",
+                                            message: "input \(shape) for gate and up halves of \(hidden) with bf16 weight [\(outFeatures), \(hidden)]")
+        }
+        if let bias, bias.count != outFeatures {
+            throw TensorError.shapeMismatch(operation: "siluGatedLinear", message: "bias \(bias.shape) for \(outFeatures) outputs")
+        }
+        let x = contiguous()
+        let rows = x.count / max(2 * hidden, 1)
+        let biasValues = bias?.contiguous()
+        return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
+            let dst = out.baseAddress!
+            if let biasValues {
+                for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
+            } else if hidden == 0 {
+                dst.update(repeating: 0, count: out.count)
+            }
+            guard hidden > 0, rows > 0 else { return }
+            let gated = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * hidden)
+            defer { gated.deallocate() }
+            let source = UncheckedSendableBox(UnsafePointer(x.basePointer)), target = UncheckedSendableBox(gated)
+            Parallel.forEachChunk(count: rows, minimumChunk: max(1, 16_384 / hidden)) { range in
+                // One row at a time through an fp32 row that stays in L1, rounded as a whole.
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: hidden)
+                defer { row.deallocate() }
+                for r in range {
+                    let gate = source.value + r * 2 * hidden
+                    Elementwise.zipDense(gate, 1, gate + hidden, 1, row, count: hidden) { ($0 * VectorMath.sigmoid($0)) * $1 }
+                    indextts_to_bf16(row, target.value + r * hidden, hidden)
+                }
+            }
+            Tensor.bfloat16Product(m: rows, n: outFeatures, k: hidden, a: .bfloat16Bits(gated), transA: false,
+                                   lda: hidden, b: .bfloat16(down), transB: true, ldb: hidden,
+                                   c: dst, ldc: outFeatures, beta: biasValues == nil ? 0 : 1)
+        }
+    }
+
     /// `y = x·Wᵀ + b` with `W` `[out, in]` prepared as bfloat16: `[…, in] → […, out]`.
     public func linear(bfloat16 weight: BFloat16Matrix, bias: Tensor? = nil) throws -> Tensor {
         let (outFeatures, inFeatures) = (weight.rows, weight.columns)

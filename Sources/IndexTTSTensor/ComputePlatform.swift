@@ -271,7 +271,8 @@ public struct ComputeEnvironment: Sendable {
             "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads",
             "bf16 products (--precision bf16): " + (ComputePrecision.unsupportedBFloat16Reason.map { "unavailable: " + $0 }
                                                      ?? "native, oneDNN \(ComputePrecision.oneDNNVersion)"),
-            "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue), "
+            "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue) "
+                + "(wide rows: \(HalfMatrix.tileKernels.rawValue) tiles), "
                 + "attention softmax \(RowKernels.softmaxKernels.rawValue)"
                 + (KernelSet.forced != nil ? " (\(KernelSet.environmentVariable) forces them)" : ""),
             "1-D convolutions: " + (Tensor.oneDNNConvolution ? "oneDNN direct convolution" : "im2col + OpenBLAS")

@@ -4,7 +4,8 @@ import COpenBLAS
 /// A weight matrix `[rows, columns]` (PyTorch `Linear` layout, one output per row) stored as IEEE fp16: half the
 /// bytes of fp32, which is what bounds memory-bound decoding (one input row against every weight). Products are
 /// computed in fp32 by C kernels chosen per instruction set (``KernelSet``): 1–4 rows (a request's beams) by a SIMD
-/// GEMV that widens each weight once and dots it with every row, output rows split across cores; 5–512 rows
+/// GEMV that widens each weight once and dots it with every row, output rows split across cores (2–4 rows too wide
+/// to stay in L1 beside the weights by the register tiles instead, ``gemvInputBytes``); 5–512 rows
 /// (several requests decoding together, a prompt) by register tiles over cache-resident blocks of weights; more rows
 /// by widening blocks of weights and calling `cblas_sgemm`. The portable path (``KernelSet/swift``) has Swift
 /// versions of the GEMV for 1–8 rows.
@@ -57,11 +58,27 @@ public struct HalfMatrix: Sendable {
     /// Swift loop, and all three read 33–34 GB/s for one row (docs/BENCHMARKS.md).
     public static let defaultKernels: KernelSet = KernelSet.forced ?? Swift.min(.avx2, KernelSet.supported)
 
+    /// The kernel set of the register tiles when 2–4 rows are too wide for the GEMV (``gemvInputBytes``), unless
+    /// `INDEXTTS_KERNELS` forces one: the widest the CPU has. On Zen 4 (2 cores, 24 matrices 1280×5120 as in the
+    /// GPT's MLP output, 3 rows, best of 12): AVX-512 tiles of 4 weight rows 10.6–10.9 ms, AVX2 tiles of 3 rows
+    /// 12.5–12.6 ms, the AVX2 GEMV 18.9–19.5 ms.
+    public static let tileKernels: KernelSet = KernelSet.forced ?? KernelSet.supported
+
+    /// Above this many bytes of fp32 input rows (`count × columns × 4`), 2–4 rows run through the register tiles
+    /// instead of the GEMV. The GEMV walks one weight row at a time (one sequential stream over the whole matrix) and
+    /// dots it with every input row, so its input rows must stay in L1 (32 KB per core on Zen 4): 3 beams × 5,120
+    /// columns (60 KB) come from L2 for every weight row and took the GPT's MLP output product from the 1-row time
+    /// (≈ 10 ms for 24 layers) to 19 ms. The tiles reuse each loaded input vector for 4 weight rows, at the cost of 4
+    /// shorter streams — slower where the rows are short (24 matrices 5120×1280, 3 rows: GEMV 9.2 ms, tiles 15 ms).
+    public static let gemvInputBytes = 24 * 1024
+
     /// `x·Wᵀ (+ bias)`: `[…, columns] → […, rows]`.
-    /// - Parameter kernels: the kernel set for up to ``blockedKernelRows`` rows (default ``defaultKernels``; one the CPU lacks falls back to
+    /// - Parameter kernels: the kernel set for up to ``blockedKernelRows`` rows (default: each path's measured
+    ///   choice, ``defaultKernels`` for the GEMV and ``tileKernels`` for the tiles; one the CPU lacks falls back to
     ///   ``KernelSet/supported``) — tests run every path on one machine.
-    public func multiply(_ x: Tensor, bias: Tensor? = nil, kernels: KernelSet = HalfMatrix.defaultKernels) throws -> Tensor {
-        let kernels = Swift.min(kernels, KernelSet.supported)
+    public func multiply(_ x: Tensor, bias: Tensor? = nil, kernels requested: KernelSet? = nil) throws -> Tensor {
+        let kernels = Swift.min(requested ?? Self.defaultKernels, KernelSet.supported)
+        let tiles = Swift.min(requested ?? Self.tileKernels, KernelSet.supported)
         guard x.rank >= 1, x.shape[x.rank - 1] == columns else {
             throw TensorError.shapeMismatch(operation: "HalfMatrix.multiply", message: "input \(x.shape) for [\(rows), \(columns)] weights")
         }
@@ -75,6 +92,10 @@ public struct HalfMatrix: Sendable {
             let dst = out.baseAddress!, src = UnsafePointer(input.basePointer)
             if batch == 0 {
                 // No rows: nothing to multiply (and nothing for a kernel to write).
+            } else if batch <= 4, batch >= 2, batch * columns * 4 > Self.gemvInputBytes, tiles != .swift {
+                // Decoding beams whose input rows do not fit L1 beside the weights: one pass of the weights through
+                // the register tiles (each input vector serves 4 or 3 weight rows).
+                kernelTiles(src, count: batch, dst, wide: tiles == .avx512)
             } else if batch <= 4, kernels != .swift {
                 // One pass of the weights through the C GEMV kernel of this CPU's instruction set (decoding beams).
                 kernelRows(src, count: batch, dst, wide: kernels == .avx512)
@@ -113,6 +134,22 @@ public struct HalfMatrix: Sendable {
                 indextts_f16_gemv_avx512(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
             } else {
                 indextts_f16_gemv_avx2(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
+            }
+        }
+    }
+
+    /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (2–4) rows through the register-tile kernels
+    /// (`indextts_f16_gemm_avx512`: 4 weight rows, `_avx2`: 3), output rows split across cores, one pass over the
+    /// weights (all input rows are one group, so no weight block needs to stay in cache).
+    private func kernelTiles(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool) {
+        let n = columns, outputs = rows
+        let weights = UncheckedSendableBox(UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
+        let xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
+        Parallel.forEachChunk(count: outputs, minimumChunk: 64) { range in
+            if wide {
+                indextts_f16_gemm_avx512(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
+            } else {
+                indextts_f16_gemm_avx2(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
             }
         }
     }

@@ -143,6 +143,53 @@ struct BFloat16Tests {
         #expect(try Linear(weight: weight, bias: nil).bfloat16().weightByteCount >= 72 * 96 * 2)
     }
 
+    /// SwiGLU's fused down projection rounds `silu(gate)·up` once, as the product would round the fp32
+    /// intermediate: bit for bit the unfused `down(gate.siluMultiplying(up))`, with and without bias, for one row,
+    /// a few and more rows than one core's chunk.
+    @Test func siluGatedLinearEqualsTheUnfusedProduct() throws {
+        let (hidden, outputs) = (40, 24)
+        let down = try BFloat16Matrix(Self.random([outputs, hidden], seed: 31), packedAsTransposedRightOperand: true)
+        let bias = Self.random([outputs], seed: 32)
+        for rows in [1, 7, 530] {
+            let both = Self.random([rows, 2 * hidden], seed: UInt64(33 + rows)).affine(scale: 6)
+            let halves = try both.split(sizes: [hidden, hidden], axis: 1)
+            let intermediate = try halves[0].siluMultiplying(halves[1])
+            for b in [nil, bias] {
+                let fused = try both.siluGatedLinear(bfloat16: down, bias: b)
+                #expect(fused.shape == [rows, outputs])
+                #expect(fused.scalars == (try intermediate.linear(bfloat16: down, bias: b).scalars), "\(rows) rows, bias \(b != nil)")
+            }
+        }
+        #expect(throws: TensorError.self) { try Self.random([3, 2 * hidden + 1], seed: 1).siluGatedLinear(bfloat16: down) }
+        #expect(throws: TensorError.self) {
+            try Self.random([3, 2 * hidden], seed: 1).siluGatedLinear(bfloat16: down, bias: Self.random([outputs + 1], seed: 2))
+        }
+    }
+
+    /// A SwiGLU block in bfloat16 stacks its gate and up weights into one product (gated, with or without biases;
+    /// any weight layout) and matches the fp32 block; the unstacked bfloat16 block agrees with it.
+    @Test func stackedSwiGLUMatchesFloat32() throws {
+        let (dim, hidden) = (48, 72)
+        let w1 = Self.random([hidden, dim], seed: 41), w3 = Self.random([dim, hidden], seed: 42), w2 = Self.random([dim, hidden], seed: 43)
+        let b1 = Self.random([hidden], seed: 44), b3 = Self.random([hidden], seed: 45), b2 = Self.random([dim], seed: 46)
+        let x = Self.random([2, 33, dim], seed: 47)
+        for biases in [false, true] {
+            let block = FeedForward(.gated(gate: Linear(weight: w1, bias: biases ? b1 : nil),
+                                           up: Linear(weight: w3, bias: biases ? b3 : nil, layout: .inOut),
+                                           down: Linear(weight: w2, bias: biases ? b2 : nil)))
+            let converted = try block.bfloat16()
+            guard case .gatedStacked = converted.kind else {
+                Issue.record("bfloat16() kept the gate and up products apart (biases \(biases))")
+                continue
+            }
+            Self.expectBFloat16Close(try converted(x), try block(x), "stacked SwiGLU, biases \(biases)")
+            let apart = FeedForward(.gated(gate: try Linear(weight: w1, bias: biases ? b1 : nil).bfloat16(),
+                                           up: try Linear(weight: w3, bias: biases ? b3 : nil, layout: .inOut).bfloat16(),
+                                           down: try Linear(weight: w2, bias: biases ? b2 : nil).bfloat16()))
+            #expect(relativeRMSDifference(try converted(x), try apart(x)) < 1e-5, "stacked vs apart, biases \(biases)")
+        }
+    }
+
     /// Attention in bfloat16 works through the queries in blocks (``Tensor/queryBlockRows``) with each head on one
     /// core: several blocks, uneven last blocks, causal masking across block boundaries and key lengths all agree
     /// with fp32.

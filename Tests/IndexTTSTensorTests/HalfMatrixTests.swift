@@ -56,6 +56,35 @@ struct HalfMatrixTests {
         }
     }
 
+    /// 2–4 input rows too wide for the GEMV to keep in L1 (`rows × columns × 4` > ``HalfMatrix/gemvInputBytes``)
+    /// go through the register tiles: the same rounded product on every kernel set and with each path's default
+    /// (nil), with output rows not a multiple of the tiles' 3 or 4 and a SIMD tail in the columns.
+    @Test func wideInputRowsUseTheTilesAndComputeTheRoundedProduct() throws {
+        let (out, inFeatures) = (38, 3_101)
+        #expect(2 * inFeatures * 4 > HalfMatrix.gemvInputBytes && inFeatures * 4 <= HalfMatrix.gemvInputBytes)
+        let w = random([out, inFeatures], seed: 31)
+        let half = try HalfMatrix(w)
+        let rounded = w.scalars.map { Double(Float(Float16($0))) }
+        let sets: [KernelSet?] = [nil] + KernelSet.allCases.filter { $0 <= KernelSet.supported }
+        for batch in 1...4 {
+            let x = random([batch, inFeatures], seed: UInt64(40 + batch)), xs = x.scalars
+            for set in sets {
+                let y = try half.multiply(x, kernels: set).scalars
+                for r in 0..<batch {
+                    for o in 0..<out {
+                        var exact = 0.0, magnitude = 0.0
+                        for c in 0..<inFeatures {
+                            exact += rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c])
+                            magnitude += abs(rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c]))
+                        }
+                        let error = abs(Double(y[r * out + o]) - exact)
+                        #expect(error <= 1e-5 * magnitude + 1e-6, "\(set?.rawValue ?? "default") batch \(batch) row \(r) out \(o): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func inOutLayoutIsTransposedOnLoad() throws {
         let w = random([5, 3], seed: 4), x = random([1, 5], seed: 5)
         let y = try HalfMatrix(w, layout: .inOut).multiply(x)
