@@ -177,8 +177,8 @@ extension Tensor {
                             applyMask(scores, lq: rows, lk: lk, firstRow: first, totalRows: lq, causal: mask.isCausal,
                                       validKeys: mask.keyLengths?[b], additive: nil)
                             for i in 0..<rows {
-                                inverseSums[first + i] = RowKernels.unnormalisedSoftmaxRow(scores + i * lk, lk, scale: s,
-                                                                                           bfloat16: probabilities + i * lk)
+                                inverseSums[first + i] = RowKernels.bfloat16SoftmaxRow(scores + i * lk, lk, scale: s,
+                                                                                       into: probabilities + i * lk)
                             }
                             // P·V into a dense block (oneDNN's brgemm wants ldc = dv; with the merged-heads stride it
                             // falls back to a slower kernel), then each row divided by its sum on the way out.

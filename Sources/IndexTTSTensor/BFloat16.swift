@@ -1,4 +1,5 @@
 import CIndexTTSDNNL
+import CIndexTTSKernels
 
 /// The arithmetic the heavy matrix products of a model run in.
 ///
@@ -210,9 +211,11 @@ extension Tensor {
 
     /// SwiGLU's down projection with bfloat16 weights, fed straight from the gate and up projections: `self`
     /// `[…, 2·hidden]` holds `gate` and `up` side by side (one product with `w1` and `w3` stacked); `silu(gate)·up` is
-    /// computed in fp32 exactly as ``siluMultiplying(_:)`` does, rounded to bfloat16 once (nearest even, as a product
-    /// rounds an fp32 operand) and multiplied by `down` `[out, hidden]`: `[…, 2·hidden] → […, out]`. The same numbers
-    /// as `down(gate.siluMultiplying(up))` on bfloat16 weights, without the fp32 intermediate and its conversion.
+    /// rounded to bfloat16 once (nearest even, as a product rounds an fp32 operand) and multiplied by `down`
+    /// `[out, hidden]`: `[…, 2·hidden] → […, out]`. Without the fp32 intermediate and its conversion. Where
+    /// ``RowKernels/bfloat16RowKernels``, the activation comes from `indextts_silu_mul_bf16` (e^x to 2.3·10⁻⁷, so a
+    /// value may round to the neighbouring bfloat16); elsewhere it is computed as ``siluMultiplying(_:)`` does and the
+    /// result equals `down(gate.siluMultiplying(up))` bit for bit.
     public func siluGatedLinear(bfloat16 down: BFloat16Matrix, bias: Tensor? = nil) throws -> Tensor {
         let (outFeatures, hidden) = (down.rows, down.columns)
         guard rank >= 1, shape[rank - 1] == 2 * hidden else {
@@ -242,8 +245,12 @@ extension Tensor {
                 defer { row.deallocate() }
                 for r in range {
                     let gate = source.value + r * 2 * hidden
-                    Elementwise.zipDense(gate, 1, gate + hidden, 1, row, count: hidden) { ($0 * VectorMath.sigmoid($0)) * $1 }
-                    indextts_to_bf16(row, target.value + r * hidden, hidden)
+                    if RowKernels.bfloat16RowKernels {
+                        indextts_silu_mul_bf16(gate, gate + hidden, target.value + r * hidden, hidden)
+                    } else {
+                        Elementwise.zipDense(gate, 1, gate + hidden, 1, row, count: hidden) { ($0 * VectorMath.sigmoid($0)) * $1 }
+                        indextts_to_bf16(row, target.value + r * hidden, hidden)
+                    }
                 }
             }
             Tensor.bfloat16Product(m: rows, n: outFeatures, k: hidden, a: .bfloat16Bits(gated), transA: false,

@@ -73,6 +73,22 @@ enum RowKernels {
         }
     }
 
+    /// Whether rows that become bfloat16 operands (attention probabilities, SwiGLU's gated activation) run on the
+    /// AVX512-BF16 kernels (`indextts_softmax_row_bf16`, `indextts_silu_mul_bf16`: 2^t by a short polynomial and
+    /// `vcvtne2ps2bf16`): where the CPU has AVX512-BF16 and `INDEXTTS_KERNELS` does not force a narrower set.
+    /// Elsewhere the fp32 kernels compute the rows and round them.
+    static let bfloat16RowKernels: Bool = KernelSet.supported == .avx512 && (KernelSet.forced ?? .avx512) == .avx512
+        && CPUIdentity.current.instructionSets.contains(.avx512bf16)
+
+    /// ``unnormalisedSoftmaxRow(_:_:scale:bfloat16:kernels:)`` into bfloat16 for a bfloat16 P·V product (`row` is
+    /// left alone): on the AVX512-BF16 kernel where ``bfloat16RowKernels``, else the fp32 kernel's values rounded.
+    @inline(__always)
+    static func bfloat16SoftmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, scale: Float,
+                                   into bits: UnsafeMutablePointer<UInt16>) -> Float {
+        if bfloat16RowKernels { return indextts_softmax_row_bf16(row, n, scale, bits) }
+        return unnormalisedSoftmaxRow(row, n, scale: scale, bfloat16: bits)
+    }
+
     /// The kernel set of the attention softmax: ``KernelSet/forced`` or the best the CPU supports (the row is
     /// compute-bound, so 512-bit vectors help even where they are double-pumped).
     static let softmaxKernels: KernelSet = KernelSet.forced ?? KernelSet.supported

@@ -144,8 +144,9 @@ struct BFloat16Tests {
     }
 
     /// SwiGLU's fused down projection rounds `silu(gate)·up` once, as the product would round the fp32
-    /// intermediate: bit for bit the unfused `down(gate.siluMultiplying(up))`, with and without bias, for one row,
-    /// a few and more rows than one core's chunk.
+    /// intermediate: bit for bit the unfused `down(gate.siluMultiplying(up))` on the portable activation, within
+    /// 1e-4 relative RMS on the AVX512-BF16 kernel (its e^x may move a value to the neighbouring bfloat16), with and
+    /// without bias, for one row, a few and more rows than one core's chunk.
     @Test func siluGatedLinearEqualsTheUnfusedProduct() throws {
         let (hidden, outputs) = (40, 24)
         let down = try BFloat16Matrix(Self.random([outputs, hidden], seed: 31), packedAsTransposedRightOperand: true)
@@ -157,7 +158,12 @@ struct BFloat16Tests {
             for b in [nil, bias] {
                 let fused = try both.siluGatedLinear(bfloat16: down, bias: b)
                 #expect(fused.shape == [rows, outputs])
-                #expect(fused.scalars == (try intermediate.linear(bfloat16: down, bias: b).scalars), "\(rows) rows, bias \(b != nil)")
+                let unfused = try intermediate.linear(bfloat16: down, bias: b)
+                if RowKernels.bfloat16RowKernels {
+                    #expect(relativeRMSDifference(fused, unfused) < 1e-4, "\(rows) rows, bias \(b != nil)")
+                } else {
+                    #expect(fused.scalars == unfused.scalars, "\(rows) rows, bias \(b != nil)")
+                }
             }
         }
         #expect(throws: TensorError.self) { try Self.random([3, 2 * hidden + 1], seed: 1).siluGatedLinear(bfloat16: down) }

@@ -1,3 +1,4 @@
+import CIndexTTSKernels
 import Foundation
 @testable import IndexTTSTensor
 import IndexTTSTestSupport
@@ -51,6 +52,57 @@ struct SoftmaxKernelTests {
                         #expect(bits[j] == expected, "\(set) n \(n) j \(j): bfloat16 \(bits[j]) vs \(expected)")
                     }
                 }
+            }
+        }
+    }
+
+    /// The AVX512-BF16 rows (bfloat16 attention probabilities, SwiGLU's gated activation) against Double: each
+    /// value within one bfloat16 step (2⁻⁸ relative) of the exact one, 1/Σ within 1e-5, masked keys exactly 0, the
+    /// scores untouched, a fully masked row zeros; silu·up at the extremes (±200: e^(−g) overflows or vanishes).
+    @Test(.enabled(if: RowKernels.bfloat16RowKernels, "needs AVX512-BF16"))
+    func bfloat16RowKernelsMatchDouble() {
+        let scale: Float = 0.125
+        for n in Self.lengths {
+            for masked in [false, true] {
+                let values = row(n, seed: UInt64(n * 2 + (masked ? 1 : 0)), masked: masked)
+                let maximum = values.max()!
+                let exact = values.map { $0 == -.infinity ? 0 : Foundation.exp(Double(scale) * Double($0 - maximum)) }
+                var scores = values
+                var bits = [UInt16](repeating: 0xFFFF, count: n)
+                let inverse = scores.withUnsafeMutableBufferPointer { s in
+                    bits.withUnsafeMutableBufferPointer { b in
+                        RowKernels.bfloat16SoftmaxRow(s.baseAddress!, n, scale: scale, into: b.baseAddress!)
+                    }
+                }
+                #expect(abs(Double(inverse) * exact.reduce(0, +) - 1) < 1e-5, "n \(n) masked \(masked): 1/sum")
+                #expect(scores == values, "n \(n): the scores are left alone")
+                for j in 0..<n {
+                    let value = Double(Float(bitPattern: UInt32(bits[j]) << 16))
+                    #expect(abs(value - exact[j]) <= exact[j] / 256 + 1e-37, "n \(n) j \(j): \(value) vs \(exact[j])")
+                    if values[j] == -.infinity { #expect(bits[j] == 0, "n \(n) j \(j): masked key") }
+                }
+            }
+        }
+        for n in [1, 16, 37] {
+            var scores = [Float](repeating: -.infinity, count: n)
+            var bits = [UInt16](repeating: 0xFFFF, count: n)
+            let inverse = scores.withUnsafeMutableBufferPointer { s in
+                bits.withUnsafeMutableBufferPointer { RowKernels.bfloat16SoftmaxRow(s.baseAddress!, n, scale: 1, into: $0.baseAddress!) }
+            }
+            #expect(inverse == 0 && bits.allSatisfy { $0 == 0 }, "fully masked, n \(n)")
+        }
+
+        for n in Self.lengths {
+            let gate = TestRandom.integers(n, seed: UInt64(900 + n), modulus: 60001).enumerated().map { j, v in
+                j % 11 == 5 ? (j % 2 == 0 ? Float(200) : -200) : Float(v) / 1000 - 30
+            }
+            let up = TestRandom.integers(n, seed: UInt64(700 + n), modulus: 2001).map { Float($0) / 1000 - 1 }
+            var bits = [UInt16](repeating: 0xFFFF, count: n)
+            bits.withUnsafeMutableBufferPointer { indextts_silu_mul_bf16(gate, up, $0.baseAddress!, n) }
+            for j in 0..<n {
+                let g = Double(gate[j]), exact = g / (1 + Foundation.exp(-g)) * Double(up[j])
+                let value = Double(Float(bitPattern: UInt32(bits[j]) << 16))
+                #expect(abs(value - exact) <= abs(exact) / 256 + 1e-30, "silu·up n \(n) j \(j): \(value) vs \(exact) (gate \(g))")
             }
         }
     }

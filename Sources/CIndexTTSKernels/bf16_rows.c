@@ -1,0 +1,93 @@
+// Rows that end as bfloat16 operands of a bf16 product (see indextts_kernels.h): the attention softmax and SwiGLU's
+// silu(gate)·up. Their values are rounded to 8 significant bits right after, so e^x is computed as 2^t with a
+// degree-5 polynomial for 2^f on [−½, ½] (relative error 2.3·10⁻⁷ in fp32, against bfloat16's 2⁻⁹ rounding) and
+// the power of two applied by `scalef`; the rounding itself is AVX512-BF16's `vcvtne2ps2bf16` (nearest even, one
+// instruction for 32 values). Needs AVX512F/VL/BW, AVX512-BF16 and FMA.
+#include "indextts_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <math.h>
+
+#define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,fma")))
+
+// 2^t for t ≤ 128 or NaN: below −160 (where 2^t is 0 in fp32) it is 0, −∞ included; NaN stays NaN (`max` returns
+// its second operand when either is NaN).
+static inline __attribute__((always_inline)) BF16K __m512 exp2_512(__m512 t) {
+    t = _mm512_max_ps(_mm512_set1_ps(-160.0f), t);
+    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(t, n);
+    __m512 p = _mm512_set1_ps(1.32764445e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.67553724e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.55071346e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.40221202e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.93146944e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.00000012f));
+    return _mm512_scalef_ps(p, n);
+}
+
+BF16K float indextts_softmax_row_bf16(const float *row, long n, float scale, uint16_t *bf16) {
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    long i = 0;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row + i));
+    if (i < n) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), (__mmask16)((1u << (n - i)) - 1), row + i));
+    float maximum = _mm512_reduce_max_ps(m);
+    if (maximum == -INFINITY) {
+        for (long j = 0; j < n; j++) bf16[j] = 0;
+        return 0;
+    }
+    // scale·(x − max)·log₂e as one FMA: x·a − max·a.
+    const float a = scale * 1.44269504f;
+    __m512 factor = _mm512_set1_ps(a), offset = _mm512_set1_ps(-maximum * a);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 e0 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i), factor, offset));
+        __m512 e1 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), factor, offset));
+        acc0 = _mm512_add_ps(acc0, e0);
+        acc1 = _mm512_add_ps(acc1, e1);
+        _mm512_storeu_si512((void *)(bf16 + i), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
+    }
+    for (; i < n; i += 16) {
+        long left = n - i;
+        __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512 e = _mm512_maskz_mov_ps(k, exp2_512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + i), factor, offset)));
+        acc0 = _mm512_add_ps(acc0, e);
+        _mm256_mask_storeu_epi16(bf16 + i, k, (__m256i)_mm512_cvtneps_pbh(e));
+    }
+    return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, long n) {
+    const __m512 minusLog2e = _mm512_set1_ps(-1.44269504f), one = _mm512_set1_ps(1.0f), top = _mm512_set1_ps(128.0f);
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 g0 = _mm512_loadu_ps(gate + i), g1 = _mm512_loadu_ps(gate + i + 16);
+        // e^(−g) = 2^(−g·log₂e), capped at 2^128 = ∞ (then silu(g)·u = ±0, its limit).
+        __m512 d0 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g0, minusLog2e), top)));
+        __m512 d1 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g1, minusLog2e), top)));
+        __m512 s0 = _mm512_mul_ps(_mm512_div_ps(g0, d0), _mm512_loadu_ps(up + i));
+        __m512 s1 = _mm512_mul_ps(_mm512_div_ps(g1, d1), _mm512_loadu_ps(up + i + 16));
+        _mm512_storeu_si512((void *)(dst + i), (__m512i)_mm512_cvtne2ps_pbh(s1, s0));
+    }
+    for (; i < n; i += 16) {
+        long left = n - i;
+        __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
+        __m512 d = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g, minusLog2e), top)));
+        __m512 s = _mm512_mul_ps(_mm512_div_ps(g, d), _mm512_maskz_loadu_ps(k, up + i));
+        _mm256_mask_storeu_epi16(dst + i, k, (__m256i)_mm512_cvtneps_pbh(s));
+    }
+}
+
+#else
+
+float indextts_softmax_row_bf16(const float *row, long n, float scale, uint16_t *bf16) {
+    (void)row; (void)n; (void)scale; (void)bf16;
+    return 0;
+}
+void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, long n) {
+    (void)gate; (void)up; (void)dst; (void)n;
+}
+
+#endif
