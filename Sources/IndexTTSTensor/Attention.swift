@@ -129,9 +129,9 @@ extension Tensor {
     /// The fused attention in bfloat16, one (batch, head) pair per task: each core takes whole pairs and runs
     /// their products with a one-thread oneDNN (`indextts_dnnl_swap_threads`), so the products, the softmax
     /// and the rounding of the operands follow each other on one core without handing work between oneDNN's
-    /// OpenMP threads and ours. Per pair: queries, keys and values rounded to bfloat16 once, then per block of
-    /// query rows `S = Q·Kᵀ` (fp32), unnormalised softmax `e^(s·(S − max))` written as bfloat16, `O = P·V`, rows
-    /// divided by their sums.
+    /// OpenMP threads and ours. Per pair: queries, keys and values rounded to bfloat16 once (with more than one
+    /// block, `Kᵀ` and `V` also packed once into oneDNN's blocked layout), then per block of query rows `S = Q·Kᵀ`
+    /// (fp32), unnormalised softmax `e^(s·(S − max))` written as bfloat16, `O = P·V`, rows divided by their sums.
     private static func headParallelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
                                                       queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
                                                       scale s: Float, mask: AttentionMask) throws -> Tensor {
@@ -169,11 +169,20 @@ extension Tensor {
                         indextts_to_bf16(q.basePointer + b * q.strides[0] + h * q.strides[1], qb, lq * dim)
                         indextts_to_bf16_rows(k.basePointer + b * k.strides[0] + h * k.strides[1], k.strides[2], kb, dim, lk, dim)
                         indextts_to_bf16_rows(v.basePointer + b * v.strides[0] + h * v.strides[1], v.strides[2], vb, dv, lk, dv)
+                        // Kᵀ and V in oneDNN's blocked layout once per pair (else every block's product copies them
+                        // into it again); a refused packing falls back to the plain operands.
+                        let packed = lq > blockRows
+                        let packedK = packed ? indextts_dnnl_pack_b(blockRows, lk, dim, kb, 1, 1, dim) : nil
+                        defer { indextts_dnnl_packed_b_free(packedK) }
+                        let packedV = packed ? indextts_dnnl_pack_b(blockRows, dv, lk, vb, 1, 0, dv) : nil
+                        defer { indextts_dnnl_packed_b_free(packedV) }
                         var first = 0
                         while first < lq {
                             let rows = min(blockRows, lq - first)
-                            bfloat16Product(m: rows, n: lk, k: dim, a: .bfloat16Bits(qb + first * dim), transA: false, lda: dim,
-                                            b: .bfloat16Bits(kb), transB: true, ldb: dim, c: scores, ldc: lk, beta: 0)
+                            if packedK == nil || indextts_dnnl_matmul_packed(rows, qb + first * dim, 1, dim, packedK, scores, lk, 0) != 0 {
+                                bfloat16Product(m: rows, n: lk, k: dim, a: .bfloat16Bits(qb + first * dim), transA: false, lda: dim,
+                                                b: .bfloat16Bits(kb), transB: true, ldb: dim, c: scores, ldc: lk, beta: 0)
+                            }
                             applyMask(scores, lq: rows, lk: lk, firstRow: first, totalRows: lq, causal: mask.isCausal,
                                       validKeys: mask.keyLengths?[b], additive: nil)
                             for i in 0..<rows {
@@ -182,8 +191,10 @@ extension Tensor {
                             }
                             // P·V into a dense block (oneDNN's brgemm wants ldc = dv; with the merged-heads stride it
                             // falls back to a slower kernel), then each row divided by its sum on the way out.
-                            bfloat16Product(m: rows, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
-                                            b: .bfloat16Bits(vb), transB: false, ldb: dv, c: blockOutput, ldc: dv, beta: 0)
+                            if packedV == nil || indextts_dnnl_matmul_packed(rows, probabilities, 1, lk, packedV, blockOutput, dv, 0) != 0 {
+                                bfloat16Product(m: rows, n: dv, k: lk, a: .bfloat16Bits(probabilities), transA: false, lda: lk,
+                                                b: .bfloat16Bits(vb), transB: false, ldb: dv, c: blockOutput, ldc: dv, beta: 0)
+                            }
                             for i in 0..<rows {
                                 Elementwise.mapDense(UnsafePointer(blockOutput + i * dv), op + (first + i) * rowStride,
                                                      count: dv) { [inverse = inverseSums[first + i]] in $0 * inverse }

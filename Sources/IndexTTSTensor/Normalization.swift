@@ -24,6 +24,52 @@ extension Tensor {
         return Tensor.normalizeRows(self, rowLength: n, weight: weight, bias: nil, subtractMean: false, eps: eps)
     }
 
+    /// RMS norm over the last axis followed by a per-item modulation (adaptive norms, e.g. the S2M DiT's
+    /// AdaLN-RMSNorm): for `self` `[batch, time, dim]`, `(x / √(mean(x²) + eps)·weight)·scale[b] + shift[b]`, where
+    /// item b's `scale` is `scale[b, scaleOffset ..< scaleOffset + dim]` and its `shift` likewise (`scale` and `shift`
+    /// `[batch, ≥ offset + dim]`, e.g. both halves of one projection). One pass per row, rows split across cores; the
+    /// same operations in the same order as `rmsNorm` then `x·scale + shift`.
+    public func rmsNormModulated(weight: Tensor?, eps: Float = 1e-6, scale: Tensor, scaleOffset: Int = 0,
+                                 shift: Tensor, shiftOffset: Int = 0) throws -> Tensor {
+        guard rank == 3, scale.rank == 2, shift.rank == 2, scale.shape[0] == shape[0], shift.shape[0] == shape[0],
+              scaleOffset >= 0, shiftOffset >= 0, scale.shape[1] >= scaleOffset + shape[2],
+              shift.shape[1] >= shiftOffset + shape[2] else {
+            throw TensorError.shapeMismatch(operation: "rmsNormModulated",
+                                            message: "input \(shape), scale \(scale.shape) at \(scaleOffset), shift \(shift.shape) at \(shiftOffset)")
+        }
+        let n = shape[2], time = shape[1]
+        try Tensor.checkAffine(weight, nil, count: n, operation: "rmsNormModulated", input: shape)
+        typealias V = SIMD8<Float>
+        let dense = contiguous(), w = weight?.contiguous(), sc = scale.contiguous(), sh = shift.contiguous()
+        let rows = n == 0 ? 0 : dense.count / n
+        return Tensor.make(shape) { out in
+            let src = UnsafePointer(dense.basePointer), dst = out.baseAddress!
+            Parallel.forEachChunk(count: rows, minimumChunk: max(1, 8192 / max(n, 1))) { range in
+                for r in range {
+                    let row = src + r * n, o = dst + r * n, item = r / max(time, 1)
+                    let s = UnsafePointer(sc.basePointer + item * sc.shape[1] + scaleOffset)
+                    let b = UnsafePointer(sh.basePointer + item * sh.shape[1] + shiftOffset)
+                    var acc = V(repeating: 0)
+                    var i = 0
+                    while i + 8 <= n {
+                        let d = UnsafeRawPointer(row + i).loadUnaligned(as: V.self)
+                        acc += d * d
+                        i += 8
+                    }
+                    var sq = acc.sum()
+                    while i < n { sq += row[i] * row[i]; i += 1 }
+                    let inv = 1 / sqrtf(sq / Float(n) + eps)
+                    Elementwise.mapDense(row, o, count: n) { $0 * inv }
+                    if let w {
+                        Elementwise.zipDense(UnsafePointer(o), 1, UnsafePointer(w.basePointer), 1, o, count: n) { $0 * $1 }
+                    }
+                    Elementwise.zipDense(UnsafePointer(o), 1, s, 1, o, count: n) { $0 * $1 }
+                    Elementwise.zipDense(UnsafePointer(o), 1, b, 1, o, count: n) { $0 + $1 }
+                }
+            }
+        }
+    }
+
     /// Group norm over `[batch, channels, *]`: statistics per (batch, group); affine per channel.
     public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
         guard rank >= 2, groups > 0, shape[1] % groups == 0 else {

@@ -51,7 +51,11 @@ struct AdaptiveRMSNorm: Sendable {
 
     /// `x` `[batch, time, dim]` with `modulation` `[batch, 2·dim]`.
     func callAsFunction(_ x: Tensor, modulation: Tensor) throws -> Tensor {
-        try S2M.modulate(norm(x), scale: modulation, scaleOffset: 0, shift: modulation, shiftOffset: dimensions)
+        guard x.rank == 3, modulation.rank == 2, modulation.shape[0] == x.shape[0], modulation.shape[1] == 2 * dimensions else {
+            throw ModelError.invalidInput(component: "S2M", reason: "modulation of \(x.shape) by \(modulation.shape)")
+        }
+        return try x.rmsNormModulated(weight: norm.weight, eps: norm.eps, scale: modulation, scaleOffset: 0,
+                                      shift: modulation, shiftOffset: dimensions)
     }
 }
 
