@@ -48,13 +48,16 @@ struct CoreBehaviourTests {
 
     /// RoPE reads strided views directly and keeps its per-position tables between calls: a strided view, the same
     /// values made dense, and a second call (table reused) all give the same result; features past the rotated
-    /// ones are copied through.
-    @Test(arguments: [RotaryEmbedding.PairStyle.interleaved, .halves])
-    func rotaryOnStridedViewsEqualsDense(style: RotaryEmbedding.PairStyle) throws {
-        let fused = random([2, 70, 3 * 16], seed: 42)
-        let view = try fused.split(sizes: [16, 16, 16], axis: 2)[1].unflattened(axis: 2, into: [2, 8]).permuted([0, 2, 1, 3])
+    /// ones are copied through. Head widths 8 (scalar loops) and 48 (interleaved pairs 8 at a time, then a scalar
+    /// rest when 40 are rotated).
+    @Test(arguments: [RotaryEmbedding.PairStyle.interleaved, .halves], [8, 48])
+    func rotaryOnStridedViewsEqualsDense(style: RotaryEmbedding.PairStyle, headDim: Int) throws {
+        let fused = random([2, 70, 3 * 2 * headDim], seed: 42)
+        let width = 2 * headDim
+        let view = try fused.split(sizes: [width, width, width], axis: 2)[1].unflattened(axis: 2, into: [2, headDim])
+            .permuted([0, 2, 1, 3])
         let dense = view.contiguous()
-        for dimensions in [8, 6] {
+        for dimensions in headDim == 8 ? [8, 6] : [48, 40] {
             let rope = RotaryEmbedding(dimensions: dimensions, base: 10_000, style: style)
             let positions = Array(3..<73)
             let first = try rope.apply(view, positions: positions)
@@ -68,11 +71,11 @@ struct CoreBehaviourTests {
                 for i in 0..<(dimensions / 2) {
                     let theta = p * (1 / powf(10_000, Float(2 * i) / Float(dimensions)))
                     let (a, b) = style == .halves ? (i, i + dimensions / 2) : (2 * i, 2 * i + 1)
-                    let x0 = x[row * 8 + a], x1 = x[row * 8 + b]
-                    worst = max(worst, abs(got[row * 8 + a] - (x0 * cosf(theta) - x1 * sinf(theta))),
-                                abs(got[row * 8 + b] - (x1 * cosf(theta) + x0 * sinf(theta))))
+                    let x0 = x[row * headDim + a], x1 = x[row * headDim + b]
+                    worst = max(worst, abs(got[row * headDim + a] - (x0 * cosf(theta) - x1 * sinf(theta))),
+                                abs(got[row * headDim + b] - (x1 * cosf(theta) + x0 * sinf(theta))))
                 }
-                for i in dimensions..<8 { worst = max(worst, abs(got[row * 8 + i] - x[row * 8 + i])) }
+                for i in dimensions..<headDim { worst = max(worst, abs(got[row * headDim + i] - x[row * headDim + i])) }
             }
             #expect(worst < 1e-6, "dimensions \(dimensions): \(worst)")
         }
