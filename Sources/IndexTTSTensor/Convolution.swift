@@ -132,6 +132,25 @@ extension Tensor {
                       indextts_dnnl_conv1d(batch, inChannels, paddedTime, outChannels, kernel, stride, dilation, src, wp,
                                            denseBias.map { UnsafePointer($0.basePointer) }, dst) == 0 {
                 return  // bias included
+            } else if let bfloat16Weight, stride == 1 {
+                // bfloat16 product: the input's rows rounded straight into the bfloat16 column matrix (im2col and the
+                // product's rounding of an fp32 operand in one pass, the same bits).
+                let colRows = inPerGroup * kernel
+                let cols = UnsafeMutablePointer<UInt16>.allocate(capacity: colRows * outTime)
+                defer { cols.deallocate() }
+                let source = UncheckedSendableBox(src), target = UncheckedSendableBox(cols)
+                for b in 0..<batch {
+                    let xg = b * inChannels * paddedTime
+                    Parallel.forEachChunk(count: colRows, minimumChunk: max(1, 16_384 / max(outTime, 1))) { range in
+                        for row in range {
+                            let c = row / kernel, k = row % kernel
+                            indextts_to_bf16(source.value + xg + c * paddedTime + k * dilation, target.value + row * outTime, outTime)
+                        }
+                    }
+                    Tensor.bfloat16Product(m: outChannels, n: outTime, k: colRows, a: .bfloat16(bfloat16Weight),
+                                           transA: false, lda: colRows, b: .bfloat16Bits(cols), transB: false, ldb: outTime,
+                                           c: dst + b * outChannels * outTime, ldc: outTime, beta: 0)
+                }
             } else {
                 let colRows = inPerGroup * kernel
                 let pointwise = kernel == 1 && stride == 1

@@ -143,6 +143,45 @@ struct BFloat16Tests {
         #expect(try Linear(weight: weight, bias: nil).bfloat16().weightByteCount >= 72 * 96 * 2)
     }
 
+    /// A bfloat16 convolution rounds its input rows straight into the bfloat16 column matrix: bit for bit the
+    /// product of the weight with the fp32 im2col matrix rounded by the product itself (kernel 3, dilation 2, two
+    /// items; and a pointwise convolution).
+    @Test func bfloat16ConvolutionEqualsTheProductWithFloat32Columns() throws {
+        let (channels, outChannels, time) = (24, 40, 37)
+        for (kernel, dilation, padding) in [(3, 2, 2), (1, 1, 0)] {
+            let weight = Self.random([outChannels, channels, kernel], seed: UInt64(60 + kernel))
+            let bias = Self.random([outChannels], seed: 62)
+            let signal = Self.random([2, channels, time], seed: 63)
+            let bf = try BFloat16Matrix(weight.reshaped([outChannels, channels * kernel]))
+            let y = try signal.conv1d(weight: weight, bias: bias, padding: padding, dilation: dilation, bfloat16Weight: bf)
+            let padded = time + 2 * padding, outTime = padded - dilation * (kernel - 1)
+            #expect(y.shape == [2, outChannels, outTime])
+            let x = signal.scalars, got = y.scalars, b = bias.scalars
+            for item in 0..<2 {
+                var cols = [Float](repeating: 0, count: channels * kernel * outTime)
+                for c in 0..<channels {
+                    for k in 0..<kernel {
+                        for t in 0..<outTime {
+                            let p = t + k * dilation - padding
+                            cols[(c * kernel + k) * outTime + t] = p >= 0 && p < time ? x[(item * channels + c) * time + p] : 0
+                        }
+                    }
+                }
+                var expected = [Float](repeating: 0, count: outChannels * outTime)
+                cols.withUnsafeBufferPointer { colsPointer in
+                    Tensor.bfloat16Product(m: outChannels, n: outTime, k: channels * kernel, a: .bfloat16(bf), transA: false,
+                                           lda: channels * kernel, b: .float32(colsPointer.baseAddress!), transB: false,
+                                           ldb: outTime, c: &expected, ldc: outTime, beta: 0)
+                }
+                for o in 0..<outChannels {
+                    for t in 0..<outTime { expected[o * outTime + t] += b[o] }
+                }
+                let start = item * outChannels * outTime
+                #expect(Array(got[start..<(start + outChannels * outTime)]) == expected, "kernel \(kernel), item \(item)")
+            }
+        }
+    }
+
     /// SwiGLU's fused down projection rounds `silu(gate)·up` once, as the product would round the fp32
     /// intermediate: bit for bit the unfused `down(gate.siluMultiplying(up))` on the portable activation, within
     /// 1e-4 relative RMS on the AVX512-BF16 kernel (its e^x may move a value to the neighbouring bfloat16), with and
