@@ -53,13 +53,14 @@ public struct FeedForward: Sendable {
                            down: Linear(loader.scoped(down), inFeatures: hidden, outFeatures: dimensions, bias: bias)))
     }
 
-    /// The same block with bfloat16 weights (``ComputePrecision``). SwiGLU with fp32 gate and up weights (both with
-    /// or both without bias) becomes ``Kind/gatedStacked(gateUp:down:)``.
+    /// The same block with bfloat16 weights (``ComputePrecision``). SwiGLU with fp32 gate and up weights of the same
+    /// `[hidden, dim]` shape (either layout; both with or both without bias) becomes ``Kind/gatedStacked(gateUp:down:)``.
     public func bfloat16() throws -> FeedForward {
         switch kind {
         case .gated(let gate, let up, let down):
             if case .float32(let g, let gateLayout) = gate.weights, case .float32(let u, let upLayout) = up.weights,
-               (gate.bias == nil) == (up.bias == nil) {
+               (gate.bias == nil) == (up.bias == nil), g.rank == 2, u.rank == 2,
+               (gateLayout == .outIn ? g.shape : g.shape.reversed()) == (upLayout == .outIn ? u.shape : u.shape.reversed()) {
                 let outIn = { (w: Tensor, layout: Tensor.WeightLayout) in layout == .outIn ? w : try w.transposed(0, 1) }
                 let stacked = try Tensor.concatenate([outIn(g, gateLayout), outIn(u, upLayout)], axis: 0)
                 let bias = try gate.bias.map { try Tensor.concatenate([$0.reshaped([-1]), up.bias!.reshaped([-1])], axis: 0) }

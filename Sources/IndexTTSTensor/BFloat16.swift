@@ -217,6 +217,13 @@ extension Tensor {
     /// value may round to the neighbouring bfloat16); elsewhere it is computed as ``siluMultiplying(_:)`` does and the
     /// result equals `down(gate.siluMultiplying(up))` bit for bit.
     public func siluGatedLinear(bfloat16 down: BFloat16Matrix, bias: Tensor? = nil) throws -> Tensor {
+        try siluGatedLinear(bfloat16: down, bias: bias, rowKernel: RowKernels.bfloat16RowKernels)
+    }
+
+    /// ``siluGatedLinear(bfloat16:bias:)`` with the activation's path chosen (`rowKernel` only where
+    /// ``RowKernels/bfloat16RowKernels``): tests run both on one machine.
+    func siluGatedLinear(bfloat16 down: BFloat16Matrix, bias: Tensor?, rowKernel: Bool) throws -> Tensor {
+        let rowKernel = rowKernel && RowKernels.bfloat16RowKernels
         let (outFeatures, hidden) = (down.rows, down.columns)
         guard rank >= 1, shape[rank - 1] == 2 * hidden else {
             throw TensorError.shapeMismatch(operation: "siluGatedLinear",
@@ -240,17 +247,20 @@ extension Tensor {
             defer { gated.deallocate() }
             let source = UncheckedSendableBox(UnsafePointer(x.basePointer)), target = UncheckedSendableBox(gated)
             Parallel.forEachChunk(count: rows, minimumChunk: max(1, 16_384 / hidden)) { range in
+                if rowKernel {
+                    for r in range {
+                        let gate = source.value + r * 2 * hidden
+                        indextts_silu_mul_bf16(gate, gate + hidden, target.value + r * hidden, hidden)
+                    }
+                    return
+                }
                 // One row at a time through an fp32 row that stays in L1, rounded as a whole.
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: hidden)
                 defer { row.deallocate() }
                 for r in range {
                     let gate = source.value + r * 2 * hidden
-                    if RowKernels.bfloat16RowKernels {
-                        indextts_silu_mul_bf16(gate, gate + hidden, target.value + r * hidden, hidden)
-                    } else {
-                        Elementwise.zipDense(gate, 1, gate + hidden, 1, row, count: hidden) { ($0 * VectorMath.sigmoid($0)) * $1 }
-                        indextts_to_bf16(row, target.value + r * hidden, hidden)
-                    }
+                    Elementwise.zipDense(gate, 1, gate + hidden, 1, row, count: hidden) { ($0 * VectorMath.sigmoid($0)) * $1 }
+                    indextts_to_bf16(row, target.value + r * hidden, hidden)
                 }
             }
             Tensor.bfloat16Product(m: rows, n: outFeatures, k: hidden, a: .bfloat16Bits(gated), transA: false,

@@ -74,7 +74,7 @@ public struct HalfMatrix: Sendable {
 
     /// `x·Wᵀ (+ bias)`: `[…, columns] → […, rows]`.
     /// - Parameter kernels: the kernel set for up to ``blockedKernelRows`` rows (default: each path's measured
-    ///   choice, ``defaultKernels`` for the GEMV and ``tileKernels`` for the tiles; one the CPU lacks falls back to
+    ///   choice, ``tileKernels`` for 2–4 rows too wide for the GEMV, ``defaultKernels`` for the rest; one the CPU lacks falls back to
     ///   ``KernelSet/supported``) — tests run every path on one machine.
     public func multiply(_ x: Tensor, bias: Tensor? = nil, kernels requested: KernelSet? = nil) throws -> Tensor {
         let kernels = Swift.min(requested ?? Self.defaultKernels, KernelSet.supported)

@@ -27,8 +27,8 @@ extension Tensor {
     /// RMS norm over the last axis followed by a per-item modulation (adaptive norms, e.g. the S2M DiT's
     /// AdaLN-RMSNorm): for `self` `[batch, time, dim]`, `(x / √(mean(x²) + eps)·weight)·scale[b] + shift[b]`, where
     /// item b's `scale` is `scale[b, scaleOffset ..< scaleOffset + dim]` and its `shift` likewise (`scale` and `shift`
-    /// `[batch, ≥ offset + dim]`, e.g. both halves of one projection). One pass per row, rows split across cores; the
-    /// same operations in the same order as `rmsNorm` then `x·scale + shift`.
+    /// `[batch, ≥ offset + dim]`, e.g. both halves of one projection). Each row is read once and finished while it is in
+    /// cache, rows split across cores; the same operations in the same order as `rmsNorm` then `x·scale + shift`.
     public func rmsNormModulated(weight: Tensor?, eps: Float = 1e-6, scale: Tensor, scaleOffset: Int = 0,
                                  shift: Tensor, shiftOffset: Int = 0) throws -> Tensor {
         guard rank == 3, scale.rank == 2, shift.rank == 2, scale.shape[0] == shape[0], shift.shape[0] == shape[0],

@@ -183,9 +183,9 @@ struct BFloat16Tests {
     }
 
     /// SwiGLU's fused down projection rounds `silu(gate)·up` once, as the product would round the fp32
-    /// intermediate: bit for bit the unfused `down(gate.siluMultiplying(up))` on the portable activation, within
-    /// 1e-4 relative RMS on the AVX512-BF16 kernel (its e^x may move a value to the neighbouring bfloat16), with and
-    /// without bias, for one row, a few and more rows than one core's chunk.
+    /// intermediate: bit for bit the unfused `down(gate.siluMultiplying(up))` on the portable activation (run here
+    /// whatever the CPU), within 3e-3 relative RMS on the AVX512-BF16 kernel (its e^x may move a value to the
+    /// neighbouring bfloat16), with and without bias, for one row, a few and more rows than one core's chunk.
     @Test func siluGatedLinearEqualsTheUnfusedProduct() throws {
         let (hidden, outputs) = (40, 24)
         let down = try BFloat16Matrix(Self.random([outputs, hidden], seed: 31), packedAsTransposedRightOperand: true)
@@ -195,14 +195,13 @@ struct BFloat16Tests {
             let halves = try both.split(sizes: [hidden, hidden], axis: 1)
             let intermediate = try halves[0].siluMultiplying(halves[1])
             for b in [nil, bias] {
-                let fused = try both.siluGatedLinear(bfloat16: down, bias: b)
-                #expect(fused.shape == [rows, outputs])
                 let unfused = try intermediate.linear(bfloat16: down, bias: b)
-                if RowKernels.bfloat16RowKernels {
-                    #expect(relativeRMSDifference(fused, unfused) < 1e-4, "\(rows) rows, bias \(b != nil)")
-                } else {
-                    #expect(fused.scalars == unfused.scalars, "\(rows) rows, bias \(b != nil)")
-                }
+                let portable = try both.siluGatedLinear(bfloat16: down, bias: b, rowKernel: false)
+                #expect(portable.shape == [rows, outputs])
+                #expect(portable.scalars == unfused.scalars, "\(rows) rows, bias \(b != nil), portable activation")
+                // The kernel's e^x may move an activation to the neighbouring bfloat16 (2⁻⁸ of it).
+                let fused = try both.siluGatedLinear(bfloat16: down, bias: b)
+                #expect(relativeRMSDifference(fused, unfused) < 3e-3, "\(rows) rows, bias \(b != nil)")
             }
         }
         #expect(throws: TensorError.self) { try Self.random([3, 2 * hidden + 1], seed: 1).siluGatedLinear(bfloat16: down) }
@@ -231,7 +230,8 @@ struct BFloat16Tests {
             let apart = FeedForward(.gated(gate: try Linear(weight: w1, bias: biases ? b1 : nil).bfloat16(),
                                            up: try Linear(weight: w3, bias: biases ? b3 : nil, layout: .inOut).bfloat16(),
                                            down: try Linear(weight: w2, bias: biases ? b2 : nil).bfloat16()))
-            #expect(relativeRMSDifference(try converted(x), try apart(x)) < 1e-5, "stacked vs apart, biases \(biases)")
+            // Apart: the portable activation, rounded; stacked: the AVX512-BF16 kernel where the CPU has it.
+            #expect(relativeRMSDifference(try converted(x), try apart(x)) < 3e-3, "stacked vs apart, biases \(biases)")
         }
     }
 

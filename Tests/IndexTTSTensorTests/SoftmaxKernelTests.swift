@@ -91,6 +91,26 @@ struct SoftmaxKernelTests {
             }
             #expect(inverse == 0 && bits.allSatisfy { $0 == 0 }, "fully masked, n \(n)")
         }
+        // Far below the maximum (2^t for t down to −1400: denormal range, then the −160 clamp): 0 or within one step
+        // of the exact value (the instruction flushes bfloat16 denormals to 0); a NaN score makes the row NaN.
+        let spread = (0..<37).map { Float(-40 * $0) }
+        var spreadBits = [UInt16](repeating: 0xFFFF, count: 37)
+        var spreadScores = spread
+        let spreadInverse = spreadScores.withUnsafeMutableBufferPointer { s in
+            spreadBits.withUnsafeMutableBufferPointer { RowKernels.bfloat16SoftmaxRow(s.baseAddress!, 37, scale: 1, into: $0.baseAddress!) }
+        }
+        #expect(abs(spreadInverse - 1) < 1e-6, "spread: 1/sum")
+        for j in 0..<37 {
+            let exact = Foundation.exp(Double(spread[j])), value = Double(Float(bitPattern: UInt32(spreadBits[j]) << 16))
+            #expect(value == 0 ? exact < 1.2e-38 : abs(value - exact) <= exact / 256, "spread j \(j): \(value) vs \(exact)")
+        }
+        var withNaN: [Float] = (0..<20).map { Float($0) / 10 }
+        withNaN[7] = .nan
+        var nanBits = [UInt16](repeating: 0, count: 20)
+        let nanInverse = withNaN.withUnsafeMutableBufferPointer { s in
+            nanBits.withUnsafeMutableBufferPointer { RowKernels.bfloat16SoftmaxRow(s.baseAddress!, 20, scale: 1, into: $0.baseAddress!) }
+        }
+        #expect(nanInverse.isNaN || Float(bitPattern: UInt32(nanBits[7]) << 16).isNaN, "a NaN score shows")
 
         for n in Self.lengths {
             let gate = TestRandom.integers(n, seed: UInt64(900 + n), modulus: 60001).enumerated().map { j, v in

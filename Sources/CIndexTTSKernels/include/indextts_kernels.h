@@ -38,14 +38,15 @@ float indextts_softmax_row_avx512(float *row, long n, float scale, uint16_t *bf1
 float indextts_softmax_row_avx2(float *row, long n, float scale, uint16_t *bf16);
 
 /// The attention softmax row for a bfloat16 P·V product: m = max(row); e_j = e^(scale·(row_j − m)) written as
-/// bfloat16 bits (nearest even) into `bf16`, `row` left as it is; returns 1 / Σ e_j (summed before rounding). e^x to
+/// bfloat16 bits (nearest even; values below bfloat16's normal range, ≈ 1.2·10⁻³⁸, become 0: `vcvtne2ps2bf16` flushes
+/// them) into `bf16`, `row` left as it is; returns 1 / Σ e_j (summed before rounding). e^x to
 /// 2.3·10⁻⁷ relative (not VectorMath.exp's polynomial: the values are rounded to 2⁻⁹ right after). A row that is
 /// entirely −∞ becomes zeros and returns 0; masked (−∞) entries are 0. `scale` must be positive.
 /// Needs AVX512F/VL/BW, AVX512-BF16 and FMA (see bf16_rows.c).
 float indextts_softmax_row_bf16(const float *row, long n, float scale, uint16_t *bf16);
 
 /// SwiGLU's gated activation for a bfloat16 down projection: dst_j = bf16(gate_j / (1 + e^(−gate_j)) · up_j), nearest
-/// even, e^x as in `indextts_softmax_row_bf16`. Same requirements.
+/// even (denormals flushed), e^x as in `indextts_softmax_row_bf16`. Same requirements.
 void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, long n);
 
 #endif

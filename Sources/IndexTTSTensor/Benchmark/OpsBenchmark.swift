@@ -88,12 +88,14 @@ public enum OpsBenchmark {
                 let halfSweep = bestTime(options.repetitions) {
                     for w in halves { _ = try? w.multiply(input, kernels: set) }
                 }
+                // 2–4 rows too wide for the GEMV run through the register tiles (HalfMatrix.gemvInputBytes).
+                let tiles = rows >= 2 && rows * n * 4 > HalfMatrix.gemvInputBytes && set != .swift
                 results.append(Measurement(
-                    name: "gemv sweep, fp16 weights (HalfMatrix), \(rows) row\(rows == 1 ? "" : "s"), \(set.rawValue) kernels",
+                    name: "gemv sweep, fp16 weights (HalfMatrix), \(rows) row\(rows == 1 ? "" : "s"), \(set.rawValue) \(tiles ? "tiles" : "kernels")",
                     seconds: halfSweep,
                     rate: bytes / 2 * Double(options.layers) / halfSweep / 1e9, unit: "GB/s",
                     detail: "\(String(format1: bytes / 2 * Double(options.layers) / 1e6)) MB of weights per sweep"
-                        + (set == HalfMatrix.defaultKernels ? " (in use)" : "")))
+                        + (set == (tiles ? HalfMatrix.tileKernels : HalfMatrix.defaultKernels) ? " (in use)" : "")))
             }
         }
         results.append(Measurement(
