@@ -95,7 +95,7 @@ public struct HalfMatrix: Sendable {
             } else if batch <= 4, batch >= 2, batch * columns * 4 > Self.gemvInputBytes, tiles != .swift {
                 // Decoding beams whose input rows do not fit L1 beside the weights: one pass of the weights through
                 // the register tiles (each input vector serves 4 or 3 weight rows).
-                kernelTiles(src, count: batch, dst, wide: tiles == .avx512)
+                kernelRows(src, count: batch, dst, wide: tiles == .avx512, tiles: true)
             } else if batch <= 4, kernels != .swift {
                 // One pass of the weights through the C GEMV kernel of this CPU's instruction set (decoding beams).
                 kernelRows(src, count: batch, dst, wide: kernels == .avx512)
@@ -123,34 +123,28 @@ public struct HalfMatrix: Sendable {
         }
     }
 
-    /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (1–4) rows of x `[count, columns]` and y `[count, rows]` through
-    /// `indextts_f16_gemv_avx512`/`_avx2` (``KernelSet``), output rows split across cores.
-    private func kernelRows(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool) {
-        let n = columns, outputs = rows
-        let weights = UncheckedSendableBox(UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
-        let xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
-        Parallel.forEachChunk(count: outputs, minimumChunk: 64) { range in
-            if wide {
-                indextts_f16_gemv_avx512(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
-            } else {
-                indextts_f16_gemv_avx2(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
-            }
-        }
-    }
+    /// One of the C kernels of `indextts_kernels.h` (same arguments for the GEMV and the register tiles).
+    private typealias RowKernel = @convention(c) (UnsafePointer<UInt16>?, Int, Int, Int, UnsafePointer<Float>?, Int,
+                                                  UnsafeMutablePointer<Float>?, Int) -> Void
 
-    /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (2–4) rows through the register-tile kernels
-    /// (`indextts_f16_gemm_avx512`: 4 weight rows, `_avx2`: 3), output rows split across cores, one pass over the
-    /// weights (all input rows are one group, so no weight block needs to stay in cache).
-    private func kernelTiles(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool) {
+    /// `y[b, r] = Σ_c W[r, c]·x[b, c]` for `count` (1–4) rows of x `[count, columns]` and y `[count, rows]` in one
+    /// pass over the weights, output rows split across cores: through the GEMV (`indextts_f16_gemv_avx512`/`_avx2`,
+    /// ``KernelSet``) or, with `tiles`, the register tiles (`indextts_f16_gemm_avx512`: 4 weight rows, `_avx2`: 3; all
+    /// input rows are one group, so no weight block needs to stay in cache).
+    private func kernelRows(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, wide: Bool,
+                            tiles: Bool = false) {
+        let kernel: RowKernel
+        switch (tiles, wide) {
+        case (true, true): kernel = indextts_f16_gemm_avx512
+        case (true, false): kernel = indextts_f16_gemm_avx2
+        case (false, true): kernel = indextts_f16_gemv_avx512
+        case (false, false): kernel = indextts_f16_gemv_avx2
+        }
         let n = columns, outputs = rows
         let weights = UncheckedSendableBox(UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
         let xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
         Parallel.forEachChunk(count: outputs, minimumChunk: 64) { range in
-            if wide {
-                indextts_f16_gemm_avx512(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
-            } else {
-                indextts_f16_gemm_avx2(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
-            }
+            kernel(weights.value, n, range.lowerBound, range.upperBound, xs.value, count, ys.value, outputs)
         }
     }
 

@@ -40,18 +40,8 @@ struct HalfMatrixTests {
         for batch in Array(1...8) + [9, 13, 40, 70, 513] {
             let x = random([batch, inFeatures], seed: UInt64(20 + batch)), xs = x.scalars
             for set in sets {
-                let y = try half.multiply(x, kernels: set).scalars
-                for r in 0..<batch {
-                    for o in 0..<out {
-                        var exact = 0.0, magnitude = 0.0
-                        for c in 0..<inFeatures {
-                            exact += rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c])
-                            magnitude += abs(rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c]))
-                        }
-                        let error = abs(Double(y[r * out + o]) - exact)
-                        #expect(error <= 1e-5 * magnitude + 1e-6, "\(set) \(sizes) batch \(batch) row \(r) out \(o): \(error)")
-                    }
-                }
+                Self.expectRoundedProduct(try half.multiply(x, kernels: set).scalars, rounded, xs, batch: batch, out: out,
+                                          inFeatures: inFeatures, "\(set) \(sizes) batch \(batch)")
             }
         }
     }
@@ -69,18 +59,24 @@ struct HalfMatrixTests {
         for batch in 1...4 {
             let x = random([batch, inFeatures], seed: UInt64(40 + batch)), xs = x.scalars
             for set in sets {
-                let y = try half.multiply(x, kernels: set).scalars
-                for r in 0..<batch {
-                    for o in 0..<out {
-                        var exact = 0.0, magnitude = 0.0
-                        for c in 0..<inFeatures {
-                            exact += rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c])
-                            magnitude += abs(rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c]))
-                        }
-                        let error = abs(Double(y[r * out + o]) - exact)
-                        #expect(error <= 1e-5 * magnitude + 1e-6, "\(set?.rawValue ?? "default") batch \(batch) row \(r) out \(o): \(error)")
-                    }
+                Self.expectRoundedProduct(try half.multiply(x, kernels: set).scalars, rounded, xs, batch: batch, out: out,
+                                          inFeatures: inFeatures, "\(set?.rawValue ?? "default") batch \(batch)")
+            }
+        }
+    }
+
+    /// `y` `[batch, out]` within fp32 summation slack (1e-5 of Σ|w||x|) of a Double sum over the fp16 weights.
+    static func expectRoundedProduct(_ y: [Float], _ rounded: [Double], _ xs: [Float], batch: Int, out: Int,
+                                     inFeatures: Int, _ label: String) {
+        for r in 0..<batch {
+            for o in 0..<out {
+                var exact = 0.0, magnitude = 0.0
+                for c in 0..<inFeatures {
+                    exact += rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c])
+                    magnitude += abs(rounded[o * inFeatures + c] * Double(xs[r * inFeatures + c]))
                 }
+                let error = abs(Double(y[r * out + o]) - exact)
+                #expect(error <= 1e-5 * magnitude + 1e-6, "\(label) row \(r) out \(o): \(error)")
             }
         }
     }
