@@ -1,4 +1,5 @@
 import CIndexTTSDNNL
+import CIndexTTSKernels
 
 /// Which key positions each query may attend to in ``Tensor/scaledDotProductAttention(query:key:value:mask:scale:)``.
 public struct AttentionMask: Sendable {
@@ -45,6 +46,21 @@ extension Tensor {
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  mask: AttentionMask = .none, scale: Float? = nil,
                                                  precision: ComputePrecision = .float32) throws -> Tensor {
+        try scaledDotProductAttention(query: query, key: key, value: value, mask: mask, scale: scale,
+                                      precision: precision, attentionKernel: bfloat16AttentionKernel)
+    }
+
+    /// Whether bfloat16 attention of several queries without an additive mask runs on the AVX512-BF16 kernel
+    /// (`indextts_attention_bf16_*`: both products and the softmax per tile of 6 query rows, in registers and L1/L2)
+    /// rather than on oneDNN's products around our softmax rows: where ``RowKernels/bfloat16RowKernels``.
+    static let bfloat16AttentionKernel = RowKernels.bfloat16RowKernels
+
+    /// ``scaledDotProductAttention(query:key:value:mask:scale:precision:)`` with the choice of the bfloat16
+    /// attention kernel made by the caller (tests compare both paths on one machine; the kernel still needs
+    /// AVX512-BF16).
+    static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask,
+                                          scale: Float?, precision: ComputePrecision,
+                                          attentionKernel: Bool) throws -> Tensor {
         guard query.rank == 4, key.rank == 4, value.rank == 4,
               query.shape[0] == key.shape[0], query.shape[1] == key.shape[1], query.shape[3] == key.shape[3],
               key.shape[0] == value.shape[0], key.shape[1] == value.shape[1], key.shape[2] == value.shape[2] else {
@@ -58,6 +74,12 @@ extension Tensor {
         }
         let additive = try mask.additive.map { try $0.expanded(to: [batch, heads, lq, lk]) }
         let s = scale ?? 1 / Float(dim).squareRoot()
+        if attentionKernel, RowKernels.bfloat16RowKernels, precision == .bfloat16, lq > 1, additive == nil, s > 0,
+           query.strides[3] == 1, key.strides[3] == 1, value.strides[3] == 1,
+           let out = try kernelBFloat16Attention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
+                                             keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask) {
+            return out
+        }
         let q = query.contiguous()
         // Keys and values only need unit stride on the feature axis; the cache's strided views qualify.
         let k = key.strides[3] == 1 && key.strides[2] >= dim ? key : key.contiguous()
@@ -205,6 +227,56 @@ extension Tensor {
                 }
             }
         }
+        return try merged.permuted([0, 2, 1, 3])
+    }
+
+    /// The AVX512-BF16 attention kernel (`indextts_attention_bf16_pack` / `_rows`, attention_bf16.c) over every
+    /// (batch, head) pair: keys and values of each pair rounded and packed once (all pairs in parallel), then the
+    /// query rows in tiles; the cores take whole pairs, or parts of the query rows where there are fewer pairs than
+    /// cores. Queries, keys and values are read where they lie (row strides of the fused projection or a KV cache;
+    /// the feature axis must be dense). Written as `[batch, Lq, heads, dv]` and returned as the `[batch, heads, Lq,
+    /// dv]` view, like ``headParallelBFloat16Attention``. nil when the kernel refuses the sizes or memory runs out
+    /// (the caller then takes the oneDNN path).
+    private static func kernelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
+                                                queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
+                                                scale s: Float, mask: AttentionMask) throws -> Tensor? {
+        let pairs = batch * heads
+        let packedCount = indextts_attention_bf16_packed_count(lk, dim, dv)
+        guard pairs > 0, packedCount >= 0 else { return nil }
+        let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: max(pairs * packedCount, 1))
+        defer { packed.deallocate() }
+        // Parts of the query rows per pair: enough work items for every core (multiples of the 6-row tile).
+        let parts = pairs >= Parallel.workerCount ? 1 : min((Parallel.workerCount + pairs - 1) / pairs, max(1, lq / 6))
+        let rowsPerPart = ((lq + parts - 1) / parts + 5) / 6 * 6
+        let status = UnsafeMutablePointer<Int32>.allocate(capacity: pairs * (parts + 1))
+        defer { status.deallocate() }
+        status.initialize(repeating: 0, count: pairs * (parts + 1))
+        let merged = withExtendedLifetime((q, k, v)) {
+            Tensor.make([batch, lq, heads, dv]) { out in
+                let o = out.baseAddress!
+                Parallel.forEachChunk(count: pairs, minimumChunk: 1) { range in
+                    for pair in range {
+                        let b = pair / heads, h = pair % heads
+                        status[pair] = indextts_attention_bf16_pack(
+                            k.basePointer + b * k.strides[0] + h * k.strides[1], k.strides[2],
+                            v.basePointer + b * v.strides[0] + h * v.strides[1], v.strides[2], lk, dim, dv,
+                            packed + pair * packedCount)
+                    }
+                }
+                Parallel.forEachChunk(count: pairs * parts, minimumChunk: 1) { range in
+                    for item in range {
+                        let pair = item / parts, first = item % parts * rowsPerPart
+                        let b = pair / heads, h = pair % heads
+                        guard status[pair] == 0, first < lq else { continue }
+                        status[pairs + item] = indextts_attention_bf16_rows(
+                            q.basePointer + b * q.strides[0] + h * q.strides[1], q.strides[2], first,
+                            min(rowsPerPart, lq - first), lq, packed + pair * packedCount, lk, dim, dv, s,
+                            mask.keyLengths?[b] ?? -1, mask.isCausal ? 1 : 0, o + b * lq * heads * dv + h * dv, heads * dv)
+                    }
+                }
+            }
+        }
+        guard (0..<(pairs * (parts + 1))).allSatisfy({ status[$0] == 0 }) else { return nil }
         return try merged.permuted([0, 2, 1, 3])
     }
 

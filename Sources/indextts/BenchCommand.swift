@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compute-core kernels: GEMM (ours vs OpenBLAS alone), decode-shaped GEMV bandwidth, memory bandwidth.",
+            abstract: "Compute-core kernels: GEMM (ours vs OpenBLAS alone), decode-shaped GEMV bandwidth, memory bandwidth, bf16 attention.",
             discussion: "Build with `swift build -c release` first; debug builds are not representative.")
 
         @Option(help: "Timed repetitions per probe (best is reported).")
@@ -25,6 +25,9 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Model width of the decode-shaped product (MLP width is 4×).")
         var width = 1280
 
+        @Flag(help: "Only the bf16 attention probe (S2M shape: 2×8 heads, 1,291 frames, width 64; kernel and oneDNN).")
+        var attentionOnly = false
+
         @Flag(help: "Print JSON.")
         var json = false
 
@@ -34,7 +37,7 @@ struct BenchCommand: ParsableCommand {
             options.repetitions = repetitions
             options.layers = layers
             options.width = width
-            let results = OpsBenchmark.run(options)
+            let results = attentionOnly ? OpsBenchmark.attention(repetitions: repetitions) : OpsBenchmark.run(options)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted]

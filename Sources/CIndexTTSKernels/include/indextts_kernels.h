@@ -49,4 +49,23 @@ float indextts_softmax_row_bf16(const float *row, long n, float scale, uint16_t 
 /// even (denormals flushed), e^x as in `indextts_softmax_row_bf16`. Same requirements.
 void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, long n);
 
+/// Attention of many queries in bfloat16 for one (batch, head) pair (attention_bf16.c): softmax(scale·Q·Kᵀ)·V with
+/// Q, K, V rounded to bfloat16 (nearest even), both products accumulated in fp32 by `vdpbf16ps`, the probabilities
+/// as `indextts_softmax_row_bf16` gives them (unnormalised, bfloat16) and each output row divided by its sum.
+/// Same requirements as `indextts_softmax_row_bf16`.
+///
+/// `indextts_attention_bf16_pack` rounds and packs `keys` key rows (`dim` wide, `k_ld` floats apart) and value rows
+/// (`value_dim` wide, `v_ld` apart) into `packed`, which holds `indextts_attention_bf16_packed_count(keys, dim,
+/// value_dim)` values. `indextts_attention_bf16_rows` then computes output rows `first_row ..< first_row + row_count`
+/// of `queries` (query row i at `q + i·q_ld`, output row i at `out + i·o_ld`, `value_dim` floats): query i attends
+/// to keys `0 ..< min(valid_keys, keys)` (`valid_keys` < 0: all), and with `causal` also only to keys
+/// `0 ... i + keys − queries`; a query with no key gets zeros. Different row ranges of one packing may run on
+/// different threads. Both return 0, or −1 for a refused size (dims outside 1...4096) or failed allocation.
+long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim);
+int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
+                                 long value_dim, uint16_t *packed);
+int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
+                                 const uint16_t *packed, long keys, long dim, long value_dim, float scale,
+                                 long valid_keys, int causal, float *out, long o_ld);
+
 #endif

@@ -102,6 +102,34 @@ public enum OpsBenchmark {
             name: "gemv sweep over \(options.layers) matrices \(n)x\(wide)", seconds: sweep,
             rate: bytes * Double(options.layers) / sweep / 1e9, unit: "GB/s",
             detail: "\(String(format1: bytes * Double(options.layers) / 1e6)) MB of weights per sweep"))
+        results += attention(repetitions: options.repetitions)
+        return results
+    }
+
+    /// Bidirectional attention of the S2M DiT's shape (a batch of 2, 8 heads, 1,291 queries and keys, head width
+    /// 64, the heads as strided views of a fused projection) in bfloat16: on the AVX512-BF16 attention kernel and on
+    /// oneDNN's products around our softmax rows. Empty where bfloat16 is not native.
+    public static func attention(repetitions: Int, frames: Int = 1291) -> [Measurement] {
+        guard ComputePrecision.bfloat16Supported else { return [] }
+        let (batch, heads, d) = (2, 8, 64)
+        let qkv = random([batch, frames, 3 * heads * d], seed: 9)
+        func view(_ part: Int) -> Tensor {
+            (try? qkv.sliced(axis: 2, range: (part * heads * d)..<((part + 1) * heads * d))
+                .unflattened(axis: 2, into: [heads, d]).permuted([0, 2, 1, 3])) ?? qkv
+        }
+        let (q, k, v) = (view(0), view(1), view(2))
+        let flops = 4 * Double(batch * heads) * Double(frames) * Double(frames) * Double(d)
+        var results: [Measurement] = []
+        for (kernel, label) in [(true, "AVX512-BF16 kernel"), (false, "oneDNN products")]
+        where !kernel || Tensor.bfloat16AttentionKernel {
+            let time = bestTime(repetitions) {
+                _ = try? Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
+                                                          precision: .bfloat16, attentionKernel: kernel)
+            }
+            results.append(Measurement(
+                name: "attention bf16 \(batch)x\(heads) heads \(frames)x\(frames)x\(d), \(label)", seconds: time,
+                rate: flops / time / 1e9, unit: "GFLOP/s", detail: "Q·Kᵀ and P·V flops / time"))
+        }
         return results
     }
 

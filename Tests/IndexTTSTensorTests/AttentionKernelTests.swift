@@ -1,0 +1,124 @@
+import Foundation
+@testable import IndexTTSTensor
+import IndexTTSTestSupport
+import Testing
+
+/// The AVX512-BF16 attention kernel (`indextts_attention_bf16_*`) against a Double evaluation of the same
+/// arithmetic — queries, keys and values rounded to bfloat16, exact scores, the unnormalised probabilities
+/// e^(s·(x − max)) rounded to bfloat16, divided by the unrounded sum — and against the oneDNN path on one machine.
+/// Shapes cover every tail of the kernel's tiling: query counts that are not multiples of its 6-row tile, key counts
+/// that are odd or not multiples of its 16- and 64-key blocks, odd head widths, value widths that are not multiples
+/// of 16 or wider than its 64-channel pass, key lengths, causal masks with more queries than keys, strided views.
+@Suite(.enabled(if: Tensor.bfloat16AttentionKernel, "needs AVX512-BF16"))
+struct AttentionKernelTests {
+    static func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed | 1
+        return Tensor.make(shape) { out in
+            for i in out.indices {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                out[i] = Float(state >> 40) / Float(1 << 24) * 4 - 2
+            }
+        }
+    }
+
+    static func bfloat16(_ x: Float) -> Double {
+        var bits = x.bitPattern
+        bits &+= 0x7fff &+ ((bits >> 16) & 1)
+        return Double(Float(bitPattern: bits & 0xffff_0000))
+    }
+
+    /// The kernel's arithmetic in Double: `[batch, heads, Lq, dv]`.
+    static func reference(q: Tensor, k: Tensor, v: Tensor, scale: Double, keyLengths: [Int]?, causal: Bool) -> [Double] {
+        let (batch, heads, lq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        let (lk, dv) = (k.shape[2], v.shape[3])
+        let (qs, ks, vs) = (q.contiguous().scalars, k.contiguous().scalars, v.contiguous().scalars)
+        var out = [Double](repeating: 0, count: batch * heads * lq * dv)
+        for b in 0..<batch {
+            for h in 0..<heads {
+                let qb = (b * heads + h) * lq * d, kb = (b * heads + h) * lk * d, vb = (b * heads + h) * lk * dv
+                for i in 0..<lq {
+                    var limit = min(keyLengths?[b] ?? lk, lk)
+                    if causal { limit = min(limit, max(0, i + lk - lq + 1)) }
+                    guard limit > 0 else { continue }
+                    var scores = [Double](repeating: 0, count: limit)
+                    for j in 0..<limit {
+                        var sum = 0.0
+                        for c in 0..<d { sum += bfloat16(qs[qb + i * d + c]) * bfloat16(ks[kb + j * d + c]) }
+                        scores[j] = Double(Float(sum))  // accumulated in fp32 by the kernel
+                    }
+                    let m = scores.max()!
+                    let e = scores.map { exp(scale * ($0 - m)) }
+                    let total = e.reduce(0, +)
+                    for c in 0..<dv {
+                        var acc = 0.0
+                        for j in 0..<limit { acc += bfloat16(Float(e[j])) * bfloat16(vs[vb + j * dv + c]) }
+                        out[((b * heads + h) * lq + i) * dv + c] = acc / total
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// (queries, keys, head width, value width, causal, key lengths)
+    @Test(arguments: [
+        (13, 17, 16, 8, false, false), (6, 64, 64, 64, false, false), (37, 130, 64, 64, false, true),
+        (50, 33, 17, 20, true, false), (19, 71, 64, 72, true, true), (7, 1, 8, 16, false, false),
+        (64, 200, 32, 136, false, false), (1291 / 10, 129, 64, 64, false, false),
+    ])
+    func kernelMatchesDoubleAndOneDNN(queries: Int, keys: Int, dim: Int, valueDim: Int, causal: Bool,
+                                      lengths: Bool) throws {
+        let heads = 3
+        // Queries, keys and values as strided views of one fused projection, as the DiT's `wqkv` leaves them.
+        let width = dim + dim + valueDim + 5
+        let fused = Self.random([2, max(queries, keys), heads, width], seed: UInt64(queries * 1000 + keys))
+        let q = try fused.sliced(axis: 1, range: 0..<queries).sliced(axis: 3, range: 0..<dim).permuted([0, 2, 1, 3])
+        let k = try fused.sliced(axis: 1, range: 0..<keys).sliced(axis: 3, range: dim..<(2 * dim)).permuted([0, 2, 1, 3])
+        let v = try fused.sliced(axis: 1, range: 0..<keys).sliced(axis: 3, range: (2 * dim)..<(2 * dim + valueDim))
+            .permuted([0, 2, 1, 3])
+        let keyLengths = lengths ? [keys, max(1, keys / 3)] : nil
+        let mask = AttentionMask(isCausal: causal, keyLengths: keyLengths)
+        let kernel = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: nil,
+                                                          precision: .bfloat16, attentionKernel: true)
+        #expect(kernel.shape == [2, heads, queries, valueDim])
+        let expected = Self.reference(q: q, k: k, v: v, scale: 1 / Double(dim).squareRoot(), keyLengths: keyLengths,
+                                      causal: causal)
+        let actual = kernel.contiguous().scalars
+        let peak = expected.map(abs).max()!
+        var worst = 0.0, squares = 0.0, norm = 0.0
+        for (a, e) in zip(actual, expected) {
+            worst = max(worst, abs(Double(a) - e))
+            squares += (Double(a) - e) * (Double(a) - e)
+            norm += e * e
+        }
+        // Outputs agree to fp32 accumulation error (≈ 10⁻⁷ relative), except that a probability whose e^x lands
+        // within 2.3·10⁻⁷ of a bfloat16 rounding boundary may round the other way (one step of 2⁻⁸ in one term of a
+        // row): measured 4·10⁻⁷ … 1.2·10⁻⁵ relative RMS, 10⁻⁴ at worst; bfloat16 against fp32 is ≈ 2·10⁻³.
+        let rms = (squares / max(norm, .leastNonzeroMagnitude)).squareRoot()
+        #expect(rms < 1e-4, "\(queries)×\(keys) d \(dim) dv \(valueDim): relative RMS error \(rms)")
+        #expect(worst <= peak / 256, "\(queries)×\(keys) d \(dim) dv \(valueDim): max error \(worst) of \(peak)")
+        let oneDNN = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: nil,
+                                                          precision: .bfloat16, attentionKernel: false)
+        let r = relativeRMSDifference(kernel, oneDNN)
+        #expect(r < 1e-6, "kernel vs oneDNN: relative RMS \(r)")
+    }
+
+    /// Where there are fewer (batch, head) pairs than cores the query rows are split between them; queries with no
+    /// key (causal with more queries than keys, a key length of 0) get zeros.
+    @Test func oneHeadSplitsRowsAndMaskedRowsAreZero() throws {
+        let q = Self.random([1, 1, 100, 16], seed: 5), k = Self.random([1, 1, 40, 16], seed: 6)
+        let v = Self.random([1, 1, 40, 16], seed: 7)
+        let out = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .causal, scale: nil,
+                                                       precision: .bfloat16, attentionKernel: true)
+        let expected = Self.reference(q: q, k: k, v: v, scale: 0.25, keyLengths: nil, causal: true)
+        let actual = out.contiguous().scalars
+        #expect(actual[0..<(60 * 16)].allSatisfy { $0 == 0 })
+        for (a, e) in zip(actual, expected) { #expect(abs(Double(a) - e) <= 1e-5) }
+        let none = try Tensor.scaledDotProductAttention(query: Self.random([2, 2, 9, 16], seed: 8), key: k.expanded(to: [2, 2, 40, 16]),
+                                                        value: v.expanded(to: [2, 2, 40, 16]),
+                                                        mask: AttentionMask(keyLengths: [40, 0]), scale: nil,
+                                                        precision: .bfloat16, attentionKernel: true)
+        #expect(try none.sliced(axis: 0, range: 1..<2).contiguous().scalars.allSatisfy { $0 == 0 })
+        #expect(try none.sliced(axis: 0, range: 0..<1).contiguous().scalars.contains { $0 != 0 })
+    }
+}
