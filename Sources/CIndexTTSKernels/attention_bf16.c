@@ -43,20 +43,51 @@ INLINE BF16K void row_to_bf16(const float *src, uint16_t *dst, long n, long padd
     for (long j = n; j < padded; j++) dst[j] = 0;
 }
 
+// The rotary embedding on interleaved pairs (gpt-fast): pair i of the first `rotary_pairs` becomes
+// (x₀·cos − x₁·sin, x₁·cos + x₀·sin) with cos, sin = `cs[i]`, `sn[i]`; the same products and sums, in the same order,
+// as RotaryEmbedding.apply (x₀·cos + x₁·(−sin) is x₀·cos − x₁·sin exactly). `rotated` receives the row (n values).
+INLINE BF16K const float *rotate_row(const float *src, const float *cs, const float *sn, long rotary_pairs, long n,
+                                     float *rotated) {
+    if (!cs || rotary_pairs <= 0) return src;
+    const __m512i duplicate = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    long p = 0;
+    for (; p + 8 <= rotary_pairs; p += 8) {
+        __m512 x = _mm512_loadu_ps(src + 2 * p);
+        __m512 c = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_loadu_ps(cs + p)));
+        __m512i sBits = _mm512_castps_si512(_mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_loadu_ps(sn + p))));
+        __m512 s = _mm512_castsi512_ps(_mm512_mask_xor_epi32(sBits, (__mmask16)0x5555, sBits, sign));  // −sin on even lanes
+        __m512 swapped = _mm512_permute_ps(x, 0xB1);  // x₁, x₀ in each pair
+        _mm512_storeu_ps(rotated + 2 * p, _mm512_add_ps(_mm512_mul_ps(x, c), _mm512_mul_ps(swapped, s)));
+    }
+    for (; p < rotary_pairs; p++) {
+        const float x0 = src[2 * p], x1 = src[2 * p + 1];
+        const float a = x0 * cs[p], b = x1 * sn[p], c = x1 * cs[p], d = x0 * sn[p];
+        rotated[2 * p] = a - b;
+        rotated[2 * p + 1] = c + d;
+    }
+    for (long j = 2 * rotary_pairs; j < n; j++) rotated[j] = src[j];
+    return rotated;
+}
+
 BF16K int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
-                                       long value_dim, uint16_t *packed) {
-    if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096) return -1;
+                                       long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
+                                       uint16_t *packed) {
+    if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
     const long pairs = (dim + 1) / 2, blocks = (keys + 15) / 16;
     const long valuePadded = round_up(value_dim, 32);  // the interleaving below works 32 channels at a time
     const long valueRow = round_up(value_dim, 16) * 2;  // bfloat16 per key pair in the packed values
-    uint16_t *scratch = malloc((size_t)(2 * pairs + 2 * valuePadded) * sizeof(uint16_t));
+    uint16_t *scratch = malloc((size_t)(2 * pairs + 2 * valuePadded) * sizeof(uint16_t) + (size_t)dim * sizeof(float));
     if (!scratch) return -1;
+    float *rotated = (float *)(scratch + 2 * pairs + 2 * valuePadded);
     // Keys: the 32-bit pair p of key j goes to lane j % 16 of row p in block j / 16.
     uint32_t *kp = (uint32_t *)packed;
     for (long j = 0; j < blocks * 16; j++) {
         uint32_t *dst = kp + (j / 16) * pairs * 16 + j % 16;
         if (j < keys) {
-            row_to_bf16(k + j * k_ld, scratch, dim, 2 * pairs);
+            const float *row = rotate_row(k + j * k_ld, k_cos ? k_cos + j * rotary_pairs : NULL,
+                                          k_sin ? k_sin + j * rotary_pairs : NULL, rotary_pairs, dim, rotated);
+            row_to_bf16(row, scratch, dim, 2 * pairs);
             const uint32_t *pairBits = (const uint32_t *)scratch;
             for (long p = 0; p < pairs; p++) dst[p * 16] = pairBits[p];
         } else {
@@ -145,15 +176,16 @@ INLINE BF16K void value_tile(const uint16_t *pr, long p_ld, const int rows, cons
 
 BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                        const uint16_t *packed, long keys, long dim, long value_dim, float scale,
-                                       long valid_keys, int causal, float *out, long o_ld) {
+                                       long valid_keys, int causal, const float *q_cos, const float *q_sin,
+                                       long rotary_pairs, float *out, long o_ld) {
     if (row_count <= 0) return 0;
-    if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096) return -1;
+    if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
     const long pairs = (dim + 1) / 2, blocks = (keys + 15) / 16;
     const long value_row = round_up(value_dim, 16) * 2;
     const long s_ld = blocks * 16, p_ld = round_up(keys, 2) + 2, qb_ld = 2 * pairs;
     const uint16_t *kp = packed, *vp = packed + blocks * 16 * pairs * 2;
     const long usable = valid_keys < 0 || valid_keys > keys ? keys : valid_keys;
-    float *s = malloc((size_t)(TILE_ROWS * s_ld + 16) * sizeof(float));
+    float *s = malloc((size_t)(TILE_ROWS * s_ld + 16 + dim) * sizeof(float));
     uint16_t *pb = malloc((size_t)(TILE_ROWS * (p_ld + qb_ld)) * sizeof(uint16_t));
     if (!s || !pb) {
         free(s);
@@ -161,6 +193,7 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
         return -1;
     }
     uint16_t *qb = pb + TILE_ROWS * p_ld;
+    float *rotated = s + TILE_ROWS * s_ld + 16;
     for (long i0 = first_row; i0 < first_row + row_count; i0 += TILE_ROWS) {
         const int n = (int)(first_row + row_count - i0 < TILE_ROWS ? first_row + row_count - i0 : TILE_ROWS);
         long limit[TILE_ROWS], most = 0;
@@ -178,7 +211,12 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
             for (int r = 0; r < n; r++) memset(o + r * o_ld, 0, (size_t)value_dim * sizeof(float));
             continue;
         }
-        for (int r = 0; r < n; r++) row_to_bf16(q + (i0 + r) * q_ld, qb + r * qb_ld, dim, qb_ld);
+        for (int r = 0; r < n; r++) {
+            const long i = i0 + r;
+            const float *row = rotate_row(q + i * q_ld, q_cos ? q_cos + i * rotary_pairs : NULL,
+                                          q_sin ? q_sin + i * rotary_pairs : NULL, rotary_pairs, dim, rotated);
+            row_to_bf16(row, qb + r * qb_ld, dim, qb_ld);
+        }
         const long used_blocks = (most + 15) / 16;
         for (long kb = 0; kb < used_blocks; kb += KEY_BLOCKS) {
             const int nb = (int)(used_blocks - kb < KEY_BLOCKS ? used_blocks - kb : KEY_BLOCKS);
@@ -211,8 +249,10 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
 #else
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim) { return 0; }
 int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
-                                 long value_dim, uint16_t *packed) { return -1; }
+                                 long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
+                                 uint16_t *packed) { return -1; }
 int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                  const uint16_t *packed, long keys, long dim, long value_dim, float scale,
-                                 long valid_keys, int causal, float *out, long o_ld) { return -1; }
+                                 long valid_keys, int causal, const float *q_cos, const float *q_sin,
+                                 long rotary_pairs, float *out, long o_ld) { return -1; }
 #endif

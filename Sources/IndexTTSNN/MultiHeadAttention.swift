@@ -139,9 +139,14 @@ public struct MultiHeadAttention: Sendable {
         k = try k.permuted([0, 2, 1, 3])
         v = try v.unflattened(axis: 2, into: [keyValueHeads, d]).permuted([0, 2, 1, 3])
         let offset = cache?.length ?? 0
-        if let rotary {
-            q = try rotary.apply(q, positions: queryPositions ?? queryRows.map { Array($0) } ?? Array(offset..<(offset + lq)))
-            k = try rotary.apply(k, positions: keyPositions ?? Array(offset..<(offset + lk)))
+        let rotatedQueries = queryPositions ?? queryRows.map { Array($0) } ?? Array(offset..<(offset + lq))
+        let rotatedKeys = keyPositions ?? Array(offset..<(offset + lk))
+        // Without a cache or a score bias (both need the rotated keys or queries themselves) the attention applies the
+        // rotation, fused into the bfloat16 kernel where that runs.
+        let rotaryInAttention = cache == nil && scoreBias == nil && keyValueHeads == heads ? rotary : nil
+        if let rotary, rotaryInAttention == nil {
+            q = try rotary.apply(q, positions: rotatedQueries)
+            k = try rotary.apply(k, positions: rotatedKeys)
         }
         if let cache {
             try cache.append(keys: k, values: v)
@@ -158,7 +163,9 @@ public struct MultiHeadAttention: Sendable {
             let bias = try scoreBias(q.contiguous(), lk)
             mask.additive = try mask.additive.map { try $0.adding(bias) } ?? bias
         }
-        let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, precision: precision)
+        let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, precision: precision,
+                                                     rotary: rotaryInAttention, queryPositions: rotatedQueries,
+                                                     keyPositions: rotatedKeys)
         return try output(y.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, lq, heads * d]))
     }
 

@@ -43,11 +43,17 @@ extension Tensor {
     /// - Returns: `[batch, heads, Lq, valueDim]` (in bfloat16 with several queries: a permuted view of a
     ///   `[batch, Lq, heads, valueDim]` tensor, so merging the heads afterwards is free). A query whose keys are all
     ///   masked yields zeros.
+    ///   - rotary: a rotary embedding applied to queries and keys first (``RotaryEmbedding/apply(_:positions:)``) at
+    ///     `queryPositions` / `keyPositions` (default `0..<Lq`, `0..<Lk`). On the bfloat16 attention kernel the
+    ///     rotation of interleaved pairs happens as queries and keys are rounded (no rotated copies in memory).
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  mask: AttentionMask = .none, scale: Float? = nil,
-                                                 precision: ComputePrecision = .float32) throws -> Tensor {
+                                                 precision: ComputePrecision = .float32,
+                                                 rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
+                                                 keyPositions: [Int]? = nil) throws -> Tensor {
         try scaledDotProductAttention(query: query, key: key, value: value, mask: mask, scale: scale,
-                                      precision: precision, attentionKernel: bfloat16AttentionKernel)
+                                      precision: precision, attentionKernel: bfloat16AttentionKernel, rotary: rotary,
+                                      queryPositions: queryPositions, keyPositions: keyPositions)
     }
 
     /// Whether bfloat16 attention of several queries without an additive mask runs on the AVX512-BF16 kernel
@@ -59,8 +65,10 @@ extension Tensor {
     /// attention kernel made by the caller (tests compare both paths on one machine; the kernel still needs
     /// AVX512-BF16).
     static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask,
-                                          scale: Float?, precision: ComputePrecision,
-                                          attentionKernel: Bool) throws -> Tensor {
+                                          scale: Float?, precision: ComputePrecision, attentionKernel: Bool,
+                                          rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
+                                          keyPositions: [Int]? = nil) throws -> Tensor {
+        var query = query, key = key
         guard query.rank == 4, key.rank == 4, value.rank == 4,
               query.shape[0] == key.shape[0], query.shape[1] == key.shape[1], query.shape[3] == key.shape[3],
               key.shape[0] == value.shape[0], key.shape[1] == value.shape[1], key.shape[2] == value.shape[2] else {
@@ -74,11 +82,31 @@ extension Tensor {
         }
         let additive = try mask.additive.map { try $0.expanded(to: [batch, heads, lq, lk]) }
         let s = scale ?? 1 / Float(dim).squareRoot()
+        let queryPositions = queryPositions ?? Array(0..<lq), keyPositions = keyPositions ?? Array(0..<lk)
+        if let rotary, queryPositions.count != lq || keyPositions.count != lk {
+            throw TensorError.shapeMismatch(
+                operation: "attention",
+                message: "\(queryPositions.count) query and \(keyPositions.count) key positions for \(lq) queries and \(lk) keys (rotary \(rotary.dimensions))")
+        }
         if attentionKernel, RowKernels.bfloat16RowKernels, precision == .bfloat16, lq > 1, additive == nil, s > 0,
-           query.strides[3] == 1, key.strides[3] == 1, value.strides[3] == 1,
-           let out = try kernelBFloat16Attention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
-                                             keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask) {
-            return out
+           query.strides[3] == 1, key.strides[3] == 1, value.strides[3] == 1 {
+            // The rotation fused into the kernel: interleaved pairs only, all of them within the head.
+            let fusedRotary = rotary.flatMap { r in
+                r.style == .interleaved && r.dimensions % 2 == 0 && r.dimensions > 0 && r.dimensions <= dim ? r : nil
+            }
+            let tables = fusedRotary.map { ($0.table(positions: queryPositions), $0.table(positions: keyPositions)) }
+            if fusedRotary != nil || rotary == nil,
+               let out = try withExtendedLifetime(tables, {
+                   try kernelBFloat16Attention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
+                                               keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask,
+                                               rotary: tables.map { ($0.0, $0.1, fusedRotary!.dimensions / 2) })
+               }) {
+                return out
+            }
+        }
+        if let rotary {
+            query = try rotary.apply(query, positions: queryPositions)
+            key = try rotary.apply(key, positions: keyPositions)
         }
         let q = query.contiguous()
         // Keys and values only need unit stride on the feature axis; the cache's strided views qualify.
@@ -239,7 +267,8 @@ extension Tensor {
     /// (the caller then takes the oneDNN path).
     private static func kernelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
                                                 queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
-                                                scale s: Float, mask: AttentionMask) throws -> Tensor? {
+                                                scale s: Float, mask: AttentionMask,
+                                                rotary: (queries: RotaryTable, keys: RotaryTable, pairs: Int)?) throws -> Tensor? {
         let pairs = batch * heads
         let packedCount = indextts_attention_bf16_packed_count(lk, dim, dv)
         guard pairs > 0, packedCount >= 0 else { return nil }
@@ -260,6 +289,7 @@ extension Tensor {
                         status[pair] = indextts_attention_bf16_pack(
                             k.basePointer + b * k.strides[0] + h * k.strides[1], k.strides[2],
                             v.basePointer + b * v.strides[0] + h * v.strides[1], v.strides[2], lk, dim, dv,
+                            rotary?.keys.cosines.baseAddress, rotary?.keys.sines.baseAddress, rotary?.pairs ?? 0,
                             packed + pair * packedCount)
                     }
                 }
@@ -271,7 +301,8 @@ extension Tensor {
                         status[pairs + item] = indextts_attention_bf16_rows(
                             q.basePointer + b * q.strides[0] + h * q.strides[1], q.strides[2], first,
                             min(rowsPerPart, lq - first), lq, packed + pair * packedCount, lk, dim, dv, s,
-                            mask.keyLengths?[b] ?? -1, mask.isCausal ? 1 : 0, o + b * lq * heads * dv + h * dv, heads * dv)
+                            mask.keyLengths?[b] ?? -1, mask.isCausal ? 1 : 0, rotary?.queries.cosines.baseAddress,
+                            rotary?.queries.sines.baseAddress, rotary?.pairs ?? 0, o + b * lq * heads * dv + h * dv, heads * dv)
                     }
                 }
             }

@@ -121,4 +121,30 @@ struct AttentionKernelTests {
         #expect(try none.sliced(axis: 0, range: 1..<2).contiguous().scalars.allSatisfy { $0 == 0 })
         #expect(try none.sliced(axis: 0, range: 0..<1).contiguous().scalars.contains { $0 != 0 })
     }
+
+    /// The rotary embedding fused into the kernel (interleaved pairs rotated as queries and keys are rounded) gives
+    /// exactly what rotating first gives — the same products and sums — for all or some of the channels, pair
+    /// counts with a scalar tail, and query positions that are a subset of the key positions (the DiT's last layer).
+    @Test(arguments: [(64, 64), (64, 20), (18, 18)])
+    func fusedRotaryEqualsRotatingFirst(dim: Int, rotated: Int) throws {
+        let q = Self.random([2, 3, 40, dim], seed: 11), k = Self.random([2, 3, 57, dim], seed: 12)
+        let v = Self.random([2, 3, 57, 24], seed: 13)
+        let rotary = RotaryEmbedding(dimensions: rotated, base: 10_000, style: .interleaved)
+        let queryPositions = Array(17..<57), keyPositions = Array(0..<57)
+        let fused = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
+                                                         precision: .bfloat16, attentionKernel: true, rotary: rotary,
+                                                         queryPositions: queryPositions, keyPositions: keyPositions)
+        let first = try Tensor.scaledDotProductAttention(
+            query: rotary.apply(q, positions: queryPositions), key: rotary.apply(k, positions: keyPositions), value: v,
+            mask: .none, scale: nil, precision: .bfloat16, attentionKernel: true)
+        #expect(fused.contiguous().scalars == first.contiguous().scalars, "d \(dim), \(rotated) rotated")
+        // And the oneDNN path (which rotates first) agrees as in the test above.
+        let oneDNN = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
+                                                          precision: .bfloat16, attentionKernel: false, rotary: rotary,
+                                                          queryPositions: queryPositions, keyPositions: keyPositions)
+        #expect(relativeRMSDifference(fused, oneDNN) < 1e-4)
+        // Without the rotation the result is different (the test would notice a rotation that did nothing).
+        let unrotated = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, precision: .bfloat16)
+        #expect(relativeRMSDifference(fused, unrotated) > 1e-2)
+    }
 }

@@ -60,12 +60,17 @@ void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, l
 /// of `queries` (query row i at `q + i·q_ld`, output row i at `out + i·o_ld`, `value_dim` floats): query i attends
 /// to keys `0 ..< min(valid_keys, keys)` (`valid_keys` < 0: all), and with `causal` also only to keys
 /// `0 ... i + keys − queries`; a query with no key gets zeros. Different row ranges of one packing may run on
-/// different threads. Both return 0, or −1 for a refused size (dims outside 1...4096) or failed allocation.
+/// different threads. With cos/sin tables (`rotary_pairs` values per row, row j for key j and row i for query i;
+/// NULL for none) the first `rotary_pairs` interleaved channel pairs of keys and queries are rotated before the
+/// rounding, as RotaryEmbedding.apply (style .interleaved) computes them. Both return 0, or −1 for a refused size
+/// (dims outside 1...4096, more rotary pairs than fit) or failed allocation.
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim);
 int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
-                                 long value_dim, uint16_t *packed);
+                                 long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
+                                 uint16_t *packed);
 int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                  const uint16_t *packed, long keys, long dim, long value_dim, float scale,
-                                 long valid_keys, int causal, float *out, long o_ld);
+                                 long valid_keys, int causal, const float *q_cos, const float *q_sin,
+                                 long rotary_pairs, float *out, long o_ld);
 
 #endif
