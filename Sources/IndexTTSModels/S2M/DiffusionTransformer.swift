@@ -124,7 +124,10 @@ public struct DiffusionTransformer: Sendable {
     let timeEmbedder: TimestepEmbedder
     let waveNetTimeEmbedder: TimestepEmbedder
     var condProjection: Linear
-    var merge: Linear
+    /// `cond_x_merge_linear` split by input columns: the noisy mel's (`[hidden, mel]`, no bias), which change every
+    /// Euler step, and the prompt mel's, condition's and style's with the bias (``Condition``), which do not.
+    var mergeX: Linear
+    var mergeCondition: Linear
     var blocks: [DiTBlock]
     let finalNorm: AdaptiveRMSNorm
     var skipLinear: Linear
@@ -149,7 +152,15 @@ public struct DiffusionTransformer: Sendable {
         timeEmbedder = TimestepEmbedder(loader.scoped("t_embedder"), hidden: hidden)
         waveNetTimeEmbedder = TimestepEmbedder(loader.scoped("t_embedder2"), hidden: s.wavenet.hiddenDim)
         condProjection = Linear(loader.scoped("cond_projection"), inFeatures: c.contentDim, outFeatures: hidden)
-        merge = Linear(loader.scoped("cond_x_merge_linear"), inFeatures: hidden + 2 * c.inChannels + s.styleDim, outFeatures: hidden)
+        let merge = Linear(loader.scoped("cond_x_merge_linear"), inFeatures: hidden + 2 * c.inChannels + s.styleDim,
+                           outFeatures: hidden)
+        let mergeWeight: Tensor
+        if case .float32(let weight, .outIn) = merge.weights { mergeWeight = weight } else { mergeWeight = Tensor.zeros([hidden, hidden + 2 * c.inChannels + s.styleDim]) }
+        func columns(_ range: Range<Int>) -> Tensor {
+            (try? mergeWeight.sliced(axis: 1, range: range).contiguous()) ?? Tensor.zeros([hidden, range.count])
+        }
+        mergeX = Linear(weight: columns(0..<c.inChannels), bias: nil)
+        mergeCondition = Linear(weight: columns(c.inChannels..<(hidden + 2 * c.inChannels + s.styleDim)), bias: merge.bias)
         let transformer = loader.scoped("transformer")
         blocks = (0..<c.depth).map { i in
             DiTBlock(transformer.scoped("layers").scoped("\(i)"), configuration: c, receivesSkip: i > c.depth / 2)
@@ -177,7 +188,8 @@ public struct DiffusionTransformer: Sendable {
         try ComputePrecision.bfloat16.checkSupported()
         var copy = self
         copy.condProjection = try condProjection.bfloat16()
-        copy.merge = try merge.bfloat16()
+        copy.mergeX = try mergeX.bfloat16()
+        copy.mergeCondition = try mergeCondition.bfloat16()
         copy.blocks = try blocks.map { try $0.bfloat16() }
         copy.skipLinear = try skipLinear.bfloat16()
         copy.conv1 = try conv1.bfloat16()
@@ -202,6 +214,33 @@ public struct DiffusionTransformer: Sendable {
         return reach
     }
 
+    /// The inputs of an estimator evaluation that stay the same over a whole CFM run — prompt mel, style and
+    /// condition — merged once: `cond_x_merge_linear` is one product over `[x, prompt_x, cond_projection(mu),
+    /// style]` per frame, so its part for the last three (with the bias) is computed here and each step adds the
+    /// noisy mel's part. `[batch, T, hidden]`.
+    public struct Condition: Sendable {
+        let merged: Tensor
+        public var batch: Int { merged.shape[0] }
+        public var frames: Int { merged.shape[1] }
+    }
+
+    /// ``Condition`` for `promptX` `[batch, mel, T]` (prompt mel in the first frames, zeros elsewhere), `style`
+    /// `[batch, style_dim]` and `mu` `[batch, T, content_dim]`.
+    public func condition(promptX: Tensor, style: Tensor, mu: Tensor) throws -> Condition {
+        let c = configuration.dit
+        guard promptX.rank == 3, promptX.shape[1] == c.inChannels, promptX.shape[0] > 0, promptX.shape[2] > 0 else {
+            throw ModelError.invalidInput(component: "S2M DiT", reason: "prompt_x \(promptX.shape) is not [batch, \(c.inChannels), frames ≥ 1]")
+        }
+        let (batch, time) = (promptX.shape[0], promptX.shape[2])
+        guard style.shape == [batch, configuration.styleDim], mu.shape == [batch, time, c.contentDim] else {
+            throw ModelError.invalidInput(
+                component: "S2M DiT", reason: "prompt_x \(promptX.shape), style \(style.shape), mu \(mu.shape) do not agree")
+        }
+        let styleRows = try style.unsqueezed(1).expanded(to: [batch, time, configuration.styleDim])
+        let input = try Tensor.concatenate([promptX.transposed(1, 2), condProjection(mu), styleRows], axis: 2)
+        return Condition(merged: try mergeCondition(input))
+    }
+
     /// One estimator evaluation (`DiT.forward` in eval mode) on a batch.
     /// - Parameters:
     ///   - x: noisy mel `[batch, mel, T]`.
@@ -217,16 +256,27 @@ public struct DiffusionTransformer: Sendable {
     /// - Returns: the velocity `[batch, mel, T]`.
     public func callAsFunction(x: Tensor, promptX: Tensor, t: [Float], style: Tensor, mu: Tensor,
                                validFrom: Int = 0) throws -> Tensor {
+        guard promptX.shape == x.shape, t.count == x.shape.first else {
+            throw ModelError.invalidInput(
+                component: "S2M DiT",
+                reason: "x \(x.shape), prompt_x \(promptX.shape), \(t.count) timesteps, style \(style.shape), mu \(mu.shape) do not agree")
+        }
+        return try callAsFunction(x: x, t: t, condition: condition(promptX: promptX, style: style, mu: mu),
+                                  validFrom: validFrom)
+    }
+
+    /// One estimator evaluation with the step-invariant inputs merged beforehand (``condition(promptX:style:mu:)``);
+    /// equal to the evaluation on those inputs up to the order of fp32 sums. Parameters as above.
+    public func callAsFunction(x: Tensor, t: [Float], condition: Condition, validFrom: Int = 0) throws -> Tensor {
         let c = configuration.dit
         guard x.rank == 3, x.shape[1] == c.inChannels, x.shape[0] > 0, x.shape[2] > 0 else {
             throw ModelError.invalidInput(component: "S2M DiT", reason: "x \(x.shape) is not [batch, \(c.inChannels), frames ≥ 1]")
         }
         let (batch, time) = (x.shape[0], x.shape[2])
-        guard promptX.shape == x.shape, t.count == batch, style.shape == [batch, configuration.styleDim],
-              mu.shape == [batch, time, c.contentDim] else {
+        guard t.count == batch, condition.batch == batch, condition.frames == time else {
             throw ModelError.invalidInput(
                 component: "S2M DiT",
-                reason: "x \(x.shape), prompt_x \(promptX.shape), \(t.count) timesteps, style \(style.shape), mu \(mu.shape) do not agree")
+                reason: "x \(x.shape), \(t.count) timesteps, condition of \(condition.batch) × \(condition.frames) frames do not agree")
         }
         guard time <= Self.maximumFrames else {
             throw ModelError.invalidInput(component: "S2M DiT", reason: "\(time) frames exceed upstream's \(Self.maximumFrames)")
@@ -239,9 +289,7 @@ public struct DiffusionTransformer: Sendable {
         let rows: Range<Int>? = first > 0 ? first..<time : nil
         let t1 = try timeEmbedder(t)  // [batch, hidden]
         let xT = try x.transposed(1, 2).contiguous()  // [batch, T, mel]
-        let styleRows = try style.unsqueezed(1).expanded(to: [batch, time, configuration.styleDim])
-        let input = try Tensor.concatenate([xT, promptX.transposed(1, 2), condProjection(mu), styleRows], axis: 2)
-        var h = try merge(input)
+        var h = try mergeX(xT).adding(condition.merged)
 
         var skips: [Tensor] = []
         for (i, block) in blocks.enumerated() {

@@ -84,10 +84,11 @@ public struct FlowMatching: Sendable {
         }
         // prompt_x: the prompt in the first P frames; x: those frames zeroed.
         let promptX = try promptMel.padded(left: 0, right: time - promptFrames)
+        // The estimator's step-invariant inputs merged once for the whole run.
+        let condition = try self.condition(promptX: promptX, mu: mu, style: style, guidanceRate: guidanceRate)
         var x = try Self.zeroPrompt(start, frames: promptFrames)
         for (k, (t, dt)) in Self.schedule(steps: steps).enumerated() {
-            x = try step(x, promptX: promptX, mu: mu, style: style, t: t, dt: dt, guidanceRate: guidanceRate,
-                         promptFrames: promptFrames)
+            x = try step(x, condition: condition, t: t, dt: dt, guidanceRate: guidanceRate, promptFrames: promptFrames)
             onStep?(k, x)
         }
         return try x.sliced(axis: 2, range: promptFrames..<time).contiguous()
@@ -96,17 +97,28 @@ public struct FlowMatching: Sendable {
     /// One Euler step from `x` at time `t`: `x + dt·v`, prompt frames zeroed afterwards (`[batch, mel, T]`).
     public func step(_ x: Tensor, promptX: Tensor, mu: Tensor, style: Tensor, t: Float, dt: Float, guidanceRate: Double,
                      promptFrames: Int) throws -> Tensor {
+        try step(x, condition: condition(promptX: promptX, mu: mu, style: style, guidanceRate: guidanceRate), t: t,
+                 dt: dt, guidanceRate: guidanceRate, promptFrames: promptFrames)
+    }
+
+    /// The estimator's ``DiffusionTransformer/Condition`` for a run: with guidance, of the batch of two
+    /// (conditional, then null: prompt, style and condition zeroed).
+    func condition(promptX: Tensor, mu: Tensor, style: Tensor, guidanceRate: Double) throws -> DiffusionTransformer.Condition {
+        guard guidanceRate > 0 else { return try estimator.condition(promptX: promptX, style: style, mu: mu) }
+        return try estimator.condition(promptX: Tensor.concatenate([promptX, Tensor.zeros(promptX.shape)], axis: 0),
+                                       style: Tensor.concatenate([style, Tensor.zeros(style.shape)], axis: 0),
+                                       mu: Tensor.concatenate([mu, Tensor.zeros(mu.shape)], axis: 0))
+    }
+
+    func step(_ x: Tensor, condition: DiffusionTransformer.Condition, t: Float, dt: Float, guidanceRate: Double,
+              promptFrames: Int) throws -> Tensor {
         let batch = x.shape[0]
         // The prompt frames' velocity is zeroed below: the estimator need not compute it.
         let validFrom = min(max(promptFrames, 0), max(x.shape[2] - 1, 0))
         let velocity: Tensor
         if guidanceRate > 0 {
-            let stacked = try estimator(x: Tensor.concatenate([x, x], axis: 0),
-                                        promptX: Tensor.concatenate([promptX, Tensor.zeros(promptX.shape)], axis: 0),
-                                        t: [Float](repeating: t, count: 2 * batch),
-                                        style: Tensor.concatenate([style, Tensor.zeros(style.shape)], axis: 0),
-                                        mu: Tensor.concatenate([mu, Tensor.zeros(mu.shape)], axis: 0),
-                                        validFrom: validFrom)
+            let stacked = try estimator(x: Tensor.concatenate([x, x], axis: 0), t: [Float](repeating: t, count: 2 * batch),
+                                        condition: condition, validFrom: validFrom)
             let conditional = try stacked.sliced(axis: 0, range: 0..<batch).contiguous()
             let unconditional = try stacked.sliced(axis: 0, range: batch..<(2 * batch)).contiguous()
             // (1.0 + r) and r are Python floats applied to fp32 tensors.
@@ -116,8 +128,7 @@ public struct FlowMatching: Sendable {
                 for i in 0..<out.count { dst[i] = a * vc[i] - b * vu[i] }
             }
         } else {
-            velocity = try estimator(x: x, promptX: promptX, t: [Float](repeating: t, count: batch), style: style, mu: mu,
-                                     validFrom: validFrom)
+            velocity = try estimator(x: x, t: [Float](repeating: t, count: batch), condition: condition, validFrom: validFrom)
         }
         let dense = x.contiguous()
         let next = Tensor.make(x.shape) { out in
