@@ -73,4 +73,8 @@ int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long
                                  long valid_keys, int causal, const float *q_cos, const float *q_sin,
                                  long rotary_pairs, float *out, long o_ld);
 
+/// The WaveNet gate: dst_i = tanh(a_i + gate_a) · σ(b_i + gate_b), with VectorMath.tanh's and VectorMath.sigmoid's
+/// formulas (gates.c). Needs AVX512F/VL/BW and FMA.
+void indextts_gate_tanh_sigmoid_avx512(const float *a, const float *b, float gate_a, float gate_b, float *dst, long n);
+
 #endif

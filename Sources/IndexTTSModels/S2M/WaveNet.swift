@@ -85,26 +85,8 @@ struct WaveNet: Sendable {
                     let op = out.baseAddress! + b * h * time
                     Parallel.forEachChunk(count: h, minimumChunk: max(1, 16_384 / max(time, 1))) { channels in
                         for c in channels {
-                            let gt = VectorMath.V(repeating: gp[c]), gs = VectorMath.V(repeating: gp[h + c])
-                            let tp = ap + c * time, sp = ap + (h + c) * time, dst = op + c * time
-                            var t = 0
-                            while t < time {
-                                let n = min(8, time - t)
-                                var u = VectorMath.V(repeating: 0), v = VectorMath.V(repeating: 0)
-                                if n == 8 {
-                                    u = UnsafeRawPointer(tp + t).loadUnaligned(as: VectorMath.V.self)
-                                    v = UnsafeRawPointer(sp + t).loadUnaligned(as: VectorMath.V.self)
-                                } else {
-                                    for l in 0..<n { u[l] = tp[t + l]; v[l] = sp[t + l] }
-                                }
-                                let r = VectorMath.tanh(u + gt) * VectorMath.sigmoid(v + gs)
-                                if n == 8 {
-                                    UnsafeMutableRawPointer(dst + t).storeBytes(of: r, as: VectorMath.V.self)
-                                } else {
-                                    for l in 0..<n { dst[t + l] = r[l] }
-                                }
-                                t += 8
-                            }
+                            VectorMath.gatedTanhSigmoid(ap + c * time, ap + (h + c) * time, gateA: gp[c], gateB: gp[h + c],
+                                                        into: op + c * time, count: time)
                         }
                     }
                 }
