@@ -25,6 +25,14 @@ enum { TILE_ROWS = 6, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
 
 static long round_up(long n, long m) { return (n + m - 1) / m * m; }
 
+enum { PREFETCH_ROWS = 8 };
+
+// Every cache line of a row of n floats into L1.
+INLINE void prefetch_row(const float *row, long n) {
+    for (long i = 0; i < n; i += 16) _mm_prefetch((const char *)(row + i), _MM_HINT_T0);
+    _mm_prefetch((const char *)(row + n - 1), _MM_HINT_T0);
+}
+
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim) {
     long pairs = (dim + 1) / 2;
     return round_up(keys, 16) * pairs * 2 + (keys + 1) / 2 * round_up(value_dim, 16) * 2;
@@ -80,10 +88,13 @@ BF16K int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v
     uint16_t *scratch = malloc((size_t)(2 * pairs + 2 * valuePadded) * sizeof(uint16_t) + (size_t)dim * sizeof(float));
     if (!scratch) return -1;
     float *rotated = (float *)(scratch + 2 * pairs + 2 * valuePadded);
-    // Keys: the 32-bit pair p of key j goes to lane j % 16 of row p in block j / 16.
+    // Keys: the 32-bit pair p of key j goes to lane j % 16 of row p in block j / 16. Rows of a fused projection
+    // lie kilobytes apart (the hardware prefetchers do not follow strides across pages), so the rows a few keys
+    // ahead are prefetched.
     uint32_t *kp = (uint32_t *)packed;
     for (long j = 0; j < blocks * 16; j++) {
         uint32_t *dst = kp + (j / 16) * pairs * 16 + j % 16;
+        if (j + PREFETCH_ROWS < keys) prefetch_row(k + (j + PREFETCH_ROWS) * k_ld, dim);
         if (j < keys) {
             const float *row = rotate_row(k + j * k_ld, k_cos ? k_cos + j * rotary_pairs : NULL,
                                           k_sin ? k_sin + j * rotary_pairs : NULL, rotary_pairs, dim, rotated);
@@ -102,6 +113,10 @@ BF16K int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v
     const __m512i high = _mm512_set_epi16(63, 31, 62, 30, 61, 29, 60, 28, 59, 27, 58, 26, 57, 25, 56, 24,
                                           55, 23, 54, 22, 53, 21, 52, 20, 51, 19, 50, 18, 49, 17, 48, 16);
     for (long j = 0; j < (keys + 1) / 2; j++) {
+        if (2 * j + PREFETCH_ROWS + 1 < keys) {
+            prefetch_row(v + (2 * j + PREFETCH_ROWS) * v_ld, value_dim);
+            prefetch_row(v + (2 * j + PREFETCH_ROWS + 1) * v_ld, value_dim);
+        }
         row_to_bf16(v + 2 * j * v_ld, a, value_dim, valuePadded);
         if (2 * j + 1 < keys) row_to_bf16(v + (2 * j + 1) * v_ld, b, value_dim, valuePadded);
         else memset(b, 0, (size_t)valuePadded * sizeof(uint16_t));
@@ -205,6 +220,9 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
             }
             limit[r] = l;
             if (l > most) most = l;
+        }
+        for (int r = 0; r < TILE_ROWS && i0 + TILE_ROWS + r < first_row + row_count; r++) {
+            prefetch_row(q + (i0 + TILE_ROWS + r) * q_ld, dim);
         }
         float *o = out + i0 * o_ld;
         if (most == 0) {

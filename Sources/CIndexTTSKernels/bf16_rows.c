@@ -58,6 +58,16 @@ BF16K float indextts_softmax_row_bf16(const float *row, long n, float scale, uin
     return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// g / d for d ≥ 1 (1 + e^(−g)): the reciprocal from `rcp14` (2⁻¹⁴) refined by one Newton step (≈ 1 ulp), in place
+// of a division (several times the latency and a fraction of the throughput). d = +∞ gives 0 (the limit; the Newton
+// step alone would give NaN).
+static inline __attribute__((always_inline)) BF16K __m512 divide_by_denominator(__m512 g, __m512 d) {
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+    r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(d, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ), _mm512_setzero_ps());
+    return _mm512_mul_ps(g, r);
+}
+
 BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, long n) {
     const __m512 minusLog2e = _mm512_set1_ps(-1.44269504f), one = _mm512_set1_ps(1.0f), top = _mm512_set1_ps(128.0f);
     long i = 0;
@@ -66,8 +76,8 @@ BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *
         // e^(−g) = 2^(−g·log₂e), capped at 2^128 = ∞ (then silu(g)·u = ±0, its limit).
         __m512 d0 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g0, minusLog2e), top)));
         __m512 d1 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g1, minusLog2e), top)));
-        __m512 s0 = _mm512_mul_ps(_mm512_div_ps(g0, d0), _mm512_loadu_ps(up + i));
-        __m512 s1 = _mm512_mul_ps(_mm512_div_ps(g1, d1), _mm512_loadu_ps(up + i + 16));
+        __m512 s0 = _mm512_mul_ps(divide_by_denominator(g0, d0), _mm512_loadu_ps(up + i));
+        __m512 s1 = _mm512_mul_ps(divide_by_denominator(g1, d1), _mm512_loadu_ps(up + i + 16));
         _mm512_storeu_si512((void *)(dst + i), (__m512i)_mm512_cvtne2ps_pbh(s1, s0));
     }
     for (; i < n; i += 16) {
@@ -75,7 +85,7 @@ BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *
         __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
         __m512 d = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g, minusLog2e), top)));
-        __m512 s = _mm512_mul_ps(_mm512_div_ps(g, d), _mm512_maskz_loadu_ps(k, up + i));
+        __m512 s = _mm512_mul_ps(divide_by_denominator(g, d), _mm512_maskz_loadu_ps(k, up + i));
         _mm256_mask_storeu_epi16(dst + i, k, (__m256i)_mm512_cvtneps_pbh(s));
     }
 }
