@@ -8,9 +8,10 @@
 //   values [pair of keys][value channel] × 2 bfloat16 — one 64-byte row holds keys 2j and 2j+1 of 16 channels, so a
 //          broadcast probability pair (adjacent in a row of P) times it adds two products to 16 outputs.
 // Then per tile of 6 query rows: S = Q·Kᵀ (fp32, 6 rows × 64 keys in 24 accumulators per pass), the unnormalised
-// softmax of each row rounded to bfloat16 (`indextts_softmax_row_bf16`), O = P·V (6 rows × 64 channels in 24
-// accumulators), rows divided by their sums. A tile's scores (6 × keys × 4 bytes: 31 KB at 1,291 keys) and
-// probabilities stay in L1/L2 between the three steps; keys and values (165 KB each at 1,291 × 64) stay in L2.
+// softmax of each row rounded to bfloat16 (as `indextts_softmax_row_bf16`, with each row's maximum taken while the
+// scores leave the registers), O = P·V (6 rows × 64 channels in 24 accumulators), rows divided by their sums. A
+// tile's scores (6 × keys × 4 bytes: 31 KB at 1,291 keys) and probabilities stay in L1/L2 between the three steps;
+// keys and values (165 KB each at 1,291 × 64) stay in L2.
 #include "indextts_kernels.h"
 
 #if defined(__x86_64__)
@@ -18,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,fma")))
+#include "bf16_math.h"
+
 #define INLINE static inline __attribute__((always_inline))
 
 enum { TILE_ROWS = 6, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
@@ -137,9 +139,10 @@ INLINE BF16K __m512bh broadcast_pair(const uint16_t *p) {
     return (__m512bh)_mm512_set1_epi32(bits);
 }
 
-// Scores of `rows` query rows (bfloat16, `q_ld` apart) against `blocks` blocks of 16 packed keys.
+// Scores of `rows` query rows (bfloat16, `q_ld` apart) against `blocks` blocks of 16 packed keys, the first of them
+// key `key0`; each row's running maximum over its keys below `limit[r]` is kept in `maxima[r]` (16 lanes).
 INLINE BF16K void score_tile(const uint16_t *q, long q_ld, const int rows, const uint16_t *kp, long pairs,
-                             const int blocks, float *s, long s_ld) {
+                             const int blocks, float *s, long s_ld, long key0, const long *limit, __m512 *maxima) {
     __m512 acc[TILE_ROWS][KEY_BLOCKS];
     for (int r = 0; r < rows; r++)
         for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_setzero_ps();
@@ -152,8 +155,16 @@ INLINE BF16K void score_tile(const uint16_t *q, long q_ld, const int rows, const
             for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_dpbf16_ps(acc[r][b], query, keys[b]);
         }
     }
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < blocks; b++) _mm512_storeu_ps(s + r * s_ld + b * 16, acc[r][b]);
+    for (int r = 0; r < rows; r++) {
+        __m512 m = maxima[r];
+        for (int b = 0; b < blocks; b++) {
+            _mm512_storeu_ps(s + r * s_ld + b * 16, acc[r][b]);
+            const long left = limit[r] - (key0 + b * 16);
+            if (left >= 16) m = _mm512_max_ps(m, acc[r][b]);
+            else if (left > 0) m = _mm512_mask_max_ps(m, (__mmask16)((1u << left) - 1), m, acc[r][b]);
+        }
+        maxima[r] = m;
+    }
 }
 
 // out[r][0..<columns] = (P[r] · V)[c0 ..< c0 + columns] · inverse[r] for `blocks` blocks of 16 value channels.
@@ -182,7 +193,8 @@ INLINE BF16K void value_tile(const uint16_t *pr, long p_ld, const int rows, cons
 }
 
 #define SCORE_CASE(R, B) \
-    case (R) * 8 + (B): score_tile(qb, qb_ld, R, kp + kb * pairs * 32, pairs, B, s + kb * 16, s_ld); break;
+    case (R) * 8 + (B): \
+        score_tile(qb, qb_ld, R, kp + kb * pairs * 32, pairs, B, s + kb * 16, s_ld, kb * 16, limit, maxima); break;
 #define SCORE_ROW(R) SCORE_CASE(R, 1) SCORE_CASE(R, 2) SCORE_CASE(R, 3) SCORE_CASE(R, 4)
 #define VALUE_CASE(R, B) \
     case (R) * 8 + (B): \
@@ -236,6 +248,8 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
             row_to_bf16(row, qb + r * qb_ld, dim, qb_ld);
         }
         const long used_blocks = (most + 15) / 16;
+        __m512 maxima[TILE_ROWS];
+        for (int r = 0; r < TILE_ROWS; r++) maxima[r] = _mm512_set1_ps(-INFINITY);
         for (long kb = 0; kb < used_blocks; kb += KEY_BLOCKS) {
             const int nb = (int)(used_blocks - kb < KEY_BLOCKS ? used_blocks - kb : KEY_BLOCKS);
             switch (n * 8 + nb) {
@@ -247,7 +261,9 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
         float inverse[TILE_ROWS];
         for (int r = 0; r < n; r++) {
             uint16_t *row = pb + r * p_ld;
-            inverse[r] = limit[r] > 0 ? indextts_softmax_row_bf16(s + r * s_ld, limit[r], scale, row) : 0.0f;
+            // The maximum came with the scores; the row holds finite values only (no −∞ to clamp).
+            inverse[r] = limit[r] > 0 ? softmax_exponentials_bf16(s + r * s_ld, limit[r], scale,
+                                                                  _mm512_reduce_max_ps(maxima[r]), row, 0) : 0.0f;
             for (long j = limit[r]; j < 2 * key_pairs; j++) row[j] = 0;
         }
         for (long c0 = 0; c0 < value_dim; c0 += 16 * VALUE_BLOCKS) {

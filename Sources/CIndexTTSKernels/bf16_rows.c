@@ -9,22 +9,7 @@
 #include <immintrin.h>
 #include <math.h>
 
-#define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,fma")))
-
-// 2^t for t ≤ 128 or NaN: below −160 (where 2^t is 0 in fp32) it is 0, −∞ included; NaN stays NaN (`max` returns
-// its second operand when either is NaN).
-static inline __attribute__((always_inline)) BF16K __m512 exp2_512(__m512 t) {
-    t = _mm512_max_ps(_mm512_set1_ps(-160.0f), t);
-    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_sub_ps(t, n);
-    __m512 p = _mm512_set1_ps(1.32764445e-3f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.67553724e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.55071346e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.40221202e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.93146944e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.00000012f));
-    return _mm512_scalef_ps(p, n);
-}
+#include "bf16_math.h"
 
 BF16K float indextts_softmax_row_bf16(const float *row, long n, float scale, uint16_t *bf16) {
     __m512 m = _mm512_set1_ps(-INFINITY);
@@ -36,26 +21,7 @@ BF16K float indextts_softmax_row_bf16(const float *row, long n, float scale, uin
         for (long j = 0; j < n; j++) bf16[j] = 0;
         return 0;
     }
-    // scale·(x − max)·log₂e as one FMA: x·a − max·a.
-    const float a = scale * 1.44269504f;
-    __m512 factor = _mm512_set1_ps(a), offset = _mm512_set1_ps(-maximum * a);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m512 e0 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i), factor, offset));
-        __m512 e1 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), factor, offset));
-        acc0 = _mm512_add_ps(acc0, e0);
-        acc1 = _mm512_add_ps(acc1, e1);
-        _mm512_storeu_si512((void *)(bf16 + i), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
-    }
-    for (; i < n; i += 16) {
-        long left = n - i;
-        __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __m512 e = _mm512_maskz_mov_ps(k, exp2_512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + i), factor, offset)));
-        acc0 = _mm512_add_ps(acc0, e);
-        _mm256_mask_storeu_epi16(bf16 + i, k, (__m256i)_mm512_cvtneps_pbh(e));
-    }
-    return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    return softmax_exponentials_bf16(row, n, scale, maximum, bf16, 1);
 }
 
 // g / d for d ≥ 1 (1 + e^(−g)): the reciprocal from `rcp14` (2⁻¹⁴) refined by one Newton step (≈ 1 ulp), in place
@@ -74,8 +40,8 @@ BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *
     for (; i + 32 <= n; i += 32) {
         __m512 g0 = _mm512_loadu_ps(gate + i), g1 = _mm512_loadu_ps(gate + i + 16);
         // e^(−g) = 2^(−g·log₂e), capped at 2^128 = ∞ (then silu(g)·u = ±0, its limit).
-        __m512 d0 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g0, minusLog2e), top)));
-        __m512 d1 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g1, minusLog2e), top)));
+        __m512 d0 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g0, minusLog2e), top), 1));
+        __m512 d1 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g1, minusLog2e), top), 1));
         __m512 s0 = _mm512_mul_ps(divide_by_denominator(g0, d0), _mm512_loadu_ps(up + i));
         __m512 s1 = _mm512_mul_ps(divide_by_denominator(g1, d1), _mm512_loadu_ps(up + i + 16));
         _mm512_storeu_si512((void *)(dst + i), (__m512i)_mm512_cvtne2ps_pbh(s1, s0));
@@ -84,7 +50,7 @@ BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *
         long left = n - i;
         __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
-        __m512 d = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g, minusLog2e), top)));
+        __m512 d = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g, minusLog2e), top), 1));
         __m512 s = _mm512_mul_ps(divide_by_denominator(g, d), _mm512_maskz_loadu_ps(k, up + i));
         _mm256_mask_storeu_epi16(dst + i, k, (__m256i)_mm512_cvtneps_pbh(s));
     }
