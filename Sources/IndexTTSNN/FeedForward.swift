@@ -82,6 +82,9 @@ public struct FeedForward: Sendable {
         case .plain(let up, let activation, let down):
             return try down(activation.apply(up(x)))
         case .gatedStacked(let gateUp, let down):
+            if case .bfloat16(let stacked) = gateUp.weights, case .bfloat16(let matrix) = down.weights {
+                return try x.swiGLU(bfloat16: stacked, gateUpBias: gateUp.bias, down: matrix, downBias: down.bias)
+            }
             let both = try gateUp(x)
             if case .bfloat16(let matrix) = down.weights {
                 return try both.siluGatedLinear(bfloat16: matrix, bias: down.bias)

@@ -235,6 +235,30 @@ struct BFloat16Tests {
         }
     }
 
+    /// The chunked SwiGLU (the `[gate | up]` product a few rows at a time, activated while in cache) equals the
+    /// whole product followed by ``Tensor/siluGatedLinear(bfloat16:bias:)`` bit for bit: chunks of 7 rows (a
+    /// shorter last one), one chunk, biases or none, the activation on the kernel and on the portable path.
+    @Test(arguments: [(7, false), (7, true), (1000, true)])
+    func chunkedSwiGLUEqualsWholeProduct(chunkRows: Int, biases: Bool) throws {
+        let (dim, hidden, out) = (48, 40, 24)
+        let gateUp = try BFloat16Matrix(Self.random([2 * hidden, dim], seed: 51), packedAsTransposedRightOperand: true)
+        let down = try BFloat16Matrix(Self.random([out, hidden], seed: 52), packedAsTransposedRightOperand: true)
+        let (upBias, downBias) = biases ? (Self.random([2 * hidden], seed: 53), Self.random([out], seed: 54)) : (nil, nil)
+        let x = Self.random([3, 17, dim], seed: 55)
+        for rowKernel in [false, true] {
+            let whole = try x.linear(bfloat16: gateUp, bias: upBias).siluGatedLinear(bfloat16: down, bias: downBias,
+                                                                                    rowKernel: rowKernel)
+            let chunked = try x.swiGLU(bfloat16: gateUp, gateUpBias: upBias, down: down, downBias: downBias,
+                                       chunkRows: chunkRows, rowKernel: rowKernel)
+            #expect(chunked.shape == [3, 17, out])
+            #expect(chunked.scalars == whole.scalars, "chunks of \(chunkRows), biases \(biases), row kernel \(rowKernel)")
+        }
+        #expect(throws: TensorError.self) {
+            try x.swiGLU(bfloat16: gateUp, gateUpBias: Self.random([3], seed: 1), down: down, downBias: nil)
+        }
+        #expect(throws: TensorError.self) { try x.swiGLU(bfloat16: down, gateUpBias: nil, down: down, downBias: nil) }
+    }
+
     /// Attention in bfloat16 works through the queries in blocks (``Tensor/queryBlockRows``) with each head on one
     /// core: several blocks, uneven last blocks, causal masking across block boundaries and key lengths all agree
     /// with fp32.
