@@ -75,6 +75,17 @@ public struct FeedForward: Sendable {
         }
     }
 
+    /// The block on activations already rounded to bfloat16 (``BFloat16Rows``): a bfloat16 stacked SwiGLU reads
+    /// them as they are; other blocks get them widened back to fp32.
+    public func callAsFunction(_ x: BFloat16Rows) throws -> Tensor {
+        if case .gatedStacked(let gateUp, let down) = kind, case .bfloat16(let stacked) = gateUp.weights,
+           case .bfloat16(let matrix) = down.weights {
+            return try Tensor.swiGLU(bfloat16Rows: x, gateUp: stacked, gateUpBias: gateUp.bias, down: matrix,
+                                     downBias: down.bias)
+        }
+        return try self(x.float32())
+    }
+
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         switch kind {
         case .gated(let gate, let up, let down):

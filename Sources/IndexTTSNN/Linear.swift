@@ -68,6 +68,13 @@ public struct Linear: Sendable {
         }
     }
 
+    /// The layer on activations already rounded to bfloat16 (``BFloat16Rows``): with bfloat16 weights the product
+    /// reads them as they are; other weights get them widened back to fp32.
+    public func callAsFunction(_ x: BFloat16Rows) throws -> Tensor {
+        if case .bfloat16(let matrix) = weights { return try Tensor.linear(bfloat16Rows: x, weight: matrix, bias: bias) }
+        return try self(x.float32())
+    }
+
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         switch weights {
         case .float32(let weight, let layout): return try x.linear(weight: weight, bias: bias, layout: layout)

@@ -93,13 +93,31 @@ public struct MultiHeadAttention: Sendable {
                                queryPositions: [Int]? = nil, keyPositions: [Int]? = nil,
                                mask: AttentionMask = .none, scoreBias: ScoreBias? = nil,
                                cache: KVCache? = nil, queryRows: Range<Int>? = nil) throws -> Tensor {
-        guard x.rank == 3, context.map({ $0.rank == 3 && $0.shape[0] == x.shape[0] }) ?? true,
+        try attend(x.shape, project: { try $0(x) }, context: context, rotary: rotary, queryPositions: queryPositions,
+                   keyPositions: keyPositions, mask: mask, scoreBias: scoreBias, cache: cache, queryRows: queryRows)
+    }
+
+    /// Self-attention of activations already rounded to bfloat16 (``BFloat16Rows`` `[batch, L, dim]`, e.g. from
+    /// ``Tensor/rmsNormModulated(bfloat16:eps:scale:scaleOffset:shift:shiftOffset:)``): bfloat16 projections read
+    /// them as they are. Otherwise as ``callAsFunction(_:context:rotary:queryPositions:keyPositions:mask:scoreBias:cache:queryRows:)``.
+    public func callAsFunction(_ x: BFloat16Rows, rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
+                               keyPositions: [Int]? = nil, mask: AttentionMask = .none, cache: KVCache? = nil,
+                               queryRows: Range<Int>? = nil) throws -> Tensor {
+        try attend(x.shape, project: { try $0(x) }, context: nil, rotary: rotary, queryPositions: queryPositions,
+                   keyPositions: keyPositions, mask: mask, scoreBias: nil, cache: cache, queryRows: queryRows)
+    }
+
+    /// The block on an input of `shape` whose projections `project(linear)` computes.
+    private func attend(_ shape: [Int], project: (Linear) throws -> Tensor, context: Tensor?, rotary: RotaryEmbedding?,
+                        queryPositions: [Int]?, keyPositions: [Int]?, mask: AttentionMask, scoreBias: ScoreBias?,
+                        cache: KVCache?, queryRows: Range<Int>?) throws -> Tensor {
+        guard shape.count == 3, context.map({ $0.rank == 3 && $0.shape[0] == shape[0] }) ?? true,
               heads > 0, keyValueHeads > 0, heads % keyValueHeads == 0 else {
             throw TensorError.shapeMismatch(operation: "MultiHeadAttention",
-                                            message: "input \(x.shape), context \(context?.shape ?? []), heads \(heads)/\(keyValueHeads)")
+                                            message: "input \(shape), context \(context?.shape ?? []), heads \(heads)/\(keyValueHeads)")
         }
-        let batch = x.shape[0]
-        var lq = x.shape[1]
+        let batch = shape[0]
+        var lq = shape[1]
         if let queryRows {
             guard context == nil, cache == nil, queryRows.lowerBound >= 0, queryRows.upperBound <= lq, !queryRows.isEmpty else {
                 throw TensorError.invalidArgument(
@@ -114,11 +132,15 @@ public struct MultiHeadAttention: Sendable {
             guard context == nil else {
                 throw TensorError.invalidArgument(operation: "MultiHeadAttention", message: "fused projections cannot take a context")
             }
-            let parts = try linear(x).split(sizes: [heads * d, keyValueHeads * d, keyValueHeads * d], axis: 2)
+            let parts = try project(linear).split(sizes: [heads * d, keyValueHeads * d, keyValueHeads * d], axis: 2)
             (q, k, v) = (parts[0], parts[1], parts[2])
         case .separate(let query, let key, let value):
-            let c = context ?? x
-            (q, k, v) = (try query(x), try key(c), try value(c))
+            q = try project(query)
+            if let context {
+                (k, v) = (try key(context), try value(context))
+            } else {
+                (k, v) = (try project(key), try project(value))
+            }
         }
         var lk = k.shape[1]
         if let queryRows {

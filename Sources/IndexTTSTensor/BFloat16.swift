@@ -95,7 +95,7 @@ public final class BFloat16Matrix: @unchecked Sendable {
     }
 
     /// A plain matrix over `bits` (taken over: freed with the matrix).
-    private init(rows: Int, columns: Int, taking bits: UnsafeMutablePointer<UInt16>) {
+    init(rows: Int, columns: Int, taking bits: UnsafeMutablePointer<UInt16>) {
         self.rows = rows
         self.columns = columns
         storage = bits
@@ -135,6 +135,73 @@ public final class BFloat16Matrix: @unchecked Sendable {
             for i in 0..<out.count { out[i] = Float(bitPattern: UInt32(bits[i]) << 16) }
         }
     }
+}
+
+
+/// Activations already rounded to bfloat16 (nearest even) for the next product: `shape` `[…, columns]`, row-major.
+/// Producers that round while they write (``Tensor/rmsNormModulated(bfloat16:eps:scale:scaleOffset:shift:shiftOffset:)``,
+/// ``concatenated(_:)``) spare the consumer's product (``Tensor/linear(bfloat16Rows:weight:bias:)``, ``Tensor/swiGLU``)
+/// oneDNN's fp32 → bf16 reorder of its left operand and the fp32 intermediate in memory; the product is the same bit
+/// for bit (the same rounding).
+public struct BFloat16Rows: @unchecked Sendable {
+    public let shape: [Int]
+    let matrix: BFloat16Matrix
+
+    public var rows: Int { matrix.rows }
+    public var columns: Int { matrix.columns }
+    var bits: UnsafeMutablePointer<UInt16> { matrix.storage! }
+
+    /// Rows of `shape` (rank ≥ 1) filled by `fill(rowRange, bits)`, called in parallel chunks with a pointer to the
+    /// first row of the range.
+    static func make(_ shape: [Int], fill: (Range<Int>, UnsafeMutablePointer<UInt16>) -> Void) -> BFloat16Rows {
+        let columns = shape.last ?? 0, rows = columns == 0 ? 0 : shape.reduce(1, *) / columns
+        let bits = UnsafeMutablePointer<UInt16>.allocate(capacity: max(rows * columns, 1))
+        let target = UncheckedSendableBox(bits)
+        Parallel.forEachChunk(count: rows, minimumChunk: max(1, 16_384 / max(columns, 1))) { range in
+            fill(range, target.value + range.lowerBound * columns)
+        }
+        return BFloat16Rows(shape: shape, matrix: BFloat16Matrix(rows: rows, columns: columns, taking: bits))
+    }
+
+    /// `x` rounded (tests, fallbacks).
+    public init(_ x: Tensor) {
+        let dense = x.contiguous()
+        self = BFloat16Rows.make(x.shape) { range, bits in
+            let columns = x.shape.last ?? 0
+            indextts_to_bf16(dense.basePointer + range.lowerBound * columns, bits, range.count * columns)
+        }
+    }
+
+    private init(shape: [Int], matrix: BFloat16Matrix) {
+        self.shape = shape
+        self.matrix = matrix
+    }
+
+    /// `[…, a] ⧺ […, b] → […, a + b]` rounded: the concatenation of rank-equal tensors along the last axis
+    /// (leading shapes must agree), written as bfloat16 directly.
+    public static func concatenated(_ parts: [Tensor]) throws -> BFloat16Rows {
+        guard let first = parts.first, parts.allSatisfy({ $0.rank == first.rank && $0.rank >= 1
+            && Array($0.shape.dropLast()) == Array(first.shape.dropLast()) }) else {
+            throw TensorError.shapeMismatch(operation: "bfloat16 concatenation", message: "\(parts.map(\.shape))")
+        }
+        let dense = parts.map { $0.contiguous() }
+        let widths = dense.map { $0.shape.last! }
+        let total = widths.reduce(0, +)
+        return withExtendedLifetime(dense) {
+            BFloat16Rows.make(Array(first.shape.dropLast()) + [total]) { range, bits in
+                for (i, r) in range.enumerated() {
+                    var column = 0
+                    for (part, width) in zip(dense, widths) {
+                        indextts_to_bf16(part.basePointer + r * width, bits + i * total + column, width)
+                        column += width
+                    }
+                }
+            }
+        }
+    }
+
+    /// The values widened to fp32.
+    public func float32() throws -> Tensor { try matrix.float32().reshaped(shape) }
 }
 
 extension Tensor {
@@ -294,8 +361,28 @@ extension Tensor {
 
     func swiGLU(bfloat16 gateUp: BFloat16Matrix, gateUpBias: Tensor?, down: BFloat16Matrix, downBias: Tensor?,
                 chunkRows: Int?, rowKernel: Bool) throws -> Tensor {
+        let x = contiguous()
+        return try withExtendedLifetime(x) {
+            try Tensor.swiGLU(x.shape, rowAt: { .float32(x.basePointer + $0 * x.shape[x.rank - 1]) }, gateUp: gateUp,
+                              gateUpBias: gateUpBias, down: down, downBias: downBias, chunkRows: chunkRows, rowKernel: rowKernel)
+        }
+    }
+
+    /// ``swiGLU(bfloat16:gateUpBias:down:downBias:)`` of activations already rounded; the same bit for bit.
+    public static func swiGLU(bfloat16Rows x: BFloat16Rows, gateUp: BFloat16Matrix, gateUpBias: Tensor?,
+                              down: BFloat16Matrix, downBias: Tensor?) throws -> Tensor {
+        try withExtendedLifetime(x) {
+            try swiGLU(x.shape, rowAt: { .bfloat16Bits(x.bits + $0 * x.columns) }, gateUp: gateUp, gateUpBias: gateUpBias,
+                       down: down, downBias: downBias, chunkRows: nil, rowKernel: RowKernels.bfloat16RowKernels)
+        }
+    }
+
+    /// The chunked SwiGLU over input rows of `shape` (`rowAt(r)`: row r as a left operand).
+    static func swiGLU(_ shape: [Int], rowAt: (Int) -> BFloat16Operand, gateUp: BFloat16Matrix, gateUpBias: Tensor?,
+                       down: BFloat16Matrix, downBias: Tensor?, chunkRows: Int?, rowKernel: Bool) throws -> Tensor {
         let rowKernel = rowKernel && RowKernels.bfloat16RowKernels
         let (dim, hidden, outFeatures) = (gateUp.columns, down.columns, down.rows)
+        let rank = shape.count
         guard rank >= 1, shape[rank - 1] == dim, gateUp.rows == 2 * hidden, hidden > 0 else {
             throw TensorError.shapeMismatch(
                 operation: "swiGLU",
@@ -307,8 +394,7 @@ extension Tensor {
         if let downBias, downBias.count != outFeatures {
             throw TensorError.shapeMismatch(operation: "swiGLU", message: "down bias \(downBias.shape) for \(outFeatures) outputs")
         }
-        let x = contiguous()
-        let rows = x.count / max(dim, 1)
+        let rows = shape.reduce(1, *) / max(dim, 1)
         let (upBias, outBias) = (gateUpBias?.contiguous(), downBias?.contiguous())
         let chunk = max(1, min(rows, chunkRows ?? max(64, Self.swiGLUChunkBytes / (8 * hidden))))
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
@@ -327,7 +413,7 @@ extension Tensor {
                 if let upBias {
                     for r in 0..<count { (both + r * 2 * hidden).update(from: upBias.basePointer, count: 2 * hidden) }
                 }
-                Tensor.bfloat16Product(m: count, n: 2 * hidden, k: dim, a: .float32(x.basePointer + first * dim),
+                Tensor.bfloat16Product(m: count, n: 2 * hidden, k: dim, a: rowAt(first),
                                        transA: false, lda: dim, b: .bfloat16(gateUp), transB: true, ldb: dim,
                                        c: both, ldc: 2 * hidden, beta: upBias == nil ? 0 : 1)
                 Self.siluGateRows(UnsafePointer(both), rows: count, hidden: hidden, into: gated + first * hidden,
@@ -337,6 +423,33 @@ extension Tensor {
             Tensor.bfloat16Product(m: rows, n: outFeatures, k: hidden, a: .bfloat16Bits(gated), transA: false,
                                    lda: hidden, b: .bfloat16(down), transB: true, ldb: hidden,
                                    c: dst, ldc: outFeatures, beta: outBias == nil ? 0 : 1)
+        }
+    }
+
+    /// ``linear(bfloat16:bias:)`` of activations already rounded: `[…, in] → […, out]`.
+    public static func linear(bfloat16Rows x: BFloat16Rows, weight: BFloat16Matrix, bias: Tensor? = nil) throws -> Tensor {
+        let (outFeatures, inFeatures) = (weight.rows, weight.columns)
+        guard x.columns == inFeatures else {
+            throw TensorError.shapeMismatch(operation: "linear", message: "bf16 input \(x.shape) with bf16 weight [\(outFeatures), \(inFeatures)]")
+        }
+        if let bias, bias.count != outFeatures {
+            throw TensorError.shapeMismatch(operation: "linear", message: "bias \(bias.shape) for \(outFeatures) outputs")
+        }
+        let rows = x.rows
+        let biasValues = bias?.contiguous()
+        return withExtendedLifetime(x) {
+            Tensor.make(Array(x.shape.dropLast()) + [outFeatures]) { out in
+                let dst = out.baseAddress!
+                if let biasValues {
+                    for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
+                } else if inFeatures == 0 {
+                    dst.update(repeating: 0, count: out.count)
+                }
+                guard inFeatures > 0, rows > 0 else { return }
+                Tensor.bfloat16Product(m: rows, n: outFeatures, k: inFeatures, a: .bfloat16Bits(x.bits), transA: false,
+                                       lda: inFeatures, b: .bfloat16(weight), transB: true, ldb: inFeatures,
+                                       c: dst, ldc: outFeatures, beta: biasValues == nil ? 0 : 1)
+            }
         }
     }
 

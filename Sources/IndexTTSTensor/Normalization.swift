@@ -1,3 +1,4 @@
+import CIndexTTSDNNL
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,43 +32,78 @@ extension Tensor {
     /// cache, rows split across cores; the same operations in the same order as `rmsNorm` then `x·scale + shift`.
     public func rmsNormModulated(weight: Tensor?, eps: Float = 1e-6, scale: Tensor, scaleOffset: Int = 0,
                                  shift: Tensor, shiftOffset: Int = 0) throws -> Tensor {
+        let (dense, w, sc, sh) = try rmsNormModulatedOperands(weight: weight, scale: scale, scaleOffset: scaleOffset,
+                                                              shift: shift, shiftOffset: shiftOffset)
+        let n = shape[2], time = shape[1]
+        let rows = n == 0 ? 0 : dense.count / n
+        return Tensor.make(shape) { out in
+            let src = UnsafePointer(dense.basePointer), dst = out.baseAddress!
+            Parallel.forEachChunk(count: rows, minimumChunk: max(1, 8192 / max(n, 1))) { range in
+                for r in range {
+                    Self.rmsNormModulatedRow(src + r * n, into: dst + r * n, n: n, eps: eps, weight: w,
+                                             scale: sc.basePointer + r / max(time, 1) * sc.shape[1] + scaleOffset,
+                                             shift: sh.basePointer + r / max(time, 1) * sh.shape[1] + shiftOffset)
+                }
+            }
+        }
+    }
+
+    /// ``rmsNormModulated(weight:eps:scale:scaleOffset:shift:shiftOffset:)`` rounded to bfloat16 as each row is
+    /// written (for a bfloat16 product next): the same values, rounded to nearest even.
+    public func rmsNormModulated(bfloat16 weight: Tensor?, eps: Float = 1e-6, scale: Tensor, scaleOffset: Int = 0,
+                                 shift: Tensor, shiftOffset: Int = 0) throws -> BFloat16Rows {
+        let (dense, w, sc, sh) = try rmsNormModulatedOperands(weight: weight, scale: scale, scaleOffset: scaleOffset,
+                                                              shift: shift, shiftOffset: shiftOffset)
+        let n = shape[2], time = shape[1]
+        return withExtendedLifetime((dense, w, sc, sh)) {
+            BFloat16Rows.make(shape) { range, bits in
+                // Each row through an fp32 row in L1, rounded as a whole.
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+                defer { row.deallocate() }
+                for (i, r) in range.enumerated() {
+                    Self.rmsNormModulatedRow(UnsafePointer(dense.basePointer + r * n), into: row, n: n, eps: eps, weight: w,
+                                             scale: sc.basePointer + r / max(time, 1) * sc.shape[1] + scaleOffset,
+                                             shift: sh.basePointer + r / max(time, 1) * sh.shape[1] + shiftOffset)
+                    indextts_to_bf16(row, bits + i * n, n)
+                }
+            }
+        }
+    }
+
+    private func rmsNormModulatedOperands(weight: Tensor?, scale: Tensor, scaleOffset: Int, shift: Tensor,
+                                          shiftOffset: Int) throws -> (Tensor, Tensor?, Tensor, Tensor) {
         guard rank == 3, scale.rank == 2, shift.rank == 2, scale.shape[0] == shape[0], shift.shape[0] == shape[0],
               scaleOffset >= 0, shiftOffset >= 0, scale.shape[1] >= scaleOffset + shape[2],
               shift.shape[1] >= shiftOffset + shape[2] else {
             throw TensorError.shapeMismatch(operation: "rmsNormModulated",
                                             message: "input \(shape), scale \(scale.shape) at \(scaleOffset), shift \(shift.shape) at \(shiftOffset)")
         }
-        let n = shape[2], time = shape[1]
-        try Tensor.checkAffine(weight, nil, count: n, operation: "rmsNormModulated", input: shape)
+        try Tensor.checkAffine(weight, nil, count: shape[2], operation: "rmsNormModulated", input: shape)
+        return (contiguous(), weight?.contiguous(), scale.contiguous(), shift.contiguous())
+    }
+
+    /// One row: `((x / rms(x)) · w) · scale + shift`, in that order.
+    @inline(__always)
+    private static func rmsNormModulatedRow(_ row: UnsafePointer<Float>, into o: UnsafeMutablePointer<Float>, n: Int,
+                                            eps: Float, weight w: Tensor?, scale s: UnsafePointer<Float>,
+                                            shift b: UnsafePointer<Float>) {
         typealias V = SIMD8<Float>
-        let dense = contiguous(), w = weight?.contiguous(), sc = scale.contiguous(), sh = shift.contiguous()
-        let rows = n == 0 ? 0 : dense.count / n
-        return Tensor.make(shape) { out in
-            let src = UnsafePointer(dense.basePointer), dst = out.baseAddress!
-            Parallel.forEachChunk(count: rows, minimumChunk: max(1, 8192 / max(n, 1))) { range in
-                for r in range {
-                    let row = src + r * n, o = dst + r * n, item = r / max(time, 1)
-                    let s = UnsafePointer(sc.basePointer + item * sc.shape[1] + scaleOffset)
-                    let b = UnsafePointer(sh.basePointer + item * sh.shape[1] + shiftOffset)
-                    var acc = V(repeating: 0)
-                    var i = 0
-                    while i + 8 <= n {
-                        let d = UnsafeRawPointer(row + i).loadUnaligned(as: V.self)
-                        acc += d * d
-                        i += 8
-                    }
-                    var sq = acc.sum()
-                    while i < n { sq += row[i] * row[i]; i += 1 }
-                    let inv = 1 / sqrtf(sq / Float(n) + eps)
-                    Elementwise.mapDense(row, o, count: n) { $0 * inv }
-                    if let w {
-                        Elementwise.zipDense(UnsafePointer(o), 1, UnsafePointer(w.basePointer), 1, o, count: n) { $0 * $1 }
-                    }
-                    Elementwise.zipDense(UnsafePointer(o), 1, s, 1, o, count: n) { $0 * $1 }
-                    Elementwise.zipDense(UnsafePointer(o), 1, b, 1, o, count: n) { $0 + $1 }
-                }
-            }
+        var acc = V(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            let d = UnsafeRawPointer(row + i).loadUnaligned(as: V.self)
+            acc += d * d
+            i += 8
         }
+        var sq = acc.sum()
+        while i < n { sq += row[i] * row[i]; i += 1 }
+        let inv = 1 / sqrtf(sq / Float(n) + eps)
+        Elementwise.mapDense(row, o, count: n) { $0 * inv }
+        if let w {
+            Elementwise.zipDense(UnsafePointer(o), 1, UnsafePointer(w.basePointer), 1, o, count: n) { $0 * $1 }
+        }
+        Elementwise.zipDense(UnsafePointer(o), 1, s, 1, o, count: n) { $0 * $1 }
+        Elementwise.zipDense(UnsafePointer(o), 1, b, 1, o, count: n) { $0 + $1 }
     }
 
     /// Group norm over `[batch, channels, *]`: statistics per (batch, group); affine per channel.

@@ -259,6 +259,45 @@ struct BFloat16Tests {
         #expect(throws: TensorError.self) { try x.swiGLU(bfloat16: down, gateUpBias: nil, down: down, downBias: nil) }
     }
 
+    /// Activations rounded by their producer (``BFloat16Rows``) give the products exactly what oneDNN's own
+    /// conversion of the fp32 activations gives: a linear layer, the chunked SwiGLU, an attention block; the
+    /// modulated RMS norm and the concatenation written as bfloat16 equal their fp32 results rounded.
+    @Test func roundedActivationsFeedProductsBitForBit() throws {
+        let x = Self.random([2, 37, 48], seed: 61)
+        let weight = try BFloat16Matrix(Self.random([40, 48], seed: 62), packedAsTransposedRightOperand: true)
+        let bias = Self.random([40], seed: 63)
+        let rows = BFloat16Rows(x)
+        #expect(rows.shape == [2, 37, 48] && rows.rows == 74 && rows.columns == 48)
+        #expect(try Tensor.linear(bfloat16Rows: rows, weight: weight, bias: bias).scalars
+                == x.linear(bfloat16: weight, bias: bias).scalars)
+        #expect(throws: TensorError.self) { try Tensor.linear(bfloat16Rows: BFloat16Rows(Self.random([3, 5], seed: 1)), weight: weight) }
+
+        let gateUp = try BFloat16Matrix(Self.random([64, 48], seed: 64), packedAsTransposedRightOperand: true)
+        let down = try BFloat16Matrix(Self.random([24, 32], seed: 65), packedAsTransposedRightOperand: true)
+        #expect(try Tensor.swiGLU(bfloat16Rows: rows, gateUp: gateUp, gateUpBias: nil, down: down, downBias: bias.sliced(axis: 0, range: 0..<24)).scalars
+                == x.swiGLU(bfloat16: gateUp, gateUpBias: nil, down: down, downBias: bias.sliced(axis: 0, range: 0..<24)).scalars)
+
+        let modulation = Self.random([2, 96], seed: 66), gain = Self.random([48], seed: 67)
+        let normed = try x.rmsNormModulated(weight: gain, eps: 1e-5, scale: modulation, scaleOffset: 0, shift: modulation,
+                                            shiftOffset: 48)
+        let normedRows = try x.rmsNormModulated(bfloat16: gain, eps: 1e-5, scale: modulation, scaleOffset: 0,
+                                                shift: modulation, shiftOffset: 48)
+        #expect(try normedRows.float32().scalars == BFloat16Rows(normed).float32().scalars)
+        #expect(try normedRows.float32().shape == [2, 37, 48])
+
+        let other = Self.random([2, 37, 16], seed: 68)
+        let joined = try BFloat16Rows.concatenated([x, other])
+        #expect(try joined.float32().scalars == BFloat16Rows(Tensor.concatenate([x, other], axis: 2)).float32().scalars)
+        #expect(throws: TensorError.self) { try BFloat16Rows.concatenated([x, Self.random([2, 36, 16], seed: 2)]) }
+
+        let attention = try MultiHeadAttention(
+            projections: .fused(Linear(weight: Self.random([144, 48], seed: 69), bias: nil)),
+            output: Linear(weight: Self.random([48, 48], seed: 70), bias: nil), heads: 4, headDimensions: 12).bfloat16()
+        let rotary = RotaryEmbedding(dimensions: 12, style: .interleaved)
+        #expect(try attention(rows, rotary: rotary, queryRows: 5..<37).scalars
+                == attention(x, rotary: rotary, queryRows: 5..<37).scalars)
+    }
+
     /// Attention in bfloat16 works through the queries in blocks (``Tensor/queryBlockRows``) with each head on one
     /// core: several blocks, uneven last blocks, causal masking across block boundaries and key lengths all agree
     /// with fp32.

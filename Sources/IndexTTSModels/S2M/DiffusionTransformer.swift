@@ -57,6 +57,15 @@ struct AdaptiveRMSNorm: Sendable {
         return try x.rmsNormModulated(weight: norm.weight, eps: norm.eps, scale: modulation, scaleOffset: 0,
                                       shift: modulation, shiftOffset: dimensions)
     }
+
+    /// The same rows rounded to bfloat16 as they are written, for a bfloat16 product next.
+    func bfloat16(_ x: Tensor, modulation: Tensor) throws -> BFloat16Rows {
+        guard x.rank == 3, modulation.rank == 2, modulation.shape[0] == x.shape[0], modulation.shape[1] == 2 * dimensions else {
+            throw ModelError.invalidInput(component: "S2M", reason: "modulation of \(x.shape) by \(modulation.shape)")
+        }
+        return try x.rmsNormModulated(bfloat16: norm.weight, eps: norm.eps, scale: modulation, scaleOffset: 0,
+                                      shift: modulation, shiftOffset: dimensions)
+    }
 }
 
 /// gpt-fast `TransformerBlock` as the DiT uses it: optional U-ViT skip input, pre-norm attention and SwiGLU, both
@@ -98,10 +107,17 @@ struct DiTBlock: Sendable {
     func callAsFunction(_ x: Tensor, skip: Tensor?, attentionModulation: Tensor, feedForwardModulation: Tensor,
                         rotary: RotaryEmbedding, rows: Range<Int>? = nil) throws -> Tensor {
         var x = x
-        if let skipIn, let skip { x = try skipIn(Tensor.concatenate([x, skip], axis: 2)) }
-        let attended = try attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary, queryRows: rows)
+        // In bfloat16 the inputs of the products are rounded as they are written (no fp32 copy for oneDNN to convert).
+        let bfloat16 = attention.precision == .bfloat16
+        if let skipIn, let skip {
+            x = try bfloat16 ? skipIn(BFloat16Rows.concatenated([x, skip])) : skipIn(Tensor.concatenate([x, skip], axis: 2))
+        }
+        let attended = try bfloat16
+            ? attention(attentionNorm.bfloat16(x, modulation: attentionModulation), rotary: rotary, queryRows: rows)
+            : attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary, queryRows: rows)
         let h = try (rows.map { try x.sliced(axis: 1, range: $0) } ?? x).adding(attended)
-        return try h.adding(feedForward(feedForwardNorm(h, modulation: feedForwardModulation)))
+        return try h.adding(bfloat16 ? feedForward(feedForwardNorm.bfloat16(h, modulation: feedForwardModulation))
+                                     : feedForward(feedForwardNorm(h, modulation: feedForwardModulation)))
     }
 }
 
