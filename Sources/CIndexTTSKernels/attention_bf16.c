@@ -169,7 +169,8 @@ INLINE BF16K void score_tile(const uint16_t *q, long q_ld, const int rows, const
 
 // out[r][0..<columns] = (P[r] · V)[c0 ..< c0 + columns] · inverse[r] for `blocks` blocks of 16 value channels.
 INLINE BF16K void value_tile(const uint16_t *pr, long p_ld, const int rows, const uint16_t *vp, long v_row,
-                             long key_pairs, const int blocks, const float *inverse, float *out, long o_ld, long columns) {
+                             long key_pairs, const int blocks, const float *inverse, float *out, uint16_t *out_bf16,
+                             long o_ld, long columns) {
     __m512 acc[TILE_ROWS][VALUE_BLOCKS];
     for (int r = 0; r < rows; r++)
         for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_setzero_ps();
@@ -186,8 +187,10 @@ INLINE BF16K void value_tile(const uint16_t *pr, long p_ld, const int rows, cons
         for (int b = 0; b < blocks; b++) {
             long left = columns - b * 16;
             __m512 y = _mm512_mul_ps(acc[r][b], f);
-            if (left >= 16) _mm512_storeu_ps(out + r * o_ld + b * 16, y);
-            else _mm512_mask_storeu_ps(out + r * o_ld + b * 16, (__mmask16)((1u << left) - 1), y);
+            const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            if (out_bf16) _mm256_mask_storeu_epi16(out_bf16 + r * o_ld + b * 16, m, (__m256i)_mm512_cvtneps_pbh(y));
+            else if (left >= 16) _mm512_storeu_ps(out + r * o_ld + b * 16, y);
+            else _mm512_mask_storeu_ps(out + r * o_ld + b * 16, m, y);
         }
     }
 }
@@ -198,14 +201,16 @@ INLINE BF16K void value_tile(const uint16_t *pr, long p_ld, const int rows, cons
 #define SCORE_ROW(R) SCORE_CASE(R, 1) SCORE_CASE(R, 2) SCORE_CASE(R, 3) SCORE_CASE(R, 4)
 #define VALUE_CASE(R, B) \
     case (R) * 8 + (B): \
-        value_tile(pb, p_ld, R, vp + 2 * c0, value_row, key_pairs, B, inverse, o + c0, o_ld, value_dim - c0); break;
+        value_tile(pb, p_ld, R, vp + 2 * c0, value_row, key_pairs, B, inverse, out ? o + c0 : NULL, \
+                   out ? NULL : ob + c0, o_ld, value_dim - c0); break;
 #define VALUE_ROW(R) VALUE_CASE(R, 1) VALUE_CASE(R, 2) VALUE_CASE(R, 3) VALUE_CASE(R, 4)
 
 BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                        const uint16_t *packed, long keys, long dim, long value_dim, float scale,
                                        long valid_keys, int causal, const float *q_cos, const float *q_sin,
-                                       long rotary_pairs, float *out, long o_ld) {
+                                       long rotary_pairs, float *out, uint16_t *out_bf16, long o_ld) {
     if (row_count <= 0) return 0;
+    if (!out && !out_bf16) return -1;
     if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
     const long pairs = (dim + 1) / 2, blocks = (keys + 15) / 16;
     const long value_row = round_up(value_dim, 16) * 2;
@@ -236,9 +241,13 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
         for (int r = 0; r < TILE_ROWS && i0 + TILE_ROWS + r < first_row + row_count; r++) {
             prefetch_row(q + (i0 + TILE_ROWS + r) * q_ld, dim);
         }
-        float *o = out + i0 * o_ld;
+        float *o = out ? out + i0 * o_ld : NULL;
+        uint16_t *ob = out ? NULL : out_bf16 + i0 * o_ld;
         if (most == 0) {
-            for (int r = 0; r < n; r++) memset(o + r * o_ld, 0, (size_t)value_dim * sizeof(float));
+            for (int r = 0; r < n; r++) {
+                if (o) memset(o + r * o_ld, 0, (size_t)value_dim * sizeof(float));
+                else memset(ob + r * o_ld, 0, (size_t)value_dim * sizeof(uint16_t));
+            }
             continue;
         }
         for (int r = 0; r < n; r++) {
@@ -288,5 +297,5 @@ int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long
 int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                  const uint16_t *packed, long keys, long dim, long value_dim, float scale,
                                  long valid_keys, int causal, const float *q_cos, const float *q_sin,
-                                 long rotary_pairs, float *out, long o_ld) { return -1; }
+                                 long rotary_pairs, float *out, uint16_t *out_bf16, long o_ld) { return -1; }
 #endif

@@ -185,6 +185,13 @@ public struct MultiHeadAttention: Sendable {
             let bias = try scoreBias(q.contiguous(), lk)
             mask.additive = try mask.additive.map { try $0.adding(bias) } ?? bias
         }
+        // A bfloat16 output projection takes the kernel's heads merged and rounded as they are written.
+        if precision == .bfloat16, case .bfloat16 = output.weights,
+           let merged = try Tensor.mergedBFloat16Attention(query: q, key: k, value: v, mask: mask, scale: scale,
+                                                           rotary: rotaryInAttention, queryPositions: rotatedQueries,
+                                                           keyPositions: rotatedKeys) {
+            return try output(merged)
+        }
         let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, precision: precision,
                                                      rotary: rotaryInAttention, queryPositions: rotatedQueries,
                                                      keyPositions: rotatedKeys)

@@ -88,21 +88,11 @@ extension Tensor {
                 operation: "attention",
                 message: "\(queryPositions.count) query and \(keyPositions.count) key positions for \(lq) queries and \(lk) keys (rotary \(rotary.dimensions))")
         }
-        if attentionKernel, RowKernels.bfloat16RowKernels, precision == .bfloat16, lq > 1, additive == nil, s > 0,
-           query.strides[3] == 1, key.strides[3] == 1, value.strides[3] == 1 {
-            // The rotation fused into the kernel: interleaved pairs only, all of them within the head.
-            let fusedRotary = rotary.flatMap { r in
-                r.style == .interleaved && r.dimensions % 2 == 0 && r.dimensions > 0 && r.dimensions <= dim ? r : nil
-            }
-            let tables = fusedRotary.map { ($0.table(positions: queryPositions), $0.table(positions: keyPositions)) }
-            if fusedRotary != nil || rotary == nil,
-               let out = try withExtendedLifetime(tables, {
-                   try kernelBFloat16Attention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
-                                               keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask,
-                                               rotary: tables.map { ($0.0, $0.1, fusedRotary!.dimensions / 2) })
-               }) {
-                return out
-            }
+        if attentionKernel, precision == .bfloat16, additive == nil,
+           case .tensor(let out)? = try kernelAttention(query: query, key: key, value: value, mask: mask, scale: s,
+                                                        rotary: rotary, queryPositions: queryPositions,
+                                                        keyPositions: keyPositions, bfloat16Output: false) {
+            return out
         }
         if let rotary {
             query = try rotary.apply(query, positions: queryPositions)
@@ -258,6 +248,61 @@ extension Tensor {
         return try merged.permuted([0, 2, 1, 3])
     }
 
+    /// Attention whose output goes to a bfloat16 product (an output projection): on the AVX512-BF16 kernel, the heads
+    /// merged as `[batch, Lq, heads·valueDim]` and rounded to bfloat16 as the kernel writes them — what
+    /// ``scaledDotProductAttention(query:key:value:mask:scale:precision:rotary:queryPositions:keyPositions:)`` in
+    /// bfloat16 gives, merged and rounded, bit for bit. nil where that kernel does not run (no AVX512-BF16, one query,
+    /// an additive mask, sizes it refuses): the caller then takes the general path. Parameters as there.
+    public static func mergedBFloat16Attention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask = .none,
+                                               scale: Float? = nil, rotary: RotaryEmbedding? = nil,
+                                               queryPositions: [Int]? = nil,
+                                               keyPositions: [Int]? = nil) throws -> BFloat16Rows? {
+        guard bfloat16AttentionKernel, mask.additive == nil, query.rank == 4, key.rank == 4, value.rank == 4,
+              query.shape[0] == key.shape[0], query.shape[1] == key.shape[1], query.shape[3] == key.shape[3],
+              key.shape[0] == value.shape[0], key.shape[1] == value.shape[1], key.shape[2] == value.shape[2],
+              mask.keyLengths.map({ $0.count == query.shape[0] }) ?? true else { return nil }
+        let (lq, lk) = (query.shape[2], key.shape[2])
+        let queryPositions = queryPositions ?? Array(0..<lq), keyPositions = keyPositions ?? Array(0..<lk)
+        guard queryPositions.count == lq, keyPositions.count == lk,
+              case .rows(let rows)? = try kernelAttention(
+                query: query, key: key, value: value, mask: mask, scale: scale ?? 1 / Float(query.shape[3]).squareRoot(),
+                rotary: rotary, queryPositions: queryPositions, keyPositions: keyPositions, bfloat16Output: true) else {
+            return nil
+        }
+        return rows
+    }
+
+    enum KernelAttentionOutput {
+        /// `[batch, heads, Lq, dv]` (a view of the merged `[batch, Lq, heads, dv]`).
+        case tensor(Tensor)
+        /// `[batch, Lq, heads·dv]` in bfloat16.
+        case rows(BFloat16Rows)
+    }
+
+    /// The AVX512-BF16 kernel where it applies (shapes checked by the caller; no additive mask): several queries, a
+    /// positive scale, unit stride on the feature axes, a rotary embedding it can fuse (interleaved pairs within the
+    /// head) or none. nil otherwise.
+    static func kernelAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, scale s: Float,
+                                rotary: RotaryEmbedding?, queryPositions: [Int], keyPositions: [Int],
+                                bfloat16Output: Bool) throws -> KernelAttentionOutput? {
+        let (batch, heads, lq, dim) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
+        let lk = key.shape[2], dv = value.shape[3]
+        guard RowKernels.bfloat16RowKernels, lq > 1, s > 0, query.strides[3] == 1, key.strides[3] == 1,
+              value.strides[3] == 1 else { return nil }
+        // The rotation fused into the kernel: interleaved pairs only, all of them within the head.
+        let fusedRotary = rotary.flatMap { r in
+            r.style == .interleaved && r.dimensions % 2 == 0 && r.dimensions > 0 && r.dimensions <= dim ? r : nil
+        }
+        guard fusedRotary != nil || rotary == nil else { return nil }
+        let tables = fusedRotary.map { ($0.table(positions: queryPositions), $0.table(positions: keyPositions)) }
+        return try withExtendedLifetime(tables) {
+            try kernelBFloat16Attention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
+                                        keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask,
+                                        rotary: tables.map { ($0.0, $0.1, fusedRotary!.dimensions / 2) },
+                                        bfloat16Output: bfloat16Output)
+        }
+    }
+
     /// The AVX512-BF16 attention kernel (`indextts_attention_bf16_pack` / `_rows`, attention_bf16.c) over every
     /// (batch, head) pair: keys and values of each pair rounded and packed once (all pairs in parallel), then the
     /// query rows in tiles; the cores take whole pairs, or parts of the query rows where there are fewer pairs than
@@ -268,7 +313,8 @@ extension Tensor {
     private static func kernelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
                                                 queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
                                                 scale s: Float, mask: AttentionMask,
-                                                rotary: (queries: RotaryTable, keys: RotaryTable, pairs: Int)?) throws -> Tensor? {
+                                                rotary: (queries: RotaryTable, keys: RotaryTable, pairs: Int)?,
+                                                bfloat16Output: Bool) throws -> KernelAttentionOutput? {
         let pairs = batch * heads
         let packedCount = indextts_attention_bf16_packed_count(lk, dim, dv)
         guard pairs > 0, packedCount >= 0 else { return nil }
@@ -280,9 +326,9 @@ extension Tensor {
         let status = UnsafeMutablePointer<Int32>.allocate(capacity: pairs * (parts + 1))
         defer { status.deallocate() }
         status.initialize(repeating: 0, count: pairs * (parts + 1))
-        let merged = withExtendedLifetime((q, k, v)) {
-            Tensor.make([batch, lq, heads, dv]) { out in
-                let o = out.baseAddress!
+        // Output rows of `heads·dv` values, each head's `dv` of them at its offset: fp32 or bfloat16.
+        func run(_ o32: UnsafeMutablePointer<Float>?, _ o16: UnsafeMutablePointer<UInt16>?) {
+            withExtendedLifetime((q, k, v)) {
                 Parallel.forEachChunk(count: pairs, minimumChunk: 1) { range in
                     for pair in range {
                         let b = pair / heads, h = pair % heads
@@ -298,17 +344,27 @@ extension Tensor {
                         let pair = item / parts, first = item % parts * rowsPerPart
                         let b = pair / heads, h = pair % heads
                         guard status[pair] == 0, first < lq else { continue }
+                        let offset = b * lq * heads * dv + h * dv
                         status[pairs + item] = indextts_attention_bf16_rows(
                             q.basePointer + b * q.strides[0] + h * q.strides[1], q.strides[2], first,
                             min(rowsPerPart, lq - first), lq, packed + pair * packedCount, lk, dim, dv, s,
                             mask.keyLengths?[b] ?? -1, mask.isCausal ? 1 : 0, rotary?.queries.cosines.baseAddress,
-                            rotary?.queries.sines.baseAddress, rotary?.pairs ?? 0, o + b * lq * heads * dv + h * dv, heads * dv)
+                            rotary?.queries.sines.baseAddress, rotary?.pairs ?? 0, o32.map { $0 + offset },
+                            o16.map { $0 + offset }, heads * dv)
                     }
                 }
             }
         }
-        guard (0..<(pairs * (parts + 1))).allSatisfy({ status[$0] == 0 }) else { return nil }
-        return try merged.permuted([0, 2, 1, 3])
+        let succeeded = { (0..<(pairs * (parts + 1))).allSatisfy { status[$0] == 0 } }
+        if bfloat16Output {
+            let bits = UnsafeMutablePointer<UInt16>.allocate(capacity: max(batch * lq * heads * dv, 1))
+            run(nil, bits)
+            let rows = BFloat16Rows(shape: [batch, lq, heads * dv], taking: bits)  // frees the bits in any case
+            return succeeded() ? .rows(rows) : nil
+        }
+        let merged = Tensor.make([batch, lq, heads, dv]) { out in run(out.baseAddress!, nil) }
+        guard succeeded() else { return nil }
+        return .tensor(try merged.permuted([0, 2, 1, 3]))
     }
 
     /// One query per (batch, head): decoding with a KV cache. Scores, softmax and the weighted sum of values are

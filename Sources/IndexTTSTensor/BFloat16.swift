@@ -172,6 +172,13 @@ public struct BFloat16Rows: @unchecked Sendable {
         }
     }
 
+    /// Rows of `shape` over `bits` (taken over: freed with the rows).
+    init(shape: [Int], taking bits: UnsafeMutablePointer<UInt16>) {
+        let columns = shape.last ?? 0
+        self.init(shape: shape, matrix: BFloat16Matrix(rows: columns == 0 ? 0 : shape.reduce(1, *) / columns,
+                                                       columns: columns, taking: bits))
+    }
+
     private init(shape: [Int], matrix: BFloat16Matrix) {
         self.shape = shape
         self.matrix = matrix

@@ -147,4 +147,24 @@ struct AttentionKernelTests {
         let unrotated = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, precision: .bfloat16)
         #expect(relativeRMSDifference(fused, unrotated) > 1e-2)
     }
+
+    /// The kernel's heads merged and rounded as it writes them (for a bfloat16 output projection) are the fp32
+    /// result merged and rounded, bit for bit; with a rotary embedding, key lengths and a causal mask too. Where the
+    /// kernel does not apply (one query, an additive mask) there is no merged result.
+    @Test func mergedBFloat16OutputIsTheResultRounded() throws {
+        let q = Self.random([2, 3, 40, 16], seed: 21), k = Self.random([2, 3, 45, 16], seed: 22)
+        let v = Self.random([2, 3, 45, 24], seed: 23)
+        let rotary = RotaryEmbedding(dimensions: 16, style: .interleaved)
+        for mask in [AttentionMask.none, AttentionMask(isCausal: true, keyLengths: [45, 30])] {
+            let merged = try #require(try Tensor.mergedBFloat16Attention(query: q, key: k, value: v, mask: mask, rotary: rotary))
+            #expect(merged.shape == [2, 40, 3 * 24])
+            let full = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, precision: .bfloat16,
+                                                            rotary: rotary)
+            let expected = BFloat16Rows(try full.permuted([0, 2, 1, 3]).contiguous().reshaped([2, 40, 72]))
+            #expect(try merged.float32().scalars == expected.float32().scalars)
+        }
+        #expect(try Tensor.mergedBFloat16Attention(query: q.sliced(axis: 2, range: 0..<1), key: k, value: v) == nil)
+        #expect(try Tensor.mergedBFloat16Attention(query: q, key: k, value: v,
+                                                   mask: AttentionMask(additive: Tensor.zeros([1, 1, 40, 45]))) == nil)
+    }
 }

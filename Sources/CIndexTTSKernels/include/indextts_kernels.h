@@ -62,8 +62,9 @@ void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, l
 /// `0 ... i + keys − queries`; a query with no key gets zeros. Different row ranges of one packing may run on
 /// different threads. With cos/sin tables (`rotary_pairs` values per row, row j for key j and row i for query i;
 /// NULL for none) the first `rotary_pairs` interleaved channel pairs of keys and queries are rotated before the
-/// rounding, as RotaryEmbedding.apply (style .interleaved) computes them. Both return 0, or −1 for a refused size
-/// (dims outside 1...4096, more rotary pairs than fit) or failed allocation.
+/// rounding, as RotaryEmbedding.apply (style .interleaved) computes them. With `out` NULL the output rows are written
+/// to `out_bf16` instead, rounded to bfloat16 (nearest even; `o_ld` then counts bfloat16 values). Both return 0, or
+/// −1 for a refused size (dims outside 1...4096, more rotary pairs than fit), no output or failed allocation.
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim);
 int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
                                  long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
@@ -71,7 +72,7 @@ int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long
 int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                  const uint16_t *packed, long keys, long dim, long value_dim, float scale,
                                  long valid_keys, int causal, const float *q_cos, const float *q_sin,
-                                 long rotary_pairs, float *out, long o_ld);
+                                 long rotary_pairs, float *out, uint16_t *out_bf16, long o_ld);
 
 /// The WaveNet gate: dst_i = tanh(a_i + gate_a) · σ(b_i + gate_b), with VectorMath.tanh's and VectorMath.sigmoid's
 /// formulas (gates.c). Needs AVX512F/VL/BW and FMA.
