@@ -64,7 +64,24 @@ AVX512 void indextts_gate_tanh_sigmoid_avx512(const float *a, const float *b, fl
         _mm512_mask_storeu_ps(dst + i, m, gate512(x, y));
     }
 }
+AVX512 void indextts_gate_rows_tanh_sigmoid_avx512(const float *a, const float *b, const float *gate_a,
+                                                   const float *gate_b, float *dst, long n) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(gate_a + i));
+        __m512 y = _mm512_add_ps(_mm512_loadu_ps(b + i), _mm512_loadu_ps(gate_b + i));
+        _mm512_storeu_ps(dst + i, gate512(x, y));
+    }
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, gate_a + i));
+        __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m, b + i), _mm512_maskz_loadu_ps(m, gate_b + i));
+        _mm512_mask_storeu_ps(dst + i, m, gate512(x, y));
+    }
+}
 #else
+void indextts_gate_rows_tanh_sigmoid_avx512(const float *a, const float *b, const float *gate_a,
+                                            const float *gate_b, float *dst, long n) {}
 void indextts_gate_tanh_sigmoid_avx512(const float *a, const float *b, float gate_a, float gate_b, float *dst,
                                        long n) {}
 #endif

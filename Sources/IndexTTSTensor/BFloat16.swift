@@ -152,8 +152,8 @@ public struct BFloat16Rows: @unchecked Sendable {
     var bits: UnsafeMutablePointer<UInt16> { matrix.storage! }
 
     /// Rows of `shape` (rank ≥ 1) filled by `fill(rowRange, bits)`, called in parallel chunks with a pointer to the
-    /// first row of the range.
-    static func make(_ shape: [Int], fill: (Range<Int>, UnsafeMutablePointer<UInt16>) -> Void) -> BFloat16Rows {
+    /// first row of the range (each chunk writes exactly its rows, `columns` bfloat16 values each).
+    public static func make(_ shape: [Int], fill: (Range<Int>, UnsafeMutablePointer<UInt16>) -> Void) -> BFloat16Rows {
         let columns = shape.last ?? 0, rows = columns == 0 ? 0 : shape.reduce(1, *) / columns
         let bits = UnsafeMutablePointer<UInt16>.allocate(capacity: max(rows * columns, 1))
         let target = UncheckedSendableBox(bits)

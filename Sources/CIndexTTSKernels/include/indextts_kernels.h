@@ -77,5 +77,9 @@ int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long
 /// The WaveNet gate: dst_i = tanh(a_i + gate_a) · σ(b_i + gate_b), with VectorMath.tanh's and VectorMath.sigmoid's
 /// formulas (gates.c). Needs AVX512F/VL/BW and FMA.
 void indextts_gate_tanh_sigmoid_avx512(const float *a, const float *b, float gate_a, float gate_b, float *dst, long n);
+/// The same with a gate per element (time-major rows: one gate per channel): dst_i = tanh(a_i + gate_a_i) ·
+/// σ(b_i + gate_b_i).
+void indextts_gate_rows_tanh_sigmoid_avx512(const float *a, const float *b, const float *gate_a,
+                                            const float *gate_b, float *dst, long n);
 
 #endif

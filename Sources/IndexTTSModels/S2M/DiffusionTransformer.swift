@@ -321,8 +321,8 @@ public struct DiffusionTransformer: Sendable {
 
         let residual = try skipLinear(Tensor.concatenate([h, xKept], axis: 2))  // [batch, T − first, hidden]
         let t2 = try waveNetTimeEmbedder(t)
-        let wave = try waveNet(conv1(residual).transposed(1, 2), g: t2)  // [batch, W, T]
-        let merged = try wave.transposed(1, 2).adding(residualProjection(residual))  // [batch, T, W]
+        let wave = try waveNet(timeMajor: conv1(residual), g: t2)  // [batch, T, W]
+        let merged = try wave.adding(residualProjection(residual))  // [batch, T, W]
         let modulation = try finalModulation(t1.silu())  // [batch, 2W]: shift, scale
         let w = configuration.wavenet.hiddenDim
         let normalized = try merged.layerNorm(weight: nil, bias: nil, eps: 1e-6)

@@ -1,3 +1,4 @@
+import CIndexTTSDNNL
 import IndexTTSNN
 import IndexTTSTensor
 
@@ -13,9 +14,12 @@ import IndexTTSTensor
 /// inputs no longer than the padding (zeros appended first, cut afterwards). All convs are weight-normalised
 /// (`conv.conv.weight_g/_v`), fused on load. Dropout is inference-inactive.
 struct WaveNet: Sendable {
+    /// One gated layer, its convolutions as products over time-major rows (frames × channels): `input` is the
+    /// dilated convolution with its weight `[2H, H, k]` laid out as `[2H, k·H]` (tap-major columns, so a frame's
+    /// column row is its k source frames' channel rows one after another), `residualSkip` the 1×1 convolution.
     struct Layer: Sendable {
-        var input: Conv1d
-        var residualSkip: Conv1d
+        var input: Linear
+        var residualSkip: Linear
         let dilation: Int
     }
 
@@ -45,12 +49,19 @@ struct WaveNet: Sendable {
         var layers: [Layer] = []
         for i in 0..<c.numLayers {
             let residualSkipChannels = i < c.numLayers - 1 ? 2 * c.hiddenDim : c.hiddenDim
-            layers.append(Layer(
-                input: Conv1d(loader.scoped("in_layers").scoped("\(i)").scoped("conv").scoped("conv"),
-                              .init(inChannels: c.hiddenDim, outChannels: 2 * c.hiddenDim, kernelSize: c.kernelSize, dilation: dilation)),
-                residualSkip: Conv1d(loader.scoped("res_skip_layers").scoped("\(i)").scoped("conv").scoped("conv"),
-                                     .init(inChannels: c.hiddenDim, outChannels: residualSkipChannels, kernelSize: 1)),
-                dilation: dilation))
+            let input = Conv1d(loader.scoped("in_layers").scoped("\(i)").scoped("conv").scoped("conv"),
+                               .init(inChannels: c.hiddenDim, outChannels: 2 * c.hiddenDim, kernelSize: c.kernelSize,
+                                     dilation: dilation))
+            let residualSkip = Conv1d(loader.scoped("res_skip_layers").scoped("\(i)").scoped("conv").scoped("conv"),
+                                      .init(inChannels: c.hiddenDim, outChannels: residualSkipChannels, kernelSize: 1))
+            // [2H, H, k] → [2H, k, H] → [2H, k·H]; [out, H, 1] → [out, H]. (A wrong-shaped checkpoint tensor is
+            // already recorded by the loader, which then hands out zeros of the expected shape.)
+            let tapMajor = (try? input.weight.permuted([0, 2, 1]).contiguous()
+                .reshaped([2 * c.hiddenDim, c.kernelSize * c.hiddenDim])) ?? Tensor.zeros([2 * c.hiddenDim, c.kernelSize * c.hiddenDim])
+            let pointwise = (try? residualSkip.weight.reshaped([residualSkipChannels, c.hiddenDim]))
+                ?? Tensor.zeros([residualSkipChannels, c.hiddenDim])
+            layers.append(Layer(input: Linear(weight: tapMajor, bias: input.bias),
+                                residualSkip: Linear(weight: pointwise, bias: residualSkip.bias), dilation: dilation))
             dilation *= c.dilationRate
         }
         self.layers = layers
@@ -65,41 +76,103 @@ struct WaveNet: Sendable {
         return try padded.sliced(axis: 2, range: 0..<(padded.shape[2] - extra))
     }
 
+    /// Which input frame each frame of the padded sequence holds (`reflectPad` of `time` frames), −1 for the zeros
+    /// that `pad1d`'s work-around for short inputs leaves.
+    static func paddedSources(time: Int, left: Int, right: Int) throws -> [Int] {
+        let positions = try Tensor(shape: [1, 1, time], scalars: (0..<time).map { Float($0 + 1) })
+        return try reflectPad(positions, left: left, right: right).contiguous().scalars.map { Int($0) - 1 }
+    }
+
     /// - Parameters:
     ///   - x: `[batch, hidden, time]`.
     ///   - g: global condition `[batch, hidden]` (the second timestep embedding).
+    /// - Returns: `[batch, hidden, time]`.
     func callAsFunction(_ x: Tensor, g: Tensor) throws -> Tensor {
-        let (batch, time) = (x.shape[0], x.shape[2])
+        try self(timeMajor: x.transposed(1, 2).contiguous(), g: g).transposed(1, 2).contiguous()
+    }
+
+    /// The same on time-major input `[batch, time, hidden]` (frames as rows, as the DiT holds them), returning
+    /// `[batch, time, hidden]`. Both batch items go through each product together.
+    func callAsFunction(timeMajor x: Tensor, g: Tensor) throws -> Tensor {
+        guard x.rank == 3, x.shape[2] == hidden, g.shape == [x.shape[0], hidden] else {
+            throw ModelError.invalidInput(component: "S2M WaveNet", reason: "input \(x.shape), condition \(g.shape)")
+        }
+        let (batch, time, h) = (x.shape[0], x.shape[1], hidden)
         let conditions = try condition(g.unsqueezed(2)).contiguous()  // [batch, 2·H·layers, 1]
-        var x = x
+        let perItem = conditions.shape[1]
+        var x = x.contiguous()
         var output: Tensor? = nil
         for (i, layer) in layers.enumerated() {
             let total = (kernel - 1) * layer.dilation
-            let padded = try Self.reflectPad(x, left: total - total / 2, right: total / 2)
-            let a = try layer.input(padded).contiguous()  // [batch, 2H, time]
-            let acts = Tensor.make([batch, hidden, time]) { out in
-                let h = hidden
-                for b in 0..<batch {
-                    let ap = a.basePointer + b * 2 * h * time
-                    let gp = conditions.basePointer + b * conditions.shape[1] + i * 2 * h
-                    let op = out.baseAddress! + b * h * time
-                    Parallel.forEachChunk(count: h, minimumChunk: max(1, 16_384 / max(time, 1))) { channels in
-                        for c in channels {
-                            VectorMath.gatedTanhSigmoid(ap + c * time, ap + (h + c) * time, gateA: gp[c], gateB: gp[h + c],
-                                                        into: op + c * time, count: time)
+            let sources = try Self.paddedSources(time: time, left: total - total / 2, right: total / 2)
+            let source = x
+            let columns = kernel * h
+            // Row (b, t) of the columns: the padded frames t, t + d, …, t + (k−1)·d of item b, channel rows in a row.
+            func fillRow(_ r: Int, _ write: (UnsafePointer<Float>?, Int) -> Void) {
+                let (b, t) = (r / time, r % time)
+                for j in 0..<kernel {
+                    let s = sources[t + j * layer.dilation]
+                    write(s < 0 ? nil : UnsafePointer(source.basePointer + (b * time + s) * h), j * h)
+                }
+            }
+            let a: Tensor  // [batch·time, 2H]
+            if case .bfloat16 = layer.input.weights {
+                let rows = BFloat16Rows.make([batch * time, columns]) { range, bits in
+                    for (i, r) in range.enumerated() {
+                        fillRow(r) { row, offset in
+                            let target = bits + i * columns + offset
+                            if let row { indextts_to_bf16(row, target, h) } else { target.update(repeating: 0, count: h) }
                         }
                     }
                 }
-            }
-            let rs = try layer.residualSkip(acts)
-            if i < layers.count - 1 {
-                x = try x.adding(rs.sliced(axis: 1, range: 0..<hidden))
-                let skip = try rs.sliced(axis: 1, range: hidden..<(2 * hidden))
-                output = try output.map { try $0.adding(skip) } ?? skip.contiguous()
+                a = try layer.input(rows)
             } else {
-                output = try output.map { try $0.adding(rs) } ?? rs
+                let cols = Tensor.make([batch * time, columns]) { out in
+                    for r in 0..<(batch * time) {
+                        fillRow(r) { row, offset in
+                            let target = out.baseAddress! + r * columns + offset
+                            if let row { target.update(from: row, count: h) } else { target.update(repeating: 0, count: h) }
+                        }
+                    }
+                }
+                a = try layer.input(cols)
             }
+            let acts = Tensor.make([batch * time, h]) { out in
+                let ap = a.basePointer, gp = conditions.basePointer, dst = out.baseAddress!
+                Parallel.forEachChunk(count: batch * time, minimumChunk: max(1, 16_384 / max(h, 1))) { range in
+                    for r in range {
+                        let gates = gp + (r / time) * perItem + i * 2 * h
+                        VectorMath.gatedTanhSigmoid(ap + r * 2 * h, ap + r * 2 * h + h, gatesA: gates, gatesB: gates + h,
+                                                    into: dst + r * h, count: h)
+                    }
+                }
+            }
+            let rs = try layer.residualSkip(acts)  // [batch·time, 2H] (the last layer: [batch·time, H])
+            let last = i == layers.count - 1
+            let skipOffset = last ? 0 : h, width = rs.shape[1]
+            let previous = output
+            // x += residual half; output += skip half (the last layer: skip only).
+            let nextX = last ? x : Tensor.make([batch, time, h]) { out in
+                let (xp, rp, dst) = (x.basePointer, rs.basePointer, out.baseAddress!)
+                for r in 0..<(batch * time) {
+                    let (xr, rr, o) = (xp + r * h, rp + r * width, dst + r * h)
+                    for c in 0..<h { o[c] = xr[c] + rr[c] }
+                }
+            }
+            output = Tensor.make([batch, time, h]) { out in
+                let (rp, dst) = (rs.basePointer, out.baseAddress!)
+                for r in 0..<(batch * time) {
+                    let skip = UnsafePointer(rp + r * width + skipOffset)
+                    if let previous {
+                        let (pr, o) = (previous.basePointer + r * h, dst + r * h)
+                        for c in 0..<h { o[c] = pr[c] + skip[c] }
+                    } else {
+                        (dst + r * h).update(from: skip, count: h)
+                    }
+                }
+            }
+            x = nextX
         }
-        return output ?? Tensor.zeros(x.shape)
+        return output ?? Tensor.zeros([batch, time, h])
     }
 }
