@@ -101,8 +101,7 @@ BF16K int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v
             const float *row = rotate_row(k + j * k_ld, k_cos ? k_cos + j * rotary_pairs : NULL,
                                           k_sin ? k_sin + j * rotary_pairs : NULL, rotary_pairs, dim, rotated);
             row_to_bf16(row, scratch, dim, 2 * pairs);
-            const uint32_t *pairBits = (const uint32_t *)scratch;
-            for (long p = 0; p < pairs; p++) dst[p * 16] = pairBits[p];
+            for (long p = 0; p < pairs; p++) memcpy(dst + p * 16, scratch + 2 * p, sizeof(uint32_t));  // one pair
         } else {
             for (long p = 0; p < pairs; p++) dst[p * 16] = 0;
         }
@@ -210,7 +209,7 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
                                        long valid_keys, int causal, const float *q_cos, const float *q_sin,
                                        long rotary_pairs, float *out, uint16_t *out_bf16, long o_ld) {
     if (row_count <= 0) return 0;
-    if (!out && !out_bf16) return -1;
+    if ((!out && !out_bf16) || !(scale > 0)) return -1;
     if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
     const long pairs = (dim + 1) / 2, blocks = (keys + 15) / 16;
     const long value_row = round_up(value_dim, 16) * 2;
@@ -270,9 +269,10 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
         float inverse[TILE_ROWS];
         for (int r = 0; r < n; r++) {
             uint16_t *row = pb + r * p_ld;
-            // The maximum came with the scores; the row holds finite values only (no −∞ to clamp).
+            // The maximum came with the scores. They are finite unless the inputs are not (or a product overflows
+            // fp32): clamped as in indextts_softmax_row_bf16, so a −∞ score weighs 0 on both paths.
             inverse[r] = limit[r] > 0 ? softmax_exponentials_bf16(s + r * s_ld, limit[r], scale,
-                                                                  _mm512_reduce_max_ps(maxima[r]), row, 0) : 0.0f;
+                                                                  _mm512_reduce_max_ps(maxima[r]), row) : 0.0f;
             for (long j = limit[r]; j < 2 * key_pairs; j++) row[j] = 0;
         }
         for (long c0 = 0; c0 < value_dim; c0 += 16 * VALUE_BLOCKS) {

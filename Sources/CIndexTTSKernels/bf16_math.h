@@ -9,11 +9,10 @@
 
 #define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,fma")))
 
-// 2^t for t ≤ 128 or NaN. With `clamp` (rows that may hold −∞) t below −160 (where 2^t is 0 in fp32) becomes −160,
-// so −∞ gives 0 and NaN stays NaN (`max` returns its second operand when either is NaN); without it t must be
-// finite or NaN (far below −160 `scalef` gives 0 as well).
-static inline __attribute__((always_inline)) BF16K __m512 exp2_512(__m512 t, const int clamp) {
-    if (clamp) t = _mm512_max_ps(_mm512_set1_ps(-160.0f), t);
+// 2^t for t ≤ 128 or NaN: below −160 (where 2^t is 0 in fp32) it is 0, −∞ included; NaN stays NaN (`max` returns
+// its second operand when either is NaN).
+static inline __attribute__((always_inline)) BF16K __m512 exp2_512(__m512 t) {
+    t = _mm512_max_ps(_mm512_set1_ps(-160.0f), t);
     __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(t, n);
     __m512 p = _mm512_set1_ps(1.32764445e-3f);
@@ -26,18 +25,17 @@ static inline __attribute__((always_inline)) BF16K __m512 exp2_512(__m512 t, con
 }
 
 // e_j = e^(scale·(row_j − maximum)) for j < n written as bfloat16 into `bf16`; returns 1 / Σ e_j (summed before
-// rounding). `maximum` is the row's finite maximum; `clamp` as for exp2_512 (−∞ entries allowed).
+// rounding). `maximum` is the row's finite maximum; −∞ entries give 0.
 static inline __attribute__((always_inline)) BF16K float softmax_exponentials_bf16(const float *row, long n, float scale,
-                                                                                   float maximum, uint16_t *bf16,
-                                                                                   const int clamp) {
+                                                                                   float maximum, uint16_t *bf16) {
     // scale·(x − max)·log₂e as one FMA: x·a − max·a.
     const float a = scale * 1.44269504f;
     __m512 factor = _mm512_set1_ps(a), offset = _mm512_set1_ps(-maximum * a);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     long i = 0;
     for (; i + 32 <= n; i += 32) {
-        __m512 e0 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i), factor, offset), clamp);
-        __m512 e1 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), factor, offset), clamp);
+        __m512 e0 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i), factor, offset));
+        __m512 e1 = exp2_512(_mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), factor, offset));
         acc0 = _mm512_add_ps(acc0, e0);
         acc1 = _mm512_add_ps(acc1, e1);
         _mm512_storeu_si512((void *)(bf16 + i), (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
@@ -45,7 +43,7 @@ static inline __attribute__((always_inline)) BF16K float softmax_exponentials_bf
     for (; i < n; i += 16) {
         long left = n - i;
         __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __m512 e = _mm512_maskz_mov_ps(k, exp2_512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + i), factor, offset), clamp));
+        __m512 e = _mm512_maskz_mov_ps(k, exp2_512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + i), factor, offset)));
         acc0 = _mm512_add_ps(acc0, e);
         _mm256_mask_storeu_epi16(bf16 + i, k, (__m256i)_mm512_cvtneps_pbh(e));
     }

@@ -21,7 +21,7 @@ BF16K float indextts_softmax_row_bf16(const float *row, long n, float scale, uin
         for (long j = 0; j < n; j++) bf16[j] = 0;
         return 0;
     }
-    return softmax_exponentials_bf16(row, n, scale, maximum, bf16, 1);
+    return softmax_exponentials_bf16(row, n, scale, maximum, bf16);
 }
 
 // g / d for d ≥ 1 (1 + e^(−g)): the reciprocal from `rcp14` (2⁻¹⁴) refined by one Newton step (≈ 1 ulp), in place
@@ -40,8 +40,8 @@ BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *
     for (; i + 32 <= n; i += 32) {
         __m512 g0 = _mm512_loadu_ps(gate + i), g1 = _mm512_loadu_ps(gate + i + 16);
         // e^(−g) = 2^(−g·log₂e), capped at 2^128 = ∞ (then silu(g)·u = ±0, its limit).
-        __m512 d0 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g0, minusLog2e), top), 1));
-        __m512 d1 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g1, minusLog2e), top), 1));
+        __m512 d0 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g0, minusLog2e), top)));
+        __m512 d1 = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g1, minusLog2e), top)));
         __m512 s0 = _mm512_mul_ps(divide_by_denominator(g0, d0), _mm512_loadu_ps(up + i));
         __m512 s1 = _mm512_mul_ps(divide_by_denominator(g1, d1), _mm512_loadu_ps(up + i + 16));
         _mm512_storeu_si512((void *)(dst + i), (__m512i)_mm512_cvtne2ps_pbh(s1, s0));
@@ -50,7 +50,7 @@ BF16K void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *
         long left = n - i;
         __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
-        __m512 d = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g, minusLog2e), top), 1));
+        __m512 d = _mm512_add_ps(one, exp2_512(_mm512_min_ps(_mm512_mul_ps(g, minusLog2e), top)));
         __m512 s = _mm512_mul_ps(divide_by_denominator(g, d), _mm512_maskz_loadu_ps(k, up + i));
         _mm256_mask_storeu_epi16(dst + i, k, (__m256i)_mm512_cvtneps_pbh(s));
     }

@@ -188,13 +188,15 @@ public struct MultiHeadAttention: Sendable {
         // A bfloat16 output projection takes the kernel's heads merged and rounded as they are written.
         if precision == .bfloat16, case .bfloat16 = output.weights,
            let merged = try Tensor.mergedBFloat16Attention(query: q, key: k, value: v, mask: mask, scale: scale,
-                                                           rotary: rotaryInAttention, queryPositions: rotatedQueries,
-                                                           keyPositions: rotatedKeys) {
+                                                           rotary: rotaryInAttention,
+                                                           queryPositions: rotaryInAttention == nil ? nil : rotatedQueries,
+                                                           keyPositions: rotaryInAttention == nil ? nil : rotatedKeys) {
             return try output(merged)
         }
         let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, precision: precision,
-                                                     rotary: rotaryInAttention, queryPositions: rotatedQueries,
-                                                     keyPositions: rotatedKeys)
+                                                     rotary: rotaryInAttention,
+                                                     queryPositions: rotaryInAttention == nil ? nil : rotatedQueries,
+                                                     keyPositions: rotaryInAttention == nil ? nil : rotatedKeys)
         return try output(y.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, lq, heads * d]))
     }
 

@@ -40,12 +40,12 @@ extension Tensor {
     ///   - scale: defaults to 1/√headDim.
     ///   - precision: the two products' arithmetic (``ComputePrecision``); scaling, masking and softmax are fp32.
     ///     Single-query (decoding) calls always run fp32.
-    /// - Returns: `[batch, heads, Lq, valueDim]` (in bfloat16 with several queries: a permuted view of a
-    ///   `[batch, Lq, heads, valueDim]` tensor, so merging the heads afterwards is free). A query whose keys are all
-    ///   masked yields zeros.
     ///   - rotary: a rotary embedding applied to queries and keys first (``RotaryEmbedding/apply(_:positions:)``) at
     ///     `queryPositions` / `keyPositions` (default `0..<Lq`, `0..<Lk`). On the bfloat16 attention kernel the
     ///     rotation of interleaved pairs happens as queries and keys are rounded (no rotated copies in memory).
+    /// - Returns: `[batch, heads, Lq, valueDim]` (in bfloat16 with several queries: a permuted view of a
+    ///   `[batch, Lq, heads, valueDim]` tensor, so merging the heads afterwards is free). A query whose keys are all
+    ///   masked yields zeros.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  mask: AttentionMask = .none, scale: Float? = nil,
                                                  precision: ComputePrecision = .float32,
@@ -348,7 +348,7 @@ extension Tensor {
                         status[pairs + item] = indextts_attention_bf16_rows(
                             q.basePointer + b * q.strides[0] + h * q.strides[1], q.strides[2], first,
                             min(rowsPerPart, lq - first), lq, packed + pair * packedCount, lk, dim, dv, s,
-                            mask.keyLengths?[b] ?? -1, mask.isCausal ? 1 : 0, rotary?.queries.cosines.baseAddress,
+                            mask.keyLengths.map { max(0, $0[b]) } ?? -1, mask.isCausal ? 1 : 0, rotary?.queries.cosines.baseAddress,
                             rotary?.queries.sines.baseAddress, rotary?.pairs ?? 0, o32.map { $0 + offset },
                             o16.map { $0 + offset }, heads * dv)
                     }

@@ -154,7 +154,7 @@ public struct BFloat16Rows: @unchecked Sendable {
     /// Rows of `shape` (rank ≥ 1) filled by `fill(rowRange, bits)`, called in parallel chunks with a pointer to the
     /// first row of the range (each chunk writes exactly its rows, `columns` bfloat16 values each).
     public static func make(_ shape: [Int], fill: (Range<Int>, UnsafeMutablePointer<UInt16>) -> Void) -> BFloat16Rows {
-        let columns = shape.last ?? 0, rows = columns == 0 ? 0 : shape.reduce(1, *) / columns
+        let columns = shape.last ?? 0, rows = shape.dropLast().reduce(1, *)
         let bits = UnsafeMutablePointer<UInt16>.allocate(capacity: max(rows * columns, 1))
         let target = UncheckedSendableBox(bits)
         Parallel.forEachChunk(count: rows, minimumChunk: max(1, 16_384 / max(columns, 1))) { range in
@@ -174,9 +174,8 @@ public struct BFloat16Rows: @unchecked Sendable {
 
     /// Rows of `shape` over `bits` (taken over: freed with the rows).
     init(shape: [Int], taking bits: UnsafeMutablePointer<UInt16>) {
-        let columns = shape.last ?? 0
-        self.init(shape: shape, matrix: BFloat16Matrix(rows: columns == 0 ? 0 : shape.reduce(1, *) / columns,
-                                                       columns: columns, taking: bits))
+        self.init(shape: shape, matrix: BFloat16Matrix(rows: shape.dropLast().reduce(1, *), columns: shape.last ?? 0,
+                                                       taking: bits))
     }
 
     private init(shape: [Int], matrix: BFloat16Matrix) {
@@ -307,7 +306,7 @@ extension Tensor {
             throw TensorError.shapeMismatch(operation: "siluGatedLinear", message: "bias \(bias.shape) for \(outFeatures) outputs")
         }
         let x = contiguous()
-        let rows = x.count / max(2 * hidden, 1)
+        let rows = x.shape.dropLast().reduce(1, *)
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
@@ -401,7 +400,7 @@ extension Tensor {
         if let downBias, downBias.count != outFeatures {
             throw TensorError.shapeMismatch(operation: "swiGLU", message: "down bias \(downBias.shape) for \(outFeatures) outputs")
         }
-        let rows = shape.reduce(1, *) / max(dim, 1)
+        let rows = shape.dropLast().reduce(1, *)
         let (upBias, outBias) = (gateUpBias?.contiguous(), downBias?.contiguous())
         let chunk = max(1, min(rows, chunkRows ?? max(64, Self.swiGLUChunkBytes / (8 * hidden))))
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
@@ -419,10 +418,14 @@ extension Tensor {
                 let count = min(chunk, rows - first)
                 if let upBias {
                     for r in 0..<count { (both + r * 2 * hidden).update(from: upBias.basePointer, count: 2 * hidden) }
+                } else if dim == 0 {
+                    both.update(repeating: 0, count: count * 2 * hidden)
                 }
-                Tensor.bfloat16Product(m: count, n: 2 * hidden, k: dim, a: rowAt(first),
-                                       transA: false, lda: dim, b: .bfloat16(gateUp), transB: true, ldb: dim,
-                                       c: both, ldc: 2 * hidden, beta: upBias == nil ? 0 : 1)
+                if dim > 0 {
+                    Tensor.bfloat16Product(m: count, n: 2 * hidden, k: dim, a: rowAt(first),
+                                           transA: false, lda: dim, b: .bfloat16(gateUp), transB: true, ldb: dim,
+                                           c: both, ldc: 2 * hidden, beta: upBias == nil ? 0 : 1)
+                }
                 Self.siluGateRows(UnsafePointer(both), rows: count, hidden: hidden, into: gated + first * hidden,
                                   rowKernel: rowKernel)
                 first += count
@@ -470,7 +473,7 @@ extension Tensor {
             throw TensorError.shapeMismatch(operation: "linear", message: "bias \(bias.shape) for \(outFeatures) outputs")
         }
         let x = contiguous()
-        let rows = x.count / max(inFeatures, 1)
+        let rows = x.shape.dropLast().reduce(1, *)
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!

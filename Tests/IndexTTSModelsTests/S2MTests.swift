@@ -162,6 +162,31 @@ struct S2MTests {
         #expect(whole < 2e-2 && whole > 1e-6)
     }
 
+    /// The WaveNet head in bfloat16 (its time-major column rows rounded straight into bf16, the zero rows of pad1d's
+    /// short-input work-around included) stays close to fp32, at a length the padding reaches past (2 frames: the
+    /// fixture's dilations 1, 2, 4 pad 2, 4 and 8 frames) and at a longer one; batch items stay apart.
+    @Test(arguments: [2, 37])
+    func bfloat16WaveNetStaysCloseToFloat32(frames: Int) throws {
+        let float32 = Self.model.flow.estimator.waveNet, bfloat16 = try float32.bfloat16()
+        let width = Self.configuration.wavenet.hiddenDim
+        let x = Tensor.make([2, frames, width]) { out in
+            for i in out.indices { out[i] = sin(Float(i) * 0.37) }
+        }
+        let g = Tensor.make([2, width]) { out in
+            for i in out.indices { out[i] = cos(Float(i) * 0.61) }
+        }
+        let expected = try float32(timeMajor: x, g: g), actual = try bfloat16(timeMajor: x, g: g)
+        #expect(actual.shape == [2, frames, width])
+        let r = relativeRMSDifference(actual, expected)
+        #expect(r < 2e-2 && r > 1e-6, "\(frames) frames: relative RMS \(r)")
+        // The channel-major entry is the time-major one transposed.
+        let channelMajor = try float32(x.transposed(1, 2).contiguous(), g: g)
+        #expect(try channelMajor.transposed(1, 2).contiguous().scalars == expected.scalars)
+        // Item 1 alone gives item 1's rows.
+        let alone = try float32(timeMajor: x.sliced(axis: 0, range: 1..<2).contiguous(), g: g.sliced(axis: 0, range: 1..<2).contiguous())
+        #expect(relativeRMSDifference(alone, try expected.sliced(axis: 0, range: 1..<2).contiguous()) < 1e-6)
+    }
+
     @Test func scheduleIsTorchLinspace() {
         let s = FlowMatching.schedule(steps: 25)
         #expect(s.count == 25 && s[0].t == 0)

@@ -21,6 +21,24 @@ struct AttentionKernelTests {
         }
     }
 
+    struct KernelDidNotRun: Error {}
+
+    /// The attention on the kernel itself (not through the dispatch, which would fall back to oneDNN if the kernel
+    /// refused): fails the test when the kernel does not run.
+    static func kernel(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask = .none,
+                       rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
+                       keyPositions: [Int]? = nil) throws -> Tensor {
+        let result = try Tensor.kernelAttention(query: q, key: k, value: v, mask: mask,
+                                                scale: 1 / Float(q.shape[3]).squareRoot(), rotary: rotary,
+                                                queryPositions: queryPositions ?? Array(0..<q.shape[2]),
+                                                keyPositions: keyPositions ?? Array(0..<k.shape[2]), bfloat16Output: false)
+        guard case .tensor(let out)? = result else {
+            Issue.record("the attention kernel did not run for \(q.shape), \(k.shape), \(v.shape)")
+            throw KernelDidNotRun()
+        }
+        return out
+    }
+
     static func bfloat16(_ x: Float) -> Double {
         var bits = x.bitPattern
         bits &+= 0x7fff &+ ((bits >> 16) & 1)
@@ -78,8 +96,7 @@ struct AttentionKernelTests {
             .permuted([0, 2, 1, 3])
         let keyLengths = lengths ? [keys, max(1, keys / 3)] : nil
         let mask = AttentionMask(isCausal: causal, keyLengths: keyLengths)
-        let kernel = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: nil,
-                                                          precision: .bfloat16, attentionKernel: true)
+        let kernel = try Self.kernel(q, k, v, mask: mask)
         #expect(kernel.shape == [2, heads, queries, valueDim])
         let expected = Self.reference(q: q, k: k, v: v, scale: 1 / Double(dim).squareRoot(), keyLengths: keyLengths,
                                       causal: causal)
@@ -108,16 +125,17 @@ struct AttentionKernelTests {
     @Test func oneHeadSplitsRowsAndMaskedRowsAreZero() throws {
         let q = Self.random([1, 1, 100, 16], seed: 5), k = Self.random([1, 1, 40, 16], seed: 6)
         let v = Self.random([1, 1, 40, 16], seed: 7)
-        let out = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .causal, scale: nil,
-                                                       precision: .bfloat16, attentionKernel: true)
+        let out = try Self.kernel(q, k, v, mask: .causal)
         let expected = Self.reference(q: q, k: k, v: v, scale: 0.25, keyLengths: nil, causal: true)
         let actual = out.contiguous().scalars
         #expect(actual[0..<(60 * 16)].allSatisfy { $0 == 0 })
         for (a, e) in zip(actual, expected) { #expect(abs(Double(a) - e) <= 1e-5) }
-        let none = try Tensor.scaledDotProductAttention(query: Self.random([2, 2, 9, 16], seed: 8), key: k.expanded(to: [2, 2, 40, 16]),
-                                                        value: v.expanded(to: [2, 2, 40, 16]),
-                                                        mask: AttentionMask(keyLengths: [40, 0]), scale: nil,
-                                                        precision: .bfloat16, attentionKernel: true)
+        let none = try Self.kernel(Self.random([2, 2, 9, 16], seed: 8), k.expanded(to: [2, 2, 40, 16]),
+                                   v.expanded(to: [2, 2, 40, 16]), mask: AttentionMask(keyLengths: [40, 0]))
+        // A negative key length masks every key, as on the other paths.
+        let negative = try Self.kernel(Self.random([1, 2, 9, 16], seed: 9), k.expanded(to: [1, 2, 40, 16]),
+                                       v.expanded(to: [1, 2, 40, 16]), mask: AttentionMask(keyLengths: [-3]))
+        #expect(negative.contiguous().scalars.allSatisfy { $0 == 0 })
         #expect(try none.sliced(axis: 0, range: 1..<2).contiguous().scalars.allSatisfy { $0 == 0 })
         #expect(try none.sliced(axis: 0, range: 0..<1).contiguous().scalars.contains { $0 != 0 })
     }
@@ -131,12 +149,8 @@ struct AttentionKernelTests {
         let v = Self.random([2, 3, 57, 24], seed: 13)
         let rotary = RotaryEmbedding(dimensions: rotated, base: 10_000, style: .interleaved)
         let queryPositions = Array(17..<57), keyPositions = Array(0..<57)
-        let fused = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
-                                                         precision: .bfloat16, attentionKernel: true, rotary: rotary,
-                                                         queryPositions: queryPositions, keyPositions: keyPositions)
-        let first = try Tensor.scaledDotProductAttention(
-            query: rotary.apply(q, positions: queryPositions), key: rotary.apply(k, positions: keyPositions), value: v,
-            mask: .none, scale: nil, precision: .bfloat16, attentionKernel: true)
+        let fused = try Self.kernel(q, k, v, rotary: rotary, queryPositions: queryPositions, keyPositions: keyPositions)
+        let first = try Self.kernel(rotary.apply(q, positions: queryPositions), rotary.apply(k, positions: keyPositions), v)
         #expect(fused.contiguous().scalars == first.contiguous().scalars, "d \(dim), \(rotated) rotated")
         // And the oneDNN path (which rotates first) agrees as in the test above.
         let oneDNN = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,

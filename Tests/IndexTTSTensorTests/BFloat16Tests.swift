@@ -271,6 +271,12 @@ struct BFloat16Tests {
         #expect(try Tensor.linear(bfloat16Rows: rows, weight: weight, bias: bias).scalars
                 == x.linear(bfloat16: weight, bias: bias).scalars)
         #expect(throws: TensorError.self) { try Tensor.linear(bfloat16Rows: BFloat16Rows(Self.random([3, 5], seed: 1)), weight: weight) }
+        // No input features: the bias alone, as the fp32 input path gives (rows still count without columns).
+        let empty = BFloat16Rows(Tensor.zeros([3, 0]))
+        #expect(empty.rows == 3 && empty.columns == 0)
+        let noInputs = try BFloat16Matrix(Tensor.zeros([4, 0]))
+        #expect(try Tensor.linear(bfloat16Rows: empty, weight: noInputs, bias: bias.sliced(axis: 0, range: 0..<4)).scalars
+                == Tensor.zeros([3, 0]).linear(bfloat16: noInputs, bias: bias.sliced(axis: 0, range: 0..<4)).scalars)
 
         let gateUp = try BFloat16Matrix(Self.random([64, 48], seed: 64), packedAsTransposedRightOperand: true)
         let down = try BFloat16Matrix(Self.random([24, 32], seed: 65), packedAsTransposedRightOperand: true)

@@ -64,7 +64,8 @@ void indextts_silu_mul_bf16(const float *gate, const float *up, uint16_t *dst, l
 /// NULL for none) the first `rotary_pairs` interleaved channel pairs of keys and queries are rotated before the
 /// rounding, as RotaryEmbedding.apply (style .interleaved) computes them. With `out` NULL the output rows are written
 /// to `out_bf16` instead, rounded to bfloat16 (nearest even; `o_ld` then counts bfloat16 values). Both return 0, or
-/// −1 for a refused size (dims outside 1...4096, more rotary pairs than fit), no output or failed allocation.
+/// −1 for a refused size (dims outside 1...4096, more rotary pairs than fit), a scale that is not positive (each row's
+/// maximum is taken before scaling), no output or failed allocation.
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim);
 int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
                                  long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,

@@ -168,15 +168,15 @@ public struct DiffusionTransformer: Sendable {
         timeEmbedder = TimestepEmbedder(loader.scoped("t_embedder"), hidden: hidden)
         waveNetTimeEmbedder = TimestepEmbedder(loader.scoped("t_embedder2"), hidden: s.wavenet.hiddenDim)
         condProjection = Linear(loader.scoped("cond_projection"), inFeatures: c.contentDim, outFeatures: hidden)
-        let merge = Linear(loader.scoped("cond_x_merge_linear"), inFeatures: hidden + 2 * c.inChannels + s.styleDim,
-                           outFeatures: hidden)
-        let mergeWeight: Tensor
-        if case .float32(let weight, .outIn) = merge.weights { mergeWeight = weight } else { mergeWeight = Tensor.zeros([hidden, hidden + 2 * c.inChannels + s.styleDim]) }
+        let mergeInputs = hidden + 2 * c.inChannels + s.styleDim
+        // (The loader records a missing or wrong-shaped tensor and hands out zeros of the expected shape.)
+        let mergeWeight = loader.scoped("cond_x_merge_linear").tensor("weight", shape: [hidden, mergeInputs])
         func columns(_ range: Range<Int>) -> Tensor {
             (try? mergeWeight.sliced(axis: 1, range: range).contiguous()) ?? Tensor.zeros([hidden, range.count])
         }
         mergeX = Linear(weight: columns(0..<c.inChannels), bias: nil)
-        mergeCondition = Linear(weight: columns(c.inChannels..<(hidden + 2 * c.inChannels + s.styleDim)), bias: merge.bias)
+        mergeCondition = Linear(weight: columns(c.inChannels..<mergeInputs),
+                                bias: loader.scoped("cond_x_merge_linear").tensor("bias", shape: [hidden]))
         let transformer = loader.scoped("transformer")
         blocks = (0..<c.depth).map { i in
             DiTBlock(transformer.scoped("layers").scoped("\(i)"), configuration: c, receivesSkip: i > c.depth / 2)

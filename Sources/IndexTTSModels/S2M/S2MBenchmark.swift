@@ -170,11 +170,12 @@ public enum S2MBenchmark {
         let wave = c.wavenet.numLayers * (2 * w * w * c.wavenet.kernelSize + 2 * w * w)
         let block = 4 * h * h + 3 * h * d.feedForwardDim
         let skipLayers = d.depth - 1 - d.depth / 2  // layers i > depth/2 merge a U-ViT skip (2h → h)
-        // Every frame: merge and cond projection, the first depth − 1 blocks, the skip merges, the last block's keys
-        // and values (its fused qkv runs on every frame). Kept frames: the last block's output projection and SwiGLU,
-        // long skip, WaveNet, conv1/res_projection/final linear, conv2.
-        let everyFrame = (h + 2 * d.inChannels + c.styleDim) * h + d.contentDim * h + (d.depth - 1) * block
-            + skipLayers * 2 * h * h + 3 * h * h
+        // Every frame: the noisy mel's part of the input merge (the prompt's, condition's and style's part and the
+        // cond projection run once per solve, `DiffusionTransformer.Condition`: not counted), the first depth − 1
+        // blocks, the skip merges, the last block's keys and values (its fused qkv runs on every frame). Kept
+        // frames: the last block's output projection and SwiGLU, long skip, WaveNet, conv1/res_projection/final
+        // linear, conv2.
+        let everyFrame = d.inChannels * h + (d.depth - 1) * block + skipLayers * 2 * h * h + 3 * h * h
         let keptFrame = h * h + 3 * h * d.feedForwardDim + (h + d.inChannels) * h + wave + 3 * h * w + w * d.inChannels
         let macs = everyFrame * total + keptFrame * kept
         let attention = (d.depth - 1) * 2 * total * total * h + 2 * kept * total * h

@@ -154,20 +154,24 @@ struct WaveNet: Sendable {
             // x += residual half; output += skip half (the last layer: skip only).
             let nextX = last ? x : Tensor.make([batch, time, h]) { out in
                 let (xp, rp, dst) = (x.basePointer, rs.basePointer, out.baseAddress!)
-                for r in 0..<(batch * time) {
-                    let (xr, rr, o) = (xp + r * h, rp + r * width, dst + r * h)
-                    for c in 0..<h { o[c] = xr[c] + rr[c] }
+                Parallel.forEachChunk(count: batch * time, minimumChunk: max(1, 16_384 / max(h, 1))) { range in
+                    for r in range {
+                        let (xr, rr, o) = (xp + r * h, rp + r * width, dst + r * h)
+                        for c in 0..<h { o[c] = xr[c] + rr[c] }
+                    }
                 }
             }
             output = Tensor.make([batch, time, h]) { out in
                 let (rp, dst) = (rs.basePointer, out.baseAddress!)
-                for r in 0..<(batch * time) {
-                    let skip = UnsafePointer(rp + r * width + skipOffset)
-                    if let previous {
-                        let (pr, o) = (previous.basePointer + r * h, dst + r * h)
-                        for c in 0..<h { o[c] = pr[c] + skip[c] }
-                    } else {
-                        (dst + r * h).update(from: skip, count: h)
+                Parallel.forEachChunk(count: batch * time, minimumChunk: max(1, 16_384 / max(h, 1))) { range in
+                    for r in range {
+                        let skip = UnsafePointer(rp + r * width + skipOffset)
+                        if let previous {
+                            let (pr, o) = (previous.basePointer + r * h, dst + r * h)
+                            for c in 0..<h { o[c] = pr[c] + skip[c] }
+                        } else {
+                            (dst + r * h).update(from: skip, count: h)
+                        }
                     }
                 }
             }
