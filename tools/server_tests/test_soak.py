@@ -179,11 +179,17 @@ class Soak:
         st = os.statvfs(self.data)
         self.event(f"disk full: filler {written >> 20} MiB, {st.f_bavail * st.f_frsize} bytes free; holding {hold:.0f} s")
         # Probes while full: what a valid upload, voice, direct request and job get (besides the clients' traffic).
+        # Each is preceded by a top-up: the clients' direct requests free their clips when they end, and a probe that
+        # ran in such a gap (the keeper tops up every 0.2 s) could find room — a voice got 201 that way once.
         end = time.time() + hold
         try:
+            top_up()
             up = requests.post(self.url + "/v1/tts", data={"text": "你好。"}, files={"spk_audio_prompt": ("me.wav", CLIP)}, timeout=120)
+            top_up()
             voice = requests.post(self.url + "/v1/voices", data={"name": "diskfull"}, files={"audio": ("c.wav", CLIP)}, timeout=120)
+            top_up()
             direct = requests.post(self.url + "/v1/audio/speech", json={"input": "你好。", "voice": "alloy"}, timeout=120)
+            top_up()
             job = requests.post(self.url + "/v1/jobs", json={"text": "磁盘满了。"}, timeout=60)
             if job.status_code == 202:
                 with self.lock:
