@@ -165,7 +165,7 @@ struct S2MTests {
     /// The WaveNet head in bfloat16 (its time-major column rows rounded straight into bf16, the zero rows of pad1d's
     /// short-input work-around included) stays close to fp32, at a length the padding reaches past (2 frames: the
     /// fixture's dilations 1, 2, 4 pad 2, 4 and 8 frames) and at a longer one; batch items stay apart.
-    @Test(arguments: [2, 37])
+    @Test(.enabled(if: ComputePrecision.bfloat16Supported, "needs a CPU with AVX512-BF16 or AMX-BF16"), arguments: [2, 37])
     func bfloat16WaveNetStaysCloseToFloat32(frames: Int) throws {
         let float32 = Self.model.flow.estimator.waveNet, bfloat16 = try float32.bfloat16()
         let width = Self.configuration.wavenet.hiddenDim
