@@ -310,19 +310,26 @@ extension Tensor {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
-            if let biasValues {
-                for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
-            } else if hidden == 0 {
-                dst.update(repeating: 0, count: out.count)
-            }
+            let beta = Self.prefill(dst, rows: rows, outFeatures: outFeatures, bias: biasValues, inputs: hidden)
             guard hidden > 0, rows > 0 else { return }
             let gated = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * hidden)
             defer { gated.deallocate() }
             Self.siluGateRows(UnsafePointer(x.basePointer), rows: rows, hidden: hidden, into: gated, rowKernel: rowKernel)
             Tensor.bfloat16Product(m: rows, n: outFeatures, k: hidden, a: .bfloat16Bits(gated), transA: false,
                                    lda: hidden, b: .bfloat16(down), transB: true, ldb: hidden,
-                                   c: dst, ldc: outFeatures, beta: biasValues == nil ? 0 : 1)
+                                   c: dst, ldc: outFeatures, beta: beta)
         }
+    }
+
+    /// Prepares the output of a product `[rows, outFeatures]` that adds into it: `bias` (dense) in every row, or zeros
+    /// when no product follows (`inputs == 0`). Returns the product's beta (1 over a bias, else 0).
+    static func prefill(_ dst: UnsafeMutablePointer<Float>, rows: Int, outFeatures: Int, bias: Tensor?, inputs: Int) -> Float {
+        if let bias {
+            for r in 0..<rows { (dst + r * outFeatures).update(from: bias.basePointer, count: outFeatures) }
+            return 1
+        }
+        if inputs == 0 { dst.update(repeating: 0, count: rows * outFeatures) }
+        return 0
     }
 
     /// `rows` rows of `[gate | up]` (`2·hidden` floats each) → `silu(gate)·up` rounded to bfloat16 (`hidden` each),
@@ -405,9 +412,7 @@ extension Tensor {
         let chunk = max(1, min(rows, chunkRows ?? max(64, Self.swiGLUChunkBytes / (8 * hidden))))
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
-            if let outBias {
-                for r in 0..<rows { (dst + r * outFeatures).update(from: outBias.basePointer, count: outFeatures) }
-            }
+            let beta = Self.prefill(dst, rows: rows, outFeatures: outFeatures, bias: outBias, inputs: hidden)
             guard rows > 0 else { return }
             let gated = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * hidden)
             defer { gated.deallocate() }
@@ -432,7 +437,7 @@ extension Tensor {
             }
             Tensor.bfloat16Product(m: rows, n: outFeatures, k: hidden, a: .bfloat16Bits(gated), transA: false,
                                    lda: hidden, b: .bfloat16(down), transB: true, ldb: hidden,
-                                   c: dst, ldc: outFeatures, beta: outBias == nil ? 0 : 1)
+                                   c: dst, ldc: outFeatures, beta: beta)
         }
     }
 
@@ -450,15 +455,11 @@ extension Tensor {
         return withExtendedLifetime(x) {
             Tensor.make(Array(x.shape.dropLast()) + [outFeatures]) { out in
                 let dst = out.baseAddress!
-                if let biasValues {
-                    for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
-                } else if inFeatures == 0 {
-                    dst.update(repeating: 0, count: out.count)
-                }
+                let beta = Self.prefill(dst, rows: rows, outFeatures: outFeatures, bias: biasValues, inputs: inFeatures)
                 guard inFeatures > 0, rows > 0 else { return }
                 Tensor.bfloat16Product(m: rows, n: outFeatures, k: inFeatures, a: .bfloat16Bits(x.bits), transA: false,
                                        lda: inFeatures, b: .bfloat16(weight), transB: true, ldb: inFeatures,
-                                       c: dst, ldc: outFeatures, beta: biasValues == nil ? 0 : 1)
+                                       c: dst, ldc: outFeatures, beta: beta)
             }
         }
     }
@@ -477,15 +478,11 @@ extension Tensor {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
-            if let biasValues {
-                for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
-            } else if inFeatures == 0 {
-                dst.update(repeating: 0, count: out.count)
-            }
+            let beta = Self.prefill(dst, rows: rows, outFeatures: outFeatures, bias: biasValues, inputs: inFeatures)
             guard inFeatures > 0, rows > 0 else { return }
             Tensor.bfloat16Product(m: rows, n: outFeatures, k: inFeatures, a: .float32(x.basePointer), transA: false,
                                    lda: inFeatures, b: .bfloat16(weight), transB: true, ldb: inFeatures,
-                                   c: dst, ldc: outFeatures, beta: biasValues == nil ? 0 : 1)
+                                   c: dst, ldc: outFeatures, beta: beta)
         }
     }
 }
