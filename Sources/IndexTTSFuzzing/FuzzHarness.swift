@@ -91,11 +91,15 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
             _ = try? normalizer.normalize("ab 12")
         case .configYAML:
             let text = String(decoding: data, as: UTF8.self)
-            // As the model folder reads it: the expansion bound first, then the whole document, then each section.
-            if YAMLLimits.problem(in: text) == nil { _ = try? Yams.load(yaml: text) }
-            _ = try? UnifiedVoiceConfiguration.parse(yaml: text, source: "fuzz.yaml")
-            _ = try? S2MConfiguration.parse(yaml: text, source: "fuzz.yaml")
-            _ = try? SemanticCodecConfiguration.parse(yaml: text, source: "fuzz.yaml")
+            // As the model folder and the pipeline read it: composed once (expansion bound checked), the top-level
+            // names and lists, then each section; and as a reading glossary.
+            if let document = try? ConfigYAMLDocument(yaml: text, source: "fuzz.yaml") {
+                for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "qwen_emo_path"] { _ = document.string(key) }
+                _ = document.values
+                _ = try? document.section(UnifiedVoiceConfiguration.self)
+                _ = try? document.section(S2MConfiguration.self)
+                _ = try? document.section(SemanticCodecConfiguration.self)
+            }
             _ = try Glossary.parse(yaml: text, source: "fuzz.yaml")
         case .text:
             // First byte: reading mode and segment length; the rest is the text, decoded as the server decodes

@@ -13,6 +13,12 @@ public enum YAMLLimits {
     /// string and traps on them (found by the `config-yaml` fuzz harness).
     public static func problem(in text: String) -> String? {
         guard let root = try? Yams.compose(yaml: text) else { return nil }
+        return problem(in: root)
+    }
+
+    /// Why an already composed document must not be turned into values (nil when it may). Composing is bounded by
+    /// the text (aliases share their node); walking the tree is what expands them, so this walk stops at the bound.
+    public static func problem(in root: Node) -> String? {
         var work: [Node] = [root]
         var count = 0
         while let node = work.popLast() {

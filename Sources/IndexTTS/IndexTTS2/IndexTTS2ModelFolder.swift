@@ -163,24 +163,20 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         } else {
             do {
                 let text = try String(contentsOfFile: configPath, encoding: .utf8)
-                if let problem = YAMLLimits.problem(in: text) {
-                    throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: problem)
-                }
-                guard let node = try Yams.load(yaml: text) as? [String: Any] else {
-                    throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: "not a mapping")
-                }
+                let document = try ConfigYAMLDocument(yaml: text, source: configPath)
                 for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "spk_matrix", "qwen_emo_path"] {
-                    if let value = node[key] as? String { names[key] = value }
+                    if let value = document.string(key) { names[key] = value }
                 }
-                if let dataset = node["dataset"] as? [String: Any], let bpe = dataset["bpe_model"] as? String {
-                    names["bpe_model"] = bpe
+                if let dataset = document["dataset"], let bpe = dataset["bpe_model"], case .scalar = bpe,
+                   let name = bpe.any as? String {
+                    names["bpe_model"] = name
                 }
-                for section in ["gpt", "s2mel", "semantic_codec"] where node[section] == nil {
+                for section in ["gpt", "s2mel", "semantic_codec"] where document[section] == nil {
                     throw ModelError.invalidConfiguration(file: configPath, field: section, reason: "missing section")
                 }
-                _ = try UnifiedVoiceConfiguration.parse(yaml: text, source: configPath)
-                _ = try S2MConfiguration.parse(yaml: text, source: configPath)
-                _ = try SemanticCodecConfiguration.parse(yaml: text, source: configPath)
+                _ = try document.section(UnifiedVoiceConfiguration.self)
+                _ = try document.section(S2MConfiguration.self)
+                _ = try document.section(SemanticCodecConfiguration.self)
                 files.append(FileCheck(name: "config.yaml", path: configPath, source: mainSource, problem: nil,
                                        summary: "\(text.utf8.count) bytes", required: true))
             } catch {

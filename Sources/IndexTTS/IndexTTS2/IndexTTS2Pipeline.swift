@@ -4,7 +4,6 @@ import IndexTTSModels
 import IndexTTSTensor
 import IndexTTSText
 import IndexTTSWeights
-import Yams
 
 /// IndexTTS2's inference pipeline (`infer_v2.IndexTTS2.infer`, ee40fa7), loaded from a model folder. Immutable after
 /// load and `Sendable`: concurrent requests share the weights; every per-request value lives in the call.
@@ -53,15 +52,7 @@ public struct IndexTTS2Pipeline: Sendable {
             }
         }
         let main = IndexTTS2ModelFolder.mainSource
-        let yaml = attempt(folder.config, main) { try String(contentsOfFile: folder.config, encoding: .utf8) }
-        let root = yaml.flatMap { text in
-            attempt(folder.config, main) { () throws -> [String: Any]? in
-                if let problem = YAMLLimits.problem(in: text) {
-                    throw ModelError.invalidConfiguration(file: folder.config, field: "-", reason: problem)
-                }
-                return try Yams.load(yaml: text) as? [String: Any]
-            }
-        } ?? nil
+        let root = attempt(folder.config, main) { try ConfigYAMLDocument(contentsOf: folder.config).values } ?? nil
         let gpt = attempt(folder.gpt, main) { () throws -> UnifiedVoice in
             let model = try UnifiedVoice.load(checkpoint: folder.gpt, configYAML: folder.config)
             // Reduced precision: decoding reads every GPT-2 projection weight once per step (memory-bound), so fp16

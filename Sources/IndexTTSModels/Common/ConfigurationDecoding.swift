@@ -31,24 +31,59 @@ public protocol ConfigYAMLSection: Decodable {
 extension ConfigYAMLSection {
     /// Reads the section from the `config.yaml` at `path`.
     public static func load(configYAML path: String) throws -> Self {
+        try ConfigYAMLDocument(contentsOf: path).section(Self.self)
+    }
+
+    /// Parses `config.yaml` text (`source` names it in errors) and validates the section.
+    public static func parse(yaml text: String, source: String = "config.yaml") throws -> Self {
+        try ConfigYAMLDocument(yaml: text, source: source).section(Self.self)
+    }
+}
+
+/// IndexTTS2's `config.yaml`, composed once and checked against ``YAMLLimits``: its sections (``ConfigYAMLSection``)
+/// and top-level values are read from the composed tree, so a model folder parses the file once, not once per
+/// reader. Every problem is a ``ModelError/invalidConfiguration(file:field:reason:)`` naming `source`.
+public struct ConfigYAMLDocument: @unchecked Sendable {
+    /// The file (or name) the text came from, as errors name it.
+    public let source: String
+    /// The top-level mapping.
+    public let root: Node
+
+    /// Composes `text`: not YAML, a document past the expansion bound, or a top level that is not a mapping throws.
+    public init(yaml text: String, source: String = "config.yaml") throws {
+        self.source = source
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
+        }
+        guard let node, case .mapping = node else {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not a mapping")
+        }
+        if let problem = YAMLLimits.problem(in: node) {
+            throw ModelError.invalidConfiguration(file: source, field: "-", reason: problem)
+        }
+        root = node
+    }
+
+    /// Reads and composes the file at `path`.
+    public init(contentsOf path: String) throws {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ModelError.invalidConfiguration(file: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
         }
-        return try parse(yaml: text, source: path)
+        try self.init(yaml: text, source: path)
     }
 
-    /// Parses `config.yaml` text (`source` names it in errors) and validates the section.
-    public static func parse(yaml text: String, source: String = "config.yaml") throws -> Self {
-        if let problem = YAMLLimits.problem(in: text) {
-            throw ModelError.invalidConfiguration(file: source, field: "-", reason: problem)
-        }
-        let configuration: Self
+    /// The section `Section` names, decoded and validated.
+    public func section<Section: ConfigYAMLSection>(_ type: Section.Type) throws -> Section {
+        let configuration: Section
         do {
-            guard let section = try YAMLDecoder().decode(ConfigYAMLRoot<Self>.self, from: text).section else {
-                throw ModelError.invalidConfiguration(file: source, field: sectionName, reason: "missing section")
+            guard let section = try YAMLDecoder().decode(ConfigYAMLRoot<Section>.self, from: root).section else {
+                throw ModelError.invalidConfiguration(file: source, field: Section.sectionName, reason: "missing section")
             }
             configuration = section
         } catch let error as DecodingError {
@@ -61,6 +96,20 @@ extension ConfigYAMLSection {
         try configuration.validate(source: source)
         return configuration
     }
+
+    /// The top-level value at `key` (nil when absent).
+    public subscript(key: String) -> Node? { root[key] }
+
+    /// The top-level string at `key`, resolved as YAML resolves plain scalars (nil when absent, not a scalar, or a
+    /// scalar that resolves to a number, boolean or null).
+    public func string(_ key: String) -> String? {
+        guard let node = root[key], case .scalar = node else { return nil }
+        return node.any as? String
+    }
+
+    /// The whole document as Yams constructs plain values (`[String: Any]`, nil when a top-level key is not a
+    /// string): for the few keys read loosely (`emo_num`, `campplus`, the mel settings of `s2mel`).
+    public var values: [String: Any]? { root.any as? [String: Any] }
 }
 
 /// The whole `config.yaml`, of which only `Section`'s key is decoded.

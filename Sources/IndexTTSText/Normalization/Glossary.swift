@@ -34,12 +34,12 @@ public struct Glossary: Sendable, Equatable {
     }
 
     public static func parse(yaml text: String, source: String = "glossary") throws -> Glossary {
-        if let problem = YAMLLimits.problem(in: text) { throw TextError.invalidDictionary(path: source, reason: problem) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw TextError.invalidDictionary(path: source, reason: "not valid YAML: \(error)")
         }
         guard let node else { return Glossary() }
+        if let problem = YAMLLimits.problem(in: node) { throw TextError.invalidDictionary(path: source, reason: problem) }
         guard case .mapping(let mapping) = node else {
             throw TextError.invalidDictionary(path: source, reason: "the top level must map terms to readings")
         }
