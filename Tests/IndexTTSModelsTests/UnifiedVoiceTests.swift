@@ -72,6 +72,17 @@ struct UnifiedVoiceTests {
             #expect(file == "c.yaml" && field == "gpt.model_dim")
         } catch { Issue.record("unexpected \(error)") }
         #expect(throws: ModelError.self) { try UnifiedVoiceConfiguration.parse(yaml: "gpt: {model_dim: 100, heads: 3}") }
+        // Zero heads in a conditioning module once divided by zero in validation (found by the config-yaml fuzz
+        // harness; Tests/Fixtures/fuzz-regressions/config-yaml/crash-f88d…); sizes past the bound are refused too.
+        #expect(throws: ModelError.invalidConfiguration(file: "c.yaml", field: "gpt.emo_condition_module.attention_heads",
+                                                        reason: "must be in 1...65536, got 0")) {
+            try UnifiedVoiceConfiguration.parse(yaml: "gpt: {emo_condition_module: {output_size: 512, linear_units: 1024, attention_heads: 0, num_blocks: 4, input_layer: conv2d2, perceiver_mult: 2}}",
+                                                source: "c.yaml")
+        }
+        #expect(throws: ModelError.invalidConfiguration(file: "c.yaml", field: "gpt.max_mel_tokens",
+                                                        reason: "must be in 1...65536, got 1000000000000")) {
+            try UnifiedVoiceConfiguration.parse(yaml: "gpt: {max_mel_tokens: 1000000000000}", source: "c.yaml")
+        }
         #expect(throws: ModelError.self) { try UnifiedVoiceConfiguration.parse(yaml: "gpt: {condition_type: perceiver}") }
         #expect(throws: ModelError.self) { try UnifiedVoiceConfiguration.parse(yaml: "gpt: [unclosed") }
         #expect(throws: ModelError.self) { try UnifiedVoiceConfiguration.load(configYAML: "/nonexistent/config.yaml") }

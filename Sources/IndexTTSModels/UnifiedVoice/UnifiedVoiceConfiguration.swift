@@ -99,6 +99,9 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
     public var melPositions: Int { maxMelTokens + 3 }
 
     public static let sectionName = "gpt"
+    /// Largest size any field may give (IndexTTS2's largest is 12,000 text tokens): a bound before anything is
+    /// allocated from it.
+    static let sizeLimit = 1 << 16
 
     /// Checks what this port supports and that the sizes are consistent.
     public func validate(source: String = "config.yaml") throws {
@@ -108,8 +111,16 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
         for (name, value) in [("model_dim", modelDim), ("layers", layers), ("heads", heads), ("max_mel_tokens", maxMelTokens),
                               ("max_text_tokens", maxTextTokens), ("number_text_tokens", numberTextTokens),
                               ("number_mel_codes", numberMelCodes), ("conditioning_input_dim", conditioningInputDim),
-                              ("emotion_dim", emotionDim), ("condition_num_latent", conditionNumLatent)] where value <= 0 {
-            throw fail(name, "must be positive, got \(value)")
+                              ("emotion_dim", emotionDim), ("condition_num_latent", conditionNumLatent)]
+        where value <= 0 || value > Self.sizeLimit {
+            throw fail(name, "must be in 1...\(Self.sizeLimit), got \(value)")
+        }
+        for (prefix, module) in [("condition_module", conditionModule), ("emo_condition_module", emoConditionModule)] {
+            for (name, value) in [("output_size", module.outputSize), ("linear_units", module.linearUnits),
+                                  ("attention_heads", module.attentionHeads), ("num_blocks", module.numBlocks),
+                                  ("perceiver_mult", module.perceiverMult)] where value <= 0 || value > Self.sizeLimit {
+                throw fail(prefix + "." + name, "must be in 1...\(Self.sizeLimit), got \(value)")
+            }
         }
         if modelDim % heads != 0 { throw fail("heads", "model_dim \(modelDim) is not divisible by \(heads) heads") }
         for (name, value) in [("start_mel_token", startMelToken), ("stop_mel_token", stopMelToken)]
