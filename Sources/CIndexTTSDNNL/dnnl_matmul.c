@@ -2,6 +2,7 @@
 // makes repeated shapes cheap, and the fp32 → bf16 rounding of each fp32 operand is a oneDNN reorder into a dense
 // scratch buffer.
 #include "indextts_dnnl.h"
+#include "dnnl_internal.h"
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +21,11 @@ static void make_engine(void) {
 int indextts_dnnl_available(void) {
     pthread_once(&engine_once, make_engine);
     return engine_ok;
+}
+
+dnnl_engine_t indextts_dnnl_engine(void) {
+    pthread_once(&engine_once, make_engine);
+    return engine;
 }
 
 int indextts_dnnl_version(int *major, int *minor, int *patch) {

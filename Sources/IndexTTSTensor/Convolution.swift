@@ -83,7 +83,7 @@ extension Tensor {
     /// convolution (`indextts_dnnl_conv1d`): where oneDNN works, unless `INDEXTTS_CONV=im2col` asks for the portable
     /// path (im2col copy + SGEMM). On 2 Zen 4 cores oneDNN measured 1.3× (768 channels) to 8× (24 channels) faster
     /// than im2col + OpenBLAS on BigVGAN's shapes, whose narrow late stages make a skinny GEMM.
-    static let oneDNNConvolution: Bool = {
+    public static let oneDNNConvolution: Bool = {
         if let value = getenv("INDEXTTS_CONV"), String(cString: value).lowercased() == "im2col" { return false }
         guard indextts_dnnl_available() != 0 else { return false }
         indextts_dnnl_set_threads(Int32(Parallel.workerCount))

@@ -53,6 +53,20 @@ struct PiperVITSTests {
         expectClose(audio, try Self.tensor("audio").reshaped([1, 1, -1]), tolerance: Tolerance(rtol: 1e-4, atol: 1e-4), "waveform")
     }
 
+    @Test func bothDecoderLayoutsMatchOnnxRuntime() throws {
+        let vits = try Self.vits.get()
+        #expect(vits.decodesTimeMajor == Tensor.oneDNNConvolution)  // the default wherever oneDNN is used
+        let channelMajor = vits.decodingTimeMajor(false)
+        #expect(!channelMajor.decodesTimeMajor)
+        let reference = try Self.tensor("audio").reshaped([1, 1, -1])
+        let plain = try channelMajor.decode(latent: Self.tensor("z"))
+        expectClose(plain, reference, tolerance: Tolerance(rtol: 1e-4, atol: 1e-4), "channel-major waveform")
+        if vits.decodesTimeMajor {
+            expectClose(try vits.decode(latent: Self.tensor("z")), plain, tolerance: Tolerance(rtol: 1e-5, atol: 1e-5),
+                        "time-major vs channel-major")
+        }
+    }
+
     @Test func endToEndMatchesOnnxRuntime() throws {
         var noise = PiperFixedNoise(duration: try Self.tensor("noise_dp"), prior: try Self.tensor("noise_z"))
         let stages = try Self.vits.get().synthesize(ids: Self.ids(), scales: Self.scales(), noise: &noise)

@@ -99,11 +99,21 @@ struct PiperHiFiGAN: Sendable {
         let convs: [Conv1d]
     }
 
+    /// The same layers prepared for time-major activations (``TimeMajorConvolution``), nil where oneDNN is not
+    /// used: the channel-major path then runs.
+    struct TimeMajorLayers: Sendable {
+        let pre: TimeMajorConvolution
+        let ups: [TimeMajorConvolution]
+        let resBlocks: [[TimeMajorConvolution]]
+        let post: TimeMajorConvolution
+    }
+
     let pre: Conv1d
     let ups: [ConvTranspose1d]
     let resBlocks: [ResBlock]
     let post: Conv1d
     let kernelsPerStage: Int
+    private(set) var timeMajor: TimeMajorLayers?
 
     init(_ loader: ParameterLoader, configuration c: PiperVITSConfiguration, graph: PiperGraphBinder) {
         pre = graph.conv(loader, "conv_pre", in: c.interChannels, out: c.upsampleInitialChannels, kernel: 7)
@@ -128,7 +138,68 @@ struct PiperHiFiGAN: Sendable {
         kernelsPerStage = c.resBlockKernels.count
     }
 
+    /// This decoder with its convolutions prepared for time-major activations (unchanged where oneDNN is not used).
+    func preparingTimeMajor() -> PiperHiFiGAN {
+        func prepared(_ conv: Conv1d, residual: Bool = false) -> TimeMajorConvolution? {
+            let c = conv.configuration
+            guard c.groups == 1, c.stride == 1, c.paddingMode == .zeros else { return nil }
+            return TimeMajorConvolution(weight: conv.weight, bias: conv.bias, padding: c.padding, dilation: c.dilation,
+                                        addsResidual: residual)
+        }
+        func prepared(_ up: ConvTranspose1d) -> TimeMajorConvolution? {
+            let c = up.configuration
+            guard c.groups == 1 else { return nil }
+            return TimeMajorConvolution(transposedWeight: up.weight, bias: up.bias, stride: c.stride, padding: c.padding,
+                                        dilation: c.dilation, outputPadding: c.outputPadding)
+        }
+        var copy = self
+        copy.timeMajor = nil
+        let ups = self.ups.compactMap(prepared)
+        let blocks = resBlocks.map { $0.convs.compactMap { prepared($0, residual: true) } }
+        guard let pre = prepared(pre, residual: false), let post = prepared(post, residual: false), ups.count == self.ups.count,
+              zip(blocks, resBlocks).allSatisfy({ $0.count == $1.convs.count }) else { return copy }
+        copy.timeMajor = TimeMajorLayers(pre: pre, ups: ups, resBlocks: blocks, post: post)
+        return copy
+    }
+
+    /// This decoder on the channel-major path.
+    func withoutTimeMajor() -> PiperHiFiGAN {
+        var copy = self
+        copy.timeMajor = nil
+        return copy
+    }
+
     func callAsFunction(_ z: Tensor) throws -> Tensor {
+        if let timeMajor { return try forward(z, timeMajor) }
+        return try channelMajorForward(z)
+    }
+
+    /// The generator on `[1, time, channels]` rows: each residual connection added by the convolution that produces
+    /// it, the mean of a stage's residual blocks scaled inside the next leaky ReLU (the same values as scaling first).
+    func forward(_ z: Tensor, _ layers: TimeMajorLayers) throws -> Tensor {
+        var x = try layers.pre(z.transposed(1, 2))
+        var scale: Float = 1
+        for (i, up) in layers.ups.enumerated() {
+            x = try up(x.leakyRelu(slope: 0.1, scale: scale))
+            let activated = x.leakyRelu(slope: 0.1)  // every block's first convolution reads it
+            var sum: Tensor? = nil
+            for j in 0..<kernelsPerStage {
+                let convs = layers.resBlocks[i * kernelsPerStage + j]
+                var y = x
+                for (n, conv) in convs.enumerated() {
+                    y = try conv(n == 0 ? activated : y.leakyRelu(slope: 0.1), adding: y)
+                }
+                sum = try sum.map { try $0.adding(y) } ?? y
+            }
+            x = sum ?? x
+            scale = 1 / Float(kernelsPerStage)
+        }
+        let audio = try layers.post(x.leakyRelu(slope: 0.01, scale: scale))  // [1, samples, 1]
+        return try audio.reshaped([audio.shape[0], 1, audio.shape[1]]).tanh()
+    }
+
+    /// The generator on `[1, channels, time]` (PyTorch's layout).
+    func channelMajorForward(_ z: Tensor) throws -> Tensor {
         var x = try pre(z)
         for (i, up) in ups.enumerated() {
             x = try up(x.leakyRelu(slope: 0.1))

@@ -149,7 +149,7 @@ public struct PiperVITS: Sendable {
     let encoder: PiperTextEncoder
     let durationPredictor: PiperDurationPredictor
     let flow: PiperResidualFlow
-    let decoder: PiperHiFiGAN
+    private(set) var decoder: PiperHiFiGAN
 
     /// Every intermediate of one run (for parity checks and diagnostics).
     public struct Stages: Sendable {
@@ -188,7 +188,19 @@ public struct PiperVITS: Sendable {
                       decoder: PiperHiFiGAN(loader.scoped("dec"), configuration: c, graph: graph))
         }
         if !graph.problems.isEmpty { throw PiperVITSError.graphMismatch(path: model.path, problems: graph.problems) }
-        return vits
+        return vits.decodingTimeMajor(true)
+    }
+
+    /// Whether the HiFi-GAN runs on time-major activations with prepared convolutions (the default where oneDNN is
+    /// used) or on PyTorch's channel-major layout (`false`, or where oneDNN is not used): the same arithmetic in
+    /// another order, within 1e-5 of each other.
+    public var decodesTimeMajor: Bool { decoder.timeMajor != nil }
+
+    /// This voice decoding time-major (`true`, where oneDNN is used) or channel-major.
+    public func decodingTimeMajor(_ enabled: Bool) -> PiperVITS {
+        var copy = self
+        copy.decoder = enabled ? decoder.preparingTimeMajor() : decoder.withoutTimeMajor()
+        return copy
     }
 
     /// Text encoder: ids `[T]` → hidden `[1, C, T]`, prior mean and log-scale `[1, C, T]`.

@@ -1,0 +1,154 @@
+import CIndexTTSDNNL
+@testable import IndexTTSTensor
+import IndexTTSTestSupport
+import Testing
+
+/// Convolutions prepared for time-major rows (oneDNN's brgemm kernels on nwc) against Double loops (each output
+/// within 2e-6 of the sum of its terms' magnitudes: the fp32 rounding of a different summation order) and the
+/// channel-major `conv1d`/`convTranspose1d` agreeing with the same loops: strides, dilations, padding, output
+/// padding, batches, bias or none, the residual added by the convolution, and typed errors for shapes it cannot take.
+@Suite(.enabled(if: Tensor.oneDNNConvolution, "oneDNN convolutions are not used on this machine"))
+struct TimeMajorConvolutionTests {
+    func random(_ shape: [Int], seed: UInt64) -> Tensor { TestRandom.tensor(shape, seed: seed) }
+
+    /// A 1-D convolution or transposed convolution of `x` `[batch, in, time]` in Double, channel-major: the exact
+    /// sums and the sums of their terms' magnitudes.
+    static func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?, transposed: Bool, stride: Int, padding: Int,
+                          dilation: Int, outTime: Int) -> (sum: [Double], magnitude: [Double]) {
+        let (batch, inC, time, kernel) = (x.shape[0], x.shape[1], x.shape[2], w.shape[2])
+        let outC = transposed ? w.shape[1] : w.shape[0]
+        let (xs, ws, bs) = (x.contiguous().scalars, w.contiguous().scalars, b?.scalars)
+        var sum = [Double](repeating: 0, count: batch * outC * outTime), magnitude = sum
+        for n in 0..<batch {
+            for o in 0..<outC {
+                for t in 0..<outTime {
+                    sum[(n * outC + o) * outTime + t] = Double(bs?[o] ?? 0)
+                    magnitude[(n * outC + o) * outTime + t] = abs(Double(bs?[o] ?? 0))
+                }
+            }
+            for i in 0..<inC {
+                for o in 0..<outC {
+                    for k in 0..<kernel {
+                        let weight = Double(transposed ? ws[(i * outC + o) * kernel + k] : ws[(o * inC + i) * kernel + k])
+                        for t in 0..<(transposed ? time : outTime) {
+                            let (source, target) = transposed ? (t, t * stride + k * dilation - padding)
+                                                              : (t * stride + k * dilation - padding, t)
+                            guard source >= 0, source < time, target >= 0, target < outTime else { continue }
+                            let product = weight * Double(xs[(n * inC + i) * time + source])
+                            sum[(n * outC + o) * outTime + target] += product
+                            magnitude[(n * outC + o) * outTime + target] += abs(product)
+                        }
+                    }
+                }
+            }
+        }
+        return (sum, magnitude)
+    }
+
+    /// Every element of channel-major `actual` within 2e-6 of its terms' magnitudes of the Double sum.
+    static func expectNear(_ actual: Tensor, _ expected: (sum: [Double], magnitude: [Double]), _ label: String,
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+        let values = actual.contiguous().scalars
+        guard values.count == expected.sum.count else {
+            Issue.record("\(label): \(values.count) values, expected \(expected.sum.count)", sourceLocation: sourceLocation)
+            return
+        }
+        for i in values.indices where !(abs(Double(values[i]) - expected.sum[i]) <= 2e-6 * expected.magnitude[i] + 1e-7) {
+            Issue.record("\(label): element \(i) \(values[i]) vs \(expected.sum[i]) (terms' magnitude \(expected.magnitude[i]))",
+                         sourceLocation: sourceLocation)
+            return
+        }
+    }
+
+    static let convolutions: [(batch: Int, inC: Int, outC: Int, kernel: Int, dilation: Int, padding: Int, time: Int, bias: Bool)] = [
+        (1, 32, 32, 3, 1, 1, 300, true),
+        (1, 32, 32, 7, 12, 36, 500, true),
+        (2, 64, 48, 5, 6, 12, 97, false),
+        (1, 192, 256, 7, 1, 3, 40, true),
+        (1, 32, 1, 7, 1, 3, 256, false),   // one output channel (a vocoder's conv_post)
+        (1, 17, 9, 4, 2, 0, 30, true),     // odd channels, no padding, even kernel
+    ]
+
+    @Test(arguments: Array(convolutions.indices))
+    func convolutionMatchesChannelMajor(_ index: Int) throws {
+        let c = Self.convolutions[index]
+        let x = random([c.batch, c.inC, c.time], seed: UInt64(index + 1))
+        let w = random([c.outC, c.inC, c.kernel], seed: UInt64(index + 20))
+        let b = c.bias ? random([c.outC], seed: UInt64(index + 40)) : nil
+        let expected = try x.conv1d(weight: w, bias: b, padding: c.padding, dilation: c.dilation)
+        let conv = try #require(TimeMajorConvolution(weight: w, bias: b, padding: c.padding, dilation: c.dilation))
+        let residualConv = try #require(TimeMajorConvolution(weight: w, bias: b, padding: c.padding, dilation: c.dilation,
+                                                             addsResidual: true))
+        #expect(conv.outputTime(for: c.time) == expected.shape[2])
+        let y = try conv(x.transposed(1, 2))
+        let exact = Self.reference(x, w, b, transposed: false, stride: 1, padding: c.padding, dilation: c.dilation,
+                                   outTime: expected.shape[2])
+        Self.expectNear(try y.transposed(1, 2), exact, "conv \(index)")
+        Self.expectNear(expected, exact, "channel-major conv \(index)")
+        // The residual added as the convolution writes: the same as adding it afterwards.
+        let residual = random([c.batch, expected.shape[2], c.outC], seed: UInt64(index + 60))
+        expectClose(try residualConv(x.transposed(1, 2), adding: residual), try y.adding(residual),
+                    tolerance: Tolerance(rtol: 1e-6, atol: 1e-6), "conv \(index) + residual")
+    }
+
+    static let transposed: [(batch: Int, inC: Int, outC: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int, time: Int)] = [
+        (1, 256, 128, 16, 8, 4, 0, 20),
+        (1, 64, 32, 8, 4, 2, 0, 150),
+        (2, 12, 20, 5, 3, 2, 1, 33),
+        (1, 8, 8, 3, 1, 1, 0, 10),
+    ]
+
+    @Test(arguments: Array(transposed.indices))
+    func transposedConvolutionMatchesChannelMajor(_ index: Int) throws {
+        let c = Self.transposed[index]
+        let x = random([c.batch, c.inC, c.time], seed: UInt64(index + 5))
+        let w = random([c.inC, c.outC, c.kernel], seed: UInt64(index + 25))
+        let b = random([c.outC], seed: UInt64(index + 45))
+        let expected = try x.convTranspose1d(weight: w, bias: b, stride: c.stride, padding: c.padding, outputPadding: c.outputPadding)
+        let up = try #require(TimeMajorConvolution(transposedWeight: w, bias: b, stride: c.stride, padding: c.padding,
+                                                   outputPadding: c.outputPadding))
+        #expect(up.outputTime(for: c.time) == expected.shape[2])
+        let y = try up(x.transposed(1, 2))
+        let exact = Self.reference(x, w, b, transposed: true, stride: c.stride, padding: c.padding, dilation: 1,
+                                   outTime: expected.shape[2])
+        Self.expectNear(try y.transposed(1, 2), exact, "deconv \(index)")
+        Self.expectNear(expected, exact, "channel-major deconv \(index)")
+    }
+
+    @Test func oneTileSizeServesEveryLength() throws {
+        // Lengths below one tile, exactly one, one more, many with a partial last tile; edge tiles padded with zeros.
+        let w = random([24, 16, 5], seed: 7), b = random([24], seed: 8)
+        let conv = try #require(TimeMajorConvolution(weight: w, bias: b, padding: 2))
+        let tile = 65_536 / 24 / 16 * 16
+        for time in [1, 3, tile, tile + 1, 3 * tile + 7] {
+            let x = random([1, 16, time], seed: UInt64(time))
+            let expected = try x.conv1d(weight: w, bias: b, padding: 2)
+            Self.expectNear(try conv(x.transposed(1, 2)).transposed(1, 2),
+                            Self.reference(x, w, b, transposed: false, stride: 1, padding: 2, dilation: 1, outTime: expected.shape[2]),
+                            "length \(time)")
+        }
+    }
+
+    @Test func badShapesAreTypedErrors() throws {
+        let conv = try #require(TimeMajorConvolution(weight: random([8, 4, 3], seed: 1), bias: nil))
+        #expect(throws: TensorError.self) { _ = try conv(random([1, 10, 5], seed: 2)) }       // wrong channels
+        #expect(throws: TensorError.self) { _ = try conv(random([1, 2, 4], seed: 3)) }        // shorter than the kernel
+        #expect(throws: TensorError.self) { _ = try conv(random([10, 4], seed: 4)) }          // rank 2
+        // A residual only where prepared for one, of the output's shape.
+        #expect(throws: TensorError.self) { _ = try conv(random([1, 10, 4], seed: 5), adding: random([1, 8, 8], seed: 6)) }
+        let residual = try #require(TimeMajorConvolution(weight: random([8, 4, 3], seed: 1), bias: nil, addsResidual: true))
+        #expect(throws: TensorError.self) { _ = try residual(random([1, 10, 4], seed: 5)) }
+        #expect(throws: TensorError.self) { _ = try residual(random([1, 10, 4], seed: 5), adding: random([1, 10, 8], seed: 6)) }
+        #expect(TimeMajorConvolution(weight: random([8, 4, 3], seed: 1), bias: random([7], seed: 2)) == nil)
+        #expect(TimeMajorConvolution(transposedWeight: random([8, 4, 3], seed: 1), bias: nil, stride: 2,
+                                     outputPadding: 2) == nil)  // output padding not below the stride
+        let up = try #require(TimeMajorConvolution(transposedWeight: random([8, 4, 3], seed: 1), bias: nil, stride: 2))
+        #expect(throws: TensorError.self) { _ = try up(random([1, 10, 4], seed: 5)) }  // wrong channels
+    }
+
+    @Test func scaledLeakyReluIsScalingThenLeakyRelu() {
+        let x = random([3, 1000], seed: 9)
+        #expect(x.leakyRelu(slope: 0.1, scale: 1.0 / 3).scalars == x.affine(scale: 1.0 / 3).leakyRelu(slope: 0.1).scalars)
+        #expect(x.leakyRelu(slope: 0.01, scale: 1).scalars == x.leakyRelu(slope: 0.01).scalars)
+    }
+}
