@@ -9,7 +9,7 @@ import IndexTTSText
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, Text.self, Vocoder.self, S2M.self, Conditioning.self, Emotion.self, E2E.self, Stream.self])
+        commandName: "bench", abstract: "Measure speed.", subcommands: [Ops.self, Audio.self, GPT.self, Voice.self, English.self, Text.self, Vocoder.self, S2M.self, Conditioning.self, Emotion.self, E2E.self, Stream.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(

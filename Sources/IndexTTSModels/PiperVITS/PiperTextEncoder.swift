@@ -23,9 +23,9 @@ struct PiperChannelNorm: Sendable {
 ///   score(i, j) = (q_i·k_j + q_i·E_k[j − i + w]) / √d   (the relative term only for |j − i| ≤ w)
 ///   out_i = Σ_j p(i, j)·(v_j + E_v[j − i + w])          (E_v only for |j − i| ≤ w)
 struct PiperRelativeAttention: Sendable {
-    let q: Conv1d
-    let k: Conv1d
-    let v: Conv1d
+    /// conv_q, conv_k and conv_v stacked: `[3C, C, 1]` and `[3C]` (one product instead of three).
+    let qkvWeight: Tensor
+    let qkvBias: Tensor
     let o: Conv1d
     /// `[2w + 1, d]` key and value embeddings of the relative positions −w…w.
     let relativeKeys: Tensor
@@ -35,49 +35,53 @@ struct PiperRelativeAttention: Sendable {
 
     init(_ loader: ParameterLoader, channels: Int, heads: Int, window: Int, graph: PiperGraphBinder) {
         let d = channels / heads
-        q = graph.conv(loader, "conv_q", in: channels, out: channels, kernel: 1)
-        k = graph.conv(loader, "conv_k", in: channels, out: channels, kernel: 1)
-        v = graph.conv(loader, "conv_v", in: channels, out: channels, kernel: 1)
+        let q = graph.conv(loader, "conv_q", in: channels, out: channels, kernel: 1)
+        let k = graph.conv(loader, "conv_k", in: channels, out: channels, kernel: 1)
+        let v = graph.conv(loader, "conv_v", in: channels, out: channels, kernel: 1)
         o = graph.conv(loader, "conv_o", in: channels, out: channels, kernel: 1)
+        let zeros = Tensor.zeros([channels])
+        qkvWeight = (try? Tensor.concatenate([q.weight, k.weight, v.weight], axis: 0)) ?? Tensor.zeros([3 * channels, channels, 1])
+        qkvBias = (try? Tensor.concatenate([q.bias ?? zeros, k.bias ?? zeros, v.bias ?? zeros], axis: 0)) ?? Tensor.zeros([3 * channels])
         relativeKeys = loader.tensor("emb_rel_k", shape: [1, 2 * window + 1, d])
         relativeValues = loader.tensor("emb_rel_v", shape: [1, 2 * window + 1, d])
         self.heads = heads
         self.window = window
     }
 
+    /// All heads at once as batched products over `[heads, …]` views (no per-head copies): scores Qᵀ·K plus the
+    /// relative-key band (Qᵀ·E_kᵀ, `[heads, T, 2w+1]`), scaled and soft-maxed row by row; the output channel-major
+    /// as V·Pᵀ plus E_vᵀ·Bᵀ, with B the band of P (`B[h, i, r + w] = P[h, i, i + r]`).
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let channels = x.shape[1], t = x.shape[2], d = channels / heads, w = window
-        let query = try q(x), key = try k(x), value = try v(x)
+        let channels = x.shape[1], t = x.shape[2], d = channels / heads, w = window, band = 2 * window + 1
+        let qkv = try x.conv1d(weight: qkvWeight, bias: qkvBias)  // [1, 3C, T]
+        let query = try qkv.sliced(axis: 1, range: 0..<channels).reshaped([heads, d, t])
+        let key = try qkv.sliced(axis: 1, range: channels..<2 * channels).reshaped([heads, d, t])
+        let value = try qkv.sliced(axis: 1, range: 2 * channels..<3 * channels).reshaped([heads, d, t])
+        let queryRows = try query.transposed(1, 2)  // [H, T, d]
+        let products = try queryRows.matmul(key).contiguous()  // [H, T, T]
+        let relative = try queryRows.matmul(relativeKeys.transposed(1, 2)).contiguous()  // [H, T, 2w+1]
         let scale = 1 / Float(d).squareRoot()
-        let ek = relativeKeys.scalars, ev = relativeValues.scalars
-        var outputs: [Tensor] = []
-        for h in 0..<self.heads {
-            let range = h * d..<(h + 1) * d
-            let qh = try query.selected(axis: 0, index: 0).sliced(axis: 0, range: range).contiguous()  // [d, T]
-            let kh = try key.selected(axis: 0, index: 0).sliced(axis: 0, range: range)
-            let vh = try value.selected(axis: 0, index: 0).sliced(axis: 0, range: range)
-            let qs = qh.scalars
-            var scores = try qh.transposed(0, 1).matmul(kh).scalars  // [T, T]
-            for i in 0..<t {
-                for r in -w...w where i + r >= 0 && i + r < t {
-                    var dot: Float = 0
-                    for c in 0..<d { dot += qs[c * t + i] * ek[(r + w) * d + c] }
-                    scores[i * t + i + r] += dot
-                }
+        let logits = Tensor.make([heads, t, t]) { out in
+            let dst = out.baseAddress!, src = products.basePointer, rel = relative.basePointer
+            for row in 0..<heads * t {
+                let i = row % t, o = dst + row * t, p = src + row * t, r = rel + row * band
+                for j in 0..<t { o[j] = p[j] }
+                for offset in max(-w, -i)...min(w, t - 1 - i) { o[i + offset] += r[offset + w] }
+                for j in 0..<t { o[j] *= scale }
             }
-            for i in 0..<t * t { scores[i] *= scale }
-            let p = try Tensor(shape: [t, t], scalars: scores).softmax(axis: -1)
-            var out = try p.matmul(vh.transposed(0, 1)).scalars  // [T, d]
-            let ps = p.scalars
-            for i in 0..<t {
-                for r in -w...w where i + r >= 0 && i + r < t {
-                    let weight = ps[i * t + i + r]
-                    for c in 0..<d { out[i * d + c] += weight * ev[(r + w) * d + c] }
-                }
-            }
-            outputs.append(try Tensor(shape: [t, d], scalars: out).transposed(0, 1))  // [d, T]
         }
-        return try o(Tensor.concatenate(outputs, axis: 0).unsqueezed(0))
+        let probabilities = try logits.softmax(axis: -1).contiguous()  // [H, T, T]
+        let bandProbabilities = Tensor.make([heads, t, band]) { out in
+            let dst = out.baseAddress!, p = probabilities.basePointer
+            dst.update(repeating: 0, count: out.count)
+            for row in 0..<heads * t {
+                let i = row % t
+                for offset in max(-w, -i)...min(w, t - 1 - i) { dst[row * band + offset + w] = p[row * t + i + offset] }
+            }
+        }
+        let attended = try value.matmul(probabilities.transposed(1, 2))  // [H, d, T]
+        let relativeValues = try self.relativeValues.transposed(1, 2).matmul(bandProbabilities.transposed(1, 2))  // [H, d, T]
+        return try o(attended.adding(relativeValues).reshaped([1, channels, t]))
     }
 }
 
