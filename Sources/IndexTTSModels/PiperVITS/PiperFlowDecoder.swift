@@ -26,8 +26,18 @@ struct PiperWaveNet: Sendable {
         var x = input
         var output: Tensor? = nil
         for (i, layer) in inLayers.enumerated() {
-            let gates = try layer(x).split(sizes: [hidden, hidden], axis: 1)
-            let acts = try gates[0].tanh().multiplying(gates[1].sigmoid())
+            // tanh(first half)·σ(second half) in one pass (the AVX-512 gate kernel where available).
+            let gates = try layer(x).contiguous()  // [B, 2H, T]
+            let (batch, time, hidden) = (gates.shape[0], gates.shape[2], self.hidden)
+            let acts = withExtendedLifetime(gates) {
+                Tensor.make([batch, hidden, time]) { out in
+                    for b in 0..<batch {
+                        let g = UnsafePointer(gates.basePointer) + b * 2 * hidden * time
+                        VectorMath.gatedTanhSigmoid(g, g + hidden * time, gateA: 0, gateB: 0,
+                                                    into: out.baseAddress! + b * hidden * time, count: hidden * time)
+                    }
+                }
+            }
             let resSkip = try resSkipLayers[i](acts)
             let skip: Tensor
             if i < inLayers.count - 1 {
