@@ -7,7 +7,8 @@
 // tiles of a fixed row count: interior tiles read their input rows in place (time-major rows of a tile and its halo
 // are contiguous), the edge tiles go through small zero-padded copies, and one primitive per layer — created here,
 // its weights reordered once — serves every length. Primitives execute concurrently from several threads (oneDNN's
-// library-managed scratchpad), so a prepared convolution is immutable and thread-safe.
+// scratchpad the caller provides per run: oneDNN's default, library-managed scratchpad is one buffer per primitive (or
+// per creating thread), which concurrent runs would share), so a prepared convolution is immutable and thread-safe.
 #include "indextts_dnnl.h"
 #include "dnnl_internal.h"
 #include <stdlib.h>
@@ -18,7 +19,7 @@ struct indextts_dnnl_tm_conv {
     int accumulate;
     float *bias;  // out_channels values or NULL
     dnnl_primitive_t primitive;
-    dnnl_memory_desc_t src_md, weights_md, dst_md, bias_md;
+    dnnl_memory_desc_t src_md, weights_md, dst_md, bias_md, scratchpad_md;
     void *weights;  // in weights_md's layout
 };
 
@@ -68,7 +69,10 @@ indextts_dnnl_tm_conv *indextts_dnnl_tm_conv_create(long in_channels, long out_c
     dnnl_memory_desc_t plain_md, any_md;
     if (bias) {
         c->bias = malloc((size_t)out_channels * sizeof(float));
-        if (!c->bias) goto fail;
+        if (!c->bias) {
+            status = dnnl_out_of_memory;
+            goto done;
+        }
         memcpy(c->bias, bias, (size_t)out_channels * sizeof(float));
     }
     // One tile: `tile` output rows from tile + span − 1 input rows, no padding (the edges are padded by the caller).
@@ -81,6 +85,7 @@ indextts_dnnl_tm_conv *indextts_dnnl_tm_conv_create(long in_channels, long out_c
     TRY(dnnl_memory_desc_init_by_tag(&plain_md, 3, w_dims, dnnl_f32, dnnl_abc));
     TRY(dnnl_memory_desc_init_by_tag(&c->bias_md, 1, b_dims, dnnl_f32, dnnl_x));
     TRY(dnnl_primitive_attr_create(&attr));
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
     if (c->accumulate) {
         TRY(dnnl_post_ops_create(&ops));
         TRY(dnnl_post_ops_append_sum(ops, 1.0f));
@@ -94,10 +99,14 @@ indextts_dnnl_tm_conv *indextts_dnnl_tm_conv_create(long in_channels, long out_c
         TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
     }
     c->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    c->scratchpad_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     TRY(dnnl_primitive_create(&c->primitive, pd));
     // The weights, once, into the primitive's layout.
-    c->weights = malloc(dnnl_memory_desc_get_size(&c->weights_md) + 64);
-    if (!c->weights) goto fail;
+    c->weights = malloc(dnnl_memory_desc_get_size(&c->weights_md));
+    if (!c->weights) {
+        status = dnnl_out_of_memory;
+        goto done;
+    }
     TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
     TRY(dnnl_memory_create(&from, &plain_md, engine, (void *)weight));
     TRY(dnnl_memory_create(&to, &c->weights_md, engine, c->weights));
@@ -118,7 +127,6 @@ done:
     if (ops) dnnl_post_ops_destroy(ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (status == dnnl_success) return c;
-fail:
     indextts_dnnl_tm_conv_destroy(c);
     return NULL;
 }
@@ -130,15 +138,21 @@ int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *c, long batch, long i
     dnnl_status_t status = dnnl_success;
     dnnl_engine_t engine = indextts_dnnl_engine();
     dnnl_stream_t stream = NULL;
-    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mb = NULL;
+    dnnl_memory_t ms = NULL, mw = NULL, md = NULL, mb = NULL, mscratch = NULL;
+    size_t scratch_bytes = dnnl_memory_desc_get_size(&c->scratchpad_md);
     float *edge_in = malloc((size_t)rows_in * (size_t)ic * sizeof(float));
     float *edge_out = malloc((size_t)tile * (size_t)oc * sizeof(float));
-    if (!edge_in || !edge_out) { status = dnnl_out_of_memory; goto done; }
+    void *scratchpad = scratch_bytes ? malloc(scratch_bytes) : NULL;
+    if (!edge_in || !edge_out || (scratch_bytes && !scratchpad)) {
+        status = dnnl_out_of_memory;
+        goto done;
+    }
     TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
     TRY(dnnl_memory_create(&ms, &c->src_md, engine, DNNL_MEMORY_NONE));
     TRY(dnnl_memory_create(&mw, &c->weights_md, engine, c->weights));
     TRY(dnnl_memory_create(&md, &c->dst_md, engine, DNNL_MEMORY_NONE));
     if (c->bias) TRY(dnnl_memory_create(&mb, &c->bias_md, engine, c->bias));
+    if (scratch_bytes) TRY(dnnl_memory_create(&mscratch, &c->scratchpad_md, engine, scratchpad));
     for (long b = 0; b < batch; b++) {
         const float *source = src + b * in_time * ic;
         float *target = dst + b * out_time * oc;
@@ -156,13 +170,19 @@ int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *c, long batch, long i
             }
             float *out = target + t0 * oc;
             if (rows_out < tile) {
-                if (c->accumulate) memcpy(edge_out, out, (size_t)rows_out * (size_t)oc * sizeof(float));
+                if (c->accumulate) {
+                    memcpy(edge_out, out, (size_t)rows_out * (size_t)oc * sizeof(float));
+                    memset(edge_out + rows_out * oc, 0, (size_t)(tile - rows_out) * (size_t)oc * sizeof(float));
+                }
                 out = edge_out;
             }
             TRY(dnnl_memory_set_data_handle(ms, (void *)in));
             TRY(dnnl_memory_set_data_handle(md, out));
-            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md}, {DNNL_ARG_BIAS, mb}};
-            TRY(dnnl_primitive_execute(c->primitive, stream, c->bias ? 4 : 3, args));
+            dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md}};
+            int count = 3;
+            if (mscratch) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, mscratch};
+            if (mb) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mb};
+            TRY(dnnl_primitive_execute(c->primitive, stream, count, args));
             TRY(dnnl_stream_wait(stream));
             if (out == edge_out) memcpy(target + t0 * oc, edge_out, (size_t)rows_out * (size_t)oc * sizeof(float));
         }
@@ -172,8 +192,10 @@ done:
     if (mw) dnnl_memory_destroy(mw);
     if (md) dnnl_memory_destroy(md);
     if (mb) dnnl_memory_destroy(mb);
+    if (mscratch) dnnl_memory_destroy(mscratch);
     if (stream) dnnl_stream_destroy(stream);
     free(edge_in);
     free(edge_out);
+    free(scratchpad);
     return status == dnnl_success ? 0 : (int)status;
 }

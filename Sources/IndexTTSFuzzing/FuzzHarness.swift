@@ -94,8 +94,13 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
             // As the model folder and the pipeline read it: composed once (expansion bound checked), the top-level
             // names and lists, then each section; and as a reading glossary.
             if let document = try? ConfigYAMLDocument(yaml: text, source: "fuzz.yaml") {
-                for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "qwen_emo_path"] { _ = document.string(key) }
-                _ = document.values
+                let values = document.values
+                for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "spk_matrix", "qwen_emo_path"] {
+                    _ = values?[key] as? String
+                }
+                _ = (values?["dataset"] as? [String: Any])?["bpe_model"] as? String
+                _ = values?["emo_num"] as? [Int]
+                _ = values?["campplus"] as? [String: Any]
                 _ = try? document.section(UnifiedVoiceConfiguration.self)
                 _ = try? document.section(S2MConfiguration.self)
                 _ = try? document.section(SemanticCodecConfiguration.self)

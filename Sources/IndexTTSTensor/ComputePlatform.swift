@@ -275,8 +275,9 @@ public struct ComputeEnvironment: Sendable {
                 + "(wide rows: \(HalfMatrix.tileKernels.rawValue) tiles), "
                 + "attention softmax \(RowKernels.softmaxKernels.rawValue)"
                 + (KernelSet.forced != nil ? " (\(KernelSet.environmentVariable) forces them)" : ""),
-            "1-D convolutions: " + (Tensor.oneDNNConvolution ? "oneDNN direct convolution" : "im2col + OpenBLAS")
-                + " (INDEXTTS_CONV=im2col chooses the latter)",
+            "1-D convolutions: " + (Tensor.oneDNNConvolution
+                ? "oneDNN on channel-major rows, oneDNN brgemm tiles on time-major rows (English HiFi-GAN)"
+                : "im2col + OpenBLAS") + " (INDEXTTS_CONV=im2col chooses im2col + OpenBLAS)",
         ]
         if let better = recommendedBLASCore {
             result.append("warning: OpenBLAS runs its \(blasCore) kernels on a CPU that supports \(better); "

@@ -10,7 +10,8 @@ import CIndexTTSDNNL
 /// - Transposed convolutions run as one SGEMM of the rows with the weights laid out `[in, kernel·out]`, then each
 ///   output row gathers its kernel taps (no atomics, rows in parallel).
 ///
-/// fp32. Immutable after creation: calls from several threads at once are safe.
+/// fp32. Immutable after creation; every call brings its own oneDNN scratchpad, so calls from several threads at once
+/// are safe.
 public final class TimeMajorConvolution: @unchecked Sendable {
     private enum Engine {
         case tiled(OpaquePointer)

@@ -289,6 +289,13 @@ struct S2MTests {
         #expect(throws: ModelError.invalidConfiguration(file: "c.yaml", field: "s2mel", reason: "missing section")) {
             try S2MConfiguration.parse(yaml: "gpt:\n  layers: 2\n", source: "c.yaml")
         }
+        // A kernel of 1 spans one frame whatever the dilation: the dilation itself must not overflow.
+        c = S2MConfiguration()
+        c.wavenet.kernelSize = 1
+        c.wavenet.dilationRate = 65_536
+        c.wavenet.numLayers = 8
+        #expect(throws: ModelError.invalidConfiguration(file: "config.yaml", field: "s2mel.wavenet.dilation_rate",
+                                                        reason: "dilation grows beyond 65536")) { try c.validate() }
         // IndexTTS2's real section (as shipped) parses to the defaults.
         let shipped = """
             s2mel:

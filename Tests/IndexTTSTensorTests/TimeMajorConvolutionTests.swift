@@ -91,11 +91,13 @@ struct TimeMajorConvolutionTests {
                     tolerance: Tolerance(rtol: 1e-6, atol: 1e-6), "conv \(index) + residual")
     }
 
-    static let transposed: [(batch: Int, inC: Int, outC: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int, time: Int)] = [
-        (1, 256, 128, 16, 8, 4, 0, 20),
-        (1, 64, 32, 8, 4, 2, 0, 150),
-        (2, 12, 20, 5, 3, 2, 1, 33),
-        (1, 8, 8, 3, 1, 1, 0, 10),
+    static let transposed: [(batch: Int, inC: Int, outC: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int,
+                             dilation: Int, time: Int)] = [
+        (1, 256, 128, 16, 8, 4, 0, 1, 20),
+        (1, 64, 32, 8, 4, 2, 0, 1, 150),
+        (2, 12, 20, 5, 3, 2, 1, 1, 33),
+        (1, 8, 8, 3, 1, 1, 0, 1, 10),
+        (1, 6, 10, 4, 2, 3, 2, 3, 17),  // dilated, output padding below the dilation
     ]
 
     @Test(arguments: Array(transposed.indices))
@@ -104,12 +106,13 @@ struct TimeMajorConvolutionTests {
         let x = random([c.batch, c.inC, c.time], seed: UInt64(index + 5))
         let w = random([c.inC, c.outC, c.kernel], seed: UInt64(index + 25))
         let b = random([c.outC], seed: UInt64(index + 45))
-        let expected = try x.convTranspose1d(weight: w, bias: b, stride: c.stride, padding: c.padding, outputPadding: c.outputPadding)
+        let expected = try x.convTranspose1d(weight: w, bias: b, stride: c.stride, padding: c.padding,
+                                             outputPadding: c.outputPadding, dilation: c.dilation)
         let up = try #require(TimeMajorConvolution(transposedWeight: w, bias: b, stride: c.stride, padding: c.padding,
-                                                   outputPadding: c.outputPadding))
+                                                   dilation: c.dilation, outputPadding: c.outputPadding))
         #expect(up.outputTime(for: c.time) == expected.shape[2])
         let y = try up(x.transposed(1, 2))
-        let exact = Self.reference(x, w, b, transposed: true, stride: c.stride, padding: c.padding, dilation: 1,
+        let exact = Self.reference(x, w, b, transposed: true, stride: c.stride, padding: c.padding, dilation: c.dilation,
                                    outTime: expected.shape[2])
         Self.expectNear(try y.transposed(1, 2), exact, "deconv \(index)")
         Self.expectNear(expected, exact, "channel-major deconv \(index)")
@@ -127,6 +130,29 @@ struct TimeMajorConvolutionTests {
                             Self.reference(x, w, b, transposed: false, stride: 1, padding: 2, dilation: 1, outTime: expected.shape[2]),
                             "length \(time)")
         }
+    }
+
+    @Test func concurrentCallsMatchSerialOnes() async throws {
+        // One prepared convolution on several threads at once (each call brings its own scratchpad): every result
+        // equals the same call made alone.
+        let w = random([32, 32, 7], seed: 11), b = random([32], seed: 12)
+        let conv = try #require(TimeMajorConvolution(weight: w, bias: b, padding: 33, dilation: 11, addsResidual: true))
+        let inputs = (0..<6).map { random([1, 3000 + 517 * $0, 32], seed: UInt64(100 + $0)) }
+        let residuals = inputs.map { random($0.shape, seed: UInt64($0.shape[1])) }
+        let serial = try zip(inputs, residuals).map { try conv($0, adding: $1).scalars }
+        let parallel = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for round in 0..<3 {
+                for i in inputs.indices {
+                    group.addTask { (i, try conv(inputs[i], adding: residuals[i]).scalars) }
+                }
+                _ = round
+            }
+            var results: [(Int, [Float])] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        #expect(parallel.count == 3 * inputs.count)
+        for (i, values) in parallel { #expect(values == serial[i], "input \(i)") }
     }
 
     @Test func badShapesAreTypedErrors() throws {

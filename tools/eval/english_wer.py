@@ -162,6 +162,9 @@ for system in ("ours", "piper"):
         hyps.append(normalise("".join(seg.text for seg in segments)))
     results[system] = jiwer.wer(refs, hyps)
 
+machine = subprocess.run([args.binary, "system"], capture_output=True, text=True,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads)}).stdout.strip()
+print(machine)
 print(f"{len(sentences)} sentences; ASR faster-whisper Whisper base int8, beam 5; {args.threads} threads; audio in {work}")
 print(f"ours (indextts synth --voice joe, one process per sentence): WER {results['ours'] * 100:.2f} %, "
       f"synthesis {ours_seconds:.2f} s for {ours_audio:.2f} s of audio, RTF {ours_seconds / max(ours_audio, 1e-9):.3f}")

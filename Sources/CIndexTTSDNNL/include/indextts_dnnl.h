@@ -69,7 +69,8 @@ int indextts_dnnl_conv1d(long batch, long in_channels, long in_time, long out_ch
 /// oneDNN's nwc), run by oneDNN's brgemm convolution in tiles of a fixed number of output rows: one primitive
 /// compiled and its weights reordered once at creation serve every length. On narrow channels several times faster
 /// than ``indextts_dnnl_conv1d`` on channel-major rows, which oneDNN can only run as im2col + GEMM. Immutable after
-/// creation: runs from several threads at once are safe.
+/// creation; each run brings its own scratchpad (oneDNN's user scratchpad mode), so runs from several threads at once
+/// are safe.
 typedef struct indextts_dnnl_tm_conv indextts_dnnl_tm_conv;
 
 /// Prepares a convolution with weight `[out, in, kernel]` (PyTorch's layout) and `bias` (`out_channels` values or

@@ -164,14 +164,16 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
             do {
                 let text = try String(contentsOfFile: configPath, encoding: .utf8)
                 let document = try ConfigYAMLDocument(yaml: text, source: configPath)
+                guard let values = document.values else {
+                    throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: "not a mapping")
+                }
                 for key in ["gpt_checkpoint", "s2mel_checkpoint", "w2v_stat", "emo_matrix", "spk_matrix", "qwen_emo_path"] {
-                    if let value = document.string(key) { names[key] = value }
+                    if let value = values[key] as? String { names[key] = value }
                 }
-                if let dataset = document["dataset"], let bpe = dataset["bpe_model"], case .scalar = bpe,
-                   let name = bpe.any as? String {
-                    names["bpe_model"] = name
+                if let dataset = values["dataset"] as? [String: Any], let bpe = dataset["bpe_model"] as? String {
+                    names["bpe_model"] = bpe
                 }
-                for section in ["gpt", "s2mel", "semantic_codec"] where document[section] == nil {
+                for section in ["gpt", "s2mel", "semantic_codec"] where values[section] == nil {
                     throw ModelError.invalidConfiguration(file: configPath, field: section, reason: "missing section")
                 }
                 _ = try document.section(UnifiedVoiceConfiguration.self)

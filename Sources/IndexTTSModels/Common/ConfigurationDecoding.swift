@@ -43,7 +43,7 @@ extension ConfigYAMLSection {
 /// IndexTTS2's `config.yaml`, composed once and checked against ``YAMLLimits``: its sections (``ConfigYAMLSection``)
 /// and top-level values are read from the composed tree, so a model folder parses the file once, not once per
 /// reader. Every problem is a ``ModelError/invalidConfiguration(file:field:reason:)`` naming `source`.
-public struct ConfigYAMLDocument: @unchecked Sendable {
+public struct ConfigYAMLDocument {
     /// The file (or name) the text came from, as errors name it.
     public let source: String
     /// The top-level mapping.
@@ -97,18 +97,9 @@ public struct ConfigYAMLDocument: @unchecked Sendable {
         return configuration
     }
 
-    /// The top-level value at `key` (nil when absent).
-    public subscript(key: String) -> Node? { root[key] }
-
-    /// The top-level string at `key`, resolved as YAML resolves plain scalars (nil when absent, not a scalar, or a
-    /// scalar that resolves to a number, boolean or null).
-    public func string(_ key: String) -> String? {
-        guard let node = root[key], case .scalar = node else { return nil }
-        return node.any as? String
-    }
-
-    /// The whole document as Yams constructs plain values (`[String: Any]`, nil when a top-level key is not a
-    /// string): for the few keys read loosely (`emo_num`, `campplus`, the mel settings of `s2mel`).
+    /// The whole document as `Yams.load` gives it (plain values, merge keys `<<` applied): the top-level names
+    /// (`gpt_checkpoint`, `dataset.bpe_model`, …) and the few sections read loosely (`emo_num`, `campplus`, the mel
+    /// settings of `s2mel`). Nil only for a root that is not a plain mapping (a `!!set` or `!!omap`).
     public var values: [String: Any]? { root.any as? [String: Any] }
 }
 

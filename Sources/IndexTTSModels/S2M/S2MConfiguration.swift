@@ -187,6 +187,11 @@ public struct S2MConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection 
         // The largest dilation must not overflow: dilation_rate^(num_layers−1)·(kernel−1).
         var dilation = 1
         for _ in 1..<max(wavenet.numLayers, 1) {
+            // Bounded before multiplying (a kernel of 1 makes the span 0 whatever the dilation, so the span alone
+            // would let the dilation itself overflow).
+            guard dilation <= limit / wavenet.dilationRate else {
+                throw fail("wavenet.dilation_rate", "dilation grows beyond \(limit)")
+            }
             dilation *= wavenet.dilationRate
             if dilation * (wavenet.kernelSize - 1) > limit { throw fail("wavenet.dilation_rate", "dilation grows beyond \(limit)") }
         }
