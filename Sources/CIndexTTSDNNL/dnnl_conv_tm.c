@@ -131,7 +131,29 @@ done:
     return NULL;
 }
 
-int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *c, long batch, long in_time, const float *src, float *dst) {
+// Copies input rows into a tile's scratch: row j of src (zeros outside [0, in_time)), through v·scale and a leaky ReLU
+// when `activate`.
+static void fill_rows(float *dst, const float *source, long first, long rows, long in_time, long ic, int activate,
+                      float scale, float slope) {
+    for (long r = 0; r < rows; r++) {
+        long j = first + r;
+        float *d = dst + r * ic;
+        if (j < 0 || j >= in_time) {
+            memset(d, 0, (size_t)ic * sizeof(float));
+        } else if (!activate) {
+            memcpy(d, source + j * ic, (size_t)ic * sizeof(float));
+        } else {
+            const float *s = source + j * ic;
+            for (long i = 0; i < ic; i++) {
+                float v = s[i] * scale;
+                d[i] = v < 0 ? v * slope : v;
+            }
+        }
+    }
+}
+
+int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *c, long batch, long in_time, const float *src, float *dst,
+                              const float *residual, int activate, float scale, float slope) {
     long out_time = indextts_dnnl_tm_conv_out_time(c, in_time);
     if (!c || !src || !dst || batch <= 0 || out_time <= 0) return (int)dnnl_invalid_arguments;
     const long ic = c->in_channels, oc = c->out_channels, tile = c->tile, rows_in = tile + span_of(c) - 1;
@@ -160,15 +182,16 @@ int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *c, long batch, long i
             // Output rows [t0, t0 + tile) read padded rows [t0, t0 + rows_in), i.e. input rows from t0 − padding.
             long first = t0 - c->padding, rows_out = out_time - t0 < tile ? out_time - t0 : tile;
             const float *in = source + first * ic;
-            if (first < 0 || first + rows_in > in_time) {
-                for (long r = 0; r < rows_in; r++) {
-                    long j = first + r;
-                    if (j >= 0 && j < in_time) memcpy(edge_in + r * ic, source + j * ic, (size_t)ic * sizeof(float));
-                    else memset(edge_in + r * ic, 0, (size_t)ic * sizeof(float));
-                }
+            if (activate || first < 0 || first + rows_in > in_time) {
+                fill_rows(edge_in, source, first, rows_in, in_time, ic, activate, scale, slope);
                 in = edge_in;
             }
             float *out = target + t0 * oc;
+            if (c->accumulate && residual) {
+                // The residual's rows of this tile, copied while the tile is computed (they stay in cache for the
+                // sum post-op).
+                memcpy(out, residual + (b * out_time + t0) * oc, (size_t)rows_out * (size_t)oc * sizeof(float));
+            }
             if (rows_out < tile) {
                 if (c->accumulate) {
                     memcpy(edge_out, out, (size_t)rows_out * (size_t)oc * sizeof(float));

@@ -1,4 +1,7 @@
 import CIndexTTSDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A 1-D convolution or transposed convolution prepared for time-major activations `[batch, time, channels]`.
 ///
@@ -28,12 +31,18 @@ public final class TimeMajorConvolution: @unchecked Sendable {
     /// A convolution with `weight` `[out, in, kernel]` and `bias` `[out]` or nil (PyTorch's layouts), PyTorch's
     /// `padding` on both ends. Nil where oneDNN is unavailable or refuses the arguments, or where
     /// `INDEXTTS_CONV=im2col` asks for the portable path: callers keep their channel-major path for that case.
+    /// Values per tile of the wider side (input or output rows × channels): `INDEXTTS_TM_TILE` overrides (tuning).
+    static let tileElements: Int = {
+        if let value = getenv("INDEXTTS_TM_TILE").flatMap({ Int(String(cString: $0)) }), value >= 1024 { return value }
+        return 65_536
+    }()
+
     public init?(weight: Tensor, bias: Tensor?, padding: Int = 0, dilation: Int = 1, addsResidual: Bool = false) {
         guard Tensor.oneDNNConvolution, weight.rank == 3, padding >= 0, dilation >= 1 else { return nil }
         let (outChannels, inChannels, kernel) = (weight.shape[0], weight.shape[1], weight.shape[2])
         if let bias, bias.count != outChannels { return nil }
         // Tiles of about 256 KB of the wider side: in L2 while a tile is computed, few calls per layer.
-        let tile = min(max(65_536 / max(inChannels, outChannels, 1) / 16 * 16, 64), 4096)
+        let tile = min(max(Self.tileElements / max(inChannels, outChannels, 1) / 16 * 16, 64), 16_384)
         let w = weight.contiguous(), b = bias?.contiguous()
         let created = withExtendedLifetime((w, b)) {
             indextts_dnnl_tm_conv_create(inChannels, outChannels, kernel, dilation, padding, w.basePointer,
@@ -88,9 +97,16 @@ public final class TimeMajorConvolution: @unchecked Sendable {
         }
     }
 
+    /// An activation applied to a convolution's input as its tiles are gathered (no separate pass over the input).
+    public enum InputActivation: Sendable, Equatable {
+        /// A leaky ReLU of `v·scale` (`leakyRelu(slope:scale:)`).
+        case leakyRelu(slope: Float, scale: Float = 1)
+    }
+
     /// `x` `[batch, time, in]` → `[batch, time′, out]`, plus `residual` (`[batch, time′, out]`) for a convolution
-    /// prepared with `addsResidual` (which requires one).
-    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor {
+    /// prepared with `addsResidual` (which requires one). With `activation`, the convolution reads `activation(x)`
+    /// (the same values as activating first; transposed convolutions activate in a separate pass).
+    public func callAsFunction(_ x: Tensor, activation: InputActivation? = nil, adding residual: Tensor? = nil) throws -> Tensor {
         guard x.rank == 3, x.shape[2] == inChannels, x.shape[0] > 0, let outTime = outputTime(for: x.shape[1]) else {
             throw TensorError.shapeMismatch(
                 operation: "timeMajorConv", message: "input \(x.shape) for \(inChannels) → \(outChannels) channels")
@@ -103,15 +119,17 @@ public final class TimeMajorConvolution: @unchecked Sendable {
         if let residual, residual.shape != outShape {
             throw TensorError.shapeMismatch(operation: "timeMajorConv", message: "residual \(residual.shape) for output \(outShape)")
         }
-        let source = x.contiguous()
+        var source = x.contiguous()
         switch engine {
         case .tiled(let handle):
             let added = residual?.contiguous()
+            var (activate, scale, slope): (Int32, Float, Float) = (0, 1, 0)
+            if case .leakyRelu(let s, let k)? = activation { (activate, scale, slope) = (1, k, s) }
             var status: Int32 = 0
             let out = withExtendedLifetime((source, added)) {
                 Tensor.make(outShape) { out in
-                    if let added { out.baseAddress!.update(from: added.basePointer, count: out.count) }
-                    status = indextts_dnnl_tm_conv_run(handle, x.shape[0], x.shape[1], source.basePointer, out.baseAddress!)
+                    status = indextts_dnnl_tm_conv_run(handle, x.shape[0], x.shape[1], source.basePointer, out.baseAddress!,
+                                                       added.map { UnsafePointer($0.basePointer) }, activate, scale, slope)
                 }
             }
             guard status == 0 else {
@@ -119,6 +137,7 @@ public final class TimeMajorConvolution: @unchecked Sendable {
             }
             return out
         case .transposed(let weights, let bias, let kernel, let stride, let padding, let dilation, _):
+            if case .leakyRelu(let slope, let scale)? = activation { source = source.leakyRelu(slope: slope, scale: scale) }
             return Self.transposed(source, weights: weights, bias: bias, kernel: kernel, stride: stride, padding: padding,
                                    dilation: dilation, outChannels: outChannels, outTime: outTime)
         }

@@ -89,6 +89,13 @@ struct TimeMajorConvolutionTests {
         let residual = random([c.batch, expected.shape[2], c.outC], seed: UInt64(index + 60))
         expectClose(try residualConv(x.transposed(1, 2), adding: residual), try y.adding(residual),
                     tolerance: Tolerance(rtol: 1e-6, atol: 1e-6), "conv \(index) + residual")
+        // The activation applied while tiles are gathered: the same bits as activating first (zero padding stays
+        // zero), with and without a residual.
+        let rows = try x.transposed(1, 2)
+        let activated = rows.leakyRelu(slope: 0.1, scale: 1.0 / 3)
+        #expect(try conv(rows, activation: .leakyRelu(slope: 0.1, scale: 1.0 / 3)).scalars == conv(activated).scalars)
+        #expect(try residualConv(rows, activation: .leakyRelu(slope: 0.1, scale: 1.0 / 3), adding: residual).scalars
+                == residualConv(activated, adding: residual).scalars)
     }
 
     static let transposed: [(batch: Int, inC: Int, outC: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int,
@@ -112,6 +119,8 @@ struct TimeMajorConvolutionTests {
                                                    dilation: c.dilation, outputPadding: c.outputPadding))
         #expect(up.outputTime(for: c.time) == expected.shape[2])
         let y = try up(x.transposed(1, 2))
+        #expect(try up(x.transposed(1, 2), activation: .leakyRelu(slope: 0.2, scale: 0.5)).scalars
+                == up(x.transposed(1, 2).leakyRelu(slope: 0.2, scale: 0.5)).scalars)
         let exact = Self.reference(x, w, b, transposed: true, stride: c.stride, padding: c.padding, dilation: c.dilation,
                                    outTime: expected.shape[2])
         Self.expectNear(try y.transposed(1, 2), exact, "deconv \(index)")

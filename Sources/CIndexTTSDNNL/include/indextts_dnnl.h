@@ -91,9 +91,14 @@ long indextts_dnnl_tm_conv_out_time(const indextts_dnnl_tm_conv *conv, long in_t
 /// Output rows per primitive call.
 long indextts_dnnl_tm_conv_tile(const indextts_dnnl_tm_conv *conv);
 
-/// dst `[batch, out_time, out_channels]` = conv(src `[batch, in_time, in_channels]`) + bias (+ dst when prepared to
-/// accumulate), dense row-major. Returns 0 on success, else oneDNN's status; dst is unspecified after a failure.
-int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *conv, long batch, long in_time, const float *src, float *dst);
+/// dst `[batch, out_time, out_channels]` = conv(act(src `[batch, in_time, in_channels]`)) + bias, dense row-major,
+/// plus — for a convolution prepared to accumulate — `residual` (same shape as dst; may be src itself), or what dst
+/// holds when `residual` is NULL. act(v) is v, or with `activate` != 0 a leaky ReLU of v·`scale` (slope `slope`),
+/// applied while each tile's rows are gathered (the zero padding stays zero, as for PyTorch's padded activation);
+/// each tile's residual rows are copied just before it is computed. Returns 0 on success, else oneDNN's status; dst
+/// is unspecified after a failure.
+int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *conv, long batch, long in_time, const float *src, float *dst,
+                              const float *residual, int activate, float scale, float slope);
 
 /// fp32 → bfloat16 bit patterns, round to nearest even (NaNs stay NaN).
 void indextts_to_bf16(const float *src, uint16_t *dst, long count);

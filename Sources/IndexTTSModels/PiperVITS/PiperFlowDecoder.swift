@@ -184,27 +184,28 @@ struct PiperHiFiGAN: Sendable {
         return try channelMajorForward(z)
     }
 
-    /// The generator on `[1, time, channels]` rows: each residual connection added by the convolution that produces
-    /// it, the mean of a stage's residual blocks scaled inside the next leaky ReLU (the same values as scaling first).
+    /// The generator on `[1, time, channels]` rows: each leaky ReLU applied as the next convolution gathers its
+    /// tiles, each residual connection added by the convolution that produces it, the mean of a stage's residual
+    /// blocks scaled inside the next leaky ReLU (the same values as scaling first).
     func forward(_ z: Tensor, _ layers: TimeMajorLayers) throws -> Tensor {
         var x = try layers.pre(z.transposed(1, 2))
         var scale: Float = 1
         for (i, up) in layers.ups.enumerated() {
-            x = try up(x.leakyRelu(slope: 0.1, scale: scale))
-            let activated = x.leakyRelu(slope: 0.1)  // every block's first convolution reads it
+            x = try up(x, activation: .leakyRelu(slope: 0.1, scale: scale))
             var sum: Tensor? = nil
             for j in 0..<kernelsPerStage {
-                let convs = layers.resBlocks[i * kernelsPerStage + j]
+                // y ← conv(leaky(y)) + y: the activation applied as each tile is gathered, the residual added by the
+                // convolution's sum post-op.
                 var y = x
-                for (n, conv) in convs.enumerated() {
-                    y = try conv(n == 0 ? activated : y.leakyRelu(slope: 0.1), adding: y)
+                for conv in layers.resBlocks[i * kernelsPerStage + j] {
+                    y = try conv(y, activation: .leakyRelu(slope: 0.1), adding: y)
                 }
                 sum = try sum.map { try $0.adding(y) } ?? y
             }
             x = sum ?? x
             scale = 1 / Float(kernelsPerStage)
         }
-        let audio = try layers.post(x.leakyRelu(slope: 0.01, scale: scale))  // [1, samples, 1]
+        let audio = try layers.post(x, activation: .leakyRelu(slope: 0.01, scale: scale))  // [1, samples, 1]
         return try audio.reshaped([audio.shape[0], 1, audio.shape[1]]).tanh()
     }
 
