@@ -62,9 +62,7 @@ indextts_dnnl_tm_conv *indextts_dnnl_tm_conv_create(long in_channels, long out_c
     dnnl_engine_t engine = indextts_dnnl_engine();
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
-    dnnl_primitive_desc_t pd = NULL, reorder_pd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t from = NULL, to = NULL;
+    dnnl_primitive_desc_t pd = NULL;
     dnnl_stream_t stream = NULL;
     dnnl_memory_desc_t plain_md, any_md;
     if (bias) {
@@ -108,20 +106,9 @@ indextts_dnnl_tm_conv *indextts_dnnl_tm_conv_create(long in_channels, long out_c
         goto done;
     }
     TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    TRY(dnnl_memory_create(&from, &plain_md, engine, (void *)weight));
-    TRY(dnnl_memory_create(&to, &c->weights_md, engine, c->weights));
-    TRY(dnnl_reorder_primitive_desc_create(&reorder_pd, &plain_md, engine, &c->weights_md, engine, NULL));
-    TRY(dnnl_primitive_create(&reorder, reorder_pd));
-    {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        TRY(dnnl_primitive_execute(reorder, stream, 2, args));
-    }
+    TRY(indextts_dnnl_reorder(stream, &plain_md, weight, &c->weights_md, c->weights));
     TRY(dnnl_stream_wait(stream));
 done:
-    if (reorder) dnnl_primitive_destroy(reorder);
-    if (reorder_pd) dnnl_primitive_desc_destroy(reorder_pd);
-    if (from) dnnl_memory_destroy(from);
-    if (to) dnnl_memory_destroy(to);
     if (stream) dnnl_stream_destroy(stream);
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (ops) dnnl_post_ops_destroy(ops);

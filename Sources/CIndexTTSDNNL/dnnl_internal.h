@@ -7,4 +7,8 @@
 /// The process' CPU engine (created on first use; check ``indextts_dnnl_available`` first).
 dnnl_engine_t indextts_dnnl_engine(void);
 
+/// Reorders `from` (layout `from_md`) into `to` (layout `to_md`) on `stream`; the caller waits on the stream.
+dnnl_status_t indextts_dnnl_reorder(dnnl_stream_t stream, const dnnl_memory_desc_t *from_md, const void *from,
+                                    const dnnl_memory_desc_t *to_md, void *to);
+
 #endif

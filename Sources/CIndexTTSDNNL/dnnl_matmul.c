@@ -54,33 +54,40 @@ static dnnl_status_t describe(dnnl_memory_desc_t *md, long rows, long cols, int 
     return dnnl_memory_desc_init_by_strides(md, 2, dims, bf16 ? dnnl_bf16 : dnnl_f32, strides);
 }
 
-// Rounds an fp32 operand into a dense bf16 copy; `*scratch` receives the buffer (caller frees).
-static dnnl_status_t to_bf16(dnnl_stream_t stream, const dnnl_memory_desc_t *src_md, const void *src, long rows,
-                             long cols, dnnl_memory_desc_t *dst_md, void **scratch) {
-    dnnl_status_t status;
-    dnnl_memory_t from = NULL, to = NULL;
+#define TRY(x) do { status = (x); if (status != dnnl_success) goto done; } while (0)
+
+dnnl_status_t indextts_dnnl_reorder(dnnl_stream_t stream, const dnnl_memory_desc_t *from_md, const void *from,
+                                    const dnnl_memory_desc_t *to_md, void *to) {
+    dnnl_status_t status = dnnl_success;
+    dnnl_memory_t source = NULL, target = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t reorder = NULL;
-    if ((status = describe(dst_md, rows, cols, 0, cols, 1)) != dnnl_success) return status;
-    *scratch = malloc((size_t)rows * (size_t)cols * 2 + 64);
-    if (!*scratch) return dnnl_out_of_memory;
-    if ((status = dnnl_memory_create(&from, src_md, engine, (void *)src)) != dnnl_success) goto done;
-    if ((status = dnnl_memory_create(&to, dst_md, engine, *scratch)) != dnnl_success) goto done;
-    if ((status = dnnl_reorder_primitive_desc_create(&pd, src_md, engine, dst_md, engine, NULL)) != dnnl_success) goto done;
-    if ((status = dnnl_primitive_create(&reorder, pd)) != dnnl_success) goto done;
+    TRY(dnnl_memory_create(&source, from_md, engine, (void *)from));
+    TRY(dnnl_memory_create(&target, to_md, engine, to));
+    TRY(dnnl_reorder_primitive_desc_create(&pd, from_md, engine, to_md, engine, NULL));
+    TRY(dnnl_primitive_create(&reorder, pd));
     {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        status = dnnl_primitive_execute(reorder, stream, 2, args);
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, target}};
+        TRY(dnnl_primitive_execute(reorder, stream, 2, args));
     }
 done:
     if (reorder) dnnl_primitive_destroy(reorder);
     if (pd) dnnl_primitive_desc_destroy(pd);
-    if (from) dnnl_memory_destroy(from);
-    if (to) dnnl_memory_destroy(to);
+    if (source) dnnl_memory_destroy(source);
+    if (target) dnnl_memory_destroy(target);
     return status;
 }
 
-#define TRY(x) do { status = (x); if (status != dnnl_success) goto done; } while (0)
+// Rounds an fp32 operand into a dense bf16 copy; `*scratch` receives the buffer (caller frees).
+static dnnl_status_t to_bf16(dnnl_stream_t stream, const dnnl_memory_desc_t *src_md, const void *src, long rows,
+                             long cols, dnnl_memory_desc_t *dst_md, void **scratch) {
+    dnnl_status_t status;
+    if ((status = describe(dst_md, rows, cols, 0, cols, 1)) != dnnl_success) return status;
+    *scratch = malloc((size_t)rows * (size_t)cols * 2 + 64);
+    if (!*scratch) return dnnl_out_of_memory;
+    return indextts_dnnl_reorder(stream, src_md, src, dst_md, *scratch);
+}
+
 
 // C = A·B + beta·C for described operands (A already bfloat16 or rounded by the caller; B bfloat16, plain or packed).
 static dnnl_status_t run_matmul(dnnl_stream_t stream, const dnnl_memory_desc_t *a_md, const void *a,
@@ -159,9 +166,7 @@ indextts_dnnl_packed_b *indextts_dnnl_pack_b(long m, long n, long k, const void 
     if (!indextts_dnnl_available() || m <= 0 || n <= 0 || k <= 0) return NULL;
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
-    dnnl_primitive_desc_t pd = NULL, reorder_pd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t from = NULL, to = NULL;
+    dnnl_primitive_desc_t pd = NULL;
     indextts_dnnl_packed_b *packed = calloc(1, sizeof *packed);
     if (!packed) return NULL;
     dnnl_memory_desc_t a_md, b_any, c_md, src_md;
@@ -181,21 +186,10 @@ indextts_dnnl_packed_b *indextts_dnnl_pack_b(long m, long n, long k, const void 
     if (!packed->data) { status = dnnl_out_of_memory; goto done; }
     TRY(describe(&src_md, k, n, trans_b, ldb, b_bf16));
     TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    TRY(dnnl_memory_create(&from, &src_md, engine, (void *)b));
-    TRY(dnnl_memory_create(&to, &packed->md, engine, packed->data));
-    TRY(dnnl_reorder_primitive_desc_create(&reorder_pd, &src_md, engine, &packed->md, engine, NULL));
-    TRY(dnnl_primitive_create(&reorder, reorder_pd));
-    {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        TRY(dnnl_primitive_execute(reorder, stream, 2, args));
-    }
+    TRY(indextts_dnnl_reorder(stream, &src_md, b, &packed->md, packed->data));
     TRY(dnnl_stream_wait(stream));
 done:
-    if (reorder) dnnl_primitive_destroy(reorder);
-    if (reorder_pd) dnnl_primitive_desc_destroy(reorder_pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
-    if (from) dnnl_memory_destroy(from);
-    if (to) dnnl_memory_destroy(to);
     if (stream) dnnl_stream_destroy(stream);
     if (status != dnnl_success) {
         indextts_dnnl_packed_b_free(packed);
@@ -238,26 +232,12 @@ int indextts_dnnl_unpack_b(const indextts_dnnl_packed_b *packed, uint16_t *dst, 
     if (!packed || !indextts_dnnl_available()) return -1;
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t from = NULL, to = NULL;
     dnnl_memory_desc_t dst_md;
     TRY(describe(&dst_md, packed->k, packed->n, trans_b, ldb, 1));
     TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    TRY(dnnl_memory_create(&from, &packed->md, engine, packed->data));
-    TRY(dnnl_memory_create(&to, &dst_md, engine, dst));
-    TRY(dnnl_reorder_primitive_desc_create(&pd, &packed->md, engine, &dst_md, engine, NULL));
-    TRY(dnnl_primitive_create(&reorder, pd));
-    {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        TRY(dnnl_primitive_execute(reorder, stream, 2, args));
-    }
+    TRY(indextts_dnnl_reorder(stream, &packed->md, packed->data, &dst_md, dst));
     TRY(dnnl_stream_wait(stream));
 done:
-    if (reorder) dnnl_primitive_destroy(reorder);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (from) dnnl_memory_destroy(from);
-    if (to) dnnl_memory_destroy(to);
     if (stream) dnnl_stream_destroy(stream);
     return status == dnnl_success ? 0 : (int)status;
 }

@@ -90,8 +90,7 @@ public final class TimeMajorConvolution: @unchecked Sendable {
         case .tiled(let handle):
             let t = indextts_dnnl_tm_conv_out_time(handle, inTime)
             return t > 0 ? t : nil
-        case .transposed(let weights, _, let kernel, let stride, let padding, let dilation, let outputPadding):
-            _ = weights
+        case .transposed(_, _, let kernel, let stride, let padding, let dilation, let outputPadding):
             let t = (inTime - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1
             return t > 0 ? t : nil
         }

@@ -2,7 +2,9 @@
 # Single-shape probes behind docs/BENCHMARKS.md "Round 3": oneDNN's fp32 1-D convolution (plain ncw layouts, as
 # indextts_dnnl_conv1d runs it, and `format_any` with the src/dst reorders timed and the weights reordered once)
 # against im2col + OpenBLAS SGEMM on BigVGAN's shapes, and oneDNN's bf16 matmul on the S2M attention's and a
-# projection's shapes. Plain C against Debian's libdnnl and libopenblas; best of 5 per shape.
+# projection's shapes; and (English voice round 2) the Piper HiFi-GAN's convolutions on channel-major rows, on
+# time-major rows, and as one fixed-size time-major tile with the sum post-op (TimeMajorConvolution). Plain C against
+# Debian's libdnnl and libopenblas; best of 5 (tmconv: 20) per shape.
 # Usage: tools/bench/onednn_probe.sh [--threads 2]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -12,7 +14,7 @@ bench_parse "$@"
 bench_machine
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-for p in conv im2col attn; do
+for p in conv im2col attn tmconv; do
   lib=-ldnnl; [ "$p" = im2col ] && lib=-lopenblas
   cc -O2 -o "$out/$p" "tools/bench/onednn_probe/$p.c" "$lib"
 done
@@ -24,3 +26,8 @@ for s in "768 1720 11 1" "384 6880 11 3" "384 6880 3 1" "192 13760 7 5" "96 2752
 done
 echo "== bf16 matmul (S2M attention per head and for 16 heads, a projection)"
 "$out/attn"
+echo "== Piper HiFi-GAN convolutions: channels, kernel, dilation, frames, mode (0 ncw, 1 nwc, 2 one nwc tile + sum)"
+for s in "32 3 1 67840" "32 7 12 67840" "64 3 1 16960" "64 7 12 16960" "128 3 1 4240" "128 7 12 4240"; do
+  set -- $s
+  "$out/tmconv" $s 0; "$out/tmconv" $s 1; "$out/tmconv" "$1" "$2" "$3" $((65536 / $1)) 2
+done

@@ -162,8 +162,7 @@ struct PiperHiFiGAN: Sendable {
             return TimeMajorConvolution(transposedWeight: up.weight, bias: up.bias, stride: c.stride, padding: c.padding,
                                         dilation: c.dilation, outputPadding: c.outputPadding)
         }
-        var copy = self
-        copy.timeMajor = nil
+        var copy = withoutTimeMajor()
         let ups = self.ups.compactMap(prepared)
         let blocks = resBlocks.map { $0.convs.compactMap { prepared($0, residual: true) } }
         guard let pre = prepared(pre, residual: false), let post = prepared(post, residual: false), ups.count == self.ups.count,
