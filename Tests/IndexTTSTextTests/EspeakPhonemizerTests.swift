@@ -46,19 +46,93 @@ struct EspeakPhonemizerTests {
     @Test(.enabled(if: ready, "needs espeak-ng (scripts/setup.sh) and the English voice's config in cache_hub"))
     func idsMatchPiperOnTheCorpus() throws {
         let corpus = try Fixtures.json("piper/piper_phonemes.json", as: Corpus.self)
-        let phonemizer = try EspeakPhonemizer.locate(voice: "en-us")
-        var identical = 0
-        for c in corpus.cases {
-            let ours = try phonemizer.phonemize(c.text).map { Self.ids($0) }
-            if ours == c.ids {
-                identical += 1
-                #expect(!Self.knownDataDifferences.contains(c.text), "now identical, remove from the known list: \(c.text)")
-            } else {
-                let readable = try phonemizer.phonemize(c.text).map { $0.joined() }
-                #expect(Self.knownDataDifferences.contains(c.text), "\(c.text): ours \(readable), piper \(c.sentences)")
+        let located = try EspeakPhonemizer.locate(voice: "en-us")
+        // Both ways of running the program: one process for all requests, and a program run per request.
+        for phonemizer in [located, EspeakPhonemizer(executable: located.executable, voice: "en-us", persistent: false)] {
+            var identical = 0
+            for c in corpus.cases {
+                let ours = try phonemizer.phonemize(c.text).map { Self.ids($0) }
+                if ours == c.ids {
+                    identical += 1
+                    #expect(!Self.knownDataDifferences.contains(c.text), "now identical, remove from the known list: \(c.text)")
+                } else {
+                    let readable = try phonemizer.phonemize(c.text).map { $0.joined() }
+                    #expect(Self.knownDataDifferences.contains(c.text), "\(c.text): ours \(readable), piper \(c.sentences)")
+                }
+            }
+            #expect(identical == corpus.cases.count - Self.knownDataDifferences.count)
+        }
+    }
+
+    /// Texts that stress the long-lived process: line breaks and control characters inside a clause, a clause far
+    /// longer than espeak-ng's own clause limit (several output lines between two sentinels), clauses with no
+    /// phonemes, espeak-ng's phoneme input (refused by the session, done by a program run), non-Latin scripts.
+    static let awkward = [
+        "Hello world, this is a test.\nSecond line!\r\nThird\tline; with tabs.",
+        "Control\u{0}characters\u{7}inside\u{1B}a clause.",
+        Array(repeating: "and then the story went on without any punctuation at all", count: 40).joined(separator: " "),
+        "... ,,, ... Hello?! ★. Fine.",
+        "Hello, !!!",
+        "!!! Hello.",
+        "Say [[h@'loU]] to phonemes, please.",
+        "Good morning 😀 everyone, Привет and 你好.",
+        "One more: the end",
+    ]
+
+    @Test func controlCharactersAreWhitespaceAndAwkwardTextSkipsTheSession() {
+        #expect(EspeakPhonemizer.clauses("Control\u{0}characters\u{7}inside.").map(\.text) == ["Control characters inside."])
+        #expect(EspeakSession.unsuitable(["Hello,", "world."]) == nil)
+        #expect(EspeakSession.unsuitable(["Hello,", "7"]) == nil)
+        #expect(EspeakSession.unsuitable(["Say [[h@'loU]] now."]) != nil)
+        #expect(EspeakSession.unsuitable(["a\nb"]) != nil)
+        #expect(EspeakSession.unsuitable([String(repeating: "word ", count: 200)]) != nil)
+        #expect(EspeakSession.unsuitable(["Hello,", "!!!"]) != nil)
+        #expect(EspeakSession.unsuitable(["!!!", "Hello."]) != nil)
+        #expect(EspeakSession.unsuitable(["★."]) != nil)
+    }
+
+    @Test(.enabled(if: ready, "needs espeak-ng (scripts/setup.sh)"))
+    func oneProcessServesEveryRequestAsAProgramRunWould() throws {
+        let located = try EspeakPhonemizer.locate(voice: "en-us")
+        let perRequest = EspeakPhonemizer(executable: located.executable, voice: "en-us", persistent: false)
+        let corpus = try Fixtures.json("piper/piper_phonemes.json", as: Corpus.self)
+        let texts = Self.awkward + corpus.cases.map(\.text)
+        let expected = try texts.map { try perRequest.phonemize($0) }
+        #expect(located.session?.processID == nil, "started before the first request")
+        for (text, want) in zip(texts, expected) {
+            #expect(try located.phonemize(text) == want, "\(text)")
+        }
+        let pid = try #require(located.session?.processID)
+        #expect(try located.phonemize("Once more.") == perRequest.phonemize("Once more."))
+        #expect(located.session?.processID == pid, "one process for all requests")
+
+        // The program dies between requests: that request still gets its phonemes, and a new process follows.
+        kill(pid, SIGKILL)
+        #expect(try located.phonemize(texts[0]) == expected[0])
+        #expect(try located.phonemize(texts[1]) == expected[1])
+        let next = try #require(located.session?.processID)
+        #expect(next != pid)
+
+        // Concurrent requests are served one at a time, each with its own answer.
+        let phonemizer = located
+        try withThrowingTaskGroupSync(count: 8) { i in
+            for j in 0..<4 {
+                let k = (i * 5 + j) % texts.count
+                let got = try phonemizer.phonemize(texts[k])
+                #expect(got == expected[k], "\(texts[k])")
             }
         }
-        #expect(identical == corpus.cases.count - Self.knownDataDifferences.count)
+    }
+
+    /// Runs `body(0..<count)` on `count` threads and waits for them (errors are recorded as test issues).
+    func withThrowingTaskGroupSync(count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+        let group = DispatchGroup()
+        for i in 0..<count {
+            DispatchQueue.global().async(group: group) {
+                do { try body(i) } catch { Issue.record("thread \(i): \(error)") }
+            }
+        }
+        group.wait()
     }
 
     @Test(.enabled(if: ready, "needs espeak-ng (scripts/setup.sh)"))
