@@ -130,11 +130,7 @@ static void fill_rows(float *dst, const float *source, long first, long rows, lo
         } else if (!activate) {
             memcpy(d, source + j * ic, (size_t)ic * sizeof(float));
         } else {
-            const float *s = source + j * ic;
-            for (long i = 0; i < ic; i++) {
-                float v = s[i] * scale;
-                d[i] = v < 0 ? v * slope : v;
-            }
+            indextts_rows_leaky(d, source + j * ic, ic, scale, slope);
         }
     }
 }

@@ -10,7 +10,9 @@ import Glibc
 ///   length. On channel-major rows oneDNN can only run im2col + GEMM, which on the 32–64 channels of a vocoder's late
 ///   stages reaches a quarter to a half of this rate. Prepared ``init(weight:bias:padding:dilation:addsResidual:)``
 ///   with `addsResidual` each call adds a residual as the convolution writes (no separate pass over the output).
-/// - Transposed convolutions run as one SGEMM of the rows with the weights laid out `[in, kernel·out]`, then each
+/// - Transposed convolutions whose output is a whole number of rows per input row (undilated, kernel − 2·padding a
+///   multiple of the stride: a vocoder's upsampling) run in polyphase form as one such tiled convolution to
+///   stride·out channels. Others run as one SGEMM of the rows with the weights laid out `[in, kernel·out]`, then each
 ///   output row gathers its kernel taps (no atomics, rows in parallel).
 ///
 /// fp32. Immutable after creation; every call brings its own oneDNN scratchpad, so calls from several threads at once
@@ -20,6 +22,9 @@ public final class TimeMajorConvolution: @unchecked Sendable {
         case tiled(OpaquePointer)
         /// `weights` `[in, kernel·out]`: column k·out + o is tap k of output channel o.
         case transposed(weights: Tensor, bias: [Float]?, kernel: Int, stride: Int, padding: Int, dilation: Int, outputPadding: Int)
+        /// A transposed convolution as a convolution to `phases`·out channels whose output rows, read as `phases` rows
+        /// of out channels each, are the transposed convolution's (polyphase form).
+        case polyphase(TimeMajorConvolution, phases: Int)
     }
 
     private let engine: Engine
@@ -63,6 +68,14 @@ public final class TimeMajorConvolution: @unchecked Sendable {
               outputPadding < max(stride, dilation) else { return nil }
         let (inChannels, outChannels, kernel) = (weight.shape[0], weight.shape[1], weight.shape[2])
         if let bias, bias.count != outChannels { return nil }
+        if let polyphase = Self.polyphase(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                                          outputPadding: outputPadding) {
+            engine = .polyphase(polyphase, phases: stride)
+            self.inChannels = inChannels
+            self.outChannels = outChannels
+            addsResidual = false
+            return
+        }
         let source = weight.contiguous()
         let packed = Tensor.make([inChannels, kernel * outChannels]) { out in
             let w = source.basePointer, p = out.baseAddress!
@@ -79,8 +92,55 @@ public final class TimeMajorConvolution: @unchecked Sendable {
         addsResidual = false
     }
 
+    /// The polyphase form of a transposed convolution (undilated, no output padding): output row q·stride + p is
+    /// Σ_m x[q + c_p − m]·W[k_p + m·stride] with k_p = (p + padding) mod stride and c_p = ⌊(p + padding) / stride⌋,
+    /// so every phase p reads input rows q + δ for δ in one small window — a convolution over the window with
+    /// stride·out output channels (phase-major, zero where a phase has no tap at δ), "same"-padded by the window's
+    /// left extent, whose `[time, stride·out]` output is the transposed convolution's `[time·stride, out]` rows as they
+    /// lie in memory. Its convolution runs on the tiled brgemm kernels instead of SGEMM + a gather of taps. Nil where
+    /// the output length is not a whole number of input rows times the stride, or oneDNN is not used.
+    private static func polyphase(weight: Tensor, bias: Tensor?, stride s: Int, padding: Int, dilation: Int,
+                                  outputPadding: Int) -> TimeMajorConvolution? {
+        let (inChannels, outChannels, kernel) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        guard Tensor.oneDNNConvolution, s > 1, dilation == 1, outputPadding == 0, kernel >= s,
+              (kernel - 2 * padding) % s == 0 else { return nil }
+        // Taps per phase: (δ, k) pairs.
+        var taps: [[(delta: Int, k: Int)]] = []
+        for p in 0..<s {
+            let k0 = (p + padding) % s, c = (p + padding) / s
+            taps.append(Swift.stride(from: k0, to: kernel, by: s).enumerated().map { m, k in (c - m, k) })
+        }
+        let deltas = taps.joined().map(\.delta)
+        guard let low = deltas.min(), let high = deltas.max(), low <= 0,
+              -low - high == (kernel - 2 * padding) / s - 1 else { return nil }
+        let window = high - low + 1
+        let w = weight.contiguous().scalars
+        var packed = [Float](repeating: 0, count: s * outChannels * inChannels * window)  // [s·out, in, window]
+        for (p, phaseTaps) in taps.enumerated() {
+            for (delta, k) in phaseTaps {
+                for o in 0..<outChannels {
+                    for i in 0..<inChannels {
+                        packed[((p * outChannels + o) * inChannels + i) * window + delta - low] = w[(i * outChannels + o) * kernel + k]
+                    }
+                }
+            }
+        }
+        guard let packedWeight = try? Tensor(shape: [s * outChannels, inChannels, window], scalars: packed) else { return nil }
+        let packedBias = bias.flatMap { b -> Tensor? in
+            let values = b.scalars
+            return try? Tensor(shape: [s * outChannels], scalars: (0..<s).flatMap { _ in values })
+        }
+        return TimeMajorConvolution(weight: packedWeight, bias: packedBias, padding: -low)
+    }
+
     deinit {
         if case .tiled(let handle) = engine { indextts_dnnl_tm_conv_destroy(handle) }
+    }
+
+    /// Whether this transposed convolution runs in polyphase form (a tiled convolution; else SGEMM + gather).
+    public var isPolyphase: Bool {
+        if case .polyphase = engine { return true }
+        return false
     }
 
     /// Output frames for `inTime` input frames (PyTorch's formula), nil when there are none.
@@ -93,6 +153,8 @@ public final class TimeMajorConvolution: @unchecked Sendable {
         case .transposed(_, _, let kernel, let stride, let padding, let dilation, let outputPadding):
             let t = (inTime - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1
             return t > 0 ? t : nil
+        case .polyphase(let conv, let phases):
+            return conv.outputTime(for: inTime).map { $0 * phases }
         }
     }
 
@@ -135,6 +197,9 @@ public final class TimeMajorConvolution: @unchecked Sendable {
                 throw TensorError.invalidArgument(operation: "timeMajorConv", message: "oneDNN status \(status) for input \(x.shape)")
             }
             return out
+        case .polyphase(let conv, _):
+            let rows = try conv(source, activation: activation)  // [batch, time, phases·out]
+            return try rows.reshaped(outShape)
         case .transposed(let weights, let bias, let kernel, let stride, let padding, let dilation, _):
             if case .leakyRelu(let slope, let scale)? = activation { source = source.leakyRelu(slope: slope, scale: scale) }
             return Self.transposed(source, weights: weights, bias: bias, kernel: kernel, stride: stride, padding: padding,

@@ -11,9 +11,9 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             commandName: "english",
             abstract: "English voice speed per stage (phonemes, text encoder, durations, flow, HiFi-GAN) as real-time factor.",
-            discussion: "Each round synthesises every sentence with both decoder layouts (time-major first in odd rounds, "
-                + "channel-major first in even ones), seeded noise, the voice's default scales. tools/eval/english_wer.py "
-                + "times piper-tts on onnxruntime beside it.")
+            discussion: "Each round synthesises every sentence with each decoder layout (time-major with fused residual "
+                + "stages, time-major layer by layer, channel-major; the order reversed every other round), seeded noise, the "
+                + "voice's default scales. tools/eval/english_wer.py times piper-tts on onnxruntime beside it.")
         @Option(help: "UTF-8 text, one sentence per line ('#' lines skipped).") var textFile = "tools/eval/sentences_en.txt"
         @Option(help: "Rounds over the sentences (after one warm-up sentence).") var rounds = 3
         @Option(help: "Model cache folder (default: $INDEXTTS_CACHE or ./cache_hub).") var cache: String?
@@ -34,8 +34,12 @@ extension BenchCommand {
             let voice = try EnglishVoice.load(cache: ModelCache(root: cache))
             let load = Date().timeIntervalSince(loadStart)
             // The loaded voice decodes time-major where oneDNN is used (its primitives compiled at load).
-            let layouts = [(voice.vits.decodesTimeMajor ? "time-major" : "default", voice.vits),
-                           ("channel-major", voice.vits.decodingTimeMajor(false))]
+            var layouts = [(voice.vits.decodesFusedStages ? "time-major, fused stages" : voice.vits.decodesTimeMajor ? "time-major" : "default",
+                            voice.vits)]
+            if voice.vits.decodesFusedStages {
+                layouts.append(("time-major, layer by layer", voice.vits.decodingTimeMajor(true, fusedStages: false)))
+            }
+            layouts.append(("channel-major", voice.vits.decodingTimeMajor(false)))
             let scales = voice.config.inference
             func synthesize(_ vits: PiperVITS, _ sentence: String, _ totals: inout Totals) throws {
                 var t = Date()
@@ -75,7 +79,8 @@ extension BenchCommand {
             }
             printMachine()
             print("English voice (Piper en_US-joe-medium by PiperVITS): \(sentences.count) sentences × \(rounds) rounds; load \(String(format: "%.3f", load)) s")
-            print("decoder layout available: \(voice.vits.decodesTimeMajor ? "time-major (oneDNN brgemm, tiled)" : "channel-major only")")
+            print("decoder layout available: \(voice.vits.decodesTimeMajor ? "time-major (oneDNN brgemm, tiled)" : "channel-major only")"
+                  + (voice.vits.decodesFusedStages ? ", residual blocks fused over time tiles (INDEXTTS_TM_STAGE_TILE values per tile)" : ""))
             for (index, (name, _)) in layouts.enumerated() {
                 let t = totals[index]
                 func line(_ label: String, _ seconds: Double) -> String {

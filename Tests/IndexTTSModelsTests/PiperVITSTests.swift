@@ -62,8 +62,13 @@ struct PiperVITSTests {
         let plain = try channelMajor.decode(latent: Self.tensor("z"))
         expectClose(plain, reference, tolerance: Tolerance(rtol: 1e-4, atol: 1e-4), "channel-major waveform")
         if vits.decodesTimeMajor {
+            #expect(vits.decodesFusedStages)  // the default: each stage's residual blocks fused over time tiles
             expectClose(try vits.decode(latent: Self.tensor("z")), plain, tolerance: Tolerance(rtol: 1e-5, atol: 1e-5),
-                        "time-major vs channel-major")
+                        "time-major (fused stages) vs channel-major")
+            let layered = vits.decodingTimeMajor(true, fusedStages: false)
+            #expect(layered.decodesTimeMajor && !layered.decodesFusedStages)
+            expectClose(try layered.decode(latent: Self.tensor("z")), plain, tolerance: Tolerance(rtol: 1e-5, atol: 1e-5),
+                        "time-major (layer by layer) vs channel-major")
         }
     }
 

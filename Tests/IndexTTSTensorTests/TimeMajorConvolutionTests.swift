@@ -105,7 +105,13 @@ struct TimeMajorConvolutionTests {
         (2, 12, 20, 5, 3, 2, 1, 1, 33),
         (1, 8, 8, 3, 1, 1, 0, 1, 10),
         (1, 6, 10, 4, 2, 3, 2, 3, 17),  // dilated, output padding below the dilation
+        (1, 16, 24, 4, 2, 1, 0, 1, 37),  // polyphase forms: a 2× upsampler,
+        (2, 10, 6, 6, 3, 0, 0, 1, 11),   // one more output row per input row than the stride, no padding,
+        (1, 8, 8, 9, 3, 3, 0, 1, 13),    // three taps per phase
     ]
+
+    /// Which of ``transposed`` run in polyphase form (Piper's upsamplers among them).
+    static let polyphase: Set<Int> = [0, 1, 5, 6, 7]
 
     @Test(arguments: Array(transposed.indices))
     func transposedConvolutionMatchesChannelMajor(_ index: Int) throws {
@@ -118,6 +124,7 @@ struct TimeMajorConvolutionTests {
         let up = try #require(TimeMajorConvolution(transposedWeight: w, bias: b, stride: c.stride, padding: c.padding,
                                                    dilation: c.dilation, outputPadding: c.outputPadding))
         #expect(up.outputTime(for: c.time) == expected.shape[2])
+        #expect(up.isPolyphase == Self.polyphase.contains(index))
         let y = try up(x.transposed(1, 2))
         #expect(try up(x.transposed(1, 2), activation: .leakyRelu(slope: 0.2, scale: 0.5)).scalars
                 == up(x.transposed(1, 2).leakyRelu(slope: 0.2, scale: 0.5)).scalars)
@@ -185,5 +192,39 @@ struct TimeMajorConvolutionTests {
         let x = random([3, 1000], seed: 9)
         #expect(x.leakyRelu(slope: 0.1, scale: 1.0 / 3).scalars == x.affine(scale: 1.0 / 3).leakyRelu(slope: 0.1).scalars)
         #expect(x.leakyRelu(slope: 0.01, scale: 1).scalars == x.leakyRelu(slope: 0.01).scalars)
+    }
+
+    /// A HiFi-GAN stage's three residual blocks (kernels 3, 5, 7; dilations 1·2, 2·6, 3·12) fused over time tiles
+    /// against the channel-major layers one by one: lengths below one tile and below the widest halo, one tile, one
+    /// more, several with a partial last tile, a batch of two; bias on some convolutions only.
+    @Test func fusedResidualStageMatchesLayerByLayer() throws {
+        let channels = 32
+        let kernels = [3, 5, 7], dilations = [[1, 2], [2, 6], [3, 12]]
+        var seed: UInt64 = 300
+        func next() -> UInt64 { seed += 1; return seed }
+        let weights = kernels.map { k in (0..<2).map { _ in random([channels, channels, k], seed: next()).affine(scale: 0.08) } }
+        let biases: [[Tensor?]] = kernels.indices.map { b in (0..<2).map { m in (b + m) % 2 == 0 ? random([channels], seed: next()) : nil } }
+        let stage = try #require(TimeMajorResidualStage(weights: weights, biases: biases, dilations: dilations, slope: 0.1))
+        let tile = stage.tile
+        for (batch, time) in [(1, 1), (1, 20), (1, 44), (1, tile), (1, tile + 1), (2, 3 * tile + 45)] {
+            let x = random([batch, channels, time], seed: next())  // channel-major
+            var expected: Tensor? = nil
+            for b in kernels.indices {
+                var y = x
+                for m in 0..<2 {
+                    let d = dilations[b][m]
+                    y = try y.leakyRelu(slope: 0.1).conv1d(weight: weights[b][m], bias: biases[b][m], padding: (kernels[b] - 1) * d / 2,
+                                                           dilation: d).adding(y)
+                }
+                expected = try expected.map { try $0.adding(y) } ?? y
+            }
+            let fused = try stage(x.transposed(1, 2).contiguous()).transposed(1, 2)
+            expectClose(fused, try #require(expected), tolerance: Tolerance(rtol: 1e-5, atol: 1e-5), "batch \(batch), length \(time)")
+        }
+        // Shapes it cannot take: typed errors or nil.
+        #expect(throws: TensorError.self) { _ = try stage(random([1, 10, channels + 1], seed: 1)) }
+        #expect(TimeMajorResidualStage(weights: [[random([8, 8, 4], seed: 1)]], biases: [[nil]], dilations: [[1]], slope: 0.1) == nil)
+        #expect(TimeMajorResidualStage(weights: [[random([8, 8, 3], seed: 1)], [random([8, 8, 3], seed: 2), random([8, 8, 3], seed: 3)]],
+                                       biases: [[nil], [nil, nil]], dilations: [[1], [1, 2]], slope: 0.1) == nil)
     }
 }

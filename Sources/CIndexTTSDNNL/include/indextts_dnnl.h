@@ -100,6 +100,23 @@ long indextts_dnnl_tm_conv_tile(const indextts_dnnl_tm_conv *conv);
 int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *conv, long batch, long in_time, const float *src, float *dst,
                               const float *residual, int activate, float scale, float slope);
 
+/// A vocoder stage's residual blocks fused over time tiles (HiFi-GAN's ResBlock type 2 as Piper uses it): `blocks`
+/// blocks of `convs` convolutions `[channels, channels, kernels[b]]` (odd kernels) with dilations
+/// `dilations[b·convs + m]` and PyTorch's padding (k − 1)·d / 2; per block y ← conv_m(leaky(y)) + y from y = x, and the
+/// stage's output is the sum of the blocks' y. Each tile of `tile` output rows goes through every block before the
+/// next (a block's first convolutions widened by the later ones' halos), so intermediates stay in cache. `weights`
+/// and `biases` (NULL, or NULL entries, for none) hold blocks·convs pointers in PyTorch's layouts, copied. Returns NULL
+/// when oneDNN is unavailable, has only its reference implementation for a shape, or fails.
+typedef struct indextts_dnnl_tm_resstage indextts_dnnl_tm_resstage;
+indextts_dnnl_tm_resstage *indextts_dnnl_tm_resstage_create(long channels, long blocks, long convs, const long *kernels,
+                                                            const long *dilations, const float *const *weights,
+                                                            const float *const *biases, long tile, float slope);
+void indextts_dnnl_tm_resstage_destroy(indextts_dnnl_tm_resstage *stage);
+long indextts_dnnl_tm_resstage_tile(const indextts_dnnl_tm_resstage *stage);
+/// out `[time, channels]` = the stage on x `[time, channels]` (dense rows; out must not overlap x). Each run brings its
+/// own buffers: runs from several threads at once are safe. Returns 0, else oneDNN's status.
+int indextts_dnnl_tm_resstage_run(const indextts_dnnl_tm_resstage *stage, long time, const float *x, float *out);
+
 /// fp32 → bfloat16 bit patterns, round to nearest even (NaNs stay NaN).
 void indextts_to_bf16(const float *src, uint16_t *dst, long count);
 

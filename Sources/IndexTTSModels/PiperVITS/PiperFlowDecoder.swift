@@ -115,6 +115,9 @@ struct PiperHiFiGAN: Sendable {
         let pre: TimeMajorConvolution
         let ups: [TimeMajorConvolution]
         let resBlocks: [[TimeMajorConvolution]]
+        /// Each stage's residual blocks fused over time tiles (``TimeMajorResidualStage``), nil to run them layer by
+        /// layer (or where oneDNN has no fast kernel for a stage's shapes).
+        let stages: [TimeMajorResidualStage]?
         let post: TimeMajorConvolution
     }
 
@@ -148,8 +151,9 @@ struct PiperHiFiGAN: Sendable {
         kernelsPerStage = c.resBlockKernels.count
     }
 
-    /// This decoder with its convolutions prepared for time-major activations (unchanged where oneDNN is not used).
-    func preparingTimeMajor() -> PiperHiFiGAN {
+    /// This decoder with its convolutions prepared for time-major activations (unchanged where oneDNN is not used),
+    /// each stage's residual blocks fused over time tiles where `fusedStages` (and oneDNN allows), else layer by layer.
+    func preparingTimeMajor(fusedStages: Bool = true) -> PiperHiFiGAN {
         func prepared(_ conv: Conv1d, residual: Bool = false) -> TimeMajorConvolution? {
             let c = conv.configuration
             guard c.groups == 1, c.stride == 1, c.paddingMode == .zeros else { return nil }
@@ -167,7 +171,20 @@ struct PiperHiFiGAN: Sendable {
         let blocks = resBlocks.map { $0.convs.compactMap { prepared($0, residual: true) } }
         guard let pre = prepared(pre, residual: false), let post = prepared(post, residual: false), ups.count == self.ups.count,
               zip(blocks, resBlocks).allSatisfy({ $0.count == $1.convs.count }) else { return copy }
-        copy.timeMajor = TimeMajorLayers(pre: pre, ups: ups, resBlocks: blocks, post: post)
+        var stages: [TimeMajorResidualStage]? = nil
+        if fusedStages {
+            let fused = ups.indices.compactMap { i -> TimeMajorResidualStage? in
+                let convs = resBlocks[(i * kernelsPerStage)..<((i + 1) * kernelsPerStage)].map(\.convs)
+                guard convs.joined().allSatisfy({ conv in
+                    let c = conv.configuration
+                    return c.stride == 1 && c.groups == 1 && c.paddingMode == .zeros && c.padding * 2 == (c.kernelSize - 1) * c.dilation
+                }) else { return nil }
+                return TimeMajorResidualStage(weights: convs.map { $0.map(\.weight) }, biases: convs.map { $0.map(\.bias) },
+                                              dilations: convs.map { $0.map(\.configuration.dilation) }, slope: 0.1)
+            }
+            if fused.count == ups.count { stages = fused }
+        }
+        copy.timeMajor = TimeMajorLayers(pre: pre, ups: ups, resBlocks: blocks, stages: stages, post: post)
         return copy
     }
 
@@ -191,6 +208,11 @@ struct PiperHiFiGAN: Sendable {
         var scale: Float = 1
         for (i, up) in layers.ups.enumerated() {
             x = try up(x, activation: .leakyRelu(slope: 0.1, scale: scale))
+            if let stages = layers.stages {
+                x = try stages[i](x)
+                scale = 1 / Float(kernelsPerStage)
+                continue
+            }
             var sum: Tensor? = nil
             for j in 0..<kernelsPerStage {
                 // y ← conv(leaky(y)) + y: the activation applied as each tile is gathered, the residual added by the

@@ -196,12 +196,16 @@ public struct PiperVITS: Sendable {
     /// another order, within 1e-5 of each other.
     public var decodesTimeMajor: Bool { decoder.timeMajor != nil }
 
-    /// This voice decoding time-major (`true`, where oneDNN is used) or channel-major.
-    public func decodingTimeMajor(_ enabled: Bool) -> PiperVITS {
+    /// This voice decoding time-major (`true`, where oneDNN is used) or channel-major; time-major with each stage's
+    /// residual blocks fused over time tiles (`fusedStages`, the default) or layer by layer.
+    public func decodingTimeMajor(_ enabled: Bool, fusedStages: Bool = true) -> PiperVITS {
         var copy = self
-        copy.decoder = enabled ? decoder.preparingTimeMajor() : decoder.withoutTimeMajor()
+        copy.decoder = enabled ? decoder.preparingTimeMajor(fusedStages: fusedStages) : decoder.withoutTimeMajor()
         return copy
     }
+
+    /// Whether the time-major decoder runs each stage's residual blocks fused over time tiles.
+    public var decodesFusedStages: Bool { decoder.timeMajor?.stages != nil }
 
     /// Text encoder: ids `[T]` → hidden `[1, C, T]`, prior mean and log-scale `[1, C, T]`.
     public func encode(_ ids: [Int]) throws -> (hidden: Tensor, mean: Tensor, logScale: Tensor) {
