@@ -19,11 +19,8 @@
 #include <string.h>
 
 typedef struct {
-    long kernel, dilation, halo, widen;  // widen: H_bm, rows computed beyond the tile on each side
-    dnnl_primitive_t primitive;
-    dnnl_memory_desc_t src_md, dst_md, weights_md, bias_md, scratchpad_md;
-    void *weights;
-    float *bias;  // channels values or NULL
+    long halo, widen;  // widen: H_bm, rows computed beyond the tile on each side
+    indextts_tm_prim prim;
 } stage_conv;
 
 struct indextts_dnnl_tm_resstage {
@@ -37,75 +34,13 @@ struct indextts_dnnl_tm_resstage {
 
 void indextts_dnnl_tm_resstage_destroy(indextts_dnnl_tm_resstage *s) {
     if (!s) return;
-    if (s->conv) {
-        for (long i = 0; i < s->blocks * s->convs; i++) {
-            if (s->conv[i].primitive) dnnl_primitive_destroy(s->conv[i].primitive);
-            free(s->conv[i].weights);
-            free(s->conv[i].bias);
-        }
-    }
+    if (s->conv)
+        for (long i = 0; i < s->blocks * s->convs; i++) indextts_tm_prim_destroy(&s->conv[i].prim);
     free(s->conv);
     free(s);
 }
 
 long indextts_dnnl_tm_resstage_tile(const indextts_dnnl_tm_resstage *s) { return s ? s->tile : 0; }
-
-// Compiles one convolution for `rows` output rows from rows + (k − 1)·d input rows (no padding) with the sum post-op,
-// oneDNN choosing the weights' layout, and reorders its weights. Refuses oneDNN's reference implementation.
-static dnnl_status_t create_conv(stage_conv *c, long channels, long rows, const float *weight, const float *bias,
-                                 dnnl_stream_t stream) {
-    dnnl_status_t status = dnnl_success;
-    dnnl_engine_t engine = indextts_dnnl_engine();
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t ops = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_memory_desc_t any_md, plain_md;
-    long span = c->dilation * (c->kernel - 1) + 1;
-    dnnl_dims_t s_dims = {1, channels, rows + span - 1}, d_dims = {1, channels, rows};
-    dnnl_dims_t w_dims = {channels, channels, c->kernel}, b_dims = {channels};
-    dnnl_dims_t strides = {1}, dilates = {c->dilation - 1}, zero = {0};
-    TRY(dnnl_memory_desc_init_by_tag(&c->src_md, 3, s_dims, dnnl_f32, dnnl_nwc));
-    TRY(dnnl_memory_desc_init_by_tag(&c->dst_md, 3, d_dims, dnnl_f32, dnnl_nwc));
-    TRY(dnnl_memory_desc_init_by_tag(&any_md, 3, w_dims, dnnl_f32, dnnl_format_tag_any));
-    TRY(dnnl_memory_desc_init_by_tag(&plain_md, 3, w_dims, dnnl_f32, dnnl_abc));
-    TRY(dnnl_memory_desc_init_by_tag(&c->bias_md, 1, b_dims, dnnl_f32, dnnl_x));
-    TRY(dnnl_primitive_attr_create(&attr));
-    TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
-    TRY(dnnl_post_ops_create(&ops));
-    TRY(dnnl_post_ops_append_sum(ops, 1.0f));
-    TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
-    {
-        dnnl_convolution_desc_t desc;
-        TRY(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &c->src_md,
-                                                       &any_md, bias ? &c->bias_md : NULL, &c->dst_md, strides, dilates,
-                                                       zero, zero));
-        TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
-    }
-    {
-        const char *impl = NULL;
-        TRY(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
-        if (!impl || strncmp(impl, "ref", 3) == 0) {
-            status = dnnl_unimplemented;
-            goto done;
-        }
-    }
-    c->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    c->scratchpad_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    TRY(dnnl_primitive_create(&c->primitive, pd));
-    c->weights = malloc(dnnl_memory_desc_get_size(&c->weights_md));
-    if (bias) c->bias = malloc((size_t)channels * sizeof(float));
-    if (!c->weights || (bias && !c->bias)) {
-        status = dnnl_out_of_memory;
-        goto done;
-    }
-    if (bias) memcpy(c->bias, bias, (size_t)channels * sizeof(float));
-    TRY(indextts_dnnl_reorder(stream, &plain_md, weight, &c->weights_md, c->weights));
-done:
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (ops) dnnl_post_ops_destroy(ops);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    return status;
-}
 
 indextts_dnnl_tm_resstage *indextts_dnnl_tm_resstage_create(long channels, long blocks, long convs, const long *kernels,
                                                             const long *dilations, const float *const *weights,
@@ -134,18 +69,17 @@ indextts_dnnl_tm_resstage *indextts_dnnl_tm_resstage_create(long channels, long 
         long widen = 0;  // Σ of the halos of the convolutions after m, filled from the last one
         for (long m = convs - 1; m >= 0; m--) {
             stage_conv *c = &s->conv[b * convs + m];
-            c->kernel = kernels[b];
-            c->dilation = dilations[b * convs + m];
-            c->halo = (c->kernel - 1) * c->dilation / 2;
+            c->halo = (kernels[b] - 1) * dilations[b * convs + m] / 2;
             c->widen = widen;
             widen += c->halo;
         }
         if (tile + 2 * widen > s->max_rows) s->max_rows = tile + 2 * widen;
         for (long m = 0; m < convs; m++) {
             stage_conv *c = &s->conv[b * convs + m];
-            TRY(create_conv(c, channels, tile + 2 * c->widen, weights[b * convs + m], biases ? biases[b * convs + m] : NULL,
-                            stream));
-            size_t bytes = dnnl_memory_desc_get_size(&c->scratchpad_md);
+            TRY(indextts_tm_prim_create(&c->prim, channels, channels, kernels[b], dilations[b * convs + m],
+                                        tile + 2 * c->widen, weights[b * convs + m], biases ? biases[b * convs + m] : NULL,
+                                        1, stream));
+            size_t bytes = indextts_tm_prim_scratch_bytes(&c->prim);
             if (bytes > s->scratch_bytes) s->scratch_bytes = bytes;
         }
     }
@@ -157,28 +91,14 @@ done:
     return NULL;
 }
 
-// rows [first, first + rows) of x (zero outside [0, time)) into dst; leaky ReLU applied when `activate`.
-static void gather(float *dst, const float *x, long first, long rows, long time, long ch, int activate, float slope) {
+// rows [first, first + rows) of x (zero outside [0, time)) into dst.
+static void gather(float *dst, const float *x, long first, long rows, long time, long ch) {
     for (long r = 0; r < rows; r++) {
         long j = first + r;
-        float *d = dst + r * ch;
-        if (j < 0 || j >= time) {
-            memset(d, 0, (size_t)ch * sizeof(float));
-        } else if (!activate) {
-            memcpy(d, x + j * ch, (size_t)ch * sizeof(float));
-        } else {
-            const float *v = x + j * ch;
-            for (long i = 0; i < ch; i++) d[i] = v[i] < 0 ? v[i] * slope : v[i];
-        }
+        if (j < 0 || j >= time) memset(dst + r * ch, 0, (size_t)ch * sizeof(float));
+        else memcpy(dst + r * ch, x + j * ch, (size_t)ch * sizeof(float));
     }
 }
-
-// libgomp's entry points (the OpenMP runtime oneDNN is built with here): a team of threads runs `fn`; oneDNN primitives
-// executed inside the team run on the calling thread only (oneDNN does not nest parallel regions).
-extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
-extern int omp_get_thread_num(void);
-extern int omp_get_num_threads(void);
-extern int omp_get_max_threads(void);
 
 typedef struct {
     const indextts_dnnl_tm_resstage *s;
@@ -191,12 +111,10 @@ typedef struct {
 // One thread's share: a contiguous run of tiles, with its own buffers, memory objects and scratchpad.
 static dnnl_status_t run_tiles(const indextts_dnnl_tm_resstage *s, long time, const float *x, float *out, long first_tile,
                                long end_tile) {
-    const long ch = s->channels, tile = s->tile;
+    const long ch = s->channels, tile = s->tile, n = s->blocks * s->convs;
     dnnl_status_t status = dnnl_success;
-    dnnl_engine_t engine = indextts_dnnl_engine();
     dnnl_stream_t stream = NULL;
-    long n = s->blocks * s->convs;
-    dnnl_memory_t *mem = calloc((size_t)(5 * n), sizeof(dnnl_memory_t));  // per conv: src, dst, weights, bias, scratch
+    indextts_tm_prim_mem *mem = calloc((size_t)n, sizeof *mem);
     // y (the block's running value) in two buffers, its activation in a third; rows of the widest convolution's input.
     size_t rows_bytes = (size_t)s->max_rows * (size_t)ch * sizeof(float);
     float *y0 = malloc(rows_bytes), *y1 = malloc(rows_bytes), *act = malloc(rows_bytes);
@@ -205,16 +123,8 @@ static dnnl_status_t run_tiles(const indextts_dnnl_tm_resstage *s, long time, co
         status = dnnl_out_of_memory;
         goto done;
     }
-    TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    for (long i = 0; i < n; i++) {
-        const stage_conv *c = &s->conv[i];
-        dnnl_memory_t *m = mem + 5 * i;
-        TRY(dnnl_memory_create(&m[0], &c->src_md, engine, act));
-        TRY(dnnl_memory_create(&m[1], &c->dst_md, engine, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&m[2], &c->weights_md, engine, c->weights));
-        if (c->bias) TRY(dnnl_memory_create(&m[3], &c->bias_md, engine, c->bias));
-        if (dnnl_memory_desc_get_size(&c->scratchpad_md)) TRY(dnnl_memory_create(&m[4], &c->scratchpad_md, engine, scratchpad));
-    }
+    TRY(dnnl_stream_create(&stream, indextts_dnnl_engine(), dnnl_stream_default_flags));
+    for (long i = 0; i < n; i++) TRY(indextts_tm_prim_bind(&s->conv[i].prim, &mem[i], scratchpad));
     for (long t0 = first_tile * tile; t0 < time && t0 < end_tile * tile; t0 += tile) {
         long rows_out = time - t0 < tile ? time - t0 : tile;
         for (long b = 0; b < s->blocks; b++) {
@@ -222,21 +132,14 @@ static dnnl_status_t run_tiles(const indextts_dnnl_tm_resstage *s, long time, co
             // y: rows [t0 − W, t0 + tile + W) of x, W = the first convolution's input widening.
             long w = first->widen + first->halo;
             float *y = y0, *next = y1;
-            gather(y, x, t0 - w, tile + 2 * w, time, ch, 0, 0);
+            gather(y, x, t0 - w, tile + 2 * w, time, ch);
             for (long mi = 0; mi < s->convs; mi++) {
                 const stage_conv *c = &s->conv[b * s->convs + mi];
-                dnnl_memory_t *m = mem + 5 * (b * s->convs + mi);
                 long in_rows = tile + 2 * (c->widen + c->halo), rows = tile + 2 * c->widen;
                 // The input's activation (zero rows stay zero), the residual — y's middle rows — where the output goes.
                 indextts_rows_leaky(act, y, in_rows * ch, 1.0f, s->slope);
                 memcpy(next, y + c->halo * ch, (size_t)rows * (size_t)ch * sizeof(float));
-                TRY(dnnl_memory_set_data_handle(m[1], next));
-                dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[2]}, {DNNL_ARG_DST, m[1]}};
-                int count = 3;
-                if (m[3]) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, m[3]};
-                if (m[4]) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m[4]};
-                TRY(dnnl_primitive_execute(c->primitive, stream, count, args));
-                TRY(dnnl_stream_wait(stream));
+                TRY(indextts_tm_prim_exec(&c->prim, &mem[b * s->convs + mi], stream, act, next));
                 // Rows outside the sequence are the next convolution's zero padding.
                 long lo = t0 - c->widen;  // position of row 0 of `next`
                 for (long r = 0; r < rows; r++) {
@@ -249,18 +152,13 @@ static dnnl_status_t run_tiles(const indextts_dnnl_tm_resstage *s, long time, co
             }
             // y: the block's rows [t0, t0 + tile).
             float *o = out + t0 * ch;
-            if (b == 0) {
-                memcpy(o, y, (size_t)rows_out * (size_t)ch * sizeof(float));
-            } else {
-                indextts_rows_add(o, y, rows_out * ch);
-            }
+            if (b == 0) memcpy(o, y, (size_t)rows_out * (size_t)ch * sizeof(float));
+            else indextts_rows_add(o, y, rows_out * ch);
         }
     }
 done:
-    if (mem) {
-        for (long i = 0; i < 5 * n; i++)
-            if (mem[i]) dnnl_memory_destroy(mem[i]);
-    }
+    if (mem)
+        for (long i = 0; i < n; i++) indextts_tm_prim_unbind(&mem[i]);
     free(mem);
     if (stream) dnnl_stream_destroy(stream);
     free(y0);
