@@ -96,6 +96,16 @@ indextts_dnnl_tm_conv *indextts_dnnl_tm_conv_create(long in_channels, long out_c
                                                        strides, dilates, zero, zero));
         TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
     }
+    {
+        // oneDNN's reference implementation (a shape its fast kernels do not take) is hundreds of times slower than the
+        // channel-major path the caller falls back to.
+        const char *impl = NULL;
+        TRY(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+        if (!impl || strncmp(impl, "ref", 3) == 0) {
+            status = dnnl_unimplemented;
+            goto done;
+        }
+    }
     c->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     c->scratchpad_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     TRY(dnnl_primitive_create(&c->primitive, pd));

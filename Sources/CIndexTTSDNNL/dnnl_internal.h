@@ -18,8 +18,8 @@ void indextts_rows_leaky(float *dst, const float *src, long n, float scale, floa
 void indextts_rows_add(float *dst, const float *src, long n);
 
 /// One time-major convolution compiled for `rows` output rows from rows + dilation·(kernel − 1) input rows (no padding:
-/// callers pad), `[batch 1, rows, channels]` dense rows, oneDNN's brgemm kernels (its reference implementation is
-/// refused: dnnl_unimplemented), its weights reordered once, optionally adding to what dst holds (sum post-op).
+/// callers pad), `[batch 1, rows, channels]` dense rows, on whichever fast kernel oneDNN picks (brgemm on AVX-512 for the
+/// vocoder's shapes; its reference implementation is refused: dnnl_unimplemented), its weights reordered once, optionally adding to what dst holds (sum post-op).
 typedef struct {
     long rows, in_ch, out_ch, kernel, dilation;
     dnnl_primitive_t primitive;

@@ -24,14 +24,16 @@ static void add_avx2(float *restrict dst, const float *restrict src, long n) { A
 static void add_base(float *restrict dst, const float *restrict src, long n) { ADD_BODY }
 
 static int level(void) {
-    static int cached = -1;  // a benign race: every thread computes the same value
-    if (cached < 0) {
+    static int cached = -1;  // every thread computes the same value; relaxed atomics keep the race defined
+    int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (value < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
-                 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")       ? 1
-                                                                                          : 0;
+        value = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") ? 2
+                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")                                             ? 1
+                                                                                                                              : 0;
+        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
     }
-    return cached;
+    return value;
 }
 
 void indextts_rows_leaky(float *dst, const float *src, long n, float scale, float slope) {

@@ -108,10 +108,13 @@ struct TimeMajorConvolutionTests {
         (1, 16, 24, 4, 2, 1, 0, 1, 37),  // polyphase forms: a 2× upsampler,
         (2, 10, 6, 6, 3, 0, 0, 1, 11),   // one more output row per input row than the stride, no padding,
         (1, 8, 8, 9, 3, 3, 0, 1, 13),    // three taps per phase
+        (1, 5, 7, 5, 3, 1, 0, 1, 19),    // uneven taps per phase,
+        (1, 6, 4, 4, 2, 2, 0, 1, 15),    // (time − 1)·stride outputs (kernel − 2·padding = 0),
+        (1, 4, 6, 10, 2, 3, 0, 1, 12),   // padding above the stride
     ]
 
     /// Which of ``transposed`` run in polyphase form (Piper's upsamplers among them).
-    static let polyphase: Set<Int> = [0, 1, 5, 6, 7]
+    static let polyphase: Set<Int> = [0, 1, 5, 6, 7, 8, 9, 10]
 
     @Test(arguments: Array(transposed.indices))
     func transposedConvolutionMatchesChannelMajor(_ index: Int) throws {

@@ -71,6 +71,9 @@ struct EspeakPhonemizerTests {
         "Hello world, this is a test.\nSecond line!\r\nThird\tline; with tabs.",
         "Control\u{0}characters\u{7}inside\u{1B}a clause.",
         Array(repeating: "and then the story went on without any punctuation at all", count: 40).joined(separator: " "),
+        // Under the session's 900-byte line limit but over espeak-ng's own clause length: several lines between two
+        // sentinels.
+        Array(repeating: "and then the story went on without any punctuation", count: 16).joined(separator: " ") + ".",
         "... ,,, ... Hello?! ★. Fine.",
         "Hello, !!!",
         "!!! Hello.",
@@ -103,6 +106,14 @@ struct EspeakPhonemizerTests {
             #expect(try located.phonemize(text) == want, "\(text)")
         }
         let pid = try #require(located.session?.processID)
+        // Every text the line protocol reads as a whole-text run does was answered by the session (the others went to
+        // a program run of their own).
+        let suitable = texts.filter { text in
+            let clauses = EspeakPhonemizer.clauses(text).map(\.text)
+            return !clauses.isEmpty && EspeakSession.unsuitable(clauses) == nil
+        }
+        #expect(suitable.count >= corpus.cases.count - 2)
+        #expect(located.session?.answered == suitable.count)
         #expect(try located.phonemize("Once more.") == perRequest.phonemize("Once more."))
         #expect(located.session?.processID == pid, "one process for all requests")
 
@@ -122,6 +133,23 @@ struct EspeakPhonemizerTests {
                 #expect(got == expected[k], "\(texts[k])")
             }
         }
+    }
+
+    /// A program that fails to start (a voice espeak-ng does not have) leaves no process or descriptor behind, and
+    /// after a few failed starts the session stops trying: every request gets the program run's typed error.
+    @Test(.enabled(if: ready, "needs espeak-ng (scripts/setup.sh)"))
+    func aSessionThatCannotStartLeaksNothing() throws {
+        let located = try EspeakPhonemizer.locate(voice: "en-us")
+        let broken = EspeakPhonemizer(executable: located.executable, voice: "nosuchvoice")
+        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        _ = try? broken.phonemize("Warm up.")
+        let before = openDescriptors()
+        for _ in 0..<6 {
+            #expect(throws: TextError.self) { _ = try broken.phonemize("Hello there.") }
+        }
+        #expect(openDescriptors() <= before + 1)
+        #expect(broken.session?.processID == nil)
+        #expect(broken.session?.answered == 0)
     }
 
     /// Runs `body(0..<count)` on `count` threads and waits for them (errors are recorded as test issues).

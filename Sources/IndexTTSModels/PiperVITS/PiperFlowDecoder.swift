@@ -114,6 +114,7 @@ struct PiperHiFiGAN: Sendable {
     struct TimeMajorLayers: Sendable {
         let pre: TimeMajorConvolution
         let ups: [TimeMajorConvolution]
+        /// The residual blocks' convolutions layer by layer (empty when ``stages`` are fused).
         let resBlocks: [[TimeMajorConvolution]]
         /// Each stage's residual blocks fused over time tiles (``TimeMajorResidualStage``), nil to run them layer by
         /// layer (or where oneDNN has no fast kernel for a stage's shapes).
@@ -168,9 +169,8 @@ struct PiperHiFiGAN: Sendable {
         }
         var copy = withoutTimeMajor()
         let ups = self.ups.compactMap(prepared)
-        let blocks = resBlocks.map { $0.convs.compactMap { prepared($0, residual: true) } }
-        guard let pre = prepared(pre, residual: false), let post = prepared(post, residual: false), ups.count == self.ups.count,
-              zip(blocks, resBlocks).allSatisfy({ $0.count == $1.convs.count }) else { return copy }
+        guard let pre = prepared(pre, residual: false), let post = prepared(post, residual: false), ups.count == self.ups.count
+        else { return copy }
         var stages: [TimeMajorResidualStage]? = nil
         if fusedStages {
             let fused = ups.indices.compactMap { i -> TimeMajorResidualStage? in
@@ -183,6 +183,13 @@ struct PiperHiFiGAN: Sendable {
                                               dilations: convs.map { $0.map(\.configuration.dilation) }, slope: 0.1)
             }
             if fused.count == ups.count { stages = fused }
+        }
+        // The residual convolutions layer by layer only where the stages are not fused (with fused stages their
+        // reordered weights would be held twice; `preparingTimeMajor(fusedStages: false)` prepares them).
+        var blocks: [[TimeMajorConvolution]] = []
+        if stages == nil {
+            blocks = resBlocks.map { $0.convs.compactMap { prepared($0, residual: true) } }
+            guard zip(blocks, resBlocks).allSatisfy({ $0.count == $1.convs.count }) else { return copy }
         }
         copy.timeMajor = TimeMajorLayers(pre: pre, ups: ups, resBlocks: blocks, stages: stages, post: post)
         return copy

@@ -26,7 +26,13 @@ final class EspeakSession: Sendable {
 
     let executable: String
     let voice: String
-    private let state = Mutex<Running?>(nil)
+    /// The running process, and how many times in a row one failed to start (after ``maxFailedStarts`` the session
+    /// gives up: every request then runs the program itself, as before, and sees its error).
+    private let state = Mutex<(running: Running?, failedStarts: Int, lastFailure: String?)>((nil, 0, nil))
+    /// Requests the session answered (for tests and diagnostics).
+    private let answeredCount = Mutex(0)
+
+    static let maxFailedStarts = 3
 
     init(executable: String, voice: String) {
         self.executable = executable
@@ -34,9 +40,9 @@ final class EspeakSession: Sendable {
     }
 
     deinit {
-        state.withLock { running in
-            running?.stop()
-            running = nil
+        state.withLock { state in
+            state.running?.stop()
+            state.running = nil
         }
     }
 
@@ -44,17 +50,35 @@ final class EspeakSession: Sendable {
     /// - Throws: ``Failure`` when the text cannot go through the session or the process misbehaves.
     func lines(for clauses: [String]) throws -> [[String]] {
         if let problem = Self.unsuitable(clauses) { throw Failure(description: problem) }
-        return try state.withLock { running in
-            if running == nil { running = try Running(executable: executable, voice: voice) }
+        let groups = try state.withLock { state in
+            if state.running == nil {
+                guard state.failedStarts < Self.maxFailedStarts else {
+                    throw Failure(description: "espeak-ng failed to start \(state.failedStarts) times: \(state.lastFailure ?? "")")
+                }
+                do {
+                    state.running = try Running(executable: executable, voice: voice)
+                    state.failedStarts = 0
+                } catch {
+                    state.failedStarts += 1
+                    state.lastFailure = "\(error)"
+                    throw error
+                }
+            }
             do {
-                return try running!.exchange(clauses)
+                return try state.running!.exchange(clauses)
             } catch {
-                running?.stop()
-                running = nil
+                state.running?.stop()
+                state.running = nil
+                state.lastFailure = "\(error)"
                 throw error
             }
         }
+        answeredCount.withLock { $0 += 1 }
+        return groups
     }
+
+    /// Requests answered by the long-lived process so far.
+    var answered: Int { answeredCount.withLock { $0 } }
 
     /// The longest clause sent as one line, in UTF-8 bytes: espeak-ng reads standard input with a 1,000-byte line
     /// buffer and would cut a longer line inside a word.
@@ -81,7 +105,7 @@ final class EspeakSession: Sendable {
     }
 
     /// The running process's id, or nil when none runs now (for tests and diagnostics).
-    var processID: Int32? { state.withLock { $0?.process.processIdentifier } }
+    var processID: Int32? { state.withLock { $0.running?.process.processIdentifier } }
 
     /// The process and its two descriptors: a socket as its standard input (so that writing to a process that has
     /// gone fails with EPIPE instead of raising SIGPIPE) and a pipe from its standard output.
@@ -91,6 +115,7 @@ final class EspeakSession: Sendable {
         let output: Int32
         var pending: [UInt8] = []
         var sentinelEcho = ""
+        private var stopped = false
 
         init(executable: String, voice: String) throws {
             var pair: [Int32] = [-1, -1]
@@ -113,23 +138,39 @@ final class EspeakSession: Sendable {
             close(pair[1])
             self.process = process
             self.input = pair[0]
-            self.output = dup(stdout.fileHandleForReading.fileDescriptor)
+            self.output = fcntl(stdout.fileHandleForReading.fileDescriptor, F_DUPFD_CLOEXEC, 0)
             try? stdout.fileHandleForReading.close()
             // The sentinel alone: its echo, and proof that the program answers.
-            let echo = try exchangeLines(Array(Self.sentinelLine.utf8), until: { !$0.isEmpty }, deadline: .now() + .seconds(10))
-            guard let first = echo.first(where: { !$0.isEmpty }), echo.filter({ !$0.isEmpty }).count == 1 else {
+            do {
+                guard output >= 0 else { throw Failure(description: "cannot keep espeak-ng's output (errno \(errno))") }
+                let echo = try exchangeLines(Array(Self.sentinelLine.utf8), until: { !$0.isEmpty }, deadline: .now() + .seconds(10))
+                guard let first = echo.first(where: { !$0.isEmpty }), echo.filter({ !$0.isEmpty }).count == 1 else {
+                    throw Failure(description: "espeak-ng gave \(echo) for the sentinel")
+                }
+                sentinelEcho = first
+            } catch {
                 stop()
-                throw Failure(description: "espeak-ng gave \(echo) for the sentinel")
+                throw error
             }
-            sentinelEcho = first
         }
+
+        deinit { stop() }
 
         static var sentinelLine: String { EspeakSession.sentinel + "\n" }
 
+        /// Closes both descriptors (the program sees the end of its input), ends the program — SIGTERM, then SIGKILL
+        /// after half a second — and reaps it. Safe to call more than once.
         func stop() {
+            guard !stopped else { return }
+            stopped = true
             close(input)
-            close(output)
-            if process.isRunning { process.terminate() }
+            if output >= 0 { close(output) }
+            if process.isRunning {
+                process.terminate()
+                let deadline = DispatchTime.now() + .milliseconds(500)
+                while process.isRunning, DispatchTime.now() < deadline { usleep(5_000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
             process.waitUntilExit()
         }
 
