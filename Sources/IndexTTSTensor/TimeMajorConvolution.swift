@@ -33,14 +33,19 @@ public final class TimeMajorConvolution: @unchecked Sendable {
     /// Whether calls add a residual (`callAsFunction(_:adding:)` with one, and only then).
     public let addsResidual: Bool
 
+    /// Values per tile of the wider side (input or output rows × channels): `INDEXTTS_TM_TILE` overrides (tuning).
+    static let tileElements = tileSetting("INDEXTTS_TM_TILE", default: 65_536)
+
+    /// A tile size in values from the environment variable `name` (at least 1,024), else `default` (tuning knobs of
+    /// the tiled convolutions).
+    static func tileSetting(_ name: String, default value: Int) -> Int {
+        if let set = getenv(name).flatMap({ Int(String(cString: $0)) }), set >= 1024 { return set }
+        return value
+    }
+
     /// A convolution with `weight` `[out, in, kernel]` and `bias` `[out]` or nil (PyTorch's layouts), PyTorch's
     /// `padding` on both ends. Nil where oneDNN is unavailable or refuses the arguments, or where
     /// `INDEXTTS_CONV=im2col` asks for the portable path: callers keep their channel-major path for that case.
-    /// Values per tile of the wider side (input or output rows × channels): `INDEXTTS_TM_TILE` overrides (tuning).
-    static let tileElements: Int = {
-        if let value = getenv("INDEXTTS_TM_TILE").flatMap({ Int(String(cString: $0)) }), value >= 1024 { return value }
-        return 65_536
-    }()
 
     public init?(weight: Tensor, bias: Tensor?, padding: Int = 0, dilation: Int = 1, addsResidual: Bool = false) {
         guard Tensor.oneDNNConvolution, weight.rank == 3, padding >= 0, dilation >= 1 else { return nil }

@@ -1,7 +1,4 @@
 import CIndexTTSDNNL
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A vocoder stage's residual blocks on time-major rows `[batch, time, channels]`, fused over time tiles
 /// (`indextts_dnnl_tm_resstage`): HiFi-GAN's ResBlock type 2 — per block `y ← conv_m(leakyReLU(y)) + y` for each of its
@@ -22,10 +19,7 @@ public final class TimeMajorResidualStage: @unchecked Sendable {
     public let blocks: Int
 
     /// Output rows per tile: about `INDEXTTS_TM_STAGE_TILE` values (default 49,152, ≈ 192 KB) per tile of channels.
-    static let tileElements: Int = {
-        if let value = getenv("INDEXTTS_TM_STAGE_TILE").flatMap({ Int(String(cString: $0)) }), value >= 1024 { return value }
-        return 49_152
-    }()
+    static let tileElements = TimeMajorConvolution.tileSetting("INDEXTTS_TM_STAGE_TILE", default: 49_152)
 
     /// `weights[b][m]` `[channels, channels, kernel_b]` and `biases[b][m]` `[channels]` (or nil) of block b's
     /// convolution m with dilation `dilations[b][m]`; the leaky ReLU's `slope`. Nil where oneDNN is not used
