@@ -73,8 +73,10 @@ let package = Package(
         // Our own hot loops for instruction sets above the Haswell baseline (AVX-512), one function per set via
         // clang's `target` attribute, chosen at run time (`KernelSet`); compiled without -march flags.
         .target(name: "CIndexTTSKernels", path: "Sources/CIndexTTSKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // The worker pool behind `Parallel.forEachChunk` (pthreads + futex; workers poll briefly between jobs).
+        .target(name: "CIndexTTSPool", path: "Sources/CIndexTTSPool"),
         .target(
-            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo", "CIndexTTSDNNL", "CIndexTTSKernels"],
+            name: "IndexTTSTensor", dependencies: ["COpenBLAS", "CCPUInfo", "CIndexTTSDNNL", "CIndexTTSKernels", "CIndexTTSPool"],
             swiftSettings: numericSettings),
         .target(
             name: "IndexTTSWeights",

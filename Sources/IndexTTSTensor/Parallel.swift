@@ -1,3 +1,4 @@
+import CIndexTTSPool
 import Dispatch
 
 #if canImport(Glibc)
@@ -7,6 +8,13 @@ import Darwin
 #endif
 
 /// Work splitting for kernels that BLAS does not cover.
+///
+/// Loops run on a pool of ``workerCount`` − 1 threads of our own plus the calling thread (`indextts_pool.h`). A
+/// decoding step runs a couple of hundred such loops of 0.05–1 ms each; the pool's workers poll for the next job for
+/// ``poolSpinMicroseconds`` after each one before they sleep, because waking a sleeping thread takes tens of
+/// microseconds on a virtual machine (waking its idle virtual CPU is a VM exit), which libdispatch paid on every loop.
+/// A loop that the pool cannot take — another thread's loop is running on it, or a loop started from inside a loop —
+/// runs through `DispatchQueue.concurrentPerform` as before.
 public enum Parallel {
     /// Number of worker threads used by ``forEachChunk(count:minimumChunk:_:)``: the machine's online cores,
     /// or `INDEXTTS_THREADS` when set.
@@ -14,6 +22,27 @@ public enum Parallel {
         if let value = getenv("INDEXTTS_THREADS"), let n = Int(String(cString: value)), n > 0 { return n }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }()
+
+    /// How long the pool's workers poll for the next loop before sleeping: `INDEXTTS_POOL_SPIN_US` (microseconds,
+    /// default 100; 0 makes them sleep at once). `INDEXTTS_POOL=off` runs every loop through libdispatch instead.
+    public static let poolSpinMicroseconds: Int = {
+        if let value = getenv("INDEXTTS_POOL_SPIN_US"), let n = Int(String(cString: value)), n >= 0 { return min(n, 1_000_000) }
+        return 100
+    }()
+
+    /// Workers of the pool (0 when it is off, or with one thread).
+    public static let poolWorkers: Int = {
+        if let value = getenv("INDEXTTS_POOL"), ["off", "0", "no", "false"].contains(String(cString: value).lowercased()) {
+            return 0
+        }
+        guard workerCount > 1 else { return 0 }
+        return Int(indextts_pool_start(Int32(min(workerCount - 1, 255)), poolSpinMicroseconds * 1000))
+    }()
+
+    /// Loops the pool has run, and loops for which a sleeping worker had to be woken (diagnostics, tests).
+    public static var poolCounters: (jobs: UInt, wakeups: UInt) {
+        (UInt(indextts_pool_jobs()), UInt(indextts_pool_wakeups()))
+    }
 
     /// Splits `0..<count` into at most ``workerCount`` contiguous chunks of at least `minimumChunk` items and runs
     /// `body` on each, concurrently when there is more than one chunk. Returns when all chunks are done.
@@ -29,13 +58,29 @@ public enum Parallel {
         }
         let per = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { escapable in
-            let work = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = chunk * per
-                let end = min(count, start + per)
-                if start < end { work.value(start..<end) }
+            let job = PoolJob(count: count, per: per, body: escapable)
+            let pooled = chunks <= poolWorkers + 1 && withUnsafePointer(to: job) { pointer in
+                indextts_pool_run(chunks, { context, chunk in
+                    context!.assumingMemoryBound(to: PoolJob.self).pointee.run(chunk)
+                }, UnsafeMutableRawPointer(mutating: pointer)) == 0
+            }
+            if !pooled {
+                let work = UncheckedSendableBox(job)
+                DispatchQueue.concurrentPerform(iterations: chunks) { work.value.run($0) }
             }
         }
+    }
+}
+
+/// One loop handed to the pool: chunk `c` is `c·per ..< min(count, (c + 1)·per)`.
+private struct PoolJob {
+    let count: Int
+    let per: Int
+    let body: (Range<Int>) -> Void
+
+    func run(_ chunk: Int) {
+        let start = chunk * per, end = min(count, start + per)
+        if start < end { body(start..<end) }
     }
 }
 

@@ -1,0 +1,110 @@
+import CIndexTTSPool
+import Dispatch
+import Foundation
+@testable import IndexTTSTensor
+import Testing
+
+/// The worker pool behind `Parallel.forEachChunk` (CIndexTTSPool): every index runs exactly once whichever way a loop
+/// runs — on the pool, through libdispatch when the pool refuses it (nested loops, several callers at once), or
+/// after the workers have gone to sleep.
+struct ParallelPoolTests {
+    /// Runs `forEachChunk` over `count` indices and returns how often each index was visited.
+    private static func visits(count: Int, minimumChunk: Int) -> [Int] {
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0, count: max(count, 1))
+        Parallel.forEachChunk(count: count, minimumChunk: minimumChunk) { range in
+            for i in range { counts[i] += 1 }  // chunks are disjoint: no two threads write one index
+        }
+        return Array(UnsafeBufferPointer(start: counts, count: count))
+    }
+
+    @Test func everyIndexRunsOnceOverManyLoops() {
+        let before = Parallel.poolCounters.jobs
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        for _ in 0..<3000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let count = Int(state >> 54)  // 0 … 1023
+            let minimumChunk = 1 + Int((state >> 40) & 7)
+            let seen = Self.visits(count: count, minimumChunk: minimumChunk)
+            #expect(seen.allSatisfy { $0 == 1 }, "count \(count), minimum chunk \(minimumChunk)")
+        }
+        if Parallel.poolWorkers > 0 {
+            // Tests running beside this one may hold the pool now and then (their loops and ours then go through
+            // libdispatch), but not for all 3,000 loops.
+            #expect(Parallel.poolCounters.jobs > before)
+        }
+    }
+
+    @Test func nestedLoopsAndConcurrentCallersRunAnotherWay() {
+        // A loop inside a loop's body: the pool refuses it (its workers are busy with the outer one).
+        let outer = 64, inner = 300
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: outer * inner)
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0, count: outer * inner)
+        Parallel.forEachChunk(count: outer, minimumChunk: 1) { rows in
+            for row in rows {
+                Parallel.forEachChunk(count: inner, minimumChunk: 1) { columns in
+                    for c in columns { counts[row * inner + c] += 1 }
+                }
+            }
+        }
+        #expect((0..<(outer * inner)).allSatisfy { counts[$0] == 1 })
+
+        // Four threads starting loops at once: one holds the pool, the others fall back; all complete.
+        let failures = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        defer { failures.deallocate() }
+        failures.initialize(repeating: 0, count: 4)
+        let box = UncheckedSendableBox(failures)
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            for round in 0..<400 {
+                let seen = Self.visits(count: 50 + (round * 37 + caller * 11) % 700, minimumChunk: 1)
+                if !seen.allSatisfy({ $0 == 1 }) { box.value[caller] += 1 }
+            }
+        }
+        #expect((0..<4).allSatisfy { failures[$0] == 0 })
+    }
+
+    @Test func poolRefusesWhatItCannotRun() {
+        guard Parallel.poolWorkers > 0 else { return }
+        let body: indextts_pool_body = { context, chunk in
+            context!.assumingMemoryBound(to: Int.self)[chunk] += 1
+        }
+        var counts = [Int](repeating: 0, count: Parallel.poolWorkers + 2)
+        counts.withUnsafeMutableBufferPointer { buffer in
+            let context = UnsafeMutableRawPointer(buffer.baseAddress!)
+            // One chunk, or more chunks than threads: refused, nothing run.
+            #expect(indextts_pool_run(1, body, context) == -1)
+            #expect(indextts_pool_run(Parallel.poolWorkers + 2, body, context) == -1)
+            #expect(indextts_pool_run(2, nil, context) == -1)
+        }
+        #expect(counts.allSatisfy { $0 == 0 })
+        // A job started from inside a job's body is refused too (the body sees -1 and runs its chunks itself).
+        let nested: indextts_pool_body = { context, chunk in
+            let results = context!.assumingMemoryBound(to: Int32.self)
+            results[Int(chunk)] = indextts_pool_run(2, { _, _ in }, nil)
+        }
+        var results = [Int32](repeating: 7, count: 2)
+        var status: Int32 = -1
+        for _ in 0..<100 {  // the pool may be held by a test running beside this one: try again
+            status = results.withUnsafeMutableBufferPointer { indextts_pool_run(2, nested, $0.baseAddress!) }
+            if status == 0 { break }
+            usleep(1000)
+        }
+        if status == 0 { #expect(results == [-1, -1]) }
+    }
+
+    @Test func sleepingWorkersAreWokenForTheNextLoop() {
+        guard Parallel.poolWorkers > 0 else { return }
+        var woken = false
+        for _ in 0..<20 {
+            // Longer than the workers poll (default 100 µs): they go to sleep, and the next loop must wake them.
+            usleep(UInt32(Parallel.poolSpinMicroseconds + 20_000))
+            let before = Parallel.poolCounters.wakeups
+            let seen = Self.visits(count: 1000, minimumChunk: 1)
+            #expect(seen.allSatisfy { $0 == 1 })
+            if Parallel.poolCounters.wakeups > before { woken = true; break }
+        }
+        #expect(woken)
+    }
+}
