@@ -268,7 +268,10 @@ public struct ComputeEnvironment: Sendable {
         var result = [
             "cpu: \(cpu.brand)\(cpu.vendor.isEmpty ? "" : " (\(cpu.vendor), family \(cpu.family) model \(cpu.model))"), \(onlineCores) online cores",
             "instruction sets: \(cpu.instructionSets.nameList.joined(separator: " "))",
-            "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads",
+            "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads ("
+                + (Parallel.poolWorkers > 0
+                    ? "pool of \(Parallel.poolWorkers) workers polling \(Parallel.poolSpinMicroseconds) µs"
+                    : "libdispatch") + ")",
             "bf16 products (--precision bf16): " + (ComputePrecision.unsupportedBFloat16Reason.map { "unavailable: " + $0 }
                                                      ?? "native, oneDNN \(ComputePrecision.oneDNNVersion)"),
             "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue) "

@@ -1,13 +1,41 @@
+import CIndexTTSKernels
+
 /// Matrix products of a few rows (2–8: beams decoding together) against a large weight matrix, streaming the weights
 /// from memory exactly once. BLAS GEMM packs the weight panel for such thin products and runs at a fraction of the
 /// memory bandwidth; here every core walks its own contiguous slice of the weights.
 enum SmallBatchLinear {
     static let maximumRows = 8
 
+    /// The kernel set of ``inOut`` unless `INDEXTTS_KERNELS` forces one: the widest the CPU has (measured below).
+    static let defaultKernels: KernelSet = KernelSet.forced ?? Swift.min(.avx2, KernelSet.supported)
+
     /// `y[r, :] += x[r, :]·W` for a row-major `[k, n]` W (Hugging Face `Conv1D` layout), `rows` rows of x `[rows, k]`
-    /// and y `[rows, n]`. Each core owns a range of output columns and reads W four rows at a time.
+    /// and y `[rows, n]`. Each core owns a range of output columns; the C kernels (`indextts_f32_rows_inout_*`, up to
+    /// four rows per pass over the weights) read W eight rows at a time, the portable Swift loop four.
     static func inOut(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
-                      y: UnsafeMutablePointer<Float>) {
+                      y: UnsafeMutablePointer<Float>, kernels requested: KernelSet? = nil) {
+        let kernels = min(requested ?? defaultKernels, KernelSet.supported)
+        if kernels != .swift {
+            let wide = kernels == .avx512, w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x)
+            let ys = UncheckedSendableBox(y)
+            // Whole 16-column groups per core (the kernels' vectors), the rows in passes of up to four.
+            let groups = (n + 15) / 16
+            Parallel.forEachChunk(count: groups, minimumChunk: 16) { range in
+                let c0 = range.lowerBound * 16, c1 = min(n, range.upperBound * 16)
+                var first = 0
+                while first < rows {
+                    let count = min(4, rows - first)
+                    let xp = xs.value + first * k, yp = ys.value + first * n
+                    if wide {
+                        indextts_f32_rows_inout_avx512(w.value, k, n, c0, c1, xp, count, yp)
+                    } else {
+                        indextts_f32_rows_inout_avx2(w.value, k, n, c0, c1, xp, count, yp)
+                    }
+                    first += count
+                }
+            }
+            return
+        }
         let groups = (n + 7) / 8
         let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
         Parallel.forEachChunk(count: groups, minimumChunk: 64) { groupRange in

@@ -1,0 +1,147 @@
+// fp32 products of a few input rows (decoding beams) with a large [k, n] weight in Hugging Face Conv1D layout
+// (indextts_kernels.h): every weight is read from memory once for all rows. Each call owns the output columns
+// [c0, c1); the weights are walked G rows at a time along those columns (G long sequential streams), each loaded
+// weight vector is multiplied with every input row's broadcast coefficient, and the rows' outputs are read and
+// written once per group of G weight rows (they stay in L1/L2).
+#include "indextts_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+enum { G = 8 };  // weight rows per pass
+
+// ---- AVX-512: 16 lanes.
+
+static inline __attribute__((always_inline)) AVX512 void
+rows512(const float *w, long k, long n, long c0, long c1, const float *x, float *y, const int NX) {
+    long j = 0;
+    for (; j + G <= k; j += G) {
+        __m512 a[4][G];
+        for (int b = 0; b < NX; b++)
+            for (int t = 0; t < G; t++) a[b][t] = _mm512_set1_ps(x[b * k + j + t]);
+        const float *wj = w + j * n;
+        long c = c0;
+        for (; c + 16 <= c1; c += 16) {
+            __m512 wv[G];
+            for (int t = 0; t < G; t++) wv[t] = _mm512_loadu_ps(wj + t * n + c);
+            for (int b = 0; b < NX; b++) {
+                // Two chains per row (products of even and odd weight rows), summed before the store.
+                __m512 s0 = _mm512_loadu_ps(y + b * n + c), s1 = _mm512_mul_ps(a[b][1], wv[1]);
+                s0 = _mm512_fmadd_ps(a[b][0], wv[0], s0);
+                for (int t = 2; t < G; t += 2) {
+                    s0 = _mm512_fmadd_ps(a[b][t], wv[t], s0);
+                    s1 = _mm512_fmadd_ps(a[b][t + 1], wv[t + 1], s1);
+                }
+                _mm512_storeu_ps(y + b * n + c, _mm512_add_ps(s0, s1));
+            }
+        }
+        if (c < c1) {
+            __mmask16 m = (__mmask16)((1u << (c1 - c)) - 1);
+            __m512 wv[G];
+            for (int t = 0; t < G; t++) wv[t] = _mm512_maskz_loadu_ps(m, wj + t * n + c);
+            for (int b = 0; b < NX; b++) {
+                __m512 s0 = _mm512_maskz_loadu_ps(m, y + b * n + c), s1 = _mm512_mul_ps(a[b][1], wv[1]);
+                s0 = _mm512_fmadd_ps(a[b][0], wv[0], s0);
+                for (int t = 2; t < G; t += 2) {
+                    s0 = _mm512_fmadd_ps(a[b][t], wv[t], s0);
+                    s1 = _mm512_fmadd_ps(a[b][t + 1], wv[t + 1], s1);
+                }
+                _mm512_mask_storeu_ps(y + b * n + c, m, _mm512_add_ps(s0, s1));
+            }
+        }
+    }
+    for (; j < k; j++) {  // the last k mod G weight rows, one at a time
+        const float *wj = w + j * n;
+        for (int b = 0; b < NX; b++) {
+            __m512 a = _mm512_set1_ps(x[b * k + j]);
+            for (long c = c0; c < c1; c += 16) {
+                long left = c1 - c;
+                __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+                __m512 s = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, wj + c), _mm512_maskz_loadu_ps(m, y + b * n + c));
+                _mm512_mask_storeu_ps(y + b * n + c, m, s);
+            }
+        }
+    }
+}
+
+AVX512 void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, long c1,
+                                           const float *x, long nx, float *y) {
+    switch (nx) {
+    case 1: rows512(w, k, n, c0, c1, x, y, 1); break;
+    case 2: rows512(w, k, n, c0, c1, x, y, 2); break;
+    case 3: rows512(w, k, n, c0, c1, x, y, 3); break;
+    case 4: rows512(w, k, n, c0, c1, x, y, 4); break;
+    default: break;
+    }
+}
+
+// ---- AVX2: 8 lanes; the last columns (fewer than 8) in scalar code.
+
+static inline __attribute__((always_inline)) AVX2 void
+rows256(const float *w, long k, long n, long c0, long c1, const float *x, float *y, const int NX) {
+    long full = c0 + (c1 - c0) / 8 * 8;
+    long j = 0;
+    for (; j + G <= k; j += G) {
+        __m256 a[4][G];
+        for (int b = 0; b < NX; b++)
+            for (int t = 0; t < G; t++) a[b][t] = _mm256_set1_ps(x[b * k + j + t]);
+        const float *wj = w + j * n;
+        for (long c = c0; c < full; c += 8) {
+            __m256 wv[G];
+            for (int t = 0; t < G; t++) wv[t] = _mm256_loadu_ps(wj + t * n + c);
+            for (int b = 0; b < NX; b++) {
+                __m256 s0 = _mm256_loadu_ps(y + b * n + c), s1 = _mm256_mul_ps(a[b][1], wv[1]);
+                s0 = _mm256_fmadd_ps(a[b][0], wv[0], s0);
+                for (int t = 2; t < G; t += 2) {
+                    s0 = _mm256_fmadd_ps(a[b][t], wv[t], s0);
+                    s1 = _mm256_fmadd_ps(a[b][t + 1], wv[t + 1], s1);
+                }
+                _mm256_storeu_ps(y + b * n + c, _mm256_add_ps(s0, s1));
+            }
+        }
+        for (long c = full; c < c1; c++)
+            for (int b = 0; b < NX; b++) {
+                float s = y[b * n + c];
+                for (int t = 0; t < G; t++) s += x[b * k + j + t] * wj[t * n + c];
+                y[b * n + c] = s;
+            }
+    }
+    for (; j < k; j++) {
+        const float *wj = w + j * n;
+        for (int b = 0; b < NX; b++) {
+            float s = x[b * k + j];
+            __m256 a = _mm256_set1_ps(s);
+            long c = c0;
+            for (; c < full; c += 8)
+                _mm256_storeu_ps(y + b * n + c, _mm256_fmadd_ps(a, _mm256_loadu_ps(wj + c), _mm256_loadu_ps(y + b * n + c)));
+            for (; c < c1; c++) y[b * n + c] += s * wj[c];
+        }
+    }
+}
+
+AVX2 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
+                                       const float *x, long nx, float *y) {
+    switch (nx) {
+    case 1: rows256(w, k, n, c0, c1, x, y, 1); break;
+    case 2: rows256(w, k, n, c0, c1, x, y, 2); break;
+    case 3: rows256(w, k, n, c0, c1, x, y, 3); break;
+    case 4: rows256(w, k, n, c0, c1, x, y, 4); break;
+    default: break;
+    }
+}
+
+#else
+
+void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, long c1,
+                                    const float *x, long nx, float *y) {
+    (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)nx; (void)y;
+}
+void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
+                                  const float *x, long nx, float *y) {
+    (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)nx; (void)y;
+}
+
+#endif

@@ -1,0 +1,44 @@
+@testable import IndexTTSTensor
+import IndexTTSTestSupport
+import Testing
+
+/// Products of a few rows (decoding beams) with fp32 weights in Conv1D layout ([in, out]): every kernel set this CPU
+/// runs (the portable Swift loop, the AVX2 and AVX-512 C kernels) adds x·W to what y holds, within fp32 summation
+/// slack (1e-5 of Σ|w||x|) of a Double sum, for 1–8 rows (passes of four in the C kernels), widths with and without
+/// a vector tail, input lengths that are not a multiple of the kernels' eight weight rows, and outputs wide enough
+/// to be split between cores (each core's columns start inside the matrix).
+struct SmallBatchLinearTests {
+    @Test(arguments: [(131, 70), (1280, 33), (9, 15), (7, 16), (256, 1000), (17, 1300)])
+    func everyKernelSetAddsTheProduct(_ sizes: (Int, Int)) {
+        let (k, n) = sizes
+        let w = TestRandom.tensor([k, n], seed: 21).scalars
+        let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
+        for rows in 1...8 {
+            let x = TestRandom.tensor([rows, k], seed: UInt64(30 + rows)).scalars
+            let start = TestRandom.tensor([rows, n], seed: UInt64(50 + rows)).scalars
+            for set in sets {
+                var y = start
+                w.withUnsafeBufferPointer { wp in
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            SmallBatchLinear.inOut(weight: wp.baseAddress!, k: k, n: n, x: xp.baseAddress!, rows: rows,
+                                                   y: yp.baseAddress!, kernels: set)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for r in 0..<rows {
+                    for c in 0..<n {
+                        var sum = Double(start[r * n + c]), magnitude = abs(Double(start[r * n + c]))
+                        for j in 0..<k {
+                            sum += Double(x[r * k + j]) * Double(w[j * n + c])
+                            magnitude += abs(Double(x[r * k + j]) * Double(w[j * n + c]))
+                        }
+                        worst = max(worst, abs(Double(y[r * n + c]) - sum) / (1e-5 * magnitude + 1e-7))
+                    }
+                }
+                #expect(worst <= 1, "\(set) kernels, \(rows) rows, k \(k), n \(n): \(worst) of the bound")
+            }
+        }
+    }
+}
