@@ -270,12 +270,12 @@ public struct ComputeEnvironment: Sendable {
             "instruction sets: \(cpu.instructionSets.nameList.joined(separator: " "))",
             "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads ("
                 + (Parallel.poolWorkers > 0
-                    ? "pool of \(Parallel.poolWorkers) workers polling \(Parallel.poolSpinMicroseconds) µs"
+                    ? "pool of \(Parallel.poolWorkers) worker\(Parallel.poolWorkers == 1 ? "" : "s") polling \(Parallel.poolSpinMicroseconds) µs"
                     : "libdispatch") + ")",
             "bf16 products (--precision bf16): " + (ComputePrecision.unsupportedBFloat16Reason.map { "unavailable: " + $0 }
                                                      ?? "native, oneDNN \(ComputePrecision.oneDNNVersion)"),
             "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue) "
-                + "(wide rows: \(HalfMatrix.tileKernels.rawValue) tiles), "
+                + "(wide rows: \(HalfMatrix.tileKernels.rawValue) tiles), fp32 beams \(SmallBatchLinear.defaultKernels.rawValue), "
                 + "attention softmax \(RowKernels.softmaxKernels.rawValue)"
                 + (KernelSet.forced != nil ? " (\(KernelSet.environmentVariable) forces them)" : ""),
             "1-D convolutions: " + (Tensor.oneDNNConvolution
