@@ -23,26 +23,13 @@ rows512(const float *w, long k, long n, long c0, long c1, const float *x, float 
         for (int b = 0; b < NX; b++)
             for (int t = 0; t < G; t++) a[b][t] = _mm512_set1_ps(x[b * k + j + t]);
         const float *wj = w + j * n;
-        long c = c0;
-        for (; c + 16 <= c1; c += 16) {
-            __m512 wv[G];
-            for (int t = 0; t < G; t++) wv[t] = _mm512_loadu_ps(wj + t * n + c);
-            for (int b = 0; b < NX; b++) {
-                // Two chains per row (products of even and odd weight rows), summed before the store.
-                __m512 s0 = _mm512_loadu_ps(y + b * n + c), s1 = _mm512_mul_ps(a[b][1], wv[1]);
-                s0 = _mm512_fmadd_ps(a[b][0], wv[0], s0);
-                for (int t = 2; t < G; t += 2) {
-                    s0 = _mm512_fmadd_ps(a[b][t], wv[t], s0);
-                    s1 = _mm512_fmadd_ps(a[b][t + 1], wv[t + 1], s1);
-                }
-                _mm512_storeu_ps(y + b * n + c, _mm512_add_ps(s0, s1));
-            }
-        }
-        if (c < c1) {
-            __mmask16 m = (__mmask16)((1u << (c1 - c)) - 1);
+        for (long c = c0; c < c1; c += 16) {
+            long left = c1 - c;  // masked loads and stores cost the same as full ones; the last group is partial
+            __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
             __m512 wv[G];
             for (int t = 0; t < G; t++) wv[t] = _mm512_maskz_loadu_ps(m, wj + t * n + c);
             for (int b = 0; b < NX; b++) {
+                // Two chains per row (products of even and odd weight rows), summed before the store.
                 __m512 s0 = _mm512_maskz_loadu_ps(m, y + b * n + c), s1 = _mm512_mul_ps(a[b][1], wv[1]);
                 s0 = _mm512_fmadd_ps(a[b][0], wv[0], s0);
                 for (int t = 2; t < G; t += 2) {

@@ -2,7 +2,8 @@
 // (generation << 32 | index of the next unclaimed chunk); the caller and the workers claim chunks by incrementing
 // its low half with a compare-and-swap that also checks the generation, so that a worker that saw an old job can
 // never run a chunk of a newer one. `done` counts finished chunks; the caller returns when it reaches the count.
-// Workers poll `ticket` for `spin_limit_ns` after a job, then sleep on the futex word `wake_word`; the caller
+// Workers poll `ticket` for `spin_limit_ns` after a job (a few microseconds of pause loops, then sched_yield between
+// looks), then sleep on the futex word `wake_word`; the caller
 // bumps and wakes it only when some worker counts itself in `sleepers` (sequentially consistent store-then-load on
 // both sides, so that either the caller sees the sleeper or the sleeper sees the new job).
 #define _GNU_SOURCE
@@ -11,6 +12,8 @@
 #if defined(__linux__)
 #include <limits.h>
 #include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -59,7 +62,9 @@ static void run_chunks(uint32_t gen) {
         // Possibly a newer job's count when one was published since: the exchange below then fails.
         if (next >= atomic_load_explicit(&job_chunks, memory_order_relaxed)) return;
         if (!atomic_compare_exchange_weak(&ticket, &t, t + 1)) continue;
-        // The job cannot change before this chunk is counted as done.
+        // The job cannot change before this chunk is counted as done. (Checked again against the count read now:
+        // a worker stalled for 2^32 jobs could otherwise claim past the end of a job with the same generation.)
+        if (next >= atomic_load_explicit(&job_chunks, memory_order_relaxed)) return;
         indextts_pool_body body = atomic_load_explicit(&job_body, memory_order_relaxed);
         void *context = atomic_load_explicit(&job_context, memory_order_relaxed);
         body(context, next);
@@ -133,7 +138,8 @@ int indextts_pool_run(long chunks, indextts_pool_body body, void *context) {
     atomic_store(&ticket, (uint64_t)generation << 32);
     if (atomic_load(&sleepers) > 0) {
         atomic_fetch_add(&wake_word, 1);
-        syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+        // Only as many as can take a chunk besides the caller (the others stay asleep).
+        syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, (int)(chunks - 1), NULL, NULL, 0);
         atomic_fetch_add_explicit(&jobs_woken, 1, memory_order_relaxed);
     }
     inside_job = 1;
@@ -147,6 +153,28 @@ int indextts_pool_run(long chunks, indextts_pool_body body, void *context) {
     atomic_fetch_add_explicit(&jobs_run, 1, memory_order_relaxed);
     atomic_flag_clear_explicit(&busy, memory_order_release);
     return 0;
+}
+
+int indextts_pool_usable_cpus(void) {
+    int count = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (count < 1) count = 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int allowed = CPU_COUNT(&set);
+        if (allowed >= 1 && allowed < count) count = allowed;
+    }
+    // cgroup v2 CPU quota ("max 100000" or "<quota> <period>"): a container limited to N CPUs' time.
+    FILE *file = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (file) {
+        char quota[32] = {0};
+        long period = 0;
+        if (fscanf(file, "%31s %ld", quota, &period) == 2 && period > 0 && quota[0] >= '0' && quota[0] <= '9') {
+            long limit = (atol(quota) + period - 1) / period;
+            if (limit >= 1 && limit < count) count = (int)limit;
+        }
+        fclose(file);
+    }
+    return count;
 }
 
 unsigned long indextts_pool_jobs(void) { return atomic_load(&jobs_run); }
@@ -165,6 +193,7 @@ int indextts_pool_run(long chunks, indextts_pool_body body, void *context) {
     (void)context;
     return -1;
 }
+int indextts_pool_usable_cpus(void) { return 1; }
 unsigned long indextts_pool_jobs(void) { return 0; }
 unsigned long indextts_pool_wakeups(void) { return 0; }
 

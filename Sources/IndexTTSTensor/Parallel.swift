@@ -16,26 +16,33 @@ import Darwin
 /// A loop that the pool cannot take — another thread's loop is running on it, or a loop started from inside a loop —
 /// runs through `DispatchQueue.concurrentPerform` as before.
 public enum Parallel {
-    /// Number of worker threads used by ``forEachChunk(count:minimumChunk:_:)``: the machine's online cores,
-    /// or `INDEXTTS_THREADS` when set.
+    /// Number of worker threads used by ``forEachChunk(count:minimumChunk:_:)``: the cores this process may use
+    /// (online cores, fewer under an affinity mask or a cgroup CPU quota: a container limited to 2 CPUs on a large
+    /// host gets 2), or `INDEXTTS_THREADS` when set.
     public static let workerCount: Int = {
         if let value = getenv("INDEXTTS_THREADS"), let n = Int(String(cString: value)), n > 0 { return n }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return usableCores
     }()
 
+    /// Cores this process may use (`indextts_pool_usable_cpus`).
+    public static let usableCores = max(1, Int(indextts_pool_usable_cpus()))
+
     /// How long the pool's workers poll for the next loop before sleeping: `INDEXTTS_POOL_SPIN_US` (microseconds,
-    /// default 100; 0 makes them sleep at once). `INDEXTTS_POOL=off` runs every loop through libdispatch instead.
+    /// default 100, at most 1 s; 0 makes them sleep at once). They poll with `pause` for the first few microseconds,
+    /// then call `sched_yield` between looks, so that another thread with work on their core (an OpenBLAS or OpenMP
+    /// worker) runs. `INDEXTTS_POOL=off` runs every loop through libdispatch instead.
     public static let poolSpinMicroseconds: Int = {
         if let value = getenv("INDEXTTS_POOL_SPIN_US"), let n = Int(String(cString: value)), n >= 0 { return min(n, 1_000_000) }
         return 100
     }()
 
-    /// Workers of the pool (0 when it is off, or with one thread).
+    /// Workers of the pool (0 when it is off, with one thread, or when `INDEXTTS_THREADS` asks for more threads than
+    /// there are usable cores: polling workers would then take turns on the cores, so loops go through libdispatch).
     public static let poolWorkers: Int = {
         if let value = getenv("INDEXTTS_POOL"), ["off", "0", "no", "false"].contains(String(cString: value).lowercased()) {
             return 0
         }
-        guard workerCount > 1 else { return 0 }
+        guard workerCount > 1, workerCount <= usableCores else { return 0 }
         return Int(indextts_pool_start(Int32(min(workerCount - 1, 255)), poolSpinMicroseconds * 1000))
     }()
 

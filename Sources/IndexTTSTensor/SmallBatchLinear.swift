@@ -6,7 +6,9 @@ import CIndexTTSKernels
 enum SmallBatchLinear {
     static let maximumRows = 8
 
-    /// The kernel set of ``inOut`` unless `INDEXTTS_KERNELS` forces one: the widest the CPU has (measured below).
+    /// The kernel set of ``inOut`` unless `INDEXTTS_KERNELS` forces one: AVX2 where the CPU has it. On Zen 4 (`bench
+    /// ops`, 24 matrices [1280, 5120], 3 rows) AVX2 and AVX-512 both read 32–33 GB/s, the Swift loop 27; in `bench gpt`
+    /// (12 layers, 3 beams) AVX2 took 31.5–32.6 ms a step, AVX-512 36.5–36.9 (docs/BENCHMARKS.md, round 7).
     static let defaultKernels: KernelSet = KernelSet.forced ?? Swift.min(.avx2, KernelSet.supported)
 
     /// `y[r, :] += x[r, :]·W` for a row-major `[k, n]` W (Hugging Face `Conv1D` layout), `rows` rows of x `[rows, k]`
@@ -15,9 +17,9 @@ enum SmallBatchLinear {
     static func inOut(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
                       y: UnsafeMutablePointer<Float>, kernels requested: KernelSet? = nil) {
         let kernels = min(requested ?? defaultKernels, KernelSet.supported)
+        let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
         if kernels != .swift {
-            let wide = kernels == .avx512, w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x)
-            let ys = UncheckedSendableBox(y)
+            let wide = kernels == .avx512
             // Whole 16-column groups per core (the kernels' vectors), the rows in passes of up to four.
             let groups = (n + 15) / 16
             Parallel.forEachChunk(count: groups, minimumChunk: 16) { range in
@@ -37,7 +39,6 @@ enum SmallBatchLinear {
             return
         }
         let groups = (n + 7) / 8
-        let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
         Parallel.forEachChunk(count: groups, minimumChunk: 64) { groupRange in
             let c0 = groupRange.lowerBound * 8, c1 = min(n, groupRange.upperBound * 8)
             let full = c0 + (c1 - c0) / 8 * 8

@@ -1,6 +1,7 @@
 import CIndexTTSPool
 import Dispatch
 import Foundation
+import Synchronization
 @testable import IndexTTSTensor
 import Testing
 
@@ -94,17 +95,47 @@ struct ParallelPoolTests {
         if status == 0 { #expect(results == [-1, -1]) }
     }
 
-    @Test func sleepingWorkersAreWokenForTheNextLoop() {
+    /// Chunk 0 waits (up to 5 s) until chunk 1 has run: both must then have run at once, on two threads — a worker
+    /// took one of them. Right after another loop (the worker polling) and after the workers have gone to sleep
+    /// (longer than they poll: the loop must wake one). A lost wake-up leaves chunk 1 to the caller after chunk 0
+    /// gave up, on the same thread.
+    @Test func aWorkerRunsAChunkBesideTheCaller() throws {
         guard Parallel.poolWorkers > 0 else { return }
-        var woken = false
-        for _ in 0..<20 {
-            // Longer than the workers poll (default 100 µs): they go to sleep, and the next loop must wake them.
-            usleep(UInt32(Parallel.poolSpinMicroseconds + 20_000))
-            let before = Parallel.poolCounters.wakeups
-            let seen = Self.visits(count: 1000, minimumChunk: 1)
-            #expect(seen.allSatisfy { $0 == 1 })
-            if Parallel.poolCounters.wakeups > before { woken = true; break }
+        let body: indextts_pool_body = { context, chunk in
+            let flags = Unmanaged<ChunkThreads>.fromOpaque(context!).takeUnretainedValue()
+            if chunk == 0 {
+                flags.firstThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+            } else {
+                flags.secondThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+            }
+            if chunk == 1 { flags.secondRan.store(true, ordering: .sequentiallyConsistent); return }
+            let start = DispatchTime.now().uptimeNanoseconds
+            while !flags.secondRan.load(ordering: .sequentiallyConsistent),
+                  DispatchTime.now().uptimeNanoseconds - start < 5_000_000_000 { sched_yield() }
+            flags.sawSecond.store(flags.secondRan.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
         }
-        #expect(woken)
+        for pause in [0, Parallel.poolSpinMicroseconds + 20_000] {
+            let flags = ChunkThreads()
+            var status: Int32 = -1
+            for _ in 0..<500 {  // the pool may be held by a test running beside this one: try again
+                if pause > 0 { usleep(UInt32(pause)) } else { Parallel.forEachChunk(count: 64, minimumChunk: 1) { _ in } }
+                status = indextts_pool_run(2, body, Unmanaged.passUnretained(flags).toOpaque())
+                if status == 0 { break }
+            }
+            try #require(status == 0, "the pool stayed busy")
+            let sawSecond = flags.sawSecond.load(ordering: .sequentiallyConsistent)
+            let first = flags.firstThread.load(ordering: .sequentiallyConsistent)
+            let second = flags.secondThread.load(ordering: .sequentiallyConsistent)
+            #expect(sawSecond, "pause \(pause) µs: chunk 1 did not run beside chunk 0")
+            #expect(first != 0 && second != 0 && first != second)
+        }
     }
+}
+
+/// What the chunks of ``ParallelPoolTests/aWorkerRunsAChunkBesideTheCaller()`` saw.
+private final class ChunkThreads: Sendable {
+    let firstThread = Atomic<UInt>(0)
+    let secondThread = Atomic<UInt>(0)
+    let secondRan = Atomic<Bool>(false)
+    let sawSecond = Atomic<Bool>(false)
 }

@@ -24,6 +24,10 @@ int indextts_pool_start(int workers, long spin_ns);
 /// < 2 or more than workers + 1, another thread's job in progress, or called from inside a job's body.
 int indextts_pool_run(long chunks, indextts_pool_body body, void *context);
 
+/// CPUs this process may use: online CPUs, fewer when its affinity mask or a cgroup v2 CPU quota
+/// (/sys/fs/cgroup/cpu.max, rounded up) allows fewer. At least 1.
+int indextts_pool_usable_cpus(void);
+
 /// Jobs the pool ran, and jobs in which a worker had to be woken from sleep (for tests and diagnostics).
 unsigned long indextts_pool_jobs(void);
 unsigned long indextts_pool_wakeups(void);
