@@ -271,7 +271,7 @@ public struct ComputeEnvironment: Sendable {
             "blas: OpenBLAS \(blasVersion), core \(blasCore) (\(blasCoreOrigin)), \(blasThreads) threads; our kernels: \(kernelThreads) threads ("
                 + (Parallel.poolWorkers > 0
                     ? "pool of \(Parallel.poolWorkers) worker\(Parallel.poolWorkers == 1 ? "" : "s") polling \(Parallel.poolSpinMicroseconds) µs"
-                    : "libdispatch") + ")",
+                    : kernelThreads > 1 ? "libdispatch" : "on the calling thread") + ")",
             "bf16 products (--precision bf16): " + (ComputePrecision.unsupportedBFloat16Reason.map { "unavailable: " + $0 }
                                                      ?? "native, oneDNN \(ComputePrecision.oneDNNVersion)"),
             "own C kernels: \(KernelSet.supported.rawValue) supported; fp16 GEMV uses \(HalfMatrix.defaultKernels.rawValue) "

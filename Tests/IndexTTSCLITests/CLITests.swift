@@ -242,6 +242,27 @@ extension CLITests {
         }
     }
 
+    /// Our kernels use the cores the process may use: under `taskset -c 0` (one allowed CPU on a machine with more)
+    /// `indextts system` reports one kernel thread, and the worker pool stands aside.
+    @Test func kernelThreadsFollowTheAffinityMask() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset"), ProcessInfo.processInfo.activeProcessorCount > 1
+        else { return }
+        var environment = ProcessInfo.processInfo.environment
+        environment["INDEXTTS_THREADS"] = nil
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        process.arguments = ["-c", "0", try Self.binary().path, "system"]
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(stdout.contains("our kernels: 1 threads (on the calling thread)"), "\(stdout)")
+    }
+
     /// The release binary is compiled for Haswell-class CPUs; on an older one it must explain and exit, not die of
     /// SIGILL. Run under QEMU's user-mode emulation of a Nehalem CPU (Debian's qemu-user, which scripts/test.sh
     /// installs); debug builds are not compiled for Haswell and have no such check.

@@ -20,6 +20,13 @@ struct ParallelPoolTests {
         return Array(UnsafeBufferPointer(start: counts, count: count))
     }
 
+    @Test func usableCoresAreThoseTheProcessMayUse() {
+        let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #expect(Parallel.usableCores >= 1 && Parallel.usableCores <= max(online, 1))
+        #expect(Parallel.usableCores <= ProcessInfo.processInfo.activeProcessorCount || online < 1)
+        if getenv("INDEXTTS_THREADS") == nil { #expect(Parallel.workerCount == Parallel.usableCores) }
+    }
+
     @Test func everyIndexRunsOnceOverManyLoops() {
         let before = Parallel.poolCounters.jobs
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
