@@ -21,11 +21,18 @@ struct CLITests {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "indextts next to \(CommandLine.arguments[0])"])
     }
 
-    /// Runs `indextts arguments`; `environment` changes the inherited environment (nil removes a variable).
-    func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> Result {
+    /// Runs `indextts arguments`, or `launcher[0] launcher[1…] indextts arguments` (taskset, QEMU); `environment`
+    /// changes the inherited environment (nil removes a variable).
+    func run(_ arguments: [String], environment: [String: String?] = [:], launcher: [String] = []) throws -> Result {
         let process = Process()
-        process.executableURL = try Self.binary()
-        process.arguments = arguments
+        let binary = try Self.binary()
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         if !environment.isEmpty {
             var merged = ProcessInfo.processInfo.environment
             for (name, value) in environment { merged[name] = value }
@@ -247,20 +254,9 @@ extension CLITests {
     @Test func kernelThreadsFollowTheAffinityMask() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset"), ProcessInfo.processInfo.activeProcessorCount > 1
         else { return }
-        var environment = ProcessInfo.processInfo.environment
-        environment["INDEXTTS_THREADS"] = nil
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-c", "0", try Self.binary().path, "system"]
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(stdout.contains("our kernels: 1 threads (on the calling thread)"), "\(stdout)")
+        let result = try run(["system"], environment: ["INDEXTTS_THREADS": nil], launcher: ["/usr/bin/taskset", "-c", "0"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("our kernels: 1 threads (on the calling thread)"), "\(result.stdout)")
     }
 
     /// The release binary is compiled for Haswell-class CPUs; on an older one it must explain and exit, not die of
@@ -275,18 +271,10 @@ extension CLITests {
             Issue.record("qemu-user is not installed (scripts/test.sh installs it)")
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: qemu)
-        process.arguments = ["-cpu", "Nehalem", binary, "system"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(stderr.contains("this build needs an x86-64 CPU with AVX2, FMA and F16C") && stderr.contains("lacks: avx avx2 fma"),
-                "\(stderr)")
+        let result = try run(["system"], launcher: [qemu, "-cpu", "Nehalem"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("this build needs an x86-64 CPU with AVX2, FMA and F16C")
+                && result.stderr.contains("lacks: avx avx2 fma"), "\(result.stderr)")
         #endif
     }
 }
