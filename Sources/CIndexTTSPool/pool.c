@@ -1,11 +1,11 @@
 // The compute core's worker pool (indextts_pool.h). A job is published by storing a new generation in `ticket`
 // (generation << 32 | index of the next unclaimed chunk); the caller and the workers claim chunks by incrementing
 // its low half with a compare-and-swap that also checks the generation, so that a worker that saw an old job can
-// never run a chunk of a newer one. `done` counts finished chunks; the caller returns when it reaches the count.
+// never run a chunk of a newer one. `job_done` counts finished chunks; the caller returns when it reaches the count.
 // Workers poll `ticket` for `spin_limit_ns` after a job (a few microseconds of pause loops, then sched_yield between
-// looks), then sleep on the futex word `wake_word`; the caller
-// bumps and wakes it only when some worker counts itself in `sleepers` (sequentially consistent store-then-load on
-// both sides, so that either the caller sees the sleeper or the sleeper sees the new job).
+// looks), then sleep on the futex word `wake_word`; the caller bumps and wakes it only when some worker counts itself
+// in `sleepers` (sequentially consistent store-then-load on both sides, so that either the caller sees the sleeper or
+// the sleeper sees the new job).
 #define _GNU_SOURCE
 #include "indextts_pool.h"
 

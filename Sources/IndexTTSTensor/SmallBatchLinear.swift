@@ -12,28 +12,25 @@ enum SmallBatchLinear {
     static let defaultKernels: KernelSet = KernelSet.forced ?? Swift.min(.avx2, KernelSet.supported)
 
     /// `y[r, :] += x[r, :]·W` for a row-major `[k, n]` W (Hugging Face `Conv1D` layout), `rows` rows of x `[rows, k]`
-    /// and y `[rows, n]`. Each core owns a range of output columns; the C kernels (`indextts_f32_rows_inout_*`, up to
-    /// four rows per pass over the weights) read W eight rows at a time, the portable Swift loop four.
+    /// and y `[rows, n]`. Each core owns a range of output columns. Up to four rows run through the C kernels
+    /// (`indextts_f32_rows_inout_*`, W read eight rows at a time), more through the portable Swift loop (W read four
+    /// rows at a time, once for all rows): two passes of the C kernels over the weights for 6 rows took 31–35 ms for
+    /// 24 [1280, 5120] matrices against the loop's 29–33 ms (`bench ops`, Zen 4; docs/BENCHMARKS.md round 7).
+    static let kernelRows = 4
     static func inOut(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
                       y: UnsafeMutablePointer<Float>, kernels requested: KernelSet? = nil) {
         let kernels = min(requested ?? defaultKernels, KernelSet.supported)
         let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
-        if kernels != .swift {
+        if kernels != .swift && rows <= kernelRows {
             let wide = kernels == .avx512
-            // Whole 16-column groups per core (the kernels' vectors), the rows in passes of up to four.
+            // Whole 16-column groups per core (the kernels' vectors).
             let groups = (n + 15) / 16
             Parallel.forEachChunk(count: groups, minimumChunk: 16) { range in
                 let c0 = range.lowerBound * 16, c1 = min(n, range.upperBound * 16)
-                var first = 0
-                while first < rows {
-                    let count = min(4, rows - first)
-                    let xp = xs.value + first * k, yp = ys.value + first * n
-                    if wide {
-                        indextts_f32_rows_inout_avx512(w.value, k, n, c0, c1, xp, count, yp)
-                    } else {
-                        indextts_f32_rows_inout_avx2(w.value, k, n, c0, c1, xp, count, yp)
-                    }
-                    first += count
+                if wide {
+                    indextts_f32_rows_inout_avx512(w.value, k, n, c0, c1, xs.value, rows, ys.value)
+                } else {
+                    indextts_f32_rows_inout_avx2(w.value, k, n, c0, c1, xs.value, rows, ys.value)
                 }
             }
             return

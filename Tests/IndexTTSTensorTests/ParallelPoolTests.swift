@@ -7,7 +7,8 @@ import Testing
 
 /// The worker pool behind `Parallel.forEachChunk` (CIndexTTSPool): every index runs exactly once whichever way a loop
 /// runs — on the pool, through libdispatch when the pool refuses it (nested loops, several callers at once), or
-/// after the workers have gone to sleep.
+/// after the workers have gone to sleep. Serialized: its tests would otherwise hold the pool against each other.
+@Suite(.serialized)
 struct ParallelPoolTests {
     /// Runs `forEachChunk` over `count` indices and returns how often each index was visited.
     private static func visits(count: Int, minimumChunk: Int) -> [Int] {
@@ -124,10 +125,13 @@ struct ParallelPoolTests {
         for pause in [0, Parallel.poolSpinMicroseconds + 20_000] {
             let flags = ChunkThreads()
             var status: Int32 = -1
-            for _ in 0..<500 {  // the pool may be held by a test running beside this one: try again
+            let start = DispatchTime.now().uptimeNanoseconds
+            // The pool may be held by another suite's loops running beside this one: try again for up to a minute.
+            while DispatchTime.now().uptimeNanoseconds - start < 60_000_000_000 {
                 if pause > 0 { usleep(UInt32(pause)) } else { Parallel.forEachChunk(count: 64, minimumChunk: 1) { _ in } }
                 status = indextts_pool_run(2, body, Unmanaged.passUnretained(flags).toOpaque())
                 if status == 0 { break }
+                usleep(200)
             }
             try #require(status == 0, "the pool stayed busy")
             let sawSecond = flags.sawSecond.load(ordering: .sequentiallyConsistent)

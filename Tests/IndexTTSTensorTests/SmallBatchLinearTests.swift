@@ -4,7 +4,7 @@ import Testing
 
 /// Products of a few rows (decoding beams) with fp32 weights in Conv1D layout ([in, out]): every kernel set this CPU
 /// runs (the portable Swift loop, the AVX2 and AVX-512 C kernels) adds x·W to what y holds, within fp32 summation
-/// slack (1e-5 of Σ|w||x|) of a Double sum, for 1–8 rows (passes of four in the C kernels), widths with and without
+/// slack (1e-5 of Σ|w||x|) of a Double sum, for 1–8 rows (five and more on the Swift loop whatever the set), widths with and without
 /// a vector tail, input lengths that are not a multiple of the kernels' eight weight rows, and outputs wide enough
 /// to be split between cores (each core's columns start inside the matrix).
 struct SmallBatchLinearTests {

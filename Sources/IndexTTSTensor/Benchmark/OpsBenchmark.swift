@@ -98,23 +98,27 @@ public enum OpsBenchmark {
                         + (set == (tiles ? HalfMatrix.tileKernels : HalfMatrix.defaultKernels) ? " (in use)" : "")))
             }
         }
-        // fp32 weights in the GPT's Conv1D layout ([in, out] = [width, 4·width]), 3 rows (beams): SmallBatchLinear.
-        let beams = random([3, n], seed: 8)
-        let output = UnsafeMutablePointer<Float>.allocate(capacity: 3 * wide)
+        // fp32 weights in the GPT's Conv1D layout ([in, out] = [width, 4·width]), 3 rows (one request's beams: every
+        // kernel set) and 6 (two requests decoding together: the portable loop, which takes more than 4 rows on every
+        // set): SmallBatchLinear.
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: 6 * wide)
         defer { output.deallocate() }
-        output.initialize(repeating: 0, count: 3 * wide)
-        for set in KernelSet.allCases.reversed() where set <= KernelSet.supported {
-            let rowsSweep = bestTime(options.repetitions) {
-                for w in layers {
-                    SmallBatchLinear.inOut(weight: w.basePointer, k: n, n: wide, x: beams.basePointer, rows: 3,
-                                           y: output, kernels: set)
+        output.initialize(repeating: 0, count: 6 * wide)
+        for rows in [3, 6] {
+            let beams = random([rows, n], seed: 8)
+            for set in KernelSet.allCases.reversed() where set <= KernelSet.supported && (rows <= SmallBatchLinear.kernelRows || set == .swift) {
+                let rowsSweep = bestTime(options.repetitions) {
+                    for w in layers {
+                        SmallBatchLinear.inOut(weight: w.basePointer, k: n, n: wide, x: beams.basePointer, rows: rows,
+                                               y: output, kernels: set)
+                    }
                 }
+                results.append(Measurement(
+                    name: "gemv sweep, fp32 [in,out] weights, \(rows) rows, \(set.rawValue) kernels", seconds: rowsSweep,
+                    rate: bytes * Double(options.layers) / rowsSweep / 1e9, unit: "GB/s",
+                    detail: "\(String(format1: bytes * Double(options.layers) / 1e6)) MB of weights per sweep"
+                        + (set == (rows <= SmallBatchLinear.kernelRows ? SmallBatchLinear.defaultKernels : .swift) ? " (in use)" : "")))
             }
-            results.append(Measurement(
-                name: "gemv sweep, fp32 [in,out] weights, 3 rows, \(set.rawValue) kernels", seconds: rowsSweep,
-                rate: bytes * Double(options.layers) / rowsSweep / 1e9, unit: "GB/s",
-                detail: "\(String(format1: bytes * Double(options.layers) / 1e6)) MB of weights per sweep"
-                    + (set == SmallBatchLinear.defaultKernels ? " (in use)" : "")))
         }
         results.append(Measurement(
             name: "gemv sweep over \(options.layers) matrices \(n)x\(wide)", seconds: sweep,
