@@ -19,21 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_rows.h"
 #include "bf16_math.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
 enum { TILE_ROWS = 6, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
-
-static long round_up(long n, long m) { return (n + m - 1) / m * m; }
-
-enum { PREFETCH_ROWS = 8 };
-
-// Every cache line of a row of n floats into L1.
-INLINE void prefetch_row(const float *row, long n) {
-    for (long i = 0; i < n; i += 16) _mm_prefetch((const char *)(row + i), _MM_HINT_T0);
-    _mm_prefetch((const char *)(row + n - 1), _MM_HINT_T0);
-}
 
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim) {
     long pairs = (dim + 1) / 2;
@@ -51,33 +42,6 @@ INLINE BF16K void row_to_bf16(const float *src, uint16_t *dst, long n, long padd
         _mm256_mask_storeu_epi16(dst + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + i)));
     }
     for (long j = n; j < padded; j++) dst[j] = 0;
-}
-
-// The rotary embedding on interleaved pairs (gpt-fast): pair i of the first `rotary_pairs` becomes
-// (x₀·cos − x₁·sin, x₁·cos + x₀·sin) with cos, sin = `cs[i]`, `sn[i]`; the same products and sums, in the same order,
-// as RotaryEmbedding.apply (x₀·cos + x₁·(−sin) is x₀·cos − x₁·sin exactly). `rotated` receives the row (n values).
-INLINE BF16K const float *rotate_row(const float *src, const float *cs, const float *sn, long rotary_pairs, long n,
-                                     float *rotated) {
-    if (!cs || rotary_pairs <= 0) return src;
-    const __m512i duplicate = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
-    long p = 0;
-    for (; p + 8 <= rotary_pairs; p += 8) {
-        __m512 x = _mm512_loadu_ps(src + 2 * p);
-        __m512 c = _mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_loadu_ps(cs + p)));
-        __m512i sBits = _mm512_castps_si512(_mm512_permutexvar_ps(duplicate, _mm512_castps256_ps512(_mm256_loadu_ps(sn + p))));
-        __m512 s = _mm512_castsi512_ps(_mm512_mask_xor_epi32(sBits, (__mmask16)0x5555, sBits, sign));  // −sin on even lanes
-        __m512 swapped = _mm512_permute_ps(x, 0xB1);  // x₁, x₀ in each pair
-        _mm512_storeu_ps(rotated + 2 * p, _mm512_add_ps(_mm512_mul_ps(x, c), _mm512_mul_ps(swapped, s)));
-    }
-    for (; p < rotary_pairs; p++) {
-        const float x0 = src[2 * p], x1 = src[2 * p + 1];
-        const float a = x0 * cs[p], b = x1 * sn[p], c = x1 * cs[p], d = x0 * sn[p];
-        rotated[2 * p] = a - b;
-        rotated[2 * p + 1] = c + d;
-    }
-    for (long j = 2 * rotary_pairs; j < n; j++) rotated[j] = src[j];
-    return rotated;
 }
 
 BF16K int indextts_attention_bf16_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,

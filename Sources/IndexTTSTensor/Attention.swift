@@ -52,8 +52,10 @@ extension Tensor {
                                                  rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
                                                  keyPositions: [Int]? = nil) throws -> Tensor {
         try scaledDotProductAttention(query: query, key: key, value: value, mask: mask, scale: scale,
-                                      precision: precision, attentionKernel: bfloat16AttentionKernel, rotary: rotary,
-                                      queryPositions: queryPositions, keyPositions: keyPositions)
+                                      precision: precision,
+                                      attentionKernel: precision == .bfloat16 ? bfloat16AttentionKernel
+                                                                              : float32AttentionKernel,
+                                      rotary: rotary, queryPositions: queryPositions, keyPositions: keyPositions)
     }
 
     /// Whether bfloat16 attention of several queries without an additive mask runs on the AVX512-BF16 kernel
@@ -61,9 +63,15 @@ extension Tensor {
     /// rather than on oneDNN's products around our softmax rows: where ``RowKernels/bfloat16RowKernels``.
     static let bfloat16AttentionKernel = RowKernels.bfloat16RowKernels
 
-    /// ``scaledDotProductAttention(query:key:value:mask:scale:precision:)`` with the choice of the bfloat16
-    /// attention kernel made by the caller (tests compare both paths on one machine; the kernel still needs
-    /// AVX512-BF16).
+    /// Whether fp32 attention of several queries without an additive mask runs on the AVX-512 kernel
+    /// (`indextts_attention_f32_*`: both products and the softmax per tile of 6 query rows, in registers and L1/L2)
+    /// rather than on OpenBLAS products around softmax passes over the whole score matrix: where the attention
+    /// softmax runs on AVX-512 (``RowKernels/softmaxKernels``; `INDEXTTS_KERNELS=avx2` or `swift` keeps the BLAS path).
+    static let float32AttentionKernel = RowKernels.softmaxKernels == .avx512
+
+    /// ``scaledDotProductAttention(query:key:value:mask:scale:precision:)`` with the choice of the fused attention
+    /// kernel of `precision` made by the caller (tests compare both paths on one machine; the bfloat16 kernel still
+    /// needs AVX512-BF16, the fp32 one AVX-512).
     static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask,
                                           scale: Float?, precision: ComputePrecision, attentionKernel: Bool,
                                           rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
@@ -88,10 +96,11 @@ extension Tensor {
                 operation: "attention",
                 message: "\(queryPositions.count) query and \(keyPositions.count) key positions for \(lq) queries and \(lk) keys (rotary \(rotary.dimensions))")
         }
-        if attentionKernel, precision == .bfloat16, additive == nil,
+        if attentionKernel, additive == nil,
            case .tensor(let out)? = try kernelAttention(query: query, key: key, value: value, mask: mask, scale: s,
-                                                        rotary: rotary, queryPositions: queryPositions,
-                                                        keyPositions: keyPositions, bfloat16Output: false) {
+                                                        precision: precision, rotary: rotary,
+                                                        queryPositions: queryPositions, keyPositions: keyPositions,
+                                                        bfloat16Output: false) {
             return out
         }
         if let rotary {
@@ -266,7 +275,8 @@ extension Tensor {
         guard queryPositions.count == lq, keyPositions.count == lk,
               case .rows(let rows)? = try kernelAttention(
                 query: query, key: key, value: value, mask: mask, scale: scale ?? 1 / Float(query.shape[3]).squareRoot(),
-                rotary: rotary, queryPositions: queryPositions, keyPositions: keyPositions, bfloat16Output: true) else {
+                precision: .bfloat16, rotary: rotary, queryPositions: queryPositions, keyPositions: keyPositions,
+                bfloat16Output: true) else {
             return nil
         }
         return rows
@@ -279,15 +289,18 @@ extension Tensor {
         case rows(BFloat16Rows)
     }
 
-    /// The AVX512-BF16 kernel where it applies (shapes checked by the caller; no additive mask): several queries, a
-    /// positive scale, unit stride on the feature axes, a rotary embedding it can fuse (interleaved pairs within the
-    /// head) or none. nil otherwise.
+    /// The fused kernel of `precision` where it applies (shapes checked by the caller; no additive mask): the
+    /// AVX512-BF16 kernel in bfloat16, the AVX-512 one in fp32 (fp32 output only); several queries, a positive scale,
+    /// unit stride on the feature axes, a rotary embedding it can fuse (interleaved pairs within the head) or none.
+    /// nil otherwise.
     static func kernelAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, scale s: Float,
-                                rotary: RotaryEmbedding?, queryPositions: [Int], keyPositions: [Int],
-                                bfloat16Output: Bool) throws -> KernelAttentionOutput? {
+                                precision: ComputePrecision, rotary: RotaryEmbedding?, queryPositions: [Int],
+                                keyPositions: [Int], bfloat16Output: Bool) throws -> KernelAttentionOutput? {
         let (batch, heads, lq, dim) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
         let lk = key.shape[2], dv = value.shape[3]
-        guard RowKernels.bfloat16RowKernels, lq > 1, s > 0, query.strides[3] == 1, key.strides[3] == 1,
+        let available = precision == .bfloat16 ? RowKernels.bfloat16RowKernels
+                                               : !bfloat16Output && RowKernels.softmaxKernels == .avx512
+        guard available, lq > 1, s > 0, query.strides[3] == 1, key.strides[3] == 1,
               value.strides[3] == 1 else { return nil }
         // The rotation fused into the kernel: interleaved pairs only, all of them within the head.
         let fusedRotary = rotary.flatMap { r in
@@ -296,29 +309,34 @@ extension Tensor {
         guard fusedRotary != nil || rotary == nil else { return nil }
         let tables = fusedRotary.map { ($0.table(positions: queryPositions), $0.table(positions: keyPositions)) }
         return try withExtendedLifetime(tables) {
-            try kernelBFloat16Attention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
-                                        keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask,
-                                        rotary: tables.map { ($0.0, $0.1, fusedRotary!.dimensions / 2) },
-                                        bfloat16Output: bfloat16Output)
+            try kernelPairAttention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
+                                    keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask,
+                                    rotary: tables.map { ($0.0, $0.1, fusedRotary!.dimensions / 2) },
+                                    bfloat16: precision == .bfloat16, bfloat16Output: bfloat16Output)
         }
     }
 
-    /// The AVX512-BF16 attention kernel (`indextts_attention_bf16_pack` / `_rows`, attention_bf16.c) over every
-    /// (batch, head) pair: keys and values of each pair rounded and packed once (all pairs in parallel), then the
-    /// query rows in tiles; the cores take whole pairs, or parts of the query rows where there are fewer pairs than
-    /// cores. Queries, keys and values are read where they lie (row strides of the fused projection or a KV cache;
-    /// the feature axis must be dense). Written as `[batch, Lq, heads, dv]` and returned as the `[batch, heads, Lq,
-    /// dv]` view, like ``headParallelBFloat16Attention``. nil when the kernel refuses the sizes or memory runs out
-    /// (the caller then takes the oneDNN path).
-    private static func kernelBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
-                                                queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
-                                                scale s: Float, mask: AttentionMask,
-                                                rotary: (queries: RotaryTable, keys: RotaryTable, pairs: Int)?,
-                                                bfloat16Output: Bool) throws -> KernelAttentionOutput? {
+    /// The AVX512-BF16 attention kernel (`indextts_attention_bf16_pack` / `_rows`, attention_bf16.c), or with
+    /// `bfloat16` false the fp32 one (`indextts_attention_f32_*`, attention_f32.c), over every (batch, head) pair:
+    /// keys and values of each pair (rounded and) packed once (all pairs in parallel), then the query rows in tiles;
+    /// the cores take whole pairs, or parts of the query rows where there are fewer pairs than cores. Queries, keys
+    /// and values are read where they lie (row strides of the fused projection or a KV cache; the feature axis must
+    /// be dense). Written as `[batch, Lq, heads, dv]` and returned as the `[batch, heads, Lq, dv]` view, like
+    /// ``headParallelBFloat16Attention``. nil when the kernel refuses the sizes or memory runs out (the caller then
+    /// takes the oneDNN or OpenBLAS path).
+    private static func kernelPairAttention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
+                                            queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
+                                            scale s: Float, mask: AttentionMask,
+                                            rotary: (queries: RotaryTable, keys: RotaryTable, pairs: Int)?,
+                                            bfloat16: Bool, bfloat16Output: Bool) throws -> KernelAttentionOutput? {
         let pairs = batch * heads
-        let packedCount = indextts_attention_bf16_packed_count(lk, dim, dv)
-        guard pairs > 0, packedCount >= 0 else { return nil }
-        let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: max(pairs * packedCount, 1))
+        let packedCount = bfloat16 ? indextts_attention_bf16_packed_count(lk, dim, dv)
+                                   : indextts_attention_f32_packed_count(lk, dim, dv)
+        guard pairs > 0, packedCount >= 0, bfloat16 || !bfloat16Output else { return nil }
+        // bfloat16 bits or floats, `packedCount` of them per pair.
+        let elementBytes = bfloat16 ? MemoryLayout<UInt16>.stride : MemoryLayout<Float>.stride
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: max(pairs * packedCount * elementBytes, 1),
+                                                      alignment: 64)
         defer { packed.deallocate() }
         // Parts of the query rows per pair: enough work items for every core (multiples of the 6-row tile).
         let parts = pairs >= Parallel.workerCount ? 1 : min((Parallel.workerCount + pairs - 1) / pairs, max(1, lq / 6))
@@ -332,11 +350,17 @@ extension Tensor {
                 Parallel.forEachChunk(count: pairs, minimumChunk: 1) { range in
                     for pair in range {
                         let b = pair / heads, h = pair % heads
-                        status[pair] = indextts_attention_bf16_pack(
-                            k.basePointer + b * k.strides[0] + h * k.strides[1], k.strides[2],
-                            v.basePointer + b * v.strides[0] + h * v.strides[1], v.strides[2], lk, dim, dv,
-                            rotary?.keys.cosines.baseAddress, rotary?.keys.sines.baseAddress, rotary?.pairs ?? 0,
-                            packed + pair * packedCount)
+                        let (kp, vp) = (k.basePointer + b * k.strides[0] + h * k.strides[1],
+                                        v.basePointer + b * v.strides[0] + h * v.strides[1])
+                        let (cosines, sines) = (rotary?.keys.cosines.baseAddress, rotary?.keys.sines.baseAddress)
+                        let target = packed + pair * packedCount * elementBytes
+                        status[pair] = bfloat16
+                            ? indextts_attention_bf16_pack(kp, k.strides[2], vp, v.strides[2], lk, dim, dv, cosines,
+                                                           sines, rotary?.pairs ?? 0,
+                                                           target.assumingMemoryBound(to: UInt16.self))
+                            : indextts_attention_f32_pack(kp, k.strides[2], vp, v.strides[2], lk, dim, dv, cosines,
+                                                          sines, rotary?.pairs ?? 0,
+                                                          target.assumingMemoryBound(to: Float.self))
                     }
                 }
                 Parallel.forEachChunk(count: pairs * parts, minimumChunk: 1) { range in
@@ -345,12 +369,21 @@ extension Tensor {
                         let b = pair / heads, h = pair % heads
                         guard status[pair] == 0, first < lq else { continue }
                         let offset = b * lq * heads * dv + h * dv
-                        status[pairs + item] = indextts_attention_bf16_rows(
-                            q.basePointer + b * q.strides[0] + h * q.strides[1], q.strides[2], first,
-                            min(rowsPerPart, lq - first), lq, packed + pair * packedCount, lk, dim, dv, s,
-                            mask.keyLengths.map { max(0, $0[b]) } ?? -1, mask.isCausal ? 1 : 0, rotary?.queries.cosines.baseAddress,
-                            rotary?.queries.sines.baseAddress, rotary?.pairs ?? 0, o32.map { $0 + offset },
-                            o16.map { $0 + offset }, heads * dv)
+                        let qp = q.basePointer + b * q.strides[0] + h * q.strides[1]
+                        let source = packed + pair * packedCount * elementBytes
+                        let validKeys = mask.keyLengths.map { max(0, $0[b]) } ?? -1
+                        let (cosines, sines) = (rotary?.queries.cosines.baseAddress, rotary?.queries.sines.baseAddress)
+                        let rows = min(rowsPerPart, lq - first)
+                        status[pairs + item] = bfloat16
+                            ? indextts_attention_bf16_rows(qp, q.strides[2], first, rows, lq,
+                                                           source.assumingMemoryBound(to: UInt16.self), lk, dim, dv, s,
+                                                           validKeys, mask.isCausal ? 1 : 0, cosines, sines,
+                                                           rotary?.pairs ?? 0, o32.map { $0 + offset },
+                                                           o16.map { $0 + offset }, heads * dv)
+                            : indextts_attention_f32_rows(qp, q.strides[2], first, rows, lq,
+                                                          source.assumingMemoryBound(to: Float.self), lk, dim, dv, s,
+                                                          validKeys, mask.isCausal ? 1 : 0, cosines, sines,
+                                                          rotary?.pairs ?? 0, o32.map { $0 + offset }, heads * dv)
                     }
                 }
             }

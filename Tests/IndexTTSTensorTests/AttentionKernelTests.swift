@@ -27,9 +27,10 @@ struct AttentionKernelTests {
     /// refused): fails the test when the kernel does not run.
     static func kernel(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask = .none,
                        rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
-                       keyPositions: [Int]? = nil) throws -> Tensor {
+                       keyPositions: [Int]? = nil, precision: ComputePrecision = .bfloat16) throws -> Tensor {
         let result = try Tensor.kernelAttention(query: q, key: k, value: v, mask: mask,
-                                                scale: 1 / Float(q.shape[3]).squareRoot(), rotary: rotary,
+                                                scale: 1 / Float(q.shape[3]).squareRoot(), precision: precision,
+                                                rotary: rotary,
                                                 queryPositions: queryPositions ?? Array(0..<q.shape[2]),
                                                 keyPositions: keyPositions ?? Array(0..<k.shape[2]), bfloat16Output: false)
         guard case .tensor(let out)? = result else {
@@ -45,8 +46,11 @@ struct AttentionKernelTests {
         return Double(Float(bitPattern: bits & 0xffff_0000))
     }
 
-    /// The kernel's arithmetic in Double: `[batch, heads, Lq, dv]`.
-    static func reference(q: Tensor, k: Tensor, v: Tensor, scale: Double, keyLengths: [Int]?, causal: Bool) -> [Double] {
+    /// The kernel's arithmetic in Double: `[batch, heads, Lq, dv]`; with `rounded` false (the fp32 kernel) nothing
+    /// is rounded to bfloat16.
+    static func reference(q: Tensor, k: Tensor, v: Tensor, scale: Double, keyLengths: [Int]?, causal: Bool,
+                          rounded: Bool = true) -> [Double] {
+        func bfloat16(_ x: Float) -> Double { rounded ? Self.bfloat16(x) : Double(x) }
         let (batch, heads, lq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let (lk, dv) = (k.shape[2], v.shape[3])
         let (qs, ks, vs) = (q.contiguous().scalars, k.contiguous().scalars, v.contiguous().scalars)
@@ -62,14 +66,17 @@ struct AttentionKernelTests {
                     for j in 0..<limit {
                         var sum = 0.0
                         for c in 0..<d { sum += bfloat16(qs[qb + i * d + c]) * bfloat16(ks[kb + j * d + c]) }
-                        scores[j] = Double(Float(sum))  // accumulated in fp32 by the kernel
+                        scores[j] = Double(Float(sum))  // accumulated in fp32 by the kernels
                     }
                     let m = scores.max()!
                     let e = scores.map { exp(scale * ($0 - m)) }
                     let total = e.reduce(0, +)
                     for c in 0..<dv {
                         var acc = 0.0
-                        for j in 0..<limit { acc += bfloat16(Float(e[j])) * bfloat16(vs[vb + j * dv + c]) }
+                        for j in 0..<limit {
+                            let p = rounded ? bfloat16(Float(e[j])) : e[j]
+                            acc += p * bfloat16(vs[vb + j * dv + c])
+                        }
                         out[((b * heads + h) * lq + i) * dv + c] = acc / total
                     }
                 }
@@ -79,39 +86,49 @@ struct AttentionKernelTests {
     }
 
     /// (queries, keys, head width, value width, causal, key lengths)
-    @Test(arguments: [
+    static let shapes = [
         (13, 17, 16, 8, false, false), (6, 64, 64, 64, false, false), (37, 130, 64, 64, false, true),
         (50, 33, 17, 20, true, false), (19, 71, 64, 72, true, true), (7, 1, 8, 16, false, false),
         (64, 200, 32, 136, false, false), (1291 / 10, 129, 64, 64, false, false),
-    ])
-    func kernelMatchesDoubleAndOneDNN(queries: Int, keys: Int, dim: Int, valueDim: Int, causal: Bool,
-                                      lengths: Bool) throws {
-        let heads = 3
-        // Queries, keys and values as strided views of one fused projection, as the DiT's `wqkv` leaves them.
+    ]
+
+    /// Queries, keys and values as strided views of one fused projection, as the DiT's `wqkv` leaves them.
+    static func fusedViews(queries: Int, keys: Int, dim: Int, valueDim: Int, heads: Int) throws -> (Tensor, Tensor, Tensor) {
         let width = dim + dim + valueDim + 5
-        let fused = Self.random([2, max(queries, keys), heads, width], seed: UInt64(queries * 1000 + keys))
+        let fused = random([2, max(queries, keys), heads, width], seed: UInt64(queries * 1000 + keys))
         let q = try fused.sliced(axis: 1, range: 0..<queries).sliced(axis: 3, range: 0..<dim).permuted([0, 2, 1, 3])
         let k = try fused.sliced(axis: 1, range: 0..<keys).sliced(axis: 3, range: dim..<(2 * dim)).permuted([0, 2, 1, 3])
         let v = try fused.sliced(axis: 1, range: 0..<keys).sliced(axis: 3, range: (2 * dim)..<(2 * dim + valueDim))
             .permuted([0, 2, 1, 3])
-        let keyLengths = lengths ? [keys, max(1, keys / 3)] : nil
-        let mask = AttentionMask(isCausal: causal, keyLengths: keyLengths)
-        let kernel = try Self.kernel(q, k, v, mask: mask)
-        #expect(kernel.shape == [2, heads, queries, valueDim])
-        let expected = Self.reference(q: q, k: k, v: v, scale: 1 / Double(dim).squareRoot(), keyLengths: keyLengths,
-                                      causal: causal)
-        let actual = kernel.contiguous().scalars
-        let peak = expected.map(abs).max()!
+        return (q, k, v)
+    }
+
+    /// Relative RMS and largest absolute error of `actual` against `expected`, and the largest |expected|.
+    static func errors(_ actual: [Float], _ expected: [Double]) -> (rms: Double, worst: Double, peak: Double) {
         var worst = 0.0, squares = 0.0, norm = 0.0
         for (a, e) in zip(actual, expected) {
             worst = max(worst, abs(Double(a) - e))
             squares += (Double(a) - e) * (Double(a) - e)
             norm += e * e
         }
+        return ((squares / max(norm, .leastNonzeroMagnitude)).squareRoot(), worst, expected.map(abs).max() ?? 0)
+    }
+
+    @Test(arguments: shapes)
+    func kernelMatchesDoubleAndOneDNN(queries: Int, keys: Int, dim: Int, valueDim: Int, causal: Bool,
+                                      lengths: Bool) throws {
+        let heads = 3
+        let (q, k, v) = try Self.fusedViews(queries: queries, keys: keys, dim: dim, valueDim: valueDim, heads: heads)
+        let keyLengths = lengths ? [keys, max(1, keys / 3)] : nil
+        let mask = AttentionMask(isCausal: causal, keyLengths: keyLengths)
+        let kernel = try Self.kernel(q, k, v, mask: mask)
+        #expect(kernel.shape == [2, heads, queries, valueDim])
+        let expected = Self.reference(q: q, k: k, v: v, scale: 1 / Double(dim).squareRoot(), keyLengths: keyLengths,
+                                      causal: causal)
+        let (rms, worst, peak) = Self.errors(kernel.contiguous().scalars, expected)
         // Outputs agree to fp32 accumulation error (≈ 10⁻⁷ relative), except that a probability whose e^x lands
         // within 2.3·10⁻⁷ of a bfloat16 rounding boundary may round the other way (one step of 2⁻⁸ in one term of a
         // row): measured 4·10⁻⁷ … 1.2·10⁻⁵ relative RMS, 10⁻⁴ at worst; bfloat16 against fp32 is ≈ 2·10⁻³.
-        let rms = (squares / max(norm, .leastNonzeroMagnitude)).squareRoot()
         #expect(rms < 1e-4, "\(queries)×\(keys) d \(dim) dv \(valueDim): relative RMS error \(rms)")
         #expect(worst <= peak / 256, "\(queries)×\(keys) d \(dim) dv \(valueDim): max error \(worst) of \(peak)")
         let oneDNN = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: nil,

@@ -1,0 +1,241 @@
+// Attention in fp32 for many queries (the S2M DiT: 1,291 queries and keys, head width 64; the GPT's prefill), one
+// (batch, head) pair at a time, on AVX-512F FMAs. The fp32 sibling of attention_bf16.c; see indextts_kernels.h for
+// the contract.
+//
+// Per pair the keys and values are copied once into the layouts the two products read:
+//   keys   [key block of 16][head channel][16 keys] — one 64-byte row holds channel c of 16 keys, so a broadcast query
+//          channel times it adds one product to 16 scores;
+//   values [key][value channel, padded to 16] — a broadcast probability times a row adds one product to 16 outputs.
+// Then per tile of 6 query rows: S = Q·Kᵀ (6 rows × 64 keys in 24 accumulators per pass), the unnormalised softmax of
+// each row in place (as `indextts_softmax_row_avx512` computes it, each row's maximum taken while the scores leave the
+// registers), O = P·V (6 rows × 64 channels in 24 accumulators), rows divided by their sums. A tile's scores (6 ×
+// keys × 4 bytes: 31 KB at 1,291 keys) stay in L1/L2 between the three steps, keys and values (330 KB each at
+// 1,291 × 64) in L2. Against OpenBLAS products around separate softmax passes over the whole [queries, keys] score
+// matrix (6.7 MB per pair at 1,291²), nothing but the output leaves the cache.
+#include "indextts_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention_rows.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#define K512 AVX512_MATH
+
+enum { TILE_ROWS = 6, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
+
+long indextts_attention_f32_packed_count(long keys, long dim, long value_dim) {
+    if (keys < 0 || dim < 1 || value_dim < 1) return -1;
+    return round_up(keys, 16) * dim + keys * round_up(value_dim, 16);
+}
+
+K512 int indextts_attention_f32_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
+                                     long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
+                                     float *packed) {
+    if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
+    const long blocks = (keys + 15) / 16, valueRow = round_up(value_dim, 16);
+    float *rotated = malloc((size_t)dim * sizeof(float));
+    if (!rotated) return -1;
+    // Keys: channel c of key j goes to lane j % 16 of row c in block j / 16. Rows of a fused projection lie kilobytes
+    // apart (the hardware prefetchers do not follow strides across pages), so the rows a few keys ahead are
+    // prefetched.
+    for (long j = 0; j < blocks * 16; j++) {
+        float *dst = packed + (j / 16) * dim * 16 + j % 16;
+        if (j + PREFETCH_ROWS < keys) prefetch_row(k + (j + PREFETCH_ROWS) * k_ld, dim);
+        if (j < keys) {
+            const float *row = rotate_row(k + j * k_ld, k_cos ? k_cos + j * rotary_pairs : NULL,
+                                          k_sin ? k_sin + j * rotary_pairs : NULL, rotary_pairs, dim, rotated);
+            for (long c = 0; c < dim; c++) dst[c * 16] = row[c];
+        } else {
+            for (long c = 0; c < dim; c++) dst[c * 16] = 0;
+        }
+    }
+    // Values: dense rows, zeros up to the padded width.
+    float *vp = packed + blocks * 16 * dim;
+    for (long j = 0; j < keys; j++) {
+        if (j + PREFETCH_ROWS < keys) prefetch_row(v + (j + PREFETCH_ROWS) * v_ld, value_dim);
+        memcpy(vp + j * valueRow, v + j * v_ld, (size_t)value_dim * sizeof(float));
+        for (long c = value_dim; c < valueRow; c++) vp[j * valueRow + c] = 0;
+    }
+    free(rotated);
+    return 0;
+}
+
+// Scores of `rows` query rows (`q_ld` apart) against `blocks` blocks of 16 packed keys, the first of them key `key0`;
+// each row's running maximum over its keys below `limit[r]` is kept in `maxima[r]` (16 lanes).
+INLINE K512 void score_tile(const float *q, long q_ld, const int rows, const float *kp, long dim, const int blocks,
+                            float *s, long s_ld, long key0, const long *limit, __m512 *maxima) {
+    __m512 acc[TILE_ROWS][KEY_BLOCKS];
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_setzero_ps();
+    const long blockStride = dim * 16;
+    for (long c = 0; c < dim; c++) {
+        __m512 keys[KEY_BLOCKS];
+        for (int b = 0; b < blocks; b++) keys[b] = _mm512_loadu_ps(kp + b * blockStride + c * 16);
+        for (int r = 0; r < rows; r++) {
+            __m512 query = _mm512_set1_ps(q[r * q_ld + c]);
+            for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_fmadd_ps(query, keys[b], acc[r][b]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        __m512 m = maxima[r];
+        for (int b = 0; b < blocks; b++) {
+            _mm512_storeu_ps(s + r * s_ld + b * 16, acc[r][b]);
+            const long left = limit[r] - (key0 + b * 16);
+            if (left >= 16) m = _mm512_max_ps(m, acc[r][b]);
+            else if (left > 0) m = _mm512_mask_max_ps(m, (__mmask16)((1u << left) - 1), m, acc[r][b]);
+        }
+        maxima[r] = m;
+    }
+}
+
+// out[r][0..<columns] = (P[r] · V)[c0 ..< c0 + columns] · inverse[r] for `blocks` blocks of 16 value channels.
+INLINE K512 void value_tile(const float *p, long p_ld, const int rows, const float *vp, long v_row, long keys,
+                            const int blocks, const float *inverse, float *out, long o_ld, long columns) {
+    __m512 acc[TILE_ROWS][VALUE_BLOCKS];
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_setzero_ps();
+    for (long j = 0; j < keys; j++) {
+        __m512 values[VALUE_BLOCKS];
+        for (int b = 0; b < blocks; b++) values[b] = _mm512_loadu_ps(vp + j * v_row + b * 16);
+        for (int r = 0; r < rows; r++) {
+            __m512 weight = _mm512_set1_ps(p[r * p_ld + j]);
+            for (int b = 0; b < blocks; b++) acc[r][b] = _mm512_fmadd_ps(weight, values[b], acc[r][b]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        __m512 f = _mm512_set1_ps(inverse[r]);
+        for (int b = 0; b < blocks; b++) {
+            long left = columns - b * 16;
+            __m512 y = _mm512_mul_ps(acc[r][b], f);
+            if (left >= 16) _mm512_storeu_ps(out + r * o_ld + b * 16, y);
+            else _mm512_mask_storeu_ps(out + r * o_ld + b * 16, (__mmask16)((1u << left) - 1), y);
+        }
+    }
+}
+
+// e^(scale·(x − maximum)) over the first n scores of a row, in place (`indextts_softmax_row_avx512`'s arithmetic),
+// then zeros up to `padded`; returns 1 / Σ.
+INLINE K512 float exponentials(float *row, long n, long padded, float scale, float maximum) {
+    __m512 shift = _mm512_set1_ps(maximum), factor = _mm512_set1_ps(scale);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 e0 = exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + i), shift), factor));
+        __m512 e1 = exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + i + 16), shift), factor));
+        acc0 = _mm512_add_ps(acc0, e0);
+        acc1 = _mm512_add_ps(acc1, e1);
+        _mm512_storeu_ps(row + i, e0);
+        _mm512_storeu_ps(row + i + 16, e1);
+    }
+    for (; i < n; i += 16) {
+        long left = n - i;
+        __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512 e = _mm512_maskz_mov_ps(k, exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + i), shift),
+                                                              factor)));
+        acc0 = _mm512_add_ps(acc0, e);
+        _mm512_storeu_ps(row + i, e);  // zeros past n within the last 16
+    }
+    for (; i < padded; i++) row[i] = 0;
+    return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+#define SCORE_CASE(R, B) \
+    case (R) * 8 + (B): \
+        score_tile(qt, dim, R, kp + kb * dim * 16, dim, B, s + kb * 16, s_ld, kb * 16, limit, maxima); break;
+#define SCORE_ROW(R) SCORE_CASE(R, 1) SCORE_CASE(R, 2) SCORE_CASE(R, 3) SCORE_CASE(R, 4)
+#define VALUE_CASE(R, B) \
+    case (R) * 8 + (B): \
+        value_tile(s, s_ld, R, vp + c0, value_row, most, B, inverse, o + c0, o_ld, value_dim - c0); break;
+#define VALUE_ROW(R) VALUE_CASE(R, 1) VALUE_CASE(R, 2) VALUE_CASE(R, 3) VALUE_CASE(R, 4)
+
+K512 int indextts_attention_f32_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
+                                     const float *packed, long keys, long dim, long value_dim, float scale,
+                                     long valid_keys, int causal, const float *q_cos, const float *q_sin,
+                                     long rotary_pairs, float *out, long o_ld) {
+    if (row_count <= 0) return 0;
+    if (!out || !(scale > 0)) return -1;
+    if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
+    const long blocks = (keys + 15) / 16, value_row = round_up(value_dim, 16);
+    const long s_ld = blocks * 16;
+    const float *kp = packed, *vp = packed + blocks * 16 * dim;
+    const long usable = valid_keys < 0 || valid_keys > keys ? keys : valid_keys;
+    // A tile's scores, then its query rows (rotated where asked; dense, `dim` apart).
+    float *s = malloc((size_t)(TILE_ROWS * s_ld + TILE_ROWS * dim) * sizeof(float));
+    if (!s) return -1;
+    float *qt = s + TILE_ROWS * s_ld;
+    for (long i0 = first_row; i0 < first_row + row_count; i0 += TILE_ROWS) {
+        const int n = (int)(first_row + row_count - i0 < TILE_ROWS ? first_row + row_count - i0 : TILE_ROWS);
+        long limit[TILE_ROWS], most = 0;
+        for (int r = 0; r < n; r++) {
+            long l = usable;
+            if (causal) {
+                long c = i0 + r + keys - queries + 1;  // query i sees keys 0 ... i + keys − queries
+                l = c < 0 ? 0 : (c < l ? c : l);
+            }
+            limit[r] = l;
+            if (l > most) most = l;
+        }
+        for (int r = 0; r < TILE_ROWS && i0 + TILE_ROWS + r < first_row + row_count; r++) {
+            prefetch_row(q + (i0 + TILE_ROWS + r) * q_ld, dim);
+        }
+        float *o = out + i0 * o_ld;
+        if (most == 0) {
+            for (int r = 0; r < n; r++) memset(o + r * o_ld, 0, (size_t)value_dim * sizeof(float));
+            continue;
+        }
+        for (int r = 0; r < n; r++) {
+            const long i = i0 + r;
+            const float *row = rotate_row(q + i * q_ld, q_cos ? q_cos + i * rotary_pairs : NULL,
+                                          q_sin ? q_sin + i * rotary_pairs : NULL, rotary_pairs, dim, qt + r * dim);
+            if (row != qt + r * dim) memcpy(qt + r * dim, row, (size_t)dim * sizeof(float));
+        }
+        const long used_blocks = (most + 15) / 16;
+        __m512 maxima[TILE_ROWS];
+        for (int r = 0; r < TILE_ROWS; r++) maxima[r] = _mm512_set1_ps(-INFINITY);
+        for (long kb = 0; kb < used_blocks; kb += KEY_BLOCKS) {
+            const int nb = (int)(used_blocks - kb < KEY_BLOCKS ? used_blocks - kb : KEY_BLOCKS);
+            switch (n * 8 + nb) {
+                SCORE_ROW(1) SCORE_ROW(2) SCORE_ROW(3) SCORE_ROW(4) SCORE_ROW(5) SCORE_ROW(6)
+                default: break;
+            }
+        }
+        float inverse[TILE_ROWS];
+        for (int r = 0; r < n; r++) {
+            float *row = s + r * s_ld;
+            // The maximum came with the scores; a row whose maximum is −∞ (inputs that are not finite) weighs
+            // nothing, as in indextts_softmax_row_avx512.
+            const float maximum = limit[r] > 0 ? _mm512_reduce_max_ps(maxima[r]) : -INFINITY;
+            if (maximum == -INFINITY) {
+                memset(row, 0, (size_t)most * sizeof(float));
+                inverse[r] = 0;
+            } else {
+                inverse[r] = exponentials(row, limit[r], most, scale, maximum);
+            }
+        }
+        for (long c0 = 0; c0 < value_dim; c0 += 16 * VALUE_BLOCKS) {
+            const long left = (value_dim - c0 + 15) / 16;
+            const int nb = (int)(left < VALUE_BLOCKS ? left : VALUE_BLOCKS);
+            switch (n * 8 + nb) {
+                VALUE_ROW(1) VALUE_ROW(2) VALUE_ROW(3) VALUE_ROW(4) VALUE_ROW(5) VALUE_ROW(6)
+                default: break;
+            }
+        }
+    }
+    free(s);
+    return 0;
+}
+
+#else
+long indextts_attention_f32_packed_count(long keys, long dim, long value_dim) { return -1; }
+int indextts_attention_f32_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
+                                long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
+                                float *packed) { return -1; }
+int indextts_attention_f32_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
+                                const float *packed, long keys, long dim, long value_dim, float scale, long valid_keys,
+                                int causal, const float *q_cos, const float *q_sin, long rotary_pairs, float *out,
+                                long o_ld) { return -1; }
+#endif
