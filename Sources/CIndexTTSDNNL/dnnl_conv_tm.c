@@ -85,6 +85,7 @@ int indextts_dnnl_tm_conv_run(const indextts_dnnl_tm_conv *c, long batch, long i
     long out_time = indextts_dnnl_tm_conv_out_time(c, in_time);
     if (!c || !src || !dst || batch <= 0 || out_time <= 0) return (int)dnnl_invalid_arguments;
     const long ic = c->prim.in_ch, oc = c->prim.out_ch, tile = c->prim.rows, rows_in = tile + span_of(c) - 1;
+    indextts_dnnl_configure_thread();
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
     indextts_tm_prim_mem mem = {0};

@@ -37,11 +37,28 @@ int indextts_dnnl_version(int *major, int *minor, int *patch) {
     return 0;
 }
 
-void indextts_dnnl_set_threads(int threads) {
+// The thread count set by indextts_dnnl_set_threads, applied once on every other thread that runs a product (OpenMP's
+// `nthreads` is a per-thread setting: a thread that never set it would take OpenMP's default, every core) unless that
+// thread chose its own.
+static _Atomic int default_threads = 0;
+static __thread int thread_configured = 0;
+
+void indextts_dnnl_configure_thread(void) {
+    if (thread_configured) return;
+    thread_configured = 1;
+    int threads = default_threads;
     if (threads > 0) omp_set_num_threads(threads);
 }
 
+void indextts_dnnl_set_threads(int threads) {
+    if (threads <= 0) return;
+    default_threads = threads;
+    thread_configured = 1;
+    omp_set_num_threads(threads);
+}
+
 int indextts_dnnl_swap_threads(int threads) {
+    indextts_dnnl_configure_thread();
     int previous = omp_get_max_threads();
     if (threads > 0) omp_set_num_threads(threads);
     return previous;
@@ -89,7 +106,7 @@ static dnnl_status_t to_bf16(dnnl_stream_t stream, const dnnl_memory_desc_t *src
 }
 
 
-// C = A·B + beta·C for described operands (A already bfloat16 or rounded by the caller; B bfloat16, plain or packed).
+// C = A·B + beta·C for described operands (bfloat16 A and B, plain or packed, or both fp32).
 static dnnl_status_t run_matmul(dnnl_stream_t stream, const dnnl_memory_desc_t *a_md, const void *a,
                                 const dnnl_memory_desc_t *b_md, const void *b, const dnnl_memory_desc_t *c_md, float *c,
                                 float beta) {
@@ -136,6 +153,7 @@ int indextts_dnnl_matmul(long m, long n, long k,
                          float *c, long ldc, float beta) {
     if (!indextts_dnnl_available()) return -1;
     if (m <= 0 || n <= 0 || k <= 0) return (int)dnnl_invalid_arguments;
+    indextts_dnnl_configure_thread();
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
     void *sa = NULL, *sb = NULL;
@@ -153,6 +171,24 @@ done:
     if (stream) dnnl_stream_destroy(stream);
     free(sa);
     free(sb);
+    return status == dnnl_success ? 0 : (int)status;
+}
+
+int indextts_dnnl_sgemm(long m, long n, long k, const float *a, int trans_a, long lda, const float *b, int trans_b,
+                        long ldb, float *c, long ldc, float beta) {
+    if (!indextts_dnnl_available()) return -1;
+    if (m <= 0 || n <= 0 || k <= 0) return (int)dnnl_invalid_arguments;
+    indextts_dnnl_configure_thread();
+    dnnl_status_t status = dnnl_success;
+    dnnl_stream_t stream = NULL;
+    dnnl_memory_desc_t a_md, b_md, c_md;
+    TRY(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+    TRY(describe(&a_md, m, k, trans_a, lda, 0));
+    TRY(describe(&b_md, k, n, trans_b, ldb, 0));
+    TRY(describe(&c_md, m, n, 0, ldc, 0));
+    TRY(run_matmul(stream, &a_md, a, &b_md, b, &c_md, c, beta));
+done:
+    if (stream) dnnl_stream_destroy(stream);
     return status == dnnl_success ? 0 : (int)status;
 }
 
@@ -208,6 +244,7 @@ int indextts_dnnl_matmul_packed(long m, const void *a, int a_bf16, long lda, con
                                 long ldc, float beta) {
     if (!indextts_dnnl_available() || !b) return -1;
     if (m <= 0) return (int)dnnl_invalid_arguments;
+    indextts_dnnl_configure_thread();
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
     void *sa = NULL;
@@ -250,6 +287,7 @@ int indextts_dnnl_conv1d(long batch, long in_channels, long in_time, long out_ch
     long span = dilation * (kernel - 1) + 1;
     if (in_time < span) return (int)dnnl_invalid_arguments;
     long out_time = (in_time - span) / stride + 1;
+    indextts_dnnl_configure_thread();
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
     dnnl_primitive_desc_t pd = NULL;

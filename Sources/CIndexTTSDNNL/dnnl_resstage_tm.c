@@ -179,6 +179,7 @@ static void run_thread(void *data) {
 int indextts_dnnl_tm_resstage_run(const indextts_dnnl_tm_resstage *s, long time, const float *x, float *out) {
     if (!s || !x || !out || time <= 0) return (int)dnnl_invalid_arguments;
     long tiles = (time + s->tile - 1) / s->tile;
+    indextts_dnnl_configure_thread();
     long threads = omp_get_max_threads();
     if (threads > tiles) threads = tiles;
     if (threads > 64) threads = 64;

@@ -278,6 +278,7 @@ public struct ComputeEnvironment: Sendable {
                 + "(wide rows: \(HalfMatrix.tileKernels.rawValue) tiles), fp32 beams \(SmallBatchLinear.defaultKernels.rawValue), "
                 + "attention softmax \(RowKernels.softmaxKernels.rawValue)"
                 + (KernelSet.forced != nil ? " (\(KernelSet.environmentVariable) forces them)" : ""),
+            "fp32 matrix products: \(Float32GEMMEngine.description) (\(Float32GEMMEngine.environmentVariable)=openblas chooses OpenBLAS throughout)",
             "1-D convolutions: " + (Tensor.oneDNNConvolution
                 ? "oneDNN on channel-major rows, oneDNN brgemm tiles on time-major rows (English HiFi-GAN)"
                 : "im2col + OpenBLAS") + " (INDEXTTS_CONV=im2col chooses im2col + OpenBLAS)",

@@ -1,6 +1,50 @@
+import CIndexTTSDNNL
 import COpenBLAS
+import Foundation
 
-/// Matrix products on OpenBLAS. Matrix-vector products use `cblas_sgemv` (an `sgemm` with M = 1 is 2–3× slower).
+/// Which library runs the fp32 matrix products that are large enough to matter (``Tensor/gemm``): OpenBLAS's SGEMM,
+/// or oneDNN's fp32 matmul (`brg:avx512_core`) on the same plain operands. On 2 Zen 4 cores (OpenBLAS 0.3.21's
+/// Cooperlake kernels) oneDNN ran the models' shapes at 194–218 GFLOP/s against OpenBLAS's 152–197 (docs/BENCHMARKS.md,
+/// round 8); below ≈ 2²⁵ multiply-adds, or with a shallow inner dimension (attention scores: 64), OpenBLAS was faster.
+public enum Float32GEMMEngine: String, Sendable {
+    case openBLAS = "openblas"
+    case oneDNN = "onednn"
+
+    /// `INDEXTTS_SGEMM`: `openblas`, `onednn` or `auto` (unset; the default).
+    public static let environmentVariable = "INDEXTTS_SGEMM"
+
+    /// The engine of large products: `auto` takes oneDNN where it works and the CPU has AVX-512 (oneDNN's fp32 brgemm
+    /// kernels; on AVX2 alone it runs a generic JIT GEMM that measured no faster than OpenBLAS's Haswell kernels),
+    /// else OpenBLAS. Asking for oneDNN where it does not work gives OpenBLAS.
+    public static let current: Float32GEMMEngine = {
+        let asked = getenv(environmentVariable).map { String(cString: $0).lowercased() } ?? "auto"
+        guard asked != "openblas", indextts_dnnl_available() != 0 else { return .openBLAS }
+        indextts_dnnl_set_threads(Int32(Parallel.workerCount))
+        if asked == "onednn" { return .oneDNN }
+        return CPUIdentity.current.instructionSets.contains(.avx512f) ? .oneDNN : .openBLAS
+    }()
+
+    /// Products of at least this many multiply-adds (m·n·k) go to oneDNN when it is ``current``...
+    public static let minimumWork = 1 << 25
+    /// ...and an inner dimension k of at least this.
+    public static let minimumDepth = 256
+
+    /// The engine a product of these sizes runs on.
+    static func engine(m: Int, n: Int, k: Int) -> Float32GEMMEngine {
+        current == .oneDNN && k >= minimumDepth && m * n * k >= minimumWork
+            ? .oneDNN : .openBLAS
+    }
+
+    /// One line for `indextts system` and benchmark headers.
+    public static var description: String {
+        current == .oneDNN
+            ? "oneDNN \(ComputePrecision.oneDNNVersion) from 2^25 multiply-adds (k ≥ \(minimumDepth)), OpenBLAS below"
+            : "OpenBLAS"
+    }
+}
+
+/// Matrix products on OpenBLAS (and oneDNN for large fp32 ones: ``Float32GEMMEngine``). Matrix-vector products use
+/// `cblas_sgemv` (an `sgemm` with M = 1 is 2–3× slower).
 extension Tensor {
     /// How a weight matrix is stored.
     public enum WeightLayout: Sendable {
@@ -123,12 +167,18 @@ extension Tensor {
         }
     }
 
-    /// C = op(A)·op(B) + beta·C, row-major.
+    /// C = op(A)·op(B) + beta·C, row-major, fp32: on oneDNN where ``Float32GEMMEngine/engine(m:n:k:)`` says so, else
+    /// (or when oneDNN refuses the product at primitive creation, before it writes anything) OpenBLAS's SGEMM.
     @inline(__always)
     static func gemm(m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, transA: Bool, lda: Int,
                      b: UnsafePointer<Float>, transB: Bool, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
+                     engine: Float32GEMMEngine? = nil) {
+        if (engine ?? Float32GEMMEngine.engine(m: m, n: n, k: k)) == .oneDNN,
+           indextts_dnnl_sgemm(m, n, k, a, transA ? 1 : 0, lda, b, transB ? 1 : 0, ldb, c, ldc, beta) == 0 {
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }

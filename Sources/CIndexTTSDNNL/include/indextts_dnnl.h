@@ -12,9 +12,13 @@ int indextts_dnnl_available(void);
 /// oneDNN's version into the three integers; returns 0 (or -1 when oneDNN reports none).
 int indextts_dnnl_version(int *major, int *minor, int *patch);
 
-/// Threads of the oneDNN products the calling thread starts (its OpenMP runtime's per-thread `nthreads` setting;
-/// threads that never call this use OpenMP's default, `OMP_NUM_THREADS` or every core).
+/// Threads of the oneDNN products the calling thread starts (its OpenMP runtime's per-thread `nthreads` setting),
+/// and from then on of those of every other thread that has not chosen its own (``indextts_dnnl_swap_threads``):
+/// each takes it before its first product. Before any call, OpenMP's default (`OMP_NUM_THREADS` or every core).
 void indextts_dnnl_set_threads(int threads);
+
+/// Applies the count of ``indextts_dnnl_set_threads`` to the calling thread once (the products call it themselves).
+void indextts_dnnl_configure_thread(void);
 
 /// Sets the threads of the products this thread starts from now on (OpenMP's per-thread `nthreads` setting) and
 /// returns the previous value, to be restored: e.g. 1 on each worker of a loop that runs independent products side
@@ -29,6 +33,11 @@ int indextts_dnnl_matmul(long m, long n, long k,
                          const void *a, int a_bf16, int trans_a, long lda,
                          const void *b, int b_bf16, int trans_b, long ldb,
                          float *c, long ldc, float beta);
+
+/// The same product in fp32 throughout (SGEMM's contract: C = op(A)·op(B) + beta·C, fp32 operands, fp32
+/// accumulation), on oneDNN's fp32 kernels (`brg:avx512_core` / `brg:avx2` where the CPU has them). Same returns.
+int indextts_dnnl_sgemm(long m, long n, long k, const float *a, int trans_a, long lda, const float *b, int trans_b,
+                        long ldb, float *c, long ldc, float beta);
 
 /// A `k×n` right-hand operand rounded to bfloat16 and laid out once in the blocked layout oneDNN's bf16 matmul
 /// chooses for it (e.g. a Linear layer's weight, `op(B) = Wᵀ`): products with it skip oneDNN's per-call copy of B
