@@ -45,22 +45,26 @@ static __thread int thread_configured = 0;
 
 void indextts_dnnl_configure_thread(void) {
     if (thread_configured) return;
-    thread_configured = 1;
     int threads = default_threads;
-    if (threads > 0) omp_set_num_threads(threads);
+    if (threads <= 0) return;  // nothing chosen yet: OpenMP's default until it is
+    thread_configured = 1;
+    omp_set_num_threads(threads);
 }
 
 void indextts_dnnl_set_threads(int threads) {
     if (threads <= 0) return;
     default_threads = threads;
-    thread_configured = 1;
-    omp_set_num_threads(threads);
+    // A thread that chose its own count (`indextts_dnnl_swap_threads`, e.g. one product per core) keeps it.
+    indextts_dnnl_configure_thread();
 }
 
 int indextts_dnnl_swap_threads(int threads) {
     indextts_dnnl_configure_thread();
     int previous = omp_get_max_threads();
-    if (threads > 0) omp_set_num_threads(threads);
+    if (threads > 0) {
+        thread_configured = 1;
+        omp_set_num_threads(threads);
+    }
     return previous;
 }
 
@@ -106,16 +110,23 @@ static dnnl_status_t to_bf16(dnnl_stream_t stream, const dnnl_memory_desc_t *src
 }
 
 
-// C = A·B + beta·C for described operands (bfloat16 A and B, plain or packed, or both fp32).
-static dnnl_status_t run_matmul(dnnl_stream_t stream, const dnnl_memory_desc_t *a_md, const void *a,
-                                const dnnl_memory_desc_t *b_md, const void *b, const dnnl_memory_desc_t *c_md, float *c,
-                                float beta) {
+// C = A·B + beta·C (+ bias, a row of n fp32 values added to every row, when not NULL) for described operands
+// (bfloat16 A and B, plain or packed, or both fp32).
+static dnnl_status_t run_matmul_bias(dnnl_stream_t stream, const dnnl_memory_desc_t *a_md, const void *a,
+                                     const dnnl_memory_desc_t *b_md, const void *b, const float *bias,
+                                     const dnnl_memory_desc_t *c_md, float *c, float beta) {
     dnnl_status_t status = dnnl_success;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t matmul = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, mbias = NULL;
+    dnnl_memory_desc_t bias_md;
+    if (bias) {
+        dnnl_dims_t bias_dims = {1, c_md->dims[1]}, bias_strides = {c_md->dims[1], 1};
+        TRY(dnnl_memory_desc_init_by_strides(&bias_md, 2, bias_dims, dnnl_f32, bias_strides));
+        TRY(dnnl_memory_create(&mbias, &bias_md, engine, (void *)bias));
+    }
     TRY(dnnl_memory_create(&ma, a_md, engine, (void *)a));
     TRY(dnnl_memory_create(&mb, b_md, engine, (void *)b));
     TRY(dnnl_memory_create(&mc, c_md, engine, c));
@@ -127,16 +138,17 @@ static dnnl_status_t run_matmul(dnnl_stream_t stream, const dnnl_memory_desc_t *
     }
     {
         dnnl_matmul_desc_t desc;
-        TRY(dnnl_matmul_desc_init(&desc, a_md, b_md, NULL, c_md));
+        TRY(dnnl_matmul_desc_init(&desc, a_md, b_md, bias ? &bias_md : NULL, c_md));
         TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
     }
     TRY(dnnl_primitive_create(&matmul, pd));
     {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-        TRY(dnnl_primitive_execute(matmul, stream, 3, args));
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}, {DNNL_ARG_BIAS, mbias}};
+        TRY(dnnl_primitive_execute(matmul, stream, bias ? 4 : 3, args));
     }
     TRY(dnnl_stream_wait(stream));
 done:
+    if (mbias) dnnl_memory_destroy(mbias);
     if (matmul) dnnl_primitive_destroy(matmul);
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (ops) dnnl_post_ops_destroy(ops);
@@ -145,6 +157,12 @@ done:
     if (mb) dnnl_memory_destroy(mb);
     if (mc) dnnl_memory_destroy(mc);
     return status;
+}
+
+static dnnl_status_t run_matmul(dnnl_stream_t stream, const dnnl_memory_desc_t *a_md, const void *a,
+                                const dnnl_memory_desc_t *b_md, const void *b, const dnnl_memory_desc_t *c_md, float *c,
+                                float beta) {
+    return run_matmul_bias(stream, a_md, a, b_md, b, NULL, c_md, c, beta);
 }
 
 int indextts_dnnl_matmul(long m, long n, long k,
@@ -175,7 +193,7 @@ done:
 }
 
 int indextts_dnnl_sgemm(long m, long n, long k, const float *a, int trans_a, long lda, const float *b, int trans_b,
-                        long ldb, float *c, long ldc, float beta) {
+                        long ldb, const float *bias, float *c, long ldc) {
     if (!indextts_dnnl_available()) return -1;
     if (m <= 0 || n <= 0 || k <= 0) return (int)dnnl_invalid_arguments;
     indextts_dnnl_configure_thread();
@@ -186,7 +204,7 @@ int indextts_dnnl_sgemm(long m, long n, long k, const float *a, int trans_a, lon
     TRY(describe(&a_md, m, k, trans_a, lda, 0));
     TRY(describe(&b_md, k, n, trans_b, ldb, 0));
     TRY(describe(&c_md, m, n, 0, ldc, 0));
-    TRY(run_matmul(stream, &a_md, a, &b_md, b, &c_md, c, beta));
+    TRY(run_matmul_bias(stream, &a_md, a, &b_md, b, bias, &c_md, c, 0));
 done:
     if (stream) dnnl_stream_destroy(stream);
     return status == dnnl_success ? 0 : (int)status;
@@ -200,6 +218,7 @@ struct indextts_dnnl_packed_b {
 
 indextts_dnnl_packed_b *indextts_dnnl_pack_b(long m, long n, long k, const void *b, int b_bf16, int trans_b, long ldb) {
     if (!indextts_dnnl_available() || m <= 0 || n <= 0 || k <= 0) return NULL;
+    indextts_dnnl_configure_thread();
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -267,6 +286,7 @@ long indextts_dnnl_packed_b_bytes(const indextts_dnnl_packed_b *packed) {
 
 int indextts_dnnl_unpack_b(const indextts_dnnl_packed_b *packed, uint16_t *dst, int trans_b, long ldb) {
     if (!packed || !indextts_dnnl_available()) return -1;
+    indextts_dnnl_configure_thread();
     dnnl_status_t status = dnnl_success;
     dnnl_stream_t stream = NULL;
     dnnl_memory_desc_t dst_md;

@@ -4,6 +4,7 @@
 #define INDEXTTS_ATTENTION_ROWS_H
 #include <immintrin.h>
 
+#include "avx2_math.h"
 #include "avx512_math.h"
 
 static inline long round_up(long n, long m) { return (n + m - 1) / m * m; }
@@ -14,6 +15,29 @@ enum { PREFETCH_ROWS = 8 };
 static inline __attribute__((always_inline)) void prefetch_row(const float *row, long n) {
     for (long i = 0; i < n; i += 16) _mm_prefetch((const char *)(row + i), _MM_HINT_T0);
     _mm_prefetch((const char *)(row + n - 1), _MM_HINT_T0);
+}
+
+// Pairs `first ..< rotary_pairs` of rotate_row below one at a time, then the rest of the row copied; returns `rotated`.
+static inline __attribute__((always_inline)) const float *rotate_pairs_scalar(const float *src, const float *cs,
+                                                                              const float *sn, long first,
+                                                                              long rotary_pairs, long n,
+                                                                              float *rotated) {
+    for (long p = first; p < rotary_pairs; p++) {
+        const float x0 = src[2 * p], x1 = src[2 * p + 1];
+        const float a = x0 * cs[p], b = x1 * sn[p], c = x1 * cs[p], d = x0 * sn[p];
+        rotated[2 * p] = a - b;
+        rotated[2 * p + 1] = c + d;
+    }
+    for (long j = 2 * rotary_pairs; j < n; j++) rotated[j] = src[j];
+    return rotated;
+}
+
+// rotate_row without vectors (any x86-64 target).
+static inline __attribute__((always_inline)) const float *rotate_row_scalar(const float *src, const float *cs,
+                                                                            const float *sn, long rotary_pairs, long n,
+                                                                            float *rotated) {
+    if (!cs || rotary_pairs <= 0) return src;
+    return rotate_pairs_scalar(src, cs, sn, 0, rotary_pairs, n, rotated);
 }
 
 // The rotary embedding on interleaved pairs (gpt-fast): pair i of the first `rotary_pairs` becomes
@@ -34,13 +58,6 @@ static inline __attribute__((always_inline)) AVX512_MATH const float *rotate_row
         __m512 swapped = _mm512_permute_ps(x, 0xB1);  // x₁, x₀ in each pair
         _mm512_storeu_ps(rotated + 2 * p, _mm512_add_ps(_mm512_mul_ps(x, c), _mm512_mul_ps(swapped, s)));
     }
-    for (; p < rotary_pairs; p++) {
-        const float x0 = src[2 * p], x1 = src[2 * p + 1];
-        const float a = x0 * cs[p], b = x1 * sn[p], c = x1 * cs[p], d = x0 * sn[p];
-        rotated[2 * p] = a - b;
-        rotated[2 * p + 1] = c + d;
-    }
-    for (long j = 2 * rotary_pairs; j < n; j++) rotated[j] = src[j];
-    return rotated;
+    return rotate_pairs_scalar(src, cs, sn, p, rotary_pairs, n, rotated);
 }
 #endif

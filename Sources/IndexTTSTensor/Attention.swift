@@ -41,11 +41,11 @@ extension Tensor {
     ///   - precision: the two products' arithmetic (``ComputePrecision``); scaling, masking and softmax are fp32.
     ///     Single-query (decoding) calls always run fp32.
     ///   - rotary: a rotary embedding applied to queries and keys first (``RotaryEmbedding/apply(_:positions:)``) at
-    ///     `queryPositions` / `keyPositions` (default `0..<Lq`, `0..<Lk`). On the bfloat16 attention kernel the
-    ///     rotation of interleaved pairs happens as queries and keys are rounded (no rotated copies in memory).
-    /// - Returns: `[batch, heads, Lq, valueDim]` (in bfloat16 with several queries: a permuted view of a
-    ///   `[batch, Lq, heads, valueDim]` tensor, so merging the heads afterwards is free). A query whose keys are all
-    ///   masked yields zeros.
+    ///     `queryPositions` / `keyPositions` (default `0..<Lq`, `0..<Lk`). On the fused attention kernels the
+    ///     rotation of interleaved pairs happens as queries and keys are read (no rotated copies in memory).
+    /// - Returns: `[batch, heads, Lq, valueDim]` (with several queries and no additive mask, on the bfloat16 paths
+    ///   and the fp32 kernel: a permuted view of a `[batch, Lq, heads, valueDim]` tensor, so merging the heads
+    ///   afterwards is free). A query whose keys are all masked yields zeros.
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                                                  mask: AttentionMask = .none, scale: Float? = nil,
                                                  precision: ComputePrecision = .float32,
@@ -63,11 +63,12 @@ extension Tensor {
     /// rather than on oneDNN's products around our softmax rows: where ``RowKernels/bfloat16RowKernels``.
     static let bfloat16AttentionKernel = RowKernels.bfloat16RowKernels
 
-    /// Whether fp32 attention of several queries without an additive mask runs on the AVX-512 kernel
+    /// Whether fp32 attention of several queries without an additive mask runs on our kernel
     /// (`indextts_attention_f32_*`: both products and the softmax per tile of 6 query rows, in registers and L1/L2)
-    /// rather than on OpenBLAS products around softmax passes over the whole score matrix: where the attention
-    /// softmax runs on AVX-512 (``RowKernels/softmaxKernels``; `INDEXTTS_KERNELS=avx2` or `swift` keeps the BLAS path).
-    static let float32AttentionKernel = RowKernels.softmaxKernels == .avx512
+    /// rather than on BLAS products around softmax passes over the whole score matrix: where the attention softmax
+    /// runs on AVX-512 or AVX2 (``RowKernels/softmaxKernels``, whose set the kernel takes; `INDEXTTS_KERNELS=swift`
+    /// keeps the BLAS path).
+    static let float32AttentionKernel = RowKernels.softmaxKernels != .swift
 
     /// ``scaledDotProductAttention(query:key:value:mask:scale:precision:)`` with the choice of the fused attention
     /// kernel of `precision` made by the caller (tests compare both paths on one machine; the bfloat16 kernel still
@@ -293,13 +294,16 @@ extension Tensor {
     /// AVX512-BF16 kernel in bfloat16, the AVX-512 one in fp32 (fp32 output only); several queries, a positive scale,
     /// unit stride on the feature axes, a rotary embedding it can fuse (interleaved pairs within the head) or none.
     /// nil otherwise.
+    /// `float32Kernels` picks the fp32 kernel's instruction set (tests run both; AVX-512 needs the CPU to have it).
     static func kernelAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, scale s: Float,
                                 precision: ComputePrecision, rotary: RotaryEmbedding?, queryPositions: [Int],
-                                keyPositions: [Int], bfloat16Output: Bool) throws -> KernelAttentionOutput? {
+                                keyPositions: [Int], bfloat16Output: Bool,
+                                float32Kernels: KernelSet = RowKernels.softmaxKernels) throws -> KernelAttentionOutput? {
         let (batch, heads, lq, dim) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
         let lk = key.shape[2], dv = value.shape[3]
-        let available = precision == .bfloat16 ? RowKernels.bfloat16RowKernels
-                                               : !bfloat16Output && RowKernels.softmaxKernels == .avx512
+        let available = precision == .bfloat16
+            ? bfloat16AttentionKernel
+            : !bfloat16Output && float32Kernels != .swift && float32Kernels <= KernelSet.supported
         guard available, lq > 1, s > 0, query.strides[3] == 1, key.strides[3] == 1,
               value.strides[3] == 1 else { return nil }
         // The rotation fused into the kernel: interleaved pairs only, all of them within the head.
@@ -312,12 +316,14 @@ extension Tensor {
             try kernelPairAttention(q: query, k: key, v: value, batch: batch, heads: heads, queries: lq,
                                     keys: lk, dim: dim, valueDim: dv, scale: s, mask: mask,
                                     rotary: tables.map { ($0.0, $0.1, fusedRotary!.dimensions / 2) },
-                                    bfloat16: precision == .bfloat16, bfloat16Output: bfloat16Output)
+                                    bfloat16: precision == .bfloat16, bfloat16Output: bfloat16Output,
+                                    wide: float32Kernels == .avx512)
         }
     }
 
     /// The AVX512-BF16 attention kernel (`indextts_attention_bf16_pack` / `_rows`, attention_bf16.c), or with
-    /// `bfloat16` false the fp32 one (`indextts_attention_f32_*`, attention_f32.c), over every (batch, head) pair:
+    /// `bfloat16` false the fp32 one (`indextts_attention_f32_*`, attention_f32.c; on AVX-512 when `wide`, else AVX2),
+    /// over every (batch, head) pair:
     /// keys and values of each pair (rounded and) packed once (all pairs in parallel), then the query rows in tiles;
     /// the cores take whole pairs, or parts of the query rows where there are fewer pairs than cores. Queries, keys
     /// and values are read where they lie (row strides of the fused projection or a KV cache; the feature axis must
@@ -328,7 +334,8 @@ extension Tensor {
                                             queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
                                             scale s: Float, mask: AttentionMask,
                                             rotary: (queries: RotaryTable, keys: RotaryTable, pairs: Int)?,
-                                            bfloat16: Bool, bfloat16Output: Bool) throws -> KernelAttentionOutput? {
+                                            bfloat16: Bool, bfloat16Output: Bool,
+                                            wide: Bool) throws -> KernelAttentionOutput? {
         let pairs = batch * heads
         let packedCount = bfloat16 ? indextts_attention_bf16_packed_count(lk, dim, dv)
                                    : indextts_attention_f32_packed_count(lk, dim, dv)
@@ -380,10 +387,10 @@ extension Tensor {
                                                            validKeys, mask.isCausal ? 1 : 0, cosines, sines,
                                                            rotary?.pairs ?? 0, o32.map { $0 + offset },
                                                            o16.map { $0 + offset }, heads * dv)
-                            : indextts_attention_f32_rows(qp, q.strides[2], first, rows, lq,
-                                                          source.assumingMemoryBound(to: Float.self), lk, dim, dv, s,
-                                                          validKeys, mask.isCausal ? 1 : 0, cosines, sines,
-                                                          rotary?.pairs ?? 0, o32.map { $0 + offset }, heads * dv)
+                            : (wide ? indextts_attention_f32_rows_avx512 : indextts_attention_f32_rows_avx2)(
+                                qp, q.strides[2], first, rows, lq, source.assumingMemoryBound(to: Float.self), lk, dim,
+                                dv, s, validKeys, mask.isCausal ? 1 : 0, cosines, sines, rotary?.pairs ?? 0,
+                                o32.map { $0 + offset }, heads * dv)
                     }
                 }
             }

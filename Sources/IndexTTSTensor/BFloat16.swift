@@ -23,8 +23,7 @@ public enum ComputePrecision: String, Sendable, Codable, CaseIterable {
         guard isa.contains(.avx512bf16) || isa.contains(.amxBF16) else {
             return "this CPU has neither AVX512-BF16 nor AMX-BF16 (bfloat16 products would be emulated, slower than fp32)"
         }
-        guard indextts_dnnl_available() != 0 else { return "oneDNN (libdnnl) could not create a CPU engine" }
-        indextts_dnnl_set_threads(Int32(Parallel.workerCount))
+        guard OneDNN.ready else { return "oneDNN (libdnnl) could not create a CPU engine" }
         return nil
     }()
 

@@ -85,9 +85,7 @@ extension Tensor {
     /// than im2col + OpenBLAS on BigVGAN's shapes, whose narrow late stages make a skinny GEMM.
     public static let oneDNNConvolution: Bool = {
         if let value = getenv("INDEXTTS_CONV"), String(cString: value).lowercased() == "im2col" { return false }
-        guard indextts_dnnl_available() != 0 else { return false }
-        indextts_dnnl_set_threads(Int32(Parallel.workerCount))
-        return true
+        return OneDNN.ready
     }()
 
     /// ``conv1d(weight:bias:stride:padding:dilation:groups:paddingMode:bfloat16Weight:)`` with the engine chosen

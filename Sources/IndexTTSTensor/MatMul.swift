@@ -10,18 +10,17 @@ public enum Float32GEMMEngine: String, Sendable {
     case openBLAS = "openblas"
     case oneDNN = "onednn"
 
-    /// `INDEXTTS_SGEMM`: `openblas`, `onednn` or `auto` (unset; the default).
+    /// `INDEXTTS_SGEMM`: `openblas`, `onednn`, or `auto` (the default; also any other value).
     public static let environmentVariable = "INDEXTTS_SGEMM"
 
-    /// The engine of large products: `auto` takes oneDNN where it works and the CPU has AVX-512 (oneDNN's fp32 brgemm
-    /// kernels; on AVX2 alone it runs a generic JIT GEMM that measured no faster than OpenBLAS's Haswell kernels),
-    /// else OpenBLAS. Asking for oneDNN where it does not work gives OpenBLAS.
+    /// The engine of large products: `auto` takes oneDNN where it works and the CPU has AVX-512 (F, DQ, CD, BW, VL:
+    /// oneDNN's fp32 `brg:avx512_core` kernels; on AVX2 alone it runs a generic JIT GEMM that measured no faster than
+    /// OpenBLAS's Haswell kernels), else OpenBLAS. Asking for oneDNN where it does not work gives OpenBLAS.
     public static let current: Float32GEMMEngine = {
         let asked = getenv(environmentVariable).map { String(cString: $0).lowercased() } ?? "auto"
-        guard asked != "openblas", indextts_dnnl_available() != 0 else { return .openBLAS }
-        indextts_dnnl_set_threads(Int32(Parallel.workerCount))
+        guard asked != "openblas", OneDNN.ready else { return .openBLAS }
         if asked == "onednn" { return .oneDNN }
-        return CPUIdentity.current.instructionSets.contains(.avx512f) ? .oneDNN : .openBLAS
+        return CPUIdentity.current.instructionSets.isSuperset(of: .avx512Core) ? .oneDNN : .openBLAS
     }()
 
     /// Products of at least this many multiply-adds (m·n·k) go to oneDNN when it is ``current``...
@@ -29,18 +28,29 @@ public enum Float32GEMMEngine: String, Sendable {
     /// ...and an inner dimension k of at least this.
     public static let minimumDepth = 256
 
-    /// The engine a product of these sizes runs on.
-    static func engine(m: Int, n: Int, k: Int) -> Float32GEMMEngine {
-        current == .oneDNN && k >= minimumDepth && m * n * k >= minimumWork
-            ? .oneDNN : .openBLAS
+    /// The engine a product of these sizes runs on (products that add to what C holds, beta ≠ 0, stay on OpenBLAS:
+    /// a failed oneDNN product can then always be written again by SGEMM).
+    static func engine(m: Int, n: Int, k: Int, beta: Float = 0) -> Float32GEMMEngine {
+        current == .oneDNN && beta == 0 && k >= minimumDepth && m * n * k >= minimumWork ? .oneDNN : .openBLAS
     }
 
     /// One line for `indextts system` and benchmark headers.
     public static var description: String {
         current == .oneDNN
-            ? "oneDNN \(ComputePrecision.oneDNNVersion) from 2^25 multiply-adds (k ≥ \(minimumDepth)), OpenBLAS below"
+            ? "oneDNN \(ComputePrecision.oneDNNVersion) from 2^\(minimumWork.trailingZeroBitCount) multiply-adds "
+                + "(k ≥ \(minimumDepth)), OpenBLAS below"
             : "OpenBLAS"
     }
+}
+
+/// oneDNN set up once for every product that uses it (matrix products, convolutions, bfloat16): true when its CPU
+/// engine works, with its products' thread count set to ``Parallel/workerCount`` (``indextts_dnnl_set_threads``).
+enum OneDNN {
+    static let ready: Bool = {
+        guard indextts_dnnl_available() != 0 else { return false }
+        indextts_dnnl_set_threads(Int32(Parallel.workerCount))
+        return true
+    }()
 }
 
 /// Matrix products on OpenBLAS (and oneDNN for large fp32 ones: ``Float32GEMMEngine``). Matrix-vector products use
@@ -137,6 +147,16 @@ extension Tensor {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
+            // Beams decoding together (2…8 rows, large weights) stream the weights once instead of a thin GEMM.
+            let smallBatch = rows >= 2 && rows <= SmallBatchLinear.maximumRows && inFeatures * outFeatures >= 1 << 16
+            if inFeatures > 0 && rows != 1 && !smallBatch {
+                // The bias goes into the product (oneDNN adds it; OpenBLAS starts from it).
+                Tensor.gemm(m: rows, n: outFeatures, k: inFeatures,
+                            a: x.basePointer, transA: false, lda: inFeatures,
+                            b: w.basePointer, transB: layout == .outIn, ldb: w.shape[1],
+                            c: dst, ldc: outFeatures, beta: 0, bias: biasValues?.basePointer)
+                return
+            }
             if let biasValues {
                 for r in 0..<rows { (dst + r * outFeatures).update(from: biasValues.basePointer, count: outFeatures) }
             }
@@ -148,8 +168,7 @@ extension Tensor {
             if rows == 1 {
                 Tensor.gemv(weight: w.basePointer, rows: w.shape[0], columns: w.shape[1],
                             transposed: layout == .inOut, x: x.basePointer, y: dst, beta: beta)
-            } else if rows <= SmallBatchLinear.maximumRows && inFeatures * outFeatures >= 1 << 16 {
-                // Beams decoding together: stream the weights once instead of a thin GEMM.
+            } else {
                 if biasValues == nil { dst.update(repeating: 0, count: rows * outFeatures) }
                 if layout == .inOut {
                     SmallBatchLinear.inOut(weight: w.basePointer, k: inFeatures, n: outFeatures, x: x.basePointer,
@@ -158,26 +177,28 @@ extension Tensor {
                     SmallBatchLinear.outIn(weight: w.basePointer, k: inFeatures, n: outFeatures, x: x.basePointer,
                                            rows: rows, y: dst)
                 }
-            } else {
-                Tensor.gemm(m: rows, n: outFeatures, k: inFeatures,
-                            a: x.basePointer, transA: false, lda: inFeatures,
-                            b: w.basePointer, transB: layout == .outIn, ldb: w.shape[1],
-                            c: dst, ldc: outFeatures, beta: beta)
             }
         }
     }
 
-    /// C = op(A)·op(B) + beta·C, row-major, fp32: on oneDNN where ``Float32GEMMEngine/engine(m:n:k:)`` says so, else
-    /// (or when oneDNN refuses the product at primitive creation, before it writes anything) OpenBLAS's SGEMM.
+    /// C = op(A)·op(B) + beta·C (+ `bias`, `n` values added to every row; only with beta = 0), row-major, fp32: on
+    /// oneDNN where ``Float32GEMMEngine/engine(m:n:k:beta:)`` says so (`engine` forces one; oneDNN only with beta = 0),
+    /// else — or when oneDNN fails, C then being written again from the start — OpenBLAS's SGEMM.
     @inline(__always)
     static func gemm(m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, transA: Bool, lda: Int,
                      b: UnsafePointer<Float>, transB: Bool, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, bias: UnsafePointer<Float>? = nil,
                      engine: Float32GEMMEngine? = nil) {
-        if (engine ?? Float32GEMMEngine.engine(m: m, n: n, k: k)) == .oneDNN,
-           indextts_dnnl_sgemm(m, n, k, a, transA ? 1 : 0, lda, b, transB ? 1 : 0, ldb, c, ldc, beta) == 0 {
+        assert(bias == nil || beta == 0, "gemm: a bias only with beta = 0")
+        if beta == 0, (engine ?? Float32GEMMEngine.engine(m: m, n: n, k: k)) == .oneDNN,
+           indextts_dnnl_sgemm(m, n, k, a, transA ? 1 : 0, lda, b, transB ? 1 : 0, ldb, bias, c, ldc) == 0 {
             return
+        }
+        var beta = beta
+        if let bias {
+            for r in 0..<m { (c + r * ldc).update(from: bias, count: n) }
+            beta = 1
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))

@@ -27,12 +27,14 @@ struct AttentionKernelTests {
     /// refused): fails the test when the kernel does not run.
     static func kernel(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: AttentionMask = .none,
                        rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
-                       keyPositions: [Int]? = nil, precision: ComputePrecision = .bfloat16) throws -> Tensor {
+                       keyPositions: [Int]? = nil, precision: ComputePrecision = .bfloat16,
+                       float32Kernels: KernelSet = RowKernels.softmaxKernels) throws -> Tensor {
         let result = try Tensor.kernelAttention(query: q, key: k, value: v, mask: mask,
                                                 scale: 1 / Float(q.shape[3]).squareRoot(), precision: precision,
                                                 rotary: rotary,
                                                 queryPositions: queryPositions ?? Array(0..<q.shape[2]),
-                                                keyPositions: keyPositions ?? Array(0..<k.shape[2]), bfloat16Output: false)
+                                                keyPositions: keyPositions ?? Array(0..<k.shape[2]), bfloat16Output: false,
+                                                float32Kernels: float32Kernels)
         guard case .tensor(let out)? = result else {
             Issue.record("the attention kernel did not run for \(q.shape), \(k.shape), \(v.shape)")
             throw KernelDidNotRun()

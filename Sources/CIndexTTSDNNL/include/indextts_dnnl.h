@@ -12,9 +12,9 @@ int indextts_dnnl_available(void);
 /// oneDNN's version into the three integers; returns 0 (or -1 when oneDNN reports none).
 int indextts_dnnl_version(int *major, int *minor, int *patch);
 
-/// Threads of the oneDNN products the calling thread starts (its OpenMP runtime's per-thread `nthreads` setting),
-/// and from then on of those of every other thread that has not chosen its own (``indextts_dnnl_swap_threads``):
-/// each takes it before its first product. Before any call, OpenMP's default (`OMP_NUM_THREADS` or every core).
+/// Threads of the oneDNN products of every thread that has not chosen its own count (``indextts_dnnl_swap_threads``;
+/// OpenMP's per-thread `nthreads` setting): the calling thread now, every other one before its next product. Before
+/// any call, OpenMP's default (`OMP_NUM_THREADS` or every core). `threads` ≤ 0 changes nothing.
 void indextts_dnnl_set_threads(int threads);
 
 /// Applies the count of ``indextts_dnnl_set_threads`` to the calling thread once (the products call it themselves).
@@ -34,10 +34,11 @@ int indextts_dnnl_matmul(long m, long n, long k,
                          const void *b, int b_bf16, int trans_b, long ldb,
                          float *c, long ldc, float beta);
 
-/// The same product in fp32 throughout (SGEMM's contract: C = op(A)·op(B) + beta·C, fp32 operands, fp32
-/// accumulation), on oneDNN's fp32 kernels (`brg:avx512_core` / `brg:avx2` where the CPU has them). Same returns.
+/// The same product in fp32 throughout, C = op(A)·op(B) (+ `bias`, `n` values added to every row, when not NULL),
+/// C overwritten: fp32 operands and accumulation on oneDNN's fp32 kernels (`brg:avx512_core` where the CPU has
+/// AVX-512). Same returns; after a failure C is unspecified (write it again, e.g. with SGEMM).
 int indextts_dnnl_sgemm(long m, long n, long k, const float *a, int trans_a, long lda, const float *b, int trans_b,
-                        long ldb, float *c, long ldc, float beta);
+                        long ldb, const float *bias, float *c, long ldc);
 
 /// A `k×n` right-hand operand rounded to bfloat16 and laid out once in the blocked layout oneDNN's bf16 matmul
 /// chooses for it (e.g. a Linear layer's weight, `op(B) = Wᵀ`): products with it skip oneDNN's per-call copy of B

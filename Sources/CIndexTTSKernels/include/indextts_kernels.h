@@ -76,20 +76,27 @@ int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long
                                  long rotary_pairs, float *out, uint16_t *out_bf16, long o_ld);
 
 /// The same attention in fp32 (attention_f32.c): softmax(scale·Q·Kᵀ)·V with both products accumulated by fp32 FMAs,
-/// the probabilities as `indextts_softmax_row_avx512` computes them (unnormalised) and each output row divided by
-/// its sum. Needs AVX512F/VL/BW and FMA. `indextts_attention_f32_pack` copies `keys` key rows (`dim` wide, `k_ld`
-/// floats apart; rotated first with cos/sin tables as above) and value rows (`value_dim` wide, `v_ld` apart) into
-/// `packed`, which holds `indextts_attention_f32_packed_count(keys, dim, value_dim)` floats (−1 for sizes below 1);
-/// `indextts_attention_f32_rows` then computes output rows `first_row ..< first_row + row_count` (fp32, `o_ld`
-/// apart) with the same masking, rotation and return values as `indextts_attention_bf16_rows`.
+/// the probabilities as `indextts_softmax_row_avx512` computes them (unnormalised; a NaN or +∞ score gives NaN rows,
+/// as on the BLAS path, where the bf16 kernel clamps) and each output row divided by its sum. `_avx512` needs
+/// AVX512F/VL/BW and FMA, `_avx2` AVX2 and FMA; both read the packing, which runs anywhere.
+/// `indextts_attention_f32_pack` copies `keys` key rows (`dim` wide, `k_ld` floats apart; rotated first with cos/sin
+/// tables as above) and value rows (`value_dim` wide, `v_ld` apart) into `packed`, which holds
+/// `indextts_attention_f32_packed_count(keys, dim, value_dim)` floats (−1 for a negative key count, widths below 1
+/// or no x86-64 kernels); `indextts_attention_f32_rows_*` then computes output rows `first_row ..< first_row +
+/// row_count` (fp32, `o_ld` apart) with the same masking, rotation and return values as
+/// `indextts_attention_bf16_rows`.
 long indextts_attention_f32_packed_count(long keys, long dim, long value_dim);
 int indextts_attention_f32_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
                                 long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
                                 float *packed);
-int indextts_attention_f32_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
-                                const float *packed, long keys, long dim, long value_dim, float scale, long valid_keys,
-                                int causal, const float *q_cos, const float *q_sin, long rotary_pairs, float *out,
-                                long o_ld);
+int indextts_attention_f32_rows_avx512(const float *q, long q_ld, long first_row, long row_count, long queries,
+                                       const float *packed, long keys, long dim, long value_dim, float scale,
+                                       long valid_keys, int causal, const float *q_cos, const float *q_sin,
+                                       long rotary_pairs, float *out, long o_ld);
+int indextts_attention_f32_rows_avx2(const float *q, long q_ld, long first_row, long row_count, long queries,
+                                     const float *packed, long keys, long dim, long value_dim, float scale,
+                                     long valid_keys, int causal, const float *q_cos, const float *q_sin,
+                                     long rotary_pairs, float *out, long o_ld);
 
 /// The WaveNet gate: dst_i = tanh(a_i + gate_a) · σ(b_i + gate_b), with VectorMath.tanh's and VectorMath.sigmoid's
 /// formulas (gates.c). Needs AVX512F/VL/BW and FMA.
