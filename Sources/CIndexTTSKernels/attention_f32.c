@@ -1,6 +1,6 @@
 // Attention in fp32 for many queries (the S2M DiT: 1,291 queries and keys, head width 64; the GPT's prefill), one
-// (batch, head) pair at a time, on AVX-512F FMAs. The fp32 sibling of attention_bf16.c; see indextts_kernels.h for
-// the contract.
+// (batch, head) pair at a time, on AVX-512F or AVX2 FMAs. The fp32 sibling of attention_bf16.c; see
+// indextts_kernels.h for the contract.
 //
 // Per pair the keys and values are copied once into the layouts the two products read:
 //   keys   [key block of 16][head channel][16 keys] — one 64-byte row holds channel c of 16 keys, so a broadcast query
@@ -36,8 +36,8 @@ long indextts_attention_f32_packed_count(long keys, long dim, long value_dim) {
 }
 
 int indextts_attention_f32_pack(const float *k, long k_ld, const float *v, long v_ld, long keys, long dim,
-                                     long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
-                                     float *packed) {
+                                long value_dim, const float *k_cos, const float *k_sin, long rotary_pairs,
+                                float *packed) {
     if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
     const long blocks = (keys + 15) / 16, valueRow = round_up(value_dim, 16);
     float *rotated = malloc((size_t)dim * sizeof(float));

@@ -72,7 +72,7 @@ extension Tensor {
 
     /// ``scaledDotProductAttention(query:key:value:mask:scale:precision:)`` with the choice of the fused attention
     /// kernel of `precision` made by the caller (tests compare both paths on one machine; the bfloat16 kernel still
-    /// needs AVX512-BF16, the fp32 one AVX-512).
+    /// needs AVX512-BF16, the fp32 one AVX2 or AVX-512).
     static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask,
                                           scale: Float?, precision: ComputePrecision, attentionKernel: Bool,
                                           rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
@@ -291,10 +291,9 @@ extension Tensor {
     }
 
     /// The fused kernel of `precision` where it applies (shapes checked by the caller; no additive mask): the
-    /// AVX512-BF16 kernel in bfloat16, the AVX-512 one in fp32 (fp32 output only); several queries, a positive scale,
-    /// unit stride on the feature axes, a rotary embedding it can fuse (interleaved pairs within the head) or none.
-    /// nil otherwise.
-    /// `float32Kernels` picks the fp32 kernel's instruction set (tests run both; AVX-512 needs the CPU to have it).
+    /// AVX512-BF16 kernel in bfloat16, the AVX-512 or AVX2 one in fp32 (fp32 output only; `float32Kernels` picks the
+    /// set, tests run both); several queries, a positive scale, unit stride on the feature axes, a rotary embedding
+    /// it can fuse (interleaved pairs within the head) or none. nil otherwise.
     static func kernelAttention(query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask, scale s: Float,
                                 precision: ComputePrecision, rotary: RotaryEmbedding?, queryPositions: [Int],
                                 keyPositions: [Int], bfloat16Output: Bool,
@@ -323,11 +322,10 @@ extension Tensor {
 
     /// The AVX512-BF16 attention kernel (`indextts_attention_bf16_pack` / `_rows`, attention_bf16.c), or with
     /// `bfloat16` false the fp32 one (`indextts_attention_f32_*`, attention_f32.c; on AVX-512 when `wide`, else AVX2),
-    /// over every (batch, head) pair:
-    /// keys and values of each pair (rounded and) packed once (all pairs in parallel), then the query rows in tiles;
-    /// the cores take whole pairs, or parts of the query rows where there are fewer pairs than cores. Queries, keys
-    /// and values are read where they lie (row strides of the fused projection or a KV cache; the feature axis must
-    /// be dense). Written as `[batch, Lq, heads, dv]` and returned as the `[batch, heads, Lq, dv]` view, like
+    /// over every (batch, head) pair: keys and values of each pair (rounded and) packed once (all pairs in parallel),
+    /// then the query rows in tiles; the cores take whole pairs, or parts of the query rows where there are fewer
+    /// pairs than cores. Queries, keys and values are read where they lie (row strides of the fused projection or a
+    /// KV cache; the feature axis must be dense). Written as `[batch, Lq, heads, dv]` and returned as the `[batch, heads, Lq, dv]` view, like
     /// ``headParallelBFloat16Attention``. nil when the kernel refuses the sizes or memory runs out (the caller then
     /// takes the oneDNN or OpenBLAS path).
     private static func kernelPairAttention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
