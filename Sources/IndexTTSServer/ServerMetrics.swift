@@ -37,12 +37,14 @@ final class ServerMetrics: Sendable {
     /// when a server runs generic BLAS kernels (`recommended_blas_core` non-empty).
     func compute(_ environment: ComputeEnvironment) {
         registry.makeGauge(
-            descriptor: Self.metric("indextts_compute_info", "CPU, instruction sets and OpenBLAS kernels in use (value 1)"),
+            descriptor: Self.metric("indextts_compute_info",
+                                    "CPU, instruction sets, OpenBLAS kernels and the large fp32 products' library (value 1)"),
             labels: [("cpu", environment.cpu.brand), ("vector_class", environment.cpu.instructionSets.vectorClass),
                      ("instruction_sets", environment.cpu.instructionSets.nameList.joined(separator: " ")),
                      ("blas", "OpenBLAS \(environment.blasVersion)"), ("blas_core", environment.blasCore),
                      ("blas_core_choice", environment.blasCoreChoice),
-                     ("recommended_blas_core", environment.recommendedBLASCore ?? "")]).set(1.0)
+                     ("recommended_blas_core", environment.recommendedBLASCore ?? ""),
+                     ("fp32_gemm_engine", environment.float32GEMMEngine)]).set(1.0)
         registry.makeGauge(descriptor: Self.metric("indextts_blas_threads", "OpenBLAS threads"))
             .set(Double(environment.blasThreads))
         registry.makeGauge(descriptor: Self.metric("indextts_kernel_threads", "Threads of the engine's own kernels"))

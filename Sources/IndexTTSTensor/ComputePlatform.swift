@@ -225,6 +225,8 @@ public struct ComputeEnvironment: Sendable {
     public var blasThreads: Int
     /// How the core was chosen, in words.
     public var blasCoreOrigin: String
+    /// The library of large fp32 matrix products (``Float32GEMMEngine/current``): `onednn` or `openblas`.
+    public var float32GEMMEngine: String { Float32GEMMEngine.current.rawValue }
     /// How the core was chosen, as one word: `detected` (by OpenBLAS), `environment` (the user's
     /// `OPENBLAS_CORETYPE`) or `indextts` (the binary's start-up re-exec).
     public var blasCoreChoice: String {
@@ -301,6 +303,7 @@ extension ComputeEnvironment: Encodable {
     private enum Keys: String, CodingKey {
         case cpu, vendor, family, model, instructionSets, vectorClass, onlineCores, kernelThreads
         case blasVersion, blasCore, blasCoreOrigin, blasCoreChoice, blasConfiguration, blasThreads, recommendedBLASCore
+        case float32GEMMEngine
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -320,5 +323,6 @@ extension ComputeEnvironment: Encodable {
         try c.encode(blasConfiguration, forKey: .blasConfiguration)
         try c.encode(blasThreads, forKey: .blasThreads)
         try c.encodeIfPresent(recommendedBLASCore, forKey: .recommendedBLASCore)
+        try c.encode(float32GEMMEngine, forKey: .float32GEMMEngine)
     }
 }

@@ -179,6 +179,7 @@ struct NativeJobsVoicesTests {
             #expect(metrics.contains(#"indextts_syntheses_total{source="direct",outcome="succeeded"} 1"#))
             #expect(metrics.contains("indextts_queue_jobs{state=\"queued\"} 0") && metrics.contains("indextts_synthesis_rtf_count 1"))
             #expect(metrics.contains("indextts_compute_info{cpu=") && metrics.contains("blas_core=\"\(ComputeEnvironment.current().blasCore)\""))
+            #expect(metrics.contains("fp32_gemm_engine=\"\(Float32GEMMEngine.current.rawValue)\""))
             #expect(metrics.contains("indextts_blas_threads ") && metrics.contains("indextts_kernel_threads "))
             let document = try await client.get("/openapi.json", headers: auth).json()
             let paths = try #require(document["paths"] as? [String: [String: Any]])
