@@ -16,6 +16,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { TILE_ROWS = 6, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
+enum { TILE_ROWS = ATTENTION_TILE_ROWS, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
 
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim) {
     long pairs = (dim + 1) / 2;
@@ -158,15 +159,91 @@ INLINE BF16K void value_tile(const uint16_t *pr, long p_ld, const int rows, cons
     }
 }
 
+// The driver's state (attention_rows.h) for one call: the packed keys and values; a tile's scores (`s_ld` apart),
+// probabilities and query rows in bfloat16 (`p_ld`, `qb_ld` apart) and one rotated query row; the output (fp32 or
+// bfloat16 rows).
+typedef struct {
+    const uint16_t *kp, *vp;
+    const float *q_cos, *q_sin;
+    float *s, *rotated, *out;
+    uint16_t *pb, *qb, *out_bf16;
+    long s_ld, p_ld, qb_ld, pairs, dim, value_row, value_dim, rotary_pairs, o_ld;
+    float scale;
+} bf16_tile;
+
+static BF16K void bf16_queries(void *state, const float *q, long q_ld, long i0, int n) {
+    const bf16_tile *t = state;
+    for (int r = 0; r < n; r++) {
+        const long i = i0 + r;
+        const float *row = rotate_row(q + i * q_ld, t->q_cos ? t->q_cos + i * t->rotary_pairs : NULL,
+                                      t->q_sin ? t->q_sin + i * t->rotary_pairs : NULL, t->rotary_pairs, t->dim,
+                                      t->rotated);
+        row_to_bf16(row, t->qb + r * t->qb_ld, t->dim, t->qb_ld);
+    }
+}
+
 #define SCORE_CASE(R, B) \
     case (R) * 8 + (B): \
-        score_tile(qb, qb_ld, R, kp + kb * pairs * 32, pairs, B, s + kb * 16, s_ld, kb * 16, limit, maxima); break;
+        score_tile(t->qb, t->qb_ld, R, t->kp + kb * t->pairs * 32, t->pairs, B, t->s + kb * 16, t->s_ld, kb * 16, \
+                   limit, m); \
+        break;
 #define SCORE_ROW(R) SCORE_CASE(R, 1) SCORE_CASE(R, 2) SCORE_CASE(R, 3) SCORE_CASE(R, 4)
+
+static BF16K void bf16_scores(void *state, int n, long blocks, const long *limit, float *maxima) {
+    const bf16_tile *t = state;
+    __m512 m[TILE_ROWS];
+    for (int r = 0; r < TILE_ROWS; r++) m[r] = _mm512_set1_ps(-INFINITY);
+    for (long kb = 0; kb < blocks; kb += KEY_BLOCKS) {
+        const int nb = (int)(blocks - kb < KEY_BLOCKS ? blocks - kb : KEY_BLOCKS);
+        switch (n * 8 + nb) {
+            SCORE_ROW(1) SCORE_ROW(2) SCORE_ROW(3) SCORE_ROW(4) SCORE_ROW(5) SCORE_ROW(6)
+            default: break;
+        }
+    }
+    for (int r = 0; r < n; r++) maxima[r] = _mm512_reduce_max_ps(m[r]);
+}
+
+static BF16K float bf16_probabilities(void *state, int r, long limit, long most, float maximum) {
+    const bf16_tile *t = state;
+    uint16_t *row = t->pb + r * t->p_ld;
+    // The maximum came with the scores. They are finite unless the inputs are not (or a product overflows fp32):
+    // clamped as in indextts_softmax_row_bf16, so a −∞ score weighs 0 on both paths.
+    const float inverse = limit > 0 ? softmax_exponentials_bf16(t->s + r * t->s_ld, limit, t->scale, maximum, row) : 0.0f;
+    for (long j = limit > 0 ? limit : 0; j < round_up(most, 2); j++) row[j] = 0;  // P·V reads keys in pairs
+    return inverse;
+}
+
 #define VALUE_CASE(R, B) \
     case (R) * 8 + (B): \
-        value_tile(pb, p_ld, R, vp + 2 * c0, value_row, key_pairs, B, inverse, out ? o + c0 : NULL, \
-                   out ? NULL : ob + c0, o_ld, value_dim - c0); break;
+        value_tile(t->pb, t->p_ld, R, t->vp + 2 * c0, t->value_row, key_pairs, B, inverse, o ? o + c0 : NULL, \
+                   o ? NULL : ob + c0, t->o_ld, t->value_dim - c0); \
+        break;
 #define VALUE_ROW(R) VALUE_CASE(R, 1) VALUE_CASE(R, 2) VALUE_CASE(R, 3) VALUE_CASE(R, 4)
+
+static BF16K void bf16_values(void *state, long i0, int n, long most, const float *inverse) {
+    const bf16_tile *t = state;
+    float *o = t->out ? t->out + i0 * t->o_ld : NULL;
+    uint16_t *ob = t->out ? NULL : t->out_bf16 + i0 * t->o_ld;
+    const long key_pairs = (most + 1) / 2;
+    for (long c0 = 0; c0 < t->value_dim; c0 += 16 * VALUE_BLOCKS) {
+        const long left = (t->value_dim - c0 + 15) / 16;
+        const int nb = (int)(left < VALUE_BLOCKS ? left : VALUE_BLOCKS);
+        switch (n * 8 + nb) {
+            VALUE_ROW(1) VALUE_ROW(2) VALUE_ROW(3) VALUE_ROW(4) VALUE_ROW(5) VALUE_ROW(6)
+            default: break;
+        }
+    }
+}
+
+static void bf16_zero(void *state, long i0, int n) {
+    const bf16_tile *t = state;
+    for (int r = 0; r < n; r++) {
+        if (t->out) memset(t->out + (i0 + r) * t->o_ld, 0, (size_t)t->value_dim * sizeof(float));
+        else memset(t->out_bf16 + (i0 + r) * t->o_ld, 0, (size_t)t->value_dim * sizeof(uint16_t));
+    }
+}
+
+static const attention_tile_steps bf16_steps = {bf16_queries, bf16_scores, bf16_probabilities, bf16_values, bf16_zero};
 
 BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row, long row_count, long queries,
                                        const uint16_t *packed, long keys, long dim, long value_dim, float scale,
@@ -176,81 +253,22 @@ BF16K int indextts_attention_bf16_rows(const float *q, long q_ld, long first_row
     if ((!out && !out_bf16) || !(scale > 0)) return -1;
     if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
     const long pairs = (dim + 1) / 2, blocks = (keys + 15) / 16;
-    const long value_row = round_up(value_dim, 16) * 2;
-    const long s_ld = blocks * 16, p_ld = round_up(keys, 2) + 2, qb_ld = 2 * pairs;
-    const uint16_t *kp = packed, *vp = packed + blocks * 16 * pairs * 2;
-    const long usable = valid_keys < 0 || valid_keys > keys ? keys : valid_keys;
-    float *s = malloc((size_t)(TILE_ROWS * s_ld + 16 + dim) * sizeof(float));
-    uint16_t *pb = malloc((size_t)(TILE_ROWS * (p_ld + qb_ld)) * sizeof(uint16_t));
-    if (!s || !pb) {
-        free(s);
-        free(pb);
-        return -1;
+    bf16_tile t = {.kp = packed, .vp = packed + blocks * 16 * pairs * 2, .q_cos = q_cos, .q_sin = q_sin, .out = out,
+                   .out_bf16 = out_bf16, .s_ld = blocks * 16, .p_ld = round_up(keys, 2) + 2, .qb_ld = 2 * pairs,
+                   .pairs = pairs, .dim = dim, .value_row = round_up(value_dim, 16) * 2, .value_dim = value_dim,
+                   .rotary_pairs = rotary_pairs, .o_ld = o_ld, .scale = scale};
+    t.s = malloc((size_t)(TILE_ROWS * t.s_ld + 16 + dim) * sizeof(float));
+    t.pb = malloc((size_t)(TILE_ROWS * (t.p_ld + t.qb_ld)) * sizeof(uint16_t));
+    int status = -1;
+    if (t.s && t.pb) {
+        t.qb = t.pb + TILE_ROWS * t.p_ld;
+        t.rotated = t.s + TILE_ROWS * t.s_ld + 16;
+        status = attention_tiles(&bf16_steps, &t, q, q_ld, first_row, row_count, queries, keys, dim, valid_keys,
+                                 causal);
     }
-    uint16_t *qb = pb + TILE_ROWS * p_ld;
-    float *rotated = s + TILE_ROWS * s_ld + 16;
-    for (long i0 = first_row; i0 < first_row + row_count; i0 += TILE_ROWS) {
-        const int n = (int)(first_row + row_count - i0 < TILE_ROWS ? first_row + row_count - i0 : TILE_ROWS);
-        long limit[TILE_ROWS], most = 0;
-        for (int r = 0; r < n; r++) {
-            long l = usable;
-            if (causal) {
-                long c = i0 + r + keys - queries + 1;  // query i sees keys 0 ... i + keys − queries
-                l = c < 0 ? 0 : (c < l ? c : l);
-            }
-            limit[r] = l;
-            if (l > most) most = l;
-        }
-        for (int r = 0; r < TILE_ROWS && i0 + TILE_ROWS + r < first_row + row_count; r++) {
-            prefetch_row(q + (i0 + TILE_ROWS + r) * q_ld, dim);
-        }
-        float *o = out ? out + i0 * o_ld : NULL;
-        uint16_t *ob = out ? NULL : out_bf16 + i0 * o_ld;
-        if (most == 0) {
-            for (int r = 0; r < n; r++) {
-                if (o) memset(o + r * o_ld, 0, (size_t)value_dim * sizeof(float));
-                else memset(ob + r * o_ld, 0, (size_t)value_dim * sizeof(uint16_t));
-            }
-            continue;
-        }
-        for (int r = 0; r < n; r++) {
-            const long i = i0 + r;
-            const float *row = rotate_row(q + i * q_ld, q_cos ? q_cos + i * rotary_pairs : NULL,
-                                          q_sin ? q_sin + i * rotary_pairs : NULL, rotary_pairs, dim, rotated);
-            row_to_bf16(row, qb + r * qb_ld, dim, qb_ld);
-        }
-        const long used_blocks = (most + 15) / 16;
-        __m512 maxima[TILE_ROWS];
-        for (int r = 0; r < TILE_ROWS; r++) maxima[r] = _mm512_set1_ps(-INFINITY);
-        for (long kb = 0; kb < used_blocks; kb += KEY_BLOCKS) {
-            const int nb = (int)(used_blocks - kb < KEY_BLOCKS ? used_blocks - kb : KEY_BLOCKS);
-            switch (n * 8 + nb) {
-                SCORE_ROW(1) SCORE_ROW(2) SCORE_ROW(3) SCORE_ROW(4) SCORE_ROW(5) SCORE_ROW(6)
-                default: break;
-            }
-        }
-        const long key_pairs = (most + 1) / 2;
-        float inverse[TILE_ROWS];
-        for (int r = 0; r < n; r++) {
-            uint16_t *row = pb + r * p_ld;
-            // The maximum came with the scores. They are finite unless the inputs are not (or a product overflows
-            // fp32): clamped as in indextts_softmax_row_bf16, so a −∞ score weighs 0 on both paths.
-            inverse[r] = limit[r] > 0 ? softmax_exponentials_bf16(s + r * s_ld, limit[r], scale,
-                                                                  _mm512_reduce_max_ps(maxima[r]), row) : 0.0f;
-            for (long j = limit[r]; j < 2 * key_pairs; j++) row[j] = 0;
-        }
-        for (long c0 = 0; c0 < value_dim; c0 += 16 * VALUE_BLOCKS) {
-            const long left = (value_dim - c0 + 15) / 16;
-            const int nb = (int)(left < VALUE_BLOCKS ? left : VALUE_BLOCKS);
-            switch (n * 8 + nb) {
-                VALUE_ROW(1) VALUE_ROW(2) VALUE_ROW(3) VALUE_ROW(4) VALUE_ROW(5) VALUE_ROW(6)
-                default: break;
-            }
-        }
-    }
-    free(s);
-    free(pb);
-    return 0;
+    free(t.s);
+    free(t.pb);
+    return status;
 }
 
 #else

@@ -13,7 +13,8 @@
 // 1,291 × 64) in L2. Against OpenBLAS products around separate softmax passes over the whole [queries, keys] score
 // matrix (6.7 MB per pair at 1,291²), nothing but the output leaves the cache. The AVX2 variant reads the same
 // packing (a 16-key row as two 8-lane halves) in tiles of 6 rows × 16 keys or channels (12 accumulators in 16
-// registers); one driver runs both, calling the instruction set's functions once per tile.
+// registers); the tile driver the bf16 kernel also runs (attention_rows.h) calls the instruction set's functions
+// once per tile.
 #include "indextts_kernels.h"
 
 #if defined(__x86_64__)
@@ -28,7 +29,7 @@
 #define K512 AVX512_MATH
 #define AVX2K AVX2_MATH
 
-enum { TILE_ROWS = 6, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
+enum { TILE_ROWS = ATTENTION_TILE_ROWS, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
 
 long indextts_attention_f32_packed_count(long keys, long dim, long value_dim) {
     if (keys < 0 || dim < 1 || value_dim < 1) return -1;
@@ -284,6 +285,56 @@ static const float *rotate_scalar(const float *src, const float *cs, const float
 
 static const tile_kernels kernels_avx2 = {scores_avx2, exponentials_avx2, values_avx2, rotate_scalar};
 
+// The driver's state (attention_rows.h) for one call: `k`'s tile functions, the packed keys and values, a tile's
+// scores (`s_ld` apart, the probabilities written over them) and query rows (dense, `dim` apart), the output.
+typedef struct {
+    const tile_kernels *k;
+    const float *kp, *vp, *q_cos, *q_sin;
+    float *s, *qt, *out;
+    long s_ld, dim, value_row, value_dim, rotary_pairs, o_ld;
+    float scale;
+} f32_tile;
+
+static void f32_queries(void *state, const float *q, long q_ld, long i0, int n) {
+    const f32_tile *t = state;
+    for (int r = 0; r < n; r++) {
+        const long i = i0 + r;
+        float *dst = t->qt + r * t->dim;
+        const float *row = t->k->rotate(q + i * q_ld, t->q_cos ? t->q_cos + i * t->rotary_pairs : NULL,
+                                        t->q_sin ? t->q_sin + i * t->rotary_pairs : NULL, t->rotary_pairs, t->dim, dst);
+        if (row != dst) memcpy(dst, row, (size_t)t->dim * sizeof(float));
+    }
+}
+
+static void f32_scores(void *state, int n, long blocks, const long *limit, float *maxima) {
+    const f32_tile *t = state;
+    t->k->scores(t->qt, t->dim, n, t->kp, blocks, t->s, t->s_ld, limit, maxima);
+}
+
+static float f32_probabilities(void *state, int r, long limit, long most, float maximum) {
+    const f32_tile *t = state;
+    float *row = t->s + r * t->s_ld;
+    // A row whose maximum is −∞ (no keys, or inputs that are not finite) weighs nothing, as in
+    // indextts_softmax_row_avx512.
+    if (limit <= 0 || maximum == -INFINITY) {
+        memset(row, 0, (size_t)most * sizeof(float));
+        return 0;
+    }
+    return t->k->exponentials(row, limit, most, t->scale, maximum);
+}
+
+static void f32_values(void *state, long i0, int n, long most, const float *inverse) {
+    const f32_tile *t = state;
+    t->k->values(t->s, t->s_ld, n, t->vp, t->value_row, most, inverse, t->out + i0 * t->o_ld, t->o_ld, t->value_dim);
+}
+
+static void f32_zero(void *state, long i0, int n) {
+    const f32_tile *t = state;
+    for (int r = 0; r < n; r++) memset(t->out + (i0 + r) * t->o_ld, 0, (size_t)t->value_dim * sizeof(float));
+}
+
+static const attention_tile_steps f32_steps = {f32_queries, f32_scores, f32_probabilities, f32_values, f32_zero};
+
 // Output rows `first_row ..< first_row + row_count` in tiles of 6 query rows on `k`'s tile functions.
 static int attention_rows(const tile_kernels *k, const float *q, long q_ld, long first_row, long row_count,
                           long queries, const float *packed, long keys, long dim, long value_dim, float scale,
@@ -292,58 +343,17 @@ static int attention_rows(const tile_kernels *k, const float *q, long q_ld, long
     if (row_count <= 0) return 0;
     if (!out || !(scale > 0)) return -1;
     if (keys < 0 || dim < 1 || value_dim < 1 || dim > 4096 || value_dim > 4096 || 2 * rotary_pairs > dim) return -1;
-    const long blocks = (keys + 15) / 16, value_row = round_up(value_dim, 16);
-    const long s_ld = blocks * 16;
-    const float *kp = packed, *vp = packed + blocks * 16 * dim;
-    const long usable = valid_keys < 0 || valid_keys > keys ? keys : valid_keys;
-    // A tile's scores, then its query rows (rotated where asked; dense, `dim` apart).
-    float *s = malloc((size_t)(TILE_ROWS * s_ld + TILE_ROWS * dim) * sizeof(float));
-    if (!s) return -1;
-    float *qt = s + TILE_ROWS * s_ld;
-    for (long i0 = first_row; i0 < first_row + row_count; i0 += TILE_ROWS) {
-        const int n = (int)(first_row + row_count - i0 < TILE_ROWS ? first_row + row_count - i0 : TILE_ROWS);
-        long limit[TILE_ROWS], most = 0;
-        for (int r = 0; r < n; r++) {
-            long l = usable;
-            if (causal) {
-                long c = i0 + r + keys - queries + 1;  // query i sees keys 0 ... i + keys − queries
-                l = c < 0 ? 0 : (c < l ? c : l);
-            }
-            limit[r] = l;
-            if (l > most) most = l;
-        }
-        for (int r = 0; r < TILE_ROWS && i0 + TILE_ROWS + r < first_row + row_count; r++) {
-            prefetch_row(q + (i0 + TILE_ROWS + r) * q_ld, dim);
-        }
-        float *o = out + i0 * o_ld;
-        if (most == 0) {
-            for (int r = 0; r < n; r++) memset(o + r * o_ld, 0, (size_t)value_dim * sizeof(float));
-            continue;
-        }
-        for (int r = 0; r < n; r++) {
-            const long i = i0 + r;
-            const float *row = k->rotate(q + i * q_ld, q_cos ? q_cos + i * rotary_pairs : NULL,
-                                         q_sin ? q_sin + i * rotary_pairs : NULL, rotary_pairs, dim, qt + r * dim);
-            if (row != qt + r * dim) memcpy(qt + r * dim, row, (size_t)dim * sizeof(float));
-        }
-        float maxima[TILE_ROWS], inverse[TILE_ROWS];
-        k->scores(qt, dim, n, kp, (most + 15) / 16, s, s_ld, limit, maxima);
-        for (int r = 0; r < n; r++) {
-            float *row = s + r * s_ld;
-            // The maximum came with the scores; a row whose maximum is −∞ (inputs that are not finite) weighs
-            // nothing, as in indextts_softmax_row_avx512.
-            const float maximum = limit[r] > 0 ? maxima[r] : -INFINITY;
-            if (maximum == -INFINITY) {
-                memset(row, 0, (size_t)most * sizeof(float));
-                inverse[r] = 0;
-            } else {
-                inverse[r] = k->exponentials(row, limit[r], most, scale, maximum);
-            }
-        }
-        k->values(s, s_ld, n, vp, value_row, most, inverse, o, o_ld, value_dim);
-    }
-    free(s);
-    return 0;
+    const long blocks = (keys + 15) / 16;
+    f32_tile t = {.k = k, .kp = packed, .vp = packed + blocks * 16 * dim, .q_cos = q_cos, .q_sin = q_sin,
+                  .out = out, .s_ld = blocks * 16, .dim = dim, .value_row = round_up(value_dim, 16),
+                  .value_dim = value_dim, .rotary_pairs = rotary_pairs, .o_ld = o_ld, .scale = scale};
+    t.s = malloc((size_t)(TILE_ROWS * t.s_ld + TILE_ROWS * dim) * sizeof(float));
+    if (!t.s) return -1;
+    t.qt = t.s + TILE_ROWS * t.s_ld;
+    const int status = attention_tiles(&f32_steps, &t, q, q_ld, first_row, row_count, queries, keys, dim,
+                                       valid_keys, causal);
+    free(t.s);
+    return status;
 }
 
 int indextts_attention_f32_rows_avx512(const float *q, long q_ld, long first_row, long row_count, long queries,

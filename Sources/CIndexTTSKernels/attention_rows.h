@@ -1,5 +1,5 @@
-// Pieces shared by the attention kernels (attention_bf16.c, attention_f32.c): row prefetches and the rotary
-// embedding applied to a query or key row on its way into a kernel. Internal to the target.
+// Pieces shared by the attention kernels (attention_bf16.c, attention_f32.c): row prefetches, the rotary embedding
+// applied to a query or key row on its way into a kernel, and the per-tile driver both run. Internal to the target.
 #ifndef INDEXTTS_ATTENTION_ROWS_H
 #define INDEXTTS_ATTENTION_ROWS_H
 #include <immintrin.h>
@@ -59,5 +59,61 @@ static inline __attribute__((always_inline)) AVX512_MATH const float *rotate_row
         _mm512_storeu_ps(rotated + 2 * p, _mm512_add_ps(_mm512_mul_ps(x, c), _mm512_mul_ps(swapped, s)));
     }
     return rotate_pairs_scalar(src, cs, sn, p, rotary_pairs, n, rotated);
+}
+
+// ---- The flow both kernels share, per tile of up to ATTENTION_TILE_ROWS query rows: which keys each row sees
+// (`valid_keys`, causal alignment from the end of the keys), prefetching the next tile's query rows, then the
+// kernel's steps on its own state (its packed operands, scratch rows and output): the query rows loaded (rotated,
+// converted), the scores with each row's maximum over the keys it sees, each row's unnormalised probabilities and
+// 1 / Σ, the output rows. A tile whose rows see no key gets zero rows.
+
+enum { ATTENTION_TILE_ROWS = 6 };
+
+typedef struct {
+    // Query rows i0 ..< i0 + n (`q_ld` floats apart) into the state's tile.
+    void (*queries)(void *state, const float *q, long q_ld, long i0, int n);
+    // Scores of the tile's n rows against the first `blocks` blocks of 16 keys; `maxima[r]` receives the largest
+    // score of row r among its first `limit[r]` keys (−∞ where it has none).
+    void (*scores)(void *state, int n, long blocks, const long *limit, float *maxima);
+    // Row r's unnormalised probabilities over its `limit` keys from its maximum, zeros up to `most` keys; returns
+    // 1 / Σ (0 for a row that weighs nothing).
+    float (*probabilities)(void *state, int r, long limit, long most, float maximum);
+    // Output rows i0 ..< i0 + n: the probabilities over `most` keys times the values, times `inverse[r]`.
+    void (*values)(void *state, long i0, int n, long most, const float *inverse);
+    // Output rows i0 ..< i0 + n set to zero.
+    void (*zero)(void *state, long i0, int n);
+} attention_tile_steps;
+
+static inline int attention_tiles(const attention_tile_steps *steps, void *state, const float *q, long q_ld,
+                                  long first_row, long row_count, long queries, long keys, long dim, long valid_keys,
+                                  int causal) {
+    const long usable = valid_keys < 0 || valid_keys > keys ? keys : valid_keys;
+    const long end = first_row + row_count;
+    for (long i0 = first_row; i0 < end; i0 += ATTENTION_TILE_ROWS) {
+        const int n = (int)(end - i0 < ATTENTION_TILE_ROWS ? end - i0 : ATTENTION_TILE_ROWS);
+        long limit[ATTENTION_TILE_ROWS], most = 0;
+        for (int r = 0; r < n; r++) {
+            long l = usable;
+            if (causal) {
+                long c = i0 + r + keys - queries + 1;  // query i sees keys 0 ... i + keys − queries
+                l = c < 0 ? 0 : (c < l ? c : l);
+            }
+            limit[r] = l;
+            if (l > most) most = l;
+        }
+        for (int r = 0; r < ATTENTION_TILE_ROWS && i0 + ATTENTION_TILE_ROWS + r < end; r++) {
+            prefetch_row(q + (i0 + ATTENTION_TILE_ROWS + r) * q_ld, dim);
+        }
+        if (most == 0) {
+            steps->zero(state, i0, n);
+            continue;
+        }
+        steps->queries(state, q, q_ld, i0, n);
+        float maxima[ATTENTION_TILE_ROWS], inverse[ATTENTION_TILE_ROWS];
+        steps->scores(state, n, (most + 15) / 16, limit, maxima);
+        for (int r = 0; r < n; r++) inverse[r] = steps->probabilities(state, r, limit[r], most, maxima[r]);
+        steps->values(state, i0, n, most, inverse);
+    }
+    return 0;
 }
 #endif
