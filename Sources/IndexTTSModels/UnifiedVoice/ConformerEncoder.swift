@@ -18,8 +18,8 @@ struct ConformerEncoder: Sendable {
     let inputDim: Int
     let outputSize: Int
     let heads: Int
-    let subsamplingConv: (weight: Tensor, bias: Tensor)
-    let subsamplingOut: Linear
+    /// `embed.conv` and `embed.out`: `[batch, T, inputDim]` → `[batch, T′, outputSize]`.
+    let subsampling: Conv2dSubsampling2
     /// `[1, maxLen, outputSize]` sinusoids (`embed.pos_enc.pe`).
     let positionTable: Tensor
     let blocks: [ConformerBlock]
@@ -30,9 +30,7 @@ struct ConformerEncoder: Sendable {
         outputSize = m.outputSize
         heads = m.attentionHeads
         let embed = loader.scoped("embed")
-        subsamplingConv = (embed.tensor("conv.0.weight", shape: [m.outputSize, 1, 3, 3]),
-                           embed.tensor("conv.0.bias", shape: [m.outputSize]))
-        subsamplingOut = Linear(embed.scoped("out.0"), inFeatures: m.outputSize * ((inputDim - 1) / 2), outFeatures: m.outputSize)
+        subsampling = Conv2dSubsampling2(embed, inputDim: inputDim, channels: m.outputSize)
         let table = embed.tensor("pos_enc.pe")
         positionTable = table
         blocks = (0..<m.numBlocks).map { ConformerBlock(loader.scoped("encoders.\($0)"), size: m.outputSize, heads: m.attentionHeads,
@@ -50,77 +48,6 @@ struct ConformerEncoder: Sendable {
         return min(time, max(0, (length - 1) / 2))
     }
 
-    /// `Conv2dSubsampling2`'s convolution (1 → C channels, 3×3, stride 2), bias and ReLU, written straight into the
-    /// layout its `Linear` reads: `[batch, T, F]` → `[batch, T′, C·F′]` with T′ = (T − 3)/2 + 1, F′ = (F − 3)/2 + 1 and
-    /// element `[b, t, c·F′ + f] = relu(bias[c] + Σ_{i,j<3} w[c, 0, i, j]·x[b, 2t + i, 2f + j])` — the same sum as
-    /// `conv2d` followed by `permute(0, 2, 1, 3)`, in one pass (the unfused chain wrote and re-read 4× the 250 MB output
-    /// of a 10 s clip at full size). Each input row is split into its even and odd columns once, so every tap is a
-    /// contiguous vector.
-    func subsampled(_ x: Tensor) throws -> Tensor {
-        let (batch, frames, features) = (x.shape[0], x.shape[1], x.shape[2])
-        let time = (frames - 3) / 2 + 1, width = (features - 3) / 2 + 1, channels = outputSize
-        let weights = subsamplingConv.weight.contiguous().scalars, biases = subsamplingConv.bias.contiguous().scalars
-        guard weights.count == channels * 9, biases.count == channels else {
-            throw ModelError.invalidInput(component: "ConformerEncoder", reason: "subsampling conv weight \(subsamplingConv.weight.shape)")
-        }
-        let input = x.contiguous()
-        let half = features / 2 + 1  // even columns 0, 2, … and odd columns 1, 3, … of one input row
-        let taps = weights.map { SIMD8<Float>(repeating: $0) }, biasVectors = biases.map { SIMD8<Float>(repeating: $0) }
-        return withExtendedLifetime(input) { Tensor.make([batch, time, channels * width]) { out in
-            let dst = out.baseAddress!, src = UnsafePointer(input.basePointer)
-            Parallel.forEachChunk(count: batch * time, minimumChunk: 1) { rows in
-                typealias V = SIMD8<Float>
-                // Three input rows × (even, odd) columns, each padded to a whole number of vectors.
-                let stride = (half + 8) / 8 * 8
-                let split = UnsafeMutablePointer<Float>.allocate(capacity: 6 * stride)
-                split.initialize(repeating: 0, count: 6 * stride)
-                defer { split.deallocate() }
-                for row in rows {
-                    let b = row / time, t = row % time
-                    for i in 0..<3 {
-                        let line = src + (b * frames + 2 * t + i) * features
-                        let even = split + (2 * i) * stride, odd = split + (2 * i + 1) * stride
-                        var f = 0
-                        while f < features {
-                            even[f / 2] = line[f]
-                            if f + 1 < features { odd[f / 2] = line[f + 1] }
-                            f += 2
-                        }
-                    }
-                    let target = dst + row * channels * width
-                    let full = width / 8 * 8
-                    for c in 0..<channels {
-                        let bias = biasVectors[c]
-                        let o = target + c * width
-                        func tap(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-                        var f = 0
-                        while f < full {
-                            var acc = bias
-                            for i in 0..<3 {
-                                let even = split + (2 * i) * stride + f, odd = split + (2 * i + 1) * stride + f
-                                acc.addProduct(taps[9 * c + 3 * i], tap(even))
-                                acc.addProduct(taps[9 * c + 3 * i + 1], tap(odd))
-                                acc.addProduct(taps[9 * c + 3 * i + 2], tap(even + 1))
-                            }
-                            UnsafeMutableRawPointer(o + f).storeBytes(of: VectorMath.maximum(acc, .zero), as: V.self)
-                            f += 8
-                        }
-                        while f < width {
-                            var acc = biases[c]
-                            for i in 0..<3 {
-                                let even = split + (2 * i) * stride, odd = split + (2 * i + 1) * stride
-                                acc += weights[9 * c + 3 * i] * even[f] + weights[9 * c + 3 * i + 1] * odd[f]
-                                    + weights[9 * c + 3 * i + 2] * even[f + 1]
-                            }
-                            o[f] = max(acc, 0)
-                            f += 1
-                        }
-                    }
-                }
-            }
-        } }
-    }
-
     /// As ``callAsFunction(_:)`` with WeNet's padding mask for `inputLength` valid input frames (nil: all valid).
     /// - Returns: the output over all frames and how many leading subsampled frames are valid.
     func encode(_ x: Tensor, inputLength: Int?) throws -> (output: Tensor, validFrames: Int) {
@@ -128,10 +55,9 @@ struct ConformerEncoder: Sendable {
             throw ModelError.invalidInput(component: "ConformerEncoder",
                                           reason: "features \(x.shape), expected [batch, ≥3 frames, \(inputDim)]")
         }
-        // Conv2dSubsampling2: [B, 1, T, F] → conv 3×3 stride 2 → ReLU → [B, T′, C·F′] → Linear.
-        let flat = try subsampled(x)
-        let time = flat.shape[1]
-        var h = try subsamplingOut(flat).affine(scale: Float(outputSize).squareRoot())
+        // Conv2dSubsampling2: [B, 1, T, F] → conv 3×3 stride 2 → ReLU → [B, T′, C·F′] → Linear, in channel blocks.
+        var h = try subsampling(x).affine(scale: Float(outputSize).squareRoot())
+        let time = h.shape[1]
         guard positionTable.rank == 3, positionTable.shape[2] == outputSize, positionTable.shape[1] > time else {
             throw ModelError.invalidInput(
                 component: "ConformerEncoder",
