@@ -26,6 +26,8 @@
 #define INLINE static inline __attribute__((always_inline))
 
 enum { TILE_ROWS = ATTENTION_TILE_ROWS, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
+// The tile switches below have cases for 1 ... 6 rows.
+_Static_assert(ATTENTION_TILE_ROWS == 6, "tile cases for 1 ... 6 rows");
 
 long indextts_attention_bf16_packed_count(long keys, long dim, long value_dim) {
     long pairs = (dim + 1) / 2;

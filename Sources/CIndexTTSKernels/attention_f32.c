@@ -30,6 +30,8 @@
 #define AVX2K AVX2_MATH
 
 enum { TILE_ROWS = ATTENTION_TILE_ROWS, KEY_BLOCKS = 4, VALUE_BLOCKS = 4 };
+// The tile switches below have cases for 1 ... 6 rows.
+_Static_assert(ATTENTION_TILE_ROWS == 6, "tile cases for 1 ... 6 rows");
 
 long indextts_attention_f32_packed_count(long keys, long dim, long value_dim) {
     if (keys < 0 || dim < 1 || value_dim < 1) return -1;

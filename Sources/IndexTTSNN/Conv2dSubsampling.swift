@@ -7,12 +7,13 @@ import IndexTTSTensor
 /// `[C, 1, 3, 3]`, `conv.0.bias`, `out.0.weight` `[C, C·F′]`, `out.0.bias`.
 ///
 /// At IndexTTS2's size (F = 1024, C = 512) a frame has C·F′ = 261,632 convolution outputs — 250 MB for a 10 s clip,
-/// which the unfused layer writes, faults in page by page and reads back for a product with a 535 MB weight. Here the
+/// which a one-block layer writes, faults in page by page and reads back for a product with a 535 MB weight. Here the
 /// convolution runs for a block of channels at a time (``callAsFunction(_:blockColumns:)``: about 8,192 columns,
 /// 8 MB for that clip), each block is multiplied with its columns of `out`'s weight in place (a strided view, no
-/// copy), and the block products are summed onto the bias. The same sums as the unfused layer, with the product's
-/// inner dimension split into blocks. On 2 Zen 4 cores, per 10 s clip: 0.39–0.44 s against 0.67–0.70 s (the
-/// convolution alone 35–45 ms against 290–340 ms, most of it page faults on the 250 MB output).
+/// copy), and the block products are summed onto the bias. The same sums as in one block, with the product's
+/// inner dimension split into blocks. On 2 Zen 4 cores, per encoder pass over a 10 s clip: 0.40–0.47 s against
+/// 0.60–0.70 s (the convolution 41–45 ms against 290–340 ms, most of it page faults on the 250 MB output;
+/// docs/BENCHMARKS.md, round 9).
 public struct Conv2dSubsampling2: Sendable {
     public let inputDim: Int
     public let channels: Int
@@ -49,11 +50,13 @@ public struct Conv2dSubsampling2: Sendable {
             throw TensorError.shapeMismatch(operation: "Conv2dSubsampling2",
                                             message: "features \(x.shape), expected [batch, ≥3 frames, \(inputDim)]")
         }
-        let weights = convWeight.contiguous().scalars, biases = convBias.contiguous().scalars
-        guard weights.count == channels * 9, biases.count == channels else {
-            throw TensorError.shapeMismatch(operation: "Conv2dSubsampling2",
-                                            message: "conv weight \(convWeight.shape), bias \(convBias.shape) for \(channels) channels")
+        guard convWeight.shape == [channels, 1, 3, 3], convBias.shape == [channels],
+              out.bias.map({ $0.shape == [channels] }) ?? true else {
+            throw TensorError.shapeMismatch(
+                operation: "Conv2dSubsampling2",
+                message: "conv weight \(convWeight.shape), conv bias \(convBias.shape), out bias \(out.bias?.shape ?? []) for \(channels) channels")
         }
+        let weights = convWeight.contiguous().scalars, biases = convBias.contiguous().scalars
         let (batch, frames) = (x.shape[0], x.shape[1])
         let time = Self.outputLength(frames), width = Self.outputLength(inputDim)
         let rows = batch * time
@@ -69,7 +72,7 @@ public struct Conv2dSubsampling2: Sendable {
         // the weight's column slice read in place (row-major, rows C·F′ apart; as the right operand oneDNN would
         // repack it on every call) and whose output adds to the sums contiguously.
         var sums = [Float](repeating: 0, count: channels * rows)
-        if let bias = out.bias?.contiguous().scalars, bias.count == channels {
+        if let bias = out.bias?.contiguous().scalars {
             for o in 0..<channels { for r in 0..<rows { sums[o * rows + r] = bias[o] } }
         }
         var first = 0
@@ -78,9 +81,11 @@ public struct Conv2dSubsampling2: Sendable {
             let columns = convolution(split, channels: block, time: time, width: width)  // [rows, block·F′]
             let slice = try weight.sliced(axis: 1, range: (block.lowerBound * width)..<(block.upperBound * width))
             let partial = try slice.matmul(columns.transposed(0, 1)).contiguous()  // [C, rows]
-            let p = partial.basePointer
-            sums.withUnsafeMutableBufferPointer { s in
-                for i in 0..<(channels * rows) { s[i] += p[i] }
+            withExtendedLifetime(partial) {
+                let p = partial.basePointer
+                sums.withUnsafeMutableBufferPointer { s in
+                    for i in 0..<(channels * rows) { s[i] += p[i] }
+                }
             }
             first = block.upperBound
         }
@@ -126,13 +131,22 @@ public struct Conv2dSubsampling2: Sendable {
     struct Convolution {
         let weights: [Float]
         let biases: [Float]
+        /// `weights` and `biases` broadcast to vectors, once per call of the layer.
+        let taps: [SIMD8<Float>]
+        let biasVectors: [SIMD8<Float>]
+
+        init(weights: [Float], biases: [Float]) {
+            (self.weights, self.biases) = (weights, biases)
+            taps = weights.map { SIMD8<Float>(repeating: $0) }
+            biasVectors = biases.map { SIMD8<Float>(repeating: $0) }
+        }
 
         func callAsFunction(_ split: SplitRows, channels: Range<Int>, time: Int, width: Int) -> Tensor {
             typealias V = SIMD8<Float>
             let batch = split.values.count / Swift.max(split.frames * 2 * split.stride, 1)
             let rows = batch * time, rowLength = channels.count * width
-            let taps = weights.map { V(repeating: $0) }, biasVectors = biases.map { V(repeating: $0) }
-            let (weights, biases, stride, frames) = (weights, biases, split.stride, split.frames)
+            let (weights, biases, taps, biasVectors) = (weights, biases, taps, biasVectors)
+            let (stride, frames) = (split.stride, split.frames)
             return split.values.withUnsafeBufferPointer { values in
                 let source = values.baseAddress!
                 return Tensor.make([rows, rowLength]) { out in
