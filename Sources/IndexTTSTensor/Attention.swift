@@ -325,9 +325,9 @@ extension Tensor {
     /// over every (batch, head) pair: keys and values of each pair (rounded and) packed once (all pairs in parallel),
     /// then the query rows in tiles; the cores take whole pairs, or parts of the query rows where there are fewer
     /// pairs than cores. Queries, keys and values are read where they lie (row strides of the fused projection or a
-    /// KV cache; the feature axis must be dense). Written as `[batch, Lq, heads, dv]` and returned as the `[batch, heads, Lq, dv]` view, like
-    /// ``headParallelBFloat16Attention``. nil when the kernel refuses the sizes or memory runs out (the caller then
-    /// takes the oneDNN or OpenBLAS path).
+    /// KV cache; the feature axis must be dense). Written as `[batch, Lq, heads, dv]` and returned as the
+    /// `[batch, heads, Lq, dv]` view, like ``headParallelBFloat16Attention``. nil when the kernel refuses the sizes or
+    /// memory runs out (the caller then takes the oneDNN or OpenBLAS path).
     private static func kernelPairAttention(q: Tensor, k: Tensor, v: Tensor, batch: Int, heads: Int,
                                             queries lq: Int, keys lk: Int, dim: Int, valueDim dv: Int,
                                             scale s: Float, mask: AttentionMask,

@@ -99,7 +99,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("compute", metadata: [
             "cpu": "\(compute.cpu.brand)", "instruction_sets": "\(compute.cpu.instructionSets.nameList.joined(separator: " "))",
             "blas": "OpenBLAS \(compute.blasVersion) \(compute.blasCore) (\(compute.blasCoreOrigin))",
-            "blas_threads": "\(compute.blasThreads)", "kernel_threads": "\(compute.kernelThreads)"])
+            "blas_threads": "\(compute.blasThreads)", "kernel_threads": "\(compute.kernelThreads)",
+            "fp32_gemm_engine": "\(compute.float32GEMMEngine)"])
         if let better = compute.recommendedBLASCore {
             logger.warning("OpenBLAS runs generic kernels", metadata: [
                 "core": "\(compute.blasCore)", "fix": "OPENBLAS_CORETYPE=\(better) (several times faster matrix products)"])
