@@ -25,7 +25,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Model width of the decode-shaped product (MLP width is 4×).")
         var width = 1280
 
-        @Flag(help: "Only the bf16 attention probe (S2M shape: 2×8 heads, 1,291 frames, width 64; kernel and oneDNN).")
+        @Flag(help: "Only the attention probes (S2M shape: 2×8 heads, 1,291 frames, width 64): fp32 on our kernel and on BLAS products; bf16 on its kernel and oneDNN where the CPU has bf16 products.")
         var attentionOnly = false
 
         @Flag(help: "Print JSON.")

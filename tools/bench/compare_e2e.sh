@@ -5,7 +5,9 @@
 # and after each side (on a shared machine, run it under the build lock: flock /work/coord/build.lock ...).
 # Usage: tools/bench/compare_e2e.sh --model-dir DIR [--ref CLIP.wav] [--text T] [--codes 250] [--num-beams 3]
 #                                   [--threads 2] [--json-dir DIR] [--skip-reference | --skip-ours]
-#                                   [--precision fp32|bf16]  (ours only; the reference is always fp32)
+#                                   [--precision fp32|bf16] [--cold]  (precision: ours only; the reference is always fp32)
+# Before each side the model folder's files are read once (page cache warm for both: a first request otherwise times
+# the disk, as a build or the other side's 10 GB can evict the checkpoints; --cold skips it).
 # With --json-dir both reports are kept as JSON (ours.json, reference.json) and printed side by side at the end
 # (tools/bench/e2e_report.py); --skip-* run one side (two shorter runs under the build lock).
 # Needs a release build (swift build -c release --product indextts), the fixture virtual environment
@@ -15,8 +17,8 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 repo="${INDEXTTS_REPO:-/work/upstream-index-tts}"
-model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1 ours=1 precision=fp32
-declare -A option=([--model-dir]=model [--ref]=ref [--text]=text [--codes]=codes [--num-beams]=beams [--threads]=threads [--json-dir]=jsondir [--skip-reference]=reference=0 [--skip-ours]=ours=0 [--precision]=precision)
+model="" ref="" text="" codes=250 beams=3 threads=2 jsondir="" reference=1 ours=1 precision=fp32 warm=1
+declare -A option=([--model-dir]=model [--ref]=ref [--text]=text [--codes]=codes [--num-beams]=beams [--threads]=threads [--json-dir]=jsondir [--skip-reference]=reference=0 [--skip-ours]=ours=0 [--precision]=precision [--cold]=warm=0)
 bench_parse "$@"
 [ -n "$model" ] || { echo "usage: $0 --model-dir DIR [--ref CLIP.wav] [...]" >&2; exit 2; }
 [ -x "$venv/bin/python" ] || { echo "no Python at $venv (FIXTURE_VENV=DIR: the fixture venv, e.g. the main checkout's)" >&2; exit 2; }
@@ -32,8 +34,16 @@ fi
 textargs=()
 [ -n "$text" ] && textargs=(--text "$text")
 [ -n "$jsondir" ] && mkdir -p "$jsondir"
+# Reads every file of the model folder once, so that neither side's first request waits on the disk.
+warm_cache() {
+  [ "$warm" = 1 ] || return 0
+  local start=$SECONDS
+  find "$model" -type f -exec cat {} + > /dev/null
+  echo "== page cache: read $(du -sh --apparent-size "$model" | cut -f1) of $model in $((SECONDS - start)) s"
+}
 echo "== $(date -u +%FT%TZ) $(uptime)"
 if [ "$ours" = 1 ]; then
+  warm_cache
   echo "== IndexTTS-Swift: indextts bench e2e --model-dir $model --ref $ref --codes $codes --num-beams $beams (threads $threads)"
   if [ -n "$jsondir" ]; then
     INDEXTTS_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" .build/release/indextts bench e2e --model-dir "$model" \
@@ -47,6 +57,7 @@ if [ "$ours" = 1 ]; then
 fi
 echo "== $(date -u +%FT%TZ) $(uptime)"
 if [ "$reference" = 1 ]; then
+  warm_cache
   echo "== PyTorch reference: upstream IndexTTS2.infer (tools/bench/torch_e2e.py, fp32)"
   jsonargs=()
   [ -n "$jsondir" ] && jsonargs=(--json "$jsondir/reference.json")

@@ -129,10 +129,10 @@ public enum OpsBenchmark {
     }
 
     /// Bidirectional attention of the S2M DiT's shape (a batch of 2, 8 heads, 1,291 queries and keys, head width
-    /// 64, the heads as strided views of a fused projection) in bfloat16: on the AVX512-BF16 attention kernel and on
-    /// oneDNN's products around our softmax rows. Empty where bfloat16 is not native.
+    /// 64, the heads as strided views of a fused projection): in fp32 on our attention kernel (AVX-512 or AVX2) and on
+    /// BLAS products around softmax passes; in bfloat16, where it is native, on the AVX512-BF16 attention kernel and
+    /// on oneDNN's products around our softmax rows.
     public static func attention(repetitions: Int, frames: Int = 1291) -> [Measurement] {
-        guard ComputePrecision.bfloat16Supported else { return [] }
         let (batch, heads, d) = (2, 8, 64)
         let qkv = random([batch, frames, 3 * heads * d], seed: 9)
         func view(_ part: Int) -> Tensor {
@@ -142,6 +142,19 @@ public enum OpsBenchmark {
         let (q, k, v) = (view(0), view(1), view(2))
         let flops = 4 * Double(batch * heads) * Double(frames) * Double(frames) * Double(d)
         var results: [Measurement] = []
+        // fp32 (the default arithmetic): our kernel on the attention softmax's instruction set, then the BLAS
+        // products around softmax passes over the whole score matrix.
+        for (kernel, label) in [(true, "\(RowKernels.softmaxKernels.rawValue) kernel"), (false, "BLAS products")]
+        where !kernel || Tensor.float32AttentionKernel {
+            let time = bestTime(repetitions) {
+                _ = try? Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
+                                                          precision: .float32, attentionKernel: kernel)
+            }
+            results.append(Measurement(
+                name: "attention fp32 \(batch)x\(heads) heads \(frames)x\(frames)x\(d), \(label)", seconds: time,
+                rate: flops / time / 1e9, unit: "GFLOP/s", detail: "Q·Kᵀ and P·V flops / time"))
+        }
+        guard ComputePrecision.bfloat16Supported else { return results }
         for (kernel, label) in [(true, "AVX512-BF16 kernel"), (false, "oneDNN products")]
         where !kernel || Tensor.bfloat16AttentionKernel {
             let time = bestTime(repetitions) {
