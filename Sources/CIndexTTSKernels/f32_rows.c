@@ -16,12 +16,12 @@ enum { G = 8 };  // weight rows per pass
 // ---- AVX-512: 16 lanes.
 
 static inline __attribute__((always_inline)) AVX512 void
-rows512(const float *w, long k, long n, long c0, long c1, const float *x, float *y, const int NX) {
+rows512(const float *w, long k, long n, long c0, long c1, const float *x, long x_ld, float *y, const int NX) {
     long j = 0;
     for (; j + G <= k; j += G) {
         __m512 a[4][G];
         for (int b = 0; b < NX; b++)
-            for (int t = 0; t < G; t++) a[b][t] = _mm512_set1_ps(x[b * k + j + t]);
+            for (int t = 0; t < G; t++) a[b][t] = _mm512_set1_ps(x[b * x_ld + j + t]);
         const float *wj = w + j * n;
         for (long c = c0; c < c1; c += 16) {
             long left = c1 - c;  // masked loads and stores cost the same as full ones; the last group is partial
@@ -43,7 +43,7 @@ rows512(const float *w, long k, long n, long c0, long c1, const float *x, float 
     for (; j < k; j++) {  // the last k mod G weight rows, one at a time
         const float *wj = w + j * n;
         for (int b = 0; b < NX; b++) {
-            __m512 a = _mm512_set1_ps(x[b * k + j]);
+            __m512 a = _mm512_set1_ps(x[b * x_ld + j]);
             for (long c = c0; c < c1; c += 16) {
                 long left = c1 - c;
                 __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
@@ -55,12 +55,12 @@ rows512(const float *w, long k, long n, long c0, long c1, const float *x, float 
 }
 
 AVX512 void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, long c1,
-                                           const float *x, long nx, float *y) {
+                                           const float *x, long x_ld, long nx, float *y) {
     switch (nx) {
-    case 1: rows512(w, k, n, c0, c1, x, y, 1); break;
-    case 2: rows512(w, k, n, c0, c1, x, y, 2); break;
-    case 3: rows512(w, k, n, c0, c1, x, y, 3); break;
-    case 4: rows512(w, k, n, c0, c1, x, y, 4); break;
+    case 1: rows512(w, k, n, c0, c1, x, x_ld, y, 1); break;
+    case 2: rows512(w, k, n, c0, c1, x, x_ld, y, 2); break;
+    case 3: rows512(w, k, n, c0, c1, x, x_ld, y, 3); break;
+    case 4: rows512(w, k, n, c0, c1, x, x_ld, y, 4); break;
     default: break;
     }
 }
@@ -68,13 +68,13 @@ AVX512 void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long 
 // ---- AVX2: 8 lanes; the last columns (fewer than 8) in scalar code.
 
 static inline __attribute__((always_inline)) AVX2 void
-rows256(const float *w, long k, long n, long c0, long c1, const float *x, float *y, const int NX) {
+rows256(const float *w, long k, long n, long c0, long c1, const float *x, long x_ld, float *y, const int NX) {
     long full = c0 + (c1 - c0) / 8 * 8;
     long j = 0;
     for (; j + G <= k; j += G) {
         __m256 a[4][G];
         for (int b = 0; b < NX; b++)
-            for (int t = 0; t < G; t++) a[b][t] = _mm256_set1_ps(x[b * k + j + t]);
+            for (int t = 0; t < G; t++) a[b][t] = _mm256_set1_ps(x[b * x_ld + j + t]);
         const float *wj = w + j * n;
         for (long c = c0; c < full; c += 8) {
             __m256 wv[G];
@@ -92,14 +92,14 @@ rows256(const float *w, long k, long n, long c0, long c1, const float *x, float 
         for (long c = full; c < c1; c++)
             for (int b = 0; b < NX; b++) {
                 float s = y[b * n + c];
-                for (int t = 0; t < G; t++) s += x[b * k + j + t] * wj[t * n + c];
+                for (int t = 0; t < G; t++) s += x[b * x_ld + j + t] * wj[t * n + c];
                 y[b * n + c] = s;
             }
     }
     for (; j < k; j++) {
         const float *wj = w + j * n;
         for (int b = 0; b < NX; b++) {
-            float s = x[b * k + j];
+            float s = x[b * x_ld + j];
             __m256 a = _mm256_set1_ps(s);
             long c = c0;
             for (; c < full; c += 8)
@@ -110,12 +110,12 @@ rows256(const float *w, long k, long n, long c0, long c1, const float *x, float 
 }
 
 AVX2 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
-                                       const float *x, long nx, float *y) {
+                                       const float *x, long x_ld, long nx, float *y) {
     switch (nx) {
-    case 1: rows256(w, k, n, c0, c1, x, y, 1); break;
-    case 2: rows256(w, k, n, c0, c1, x, y, 2); break;
-    case 3: rows256(w, k, n, c0, c1, x, y, 3); break;
-    case 4: rows256(w, k, n, c0, c1, x, y, 4); break;
+    case 1: rows256(w, k, n, c0, c1, x, x_ld, y, 1); break;
+    case 2: rows256(w, k, n, c0, c1, x, x_ld, y, 2); break;
+    case 3: rows256(w, k, n, c0, c1, x, x_ld, y, 3); break;
+    case 4: rows256(w, k, n, c0, c1, x, x_ld, y, 4); break;
     default: break;
     }
 }
@@ -123,12 +123,12 @@ AVX2 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, 
 #else
 
 void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, long c1,
-                                    const float *x, long nx, float *y) {
-    (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)nx; (void)y;
+                                    const float *x, long x_ld, long nx, float *y) {
+    (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)x_ld; (void)nx; (void)y;
 }
 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
-                                  const float *x, long nx, float *y) {
-    (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)nx; (void)y;
+                                  const float *x, long x_ld, long nx, float *y) {
+    (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)x_ld; (void)nx; (void)y;
 }
 
 #endif

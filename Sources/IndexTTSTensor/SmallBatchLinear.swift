@@ -12,27 +12,49 @@ enum SmallBatchLinear {
     static let defaultKernels: KernelSet = KernelSet.forced ?? Swift.min(.avx2, KernelSet.supported)
 
     /// `y[r, :] += x[r, :]·W` for a row-major `[k, n]` W (Hugging Face `Conv1D` layout), `rows` rows of x `[rows, k]`
-    /// and y `[rows, n]`. Each core owns a range of output columns. Up to four rows run through the C kernels
-    /// (`indextts_f32_rows_inout_*`, W read eight rows at a time), more through the portable Swift loop (W read four
-    /// rows at a time, once for all rows): two passes of the C kernels over the weights for 6 rows took 31–35 ms for
-    /// 24 [1280, 5120] matrices against the loop's 29–33 ms (`bench ops`, Zen 4; docs/BENCHMARKS.md round 7).
+    /// and y `[rows, n]`. Up to four rows run through the C kernels (`indextts_f32_rows_inout_*`, W read eight rows at a
+    /// time), more through the portable Swift loop (W read four rows at a time, once for all rows; each core owns a
+    /// range of output columns): two passes of the C kernels over the weights for 6 rows took 31–35 ms for 24 [1280,
+    /// 5120] matrices against the loop's 29–33 ms (`bench ops`, Zen 4; docs/BENCHMARKS.md round 7).
     static let kernelRows = 4
+    /// Depth from which the C kernels' product is split in two halves of W's rows (see ``inOut``).
+    static let depthSplit = 512
     static func inOut(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
                       y: UnsafeMutablePointer<Float>, kernels requested: KernelSet? = nil) {
         let kernels = min(requested ?? defaultKernels, KernelSet.supported)
         let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
         if kernels != .swift && rows <= kernelRows {
             let wide = kernels == .avx512
-            // Whole 16-column groups per core (the kernels' vectors).
+            // From `depthSplit` on, the depth is cut in two halves of W's rows, the second half summed into its own
+            // rows and added to y at the end: a core then reads one contiguous half of W (k/2 whole rows) instead of a
+            // column slice of every row, which on 2 Zen 3 cores read the GPT's matrices at 27–28 GB/s against 23
+            // (3 rows) and a plain sum over the same bytes at 31–32 against 24–25 (docs/BENCHMARKS.md, Zen 3). The cut
+            // depends on k alone, so the sums' order, and the result, do not depend on the number of cores; cores
+            // beyond two split each half's columns in whole 16-column groups (the kernels' vectors).
+            let halves = k >= depthSplit ? 2 : 1
             let groups = (n + 15) / 16
-            Parallel.forEachChunk(count: groups, minimumChunk: 16) { range in
-                let c0 = range.lowerBound * 16, c1 = min(n, range.upperBound * 16)
-                if wide {
-                    indextts_f32_rows_inout_avx512(w.value, k, n, c0, c1, xs.value, rows, ys.value)
-                } else {
-                    indextts_f32_rows_inout_avx2(w.value, k, n, c0, c1, xs.value, rows, ys.value)
+            let columnParts = halves == 1
+                ? max(1, min(Parallel.workerCount, groups / 16))
+                : max(1, min((Parallel.workerCount + 1) / 2, groups / 16))
+            let second = halves == 2 ? UnsafeMutablePointer<Float>.allocate(capacity: rows * n) : nil
+            second?.initialize(repeating: 0, count: rows * n)
+            defer { second?.deallocate() }
+            let partial = second.map { UncheckedSendableBox($0) }
+            Parallel.forEachChunk(count: halves * columnParts, minimumChunk: 1) { tasks in
+                for task in tasks {
+                    let half = task / columnParts, part = task % columnParts
+                    let c0 = groups * part / columnParts * 16, c1 = min(n, groups * (part + 1) / columnParts * 16)
+                    guard c0 < c1 else { continue }
+                    let j0 = half * (k / 2), depth = halves == 1 ? k : (half == 0 ? k / 2 : k - k / 2)
+                    let target = half == 0 ? ys.value : partial!.value
+                    if wide {
+                        indextts_f32_rows_inout_avx512(w.value + j0 * n, depth, n, c0, c1, xs.value + j0, k, rows, target)
+                    } else {
+                        indextts_f32_rows_inout_avx2(w.value + j0 * n, depth, n, c0, c1, xs.value + j0, k, rows, target)
+                    }
                 }
             }
+            if let second { addRows(second, into: y, count: rows * n) }
             return
         }
         let groups = (n + 7) / 8
@@ -81,6 +103,21 @@ enum SmallBatchLinear {
                 }
                 kk += 1
             }
+        }
+    }
+
+    /// y[i] += source[i] for `count` values.
+    private static func addRows(_ source: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let sum = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+                + UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            y[i] += source[i]
+            i += 1
         }
     }
 

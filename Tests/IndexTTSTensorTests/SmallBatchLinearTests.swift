@@ -6,9 +6,11 @@ import Testing
 /// runs (the portable Swift loop, the AVX2 and AVX-512 C kernels) adds x·W to what y holds, within fp32 summation
 /// slack (1e-5 of Σ|w||x|) of a Double sum, for 1–8 rows (five and more on the Swift loop whatever the set), widths with and without
 /// a vector tail, input lengths that are not a multiple of the kernels' eight weight rows, and outputs wide enough
-/// to be split between cores (each core's columns start inside the matrix).
+/// to be split between cores (each core's columns start inside the matrix); from `depthSplit` input features on,
+/// the C kernels' two depth halves (even and odd depths, halves that are not multiples of eight rows).
 struct SmallBatchLinearTests {
-    @Test(arguments: [(131, 70), (1280, 33), (9, 15), (7, 16), (256, 1000), (17, 1300)])
+    @Test(arguments: [(131, 70), (1280, 33), (9, 15), (7, 16), (256, 1000), (17, 1300), (1283, 70), (515, 1300),
+                      (SmallBatchLinear.depthSplit, 24)])
     func everyKernelSetAddsTheProduct(_ sizes: (Int, Int)) {
         let (k, n) = sizes
         let w = TestRandom.tensor([k, n], seed: 21).scalars

@@ -107,12 +107,13 @@ void indextts_gate_rows_tanh_sigmoid_avx512(const float *a, const float *b, cons
                                             const float *gate_b, float *dst, long n);
 
 /// fp32 weights in Hugging Face Conv1D layout `w` [k, n] (row-major) and a few input rows (decoding beams): for output
-/// columns c in [c0, c1) and input rows b in [0, nx):  y[b·n + c] += Σ_j x[b·k + j] · w[j·n + c], x [nx, k], y [nx, n].
-/// 1 ≤ nx ≤ 4 (other values do nothing). Every weight is read once for all rows, 8 weight rows at a time along the
-/// columns (f32_rows.c). `_avx512` needs AVX512F/VL/BW and FMA; `_avx2` needs AVX2 and FMA.
+/// columns c in [c0, c1) and input rows b in [0, nx):  y[b·n + c] += Σ_j x[b·x_ld + j] · w[j·n + c], x [nx, ≥ k]
+/// (`x_ld` ≥ k floats apart: a caller splitting the depth passes the rows of a slice), y [nx, n]. 1 ≤ nx ≤ 4 (other
+/// values do nothing). Every weight is read once for all rows, 8 weight rows at a time along the columns
+/// (f32_rows.c). `_avx512` needs AVX512F/VL/BW and FMA; `_avx2` needs AVX2 and FMA.
 void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, long c1,
-                                    const float *x, long nx, float *y);
+                                    const float *x, long x_ld, long nx, float *y);
 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
-                                  const float *x, long nx, float *y);
+                                  const float *x, long x_ld, long nx, float *y);
 
 #endif
