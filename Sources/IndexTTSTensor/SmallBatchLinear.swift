@@ -30,12 +30,13 @@ enum SmallBatchLinear {
             // column slice of every row, which on 2 Zen 3 cores read the GPT's matrices at 27–28 GB/s against 23
             // (3 rows) and a plain sum over the same bytes at 31–32 against 24–25 (docs/BENCHMARKS.md, Zen 3). The cut
             // depends on k alone, so the sums' order, and the result, do not depend on the number of cores; cores
-            // beyond two split each half's columns in whole 16-column groups (the kernels' vectors).
+            // beyond two split each half's columns in whole 16-column groups (the kernels' vectors): an even count
+            // takes one column slice of one half each, an odd count two consecutive tasks each (so that none idles).
+            // On one core the split costs a zeroed scratch of rows × n values and one pass adding it.
             let halves = k >= depthSplit ? 2 : 1
             let groups = (n + 15) / 16
-            let columnParts = halves == 1
-                ? max(1, min(Parallel.workerCount, groups / 16))
-                : max(1, min((Parallel.workerCount + 1) / 2, groups / 16))
+            let workers = Parallel.workerCount
+            let columnParts = max(1, min(halves == 1 || !workers.isMultiple(of: 2) ? workers : workers / 2, groups / 16))
             let second = halves == 2 ? UnsafeMutablePointer<Float>.allocate(capacity: rows * n) : nil
             second?.initialize(repeating: 0, count: rows * n)
             defer { second?.deallocate() }

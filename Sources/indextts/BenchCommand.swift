@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compute-core kernels: GEMM (ours vs OpenBLAS alone), decode-shaped GEMV bandwidth, memory bandwidth, bf16 attention.",
+            abstract: "Compute-core kernels: GEMM (ours vs OpenBLAS alone), decode-shaped GEMV bandwidth, memory bandwidth, attention (fp32; bf16 where native).",
             discussion: "Build with `swift build -c release` first; debug builds are not representative.")
 
         @Option(help: "Timed repetitions per probe (best is reported).")

@@ -7,7 +7,8 @@
 #                                   [--threads 2] [--json-dir DIR] [--skip-reference | --skip-ours]
 #                                   [--precision fp32|bf16] [--cold]  (precision: ours only; the reference is always fp32)
 # Before each side the model folder's files are read once (page cache warm for both: a first request otherwise times
-# the disk, as a build or the other side's 10 GB can evict the checkpoints; --cold skips it).
+# the disk, as a build or the other side's 10 GB can evict the checkpoints; it cannot help where the folder does not
+# fit in memory beside both sides; --cold skips it).
 # With --json-dir both reports are kept as JSON (ours.json, reference.json) and printed side by side at the end
 # (tools/bench/e2e_report.py); --skip-* run one side (two shorter runs under the build lock).
 # Needs a release build (swift build -c release --product indextts), the fixture virtual environment
@@ -38,7 +39,7 @@ textargs=()
 warm_cache() {
   [ "$warm" = 1 ] || return 0
   local start=$SECONDS
-  find "$model" -type f -exec cat {} + > /dev/null
+  find "$model" -type f -exec cat {} + > /dev/null || echo "== page cache: some files of $model could not be read"
   echo "== page cache: read $(du -sh --apparent-size "$model" | cut -f1) of $model in $((SECONDS - start)) s"
 }
 echo "== $(date -u +%FT%TZ) $(uptime)"
