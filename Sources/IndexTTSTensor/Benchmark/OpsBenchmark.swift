@@ -141,31 +141,27 @@ public enum OpsBenchmark {
         }
         let (q, k, v) = (view(0), view(1), view(2))
         let flops = 4 * Double(batch * heads) * Double(frames) * Double(frames) * Double(d)
-        var results: [Measurement] = []
         // fp32 (the default arithmetic): our kernel on the attention softmax's instruction set, then the BLAS
-        // products around softmax passes over the whole score matrix.
-        for (kernel, label) in [(true, "\(RowKernels.softmaxKernels.rawValue) kernel"), (false, "BLAS products")]
-        where !kernel || Tensor.float32AttentionKernel {
+        // products around softmax passes over the whole score matrix; bf16 where it is native: its kernel, then
+        // oneDNN's products around our softmax rows.
+        var probes: [(precision: ComputePrecision, name: String, kernel: Bool, label: String)] = []
+        if Tensor.float32AttentionKernel {
+            probes.append((.float32, "fp32", true, "\(RowKernels.softmaxKernels.rawValue) kernel"))
+        }
+        probes.append((.float32, "fp32", false, "BLAS products"))
+        if ComputePrecision.bfloat16Supported {
+            if Tensor.bfloat16AttentionKernel { probes.append((.bfloat16, "bf16", true, "AVX512-BF16 kernel")) }
+            probes.append((.bfloat16, "bf16", false, "oneDNN products"))
+        }
+        return probes.map { probe in
             let time = bestTime(repetitions) {
                 _ = try? Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
-                                                          precision: .float32, attentionKernel: kernel)
+                                                          precision: probe.precision, attentionKernel: probe.kernel)
             }
-            results.append(Measurement(
-                name: "attention fp32 \(batch)x\(heads) heads \(frames)x\(frames)x\(d), \(label)", seconds: time,
-                rate: flops / time / 1e9, unit: "GFLOP/s", detail: "Q·Kᵀ and P·V flops / time"))
+            return Measurement(
+                name: "attention \(probe.name) \(batch)x\(heads) heads \(frames)x\(frames)x\(d), \(probe.label)",
+                seconds: time, rate: flops / time / 1e9, unit: "GFLOP/s", detail: "Q·Kᵀ and P·V flops / time")
         }
-        guard ComputePrecision.bfloat16Supported else { return results }
-        for (kernel, label) in [(true, "AVX512-BF16 kernel"), (false, "oneDNN products")]
-        where !kernel || Tensor.bfloat16AttentionKernel {
-            let time = bestTime(repetitions) {
-                _ = try? Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: .none, scale: nil,
-                                                          precision: .bfloat16, attentionKernel: kernel)
-            }
-            results.append(Measurement(
-                name: "attention bf16 \(batch)x\(heads) heads \(frames)x\(frames)x\(d), \(label)", seconds: time,
-                rate: flops / time / 1e9, unit: "GFLOP/s", detail: "Q·Kᵀ and P·V flops / time"))
-        }
-        return results
     }
 
     /// memcpy of a large buffer; bandwidth counts bytes read plus bytes written (STREAM "copy" convention).
