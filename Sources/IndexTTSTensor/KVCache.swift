@@ -21,8 +21,9 @@ public final class KVCache {
         self.heads = heads
         self.headDim = headDim
         self.capacity = capacity
-        keyStorage = TensorStorage(count: batch * heads * capacity * headDim, repeating: 0)
-        valueStorage = TensorStorage(count: batch * heads * capacity * headDim, repeating: 0)
+        // Sized for the longest sequence; only the positions filled take memory (zero pages until written).
+        keyStorage = TensorStorage.zeroed(count: batch * heads * capacity * headDim)
+        valueStorage = TensorStorage.zeroed(count: batch * heads * capacity * headDim)
     }
 
     /// Appends `[batch, heads, L, headDim]` keys and values.

@@ -33,6 +33,18 @@ public final class TensorStorage: @unchecked Sendable {
         pointer.initialize(repeating: value, count: count)
     }
 
+    /// A buffer of `count` zeros whose pages are supplied on first touch: from 1 MiB an anonymous private mapping
+    /// (nothing is written up front and pages never written take no memory — a KV cache sized for the longest
+    /// generation costs what it holds), below that (or if the mapping fails) an allocation filled with zeros.
+    public static func zeroed(count: Int) -> TensorStorage {
+        let bytes = count * MemoryLayout<Float>.stride
+        if bytes >= 1 << 20, let mapping = AnonymousMapping(byteCount: bytes) {
+            return TensorStorage(borrowing: mapping.base.bindMemory(to: Float.self, capacity: count), count: count,
+                                 owner: mapping)
+        }
+        return TensorStorage(count: count, repeating: 0)
+    }
+
     /// Wraps memory owned by `owner` (for example a memory-mapped file). The memory must stay valid and
     /// unchanged while `owner` lives.
     public init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
@@ -46,4 +58,19 @@ public final class TensorStorage: @unchecked Sendable {
             UnsafeMutableRawPointer(pointer).deallocate()
         }
     }
+}
+
+/// Anonymous private pages (zero until written), unmapped when released.
+private final class AnonymousMapping {
+    let base: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init?(byteCount: Int) {
+        let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapping, mapping != MAP_FAILED else { return nil }
+        base = mapping
+        self.byteCount = byteCount
+    }
+
+    deinit { munmap(base, byteCount) }
 }

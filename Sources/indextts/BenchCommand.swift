@@ -84,7 +84,7 @@ struct BenchCommand: ParsableCommand {
     struct GPT: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gpt",
-            abstract: "UnifiedVoice GPT-2 core (random weights, IndexTTS2 size by default): prefill and cached decode.",
+            abstract: "UnifiedVoice GPT-2 core (random weights, IndexTTS2 size by default): prefill, cached decode, and the latent pass whole and after the cached prompt.",
             discussion: "Writes the random weights (about 1.9 GB at full size) to a temporary file first.")
 
         @Option(help: "Layers.") var layers = 24
@@ -95,10 +95,14 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Beams decoded together in the second decode measurement (IndexTTS2 uses 3).") var beams = 3
         @Option(help: "Concurrent requests whose beams share one pass in the last measurement (DecodeStepBatcher).")
         var requests = 4
+        @Option(help: "Codes of the latent pass measured after the prefill's prompt (whole, and after the cached prompt).")
+        var latentCodes = 250
         @Option(help: "Weight precision of the projections: f32 or f16.") var precision = "f32"
 
         func validate() throws {
-            guard beams >= 1, requests >= 1 else { throw ValidationError("--beams and --requests must be at least 1") }
+            guard beams >= 1, requests >= 1, latentCodes >= 1, prefill >= 1 else {
+                throw ValidationError("--beams, --requests, --latent-codes and --prefill must be at least 1")
+            }
             guard ["f32", "f16"].contains(precision) else { throw ValidationError("--precision must be f32 or f16") }
         }
 
@@ -107,7 +111,7 @@ struct BenchCommand: ParsableCommand {
             let configuration = GPT2Configuration(modelDimension: width, layers: layers, heads: heads)
             printMachine()
             for r in try GPT2Benchmark.run(configuration: configuration, prefill: prefill, steps: steps, beams: beams,
-                                           requests: requests, halfPrecision: precision == "f16") {
+                                           requests: requests, latentCodes: latentCodes, halfPrecision: precision == "f16") {
                 print("\(r.name): \(String(format: "%.2f ms", r.seconds * 1e3)), \(String(format: "%.1f", r.rate)) \(r.unit); \(r.detail)")
             }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")

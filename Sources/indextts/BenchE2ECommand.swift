@@ -93,7 +93,8 @@ extension BenchCommand {
                 let voice = index == 0 ? "new" : conditioningCached ? "cached" : "same clip again (no conditioning cache in the engine yet)"
                 runs.append(E2ERun(voice: voice, seconds: total, audioSeconds: audio,
                                    realTimeFactor: total / audio, segments: output.segments.count,
-                                   codes: output.segments.map(\.codes.count), stages: clock.stages(),
+                                   codes: output.segments.map(\.codes.count),
+                                   latentPositions: output.segments.map(\.latentPositions), stages: clock.stages(),
                                    peakResidentBytes: ProcessMemory.current().peak,
                                    residentAfterBytes: ProcessMemory.current().resident,
                                    anonymousAfterBytes: ProcessMemory.current().anonymous, fileAfterBytes: ProcessMemory.current().file))
@@ -156,6 +157,8 @@ struct E2ERun: Encodable {
     let realTimeFactor: Double
     let segments: Int
     let codes: [Int]
+    /// Per segment, the positions its latent pass ran (the codes alone after generation's cached prompt).
+    let latentPositions: [Int]
     let stages: [StageClock.Stage]
     let peakResidentBytes: Int
     /// Resident memory when the request returned (anonymous and file-backed parts).
@@ -188,7 +191,8 @@ extension BenchReport<E2EResults> {
         for run in results.runs {
             print("\(run.voice) voice: " + String(format: "%.2f s for %.2f s of audio, RTF %.2f", run.seconds, run.audioSeconds,
                                                   run.realTimeFactor)
-                  + " (\(run.segments) segment\(run.segments == 1 ? "" : "s"), codes \(run.codes.map(String.init).joined(separator: ","))), "
+                  + " (\(run.segments) segment\(run.segments == 1 ? "" : "s"), codes \(run.codes.map(String.init).joined(separator: ",")), "
+                  + "latent pass \(run.latentPositions.map(String.init).joined(separator: ",")) positions), "
                   + "peak \(mb(run.peakResidentBytes))")
             print("  resident after: \(mb(run.residentAfterBytes)) (anon \(mb(run.anonymousAfterBytes)), file \(mb(run.fileAfterBytes)))")
             for stage in run.stages {

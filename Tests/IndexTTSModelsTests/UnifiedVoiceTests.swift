@@ -188,6 +188,54 @@ struct UnifiedVoiceTests {
         expectClose(latent, try Self.io.tensor("latent"), "latent")
     }
 
+    /// The latent pass after generation's cached prompt equals upstream's whole pass, for one sequence (the state
+    /// generation extended after the prompt) and for beams (the prompt's own state, which beams continue copies of).
+    @Test(arguments: [1, 3]) func latentPassAfterCachedPromptMatchesForward(beams: Int) throws {
+        var options = Self.options(sample: false, beams: beams)
+        options.maxNewTokens = 20
+        let cache = PromptCache()
+        var random = SeededRandomSource(seed: 0)
+        _ = try Self.model.generate(prompt: Self.prompt(), options: options, random: &random, promptCache: cache)
+        #expect(cache.prompt != nil)
+        let (latent, positions) = try Self.model.latents(
+            conditioning: Self.io.tensor("conditioning"), emotionVector: Self.io.tensor("emovec_merged"),
+            textIDs: Self.ids("text_ids"), codes: Self.ids("forced_codes"), promptCache: cache)
+        #expect(positions == 12)  // the codes alone
+        #expect(cache.prompt == nil)  // released
+        expectClose(latent, try Self.io.tensor("latent"), "latent after the cached prompt")
+        let whole = try Self.model.latents(conditioning: Self.io.tensor("conditioning"),
+                                           emotionVector: Self.io.tensor("emovec_merged"),
+                                           textIDs: Self.ids("text_ids"), codes: Self.ids("forced_codes"))
+        expectClose(latent, whole, "latent after the cached prompt vs the whole pass")
+    }
+
+    /// A cached prompt that is not this pass' own is not used: another emotion vector, a text holding the stop
+    /// marker (generation strips it, the latent pass keeps it), an empty cache. The result is the whole pass'.
+    @Test func latentPassIgnoresAnotherPrompt() throws {
+        var options = GenerationOptions.greedy
+        options.maxNewTokens = 20  // room for the codes: the cache is refused for its prompt, not its capacity
+        let codes = try Self.ids("forced_codes")
+        let conditioning = try Self.io.tensor("conditioning"), emovec = try Self.io.tensor("emovec_merged")
+        let stop = Self.model.configuration.stopTextToken
+        let texts = [try Self.ids("text_ids"), try Self.ids("text_ids") + [stop]]
+        for (emotion, text) in [(emovec.affine(scale: 0.5), texts[0]), (emovec, texts[1])] {
+            let cache = PromptCache()
+            var random = SeededRandomSource(seed: 0)
+            let prompt = try Self.model.promptEmbeddings(prefix: Self.model.prefix(conditioning: conditioning, emotionVector: emovec),
+                                                         textIDs: text)
+            _ = try Self.model.generate(prompt: prompt, options: options, random: &random, promptCache: cache)
+            let (latent, positions) = try Self.model.latents(conditioning: conditioning, emotionVector: emotion,
+                                                             textIDs: text, codes: codes, promptCache: cache)
+            #expect(positions == 34 + text.count + 2 + codes.count + 2)  // the whole pass: 32 latents + 2 speeds
+            let whole = try Self.model.latents(conditioning: conditioning, emotionVector: emotion, textIDs: text, codes: codes)
+            #expect(latent.scalars == whole.scalars)
+        }
+        let (latent, positions) = try Self.model.latents(conditioning: conditioning, emotionVector: emovec,
+                                                         textIDs: texts[0], codes: codes, promptCache: PromptCache())
+        #expect(positions == 34 + texts[0].count + 2 + codes.count + 2)
+        expectClose(latent, try Self.io.tensor("latent"), "latent, empty cache")
+    }
+
     /// The generation pass' hidden states: the first equals the latent pass' (both at mel position 0); later ones
     /// differ because generation skips mel position 1.
     @Test func generationHiddenStatesAreTheAlternativeLatent() throws {

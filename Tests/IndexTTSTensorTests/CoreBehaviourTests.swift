@@ -98,6 +98,35 @@ struct CoreBehaviourTests {
         #expect(cache.keys.shape == [3, 1, 0, 2])
     }
 
+    /// `TensorStorage.zeroed`: from 1 MiB anonymous pages that nothing has touched (none resident before the first
+    /// write), zero when read, writable; below it an ordinary zero-filled buffer. A KV cache sized far beyond what it
+    /// holds reads back what was appended, also after a truncation.
+    @Test func zeroedStorageIsLazyZeroPages() throws {
+        let count = 1 << 20  // 4 MiB
+        let storage = TensorStorage.zeroed(count: count)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let bytes = count * MemoryLayout<Float>.stride
+        var resident = [UInt8](repeating: 1, count: (bytes + page - 1) / page)
+        #expect(mincore(UnsafeMutableRawPointer(storage.pointer), bytes, &resident) == 0)
+        #expect(resident.allSatisfy { $0 & 1 == 0 }, "pages resident before any write")
+        storage.pointer[count - 1] = 3
+        storage.pointer[0] = 2
+        #expect(storage.pointer[0] == 2 && storage.pointer[count - 1] == 3)
+        #expect((1..<(count - 1)).allSatisfy { storage.pointer[$0] == 0 })
+        let small = TensorStorage.zeroed(count: 1000)
+        #expect((0..<1000).allSatisfy { small.pointer[$0] == 0 })
+
+        let cache = KVCache(batch: 3, heads: 4, headDim: 64, capacity: 2048)  // 6 MiB per tensor
+        let step = Tensor.make([3, 4, 5, 64]) { out in for i in out.indices { out[i] = Float(i % 97) - 40 } }
+        try cache.append(keys: step, values: step.affine(scale: -1))
+        #expect(cache.keys.contiguous().scalars == step.scalars)
+        #expect(cache.values.contiguous().scalars == step.affine(scale: -1).scalars)
+        try cache.truncate(to: 0)
+        let first = try step.sliced(axis: 2, range: 0..<1).contiguous()
+        try cache.append(keys: first, values: first)
+        #expect(cache.keys.contiguous().scalars == first.scalars)
+    }
+
     @Test func siluMultiplyingIsSiluThenMultiply() throws {
         let a = Tensor.make([3, 37]) { out in for i in out.indices { out[i] = Float(i % 23) * 0.7 - 8 } }
         let b = Tensor.make([3, 37]) { out in for i in out.indices { out[i] = Float(i % 11) * 0.3 - 1.5 } }

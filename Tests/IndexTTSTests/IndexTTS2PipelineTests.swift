@@ -95,6 +95,8 @@ import Testing
         let output = try Self.pipeline().synthesize(request)
         #expect(output.segments.map(\.codes) == run.codes)
         #expect(output.segments.map { $0.stop == .stopToken } == run.stop_token_generated)
+        // Each latent pass ran its codes alone, after the prompt generation cached (and still matches upstream's).
+        #expect(output.segments.map(\.latentPositions) == run.codes.map(\.count))
         // Upstream's max-length warning, once, exactly when a segment was cut without its stop code.
         let cutWarnings = output.warnings.filter { $0.contains("exceeding `max_mel_tokens`") }
         #expect(cutWarnings.count == (run.stop_token_generated.allSatisfy { $0 } ? 0 : 1))

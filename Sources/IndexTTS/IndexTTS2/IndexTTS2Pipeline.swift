@@ -190,8 +190,8 @@ public struct IndexTTS2Pipeline: Sendable {
     /// `speaker.campplus`: fbank and CAM++; `speaker.prompt`: the length regulator of `S_ref`; `speaker.emotion`:
     /// the 16 kHz load, features and w2v-BERT of the clip as its own emotion reference); `emotion`: an emotion clip's
     /// w2v-BERT, the GPT's emotion vectors, their merge and the emotion-matrix mix; `gpt.conditioning`: the speech
-    /// conditioning latent; then per segment `gpt.generation`, `gpt.latent` (the latent pass), `s2m` (`gpt_layer`,
-    /// `vq2emb`, length regulator, CFM) and `bigvgan`.
+    /// conditioning latent; then per segment `gpt.generation`, `gpt.latent` (the latent pass: its mel part, after the
+    /// prompt generation cached), `s2m` (`gpt_layer`, `vq2emb`, length regulator, CFM) and `bigvgan`.
     public static let stageNames = ["text", "speaker.features", "speaker.w2v_bert", "speaker.codec", "speaker.mel",
                                     "speaker.campplus", "speaker.prompt", "speaker.emotion", "emotion.text", "emotion", "gpt.conditioning",
                                     "gpt.generation", "gpt.latent", "s2m", "bigvgan"]
@@ -518,9 +518,11 @@ public struct IndexTTS2Pipeline: Sendable {
                 results.append(IndexTTS2Segment(textTokens: tokens, codes: generated.codes, stop: generated.stop))
                 continue
             }
+            // The prompt's keys and values, kept for the latent pass (which then runs the mel part alone).
+            let promptCache = PromptCache()
             let generated = try clock.measure("gpt.generation") {
                 try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options, random: &random,
-                                 batcher: decodeBatcher, onStep: cancelCheck)
+                                 batcher: decodeBatcher, promptCache: promptCache, onStep: cancelCheck)
             }
             let codes = generated.codes
             try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))
@@ -534,8 +536,9 @@ public struct IndexTTS2Pipeline: Sendable {
             guard !codes.isEmpty else { throw IndexTTS2Error.noCodes(segment: index) }
             try keepSegment("codes", try ints(codes))
             try keepSegment("code_lens", try Tensor(shape: [1], scalars: [Float(codes.count)]))
-            let latent = try clock.measure("gpt.latent") {
-                try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes)
+            let (latent, latentPositions) = try clock.measure("gpt.latent") {
+                try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes,
+                                promptCache: promptCache)
             }
             try keepSegment("latent", latent)
             // The GPT's checkpoint pages (2 GB of fp32 at full size) are not read again until the next segment's
@@ -567,7 +570,9 @@ public struct IndexTTS2Pipeline: Sendable {
             try keepSegment("wav_segment", try Tensor(shape: [1, segmentSamples.count], scalars: segmentSamples))
             let chunk = (index > 0 ? silence : []) + segmentSamples
             samples += chunk
-            results.append(IndexTTS2Segment(textTokens: tokens, codes: codes, stop: generated.stop))
+            results.append(IndexTTS2Segment(
+                textTokens: tokens, codes: codes, stop: generated.stop,
+                latentPositions: latentPositions))
             if timeToFirstAudio == nil { timeToFirstAudio = Double(DispatchTime.now().uptimeNanoseconds - callStart) / 1e9 }
             progress(Progress(completedSegments: index + 1, totalSegments: segmentTokens.count, chunk: chunk))
         }

@@ -141,6 +141,10 @@ public struct IndexTTS2Segment: Sendable, Equatable {
     public var textTokens: [String]
     public var codes: [Int]
     public var stop: GenerationStop
+    /// Positions the latent pass ran through the GPT: the codes alone when it continued after the prompt generation
+    /// cached (the usual case), the prompt, the codes and two markers when it ran whole; 0 when streamed (generation's
+    /// hidden states stand in for it).
+    public var latentPositions: Int = 0
 }
 
 /// The result: 22,050 Hz samples in int16 range (as upstream's `wav` before `save_pcm_wav`).

@@ -86,6 +86,31 @@ public struct GenerationResult: Sendable {
     public var hiddenStates: Tensor?
 }
 
+/// Generation's prompt pass kept for the latent pass: the prompt `[1, S, model_dim]` and a single-sequence state whose
+/// first S positions hold its keys and values in every layer. ``UnifiedVoice/latents(conditioning:emotionVector:textIDs:codes:promptCache:)``
+/// starts from them when its own `[prefix][start_text, text, stop_text]` is the same prompt — the same embeddings at
+/// the same positions give the same keys and values in a causal stack — instead of running those positions again.
+/// Filled by ``UnifiedVoice/generate(prompt:options:random:batcher:promptCache:onStep:)``. Per request, not `Sendable`;
+/// it holds the state's memory (the prompt's positions are the only pages written) until released.
+public final class PromptCache {
+    /// The prompt whose keys and values ``state`` holds (nil until generation has run its prompt pass).
+    public private(set) var prompt: Tensor?
+    private(set) var state: GPT2Model.State?
+
+    public init() {}
+
+    func fill(prompt: Tensor, state: GPT2Model.State) {
+        self.prompt = prompt
+        self.state = state
+    }
+
+    /// Forgets the prompt and lets its state's memory go.
+    public func release() {
+        prompt = nil
+        state = nil
+    }
+}
+
 extension UnifiedVoice {
     /// Generates semantic codes after `prompt` (``promptEmbeddings(prefix:textIDs:)``, `[1, S, model_dim]`), as
     /// `inference_speech` → Hugging Face `generate` does: `start_mel` at mel position 0, the k-th generated code fed
@@ -93,10 +118,13 @@ extension UnifiedVoice {
     /// - Parameters:
     ///   - batcher: where concurrent generations on this model share their decoding steps' passes over the weights
     ///     (``DecodeStepBatcher``); nil runs every step alone. The prompt's pass always runs alone.
+    ///   - promptCache: receives the prompt pass' keys and values for the latent pass (``PromptCache``); nil keeps
+    ///     nothing.
     ///   - onStep: called after every step that extends the hypotheses (not after the final stop); an error it
     ///     throws ends generation at once and is rethrown (cancellation within one step).
     public func generate<R: UniformRandomSource>(prompt: Tensor, options: GenerationOptions = .indexTTS2,
                                                  random: inout R, batcher: DecodeStepBatcher? = nil,
+                                                 promptCache: PromptCache? = nil,
                                                  onStep: ((GenerationStep) throws -> Void)? = nil) throws -> GenerationResult {
         let c = configuration
         try options.validate(maxMelTokens: c.maxMelTokens)
@@ -108,6 +136,8 @@ extension UnifiedVoice {
         let state = gpt.makeState(batch: 1, capacity: capacity)
         let start = try melEmbeddings([c.startMelToken], positions: [0]).unsqueezed(0)
         let first = try step(Tensor.concatenate([prompt, start], axis: 1), state: state, keepLast: true)
+        // Beams continue a copy (`broadcast`); one sequence appends after the prompt, whose positions stay as written.
+        promptCache?.fill(prompt: prompt, state: state)
         // HF's input_ids for the prompt are placeholder 1s and start_mel; the repetition penalty sees them.
         let promptIDs: Set<Int> = [1, c.startMelToken]
         batcher?.join()

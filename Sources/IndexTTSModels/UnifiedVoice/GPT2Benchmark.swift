@@ -6,10 +6,11 @@ import IndexTTSWeights
 /// Timings behind `indextts bench gpt`: the UnifiedVoice GPT-2 core at full size with random weights (written to
 /// a temporary safetensors file and loaded through the normal path): prefill, then cached decoding of one sequence
 /// and of `beams` sequences (IndexTTS2 decodes 3 beams), each compared with the time the machine needs just to read
-/// the projection weights once at its measured read bandwidth.
+/// the projection weights once at its measured read bandwidth; and IndexTTS2's latent pass over `latentCodes` codes
+/// after a prompt of `prefill` positions, whole and after the cached prompt (``UnifiedVoice/latents(conditioning:emotionVector:textIDs:codes:promptCache:)``).
 public enum GPT2Benchmark {
     public static func run(configuration: GPT2Configuration = GPT2Configuration(), prefill: Int = 128, steps: Int = 100,
-                           beams: Int = 3, requests: Int = 4, halfPrecision: Bool = false,
+                           beams: Int = 3, requests: Int = 4, latentCodes: Int = 250, halfPrecision: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> [OpsBenchmark.Measurement] {
         let d = configuration.modelDimension
         var tensors: [String: Tensor] = [:]
@@ -73,6 +74,24 @@ public enum GPT2Benchmark {
         let sharedStart = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { _ = try model(sharedStep, states: sharedStates) }
         let sharedSeconds = Double(DispatchTime.now().uptimeNanoseconds - sharedStart) / 1e9 / Double(steps)
+        // The latent pass: prompt + codes + 2 markers on a fresh state, against the codes after the cached prompt
+        // (a copy of the prompt's state made outside the timing, as generation leaves it); alternating, best of 2.
+        let whole = random([1, prefill + latentCodes + 2, d], scale: 1)
+        let codesAfterPrompt = try whole.sliced(axis: 1, range: prefill..<(prefill + latentCodes))
+        let promptState = model.makeState(batch: 1, capacity: prefill + latentCodes)
+        _ = try model(whole.sliced(axis: 1, range: 0..<prefill), state: promptState)
+        func seconds(_ body: () throws -> Void) rethrows -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        var wholeSeconds = Double.infinity, continuedSeconds = Double.infinity
+        for _ in 0..<2 {
+            let fresh = model.makeState(batch: 1, capacity: prefill + latentCodes + 2)
+            wholeSeconds = min(wholeSeconds, try seconds { _ = try model(whole, state: fresh) })
+            try promptState.truncate(to: prefill)
+            continuedSeconds = min(continuedSeconds, try seconds { _ = try model(codesAfterPrompt, state: promptState) })
+        }
         let bandwidth = OpsBenchmark.readBandwidth()
         let boundSeconds = weightBytes / (bandwidth.rate * 1e9)
         let label = "\(configuration.layers)×\(d), \(configuration.heads) heads, \(halfPrecision ? "fp16" : "fp32") weights"
@@ -95,6 +114,12 @@ public enum GPT2Benchmark {
             OpsBenchmark.Measurement(name: "GPT-2 core, \(requests) requests × \(beams) beams in one pass (\(requests * beams) rows)",
                                      seconds: sharedSeconds, rate: Double(requests) / sharedSeconds, unit: "request steps/s",
                                      detail: String(format: "%.2f× the steps in turn", separateSeconds / sharedSeconds)),
+            OpsBenchmark.Measurement(name: "latent pass, whole: \(prefill) prompt + \(latentCodes) codes + 2 positions",
+                                     seconds: wholeSeconds, rate: Double(prefill + latentCodes + 2) / wholeSeconds,
+                                     unit: "positions/s", detail: ""),
+            OpsBenchmark.Measurement(name: "latent pass after the cached prompt: \(latentCodes) positions",
+                                     seconds: continuedSeconds, rate: Double(latentCodes) / continuedSeconds,
+                                     unit: "positions/s", detail: String(format: "%.2f× the whole pass", wholeSeconds / continuedSeconds)),
             OpsBenchmark.Measurement(name: "read-bandwidth bound: \(String(format: "%.0f", weightBytes / 1e6)) MB of weights per step",
                                      seconds: boundSeconds, rate: bandwidth.rate, unit: "GB/s", detail: bandwidth.name),
         ]

@@ -29,6 +29,16 @@ public struct GPT2Model: Sendable {
         public func broadcast(toBatch batch: Int) throws -> State {
             State(caches: try caches.map { try $0.broadcast(toBatch: batch) })
         }
+
+        /// Forgets positions at and after `length` in every layer (continuing from a shared prefix).
+        public func truncate(to length: Int) throws {
+            for cache in caches { try cache.truncate(to: length) }
+        }
+
+        /// Positions each layer's cache can hold.
+        public var capacity: Int { caches.first?.capacity ?? 0 }
+        /// Sequences held.
+        public var batch: Int { caches.first?.batch ?? 0 }
     }
 
     /// Loads the core from `loader` scoped at the model's `gpt` prefix.

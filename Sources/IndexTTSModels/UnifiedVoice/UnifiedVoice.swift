@@ -179,4 +179,32 @@ public struct UnifiedVoice: Sendable {
         let start = prefix.shape[1] + text.shape[1]
         return try finalNorm(hidden.sliced(axis: 1, range: start..<(start + codes.count)))
     }
+
+    /// The latent pass after generation's prompt pass: the same result as
+    /// ``latents(conditioning:emotionVector:textIDs:codes:)``, computing only the mel part when `promptCache` holds
+    /// this pass' own `[prefix][start_text, text, stop_text]` (generation strips text ids equal to the start/stop
+    /// markers and this pass keeps them, so a text holding them, or another conditioning, runs the whole pass). The
+    /// mel part runs `[start_mel, codes[0 ..< n − 1]]` at mel positions `0 ..< n` after the cached prompt: the rows
+    /// the whole pass keeps (its last code and `stop_mel` only produce the two rows it drops). The cache's state is
+    /// overwritten after the prompt; `promptCache` is released before returning.
+    /// - Returns: `[1, codes.count, model_dim]`, and the positions run through the stack: `codes.count` after the
+    ///   cached prompt, else the whole pass' prompt + `codes.count` + 2.
+    public func latents(conditioning: Tensor, emotionVector: Tensor, textIDs: [Int], codes: [Int],
+                        promptCache: PromptCache) throws -> (latents: Tensor, positions: Int) {
+        defer { promptCache.release() }
+        let c = configuration
+        let prompt = try Tensor.concatenate([prefix(conditioning: conditioning, emotionVector: emotionVector),
+                                             framedText(textIDs, stripMarkers: false)], axis: 1)
+        let length = prompt.shape[1]
+        guard !codes.isEmpty, let cached = promptCache.prompt, let state = promptCache.state, cached.shape == prompt.shape,
+              state.batch == 1, state.length >= length, state.capacity >= length + codes.count,
+              cached.contiguous().scalars == prompt.contiguous().scalars else {
+            return (try latents(conditioning: conditioning, emotionVector: emotionVector, textIDs: textIDs, codes: codes),
+                    length + codes.count + 2)
+        }
+        try state.truncate(to: length)
+        let melIDs = [c.startMelToken] + codes.dropLast()
+        let mel = try melEmbeddings(melIDs, positions: Array(0..<melIDs.count)).unsqueezed(0)
+        return (try finalNorm(gpt(mel, state: state)), codes.count)
+    }
 }
