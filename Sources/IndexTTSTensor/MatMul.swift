@@ -130,7 +130,8 @@ extension Tensor {
     }
 
     /// Affine map of the last axis: `[…, in] → […, out]`, `y = x·Wᵀ + b` for `.outIn` weights.
-    /// A single row runs as GEMV, up to eight rows through ``SmallBatchLinear`` (large weights), more as one GEMM.
+    /// A single row runs as GEMV, up to eight rows through ``SmallBatchLinear`` (large weights; up to 24 for the
+    /// Conv1D layout on the C kernels), more as one GEMM.
     public func linear(weight: Tensor, bias: Tensor? = nil, layout: WeightLayout = .outIn) throws -> Tensor {
         guard weight.rank == 2 else {
             throw TensorError.shapeMismatch(operation: "linear", message: "weight \(weight.shape) is not a matrix")
@@ -148,7 +149,10 @@ extension Tensor {
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
             // Beams decoding together (2…8 rows, large weights) stream the weights once instead of a thin GEMM.
-            let smallBatch = rows >= 2 && rows <= SmallBatchLinear.maximumRows && inFeatures * outFeatures >= 1 << 16
+            // Requests decoding together (9…24 rows, Conv1D layout) take the C kernels' register tiles.
+            let tileRows = layout == .inOut && SmallBatchLinear.defaultKernels != .swift ? SmallBatchLinear.maximumTileRows
+                : SmallBatchLinear.maximumRows
+            let smallBatch = rows >= 2 && rows <= tileRows && inFeatures * outFeatures >= 1 << 16
             if inFeatures > 0 && rows != 1 && !smallBatch {
                 // The bias goes into the product (oneDNN adds it; OpenBLAS starts from it).
                 Tensor.gemm(m: rows, n: outFeatures, k: inFeatures,

@@ -115,5 +115,10 @@ void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, lon
                                     const float *x, long x_ld, long nx, float *y);
 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
                                   const float *x, long x_ld, long nx, float *y);
+/// The same product for any number of input rows nx ≥ 1 (requests decoding together), in register tiles of up to 6
+/// rows × 16 columns over depth blocks of 128 weight rows: y is read and written once per depth block, each block's
+/// weights come from memory once for all rows (f32_rows.c). Needs AVX2 and FMA.
+void indextts_f32_rows_tiles_avx2(const float *w, long k, long n, long c0, long c1,
+                                  const float *x, long x_ld, long nx, float *y);
 
 #endif
