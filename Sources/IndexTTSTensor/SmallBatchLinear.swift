@@ -13,9 +13,10 @@ enum SmallBatchLinear {
 
     /// `y[r, :] += x[r, :]·W` for a row-major `[k, n]` W (Hugging Face `Conv1D` layout), `rows` rows of x `[rows, k]`
     /// and y `[rows, n]`. Up to four rows run through the C kernels (`indextts_f32_rows_inout_*`, W read eight rows at a
-    /// time), more through the portable Swift loop (W read four rows at a time, once for all rows; each core owns a
-    /// range of output columns): two passes of the C kernels over the weights for 6 rows took 31–35 ms for 24 [1280,
-    /// 5120] matrices against the loop's 29–33 ms (`bench ops`, Zen 4; docs/BENCHMARKS.md round 7).
+    /// time), five to eight through the portable Swift loop (W read four rows at a time, once for all rows; each core
+    /// owns a range of output columns), nine and more through the C kernels' register tiles (``maximumTileRows``). For
+    /// 6 rows two passes of the C kernels over the weights took 31–35 ms for 24 [1280, 5120] matrices against the
+    /// loop's 29–33 ms (`bench ops`, Zen 4; docs/BENCHMARKS.md round 7).
     static let kernelRows = 4
     /// Depth from which the C kernels' product is split in two halves of W's rows (see ``inOut``).
     static let depthSplit = 512
@@ -31,7 +32,7 @@ enum SmallBatchLinear {
         if kernels != .swift && rows > maximumRows {
             // Each core owns whole 16-column groups (the tiles' width) and reads their weights once for every row.
             let groups = (n + 15) / 16
-            Parallel.forEachChunk(count: groups, minimumChunk: 16) { range in
+            Parallel.forEachChunk(count: groups, minimumChunk: 4) { range in
                 let c0 = range.lowerBound * 16, c1 = min(n, range.upperBound * 16)
                 indextts_f32_rows_tiles_avx2(w.value, k, n, c0, c1, xs.value, k, rows, ys.value)
             }

@@ -68,6 +68,11 @@ private final class AnonymousMapping {
     init?(byteCount: Int) {
         let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapping, mapping != MAP_FAILED else { return nil }
+        #if os(Linux)
+        // Where transparent huge pages are `always`, a first write would fault in 2 MiB at once (a KV cache's heads
+        // lie 0.4 MB apart, so its first step would make all of it resident): keep this mapping on small pages.
+        _ = madvise(mapping, byteCount, MADV_NOHUGEPAGE)
+        #endif
         base = mapping
         self.byteCount = byteCount
     }

@@ -104,11 +104,13 @@ struct CoreBehaviourTests {
     @Test func zeroedStorageIsLazyZeroPages() throws {
         let count = 1 << 20  // 4 MiB
         let storage = TensorStorage.zeroed(count: count)
+        #if canImport(Glibc)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let bytes = count * MemoryLayout<Float>.stride
         var resident = [UInt8](repeating: 1, count: (bytes + page - 1) / page)
         #expect(mincore(UnsafeMutableRawPointer(storage.pointer), bytes, &resident) == 0)
         #expect(resident.allSatisfy { $0 & 1 == 0 }, "pages resident before any write")
+        #endif
         storage.pointer[count - 1] = 3
         storage.pointer[0] = 2
         #expect(storage.pointer[0] == 2 && storage.pointer[count - 1] == 3)

@@ -5,7 +5,7 @@ import Testing
 /// Products of a few rows (decoding beams) with fp32 weights in Conv1D layout ([in, out]): every kernel set this CPU
 /// runs (the portable Swift loop, the AVX2 and AVX-512 C kernels) adds x·W to what y holds, within fp32 summation
 /// slack (1e-5 of Σ|w||x|) of a Double sum, for 1–8 rows (five to eight on the Swift loop whatever the set) and 9–24
-/// (the C kernels' register tiles: whole tiles of 6 rows and a partial one), widths with and without
+/// (the C kernels' register tiles: whole tiles of 6 rows and partial ones of 1 to 5), widths with and without
 /// a vector tail, input lengths that are not a multiple of the kernels' eight weight rows, and outputs wide enough
 /// to be split between cores (each core's columns start inside the matrix); from `depthSplit` input features on,
 /// the C kernels' two depth halves (even and odd depths, halves that are not multiples of eight rows).
@@ -16,7 +16,7 @@ struct SmallBatchLinearTests {
         let (k, n) = sizes
         let w = TestRandom.tensor([k, n], seed: 21).scalars
         let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
-        for rows in Array(1...8) + [9, 12, 13, SmallBatchLinear.maximumTileRows] {
+        for rows in Array(1...8) + [9, 10, 11, 12, 13, 14, SmallBatchLinear.maximumTileRows] {
             let x = TestRandom.tensor([rows, k], seed: UInt64(30 + rows)).scalars
             let start = TestRandom.tensor([rows, n], seed: UInt64(50 + rows)).scalars
             for set in sets {

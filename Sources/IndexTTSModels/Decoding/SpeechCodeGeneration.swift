@@ -90,8 +90,9 @@ public struct GenerationResult: Sendable {
 /// first S positions hold its keys and values in every layer. ``UnifiedVoice/latents(conditioning:emotionVector:textIDs:codes:promptCache:)``
 /// starts from them when its own `[prefix][start_text, text, stop_text]` is the same prompt — the same embeddings at
 /// the same positions give the same keys and values in a causal stack — instead of running those positions again.
-/// Filled by ``UnifiedVoice/generate(prompt:options:random:batcher:promptCache:onStep:)``. Per request, not `Sendable`;
-/// it holds the state's memory (the prompt's positions are the only pages written) until released.
+/// Filled by ``UnifiedVoice/generate(prompt:options:random:batcher:promptCache:onStep:)`` and read by the latent pass of
+/// the same model (nothing here tells two models apart). Per request, not `Sendable`; it holds the state's memory
+/// (the prompt's positions, and with one sequence the codes generation appended) until released.
 public final class PromptCache {
     /// The prompt whose keys and values ``state`` holds (nil until generation has run its prompt pass).
     public private(set) var prompt: Tensor?
