@@ -1,8 +1,9 @@
 import CIndexTTSKernels
 
 /// Matrix products of a few rows (2–8: beams decoding together; up to 24 in Conv1D layout on the C kernels: several
-/// requests' beams in one pass) against a large weight matrix, streaming the weights from memory exactly once. BLAS GEMM packs the weight panel for such thin products and runs at a fraction of the
-/// memory bandwidth; here every core walks its own contiguous slice of the weights.
+/// requests' beams in one pass) against a large weight matrix, streaming the weights from memory exactly once. BLAS
+/// GEMM packs the weight panel for such thin products and runs at a fraction of the memory bandwidth; here every core
+/// walks its own slice of the weights.
 enum SmallBatchLinear {
     static let maximumRows = 8
 
