@@ -169,14 +169,24 @@ public struct UnifiedVoice: Sendable {
     /// `final_norm(ln_f(h))` of the mel part minus its last two rows: `[1, codes.count, model_dim]` (row i is the
     /// state that predicts code i). S2M consumes it after its `gpt_layer`.
     public func latents(conditioning: Tensor, emotionVector: Tensor, textIDs: [Int], codes: [Int]) throws -> Tensor {
+        try latents(prompt: latentPrompt(conditioning: conditioning, emotionVector: emotionVector, textIDs: textIDs),
+                    codes: codes)
+    }
+
+    /// The latent pass' prompt `[prefix][start_text, text, stop_text]` (text markers kept, as `forward` keeps them).
+    func latentPrompt(conditioning: Tensor, emotionVector: Tensor, textIDs: [Int]) throws -> Tensor {
+        try Tensor.concatenate([prefix(conditioning: conditioning, emotionVector: emotionVector),
+                                framedText(textIDs, stripMarkers: false)], axis: 1)
+    }
+
+    /// The whole latent pass after `prompt` (``latentPrompt(conditioning:emotionVector:textIDs:)``).
+    func latents(prompt: Tensor, codes: [Int]) throws -> Tensor {
         let c = configuration
-        let prefix = try prefix(conditioning: conditioning, emotionVector: emotionVector)
-        let text = try framedText(textIDs, stripMarkers: false)
         let melIDs = [c.startMelToken] + codes + [c.stopMelToken]
         let mel = try melEmbeddings(melIDs, positions: Array(0..<melIDs.count)).unsqueezed(0)
-        let sequence = try Tensor.concatenate([prefix, text, mel], axis: 1)
+        let sequence = try Tensor.concatenate([prompt, mel], axis: 1)
         let hidden = try gpt(sequence, state: gpt.makeState(batch: 1, capacity: sequence.shape[1]))
-        let start = prefix.shape[1] + text.shape[1]
+        let start = prompt.shape[1]
         return try finalNorm(hidden.sliced(axis: 1, range: start..<(start + codes.count)))
     }
 
@@ -193,14 +203,12 @@ public struct UnifiedVoice: Sendable {
                         promptCache: PromptCache) throws -> (latents: Tensor, positions: Int) {
         defer { promptCache.release() }
         let c = configuration
-        let prompt = try Tensor.concatenate([prefix(conditioning: conditioning, emotionVector: emotionVector),
-                                             framedText(textIDs, stripMarkers: false)], axis: 1)
+        let prompt = try latentPrompt(conditioning: conditioning, emotionVector: emotionVector, textIDs: textIDs)
         let length = prompt.shape[1]
         guard !codes.isEmpty, let cached = promptCache.prompt, let state = promptCache.state, cached.shape == prompt.shape,
               state.batch == 1, state.length >= length, state.capacity >= length + codes.count,
               cached.contiguous().scalars == prompt.contiguous().scalars else {
-            return (try latents(conditioning: conditioning, emotionVector: emotionVector, textIDs: textIDs, codes: codes),
-                    length + codes.count + 2)
+            return (try latents(prompt: prompt, codes: codes), length + codes.count + 2)
         }
         try state.truncate(to: length)
         let melIDs = [c.startMelToken] + codes.dropLast()
