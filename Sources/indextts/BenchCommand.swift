@@ -255,6 +255,8 @@ extension BenchCommand {
         @Option(help: "Mel frames to vocode (86.13 per second at 22.05 kHz; default 2 s).") var frames = 172
         @Option(help: "Timed runs (best is reported).") var runs = 3
         @Option(help: "A BigVGAN config.json to size the model (default: nvidia/bigvgan_v2_22khz_80band_256x).") var config: String?
+        @Flag(help: "Also time the model with every convolution direct (no Winograd), alternating in the same run, and print the largest waveform difference.")
+        var compareDirect = false
 
         func validate() throws {
             guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
@@ -265,11 +267,18 @@ extension BenchCommand {
             AllocatorTuning.apply()
             let configuration = try config.map(BigVGANConfiguration.load(path:)) ?? BigVGANConfiguration()
             printMachine()
-            let r = try BigVGANBenchmark.run(configuration: configuration, frames: frames, runs: runs)
+            let r = try BigVGANBenchmark.run(configuration: configuration, frames: frames, runs: runs,
+                                             compareDirect: compareDirect)
             print(String(format: "BigVGAN %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
+            print("resblock convolutions: \(r.winogradConvolutions.winograd) of \(r.winogradConvolutions.total) as Winograd F(4, 4) "
+                  + "(\(BigVGAN.defaultWinogradThreshold == .max ? "INDEXTTS_WINOGRAD=off" : "channels × kernel ≥ \(BigVGAN.defaultWinogradThreshold)"))")
             print(String(format: "%d frames → %d samples (%.2f s at %d Hz): %.3f s (best of %d), RTF %.3f",
                          r.frames, r.samples, Double(r.samples) / Double(r.sampleRate), r.sampleRate, r.seconds, runs,
                          r.realTimeFactor))
+            if let directSeconds = r.directSeconds, let difference = r.directMaxDifference, let peak = r.directPeak {
+                print(String(format: "every convolution direct, same run (alternating): %.3f s (%.2fx); largest waveform difference %.2e (peak |sample| %.3f)",
+                             directSeconds, directSeconds / r.seconds, difference, peak))
+            }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
         }
     }

@@ -119,6 +119,30 @@ struct BigVGANTests {
         #expect(samples == (try Self.model(Self.io.tensor("mel")).scalars))
     }
 
+    /// Every resblock convolution as Winograd F(4, 4), and none, against the same upstream outputs (at the default
+    /// threshold these tiny models, 16 channels and narrower, keep every convolution direct).
+    @Test(arguments: [0, Int.max])
+    func winogradAndDirectConvolutionsMatchUpstream(_ threshold: Int) throws {
+        let model = try BigVGAN.load(directory: Fixtures.path("models/bigvgan"), winogradThreshold: threshold)
+        let snake = try BigVGAN.load(directory: Fixtures.path("models/bigvgan_snake"), winogradThreshold: threshold)
+        let counts = model.winogradConvolutions
+        #expect(counts.total == 54 && counts.winograd == (threshold == 0 ? 54 : 0))
+        #expect(snake.winogradConvolutions.winograd == (threshold == 0 ? snake.winogradConvolutions.total : 0))
+        expectClose(try model(Self.io.tensor("mel")), try Self.io.tensor("wave"), "9 frames, threshold \(threshold)")
+        expectClose(try model(Self.io.tensor("mel_one")), try Self.io.tensor("wave_one"), "1 frame, threshold \(threshold)")
+        expectClose(try snake(Self.io.tensor("snake_mel")), try Self.io.tensor("snake_wave"), "snake, batch 2, threshold \(threshold)")
+    }
+
+    @Test func theThresholdIsChannelsTimesKernel() throws {
+        // Stage 0 has 16 channels: kernel 11 reaches 176, kernel 7 112; stage 1 (8 channels) reaches 88 at most.
+        let model = try BigVGAN.load(directory: Fixtures.path("models/bigvgan"), winogradThreshold: 112)
+        #expect(model.winogradConvolutions == (12, 54))
+        #expect(try BigVGAN.load(directory: Fixtures.path("models/bigvgan"), winogradThreshold: 177).winogradConvolutions == (0, 54))
+        if getenv("INDEXTTS_WINOGRAD") == nil && getenv("INDEXTTS_WINOGRAD_THRESHOLD") == nil {
+            #expect(BigVGAN.defaultWinogradThreshold == 288)
+        }
+    }
+
     @Test func invalidMelsAreRejected() {
         #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([1, 11, 5])) }
         #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([1, 12, 0])) }

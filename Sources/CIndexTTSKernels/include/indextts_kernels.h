@@ -121,4 +121,26 @@ void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long 
 void indextts_f32_rows_tiles_avx2(const float *w, long k, long n, long c0, long c1,
                                   const float *x, long x_ld, long nx, float *y);
 
+/// Winograd minimal filtering F(4, 4) for stride-1 1-D convolutions (winograd.c; portable C, on every
+/// architecture), in three steps around 7 matrix
+/// products: a filter of `kernel` taps is cut into J = ⌈kernel/4⌉ sub-filters of 4 taps; output tile n holds the 4
+/// outputs t = (n / d)·4d + n % d + d·i (i < 4; d the dilation), so one tile of each dilation phase per block of 4d
+/// outputs. For each of the 7 transform rows ξ the product is
+///     products[ξ] [out, tiles] = u[ξ] [out, J·in] · s[ξ] [J·in, tiles]
+/// (row-major; column j·in + c of u[ξ] is sub-filter j of input channel c).
+///
+/// Weights `w` [out, in, kernel] (PyTorch's layout) → `u` [7][out][J·in], for output channels [o0, o1).
+void indextts_winograd44_weights(const float *w, long out_channels, long in_channels, long kernel, long subfilters,
+                                 long o0, long o1, float *u);
+/// Input transform of channels [c0, c1) of `x` [in, in_time] (zero padding of `padding` frames on both ends implied)
+/// for output tiles [tile0, tile0 + tiles) → `s` [7][J·in][tiles]. `work`: indextts_winograd44_input_work(…) floats
+/// of scratch, one per concurrent caller.
+void indextts_winograd44_input(const float *x, long in_time, long in_channels, long c0, long c1, long padding,
+                               long dilation, long subfilters, long tile0, long tiles, float *s, float *work);
+long indextts_winograd44_input_work(long dilation, long subfilters, long tiles);
+/// Output transform of `products` [7][out][tiles] for output channels [o0, o1) → `y` [out, out_time] (+ `bias`[o]
+/// when not NULL); outputs at or past out_time are dropped. `work`: 4·tiles floats of scratch per concurrent caller.
+void indextts_winograd44_output(const float *products, long out_channels, long o0, long o1, long dilation,
+                                long tile0, long tiles, long out_time, const float *bias, float *y, float *work);
+
 #endif

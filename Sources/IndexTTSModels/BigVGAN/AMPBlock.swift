@@ -6,15 +6,17 @@ import IndexTTSTensor
 /// (`(k·d − d)/2`), `convs2` an undilated one, and every `act` an ``AntiAliasedActivation`` (`activations` 0, 1, …
 /// alternate between the two positions).
 public struct AMPBlock: Sendable {
-    let dilated: [Conv1d]
-    let plain: [Conv1d]
+    let dilated: [ResblockConvolution]
+    let plain: [ResblockConvolution]
     let activations: [AntiAliasedActivation]
 
+    /// - Parameter winograd: whether the convolutions run as Winograd F(4, 4) (``WinogradConvolution1d``).
     public init(_ loader: ParameterLoader, channels: Int, kernelSize: Int, dilations: [Int],
-                activation: AntiAliasedActivation.Kind, logScale: Bool) {
-        func conv(_ scope: ParameterLoader, dilation: Int) -> Conv1d {
-            Conv1d(scope, Conv1dConfiguration(inChannels: channels, outChannels: channels, kernelSize: kernelSize,
-                                              padding: (kernelSize * dilation - dilation) / 2, dilation: dilation))
+                activation: AntiAliasedActivation.Kind, logScale: Bool, winograd: Bool = false) {
+        func conv(_ scope: ParameterLoader, dilation: Int) -> ResblockConvolution {
+            ResblockConvolution(Conv1d(scope, Conv1dConfiguration(
+                inChannels: channels, outChannels: channels, kernelSize: kernelSize,
+                padding: (kernelSize * dilation - dilation) / 2, dilation: dilation)), winograd: winograd)
         }
         dilated = dilations.enumerated().map { conv(loader.scoped("convs1").scoped("\($0.offset)"), dilation: $0.element) }
         plain = dilations.indices.map { conv(loader.scoped("convs2").scoped("\($0)"), dilation: 1) }
@@ -30,5 +32,31 @@ public struct AMPBlock: Sendable {
             x = try branch.adding(x)
         }
         return x
+    }
+}
+
+/// One of a resblock's stride-1 convolutions, run directly (``Conv1d``: oneDNN, or im2col + GEMM) or as Winograd
+/// F(4, 4) with its weights transformed at load (the direct weights are then dropped).
+enum ResblockConvolution: Sendable {
+    case direct(Conv1d)
+    case winograd(WinogradConvolution1d)
+
+    init(_ conv: Conv1d, winograd: Bool) {
+        let c = conv.configuration
+        if winograd, c.stride == 1, c.groups == 1, c.paddingMode == .zeros,
+           let prepared = try? WinogradConvolution1d(weight: conv.weight, bias: conv.bias, padding: c.padding, dilation: c.dilation) {
+            self = .winograd(prepared)
+        } else {
+            self = .direct(conv)
+        }
+    }
+
+    var isWinograd: Bool { if case .winograd = self { true } else { false } }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        switch self {
+        case .direct(let conv): try conv(x)
+        case .winograd(let conv): try conv(x)
+        }
     }
 }

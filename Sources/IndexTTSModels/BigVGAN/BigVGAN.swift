@@ -22,7 +22,20 @@ public struct BigVGAN: Sendable {
     let activationPost: AntiAliasedActivation
     let convPost: Conv1d
 
-    init(_ loader: ParameterLoader, configuration c: BigVGANConfiguration) {
+    /// Resblock convolutions whose channels × kernel size reach this run as Winograd F(4, 4)
+    /// (``WinogradConvolution1d``: about half the arithmetic of the direct convolution as large matrix products,
+    /// agreeing with it to a few 1e-6 relative). The default, 288 (96 channels × 3 taps, 48 × 7), leaves out the last
+    /// stages' narrow convolutions, whose products are too small to gain. `INDEXTTS_WINOGRAD_THRESHOLD=N` sets it,
+    /// `INDEXTTS_WINOGRAD=off` keeps every convolution direct.
+    public static let defaultWinogradThreshold: Int = {
+        if let value = getenv("INDEXTTS_WINOGRAD"), String(cString: value).lowercased() == "off" { return Int.max }
+        if let value = getenv("INDEXTTS_WINOGRAD_THRESHOLD"), let threshold = Int(String(cString: value)), threshold >= 0 {
+            return threshold
+        }
+        return 288
+    }()
+
+    init(_ loader: ParameterLoader, configuration c: BigVGANConfiguration, winogradThreshold: Int) {
         configuration = c
         let kind: AntiAliasedActivation.Kind = c.activation == "snake" ? .snake : .snakeBeta
         convPre = Conv1d(loader.scoped("conv_pre"), Conv1dConfiguration(
@@ -35,7 +48,8 @@ public struct BigVGAN: Sendable {
                 padding: (kernel - rate) / 2))
             let blocks = zip(c.resblockKernelSizes, c.resblockDilationSizes).enumerated().map { j, pair in
                 AMPBlock(loader.scoped("resblocks").scoped("\(i * c.resblockKernelSizes.count + j)"), channels: channels,
-                         kernelSize: pair.0, dilations: pair.1, activation: kind, logScale: c.snakeLogscale)
+                         kernelSize: pair.0, dilations: pair.1, activation: kind, logScale: c.snakeLogscale,
+                         winograd: channels * pair.0 >= winogradThreshold)
             }
             stages.append(Stage(upsample: upsample, blocks: blocks))
         }
@@ -48,29 +62,40 @@ public struct BigVGAN: Sendable {
     }
 
     /// Builds the generator from `store` (a bare state dict, or one under `generator` as `bigvgan_generator.pt`
-    /// holds it), checking the key set exactly.
+    /// holds it), checking the key set exactly. Resblock convolutions whose channels × kernel size reach
+    /// `winogradThreshold` run as Winograd F(4, 4) (``defaultWinogradThreshold``; 0: all of them).
     /// - Throws: ``ModelError`` for an unsupported or inconsistent configuration,
     ///   ``IndexTTSWeights/WeightsError/keyMismatch(module:missing:unexpected:wrongShapes:)`` naming every missing,
     ///   unexpected or misshapen tensor.
-    public static func load(from store: WeightStore, configuration: BigVGANConfiguration) throws -> BigVGAN {
+    public static func load(from store: WeightStore, configuration: BigVGANConfiguration,
+                            winogradThreshold: Int = defaultWinogradThreshold) throws -> BigVGAN {
         try configuration.validate(source: store.source)
         let prefix = store.contains("generator.conv_pre.bias") ? "generator." : ""
         return try ModuleLoader.load("BigVGAN (\(store.source))", from: store, prefix: prefix) { loader in
-            BigVGAN(loader, configuration: configuration)
+            BigVGAN(loader, configuration: configuration, winogradThreshold: winogradThreshold)
         }
     }
 
     /// Loads `checkpoint` (`bigvgan_generator.pt`, or a safetensors file with the same keys) with `config.json`.
-    public static func load(checkpoint: String, config: String) throws -> BigVGAN {
+    public static func load(checkpoint: String, config: String,
+                            winogradThreshold: Int = defaultWinogradThreshold) throws -> BigVGAN {
         let configuration = try BigVGANConfiguration.load(path: config)
-        return try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
+        return try WeightStore.load(path: checkpoint) {
+            try load(from: $0, configuration: configuration, winogradThreshold: winogradThreshold)
+        }
     }
 
     /// Loads a BigVGAN model directory as Hugging Face ships it: `config.json` + `bigvgan_generator.pt`.
-    public static func load(directory: String) throws -> BigVGAN {
+    public static func load(directory: String, winogradThreshold: Int = defaultWinogradThreshold) throws -> BigVGAN {
         let url = URL(fileURLWithPath: directory)
         return try load(checkpoint: url.appendingPathComponent("bigvgan_generator.pt").path,
-                        config: url.appendingPathComponent("config.json").path)
+                        config: url.appendingPathComponent("config.json").path, winogradThreshold: winogradThreshold)
+    }
+
+    /// Resblock convolutions running as Winograd F(4, 4), of all resblock convolutions.
+    public var winogradConvolutions: (winograd: Int, total: Int) {
+        let all = stages.flatMap { $0.blocks.flatMap { $0.dilated + $0.plain } }
+        return (all.filter(\.isWinograd).count, all.count)
     }
 
     /// Output sample rate (Hz).

@@ -16,11 +16,21 @@ public enum BigVGANBenchmark {
         public var loadSeconds: Double
         /// Best of the timed runs.
         public var seconds: Double
+        /// Resblock convolutions run as Winograd F(4, 4), of all resblock convolutions.
+        public var winogradConvolutions: (winograd: Int, total: Int)
+        /// With `compareDirect`: the direct-convolution model's best time, the largest difference between the two
+        /// waveforms and the direct waveform's peak (samples in [−1, 1]).
+        public var directSeconds: Double?
+        public var directMaxDifference: Double?
+        public var directPeak: Double?
         /// Vocoding time over audio duration.
         public var realTimeFactor: Double { seconds / (Double(samples) / Double(sampleRate)) }
     }
 
+    /// - Parameter compareDirect: also load the model with every convolution direct (``BigVGAN/load(from:configuration:winogradThreshold:)``
+    ///   with `Int.max`), time it in alternation with the default one, and compare the waveforms.
     public static func run(configuration c: BigVGANConfiguration = BigVGANConfiguration(), frames: Int = 172, runs: Int = 3,
+                           compareDirect: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> Result {
         try c.validate(source: "benchmark configuration")
         guard frames >= 1, runs >= 1 else {
@@ -84,15 +94,29 @@ public enum BigVGANBenchmark {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let model = try BigVGAN.load(from: WeightStore.open(path: path), configuration: c)
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+        let direct = compareDirect ? try BigVGAN.load(from: WeightStore.open(path: path), configuration: c, winogradThreshold: .max) : nil
         let mel = random([1, c.numMels, frames], scale: 2, offset: -5)
-        var best = Double.infinity
-        var samples = 0
-        for _ in 0..<runs {
+        var best = Double.infinity, bestDirect = Double.infinity
+        var wave: [Float] = [], directWave: [Float] = []
+        func timed(_ model: BigVGAN) throws -> ([Float], Double) {
             let start = DispatchTime.now().uptimeNanoseconds
-            samples = try model(mel).count
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let samples = try model(mel).scalars
+            return (samples, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return Result(frames: frames, samples: samples, sampleRate: c.samplingRate, parameters: parameters,
-                      loadSeconds: loadSeconds, seconds: best)
+        for _ in 0..<runs {
+            let seconds: Double
+            (wave, seconds) = try timed(model)
+            best = min(best, seconds)
+            if let direct {
+                let seconds: Double
+                (directWave, seconds) = try timed(direct)
+                bestDirect = min(bestDirect, seconds)
+            }
+        }
+        let difference = direct == nil ? nil : zip(wave, directWave).reduce(0.0) { max($0, Double(abs($1.0 - $1.1))) }
+        return Result(frames: frames, samples: wave.count, sampleRate: c.samplingRate, parameters: parameters,
+                      loadSeconds: loadSeconds, seconds: best, winogradConvolutions: model.winogradConvolutions,
+                      directSeconds: direct == nil ? nil : bestDirect, directMaxDifference: difference,
+                      directPeak: direct == nil ? nil : directWave.reduce(0.0) { max($0, Double(abs($1))) })
     }
 }
