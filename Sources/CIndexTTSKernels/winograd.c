@@ -6,8 +6,8 @@
 #include "indextts_kernels.h"
 #include <string.h>
 
-static const double G[7][4] = {
-    {1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {1, 0.5, 0.25, 0.125}, {0, 0, 0, 1},
+static const float G[7][4] = {
+    {1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {1, 0.5f, 0.25f, 0.125f}, {0, 0, 0, 1},
 };
 
 #define BT_ROWS                                                                                                        \
@@ -30,18 +30,26 @@ static const float AT[4][7] = {
 };
 
 void indextts_winograd44_weights(const float *w, long out_channels, long in_channels, long kernel, long subfilters,
-                                 long o0, long o1, float *u) {
-    const long columns = subfilters * in_channels, plane = out_channels * columns;
+                                 long o0, long o1, float *u, float *work) {
+    const long columns = subfilters * in_channels, plane = out_channels * columns, taps = 4 * subfilters;
     for (long o = o0; o < o1; o++) {
+        // Output channel o's taps transposed to [tap][in] (zero taps past the kernel), so that the loops below read
+        // and write contiguous rows.
+        for (long k = 0; k < taps; k++) {
+            float *row = work + k * in_channels;
+            if (k < kernel) {
+                for (long c = 0; c < in_channels; c++) row[c] = w[(o * in_channels + c) * kernel + k];
+            } else {
+                memset(row, 0, sizeof(float) * (size_t)in_channels);
+            }
+        }
         for (long j = 0; j < subfilters; j++) {
-            for (long c = 0; c < in_channels; c++) {
-                const float *taps = w + (o * in_channels + c) * kernel;
-                double g[4];
-                for (long k = 0; k < 4; k++) g[k] = 4 * j + k < kernel ? taps[4 * j + k] : 0.0;
-                for (long xi = 0; xi < 7; xi++) {
-                    double v = G[xi][0] * g[0] + G[xi][1] * g[1] + G[xi][2] * g[2] + G[xi][3] * g[3];
-                    u[xi * plane + o * columns + j * in_channels + c] = (float)v;
-                }
+            const float *g0 = work + 4 * j * in_channels, *g1 = g0 + in_channels, *g2 = g1 + in_channels,
+                        *g3 = g2 + in_channels;
+            for (int xi = 0; xi < 7; xi++) {
+                const float a = G[xi][0], b = G[xi][1], c2 = G[xi][2], d = G[xi][3];
+                float *target = u + xi * plane + o * columns + j * in_channels;
+                for (long c = 0; c < in_channels; c++) target[c] = a * g0[c] + b * g1[c] + c2 * g2[c] + d * g3[c];
             }
         }
     }

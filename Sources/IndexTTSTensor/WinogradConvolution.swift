@@ -44,7 +44,9 @@ public struct WinogradConvolution1d: Sendable {
         transformed = Tensor.make([7, o, j * i]) { u in
             let target = UncheckedSendableBox(u.baseAddress!)
             Parallel.forEachChunk(count: o, minimumChunk: 1) { range in
-                indextts_winograd44_weights(w.basePointer, o, i, k, j, range.lowerBound, range.upperBound, target.value)
+                let work = UnsafeMutablePointer<Float>.allocate(capacity: 4 * j * i)
+                defer { work.deallocate() }
+                indextts_winograd44_weights(w.basePointer, o, i, k, j, range.lowerBound, range.upperBound, target.value, work)
             }
         }
         self.bias = bias?.contiguous()

@@ -129,9 +129,10 @@ void indextts_f32_rows_tiles_avx2(const float *w, long k, long n, long c0, long 
 ///     products[ξ] [out, tiles] = u[ξ] [out, J·in] · s[ξ] [J·in, tiles]
 /// (row-major; column j·in + c of u[ξ] is sub-filter j of input channel c).
 ///
-/// Weights `w` [out, in, kernel] (PyTorch's layout) → `u` [7][out][J·in], for output channels [o0, o1).
+/// Weights `w` [out, in, kernel] (PyTorch's layout) → `u` [7][out][J·in], for output channels [o0, o1); `work`:
+/// 4·J·in floats of scratch per concurrent caller.
 void indextts_winograd44_weights(const float *w, long out_channels, long in_channels, long kernel, long subfilters,
-                                 long o0, long o1, float *u);
+                                 long o0, long o1, float *u, float *work);
 /// Input transform of channels [c0, c1) of `x` [in, in_time] (zero padding of `padding` frames on both ends implied)
 /// for output tiles [tile0, tile0 + tiles) → `s` [7][J·in][tiles]. `work`: indextts_winograd44_input_work(…) floats
 /// of scratch, one per concurrent caller.
