@@ -1,6 +1,6 @@
 import CIndexTTSKernels
 
-/// A stride-1, one-group 1-D convolution with zero "same"-style padding, computed with Winograd's minimal filtering
+/// A stride-1, one-group 1-D convolution with zero padding on both ends, computed with Winograd's minimal filtering
 /// F(4, 4): `[batch, inChannels, time]` → `[batch, outChannels, outTime]`, `outTime = time + 2·padding −
 /// dilation·(kernel − 1)`, the same function as ``Tensor/conv1d(weight:bias:stride:padding:dilation:groups:paddingMode:bfloat16Weight:)``.
 ///
@@ -28,10 +28,12 @@ public struct WinogradConvolution1d: Sendable {
     let bias: Tensor?
 
     /// Prepares `weight` `[outChannels, inChannels, kernel]` (PyTorch's layout) and `bias` `[outChannels]`.
-    /// - Throws: ``TensorError`` for a weight that is not rank 3, a mismatched bias, or a negative padding or
-    ///   dilation below 1.
+    /// - Throws: ``TensorError`` for an empty weight or one that is not rank 3, a mismatched bias, a padding outside
+    ///   0…2³⁰, a dilation outside 1…2²⁰ or a kernel wider than 2¹⁶ taps.
     public init(weight: Tensor, bias: Tensor?, padding: Int, dilation: Int) throws {
-        guard weight.rank == 3, weight.count > 0, padding >= 0, dilation >= 1 else {
+        // Spans and paddings far beyond any model are refused, so that lengths computed from them cannot overflow.
+        guard weight.rank == 3, weight.count > 0, (0...(1 << 30)).contains(padding), (1...(1 << 20)).contains(dilation),
+              weight.shape[2] <= 1 << 16 else {
             throw TensorError.invalidArgument(
                 operation: "WinogradConvolution1d", message: "weight \(weight.shape), padding \(padding), dilation \(dilation)")
         }
@@ -67,6 +69,11 @@ public struct WinogradConvolution1d: Sendable {
     /// `x` `[batch, inChannels, time]` → `[batch, outChannels, outTime]`.
     /// - Throws: ``TensorError`` for a mismatched input or one shorter than the kernel's span.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try self(x, chunkTiles: Self.chunkTiles(outChannels: outChannels, columns: subfilters * inChannels))
+    }
+
+    /// The same in chunks of `chunkTiles` output tiles (tests use small chunks to cross many chunk edges).
+    func callAsFunction(_ x: Tensor, chunkTiles: Int) throws -> Tensor {
         guard x.rank == 3, x.shape[1] == inChannels else {
             throw TensorError.shapeMismatch(
                 operation: "WinogradConvolution1d", message: "input \(x.shape) for \(inChannels) input channels")
@@ -83,7 +90,7 @@ public struct WinogradConvolution1d: Sendable {
         let columns = j * i
         // Tiles: every block of 4·d outputs holds one tile per dilation phase.
         let tileCount = (outTime + 4 * d - 1) / (4 * d) * d
-        let chunk = min(tileCount, Self.chunkTiles(outChannels: o, columns: columns))
+        let chunk = min(tileCount, max(1, chunkTiles))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 7 * (columns + o) * chunk)
         defer { scratch.deallocate() }
         let weights = UnsafePointer(transformed.basePointer)

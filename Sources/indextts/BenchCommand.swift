@@ -279,7 +279,8 @@ extension BenchCommand {
                 print(String(format: "every convolution direct, same run (alternating): %.3f s (%.2fx); largest waveform difference %.2e (peak |sample| %.3f)",
                              directSeconds, directSeconds / r.seconds, difference, peak))
             }
-            print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
+            print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB"
+                  + (compareDirect ? " (both models loaded)" : ""))
         }
     }
 

@@ -71,19 +71,26 @@ struct WinogradConvolutionTests {
         expectClose(y, reference, tolerance: Tolerance(rtol: 1e-4, atol: 1e-4), "case \(index) against conv1d")
     }
 
-    /// Long inputs run in several chunks of tiles; chunk edges must not drop or repeat a tile (dilation 5: a chunk
-    /// boundary falls inside a block's phases).
+    /// Long inputs run in several chunks of tiles; chunk edges must not drop or repeat a tile (dilations 5 and 3:
+    /// chunk edges fall inside a block's phases). Batch 2, chunks of 1, 7 and 24 tiles (many edges, a partial last
+    /// chunk), and the default chunk size on an input longer than one chunk.
     @Test func severalChunks() throws {
         for (kernel, dilation, channels) in [(11, 5, 8), (7, 1, 16), (3, 3, 4)] {
-            let conv0 = try WinogradConvolution1d(weight: TestRandom.tensor([channels, channels, kernel], seed: 7),
-                                                  bias: nil, padding: (kernel * dilation - dilation) / 2, dilation: dilation)
-            let chunk = WinogradConvolution1d.chunkTiles(outChannels: channels, columns: conv0.subfilters * channels)
-            let time = 4 * chunk + 3 * chunk / 2 + 5  // well past one chunk of tiles, a partial last chunk
-            let x = TestRandom.tensor([1, channels, time], seed: 8)
             let w = TestRandom.tensor([channels, channels, kernel], seed: 7)
-            let reference = try x.conv1d(weight: w, bias: nil, padding: conv0.padding, dilation: dilation)
-            expectClose(try conv0(x), reference, tolerance: Tolerance(rtol: 1e-4, atol: 1e-4), "kernel \(kernel) dilation \(dilation)")
+            let b = TestRandom.tensor([channels], seed: 9)
+            let conv = try WinogradConvolution1d(weight: w, bias: b, padding: (kernel * dilation - dilation) / 2, dilation: dilation)
+            let x = TestRandom.tensor([2, channels, 4 * 24 * 3 + 4 * 24 / 2 + 5], seed: 8)
+            let reference = try x.conv1d(weight: w, bias: b, padding: conv.padding, dilation: dilation)
+            for chunk in [1, 7, 24] {
+                expectClose(try conv(x, chunkTiles: chunk), reference, tolerance: Tolerance(rtol: 1e-4, atol: 1e-4),
+                            "kernel \(kernel) dilation \(dilation), chunks of \(chunk) tiles")
+            }
         }
+        let conv = try WinogradConvolution1d(weight: TestRandom.tensor([2, 2, 3], seed: 3), bias: nil, padding: 1, dilation: 1)
+        let chunk = WinogradConvolution1d.chunkTiles(outChannels: 2, columns: 2)
+        let x = TestRandom.tensor([1, 2, 4 * chunk + 9], seed: 4)
+        expectClose(try conv(x), try x.conv1d(weight: TestRandom.tensor([2, 2, 3], seed: 3), padding: 1),
+                    tolerance: Tolerance(rtol: 1e-4, atol: 1e-4), "default chunks")
     }
 
     @Test func badArgumentsAreTypedErrors() throws {
@@ -91,6 +98,9 @@ struct WinogradConvolutionTests {
         #expect(throws: TensorError.self) { try WinogradConvolution1d(weight: w.reshaped([12, 3]), bias: nil, padding: 1, dilation: 1) }
         #expect(throws: TensorError.self) { try WinogradConvolution1d(weight: w, bias: Tensor.zeros([3]), padding: 1, dilation: 1) }
         #expect(throws: TensorError.self) { try WinogradConvolution1d(weight: w, bias: nil, padding: 1, dilation: 0) }
+        #expect(throws: TensorError.self) { try WinogradConvolution1d(weight: Tensor.zeros([0, 3, 3]), bias: nil, padding: 1, dilation: 1) }
+        #expect(throws: TensorError.self) { try WinogradConvolution1d(weight: w, bias: nil, padding: Int.max / 2, dilation: 1) }
+        #expect(throws: TensorError.self) { try WinogradConvolution1d(weight: w, bias: nil, padding: 1, dilation: Int.max / 2) }
         let conv = try WinogradConvolution1d(weight: w, bias: nil, padding: 0, dilation: 2)
         #expect(throws: TensorError.self) { try conv(Tensor.zeros([1, 4, 9])) }  // 4 channels for 3
         #expect(throws: TensorError.self) { try conv(Tensor.zeros([1, 3, 4])) }  // shorter than the span (5)

@@ -43,6 +43,9 @@ enum ResblockConvolution: Sendable {
 
     init(_ conv: Conv1d, winograd: Bool) {
         let c = conv.configuration
+        // Preparing cannot fail here (the loader hands out weights of the declared shape, zero placeholders where it
+        // recorded a bad key, and the configuration's dilations are validated); were it to, the direct convolution
+        // computes the same function.
         if winograd, c.stride == 1, c.groups == 1, c.paddingMode == .zeros,
            let prepared = try? WinogradConvolution1d(weight: conv.weight, bias: conv.bias, padding: c.padding, dilation: c.dilation) {
             self = .winograd(prepared)

@@ -25,10 +25,12 @@ public struct BigVGAN: Sendable {
     /// Resblock convolutions whose channels × kernel size reach this run as Winograd F(4, 4)
     /// (``WinogradConvolution1d``: about half the arithmetic of the direct convolution as large matrix products,
     /// agreeing with it to a few 1e-6 relative). The default, 288 (96 channels × 3 taps, 48 × 7), leaves out the last
-    /// stages' narrow convolutions, whose products are too small to gain. `INDEXTTS_WINOGRAD_THRESHOLD=N` sets it,
-    /// `INDEXTTS_WINOGRAD=off` keeps every convolution direct.
+    /// stages' narrow convolutions, whose products are too small to gain. `INDEXTTS_WINOGRAD_THRESHOLD=N` (N ≥ 0; any
+    /// other value is ignored) sets it, `INDEXTTS_WINOGRAD=off` (or `0`, `no`, `false`) keeps every convolution direct.
     public static let defaultWinogradThreshold: Int = {
-        if let value = getenv("INDEXTTS_WINOGRAD"), String(cString: value).lowercased() == "off" { return Int.max }
+        if let value = getenv("INDEXTTS_WINOGRAD"), ["off", "0", "no", "false"].contains(String(cString: value).lowercased()) {
+            return Int.max
+        }
         if let value = getenv("INDEXTTS_WINOGRAD_THRESHOLD"), let threshold = Int(String(cString: value)), threshold >= 0 {
             return threshold
         }
