@@ -90,7 +90,9 @@ public struct WinogradConvolution1d: Sendable {
         let columns = j * i
         // Tiles: every block of 4·d outputs holds one tile per dilation phase.
         let tileCount = (outTime + 4 * d - 1) / (4 * d) * d
-        let chunk = min(tileCount, max(1, chunkTiles))
+        // Chunks of equal size (a short last chunk would make a narrow product that still packs all the weights).
+        let chunkCount = (tileCount + max(1, chunkTiles) - 1) / max(1, chunkTiles)
+        let chunk = (tileCount + chunkCount - 1) / chunkCount
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 7 * (columns + o) * chunk)
         defer { scratch.deallocate() }
         let weights = UnsafePointer(transformed.basePointer)
