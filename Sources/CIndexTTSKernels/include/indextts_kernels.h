@@ -121,11 +121,10 @@ void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long 
 void indextts_f32_rows_tiles_avx2(const float *w, long k, long n, long c0, long c1,
                                   const float *x, long x_ld, long nx, float *y);
 
-/// Winograd minimal filtering F(4, 4) for stride-1 1-D convolutions (winograd.c; portable C, on every
-/// architecture), in three steps around 7 matrix
-/// products: a filter of `kernel` taps is cut into J = ⌈kernel/4⌉ sub-filters of 4 taps; output tile n holds the 4
-/// outputs t = (n / d)·4d + n % d + d·i (i < 4; d the dilation), so one tile of each dilation phase per block of 4d
-/// outputs. For each of the 7 transform rows ξ the product is
+/// Winograd minimal filtering F(4, 4) for stride-1 1-D convolutions (winograd.c; portable C, on every architecture),
+/// in three steps around 7 matrix products: a filter of `kernel` taps is cut into J = ⌈kernel/4⌉ sub-filters of 4
+/// taps; output tile n holds the 4 outputs t = (n / d)·4d + n % d + d·i (i < 4; d the dilation), so one tile of each
+/// dilation phase per block of 4d outputs. For each of the 7 transform rows ξ the product is
 ///     products[ξ] [out, tiles] = u[ξ] [out, J·in] · s[ξ] [J·in, tiles]
 /// (row-major; column j·in + c of u[ξ] is sub-filter j of input channel c).
 ///
