@@ -275,9 +275,9 @@ extension BenchCommand {
             print(String(format: "%d frames → %d samples (%.2f s at %d Hz): %.3f s (best of %d), RTF %.3f",
                          r.frames, r.samples, Double(r.samples) / Double(r.sampleRate), r.sampleRate, r.seconds, runs,
                          r.realTimeFactor))
-            if let directSeconds = r.directSeconds, let difference = r.directMaxDifference, let peak = r.directPeak {
+            if let direct = r.direct {
                 print(String(format: "every convolution direct, same run (alternating): %.3f s (%.2fx); largest waveform difference %.2e (peak |sample| %.3f)",
-                             directSeconds, directSeconds / r.seconds, difference, peak))
+                             direct.seconds, direct.seconds / r.seconds, direct.maximumDifference, direct.peak))
             }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB"
                   + (compareDirect ? " (both models loaded)" : ""))

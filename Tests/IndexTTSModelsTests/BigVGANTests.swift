@@ -143,6 +143,20 @@ struct BigVGANTests {
         }
     }
 
+    /// `bench vocoder --compare-direct` on a small random model: both models run and their waveforms agree.
+    @Test func benchmarkComparesWithDirectConvolutions() throws {
+        var c = BigVGANConfiguration()
+        (c.numMels, c.upsampleRates, c.upsampleKernelSizes, c.upsampleInitialChannel, c.hopSize) = (12, [4, 2, 2], [8, 4, 4], 64, 16)
+        let r = try BigVGANBenchmark.run(configuration: c, frames: 9, runs: 1, compareDirect: true,
+                                         temporaryDirectory: Fixtures.temporaryDirectory())
+        #expect(r.samples == 9 * 16 && r.winogradConvolutions.total == 54)
+        if BigVGAN.defaultWinogradThreshold == 288 { #expect(r.winogradConvolutions.winograd == 6) }  // 32 channels × 11
+        let direct = try #require(r.direct)
+        #expect(direct.seconds > 0 && direct.peak > 0)
+        #expect(direct.maximumDifference <= 1e-4 * direct.peak + 1e-6, "largest difference \(direct.maximumDifference), peak \(direct.peak)")
+        #expect(try BigVGANBenchmark.run(configuration: c, frames: 9, runs: 1, temporaryDirectory: Fixtures.temporaryDirectory()).direct == nil)
+    }
+
     @Test func invalidMelsAreRejected() {
         #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([1, 11, 5])) }
         #expect(throws: ModelError.self) { try Self.model(Tensor.zeros([1, 12, 0])) }

@@ -18,13 +18,18 @@ public enum BigVGANBenchmark {
         public var seconds: Double
         /// Resblock convolutions run as Winograd F(4, 4), of all resblock convolutions.
         public var winogradConvolutions: (winograd: Int, total: Int)
-        /// With `compareDirect`: the direct-convolution model's best time, the largest difference between the two
-        /// waveforms and the direct waveform's peak (samples in [−1, 1]).
-        public var directSeconds: Double?
-        public var directMaxDifference: Double?
-        public var directPeak: Double?
+        /// With `compareDirect`: the model with every convolution direct, from the same run.
+        public var direct: DirectComparison?
         /// Vocoding time over audio duration.
         public var realTimeFactor: Double { seconds / (Double(samples) / Double(sampleRate)) }
+    }
+
+    /// The direct-convolution model beside the default one: its best time, the largest difference between the two
+    /// waveforms and the direct waveform's peak (samples in [−1, 1]).
+    public struct DirectComparison: Sendable {
+        public var seconds: Double
+        public var maximumDifference: Double
+        public var peak: Double
     }
 
     /// - Parameter compareDirect: also load the model with every convolution direct (``BigVGAN/load(from:configuration:winogradThreshold:)``
@@ -113,10 +118,13 @@ public enum BigVGANBenchmark {
                 bestDirect = min(bestDirect, seconds)
             }
         }
-        let difference = direct == nil ? nil : zip(wave, directWave).reduce(0.0) { max($0, Double(abs($1.0 - $1.1))) }
+        let comparison = direct.map { _ in
+            DirectComparison(seconds: bestDirect,
+                             maximumDifference: zip(wave, directWave).reduce(0.0) { max($0, Double(abs($1.0 - $1.1))) },
+                             peak: directWave.reduce(0.0) { max($0, Double(abs($1))) })
+        }
         return Result(frames: frames, samples: wave.count, sampleRate: c.samplingRate, parameters: parameters,
                       loadSeconds: loadSeconds, seconds: best, winogradConvolutions: model.winogradConvolutions,
-                      directSeconds: direct == nil ? nil : bestDirect, directMaxDifference: difference,
-                      directPeak: direct == nil ? nil : directWave.reduce(0.0) { max($0, Double(abs($1))) })
+                      direct: comparison)
     }
 }
