@@ -143,4 +143,21 @@ long indextts_winograd44_input_work(long dilation, long subfilters, long tiles);
 void indextts_winograd44_output(const float *products, long out_channels, long o0, long o1, long dilation,
                                 long tile0, long tiles, long out_time, const float *bias, float *y, float *work);
 
+/// Winograd minimal filtering F(4, 5) for stride-1, dilation-1 1-D convolutions over time-major rows (winograd45.c;
+/// portable C): output tile n holds 4 consecutive output frames and reads 8 consecutive input frames, given as a
+/// table of row pointers so that any padding (zeros, reflection) is the caller's. For each of the 8 transform rows ξ
+///     products[ξ] [tiles, out] = v[ξ] [tiles, in] · u[ξ] [in, out]
+/// (row-major). Filters of fewer than 5 taps are zero-padded.
+///
+/// Weights `w` [out, in, kernel] (PyTorch's layout, kernel ≤ 5) → `u` [8][in][out], for input channels [c0, c1).
+void indextts_winograd45_weights(const float *w, long out_channels, long in_channels, long kernel, long c0, long c1,
+                                 float *u);
+/// Input transform of tiles [n0, n1) of a chunk of `tiles`: `frames[8n + j]` is tile n's input frame j (in_channels
+/// floats) or NULL for a frame of zeros → `v` [8][tiles][in].
+void indextts_winograd45_input(const float *const *frames, long in_channels, long n0, long n1, long tiles, float *v);
+/// Output transform of `products` [8][tiles][out] for tiles [n0, n1) (+ `bias`[o] when not NULL): `rows[4n + i]` is
+/// where tile n's output frame i goes (out_channels floats), NULL to drop it.
+void indextts_winograd45_output(const float *products, long out_channels, long n0, long n1, long tiles,
+                                const float *bias, float *const *rows);
+
 #endif
