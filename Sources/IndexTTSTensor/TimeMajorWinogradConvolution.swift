@@ -1,12 +1,12 @@
 import CIndexTTSKernels
-import Foundation
 
-/// A stride-1, dilation-1, one-group 1-D convolution of up to 5 taps over time-major rows, computed with Winograd's
+/// A stride-1, one-group 1-D convolution of up to 5 taps over time-major rows, computed with Winograd's
 /// minimal filtering F(4, 5): `[batch, time, inChannels]` → `[batch, outTime, outChannels]`, where the padded input
 /// is described by a frame table (``callAsFunction(_:frames:)``) so that zero, reflect or any other padding costs no
 /// copy.
 ///
-/// Every block of 4 output frames (a tile) reads 8 input frames; 8 multiplications per tile instead of 20 (5 taps),
+/// Every tile of 4 output frames of one dilation phase (frames t, t + d, t + 2d, t + 3d) reads 8 input frames (t + d·j
+/// on the padded sequence); 8 multiplications per tile instead of 20 (5 taps),
 /// run as 8 matrix products `[tiles, in] · [in, out]` (OpenBLAS) between an input transform
 /// (`indextts_winograd45_input`) and an output transform that adds the bias: 2 products per output frame instead of
 /// 5, 40 % of the direct arithmetic, and a product of depth `in` instead of an im2col product of depth 5·`in`.
@@ -19,23 +19,19 @@ public struct TimeMajorWinogradConvolution: Sendable {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
+    public let dilation: Int
     /// `[8, inChannels, outChannels]`.
     let transformed: Tensor
     let bias: Tensor?
 
-    /// Whether Winograd convolutions are used where a model offers them: `INDEXTTS_WINOGRAD=off` (or `0`, `no`,
-    /// `false`) turns them off for the process (read once).
-    public static let enabledByEnvironment: Bool = {
-        guard let value = getenv("INDEXTTS_WINOGRAD") else { return true }
-        return !["off", "0", "no", "false"].contains(String(cString: value).lowercased())
-    }()
-
     /// Prepares `weight` `[outChannels, inChannels, kernel]` (PyTorch's layout, kernel 1…5) and `bias` `[outChannels]`.
-    /// - Throws: ``TensorError`` for a weight that is empty, not rank 3 or wider than 5 taps, or a mismatched bias.
-    public init(weight: Tensor, bias: Tensor?) throws {
-        guard weight.rank == 3, weight.count > 0, (1...5).contains(weight.shape[2]) else {
+    /// - Throws: ``TensorError`` for a weight that is empty, not rank 3 or wider than 5 taps, a mismatched bias or a
+    ///   dilation outside 1…2²⁰.
+    public init(weight: Tensor, bias: Tensor?, dilation: Int = 1) throws {
+        guard weight.rank == 3, weight.count > 0, (1...5).contains(weight.shape[2]), (1...(1 << 20)).contains(dilation) else {
             throw TensorError.invalidArgument(
-                operation: "TimeMajorWinogradConvolution", message: "weight \(weight.shape) (expects [out, in, 1…5])")
+                operation: "TimeMajorWinogradConvolution",
+                message: "weight \(weight.shape) (expects [out, in, 1…5]), dilation \(dilation)")
         }
         let (o, i, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
         if let bias, bias.count != o {
@@ -49,7 +45,7 @@ public struct TimeMajorWinogradConvolution: Sendable {
             }
         }
         self.bias = bias?.contiguous()
-        (inChannels, outChannels, kernel) = (i, o, k)
+        (inChannels, outChannels, kernel, self.dilation) = (i, o, k, dilation)
     }
 
     /// Tiles per chunk: the transformed input and the products of a chunk within 32 MiB, at least 64 tiles.
@@ -59,7 +55,7 @@ public struct TimeMajorWinogradConvolution: Sendable {
 
     /// Convolves every batch item of `x` `[batch, time, inChannels]` over the padded sequence `frames`: entry p is the
     /// frame (`0 ..< time`) that padded position p holds, or −1 for a frame of zeros (the same table for every item).
-    /// Output frame t sums taps κ over padded positions t + κ: `outTime = frames.count − kernel + 1`.
+    /// Output frame t sums taps κ over padded positions t + κ·dilation: `outTime = frames.count − dilation·(kernel − 1)`.
     /// - Returns: `[batch, outTime, outChannels]`.
     /// - Throws: ``TensorError`` for a mismatched input, a table entry outside −1 ..< time or a table shorter than
     ///   the kernel.
@@ -74,10 +70,12 @@ public struct TimeMajorWinogradConvolution: Sendable {
                 operation: "TimeMajorWinogradConvolution", message: "input \(x.shape) for \(inChannels) input channels (expects [batch, time, in])")
         }
         let (batch, time) = (x.shape[0], x.shape[1])
-        let outTime = frames.count - kernel + 1
+        let d = dilation
+        let outTime = frames.count - d * (kernel - 1)
         guard outTime >= 1 else {
             throw TensorError.invalidArgument(
-                operation: "TimeMajorWinogradConvolution", message: "\(frames.count) padded frames for a kernel of \(kernel) taps")
+                operation: "TimeMajorWinogradConvolution",
+                message: "\(frames.count) padded frames for a kernel of \(kernel) taps at dilation \(d)")
         }
         if let bad = frames.first(where: { $0 < -1 || $0 >= time }) {
             throw TensorError.invalidArgument(
@@ -85,7 +83,8 @@ public struct TimeMajorWinogradConvolution: Sendable {
         }
         let input = x.contiguous()
         let (i, o) = (inChannels, outChannels)
-        let perItem = (outTime + 3) / 4
+        // Per item, one tile of each dilation phase per block of 4·d output frames.
+        let perItem = (outTime + 4 * d - 1) / (4 * d) * d
         let tileCount = batch * perItem
         // Chunks of equal size (a short last chunk would make narrow products that still pack all the weights).
         let chunkCount = (tileCount + max(1, chunkTiles) - 1) / max(1, chunkTiles)
@@ -102,13 +101,14 @@ public struct TimeMajorWinogradConvolution: Sendable {
                 let tiles = min(chunk, tileCount - first)
                 for n in 0..<tiles {
                     let (b, tile) = ((first + n) / perItem, (first + n) % perItem)
+                    let start = 4 * d * (tile / d) + tile % d  // the tile's first output frame
                     for j in 0..<8 {
-                        let p = 4 * tile + j
+                        let p = start + d * j
                         let frame = p < frames.count ? frames[p] : -1
                         inputRows[8 * n + j] = frame < 0 ? nil : source + (b * time + frame) * i
                     }
                     for r in 0..<4 {
-                        let t = 4 * tile + r
+                        let t = start + d * r
                         outputRows[4 * n + r] = t < outTime ? target + (b * outTime + t) * o : nil
                     }
                 }

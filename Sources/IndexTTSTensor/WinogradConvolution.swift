@@ -1,4 +1,15 @@
 import CIndexTTSKernels
+import Foundation
+
+/// The process-wide switch for the models' Winograd convolutions (BigVGAN's resblocks, the S2M WaveNet head).
+public enum Winograd {
+    /// Whether models use Winograd convolutions where they offer them: `INDEXTTS_WINOGRAD=off` (or `0`, `no`,
+    /// `false`) turns them off for the process (read once at first use).
+    public static let enabledByEnvironment: Bool = {
+        guard let value = getenv("INDEXTTS_WINOGRAD") else { return true }
+        return !["off", "0", "no", "false"].contains(String(cString: value).lowercased())
+    }()
+}
 
 /// A stride-1, one-group 1-D convolution with zero padding on both ends, computed with Winograd's minimal filtering
 /// F(4, 4): `[batch, inChannels, time]` → `[batch, outChannels, outTime]`, `outTime = time + 2·padding −

@@ -362,6 +362,8 @@ extension BenchCommand {
         @Option(help: "Estimator arithmetic: fp32, bf16 or auto.") var precision = "fp32"
         @Flag(help: "With --precision bf16: also run the same solve in fp32 and print both times and the mel difference.")
         var compareFp32 = false
+        @Flag(help: "With fp32: also run the same solve with the WaveNet's convolutions as im2col products instead of Winograd F(4, 5), and print both times and the mel difference.")
+        var compareDirect = false
 
         func validate() throws {
             guard ComputePrecision(choice: precision) != nil else { throw ValidationError("--precision must be fp32, bf16 or auto") }
@@ -375,8 +377,11 @@ extension BenchCommand {
             printMachine()
             let arithmetic = ComputePrecision(choice: precision) ?? .float32
             let r = try S2MBenchmark.run(configuration: configuration, promptFrames: promptFrames, codes: codes, steps: steps,
-                                         guidanceRate: cfgRate, precision: arithmetic, compareWithFloat32: compareFp32)
+                                         guidanceRate: cfgRate, precision: arithmetic, compareWithFloat32: compareFp32,
+                                         compareDirect: compareDirect)
             print("estimator arithmetic: \(arithmetic.rawValue)")
+            print("WaveNet head: \(r.winogradConvolutions.count) of \(r.winogradConvolutions.total) dilated convolutions as Winograd F(4, 5)"
+                  + (r.winogradConvolutions.count == 0 ? " (im2col products\(Winograd.enabledByEnvironment ? "" : "; INDEXTTS_WINOGRAD=off"))" : ""))
             print(String(format: "S2M %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
             let batch = cfgRate > 0 ? 2 : 1
             // Work as executed (the frames the CFM discards are not computed).
@@ -384,15 +389,20 @@ extension BenchCommand {
             print(String(format: "%d prompt + %d generated frames (%d codes, %.2f s of audio), %d steps, batch %d",
                          r.promptFrames, r.generatedFrames, r.codes, r.audioSeconds, r.steps, batch))
             print(String(format: "conditions (gpt_layer + regulator x2): %.3f s", r.conditionSeconds))
-            print(String(format: "CFM: %.2f s (%.3f s per step), %.0f GFLOP, %.1f GFLOP/s", r.flowSeconds,
-                         r.flowSeconds / Double(r.steps), flops / 1e9, flops / 1e9 / r.flowSeconds))
+            // Winograd's products are fewer than the direct convolutions' counted here: a rate over the same count.
+            print(String(format: "CFM: %.2f s (%.3f s per step), %.0f GFLOP%@, %.1f GFLOP/s", r.flowSeconds,
+                         r.flowSeconds / Double(r.steps), flops / 1e9,
+                         r.winogradConvolutions.count > 0 ? " (counting the WaveNet's convolutions as direct)" : "",
+                         flops / 1e9 / r.flowSeconds))
             print(String(format: "total: %.2f s, RTF %.2f", r.conditionSeconds + r.flowSeconds,
                          (r.conditionSeconds + r.flowSeconds) / r.audioSeconds))
-            if let reference = r.float32FlowSeconds, let relative = r.relativeDifference, let maximum = r.maximumDifference {
-                print(String(format: "same solve in fp32: %.2f s (%.3f s per step); %@ is %.2fx faster", reference,
-                             reference / Double(r.steps), arithmetic.rawValue, reference / r.flowSeconds))
-                print(String(format: "mel vs fp32: relative RMS difference %.2e (%.1f dB), largest |difference| %.3f",
-                             relative, -20 * log10(max(relative, 1e-12)), maximum))
+            if let reference = r.reference {
+                let (name, label) = arithmetic == .float32 ? ("im2col WaveNet", "Winograd") : ("fp32", arithmetic.rawValue)
+                print(String(format: "same solve, %@: %.2f s (%.3f s per step); %@ is %.2fx faster", name, reference.flowSeconds,
+                             reference.flowSeconds / Double(r.steps), label, reference.flowSeconds / r.flowSeconds))
+                print(String(format: "mel vs %@: relative RMS difference %.2e (%.1f dB), largest |difference| %.2e", name,
+                             reference.relativeDifference, -20 * log10(max(reference.relativeDifference, 1e-12)),
+                             reference.maximumDifference))
             }
             print("peak resident memory: \(String(format: "%.0f", Double(peakResidentBytes()) / 1e6)) MB")
         }

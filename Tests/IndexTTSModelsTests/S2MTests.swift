@@ -12,6 +12,10 @@ struct S2MTests {
     /// The fixture's config.yaml also names its smaller gpt_layer (`gpt_layer_widths: [20, 8, 6, 12]`).
     static let configuration = try! S2MConfiguration.load(configYAML: Fixtures.path("models/s2m/config.yaml"))
     static let model = try! S2M.load(checkpoint: Fixtures.path("models/s2m/s2mel.pth"), configuration: configuration)
+    /// The same with the WaveNet head's convolutions as Winograd F(4, 5) (what `converted(to: .float32)` runs).
+    static let winogradFlow = FlowMatching(estimator: try! model.flow.estimator.winograd())
+
+    static func flow(winograd: Bool) -> FlowMatching { winograd ? winogradFlow : model.flow }
 
     /// Worst |a − e| and worst |a − e| / max(|e|, 1e-3), printed for the record.
     static func report(_ label: String, _ actual: Tensor, _ expected: Tensor) {
@@ -64,19 +68,30 @@ struct S2MTests {
         #expect(actual == expected)
     }
 
-    @Test func estimatorMatchesOneCall() throws {
-        let out = try Self.model.flow.estimator(x: Self.io.tensor("est_x"), promptX: Self.io.tensor("est_prompt_x"),
-                                                t: Self.io.tensor("est_t").scalars, style: Self.io.tensor("est_style"),
-                                                mu: Self.io.tensor("est_mu"))
-        Self.report("estimator", out, try Self.io.tensor("est_out"))
-        expectClose(out, try Self.io.tensor("est_out"), tolerance: Self.stepTolerance, "estimator")
+    @Test(arguments: [false, true]) func estimatorMatchesOneCall(winograd: Bool) throws {
+        let out = try Self.flow(winograd: winograd).estimator(
+            x: Self.io.tensor("est_x"), promptX: Self.io.tensor("est_prompt_x"), t: Self.io.tensor("est_t").scalars,
+            style: Self.io.tensor("est_style"), mu: Self.io.tensor("est_mu"))
+        Self.report("estimator\(winograd ? " (Winograd)" : "")", out, try Self.io.tensor("est_out"))
+        expectClose(out, try Self.io.tensor("est_out"), tolerance: Self.stepTolerance, "estimator, Winograd \(winograd)")
+    }
+
+    /// Every WaveNet layer of the fixture (5 taps at dilations 1, 2, 4) converts; the engine's fp32 model is the
+    /// converted one unless `INDEXTTS_WINOGRAD=off`; a converted model cannot go on to bfloat16 (its im2col weights
+    /// are gone), which is refused with a typed error rather than computed wrongly.
+    @Test func winogradConvertsEveryWaveNetLayer() throws {
+        #expect(Self.model.flow.estimator.winogradConvolutions == (0, 3))
+        #expect(Self.winogradFlow.estimator.winogradConvolutions == (3, 3))
+        let engine = try Self.model.converted(to: .float32)
+        #expect(engine.flow.estimator.winogradConvolutions.count == (Winograd.enabledByEnvironment ? 3 : 0))
+        #expect(throws: ModelError.self) { try Self.winogradFlow.estimator.waveNet.bfloat16() }
     }
 
     /// Evaluating only the frames from `validFrom` on (the last layer's queries, the long skip, the WaveNet head and
     /// the final layer cut to `validFrom − headLeftReach ..< T`) gives the full evaluation's values there and zeros
     /// before, wherever `validFrom` falls: inside the head's reach of frame 0, just past it, near the end.
-    @Test func estimatorFromAValidFrameEqualsTheFullEvaluation() throws {
-        let estimator = Self.model.flow.estimator
+    @Test(arguments: [false, true]) func estimatorFromAValidFrameEqualsTheFullEvaluation(winograd: Bool) throws {
+        let estimator = Self.flow(winograd: winograd).estimator
         let x = try Self.io.tensor("est_x"), promptX = try Self.io.tensor("est_prompt_x")
         let t = try Self.io.tensor("est_t").scalars, style = try Self.io.tensor("est_style"), mu = try Self.io.tensor("est_mu")
         let full = try estimator(x: x, promptX: promptX, t: t, style: style, mu: mu)
@@ -102,7 +117,7 @@ struct S2MTests {
     ]
 
     /// Each Euler step started from upstream's own state lands on upstream's next state.
-    @Test(arguments: runs.map(\.label)) func everyStepMatches(label: String) throws {
+    @Test(arguments: runs.map(\.label), [false, true]) func everyStepMatches(label: String, winograd: Bool) throws {
         let run = Self.runs.first { $0.label == label }!
         let mu = try Self.io.tensor("\(label)_mu"), refMel = try Self.io.tensor("\(label)_ref_mel")
         let style = try Self.io.tensor("\(label)_style")
@@ -114,30 +129,31 @@ struct S2MTests {
         expectClose(try FlowMatching.zeroPrompt(Self.io.tensor("\(label)_noise"), frames: promptFrames),
                     try states.selected(axis: 0, index: 0), "\(label) start")
         for (k, (t, dt)) in FlowMatching.schedule(steps: run.steps).enumerated() {
-            let next = try Self.model.flow.step(states.selected(axis: 0, index: k), promptX: promptX, mu: mu, style: style,
-                                                t: t, dt: dt, guidanceRate: run.rate, promptFrames: promptFrames)
+            let next = try Self.flow(winograd: winograd).step(
+                states.selected(axis: 0, index: k), promptX: promptX, mu: mu, style: style, t: t, dt: dt,
+                guidanceRate: run.rate, promptFrames: promptFrames)
             let expected = k + 1 < run.steps ? try states.selected(axis: 0, index: k + 1) : out
-            Self.report("\(label) step \(k)", next, expected)
-            expectClose(next, expected, tolerance: Self.stepTolerance, "\(label) step \(k)")
+            Self.report("\(label) step \(k)\(winograd ? " (Winograd)" : "")", next, expected)
+            expectClose(next, expected, tolerance: Self.stepTolerance, "\(label) step \(k), Winograd \(winograd)")
         }
     }
 
     /// Whole runs from the recorded start noise, the output cut after the prompt.
-    @Test(arguments: runs.map(\.label)) func wholeRunMatches(label: String) throws {
+    @Test(arguments: runs.map(\.label), [false, true]) func wholeRunMatches(label: String, winograd: Bool) throws {
         let run = Self.runs.first { $0.label == label }!
         let refMel = try Self.io.tensor("\(label)_ref_mel")
         var seen = 0
-        let mel = try Self.model.flow.generate(mu: Self.io.tensor("\(label)_mu"), promptMel: refMel,
-                                               style: Self.io.tensor("\(label)_style"), steps: run.steps,
-                                               guidanceRate: run.rate, noise: Self.io.tensor("\(label)_noise")) { k, _ in
+        let mel = try Self.flow(winograd: winograd).generate(
+            mu: Self.io.tensor("\(label)_mu"), promptMel: refMel, style: Self.io.tensor("\(label)_style"), steps: run.steps,
+            guidanceRate: run.rate, noise: Self.io.tensor("\(label)_noise")) { k, _ in
             #expect(k == seen)
             seen += 1
         }
         #expect(seen == run.steps)
         let out = try Self.io.tensor("\(label)_out")
         let expected = try out.sliced(axis: 2, range: refMel.shape[2]..<out.shape[2]).contiguous()
-        Self.report("\(label) run", mel, expected)
-        expectClose(mel, expected, tolerance: Self.runTolerance, "\(label) run")
+        Self.report("\(label) run\(winograd ? " (Winograd)" : "")", mel, expected)
+        expectClose(mel, expected, tolerance: Self.runTolerance, "\(label) run, Winograd \(winograd)")
     }
 
     /// The estimator with bfloat16 products (``ComputePrecision``) against upstream's fp32 outputs: one call, and a

@@ -28,9 +28,7 @@ public struct BigVGAN: Sendable {
     /// stages' narrow convolutions, whose products are too small to gain. `INDEXTTS_WINOGRAD_THRESHOLD=N` (N ≥ 0; any
     /// other value is ignored) sets it, `INDEXTTS_WINOGRAD=off` (or `0`, `no`, `false`) keeps every convolution direct.
     public static let defaultWinogradThreshold: Int = {
-        if let value = getenv("INDEXTTS_WINOGRAD"), ["off", "0", "no", "false"].contains(String(cString: value).lowercased()) {
-            return Int.max
-        }
+        if !Winograd.enabledByEnvironment { return Int.max }
         if let value = getenv("INDEXTTS_WINOGRAD_THRESHOLD"), let threshold = Int(String(cString: value)), threshold >= 0 {
             return threshold
         }

@@ -216,6 +216,18 @@ public struct DiffusionTransformer: Sendable {
         return copy
     }
 
+    /// The same estimator with the WaveNet head's dilated convolutions as Winograd F(4, 5) (``WaveNet/winograd()``;
+    /// fp32 only: convert the loaded model, not a bfloat16 one, whose products stay as they are).
+    public func winograd() throws -> DiffusionTransformer {
+        guard precision == .float32 else { return self }
+        var copy = self
+        copy.waveNet = try waveNet.winograd()
+        return copy
+    }
+
+    /// WaveNet layers whose dilated convolution runs as Winograd F(4, 5), and all of them.
+    public var winogradConvolutions: (count: Int, total: Int) { (waveNet.winogradLayers, waveNet.layers.count) }
+
     /// How many frames to the left the WaveNet head reaches: the sum of its convolutions' left padding
     /// (`(k−1)·dilation` split ⌈·/2⌉ left), 16 frames for IndexTTS2's 8 layers of kernel 5. Every other operation
     /// after the last transformer layer acts on one frame.

@@ -39,12 +39,20 @@ public struct S2M: Sendable {
         }
     }
 
-    /// The stage with the CFM estimator's products in `precision` (``DiffusionTransformer/bfloat16()``); the
-    /// length regulator and `gpt_layer` (a few hundred rows, once per request) stay fp32.
+    /// The stage prepared for `precision`, as the engine runs it: bfloat16 puts the CFM estimator's products in
+    /// bfloat16 (``DiffusionTransformer/bfloat16()``); fp32 runs the WaveNet head's convolutions as Winograd F(4, 5)
+    /// (``DiffusionTransformer/winograd()``, unless `INDEXTTS_WINOGRAD=off`). The length regulator and `gpt_layer` (a
+    /// few hundred rows, once per request) stay fp32. Convert the loaded stage (``load(from:configuration:)``), once.
     public func converted(to precision: ComputePrecision) throws -> S2M {
-        guard precision == .bfloat16 else { return self }
+        let estimator: DiffusionTransformer
+        switch precision {
+        case .bfloat16: estimator = try flow.estimator.bfloat16()
+        case .float32:
+            guard Winograd.enabledByEnvironment else { return self }
+            estimator = try flow.estimator.winograd()
+        }
         return S2M(configuration: configuration, gptLayer: gptLayer, lengthRegulator: lengthRegulator,
-                   flow: FlowMatching(estimator: try flow.estimator.bfloat16()))
+                   flow: FlowMatching(estimator: estimator))
     }
 
     /// Builds the stage from `store`, whose keys are those of `s2mel.pth` (`net.cfm.…`, `net.length_regulator.…`,

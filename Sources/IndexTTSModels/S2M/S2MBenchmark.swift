@@ -30,11 +30,19 @@ public enum S2MBenchmark {
         public var attentionMacsPerStep: Int
         /// The estimator's arithmetic in the timed run.
         public var precision: ComputePrecision = .float32
-        /// With `compareWithFloat32` on a bfloat16 run: the same solve in fp32 from the same noise.
-        public var float32FlowSeconds: Double?
-        /// ‖mel − mel_fp32‖ / ‖mel_fp32‖ over the generated frames, and the largest absolute difference (log-mel).
-        public var relativeDifference: Double?
-        public var maximumDifference: Double?
+        /// WaveNet layers whose dilated convolution ran as Winograd F(4, 5), and all of them.
+        public var winogradConvolutions: (count: Int, total: Int) = (0, 0)
+        /// The same solve on the model as loaded (fp32, im2col WaveNet), when asked for.
+        public var reference: Reference?
+    }
+
+    /// The same solve from the same noise on the model as loaded: fp32 products and the WaveNet's convolutions as
+    /// im2col products (what `compareWithFloat32` compares a bfloat16 run with, `compareDirect` a Winograd one).
+    public struct Reference: Sendable {
+        public var flowSeconds: Double
+        /// ‖mel − mel_ref‖ / ‖mel_ref‖ over the generated frames, and the largest absolute difference (log-mel).
+        public var relativeDifference: Double
+        public var maximumDifference: Double
     }
 
     /// The random `s2mel.pth`-shaped tensors for `c` (only the keys the port reads; weight norm already fused).
@@ -110,9 +118,11 @@ public enum S2MBenchmark {
     /// - Parameters:
     ///   - promptFrames: reference mel frames (IndexTTS2: 86.13 per second; 861 ≈ 10 s).
     ///   - codes: semantic codes of the generated part (50 per second; 250 → 430 frames ≈ 5 s).
+    ///   - compareWithFloat32: on a bfloat16 run, also time the loaded fp32 model (``Reference``).
+    ///   - compareDirect: on an fp32 run whose WaveNet runs as Winograd, also time the loaded model (im2col).
     public static func run(configuration c: S2MConfiguration = S2MConfiguration(), promptFrames: Int = 861, codes: Int = 250,
                            steps: Int = 25, guidanceRate: Double = 0.7, precision: ComputePrecision = .float32,
-                           compareWithFloat32: Bool = false,
+                           compareWithFloat32: Bool = false, compareDirect: Bool = false,
                            temporaryDirectory: URL = FileManager.default.temporaryDirectory) throws -> Result {
         try c.validate(source: "benchmark configuration")
         guard promptFrames >= 1, codes >= 1, steps >= 1 else {
@@ -145,12 +155,13 @@ public enum S2MBenchmark {
         let flowStart = now()
         let mel = try model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps, guidanceRate: guidanceRate, seed: 6)
         let flowSeconds = now() - flowStart
-        var float32Seconds: Double?, relative: Double?, maximum: Double?
-        if compareWithFloat32 && precision != .float32 {
+        let winograd = model.flow.estimator.winogradConvolutions
+        var comparison: Reference?
+        if (compareWithFloat32 && precision != .float32) || (compareDirect && precision == .float32 && winograd.count > 0) {
             let start = now()
             let reference = try float32Model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps,
                                                            guidanceRate: guidanceRate, seed: 6)
-            float32Seconds = now() - start
+            let seconds = now() - start
             var difference = 0.0, norm = 0.0, largest = 0.0
             let a = mel.scalars, b = reference.scalars
             for i in a.indices {
@@ -159,8 +170,8 @@ public enum S2MBenchmark {
                 norm += Double(b[i]) * Double(b[i])
                 largest = max(largest, abs(d))
             }
-            relative = (difference / max(norm, .leastNormalMagnitude)).squareRoot()
-            maximum = largest
+            comparison = Reference(flowSeconds: seconds, relativeDifference: (difference / max(norm, .leastNormalMagnitude)).squareRoot(),
+                                   maximumDifference: largest)
         }
 
         let d = c.dit, h = d.hiddenDim, w = c.wavenet.hiddenDim
@@ -182,7 +193,6 @@ public enum S2MBenchmark {
         return Result(promptFrames: promptFrames, codes: codes, generatedFrames: frames, steps: steps, guidanceRate: guidanceRate,
                       parameters: parameters, loadSeconds: loadSeconds, conditionSeconds: conditionSeconds,
                       flowSeconds: flowSeconds, macsPerStep: macs, attentionMacsPerStep: attention,
-                      precision: precision, float32FlowSeconds: float32Seconds, relativeDifference: relative,
-                      maximumDifference: maximum)
+                      precision: precision, winogradConvolutions: winograd, reference: comparison)
     }
 }

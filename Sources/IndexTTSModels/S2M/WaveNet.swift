@@ -18,9 +18,17 @@ struct WaveNet: Sendable {
     /// dilated convolution with its weight `[2H, H, k]` laid out as `[2H, k·H]` (tap-major columns, so a frame's
     /// column row is its k source frames' channel rows one after another), `residualSkip` the 1×1 convolution.
     struct Layer: Sendable {
-        var input: Linear
+        var input: InputConvolution
         var residualSkip: Linear
         let dilation: Int
+    }
+
+    /// How a layer's dilated convolution runs.
+    enum InputConvolution: Sendable {
+        /// One product over im2col rows: weight `[2H, k·H]` (tap-major columns), fp32 or bfloat16.
+        case columns(Linear)
+        /// Winograd F(4, 5) (``winograd()``: fp32, at most 5 taps).
+        case winograd(TimeMajorWinogradConvolution)
     }
 
     let hidden: Int
@@ -28,16 +36,44 @@ struct WaveNet: Sendable {
     let condition: Conv1d
     var layers: [Layer]
 
-    /// The per-frame convolutions in bfloat16 (the global condition acts on one frame: fp32).
+    /// The per-frame convolutions in bfloat16 (the global condition acts on one frame: fp32). Applies to the loaded
+    /// layers; a layer already converted to Winograd (``winograd()``) no longer holds its im2col weights.
     func bfloat16() throws -> WaveNet {
         var copy = self
         copy.layers = try layers.map { layer in
+            guard case .columns(let input) = layer.input else {
+                throw ModelError.invalidInput(component: "S2M WaveNet",
+                                              reason: "a Winograd layer cannot be converted to bfloat16; convert the loaded model")
+            }
             var converted = layer
-            converted.input = try layer.input.bfloat16()
+            converted.input = .columns(try input.bfloat16())
             converted.residualSkip = try layer.residualSkip.bfloat16()
             return converted
         }
         return copy
+    }
+
+    /// The fp32 dilated convolutions of at most 5 taps (IndexTTS2's: 8 layers of 5 taps, 512 → 1024, dilation 1)
+    /// as Winograd F(4, 5) (``TimeMajorWinogradConvolution``: 40 % of the im2col product's arithmetic, agreeing with
+    /// it to about 1e-6 relative); the others stay as they are. The im2col weights are not kept.
+    func winograd() throws -> WaveNet {
+        var copy = self
+        copy.layers = try layers.map { layer in
+            guard case .columns(let input) = layer.input, case .float32(let weight, .outIn) = input.weights,
+                  kernel <= 5 else { return layer }
+            // [2H, k·H] tap-major → [2H, k, H] → [2H, H, k].
+            let original = try weight.reshaped([weight.shape[0], kernel, hidden]).permuted([0, 2, 1]).contiguous()
+            var converted = layer
+            converted.input = .winograd(try TimeMajorWinogradConvolution(weight: original, bias: input.bias,
+                                                                         dilation: layer.dilation))
+            return converted
+        }
+        return copy
+    }
+
+    /// Layers whose dilated convolution runs as Winograd F(4, 5).
+    var winogradLayers: Int {
+        layers.filter { if case .winograd = $0.input { return true } else { return false } }.count
     }
 
     init(_ loader: ParameterLoader, configuration c: S2MConfiguration.WaveNet) {
@@ -60,7 +96,7 @@ struct WaveNet: Sendable {
                 .reshaped([2 * c.hiddenDim, c.kernelSize * c.hiddenDim])) ?? Tensor.zeros([2 * c.hiddenDim, c.kernelSize * c.hiddenDim])
             let pointwise = (try? residualSkip.weight.reshaped([residualSkipChannels, c.hiddenDim]))
                 ?? Tensor.zeros([residualSkipChannels, c.hiddenDim])
-            layers.append(Layer(input: Linear(weight: tapMajor, bias: input.bias),
+            layers.append(Layer(input: .columns(Linear(weight: tapMajor, bias: input.bias)),
                                 residualSkip: Linear(weight: pointwise, bias: residualSkip.bias), dilation: dilation))
             dilation *= c.dilationRate
         }
@@ -116,26 +152,31 @@ struct WaveNet: Sendable {
                 }
             }
             let a: Tensor  // [batch·time, 2H]
-            if case .bfloat16 = layer.input.weights {
-                let rows = BFloat16Rows.make([batch * time, columns]) { range, bits in
-                    for (i, r) in range.enumerated() {
-                        fillRow(r) { row, offset in
-                            let target = bits + i * columns + offset
-                            if let row { indextts_to_bf16(row, target, h) } else { target.update(repeating: 0, count: h) }
+            switch layer.input {
+            case .winograd(let convolution):
+                a = try convolution(source, frames: sources).reshaped([batch * time, 2 * h])
+            case .columns(let input):
+                if case .bfloat16 = input.weights {
+                    let rows = BFloat16Rows.make([batch * time, columns]) { range, bits in
+                        for (i, r) in range.enumerated() {
+                            fillRow(r) { row, offset in
+                                let target = bits + i * columns + offset
+                                if let row { indextts_to_bf16(row, target, h) } else { target.update(repeating: 0, count: h) }
+                            }
                         }
                     }
-                }
-                a = try layer.input(rows)
-            } else {
-                let cols = Tensor.make([batch * time, columns]) { out in
-                    for r in 0..<(batch * time) {
-                        fillRow(r) { row, offset in
-                            let target = out.baseAddress! + r * columns + offset
-                            if let row { target.update(from: row, count: h) } else { target.update(repeating: 0, count: h) }
+                    a = try input(rows)
+                } else {
+                    let cols = Tensor.make([batch * time, columns]) { out in
+                        for r in 0..<(batch * time) {
+                            fillRow(r) { row, offset in
+                                let target = out.baseAddress! + r * columns + offset
+                                if let row { target.update(from: row, count: h) } else { target.update(repeating: 0, count: h) }
+                            }
                         }
                     }
+                    a = try input(cols)
                 }
-                a = try layer.input(cols)
             }
             let acts = Tensor.make([batch * time, h]) { out in
                 let ap = a.basePointer, gp = conditions.basePointer, dst = out.baseAddress!
