@@ -11,7 +11,7 @@ import CIndexTTSKernels
 /// (`indextts_winograd45_input`) and an output transform that adds the bias: 2 products per output frame instead of
 /// 5, 40 % of the direct arithmetic, and a product of depth `in` instead of an im2col product of depth 5·`in`.
 /// Points 0, ±1, ±2, ±1/2, ∞ (`tools/winograd/derive.py`); the transforms round differently from the direct sum, by
-/// about 1e-6 of the largest output over 512 input channels (the direct fp32 sum: ≈ 1e-7).
+/// about 1e-6 of the largest output over 512 input channels (the direct fp32 sum: a few 1e-7).
 ///
 /// The transformed weights `[8, in, out]` take 8/`kernel` times the original's memory (1.6× at 5 taps). Immutable;
 /// safe to share between threads.
@@ -86,6 +86,7 @@ public struct TimeMajorWinogradConvolution: Sendable {
         // Per item, one tile of each dilation phase per block of 4·d output frames.
         let perItem = (outTime + 4 * d - 1) / (4 * d) * d
         let tileCount = batch * perItem
+        guard tileCount > 0 else { return Tensor.zeros([batch, outTime, o]) }  // an empty batch
         // Chunks of equal size (a short last chunk would make narrow products that still pack all the weights).
         let chunkCount = (tileCount + max(1, chunkTiles) - 1) / max(1, chunkTiles)
         let chunk = (tileCount + chunkCount - 1) / chunkCount

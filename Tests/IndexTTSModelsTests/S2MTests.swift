@@ -203,6 +203,24 @@ struct S2MTests {
         #expect(relativeRMSDifference(alone, try expected.sliced(axis: 0, range: 1..<2).contiguous()) < 1e-6)
     }
 
+    /// The Winograd WaveNet head against the loaded (im2col) one in fp32, including lengths that pad1d's short-input
+    /// work-around reaches (1 and 2 frames: the fixture's dilations 1, 2, 4 pad 2, 4 and 8 frames, so the frame
+    /// tables hold −1 entries) and a longer one, batch 2 (items stay apart).
+    @Test(arguments: [1, 2, 37]) func winogradWaveNetEqualsIm2col(frames: Int) throws {
+        let im2col = Self.model.flow.estimator.waveNet, winograd = try im2col.winograd()
+        #expect(winograd.winogradLayers == 3)
+        let width = Self.configuration.wavenet.hiddenDim
+        let x = Tensor.make([2, frames, width]) { out in
+            for i in out.indices { out[i] = sin(Float(i) * 0.37) }
+        }
+        let g = Tensor.make([2, width]) { out in
+            for i in out.indices { out[i] = cos(Float(i) * 0.61) }
+        }
+        let expected = try im2col(timeMajor: x, g: g), actual = try winograd(timeMajor: x, g: g)
+        #expect(actual.shape == [2, frames, width])
+        expectClose(actual, expected, tolerance: Tolerance(rtol: 1e-5, atol: 1e-6), "\(frames) frames")
+    }
+
     @Test func scheduleIsTorchLinspace() {
         let s = FlowMatching.schedule(steps: 25)
         #expect(s.count == 25 && s[0].t == 0)

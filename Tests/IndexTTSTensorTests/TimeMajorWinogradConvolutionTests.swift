@@ -140,6 +140,8 @@ struct TimeMajorWinogradConvolutionTests {
         let dilated = try TimeMajorWinogradConvolution(weight: w, bias: nil, dilation: 2)
         #expect(throws: TensorError.self) { try dilated(Tensor.zeros([1, 9, 3]), frames: Array(0..<8)) }  // span 9
         let conv = try TimeMajorWinogradConvolution(weight: w, bias: nil)
+        // An empty batch is an empty result.
+        #expect(try conv(Tensor.zeros([0, 9, 3]), frames: Array(0..<9)).shape == [0, 5, 4])
         #expect(throws: TensorError.self) { try conv(Tensor.zeros([1, 9, 4]), frames: Array(0..<9)) }  // 4 channels for 3
         #expect(throws: TensorError.self) { try conv(Tensor.zeros([1, 9, 3]), frames: Array(0..<4)) }  // table < kernel
         #expect(throws: TensorError.self) { try conv(Tensor.zeros([1, 9, 3]), frames: [0, 1, 2, 9, 3]) }  // frame 9 of 9

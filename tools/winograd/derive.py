@@ -71,6 +71,8 @@ def check(m, r, at, g, bt, trials=100):
 
 
 def main(argv):
+    if len(argv) == 1:
+        sys.exit("usage: derive.py [m r point ...]  (m and r together; points default to 0, ±1, ±2, ±1/2 for F(4, 5))")
     m, r = (int(argv[0]), int(argv[1])) if len(argv) >= 2 else (4, 5)
     points = [Fraction(p) for p in argv[2:]] or [Fraction(p) for p in ["0", "1", "-1", "2", "-2", "1/2", "-1/2"]]
     at, g, bt = derive(m, r, points)

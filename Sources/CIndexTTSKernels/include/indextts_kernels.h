@@ -143,9 +143,9 @@ long indextts_winograd44_input_work(long dilation, long subfilters, long tiles);
 void indextts_winograd44_output(const float *products, long out_channels, long o0, long o1, long dilation,
                                 long tile0, long tiles, long out_time, const float *bias, float *y, float *work);
 
-/// Winograd minimal filtering F(4, 5) for stride-1, dilation-1 1-D convolutions over time-major rows (winograd45.c;
-/// portable C): output tile n holds 4 consecutive output frames and reads 8 consecutive input frames, given as a
-/// table of row pointers so that any padding (zeros, reflection) is the caller's. For each of the 8 transform rows ξ
+/// Winograd minimal filtering F(4, 5) for stride-1 1-D convolutions over time-major rows (winograd45.c; portable C):
+/// output tile n holds 4 output frames and reads 8 input frames, both given as tables of row pointers, so that the
+/// dilation (frames d apart) and any padding (zeros, reflection) are the caller's. For each of the 8 transform rows ξ
 ///     products[ξ] [tiles, out] = v[ξ] [tiles, in] · u[ξ] [in, out]
 /// (row-major). Filters of fewer than 5 taps are zero-padded.
 ///

@@ -15,8 +15,9 @@ import IndexTTSTensor
 /// (`conv.conv.weight_g/_v`), fused on load. Dropout is inference-inactive.
 struct WaveNet: Sendable {
     /// One gated layer, its convolutions as products over time-major rows (frames × channels): `input` is the
-    /// dilated convolution with its weight `[2H, H, k]` laid out as `[2H, k·H]` (tap-major columns, so a frame's
-    /// column row is its k source frames' channel rows one after another), `residualSkip` the 1×1 convolution.
+    /// dilated convolution (``InputConvolution``: as loaded, its weight `[2H, H, k]` laid out as `[2H, k·H]`, tap-major
+    /// columns, so a frame's column row is its k source frames' channel rows one after another; or Winograd F(4, 5)),
+    /// `residualSkip` the 1×1 convolution.
     struct Layer: Sendable {
         var input: InputConvolution
         var residualSkip: Linear
