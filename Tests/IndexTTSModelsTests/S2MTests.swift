@@ -178,21 +178,27 @@ struct S2MTests {
         #expect(whole < 2e-2 && whole > 1e-6)
     }
 
-    /// The WaveNet head in bfloat16 (its time-major column rows rounded straight into bf16, the zero rows of pad1d's
-    /// short-input work-around included) stays close to fp32, at a length the padding reaches past (2 frames: the
-    /// fixture's dilations 1, 2, 4 pad 2, 4 and 8 frames) and at a longer one; batch items stay apart.
-    @Test(.enabled(if: ComputePrecision.bfloat16Supported, "needs a CPU with AVX512-BF16 or AMX-BF16"), arguments: [2, 37])
-    func bfloat16WaveNetStaysCloseToFloat32(frames: Int) throws {
-        let float32 = Self.model.flow.estimator.waveNet, bfloat16 = try float32.bfloat16()
-        let width = Self.configuration.wavenet.hiddenDim
+    /// Smooth inputs for the WaveNet head alone: time-major rows `[2, frames, width]` and the global condition `[2, width]`.
+    static func waveNetInputs(frames: Int) -> (x: Tensor, g: Tensor) {
+        let width = configuration.wavenet.hiddenDim
         let x = Tensor.make([2, frames, width]) { out in
             for i in out.indices { out[i] = sin(Float(i) * 0.37) }
         }
         let g = Tensor.make([2, width]) { out in
             for i in out.indices { out[i] = cos(Float(i) * 0.61) }
         }
+        return (x, g)
+    }
+
+    /// The WaveNet head in bfloat16 (its time-major column rows rounded straight into bf16, the zero rows of pad1d's
+    /// short-input work-around included) stays close to fp32, at a length the padding reaches past (2 frames: the
+    /// fixture's dilations 1, 2, 4 pad 2, 4 and 8 frames) and at a longer one; batch items stay apart.
+    @Test(.enabled(if: ComputePrecision.bfloat16Supported, "needs a CPU with AVX512-BF16 or AMX-BF16"), arguments: [2, 37])
+    func bfloat16WaveNetStaysCloseToFloat32(frames: Int) throws {
+        let float32 = Self.model.flow.estimator.waveNet, bfloat16 = try float32.bfloat16()
+        let (x, g) = Self.waveNetInputs(frames: frames)
         let expected = try float32(timeMajor: x, g: g), actual = try bfloat16(timeMajor: x, g: g)
-        #expect(actual.shape == [2, frames, width])
+        #expect(actual.shape == [2, frames, Self.configuration.wavenet.hiddenDim])
         let r = relativeRMSDifference(actual, expected)
         #expect(r < 2e-2 && r > 1e-6, "\(frames) frames: relative RMS \(r)")
         // The channel-major entry is the time-major one transposed.
@@ -209,15 +215,9 @@ struct S2MTests {
     @Test(arguments: [1, 2, 37]) func winogradWaveNetEqualsIm2col(frames: Int) throws {
         let im2col = Self.model.flow.estimator.waveNet, winograd = try im2col.winograd()
         #expect(winograd.winogradLayers == 3)
-        let width = Self.configuration.wavenet.hiddenDim
-        let x = Tensor.make([2, frames, width]) { out in
-            for i in out.indices { out[i] = sin(Float(i) * 0.37) }
-        }
-        let g = Tensor.make([2, width]) { out in
-            for i in out.indices { out[i] = cos(Float(i) * 0.61) }
-        }
+        let (x, g) = Self.waveNetInputs(frames: frames)
         let expected = try im2col(timeMajor: x, g: g), actual = try winograd(timeMajor: x, g: g)
-        #expect(actual.shape == [2, frames, width])
+        #expect(actual.shape == [2, frames, Self.configuration.wavenet.hiddenDim])
         expectClose(actual, expected, tolerance: Tolerance(rtol: 1e-5, atol: 1e-6), "\(frames) frames")
     }
 

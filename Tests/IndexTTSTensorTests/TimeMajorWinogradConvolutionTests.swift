@@ -81,11 +81,7 @@ struct TimeMajorWinogradConvolutionTests {
         let outTime = c.frames.count - c.dilation * (c.kernel - 1)
         #expect(y.shape == [c.batch, outTime, c.outC], "case \(index)")
         let expected = Self.direct(x, w, b, frames: c.frames, dilation: c.dilation)
-        let ys = y.scalars
-        var worst = 0.0
-        for k in ys.indices {
-            worst = max(worst, abs(Double(ys[k]) - expected.value[k]) / max(expected.size[k], 1e-30))
-        }
+        let worst = worstErrorOfMagnitude(y, value: expected.value, magnitude: expected.size)
         #expect(worst <= Self.rtol, "case \(index): worst error \(worst) of the products' magnitude")
     }
 

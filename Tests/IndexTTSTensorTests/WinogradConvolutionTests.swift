@@ -59,12 +59,7 @@ struct WinogradConvolutionTests {
         let y = try conv(x)
         let expected = Self.direct(x, w, b, padding: c.padding, dilation: c.dilation)
         #expect(y.shape == [c.batch, c.outC, expected.outTime], "case \(index)")
-        let ys = y.scalars
-        var worst = 0.0
-        for k in ys.indices {
-            let error = abs(Double(ys[k]) - expected.value[k]) / max(expected.size[k], 1e-30)
-            worst = max(worst, error)
-        }
+        let worst = worstErrorOfMagnitude(y, value: expected.value, magnitude: expected.size)
         #expect(worst <= Self.rtol, "case \(index): worst error \(worst) of the products' magnitude")
         // The same function as the direct convolution the layers run otherwise.
         let reference = try x.conv1d(weight: w, bias: b, padding: c.padding, dilation: c.dilation)

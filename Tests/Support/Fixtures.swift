@@ -111,6 +111,16 @@ public func expectKeyMismatch<Model>(_ store: WeightStore, missing: String, unex
     }
 }
 
+/// The largest |actual − value| / magnitude over all elements, where `value` is a sum of products computed in Double
+/// and `magnitude` the sum of those products' absolute values (the scale fp32 round-off grows with): the bound for
+/// fast algorithms (Winograd) that round differently from the direct sum.
+public func worstErrorOfMagnitude(_ actual: Tensor, value: [Double], magnitude: [Double]) -> Double {
+    let a = actual.scalars
+    var worst = 0.0
+    for k in a.indices { worst = max(worst, abs(Double(a[k]) - value[k]) / max(magnitude[k], 1e-30)) }
+    return worst
+}
+
 /// ‖actual − expected‖ / ‖expected‖ over all elements (for reduced-precision bounds, where an element-wise relative
 /// tolerance would be dominated by values near zero).
 public func relativeRMSDifference(_ actual: Tensor, _ expected: Tensor) -> Double {
