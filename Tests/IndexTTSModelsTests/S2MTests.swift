@@ -221,6 +221,21 @@ struct S2MTests {
         expectClose(actual, expected, tolerance: Tolerance(rtol: 1e-5, atol: 1e-6), "\(frames) frames")
     }
 
+    /// `bench s2m --compare-direct` on the fixture's small configuration: the Winograd model runs, the loaded (im2col)
+    /// one runs again on the same noise, and their mels agree; without the option no second solve.
+    @Test func benchmarkComparesWithIm2col() throws {
+        let r = try S2MBenchmark.run(configuration: Self.configuration, promptFrames: 30, codes: 9, steps: 2, compareDirect: true,
+                                     temporaryDirectory: Fixtures.temporaryDirectory())
+        #expect(r.generatedFrames == LengthRegulator.targetFrames(codes: 9) && r.winogradConvolutions.total == 3)
+        guard Winograd.enabledByEnvironment else { return }
+        #expect(r.winogradConvolutions.count == 3)
+        let reference = try #require(r.reference)
+        #expect(reference.flowSeconds > 0 && reference.relativeDifference < 1e-5,
+                "relative RMS difference \(reference.relativeDifference), largest \(reference.maximumDifference)")
+        #expect(try S2MBenchmark.run(configuration: Self.configuration, promptFrames: 30, codes: 9, steps: 2,
+                                     temporaryDirectory: Fixtures.temporaryDirectory()).reference == nil)
+    }
+
     @Test func scheduleIsTorchLinspace() {
         let s = FlowMatching.schedule(steps: 25)
         #expect(s.count == 25 && s[0].t == 0)
