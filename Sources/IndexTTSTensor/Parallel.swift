@@ -39,9 +39,7 @@ public enum Parallel {
     /// Workers of the pool (0 when it is off, with one thread, or when `INDEXTTS_THREADS` asks for more threads than
     /// there are usable cores: polling workers would then take turns on the cores, so loops go through libdispatch).
     public static let poolWorkers: Int = {
-        if let value = getenv("INDEXTTS_POOL"), ["off", "0", "no", "false"].contains(String(cString: value).lowercased()) {
-            return 0
-        }
+        if EnvironmentSwitch.isOff("INDEXTTS_POOL") { return 0 }
         guard workerCount > 1, workerCount <= usableCores else { return 0 }
         return Int(indextts_pool_start(Int32(min(workerCount - 1, 255)), poolSpinMicroseconds * 1000))
     }()

@@ -6,10 +6,10 @@ import CIndexTTSKernels
 /// copy.
 ///
 /// Every tile of 4 output frames of one dilation phase (frames t, t + d, t + 2d, t + 3d) reads 8 input frames (t + d·j
-/// on the padded sequence); 8 multiplications per tile instead of 20 (5 taps),
-/// run as 8 matrix products `[tiles, in] · [in, out]` (OpenBLAS) between an input transform
-/// (`indextts_winograd45_input`) and an output transform that adds the bias: 2 products per output frame instead of
-/// 5, 40 % of the direct arithmetic, and a product of depth `in` instead of an im2col product of depth 5·`in`.
+/// on the padded sequence); 8 multiplications per tile instead of 20 (5 taps), run as 8 matrix products
+/// `[tiles, in] · [in, out]` (OpenBLAS) between an input transform (`indextts_winograd45_input`) and an output
+/// transform that adds the bias: 2 products per output frame instead of 5, 40 % of the direct arithmetic, and a
+/// product of depth `in` instead of an im2col product of depth 5·`in`.
 /// Points 0, ±1, ±2, ±1/2, ∞ (`tools/winograd/derive.py`); the transforms round differently from the direct sum, by
 /// about 1e-6 of the largest output over 512 input channels (the direct fp32 sum: a few 1e-7).
 ///

@@ -5,10 +5,16 @@ import Foundation
 public enum Winograd {
     /// Whether models use Winograd convolutions where they offer them: `INDEXTTS_WINOGRAD=off` (or `0`, `no`,
     /// `false`) turns them off for the process (read once at first use).
-    public static let enabledByEnvironment: Bool = {
-        guard let value = getenv("INDEXTTS_WINOGRAD") else { return true }
-        return !["off", "0", "no", "false"].contains(String(cString: value).lowercased())
-    }()
+    public static let enabledByEnvironment = !EnvironmentSwitch.isOff("INDEXTTS_WINOGRAD")
+}
+
+/// The tensor core's on/off environment variables (`INDEXTTS_POOL`, `INDEXTTS_WINOGRAD`).
+enum EnvironmentSwitch {
+    /// Whether `name` is set to `off`, `0`, `no` or `false` (any case).
+    static func isOff(_ name: String) -> Bool {
+        guard let value = getenv(name) else { return false }
+        return ["off", "0", "no", "false"].contains(String(cString: value).lowercased())
+    }
 }
 
 /// A stride-1, one-group 1-D convolution with zero padding on both ends, computed with Winograd's minimal filtering
