@@ -1,7 +1,8 @@
 // The compute core's worker pool (indextts_pool.h). A job is published by storing a new generation in `ticket`
 // (generation << 32 | index of the next unclaimed chunk); the caller and the workers claim chunks by incrementing
 // its low half with a compare-and-swap that also checks the generation, so that a worker that saw an old job can
-// never run a chunk of a newer one. `job_done` counts finished chunks; the caller returns when it reaches the count.
+// never run a chunk of a newer one. A job may have more chunks than threads: each thread claims the next chunk as it
+// finishes one, so a thread that starts late (a worker waking up) or runs slow takes fewer. `job_done` counts finished chunks; the caller returns when it reaches the count.
 // Workers poll `ticket` for `spin_limit_ns` after a job (a few microseconds of pause loops, then sched_yield between
 // looks), then sleep on the futex word `wake_word`; the caller bumps and wakes it only when some worker counts itself
 // in `sleepers` (sequentially consistent store-then-load on both sides, so that either the caller sees the sleeper or
@@ -128,7 +129,7 @@ int indextts_pool_start(int workers, long spin_ns) {
 
 int indextts_pool_run(long chunks, indextts_pool_body body, void *context) {
     int workers = atomic_load_explicit(&started, memory_order_acquire);
-    if (workers == 0 || chunks < 2 || chunks > (long)workers + 1 || inside_job || body == NULL) return -1;
+    if (workers == 0 || chunks < 2 || chunks > INDEXTTS_POOL_MAX_CHUNKS || inside_job || body == NULL) return -1;
     if (atomic_flag_test_and_set_explicit(&busy, memory_order_acquire)) return -1;
     atomic_store_explicit(&job_chunks, chunks, memory_order_relaxed);
     atomic_store_explicit(&job_body, body, memory_order_relaxed);

@@ -82,6 +82,22 @@ public struct Linear: Sendable {
         case .bfloat16(let matrix): return try x.linear(bfloat16: matrix, bias: bias)
         }
     }
+
+    /// `residual + self(x)` (`residual` has the output's shape): fp32 weights accumulate the product onto a copy of
+    /// the residual where it runs as one SGEMM (``IndexTTSTensor/Tensor/linear(weight:bias:layout:adding:)``); other
+    /// weights multiply, then add.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor) throws -> Tensor {
+        if case .float32(let weight, let layout) = weights {
+            return try x.linear(weight: weight, bias: bias, layout: layout, adding: residual)
+        }
+        return try self(x).adding(residual)
+    }
+
+    /// `residual + self(x)` on rows already rounded to bfloat16.
+    public func callAsFunction(_ x: BFloat16Rows, adding residual: Tensor) throws -> Tensor {
+        if case .bfloat16 = weights { return try self(x).adding(residual) }
+        return try self(x.float32(), adding: residual)
+    }
 }
 
 /// `torch.nn.Embedding`: ids → rows of `[vocabulary, dim]`.

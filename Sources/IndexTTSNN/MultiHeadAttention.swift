@@ -88,13 +88,16 @@ public struct MultiHeadAttention: Sendable {
     ///     from every row); the result has `queryRows.count` rows, equal to those rows of the full result. For a
     ///     caller that needs only part of the output (the DiT's last layer). `queryPositions` then names the
     ///     positions of these rows (default: the rows' own indices).
+    ///   - residual: added to the output (`[batch, Lq, dim]`, the residual stream of a pre-norm block): the output
+    ///     projection accumulates onto it (``Linear/callAsFunction(_:adding:)``).
     /// - Returns: `[batch, Lq, dim]` (`Lq = queryRows.count` when given).
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, rotary: RotaryEmbedding? = nil,
                                queryPositions: [Int]? = nil, keyPositions: [Int]? = nil,
                                mask: AttentionMask = .none, scoreBias: ScoreBias? = nil,
-                               cache: KVCache? = nil, queryRows: Range<Int>? = nil) throws -> Tensor {
+                               cache: KVCache? = nil, queryRows: Range<Int>? = nil, adding residual: Tensor? = nil) throws -> Tensor {
         try attend(x.shape, project: { try $0(x) }, context: context, rotary: rotary, queryPositions: queryPositions,
-                   keyPositions: keyPositions, mask: mask, scoreBias: scoreBias, cache: cache, queryRows: queryRows)
+                   keyPositions: keyPositions, mask: mask, scoreBias: scoreBias, cache: cache, queryRows: queryRows,
+                   residual: residual)
     }
 
     /// Self-attention of activations already rounded to bfloat16 (``BFloat16Rows`` `[batch, L, dim]`, e.g. from
@@ -102,15 +105,16 @@ public struct MultiHeadAttention: Sendable {
     /// them as they are. Otherwise as ``callAsFunction(_:context:rotary:queryPositions:keyPositions:mask:scoreBias:cache:queryRows:)``.
     public func callAsFunction(_ x: BFloat16Rows, rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
                                keyPositions: [Int]? = nil, mask: AttentionMask = .none, cache: KVCache? = nil,
-                               queryRows: Range<Int>? = nil) throws -> Tensor {
+                               queryRows: Range<Int>? = nil, adding residual: Tensor? = nil) throws -> Tensor {
         try attend(x.shape, project: { try $0(x) }, context: nil, rotary: rotary, queryPositions: queryPositions,
-                   keyPositions: keyPositions, mask: mask, scoreBias: nil, cache: cache, queryRows: queryRows)
+                   keyPositions: keyPositions, mask: mask, scoreBias: nil, cache: cache, queryRows: queryRows,
+                   residual: residual)
     }
 
     /// The block on an input of `shape` whose projections `project(linear)` computes.
     private func attend(_ shape: [Int], project: (Linear) throws -> Tensor, context: Tensor?, rotary: RotaryEmbedding?,
                         queryPositions: [Int]?, keyPositions: [Int]?, mask: AttentionMask, scoreBias: ScoreBias?,
-                        cache: KVCache?, queryRows: Range<Int>?) throws -> Tensor {
+                        cache: KVCache?, queryRows: Range<Int>?, residual: Tensor?) throws -> Tensor {
         guard shape.count == 3, context.map({ $0.rank == 3 && $0.shape[0] == shape[0] }) ?? true,
               heads > 0, keyValueHeads > 0, heads % keyValueHeads == 0 else {
             throw TensorError.shapeMismatch(operation: "MultiHeadAttention",
@@ -191,13 +195,14 @@ public struct MultiHeadAttention: Sendable {
                                                            rotary: rotaryInAttention,
                                                            queryPositions: rotaryInAttention == nil ? nil : rotatedQueries,
                                                            keyPositions: rotaryInAttention == nil ? nil : rotatedKeys) {
-            return try output(merged)
+            return try residual.map { try output(merged, adding: $0) } ?? output(merged)
         }
         let y = try Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, precision: precision,
                                                      rotary: rotaryInAttention,
                                                      queryPositions: rotaryInAttention == nil ? nil : rotatedQueries,
                                                      keyPositions: rotaryInAttention == nil ? nil : rotatedKeys)
-        return try output(y.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, lq, heads * d]))
+        let merged = try y.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, lq, heads * d])
+        return try residual.map { try output(merged, adding: $0) } ?? output(merged)
     }
 
     /// The same block with bfloat16 projections and products (``ComputePrecision``).

@@ -368,7 +368,9 @@ extension Tensor {
                                                           target.assumingMemoryBound(to: Float.self))
                     }
                 }
-                Parallel.forEachChunk(count: pairs * parts, minimumChunk: 1) { range in
+                // One work item per chunk, claimed as the threads finish one: a core that starts late or runs slow
+                // takes fewer pairs instead of holding the other up at the end.
+                Parallel.forEachChunk(count: pairs * parts, minimumChunk: 1, chunksPerWorker: pairs * parts) { range in
                     for item in range {
                         let pair = item / parts, first = item % parts * rowsPerPart
                         let b = pair / heads, h = pair % heads

@@ -148,12 +148,7 @@ extension Tensor {
         let biasValues = bias?.contiguous()
         return Tensor.make(Array(shape.dropLast()) + [outFeatures]) { out in
             let dst = out.baseAddress!
-            // Beams decoding together (2…8 rows, large weights) stream the weights once instead of a thin GEMM.
-            // Requests decoding together (9…24 rows, Conv1D layout) take the C kernels' register tiles.
-            let tileRows = layout == .inOut && SmallBatchLinear.defaultKernels != .swift ? SmallBatchLinear.maximumTileRows
-                : SmallBatchLinear.maximumRows
-            let smallBatch = rows >= 2 && rows <= tileRows && inFeatures * outFeatures >= 1 << 16
-            if inFeatures > 0 && rows != 1 && !smallBatch {
+            if Self.linearRunsAsGEMM(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout) {
                 // The bias goes into the product (oneDNN adds it; OpenBLAS starts from it).
                 Tensor.gemm(m: rows, n: outFeatures, k: inFeatures,
                             a: x.basePointer, transA: false, lda: inFeatures,
@@ -182,6 +177,52 @@ extension Tensor {
                                            rows: rows, y: dst)
                 }
             }
+        }
+    }
+
+    /// Whether ``linear(weight:bias:layout:)`` multiplies `rows` rows as one GEMM: not a single row (GEMV), not the
+    /// beams decoding together (2…8 rows, large weights: ``SmallBatchLinear`` streams the weights once instead of a
+    /// thin GEMM), not requests decoding together (9…24 rows, Conv1D layout: the C kernels' register tiles).
+    static func linearRunsAsGEMM(rows: Int, inFeatures: Int, outFeatures: Int, layout: WeightLayout) -> Bool {
+        let tileRows = layout == .inOut && SmallBatchLinear.defaultKernels != .swift ? SmallBatchLinear.maximumTileRows
+            : SmallBatchLinear.maximumRows
+        let smallBatch = rows >= 2 && rows <= tileRows && inFeatures * outFeatures >= 1 << 16
+        return inFeatures > 0 && rows != 1 && !smallBatch
+    }
+
+    /// `residual + x·Wᵀ + b` (``linear(weight:bias:layout:)`` added to `residual`, which has the output's shape `[…,
+    /// out]`): where the product runs on OpenBLAS's SGEMM it accumulates onto a copy of `residual` (beta 1), so the
+    /// output is written once instead of being zeroed by SGEMM (its beta pass), written by the product and then read
+    /// again by an addition — how a transformer block's output projections join the residual stream. Elsewhere
+    /// (GEMV, small batches, oneDNN products) the product, then the addition. The same sum up to fp32 rounding (the
+    /// residual enters the accumulation first).
+    public func linear(weight: Tensor, bias: Tensor? = nil, layout: WeightLayout = .outIn, adding residual: Tensor) throws -> Tensor {
+        guard weight.rank == 2, rank >= 1 else { return try linear(weight: weight, bias: bias, layout: layout).adding(residual) }
+        let (outFeatures, inFeatures) = layout == .outIn ? (weight.shape[0], weight.shape[1]) : (weight.shape[1], weight.shape[0])
+        let rows = count / max(inFeatures, 1)
+        guard shape[rank - 1] == inFeatures, residual.shape == Array(shape.dropLast()) + [outFeatures],
+              bias.map({ $0.count == outFeatures }) ?? true,
+              Self.linearRunsAsGEMM(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout),
+              Float32GEMMEngine.engine(m: rows, n: outFeatures, k: inFeatures) == .openBLAS else {
+            return try linear(weight: weight, bias: bias, layout: layout).adding(residual)
+        }
+        let x = contiguous(), w = weight.contiguous()
+        let biasValues = bias?.contiguous()
+        return Tensor.make(residual.shape) { out in
+            let dst = out.baseAddress!
+            // The residual (plus the bias) is the product's starting value.
+            StridedCopy.gather(from: residual, into: dst)
+            if let biasValues {
+                let b = UnsafePointer(biasValues.basePointer)
+                Parallel.forEachChunk(count: rows, minimumChunk: max(1, Elementwise.parallelThreshold / max(outFeatures, 1))) { range in
+                    for r in range {
+                        Elementwise.zipDense(UnsafePointer(dst + r * outFeatures), 1, b, 1, dst + r * outFeatures,
+                                             count: outFeatures) { $0 + $1 }
+                    }
+                }
+            }
+            Tensor.gemm(m: rows, n: outFeatures, k: inFeatures, a: x.basePointer, transA: false, lda: inFeatures,
+                        b: w.basePointer, transB: layout == .outIn, ldb: w.shape[1], c: dst, ldc: outFeatures, beta: 1)
         }
     }
 

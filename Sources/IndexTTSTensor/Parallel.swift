@@ -54,9 +54,14 @@ public enum Parallel {
     ///
     /// Thread safety: `body` runs concurrently on disjoint ranges. It must write only memory that belongs to its
     /// own range (every kernel here writes disjoint output rows), which is why a non-`Sendable` closure is accepted.
-    public static func forEachChunk(count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+    ///
+    /// - Parameter chunksPerWorker: split into up to this many chunks per worker (at least `minimumChunk` items
+    ///   each), which the threads claim one at a time as they finish one: a thread that starts late (a pool worker
+    ///   waking up, a virtual CPU descheduled) or runs slow takes fewer instead of holding the others up at the end.
+    ///   For loops of many equal items whose chunks cost nothing to start (attention over heads).
+    public static func forEachChunk(count: Int, minimumChunk: Int, chunksPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(workerCount, max(1, count / max(minimumChunk, 1)))
+        let chunks = min(workerCount * max(1, poolWorkers > 0 ? chunksPerWorker : 1), max(1, count / max(minimumChunk, 1)))
         if chunks == 1 {
             body(0..<count)
             return
@@ -64,7 +69,7 @@ public enum Parallel {
         let per = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { escapable in
             let job = PoolJob(count: count, per: per, body: escapable)
-            let pooled = chunks <= poolWorkers + 1 && withUnsafePointer(to: job) { pointer in
+            let pooled = poolWorkers > 0 && chunks <= Int(INDEXTTS_POOL_MAX_CHUNKS) && withUnsafePointer(to: job) { pointer in
                 indextts_pool_run(chunks, { context, chunk in
                     context!.assumingMemoryBound(to: PoolJob.self).pointee.run(chunk)
                 }, UnsafeMutableRawPointer(mutating: pointer)) == 0

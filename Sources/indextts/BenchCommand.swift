@@ -362,7 +362,7 @@ extension BenchCommand {
         @Option(help: "Estimator arithmetic: fp32, bf16 or auto.") var precision = "fp32"
         @Flag(help: "With --precision bf16: also run the same solve in fp32 and print both times and the mel difference.")
         var compareFp32 = false
-        @Flag(help: "With fp32: also run the same solve with the WaveNet's convolutions as im2col products instead of Winograd F(4, 5), and print both times and the mel difference.")
+        @Flag(help: "With fp32: also run the same solve on the model as loaded (the WaveNet's convolutions as im2col products instead of Winograd F(4, 5), SwiGLU's gate and up as two products), and print both times and the mel difference.")
         var compareDirect = false
 
         func validate() throws {
@@ -382,6 +382,7 @@ extension BenchCommand {
             print("estimator arithmetic: \(arithmetic.rawValue)")
             print("WaveNet head: \(r.winogradConvolutions.count) of \(r.winogradConvolutions.total) dilated convolutions as Winograd F(4, 5)"
                   + (r.winogradConvolutions.count == 0 ? " (im2col products\(Winograd.enabledByEnvironment ? "" : "; INDEXTTS_WINOGRAD=off"))" : ""))
+            print("SwiGLU: gate and up as one product in \(r.stackedFeedForwards.count) of \(r.stackedFeedForwards.total) blocks")
             print(String(format: "S2M %.1f M parameters, loaded in %.2f s", Double(r.parameters) / 1e6, r.loadSeconds))
             let batch = cfgRate > 0 ? 2 : 1
             // Work as executed (the frames the CFM discards are not computed).
@@ -397,7 +398,7 @@ extension BenchCommand {
             print(String(format: "total: %.2f s, RTF %.2f", r.conditionSeconds + r.flowSeconds,
                          (r.conditionSeconds + r.flowSeconds) / r.audioSeconds))
             if let reference = r.reference {
-                let (name, label) = arithmetic == .float32 ? ("im2col WaveNet", "Winograd") : ("fp32", arithmetic.rawValue)
+                let (name, label) = arithmetic == .float32 ? ("model as loaded", "converted") : ("fp32", arithmetic.rawValue)
                 print(String(format: "same solve, %@: %.2f s (%.3f s per step); %@ is %.2fx faster", name, reference.flowSeconds,
                              reference.flowSeconds / Double(r.steps), label, reference.flowSeconds / r.flowSeconds))
                 print(String(format: "mel vs %@: relative RMS difference %.2e (%.1f dB), largest |difference| %.2e", name,

@@ -12,10 +12,11 @@ struct S2MTests {
     /// The fixture's config.yaml also names its smaller gpt_layer (`gpt_layer_widths: [20, 8, 6, 12]`).
     static let configuration = try! S2MConfiguration.load(configYAML: Fixtures.path("models/s2m/config.yaml"))
     static let model = try! S2M.load(checkpoint: Fixtures.path("models/s2m/s2mel.pth"), configuration: configuration)
-    /// The same with the WaveNet head's convolutions as Winograd F(4, 5) (what `converted(to: .float32)` runs).
-    static let winogradFlow = FlowMatching(estimator: try! model.flow.estimator.winograd())
+    /// The same with each block's SwiGLU gate and up stacked into one product and the WaveNet head's convolutions as
+    /// Winograd F(4, 5) (what `converted(to: .float32)` runs, whatever `INDEXTTS_WINOGRAD` says).
+    static let convertedFlow = FlowMatching(estimator: try! model.flow.estimator.stackedFeedForward().winograd())
 
-    static func flow(winograd: Bool) -> FlowMatching { winograd ? winogradFlow : model.flow }
+    static func flow(converted: Bool) -> FlowMatching { converted ? convertedFlow : model.flow }
 
     /// Worst |a − e| and worst |a − e| / max(|e|, 1e-3), printed for the record.
     static func report(_ label: String, _ actual: Tensor, _ expected: Tensor) {
@@ -68,30 +69,35 @@ struct S2MTests {
         #expect(actual == expected)
     }
 
-    @Test(arguments: [false, true]) func estimatorMatchesOneCall(winograd: Bool) throws {
-        let out = try Self.flow(winograd: winograd).estimator(
+    @Test(arguments: [false, true]) func estimatorMatchesOneCall(converted: Bool) throws {
+        let out = try Self.flow(converted: converted).estimator(
             x: Self.io.tensor("est_x"), promptX: Self.io.tensor("est_prompt_x"), t: Self.io.tensor("est_t").scalars,
             style: Self.io.tensor("est_style"), mu: Self.io.tensor("est_mu"))
-        Self.report("estimator\(winograd ? " (Winograd)" : "")", out, try Self.io.tensor("est_out"))
-        expectClose(out, try Self.io.tensor("est_out"), tolerance: Self.stepTolerance, "estimator, Winograd \(winograd)")
+        Self.report("estimator\(converted ? " (converted)" : "")", out, try Self.io.tensor("est_out"))
+        expectClose(out, try Self.io.tensor("est_out"), tolerance: Self.stepTolerance, "estimator, converted \(converted)")
     }
 
-    /// Every WaveNet layer of the fixture (5 taps at dilations 1, 2, 4) converts; the engine's fp32 model is the
-    /// converted one unless `INDEXTTS_WINOGRAD=off`; a converted model cannot go on to bfloat16 (its im2col weights
-    /// are gone), which is refused with a typed error rather than computed wrongly.
-    @Test func winogradConvertsEveryWaveNetLayer() throws {
+    /// Every WaveNet layer of the fixture (5 taps at dilations 1, 2, 4) converts, and every block's SwiGLU stacks;
+    /// the engine's fp32 model is the converted one (its head on im2col products when `INDEXTTS_WINOGRAD=off`); a
+    /// converted head cannot go on to bfloat16 (its im2col weights are gone), which is refused with a typed error
+    /// rather than computed wrongly.
+    @Test func conversionCoversEveryLayer() throws {
+        let depth = Self.configuration.dit.depth
         #expect(Self.model.flow.estimator.winogradConvolutions == (0, 3))
-        #expect(Self.winogradFlow.estimator.winogradConvolutions == (3, 3))
+        #expect(Self.model.flow.estimator.stackedFeedForwards == (0, depth))
+        #expect(Self.convertedFlow.estimator.winogradConvolutions == (3, 3))
+        #expect(Self.convertedFlow.estimator.stackedFeedForwards == (depth, depth))
         let engine = try Self.model.converted(to: .float32)
         #expect(engine.flow.estimator.winogradConvolutions.count == (Winograd.enabledByEnvironment ? 3 : 0))
-        #expect(throws: ModelError.self) { try Self.winogradFlow.estimator.waveNet.bfloat16() }
+        #expect(engine.flow.estimator.stackedFeedForwards == (depth, depth))
+        #expect(throws: ModelError.self) { try Self.convertedFlow.estimator.waveNet.bfloat16() }
     }
 
     /// Evaluating only the frames from `validFrom` on (the last layer's queries, the long skip, the WaveNet head and
     /// the final layer cut to `validFrom − headLeftReach ..< T`) gives the full evaluation's values there and zeros
     /// before, wherever `validFrom` falls: inside the head's reach of frame 0, just past it, near the end.
-    @Test(arguments: [false, true]) func estimatorFromAValidFrameEqualsTheFullEvaluation(winograd: Bool) throws {
-        let estimator = Self.flow(winograd: winograd).estimator
+    @Test(arguments: [false, true]) func estimatorFromAValidFrameEqualsTheFullEvaluation(converted: Bool) throws {
+        let estimator = Self.flow(converted: converted).estimator
         let x = try Self.io.tensor("est_x"), promptX = try Self.io.tensor("est_prompt_x")
         let t = try Self.io.tensor("est_t").scalars, style = try Self.io.tensor("est_style"), mu = try Self.io.tensor("est_mu")
         let full = try estimator(x: x, promptX: promptX, t: t, style: style, mu: mu)
@@ -117,7 +123,7 @@ struct S2MTests {
     ]
 
     /// Each Euler step started from upstream's own state lands on upstream's next state.
-    @Test(arguments: runs.map(\.label), [false, true]) func everyStepMatches(label: String, winograd: Bool) throws {
+    @Test(arguments: runs.map(\.label), [false, true]) func everyStepMatches(label: String, converted: Bool) throws {
         let run = Self.runs.first { $0.label == label }!
         let mu = try Self.io.tensor("\(label)_mu"), refMel = try Self.io.tensor("\(label)_ref_mel")
         let style = try Self.io.tensor("\(label)_style")
@@ -129,21 +135,21 @@ struct S2MTests {
         expectClose(try FlowMatching.zeroPrompt(Self.io.tensor("\(label)_noise"), frames: promptFrames),
                     try states.selected(axis: 0, index: 0), "\(label) start")
         for (k, (t, dt)) in FlowMatching.schedule(steps: run.steps).enumerated() {
-            let next = try Self.flow(winograd: winograd).step(
+            let next = try Self.flow(converted: converted).step(
                 states.selected(axis: 0, index: k), promptX: promptX, mu: mu, style: style, t: t, dt: dt,
                 guidanceRate: run.rate, promptFrames: promptFrames)
             let expected = k + 1 < run.steps ? try states.selected(axis: 0, index: k + 1) : out
-            Self.report("\(label) step \(k)\(winograd ? " (Winograd)" : "")", next, expected)
-            expectClose(next, expected, tolerance: Self.stepTolerance, "\(label) step \(k), Winograd \(winograd)")
+            Self.report("\(label) step \(k)\(converted ? " (converted)" : "")", next, expected)
+            expectClose(next, expected, tolerance: Self.stepTolerance, "\(label) step \(k), converted \(converted)")
         }
     }
 
     /// Whole runs from the recorded start noise, the output cut after the prompt.
-    @Test(arguments: runs.map(\.label), [false, true]) func wholeRunMatches(label: String, winograd: Bool) throws {
+    @Test(arguments: runs.map(\.label), [false, true]) func wholeRunMatches(label: String, converted: Bool) throws {
         let run = Self.runs.first { $0.label == label }!
         let refMel = try Self.io.tensor("\(label)_ref_mel")
         var seen = 0
-        let mel = try Self.flow(winograd: winograd).generate(
+        let mel = try Self.flow(converted: converted).generate(
             mu: Self.io.tensor("\(label)_mu"), promptMel: refMel, style: Self.io.tensor("\(label)_style"), steps: run.steps,
             guidanceRate: run.rate, noise: Self.io.tensor("\(label)_noise")) { k, _ in
             #expect(k == seen)
@@ -152,8 +158,8 @@ struct S2MTests {
         #expect(seen == run.steps)
         let out = try Self.io.tensor("\(label)_out")
         let expected = try out.sliced(axis: 2, range: refMel.shape[2]..<out.shape[2]).contiguous()
-        Self.report("\(label) run\(winograd ? " (Winograd)" : "")", mel, expected)
-        expectClose(mel, expected, tolerance: Self.runTolerance, "\(label) run, Winograd \(winograd)")
+        Self.report("\(label) run\(converted ? " (converted)" : "")", mel, expected)
+        expectClose(mel, expected, tolerance: Self.runTolerance, "\(label) run, converted \(converted)")
     }
 
     /// The estimator with bfloat16 products (``ComputePrecision``) against upstream's fp32 outputs: one call, and a
@@ -221,14 +227,15 @@ struct S2MTests {
         expectClose(actual, expected, tolerance: Tolerance(rtol: 1e-5, atol: 1e-6), "\(frames) frames")
     }
 
-    /// `bench s2m --compare-direct` on the fixture's small configuration: the Winograd model runs, the loaded (im2col)
-    /// one runs again on the same noise, and their mels agree; without the option no second solve.
-    @Test func benchmarkComparesWithIm2col() throws {
+    /// `bench s2m --compare-direct` on the fixture's small configuration: the converted model (Winograd head, stacked
+    /// SwiGLU) runs, the loaded one (im2col, gate and up apart) runs again on the same noise, and their mels agree;
+    /// without the option no second solve.
+    @Test func benchmarkComparesWithTheLoadedModel() throws {
         let r = try S2MBenchmark.run(configuration: Self.configuration, promptFrames: 30, codes: 9, steps: 2, compareDirect: true,
                                      temporaryDirectory: Fixtures.temporaryDirectory())
         #expect(r.generatedFrames == LengthRegulator.targetFrames(codes: 9) && r.winogradConvolutions.total == 3)
-        guard Winograd.enabledByEnvironment else { return }
-        #expect(r.winogradConvolutions.count == 3)
+        #expect(r.winogradConvolutions.count == (Winograd.enabledByEnvironment ? 3 : 0))
+        #expect(r.stackedFeedForwards == (Self.configuration.dit.depth, Self.configuration.dit.depth))
         let reference = try #require(r.reference)
         #expect(reference.flowSeconds > 0 && reference.relativeDifference < 1e-5,
                 "relative RMS difference \(reference.relativeDifference), largest \(reference.maximumDifference)")

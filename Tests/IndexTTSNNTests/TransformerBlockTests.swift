@@ -134,6 +134,57 @@ struct TransformerBlockTests {
         expectClose(try plain(x), try Tensor(shape: [1, rows, dim], scalars: expectedPlain), "plain")
     }
 
+    /// The residual forms (`adding:`) of the linear layer, both feed-forward kinds, the stacked SwiGLU and the
+    /// attention block equal the block followed by the addition (fp32 products that run as one SGEMM start from the
+    /// residual); ``FeedForward/stacked()`` equals the two products it replaces, with and without biases, whatever
+    /// the up weights' layout, and leaves other blocks as they are.
+    @Test func residualFormsAndStackedSwiGLU() throws {
+        let (batch, time, dim, hidden, heads) = (2, 19, 16, 24, 4)
+        let w1 = Self.random([hidden, dim], seed: 31), w3 = Self.random([hidden, dim], seed: 32)
+        let w2 = Self.random([dim, hidden], seed: 33)
+        let b1 = Self.random([hidden], seed: 34), b3 = Self.random([hidden], seed: 35), b2 = Self.random([dim], seed: 36)
+        let x = Self.random([batch, time, dim], seed: 37), residual = Self.random([batch, time, dim], seed: 38)
+        for biases in [false, true] {
+            let gated = FeedForward(.gated(gate: Linear(weight: w1, bias: biases ? b1 : nil),
+                                           up: Linear(weight: try w3.transposed(0, 1).contiguous(), bias: biases ? b3 : nil,
+                                                      layout: .inOut),
+                                           down: Linear(weight: w2, bias: biases ? b2 : nil)))
+            let stacked = try gated.stacked()
+            guard case .gatedStacked = stacked.kind else {
+                Issue.record("stacked() kept the gate and up products apart (biases \(biases))")
+                continue
+            }
+            expectClose(try stacked(x), try gated(x), "stacked SwiGLU, biases \(biases)")
+            expectClose(try stacked(x, adding: residual), try gated(x).adding(residual), "stacked + residual, biases \(biases)")
+            expectClose(try gated(x, adding: residual), try gated(x).adding(residual), "SwiGLU + residual, biases \(biases)")
+            let plain = FeedForward(.plain(up: Linear(weight: w1, bias: b1), activation: .gelu(.tanh),
+                                           down: Linear(weight: w2, bias: biases ? b2 : nil)))
+            expectClose(try plain(x, adding: residual), try plain(x).adding(residual), "plain + residual, biases \(biases)")
+            guard case .plain = try plain.stacked().kind else {
+                Issue.record("stacked() changed a plain block")
+                continue
+            }
+            let linear = Linear(weight: try w2.transposed(0, 1).contiguous(), bias: biases ? b2 : nil, layout: .inOut)
+            let wide = Self.random([batch, time, hidden], seed: 39)
+            expectClose(try linear(wide, adding: residual), try linear(wide).adding(residual), "Linear + residual, biases \(biases)")
+        }
+        // fp16 weights: the product, then the addition.
+        let half = FeedForward(.plain(up: Linear(weight: w1, bias: b1), activation: .relu,
+                                      down: try Linear(weight: w2, bias: b2).halfPrecision()))
+        expectClose(try half(x, adding: residual), try half(x).adding(residual), "fp16 down + residual")
+
+        let attention = MultiHeadAttention(projections: .fused(Linear(weight: Self.random([3 * dim, dim], seed: 40), bias: nil)),
+                                           output: Linear(weight: Self.random([dim, dim], seed: 41), bias: Self.random([dim], seed: 42)),
+                                           heads: heads, headDimensions: dim / heads)
+        let rotary = RotaryEmbedding(dimensions: dim / heads, base: 10_000, style: .interleaved)
+        expectClose(try attention(x, rotary: rotary, adding: residual), try attention(x, rotary: rotary).adding(residual),
+                    "attention + residual")
+        let rows = 5..<time
+        let part = try residual.sliced(axis: 1, range: rows)
+        expectClose(try attention(x, rotary: rotary, queryRows: rows, adding: part),
+                    try attention(x, rotary: rotary, queryRows: rows).adding(part), "query rows + residual")
+    }
+
     @Test func badShapesAreErrors() throws {
         let block = MultiHeadAttention(projections: .fused(Linear(weight: Self.random([6, 2], seed: 1), bias: nil)),
                                        output: Linear(weight: Self.random([2, 2], seed: 2), bias: nil), heads: 2, headDimensions: 1)

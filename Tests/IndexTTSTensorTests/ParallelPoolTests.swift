@@ -11,11 +11,11 @@ import Testing
 @Suite(.serialized)
 struct ParallelPoolTests {
     /// Runs `forEachChunk` over `count` indices and returns how often each index was visited.
-    private static func visits(count: Int, minimumChunk: Int) -> [Int] {
+    private static func visits(count: Int, minimumChunk: Int, chunksPerWorker: Int = 1) -> [Int] {
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
         defer { counts.deallocate() }
         counts.initialize(repeating: 0, count: max(count, 1))
-        Parallel.forEachChunk(count: count, minimumChunk: minimumChunk) { range in
+        Parallel.forEachChunk(count: count, minimumChunk: minimumChunk, chunksPerWorker: chunksPerWorker) { range in
             for i in range { counts[i] += 1 }  // chunks are disjoint: no two threads write one index
         }
         return Array(UnsafeBufferPointer(start: counts, count: count))
@@ -35,8 +35,10 @@ struct ParallelPoolTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let count = Int(state >> 54)  // 0 … 1023
             let minimumChunk = 1 + Int((state >> 40) & 7)
-            let seen = Self.visits(count: count, minimumChunk: minimumChunk)
-            #expect(seen.allSatisfy { $0 == 1 }, "count \(count), minimum chunk \(minimumChunk)")
+            let chunksPerWorker = 1 + Int((state >> 30) & 7)  // 1 … 8: more chunks than threads from 2 on
+            let seen = Self.visits(count: count, minimumChunk: minimumChunk, chunksPerWorker: chunksPerWorker)
+            #expect(seen.allSatisfy { $0 == 1 },
+                    "count \(count), minimum chunk \(minimumChunk), \(chunksPerWorker) chunks per worker")
         }
         if Parallel.poolWorkers > 0 {
             // Tests running beside this one may hold the pool now and then (their loops and ours then go through
@@ -79,15 +81,27 @@ struct ParallelPoolTests {
         let body: indextts_pool_body = { context, chunk in
             context!.assumingMemoryBound(to: Int.self)[chunk] += 1
         }
-        var counts = [Int](repeating: 0, count: Parallel.poolWorkers + 2)
+        var counts = [Int](repeating: 0, count: Int(INDEXTTS_POOL_MAX_CHUNKS) + 1)
         counts.withUnsafeMutableBufferPointer { buffer in
             let context = UnsafeMutableRawPointer(buffer.baseAddress!)
-            // One chunk, or more chunks than threads: refused, nothing run.
+            // One chunk, more than the most chunks, or no body: refused, nothing run.
             #expect(indextts_pool_run(1, body, context) == -1)
-            #expect(indextts_pool_run(Parallel.poolWorkers + 2, body, context) == -1)
+            #expect(indextts_pool_run(INDEXTTS_POOL_MAX_CHUNKS + 1, body, context) == -1)
             #expect(indextts_pool_run(2, nil, context) == -1)
         }
         #expect(counts.allSatisfy { $0 == 0 })
+        // More chunks than threads: each runs once.
+        var status: Int32 = -1
+        for _ in 0..<100 {  // the pool may be held by a test running beside this one: try again
+            status = counts.withUnsafeMutableBufferPointer {
+                indextts_pool_run(Parallel.poolWorkers * 8 + 3, body, UnsafeMutableRawPointer($0.baseAddress!))
+            }
+            if status == 0 { break }
+            usleep(1000)
+        }
+        #expect(status == 0)
+        #expect(counts.prefix(Parallel.poolWorkers * 8 + 3).allSatisfy { $0 == 1 })
+        #expect(counts.dropFirst(Parallel.poolWorkers * 8 + 3).allSatisfy { $0 == 0 })
         // A job started from inside a job's body is refused too (the body sees -1 and runs its chunks itself).
         let nested: indextts_pool_body = { context, chunk in
             let results = context!.assumingMemoryBound(to: Int32.self)

@@ -3,7 +3,8 @@
 # other on this machine, and prints both.
 # Usage: tools/bench/compare_s2m.sh [--threads N] [--prompt-frames 861] [--codes 250] [--steps 25] [--precision fp32|bf16]
 # (--precision bf16: ours runs the estimator in bfloat16 and, in the same run, again in fp32 for the mel difference;
-# fp32: ours runs with the WaveNet head as Winograd F(4, 5) and, in the same run, again with im2col products)
+# fp32: ours runs the converted estimator — WaveNet head as Winograd F(4, 5), stacked SwiGLU — and, in the same run,
+# the model as loaded: im2col products, gate and up apart)
 # Needs the fixture virtual environment (tools/fixtures/regenerate.sh creates it; or FIXTURE_VENV=DIR).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

@@ -19,9 +19,13 @@ typedef void (*indextts_pool_body)(void *context, long chunk);
 /// refused).
 int indextts_pool_start(int workers, long spin_ns);
 
+/// The most chunks one job may have.
+#define INDEXTTS_POOL_MAX_CHUNKS 4096
+
 /// Runs `body(context, c)` for every c in [0, chunks) on the calling thread and the workers, and returns 0 when all
-/// have returned. Returns -1 at once, without calling `body`, when the pool cannot take the job: no workers, `chunks`
-/// < 2 or more than workers + 1, another thread's job in progress, or called from inside a job's body.
+/// have returned; each thread claims the next unclaimed chunk when it finishes one (chunks may outnumber threads).
+/// Returns -1 at once, without calling `body`, when the pool cannot take the job: no workers, `chunks` < 2 or more
+/// than `INDEXTTS_POOL_MAX_CHUNKS`, another thread's job in progress, or called from inside a job's body.
 int indextts_pool_run(long chunks, indextts_pool_body body, void *context);
 
 /// CPUs this process may use: online CPUs, fewer when its affinity mask or a cgroup v2 CPU quota

@@ -112,12 +112,16 @@ struct DiTBlock: Sendable {
         if let skipIn, let skip {
             x = try bfloat16 ? skipIn(BFloat16Rows.concatenated([x, skip])) : skipIn(Tensor.concatenate([x, skip], axis: 2))
         }
-        let attended = try bfloat16
-            ? attention(attentionNorm.bfloat16(x, modulation: attentionModulation), rotary: rotary, queryRows: rows)
-            : attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary, queryRows: rows)
-        let h = try (rows.map { try x.sliced(axis: 1, range: $0) } ?? x).adding(attended)
-        return try h.adding(bfloat16 ? feedForward(feedForwardNorm.bfloat16(h, modulation: feedForwardModulation))
-                                     : feedForward(feedForwardNorm(h, modulation: feedForwardModulation)))
+        // Both halves add to the residual stream inside their output products (`wo`, `w2`: fp32 products start
+        // from the residual instead of zero, ``Linear/callAsFunction(_:adding:)``).
+        let residual = try rows.map { try x.sliced(axis: 1, range: $0) } ?? x
+        let h = try bfloat16
+            ? attention(attentionNorm.bfloat16(x, modulation: attentionModulation), rotary: rotary, queryRows: rows,
+                        adding: residual)
+            : attention(attentionNorm(x, modulation: attentionModulation), rotary: rotary, queryRows: rows,
+                        adding: residual)
+        return try bfloat16 ? feedForward(feedForwardNorm.bfloat16(h, modulation: feedForwardModulation), adding: h)
+                            : feedForward(feedForwardNorm(h, modulation: feedForwardModulation), adding: h)
     }
 }
 
@@ -223,6 +227,24 @@ public struct DiffusionTransformer: Sendable {
         var copy = self
         copy.waveNet = try waveNet.winograd()
         return copy
+    }
+
+    /// The same estimator with every block's SwiGLU gate and up products stacked into one SGEMM
+    /// (``FeedForward/stacked()``); fp32 only (a bfloat16 estimator stacks them as it converts).
+    public func stackedFeedForward() throws -> DiffusionTransformer {
+        guard precision == .float32 else { return self }
+        var copy = self
+        copy.blocks = try blocks.map { block in
+            var stacked = block
+            stacked.feedForward = try block.feedForward.stacked()
+            return stacked
+        }
+        return copy
+    }
+
+    /// Blocks whose SwiGLU gate and up products run as one stacked product, and all blocks.
+    public var stackedFeedForwards: (count: Int, total: Int) {
+        (blocks.filter { if case .gatedStacked = $0.feedForward.kind { return true } else { return false } }.count, blocks.count)
     }
 
     /// WaveNet layers whose dilated convolution runs as Winograd F(4, 5), and all of them.

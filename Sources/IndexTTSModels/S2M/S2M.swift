@@ -40,7 +40,8 @@ public struct S2M: Sendable {
     }
 
     /// The stage prepared for `precision`, as the engine runs it: bfloat16 puts the CFM estimator's products in
-    /// bfloat16 (``DiffusionTransformer/bfloat16()``); fp32 runs the WaveNet head's convolutions as Winograd F(4, 5)
+    /// bfloat16 (``DiffusionTransformer/bfloat16()``); fp32 stacks each block's SwiGLU gate and up products into one
+    /// (``DiffusionTransformer/stackedFeedForward()``) and runs the WaveNet head's convolutions as Winograd F(4, 5)
     /// (``DiffusionTransformer/winograd()``, unless `INDEXTTS_WINOGRAD=off`). The length regulator and `gpt_layer` (a
     /// few hundred rows, once per request) stay fp32. Convert the loaded stage (``load(from:configuration:)``), once.
     public func converted(to precision: ComputePrecision) throws -> S2M {
@@ -48,8 +49,8 @@ public struct S2M: Sendable {
         switch precision {
         case .bfloat16: estimator = try flow.estimator.bfloat16()
         case .float32:
-            guard Winograd.enabledByEnvironment else { return self }
-            estimator = try flow.estimator.winograd()
+            let stacked = try flow.estimator.stackedFeedForward()
+            estimator = Winograd.enabledByEnvironment ? try stacked.winograd() : stacked
         }
         return S2M(configuration: configuration, gptLayer: gptLayer, lengthRegulator: lengthRegulator,
                    flow: FlowMatching(estimator: estimator))

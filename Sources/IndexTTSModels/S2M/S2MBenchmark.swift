@@ -32,12 +32,15 @@ public enum S2MBenchmark {
         public var precision: ComputePrecision = .float32
         /// WaveNet layers whose dilated convolution ran as Winograd F(4, 5), and all of them.
         public var winogradConvolutions: (count: Int, total: Int) = (0, 0)
-        /// The same solve on the model as loaded (fp32, im2col WaveNet), when asked for.
+        /// Blocks whose SwiGLU gate and up ran as one stacked product, and all blocks.
+        public var stackedFeedForwards: (count: Int, total: Int) = (0, 0)
+        /// The same solve on the model as loaded (fp32, im2col WaveNet, gate and up apart), when asked for.
         public var reference: Reference?
     }
 
-    /// The same solve from the same noise on the model as loaded: fp32 products and the WaveNet's convolutions as
-    /// im2col products (what `compareWithFloat32` compares a bfloat16 run with, `compareDirect` a Winograd one).
+    /// The same solve from the same noise on the model as loaded: fp32 products, the WaveNet's convolutions as
+    /// im2col products, SwiGLU's gate and up as two products (what `compareWithFloat32` compares a bfloat16 run with,
+    /// `compareDirect` the converted fp32 model).
     public struct Reference: Sendable {
         public var flowSeconds: Double
         /// ‖mel − mel_ref‖ / ‖mel_ref‖ over the generated frames, and the largest absolute difference (log-mel).
@@ -119,7 +122,8 @@ public enum S2MBenchmark {
     ///   - promptFrames: reference mel frames (IndexTTS2: 86.13 per second; 861 ≈ 10 s).
     ///   - codes: semantic codes of the generated part (50 per second; 250 → 430 frames ≈ 5 s).
     ///   - compareWithFloat32: on a bfloat16 run, also time the loaded fp32 model (``Reference``).
-    ///   - compareDirect: on an fp32 run whose WaveNet runs as Winograd, also time the loaded model (im2col).
+    ///   - compareDirect: on an fp32 run of the converted model (Winograd WaveNet, stacked SwiGLU), also time the
+    ///     loaded model (im2col, gate and up apart).
     public static func run(configuration c: S2MConfiguration = S2MConfiguration(), promptFrames: Int = 861, codes: Int = 250,
                            steps: Int = 25, guidanceRate: Double = 0.7, precision: ComputePrecision = .float32,
                            compareWithFloat32: Bool = false, compareDirect: Bool = false,
@@ -155,9 +159,10 @@ public enum S2MBenchmark {
         let flowStart = now()
         let mel = try model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps, guidanceRate: guidanceRate, seed: 6)
         let flowSeconds = now() - flowStart
-        let winograd = model.flow.estimator.winogradConvolutions
+        let winograd = model.flow.estimator.winogradConvolutions, stacked = model.flow.estimator.stackedFeedForwards
         var comparison: Reference?
-        if (compareWithFloat32 && precision != .float32) || (compareDirect && precision == .float32 && winograd.count > 0) {
+        if (compareWithFloat32 && precision != .float32)
+            || (compareDirect && precision == .float32 && (winograd.count > 0 || stacked.count > 0)) {
             let start = now()
             let reference = try float32Model.flow.generate(mu: mu, promptMel: refMel, style: style, steps: steps,
                                                            guidanceRate: guidanceRate, seed: 6)
@@ -193,6 +198,7 @@ public enum S2MBenchmark {
         return Result(promptFrames: promptFrames, codes: codes, generatedFrames: frames, steps: steps, guidanceRate: guidanceRate,
                       parameters: parameters, loadSeconds: loadSeconds, conditionSeconds: conditionSeconds,
                       flowSeconds: flowSeconds, macsPerStep: macs, attentionMacsPerStep: attention,
-                      precision: precision, winogradConvolutions: winograd, reference: comparison)
+                      precision: precision, winogradConvolutions: winograd, stackedFeedForwards: stacked,
+                      reference: comparison)
     }
 }
