@@ -1,8 +1,9 @@
-// The compute core's worker pool (indextts_pool.h). A job is published by storing a new generation in `ticket`
-// (generation << 32 | index of the next unclaimed chunk); the caller and the workers claim chunks by incrementing
-// its low half with a compare-and-swap that also checks the generation, so that a worker that saw an old job can
-// never run a chunk of a newer one. A job may have more chunks than threads: each thread claims the next chunk as it
-// finishes one, so a thread that starts late (a worker waking up) or runs slow takes fewer. `job_done` counts finished chunks; the caller returns when it reaches the count.
+// The compute core's worker pool (indextts_pool.h). A job is published by storing a new `ticket` (generation << 32 |
+// chunk count << 16 | index of the next unclaimed chunk); the caller and the workers claim chunks by incrementing
+// its low bits with a compare-and-swap of the whole word, so that the generation and the count a claim checks are
+// those of the job it claims from: a worker that saw an old job can never run a chunk of a newer one, nor one past
+// its end. A job may have more chunks than threads: each thread claims the next chunk as it finishes one, so a
+// thread that starts late (a worker waking up) or runs slow takes fewer. `job_done` counts finished chunks; the caller returns when it reaches the count.
 // Workers poll `ticket` for `spin_limit_ns` after a job (a few microseconds of pause loops, then sched_yield between
 // looks), then sleep on the futex word `wake_word`; the caller bumps and wakes it only when some worker counts itself
 // in `sleepers` (sequentially consistent store-then-load on both sides, so that either the caller sees the sleeper or
@@ -24,7 +25,6 @@
 #include <unistd.h>
 
 static _Atomic uint64_t ticket;
-static _Atomic long job_chunks;
 static _Atomic(indextts_pool_body) job_body;
 static _Atomic(void *) job_context;
 static _Atomic long job_done;
@@ -52,20 +52,22 @@ static long now_ns(void) {
     return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
+_Static_assert(INDEXTTS_POOL_MAX_CHUNKS < 1 << 16, "a chunk count and index fit in 16 bits of the ticket");
+
 static inline uint32_t generation_of(uint64_t t) { return (uint32_t)(t >> 32); }
+static inline long count_of(uint64_t t) { return (long)((t >> 16) & 0xFFFF); }
+static inline long next_of(uint64_t t) { return (long)(t & 0xFFFF); }
 
 /// Claims and runs chunks of job `gen` until none is left or a newer job has replaced it.
 static void run_chunks(uint32_t gen) {
     for (;;) {
         uint64_t t = atomic_load(&ticket);
         if (generation_of(t) != gen) return;
-        long next = (long)(uint32_t)t;
-        // Possibly a newer job's count when one was published since: the exchange below then fails.
-        if (next >= atomic_load_explicit(&job_chunks, memory_order_relaxed)) return;
+        const long next = next_of(t);
+        if (next >= count_of(t)) return;
         if (!atomic_compare_exchange_weak(&ticket, &t, t + 1)) continue;
-        // The job cannot change before this chunk is counted as done. (Checked again against the count read now:
-        // a worker stalled for 2^32 jobs could otherwise claim past the end of a job with the same generation.)
-        if (next >= atomic_load_explicit(&job_chunks, memory_order_relaxed)) return;
+        // Chunk `next` of the job published as `t` is ours, and that job's caller waits until it is counted as done:
+        // its body and context cannot change before then.
         indextts_pool_body body = atomic_load_explicit(&job_body, memory_order_relaxed);
         void *context = atomic_load_explicit(&job_context, memory_order_relaxed);
         body(context, next);
@@ -131,12 +133,11 @@ int indextts_pool_run(long chunks, indextts_pool_body body, void *context) {
     int workers = atomic_load_explicit(&started, memory_order_acquire);
     if (workers == 0 || chunks < 2 || chunks > INDEXTTS_POOL_MAX_CHUNKS || inside_job || body == NULL) return -1;
     if (atomic_flag_test_and_set_explicit(&busy, memory_order_acquire)) return -1;
-    atomic_store_explicit(&job_chunks, chunks, memory_order_relaxed);
     atomic_store_explicit(&job_body, body, memory_order_relaxed);
     atomic_store_explicit(&job_context, context, memory_order_relaxed);
     atomic_store_explicit(&job_done, 0, memory_order_relaxed);
     generation += 1;
-    atomic_store(&ticket, (uint64_t)generation << 32);
+    atomic_store(&ticket, (uint64_t)generation << 32 | (uint64_t)chunks << 16);
     if (atomic_load(&sleepers) > 0) {
         atomic_fetch_add(&wake_word, 1);
         // Only as many as can take a chunk besides the caller (the others stay asleep).

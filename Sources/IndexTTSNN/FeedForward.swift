@@ -115,7 +115,7 @@ public struct FeedForward: Sendable {
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try apply(x, adding: nil) }
 
     /// `residual + self(x)` (the residual stream of a pre-norm block): an fp32 down projection accumulates onto
-    /// the residual (``Linear/callAsFunction(_:adding:)``).
+    /// the residual (`Linear`'s `adding:` forms).
     public func callAsFunction(_ x: Tensor, adding residual: Tensor) throws -> Tensor { try apply(x, adding: residual) }
 
     private func apply(_ x: Tensor, adding residual: Tensor?) throws -> Tensor {

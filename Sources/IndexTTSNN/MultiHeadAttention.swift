@@ -89,7 +89,7 @@ public struct MultiHeadAttention: Sendable {
     ///     caller that needs only part of the output (the DiT's last layer). `queryPositions` then names the
     ///     positions of these rows (default: the rows' own indices).
     ///   - residual: added to the output (`[batch, Lq, dim]`, the residual stream of a pre-norm block): the output
-    ///     projection accumulates onto it (``Linear/callAsFunction(_:adding:)``).
+    ///     projection accumulates onto it (`Linear`'s `adding:` forms).
     /// - Returns: `[batch, Lq, dim]` (`Lq = queryRows.count` when given).
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, rotary: RotaryEmbedding? = nil,
                                queryPositions: [Int]? = nil, keyPositions: [Int]? = nil,
@@ -102,7 +102,7 @@ public struct MultiHeadAttention: Sendable {
 
     /// Self-attention of activations already rounded to bfloat16 (``BFloat16Rows`` `[batch, L, dim]`, e.g. from
     /// ``Tensor/rmsNormModulated(bfloat16:eps:scale:scaleOffset:shift:shiftOffset:)``): bfloat16 projections read
-    /// them as they are. Otherwise as ``callAsFunction(_:context:rotary:queryPositions:keyPositions:mask:scoreBias:cache:queryRows:)``.
+    /// them as they are. Otherwise as ``callAsFunction(_:context:rotary:queryPositions:keyPositions:mask:scoreBias:cache:queryRows:adding:)``.
     public func callAsFunction(_ x: BFloat16Rows, rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
                                keyPositions: [Int]? = nil, mask: AttentionMask = .none, cache: KVCache? = nil,
                                queryRows: Range<Int>? = nil, adding residual: Tensor? = nil) throws -> Tensor {

@@ -190,20 +190,28 @@ extension Tensor {
         return inFeatures > 0 && rows != 1 && !smallBatch
     }
 
+    /// Whether ``linear(weight:bias:layout:adding:)`` accumulates the product onto the residual: one SGEMM on
+    /// OpenBLAS (not oneDNN, which writes its output whole).
+    static func linearAccumulatesOntoResidual(rows: Int, inFeatures: Int, outFeatures: Int, layout: WeightLayout) -> Bool {
+        linearRunsAsGEMM(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout)
+            && Float32GEMMEngine.engine(m: rows, n: outFeatures, k: inFeatures) == .openBLAS
+    }
+
     /// `residual + x·Wᵀ + b` (``linear(weight:bias:layout:)`` added to `residual`, which has the output's shape `[…,
     /// out]`): where the product runs on OpenBLAS's SGEMM it accumulates onto a copy of `residual` (beta 1), so the
     /// output is written once instead of being zeroed by SGEMM (its beta pass), written by the product and then read
     /// again by an addition — how a transformer block's output projections join the residual stream. Elsewhere
-    /// (GEMV, small batches, oneDNN products) the product, then the addition. The same sum up to fp32 rounding (the
-    /// residual enters the accumulation first).
+    /// (GEMV, small batches, products on oneDNN: the AVX-512 machines' large fp32 products) the product, then the
+    /// addition; so does a residual of another (broadcastable) shape. The same sum up to fp32 rounding (the residual
+    /// enters the accumulation first).
     public func linear(weight: Tensor, bias: Tensor? = nil, layout: WeightLayout = .outIn, adding residual: Tensor) throws -> Tensor {
         guard weight.rank == 2, rank >= 1 else { return try linear(weight: weight, bias: bias, layout: layout).adding(residual) }
         let (outFeatures, inFeatures) = layout == .outIn ? (weight.shape[0], weight.shape[1]) : (weight.shape[1], weight.shape[0])
         let rows = count / max(inFeatures, 1)
         guard shape[rank - 1] == inFeatures, residual.shape == Array(shape.dropLast()) + [outFeatures],
               bias.map({ $0.count == outFeatures }) ?? true,
-              Self.linearRunsAsGEMM(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout),
-              Float32GEMMEngine.engine(m: rows, n: outFeatures, k: inFeatures) == .openBLAS else {
+              Self.linearAccumulatesOntoResidual(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                                 layout: layout) else {
             return try linear(weight: weight, bias: bias, layout: layout).adding(residual)
         }
         let x = contiguous(), w = weight.contiguous()

@@ -16,7 +16,7 @@ import Darwin
 /// A loop that the pool cannot take — another thread's loop is running on it, or a loop started from inside a loop —
 /// runs through `DispatchQueue.concurrentPerform` as before.
 public enum Parallel {
-    /// Number of worker threads used by ``forEachChunk(count:minimumChunk:_:)``: the cores this process may use
+    /// Number of worker threads used by ``forEachChunk(count:minimumChunk:chunksPerWorker:_:)``: the cores this process may use
     /// (online cores, fewer under an affinity mask or a cgroup CPU quota: a container limited to 2 CPUs on a large
     /// host gets 2), or `INDEXTTS_THREADS` when set.
     public static let workerCount: Int = {
@@ -49,7 +49,8 @@ public enum Parallel {
         (UInt(indextts_pool_jobs()), UInt(indextts_pool_wakeups()))
     }
 
-    /// Splits `0..<count` into at most ``workerCount`` contiguous chunks of at least `minimumChunk` items and runs
+    /// Splits `0..<count` into at most ``workerCount`` (times `chunksPerWorker`) contiguous chunks of at least
+    /// `minimumChunk` items and runs
     /// `body` on each, concurrently when there is more than one chunk. Returns when all chunks are done.
     ///
     /// Thread safety: `body` runs concurrently on disjoint ranges. It must write only memory that belongs to its
@@ -61,7 +62,10 @@ public enum Parallel {
     ///   For loops of many equal items whose chunks cost nothing to start (attention over heads).
     public static func forEachChunk(count: Int, minimumChunk: Int, chunksPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(workerCount * max(1, poolWorkers > 0 ? chunksPerWorker : 1), max(1, count / max(minimumChunk, 1)))
+        // Many chunks only for the pool (at most as many as one of its jobs takes).
+        let most = Int(INDEXTTS_POOL_MAX_CHUNKS)
+        let perWorker = poolWorkers > 0 ? min(max(1, chunksPerWorker), most) : 1
+        let chunks = min(workerCount * perWorker, most, max(1, count / max(minimumChunk, 1)))
         if chunks == 1 {
             body(0..<count)
             return
@@ -69,7 +73,7 @@ public enum Parallel {
         let per = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { escapable in
             let job = PoolJob(count: count, per: per, body: escapable)
-            let pooled = poolWorkers > 0 && chunks <= Int(INDEXTTS_POOL_MAX_CHUNKS) && withUnsafePointer(to: job) { pointer in
+            let pooled = poolWorkers > 0 && withUnsafePointer(to: job) { pointer in
                 indextts_pool_run(chunks, { context, chunk in
                     context!.assumingMemoryBound(to: PoolJob.self).pointee.run(chunk)
                 }, UnsafeMutableRawPointer(mutating: pointer)) == 0

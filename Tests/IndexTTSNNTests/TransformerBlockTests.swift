@@ -185,6 +185,34 @@ struct TransformerBlockTests {
                     try attention(x, rotary: rotary, queryRows: rows).adding(part), "query rows + residual")
     }
 
+    /// The bfloat16 forms (where the CPU runs bfloat16 products): `adding:` on bfloat16 weights, from fp32 rows and
+    /// from rows already rounded to bfloat16, equals the block followed by the addition — the stacked SwiGLU, the
+    /// attention block (its merged bfloat16 output product), query rows.
+    @Test(.enabled(if: ComputePrecision.bfloat16Supported, "needs a CPU with AVX512-BF16 or AMX-BF16"))
+    func bfloat16ResidualForms() throws {
+        let (batch, time, dim, hidden, heads) = (2, 19, 32, 48, 4)
+        let gated = try FeedForward(.gated(gate: Linear(weight: Self.random([hidden, dim], seed: 51), bias: nil),
+                                           up: Linear(weight: Self.random([hidden, dim], seed: 52), bias: nil),
+                                           down: Linear(weight: Self.random([dim, hidden], seed: 53), bias: nil))).bfloat16()
+        let x = Self.random([batch, time, dim], seed: 54), residual = Self.random([batch, time, dim], seed: 55)
+        let rounded = BFloat16Rows(x)
+        expectClose(try gated(x, adding: residual), try gated(x).adding(residual), "bf16 SwiGLU + residual")
+        expectClose(try gated(rounded, adding: residual), try gated(rounded).adding(residual), "bf16 rows SwiGLU + residual")
+        var attention = MultiHeadAttention(projections: .fused(Linear(weight: Self.random([3 * dim, dim], seed: 56), bias: nil)),
+                                           output: Linear(weight: Self.random([dim, dim], seed: 57), bias: nil),
+                                           heads: heads, headDimensions: dim / heads)
+        attention = try attention.bfloat16()
+        let rotary = RotaryEmbedding(dimensions: dim / heads, base: 10_000, style: .interleaved)
+        expectClose(try attention(rounded, rotary: rotary, adding: residual),
+                    try attention(rounded, rotary: rotary).adding(residual), "bf16 attention + residual")
+        let rows = 5..<time
+        let part = try residual.sliced(axis: 1, range: rows)
+        expectClose(try attention(rounded, rotary: rotary, queryRows: rows, adding: part),
+                    try attention(rounded, rotary: rotary, queryRows: rows).adding(part), "bf16 query rows + residual")
+        let linear = try Linear(weight: Self.random([dim, dim], seed: 58), bias: Self.random([dim], seed: 59)).bfloat16()
+        expectClose(try linear(rounded, adding: residual), try linear(rounded).adding(residual), "bf16 Linear + residual")
+    }
+
     @Test func badShapesAreErrors() throws {
         let block = MultiHeadAttention(projections: .fused(Linear(weight: Self.random([6, 2], seed: 1), bias: nil)),
                                        output: Linear(weight: Self.random([2, 2], seed: 2), bias: nil), heads: 2, headDimensions: 1)

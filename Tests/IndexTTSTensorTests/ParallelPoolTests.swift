@@ -86,7 +86,7 @@ struct ParallelPoolTests {
             let context = UnsafeMutableRawPointer(buffer.baseAddress!)
             // One chunk, more than the most chunks, or no body: refused, nothing run.
             #expect(indextts_pool_run(1, body, context) == -1)
-            #expect(indextts_pool_run(INDEXTTS_POOL_MAX_CHUNKS + 1, body, context) == -1)
+            #expect(indextts_pool_run(Int(INDEXTTS_POOL_MAX_CHUNKS) + 1, body, context) == -1)
             #expect(indextts_pool_run(2, nil, context) == -1)
         }
         #expect(counts.allSatisfy { $0 == 0 })
@@ -108,7 +108,7 @@ struct ParallelPoolTests {
             results[Int(chunk)] = indextts_pool_run(2, { _, _ in }, nil)
         }
         var results = [Int32](repeating: 7, count: 2)
-        var status: Int32 = -1
+        status = -1
         for _ in 0..<100 {  // the pool may be held by a test running beside this one: try again
             status = results.withUnsafeMutableBufferPointer { indextts_pool_run(2, nested, $0.baseAddress!) }
             if status == 0 { break }

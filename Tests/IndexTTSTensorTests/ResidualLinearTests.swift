@@ -41,9 +41,9 @@ struct ResidualLinearTests {
                 let b = withBias ? Self.values([outFeatures], seed: 4) : nil
                 let shape = rows % 2 == 0 && rows > 2 ? [2, rows / 2] : [rows]
                 let x = try Self.values([rows, inFeatures], seed: 5).reshaped(shape + [inFeatures])
-                // Every other row of a wider tensor: not contiguous.
-                let wide = Self.values(shape + [2, outFeatures], seed: 6)
-                let residual = try wide.sliced(axis: shape.count, range: 0..<1).squeezed(shape.count)
+                // Every other value of a wider tensor: not contiguous, even as one row.
+                let wide = Self.values(shape + [outFeatures, 2], seed: 6)
+                let residual = try wide.selected(axis: shape.count + 1, index: 0)
                 #expect(!residual.isContiguous)
                 let y = try x.linear(weight: w, bias: b, layout: layout, adding: residual)
                 #expect(y.shape == shape + [outFeatures])
@@ -51,9 +51,11 @@ struct ResidualLinearTests {
                                            scalars: Self.expected(x, w, b, residual, layout: layout))
                 expectClose(y, reference, tolerance: Tolerance(rtol: 1e-5, atol: 1e-5),
                             "rows \(rows), \(layout), bias \(withBias)")
-                // The path this case is meant to take.
-                let gemm = Tensor.linearRunsAsGEMM(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout)
-                #expect(gemm == (rows >= 37), "rows \(rows), \(layout): GEMM \(gemm)")
+                // The path this case is meant to take: onto the residual where the product is one OpenBLAS SGEMM.
+                let onto = Tensor.linearAccumulatesOntoResidual(rows: rows, inFeatures: inFeatures,
+                                                                outFeatures: outFeatures, layout: layout)
+                #expect(onto == (rows >= 37 && Float32GEMMEngine.engine(m: rows, n: outFeatures, k: inFeatures) == .openBLAS),
+                        "rows \(rows), \(layout): onto the residual \(onto)")
             }
         }
     }

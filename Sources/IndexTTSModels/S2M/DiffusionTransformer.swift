@@ -112,8 +112,8 @@ struct DiTBlock: Sendable {
         if let skipIn, let skip {
             x = try bfloat16 ? skipIn(BFloat16Rows.concatenated([x, skip])) : skipIn(Tensor.concatenate([x, skip], axis: 2))
         }
-        // Both halves add to the residual stream inside their output products (`wo`, `w2`: fp32 products start
-        // from the residual instead of zero, ``Linear/callAsFunction(_:adding:)``).
+        // Both halves add to the residual stream inside their output products (`wo`, `w2`): fp32 products on
+        // OpenBLAS start from the residual instead of zero (`Linear`'s `adding:` forms).
         let residual = try rows.map { try x.sliced(axis: 1, range: $0) } ?? x
         let h = try bfloat16
             ? attention(attentionNorm.bfloat16(x, modulation: attentionModulation), rotary: rotary, queryRows: rows,
