@@ -3,7 +3,8 @@
 // its low bits with a compare-and-swap of the whole word, so that the generation and the count a claim checks are
 // those of the job it claims from: a worker that saw an old job can never run a chunk of a newer one, nor one past
 // its end. A job may have more chunks than threads: each thread claims the next chunk as it finishes one, so a
-// thread that starts late (a worker waking up) or runs slow takes fewer. `job_done` counts finished chunks; the caller returns when it reaches the count.
+// thread that starts late (a worker waking up) or runs slow takes fewer. `job_done` counts finished chunks; the
+// caller returns when it reaches the count.
 // Workers poll `ticket` for `spin_limit_ns` after a job (a few microseconds of pause loops, then sched_yield between
 // looks), then sleep on the futex word `wake_word`; the caller bumps and wakes it only when some worker counts itself
 // in `sleepers` (sequentially consistent store-then-load on both sides, so that either the caller sees the sleeper or

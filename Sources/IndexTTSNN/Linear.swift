@@ -84,8 +84,8 @@ public struct Linear: Sendable {
     }
 
     /// `residual + self(x)` (`residual` has the output's shape): fp32 weights accumulate the product onto a copy of
-    /// the residual where it runs as one OpenBLAS SGEMM (``IndexTTSTensor/Tensor/linear(weight:bias:layout:adding:)``); other
-    /// weights multiply, then add.
+    /// the residual where it runs as one OpenBLAS SGEMM
+    /// (``IndexTTSTensor/Tensor/linear(weight:bias:layout:adding:)``); other weights multiply, then add.
     public func callAsFunction(_ x: Tensor, adding residual: Tensor) throws -> Tensor {
         if case .float32(let weight, let layout) = weights {
             return try x.linear(weight: weight, bias: bias, layout: layout, adding: residual)

@@ -102,7 +102,8 @@ public struct MultiHeadAttention: Sendable {
 
     /// Self-attention of activations already rounded to bfloat16 (``BFloat16Rows`` `[batch, L, dim]`, e.g. from
     /// ``Tensor/rmsNormModulated(bfloat16:eps:scale:scaleOffset:shift:shiftOffset:)``): bfloat16 projections read
-    /// them as they are. Otherwise as ``callAsFunction(_:context:rotary:queryPositions:keyPositions:mask:scoreBias:cache:queryRows:adding:)``.
+    /// them as they are. Otherwise as
+    /// ``callAsFunction(_:context:rotary:queryPositions:keyPositions:mask:scoreBias:cache:queryRows:adding:)``.
     public func callAsFunction(_ x: BFloat16Rows, rotary: RotaryEmbedding? = nil, queryPositions: [Int]? = nil,
                                keyPositions: [Int]? = nil, mask: AttentionMask = .none, cache: KVCache? = nil,
                                queryRows: Range<Int>? = nil, adding residual: Tensor? = nil) throws -> Tensor {

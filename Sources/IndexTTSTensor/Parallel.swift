@@ -16,9 +16,9 @@ import Darwin
 /// A loop that the pool cannot take — another thread's loop is running on it, or a loop started from inside a loop —
 /// runs through `DispatchQueue.concurrentPerform` as before.
 public enum Parallel {
-    /// Number of worker threads used by ``forEachChunk(count:minimumChunk:chunksPerWorker:_:)``: the cores this process may use
-    /// (online cores, fewer under an affinity mask or a cgroup CPU quota: a container limited to 2 CPUs on a large
-    /// host gets 2), or `INDEXTTS_THREADS` when set.
+    /// Number of worker threads used by ``forEachChunk(count:minimumChunk:chunksPerWorker:_:)``: the cores this
+    /// process may use (online cores, fewer under an affinity mask or a cgroup CPU quota: a container limited to 2
+    /// CPUs on a large host gets 2), or `INDEXTTS_THREADS` when set.
     public static let workerCount: Int = {
         if let value = getenv("INDEXTTS_THREADS"), let n = Int(String(cString: value)), n > 0 { return n }
         return usableCores
@@ -50,8 +50,8 @@ public enum Parallel {
     }
 
     /// Splits `0..<count` into at most ``workerCount`` (times `chunksPerWorker`) contiguous chunks of at least
-    /// `minimumChunk` items and runs
-    /// `body` on each, concurrently when there is more than one chunk. Returns when all chunks are done.
+    /// `minimumChunk` items and runs `body` on each, concurrently when there is more than one chunk. Returns when all
+    /// chunks are done.
     ///
     /// Thread safety: `body` runs concurrently on disjoint ranges. It must write only memory that belongs to its
     /// own range (every kernel here writes disjoint output rows), which is why a non-`Sendable` closure is accepted.
