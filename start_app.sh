@@ -9,7 +9,8 @@
 # Options: --port N (7860), --host ADDR (127.0.0.1; 0.0.0.0 to listen on all interfaces), --model-dir DIR,
 #          --engine auto|default|indextts2 (auto: IndexTTS2 when the model folder is complete, else the default
 #          voice), --precision fp32|bf16|auto (IndexTTS2's arithmetic, see README), --data DIR (data),
-#          --api-key KEY, --foreground (run in this terminal), --stop (stop and exit).
+#          --api-key KEY, --binary PATH (run this indextts binary instead of building one, e.g. the one the test
+#          suite built), --foreground (run in this terminal), --stop (stop and exit).
 set -euo pipefail
 cd "$(dirname "$0")"
 port=7860
@@ -19,6 +20,7 @@ engine=auto
 precision=""
 data=data
 api_key=""
+binary=""
 foreground=0
 stop_only=0
 while [ $# -gt 0 ]; do
@@ -37,9 +39,11 @@ while [ $# -gt 0 ]; do
     --data=*) data="${1#*=}"; shift ;;
     --api-key) api_key="$2"; shift 2 ;;
     --api-key=*) api_key="${1#*=}"; shift ;;
+    --binary) binary="$2"; shift 2 ;;
+    --binary=*) binary="${1#*=}"; shift ;;
     --foreground) foreground=1; shift ;;
     --stop) stop_only=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,17 +69,27 @@ stop_previous() {
   fi
   rm -f "$pid_file"
 }
+# Arguments are checked before anything is stopped, installed or built.
+case "$engine" in auto|default|indextts2) ;; *) echo "--engine must be auto, default or indextts2 (got '$engine')" >&2; exit 2 ;; esac
+if [ -n "$binary" ] && { [ ! -x "$binary" ] || [ -d "$binary" ]; }; then
+  echo "--binary: '$binary' is not an executable file" >&2
+  exit 2
+fi
 stop_previous
 [ "$stop_only" -eq 1 ] && exit 0
-case "$engine" in auto|default|indextts2) ;; *) echo "--engine must be auto, default or indextts2 (got '$engine')" >&2; exit 2 ;; esac
 
 source scripts/setup.sh
 echo "== default voice (cache_hub/)"
 ./scripts/fetch-default-voice.sh
 
-echo "== building release binary"
-swift build -c release --product indextts
-bin="$(swift build -c release --show-bin-path)/indextts"
+if [ -n "$binary" ]; then
+  echo "== using $binary (--binary: not building)"
+  bin="$binary"
+else
+  echo "== building release binary"
+  swift build -c release --product indextts
+  bin="$(swift build -c release --show-bin-path)/indextts"
+fi
 "$bin" --version
 
 check_dir="${model_dir:-checkpoints}"

@@ -25,7 +25,14 @@ swift test -c release --no-parallel
 # The server as clients see it: the official openai package against `indextts serve` (release build, default
 # voice), 20 clients for a minute, SIGKILL and restart with queued and running jobs, two servers on one PostgreSQL.
 echo "== server integration tests"
-swift build -c release --product indextts
+# They run the release binary `swift test -c release` just built (with testable imports; otherwise the same code).
+# `swift build -c release --product indextts` here would recompile every module and dependency without
+# `-enable-testing` (13 minutes on 2 cores, more on a cold machine); start_app.sh's test passes it as --binary.
+export INDEXTTS_BINARY="$PWD/.build/release/indextts"
+if [ ! -x "$INDEXTTS_BINARY" ]; then
+  echo "error: swift test -c release did not leave $INDEXTTS_BINARY" >&2
+  exit 1
+fi
 # The WebUI test drives Debian's Chromium (with CJK fonts for the screenshot).
 install_missing_packages chromium chromium-driver fonts-noto-cjk
 if ! cmp -s tools/server_tests/requirements.txt .venv-server-tests/requirements.txt; then

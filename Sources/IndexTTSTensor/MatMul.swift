@@ -243,7 +243,7 @@ extension Tensor {
                      b: UnsafePointer<Float>, transB: Bool, ldb: Int,
                      c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, bias: UnsafePointer<Float>? = nil,
                      engine: Float32GEMMEngine? = nil) {
-        assert(bias == nil || beta == 0, "gemm: a bias only with beta = 0")
+        precondition(bias == nil || beta == 0, "gemm: a bias only with beta = 0")
         if beta == 0, (engine ?? Float32GEMMEngine.engine(m: m, n: n, k: k)) == .oneDNN,
            indextts_dnnl_sgemm(m, n, k, a, transA ? 1 : 0, lda, b, transB ? 1 : 0, ldb, bias, c, ldc) == 0 {
             return

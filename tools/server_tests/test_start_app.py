@@ -6,11 +6,14 @@ import time
 
 import requests
 
-from conftest import ROOT, free_port
+from conftest import BINARY, ROOT, free_port
 
 
 def run(*args, timeout=600):
-    return subprocess.run(["./start_app.sh", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    # The binary under test (INDEXTTS_BINARY): scripts/test.sh runs the one `swift test -c release` built, which
+    # start_app.sh's own `swift build` (no test targets) would otherwise recompile from scratch.
+    return subprocess.run(["./start_app.sh", "--binary", BINARY, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def alive(pid):
@@ -50,3 +53,10 @@ def test_start_replace_and_stop(data_dir):
             break
         time.sleep(0.1)
     assert not alive(new_pid) and not os.path.exists(pid_file)
+
+
+def test_binary_that_is_not_executable_is_refused():
+    refused = subprocess.run(["./start_app.sh", "--binary", "/nonexistent/indextts", "--port", str(free_port())],
+                             cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2
+    assert "--binary: '/nonexistent/indextts' is not an executable file" in refused.stderr
