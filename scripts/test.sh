@@ -4,27 +4,30 @@
 # differently in the two; then the HTTP server's client-side integration tests (tools/server_tests). Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase's heading says when it started and how long the run has taken so far (where CI's time goes).
+started=$SECONDS
+phase() { echo "== $1 ($(date -u +%H:%M:%S), $((SECONDS - started)) s into the run)"; }
 source scripts/setup.sh
 # The default voice's wheels (pinned, checksummed): its G2P tests read pypinyin's dictionaries and the phone set.
 ./scripts/fetch-default-voice.sh
 
 # A throw-away PostgreSQL for the shared-queue tests (Swift queue tests and the two-server crash test).
 pg_url="$(scripts/postgres-for-tests.sh start)"
-trap 'scripts/postgres-for-tests.sh stop' EXIT
+trap 'status=$?; scripts/postgres-for-tests.sh stop; echo "== finished with status $status after $((SECONDS - started)) s"' EXIT
 export INDEXTTS_TEST_POSTGRES_URL="$pg_url"
 
 # QEMU's user-mode emulator: the CLI test that runs the release binary on an emulated pre-AVX2 CPU.
 install_missing_packages qemu-user
 # Serially: the model suites are long synchronous tests, and run side by side on a 2-core machine they hold every
 # thread of Swift's cooperative pool, starving the server and job-worker tests (async, timing-bound) into timeouts.
-echo "== swift test (debug)"
+phase "swift test (debug)"
 swift test --no-parallel
-echo "== swift test (release)"
+phase "swift test (release)"
 swift test -c release --no-parallel
 
 # The server as clients see it: the official openai package against `indextts serve` (release build, default
 # voice), 20 clients for a minute, SIGKILL and restart with queued and running jobs, two servers on one PostgreSQL.
-echo "== server integration tests"
+phase "server integration tests"
 # They run the release binary `swift test -c release` just built (with testable imports; otherwise the same code).
 # `swift build -c release --product indextts` here would recompile every module and dependency without
 # `-enable-testing` (13 minutes on 2 cores, more on a cold machine); start_app.sh's test passes it as --binary.
