@@ -14,12 +14,7 @@ struct SemanticCodecTests {
     static let codec = try! SemanticCodec.load(checkpoint: Fixtures.path("\(directory)/model.safetensors"),
                                                configYAML: Fixtures.path("\(directory)/config.yaml"))
 
-    /// Integer codes as the fixture stores them (int64 widened to fp32 by the reader).
-    static func codes(_ key: String) throws -> [[Int]] {
-        let t = try io.tensor(key)
-        let values = t.scalars.map { Int($0) }
-        return (0..<t.shape[0]).map { b in Array(values[(b * t.shape[1])..<((b + 1) * t.shape[1])]) }
-    }
+    static func codes(_ key: String) throws -> [[Int]] { try io.integerRows(key) }
 
     @Test func configurationComesFromConfigYAML() throws {
         let c = Self.codec.configuration

@@ -14,11 +14,7 @@ struct W2VBertTests {
     static let io = try! WeightStore.open(path: Fixtures.path("\(root)/w2vbert_io.safetensors"))
     static let full = try! W2VBert.load(directory: Fixtures.path("\(root)/w2v-bert-2.0"), layers: 4)
 
-    static func mask(_ key: String) throws -> [[Int32]] {
-        let t = try io.tensor(key)
-        let values = t.scalars.map { Int32($0) }
-        return (0..<t.shape[0]).map { b in Array(values[(b * t.shape[1])..<((b + 1) * t.shape[1])]) }
-    }
+    static func mask(_ key: String) throws -> [[Int32]] { try io.integerRows(key, as: Int32.self) }
 
     @Test func configurationComesFromConfigJSON() throws {
         var expected = W2VBertConfiguration(hiddenSize: 16, numHiddenLayers: 4, numAttentionHeads: 2, intermediateSize: 24)

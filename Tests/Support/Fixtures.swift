@@ -132,3 +132,12 @@ public func relativeRMSDifference(_ actual: Tensor, _ expected: Tensor) -> Doubl
     }
     return (difference / norm).squareRoot()
 }
+
+extension WeightStore {
+    /// A rank-2 integer tensor of a fixture (codes, masks: int64/int32, widened to fp32 by the reader) as its rows.
+    public func integerRows<Integer: BinaryInteger>(_ key: String, as type: Integer.Type = Int.self) throws -> [[Integer]] {
+        let t = try tensor(key)
+        let values = t.scalars.map { Integer($0) }
+        return (0..<t.shape[0]).map { b in Array(values[(b * t.shape[1])..<((b + 1) * t.shape[1])]) }
+    }
+}

@@ -7,55 +7,18 @@ import IndexTTSWeights
 /// normalised w2v-BERT layer-17 features `[batch, frames, 1024]` → 50 Hz semantic codes and their quantized
 /// embeddings (`S_ref`), and codes → embeddings (`quantizer.vq2emb`, used on the GPT's codes).
 ///
-/// Encoder: Vocos backbone (conv k7 → LayerNorm → ConvNeXt blocks [depthwise conv k7, LayerNorm, Linear → GELU →
-/// Linear, layer scale γ, residual] → LayerNorm; all LayerNorms eps 1e-6) → Linear `vocos_dim → hidden_size`, then
-/// the ``FactorizedVectorQuantizer``. The checkpoint's `decoder.*` tensors (the reconstruction half, unused by
-/// IndexTTS2) are skipped on purpose. Immutable after loading; safe to share between threads.
+/// Encoder: ``VocosBackbone`` → Linear `vocos_dim → hidden_size`, then the ``FactorizedVectorQuantizer``. The
+/// checkpoint's `decoder.*` tensors (the reconstruction half, unused by IndexTTS2) are skipped on purpose. Immutable after loading; safe to share between threads.
 public struct SemanticCodec: Sendable {
-    struct ConvNeXtBlock: Sendable {
-        let depthwiseWeight: Tensor
-        let depthwiseBias: Tensor
-        let norm: LayerNorm
-        let pointwise1: Linear
-        let pointwise2: Linear
-        let gamma: Tensor
-
-        init(_ loader: ParameterLoader, dim: Int, intermediateDim: Int) {
-            depthwiseWeight = loader.scoped("dwconv").tensor("weight", shape: [dim, 1, 7])
-            depthwiseBias = loader.scoped("dwconv").tensor("bias", shape: [dim])
-            norm = LayerNorm(loader.scoped("norm"), dimensions: dim, eps: 1e-6)
-            pointwise1 = Linear(loader.scoped("pwconv1"), inFeatures: dim, outFeatures: intermediateDim)
-            pointwise2 = Linear(loader.scoped("pwconv2"), inFeatures: intermediateDim, outFeatures: dim)
-            gamma = loader.tensor("gamma", shape: [dim])
-        }
-
-        /// `[batch, frames, dim]` → same shape.
-        func callAsFunction(_ x: Tensor) throws -> Tensor {
-            var y = try x.depthwiseConv1dTimeMajor(weight: depthwiseWeight, bias: depthwiseBias, padLeft: 3, padRight: 3)
-            y = try pointwise1(norm(y)).gelu()
-            y = try pointwise2(y).multiplying(gamma)
-            return try x.adding(y)
-        }
-    }
-
     public let configuration: SemanticCodecConfiguration
-    let embed: Conv1d
-    let embedNorm: LayerNorm
-    let blocks: [ConvNeXtBlock]
-    let finalNorm: LayerNorm
+    let backbone: VocosBackbone
     let projection: Linear
     let quantizer: FactorizedVectorQuantizer
 
     init(_ loader: ParameterLoader, configuration c: SemanticCodecConfiguration) {
         configuration = c
-        let backbone = loader.scoped("encoder").scoped("0")
-        embed = Conv1d(backbone.scoped("embed"), Conv1dConfiguration(inChannels: c.hiddenSize, outChannels: c.vocosDim,
-                                                                     kernelSize: 7, padding: 3))
-        embedNorm = LayerNorm(backbone.scoped("norm"), dimensions: c.vocosDim, eps: 1e-6)
-        blocks = (0..<c.vocosNumLayers).map { i in
-            ConvNeXtBlock(backbone.scoped("convnext").scoped("\(i)"), dim: c.vocosDim, intermediateDim: c.vocosIntermediateDim)
-        }
-        finalNorm = LayerNorm(backbone.scoped("final_layer_norm"), dimensions: c.vocosDim, eps: 1e-6)
+        backbone = VocosBackbone(loader.scoped("encoder").scoped("0"), inputChannels: c.hiddenSize, dim: c.vocosDim,
+                                 intermediateDim: c.vocosIntermediateDim, layers: c.vocosNumLayers)
         projection = Linear(loader.scoped("encoder").scoped("1"), inFeatures: c.vocosDim, outFeatures: c.hiddenSize)
         quantizer = FactorizedVectorQuantizer(loader.scoped("quantizer").scoped("quantizers").scoped("0"),
                                               hiddenSize: c.hiddenSize, codebookSize: c.codebookSize, codebookDim: c.codebookDim)
@@ -89,10 +52,7 @@ public struct SemanticCodec: Sendable {
             throw ModelError.invalidInput(component: "semantic codec",
                                           reason: "features \(features.shape), expected [batch ≥ 1, frames ≥ 1, \(configuration.hiddenSize)]")
         }
-        var x = try embed(features.transposed(1, 2)).transposed(1, 2)
-        x = try embedNorm(x)
-        for block in blocks { x = try block(x) }
-        return try projection(finalNorm(x))
+        return try projection(backbone(features))
     }
 
     /// `RepCodec.quantize`: features `[batch, frames, hidden]` (IndexTTS2: the normalised w2v-BERT layer-17 output)

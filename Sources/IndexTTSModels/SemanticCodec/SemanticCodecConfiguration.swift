@@ -16,8 +16,9 @@ public struct SemanticCodecConfiguration: Codable, Sendable, Equatable, ConfigYA
     public var vocosNumLayers: Int = 12
     /// Residual quantizers; IndexTTS2 (and MaskGCT's released codec) use one.
     public var numQuantizers: Int = 1
-    /// Temporal down-sampling before the encoder; 1 (none) in IndexTTS2.
-    public var downsampleScale: Int = 1
+    /// Temporal down-sampling before the encoder. Absent from the released configs: each codec class then takes its
+    /// own default — MaskGCT's `RepCodec` (IndexTTS2) 1 (none), IndexTTS-2.5's `EnhancedCodec` 2.
+    public var downsampleScale: Int?
 
     enum CodingKeys: String, CodingKey {
         case codebookSize = "codebook_size", hiddenSize = "hidden_size", codebookDim = "codebook_dim", vocosDim = "vocos_dim"
@@ -48,13 +49,21 @@ public struct SemanticCodecConfiguration: Codable, Sendable, Equatable, ConfigYA
         vocosIntermediateDim = try c.decodeIfPresent(Int.self, forKey: .vocosIntermediateDim) ?? d.vocosIntermediateDim
         vocosNumLayers = try c.decodeIfPresent(Int.self, forKey: .vocosNumLayers) ?? d.vocosNumLayers
         numQuantizers = try c.decodeIfPresent(Int.self, forKey: .numQuantizers) ?? d.numQuantizers
-        downsampleScale = try c.decodeIfPresent(Int.self, forKey: .downsampleScale) ?? d.downsampleScale
+        downsampleScale = try c.decodeIfPresent(Int.self, forKey: .downsampleScale)
     }
 
     public static let sectionName = "semantic_codec"
 
-    /// Checks what this port supports and that the sizes are usable.
+    /// Checks what this port supports of MaskGCT's `RepCodec` and that the sizes are usable.
     public func validate(source: String = "config.yaml") throws {
+        try validateSizes(source: source, component: "semantic codec")
+        if let scale = downsampleScale, scale > 1 {
+            throw ModelError.unsupported(component: "semantic codec", reason: "downsample_scale \(scale) (IndexTTS2's codec has none)")
+        }
+    }
+
+    /// The checks both codec classes share: sizes in range, factorised codes, one quantizer.
+    func validateSizes(source: String, component: String) throws {
         func fail(_ field: String, _ reason: String) -> ModelError {
             .invalidConfiguration(file: source, field: "semantic_codec." + field, reason: reason)
         }
@@ -67,13 +76,10 @@ public struct SemanticCodecConfiguration: Codable, Sendable, Equatable, ConfigYA
         if vocosNumLayers < 1 || vocosNumLayers > 256 { throw fail("vocos_num_layers", "must be in 1...256, got \(vocosNumLayers)") }
         if codebookDim == hiddenSize {
             // Upstream then uses identity projections (no in/out_project tensors); released codecs never do.
-            throw ModelError.unsupported(component: "semantic codec", reason: "codebook_dim equal to hidden_size (\(hiddenSize))")
+            throw ModelError.unsupported(component: component, reason: "codebook_dim equal to hidden_size (\(hiddenSize))")
         }
         if numQuantizers != 1 {
-            throw ModelError.unsupported(component: "semantic codec", reason: "num_quantizers \(numQuantizers) (IndexTTS2's codec has 1)")
-        }
-        if downsampleScale > 1 {
-            throw ModelError.unsupported(component: "semantic codec", reason: "downsample_scale \(downsampleScale) (IndexTTS2's codec has none)")
+            throw ModelError.unsupported(component: component, reason: "num_quantizers \(numQuantizers) (the released codecs have 1)")
         }
     }
 }
