@@ -10,9 +10,10 @@ import PackageDescription
 /// Numeric targets need `-Ounchecked` and an AVX2/FMA target CPU in release builds, otherwise SIMD code
 /// degrades to libm calls and 4-wide SSE (see shared/reference/swift-numerics-notes.md). Debug builds compile them
 /// with `-O`: overflow, bounds and precondition checks stay on (`assert` would not: these targets use
-/// `precondition`), baseline x86-64 code generation, no whole-module optimisation — the checked build the debug test
-/// run exists for, without running every model fixture through unoptimised loops (10–40× slower at `-Onone`). To
-/// step through them in a debugger, drop that line locally.
+/// `precondition`; at `-O` a failed check stops the process without its message, a backtrace shows where), baseline
+/// x86-64 code generation, no whole-module optimisation — the checked build the debug test run exists for, without
+/// running every model fixture through unoptimised loops (10–40× slower at `-Onone`). To step through them in a
+/// debugger, drop that line locally.
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
     .unsafeFlags(["-O"], .when(configuration: .debug)),

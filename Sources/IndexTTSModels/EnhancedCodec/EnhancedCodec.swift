@@ -33,9 +33,10 @@ public struct EnhancedCodec: Sendable {
     }
 
     /// Builds the codec from `store`, whose keys are those of `codec.pth` (`{"model": state_dict}`: `model.up.…`,
-    /// `model.decoder.…`, `model.quantizer.quantizers.0.…`), checking the decoding half's keys exactly; `model.encoder.*`
-    /// and `model.down.*` are deliberately ignored. (Upstream's `load_checkpoint` keeps whatever matches and leaves
-    /// the rest randomly initialised; here a missing or misshapen tensor is an error.)
+    /// `model.decoder.…`, `model.quantizer.quantizers.0.…`), checking those keys exactly — the quantizer's
+    /// `in_project` included, which `decode` does not use but every `EnhancedCodec` has; `model.encoder.*` and
+    /// `model.down.*` are deliberately ignored. (Upstream's `load_checkpoint` keeps whatever matches and leaves the
+    /// rest randomly initialised; here a missing, unexpected or misshapen tensor is an error.)
     /// - Throws: ``ModelError`` for an unsupported configuration,
     ///   ``IndexTTSWeights/WeightsError/keyMismatch(module:missing:unexpected:wrongShapes:)`` naming every missing,
     ///   unexpected or misshapen tensor.

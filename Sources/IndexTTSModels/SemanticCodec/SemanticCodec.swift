@@ -8,7 +8,8 @@ import IndexTTSWeights
 /// embeddings (`S_ref`), and codes → embeddings (`quantizer.vq2emb`, used on the GPT's codes).
 ///
 /// Encoder: ``VocosBackbone`` → Linear `vocos_dim → hidden_size`, then the ``FactorizedVectorQuantizer``. The
-/// checkpoint's `decoder.*` tensors (the reconstruction half, unused by IndexTTS2) are skipped on purpose. Immutable after loading; safe to share between threads.
+/// checkpoint's `decoder.*` tensors (the reconstruction half, unused by IndexTTS2) are skipped on purpose. Immutable
+/// after loading; safe to share between threads.
 public struct SemanticCodec: Sendable {
     public let configuration: SemanticCodecConfiguration
     let backbone: VocosBackbone
