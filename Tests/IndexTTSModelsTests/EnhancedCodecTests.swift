@@ -47,7 +47,7 @@ struct EnhancedCodecTests {
 
     @Test func decoderBeforeTheUpsamplingMatchesUpstream() throws {
         for (codesKey, decodedKey) in [("codes", "decoded"), ("codes_batch", "decoded_batch")] {
-            let embeddings = try Self.codec.quantizer.embeddings(Self.codes(codesKey))
+            let embeddings = try Self.codec.quantizer.embeddings(Self.codes(codesKey), component: "test")
             expectClose(try Self.codec.projection(Self.codec.decoder(embeddings)), try Self.io.tensor(decodedKey),
                         decodedKey)
         }

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void) {
@@ -20,7 +21,19 @@ int main(void) {
     float *a = malloc(sizeof(float) * most), *b = malloc(sizeof(float) * most), *c = malloc(sizeof(float) * most);
     if (!a || !b || !c) return 1;
     for (long i = 0; i < most; i++) a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f, c[i] = 0;
-    printf("OpenBLAS %s, core %s, %d threads\n", openblas_get_config(), openblas_get_corename(), openblas_get_num_threads());
+    char cpu[256] = "unknown CPU", line[512];
+    FILE *info = fopen("/proc/cpuinfo", "r");
+    while (info && fgets(line, sizeof line, info)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(cpu, sizeof cpu, "%s", colon + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    }
+    if (info) fclose(info);
+    printf("CPU: %s; %s, core %s, %d threads\n", cpu, openblas_get_config(), openblas_get_corename(),
+           openblas_get_num_threads());
     for (int round = 0; round < 2; round++) {
         for (int s = 0; s < 5; s++) {
             const int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];

@@ -62,16 +62,8 @@ public struct EnhancedCodec: Sendable {
     /// content features `[batch, 2·frames, hidden]` (50 Hz).
     /// - Throws: ``ModelError/invalidInput(component:reason:)`` for an empty, ragged or out-of-range batch.
     public func decode(codes: [[Int]]) throws -> Tensor {
-        let frames = codes.first?.count ?? 0
-        guard !codes.isEmpty, frames > 0, codes.allSatisfy({ $0.count == frames }) else {
-            throw ModelError.invalidInput(component: "IndexTTS-2.5 codec",
-                                          reason: "codes must be a non-empty batch of equal, non-zero lengths")
-        }
-        let size = configuration.sizes.codebookSize
-        if let bad = codes.joined().first(where: { $0 < 0 || $0 >= size }) {
-            throw ModelError.invalidInput(component: "IndexTTS-2.5 codec", reason: "code \(bad) outside 0..<\(size)")
-        }
-        let embeddings = try quantizer.embeddings(codes)                 // [batch, frames, hidden]
+        let embeddings = try quantizer.embeddings(codes, component: "IndexTTS-2.5 codec")  // [batch, frames, hidden]
+        let frames = codes[0].count
         let decoded = try projection(decoder(embeddings))                // [batch, frames, hidden]
         // F.interpolate(scale_factor=2, mode="nearest") on [batch, hidden, frames], then `up`.
         let doubled = try decoded.transposed(1, 2).interpolateNearest(size: 2 * frames, scaleFactor: 2)

@@ -99,8 +99,17 @@ struct FactorizedVectorQuantizer: Sendable {
     }
 
     /// Codes `[batch][frames]` → `out_project(codebook[codes])`, `[batch, frames, hidden]` (upstream `vq2emb`).
-    func embeddings(_ codes: [[Int]]) throws -> Tensor {
+    /// - Throws: ``ModelError/invalidInput(component:reason:)`` naming `component` for an empty, ragged or
+    ///   out-of-range batch.
+    func embeddings(_ codes: [[Int]], component: String) throws -> Tensor {
         let frames = codes.first?.count ?? 0
+        guard !codes.isEmpty, frames > 0, codes.allSatisfy({ $0.count == frames }) else {
+            throw ModelError.invalidInput(component: component, reason: "codes must be a non-empty batch of equal, non-zero lengths")
+        }
+        let size = codebook.shape[0]
+        if let bad = codes.joined().first(where: { $0 < 0 || $0 >= size }) {
+            throw ModelError.invalidInput(component: component, reason: "code \(bad) outside 0..<\(size)")
+        }
         let rows = try Tensor.embedding(codebook, ids: codes.flatMap { $0 })
         return try outProject(rows.reshaped([codes.count, frames, codebook.shape[1]]))
     }

@@ -65,13 +65,6 @@ public struct SemanticCodec: Sendable {
     /// `quantizer.vq2emb` as IndexTTS2 calls it (then transposed to time-major): codes `[batch][frames]` (equal
     /// lengths, each in `0..<codebook_size`) → embeddings `[batch, frames, hidden]`.
     public func embeddings(codes: [[Int]]) throws -> Tensor {
-        let frames = codes.first?.count ?? 0
-        guard !codes.isEmpty, frames > 0, codes.allSatisfy({ $0.count == frames }) else {
-            throw ModelError.invalidInput(component: "semantic codec", reason: "codes must be a non-empty batch of equal, non-zero lengths")
-        }
-        if let bad = codes.joined().first(where: { $0 < 0 || $0 >= configuration.codebookSize }) {
-            throw ModelError.invalidInput(component: "semantic codec", reason: "code \(bad) outside 0..<\(configuration.codebookSize)")
-        }
-        return try quantizer.embeddings(codes)
+        try quantizer.embeddings(codes, component: "semantic codec")
     }
 }
