@@ -80,6 +80,14 @@ public struct ConfigYAMLDocument {
 
     /// The section `Section` names, decoded and validated.
     public func section<Section: ConfigYAMLSection>(_ type: Section.Type) throws -> Section {
+        let configuration = try decodedSection(type)
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    /// The section `Section` names, decoded but not validated (for a reader that completes it from the rest of the
+    /// document first, then validates).
+    func decodedSection<Section: ConfigYAMLSection>(_ type: Section.Type) throws -> Section {
         let configuration: Section
         do {
             guard let section = try YAMLDecoder().decode(ConfigYAMLRoot<Section>.self, from: root).section else {
@@ -93,7 +101,6 @@ public struct ConfigYAMLDocument {
         } catch {
             throw ModelError.invalidConfiguration(file: source, field: "-", reason: "not valid YAML: \(error)")
         }
-        try configuration.validate(source: source)
         return configuration
     }
 

@@ -2,9 +2,24 @@ import Foundation
 import Yams
 
 /// The `gpt` section of IndexTTS2's `config.yaml`, which sizes `UnifiedVoice` (model_v2.py). Keys keep their
-/// upstream spelling. Two widths upstream hard-codes are fields here so tiny test models work: the conditioning
-/// feature width (w2v-BERT 2.0 hidden size, 1024) and the emotion perceiver width (1024); official files omit them.
+/// upstream spelling. Three widths upstream hard-codes are fields here so tiny test models work: the conditioning
+/// feature width (w2v-BERT 2.0 hidden size, 1024), the emotion perceiver width (1024) and the CAMPPlus embedding
+/// width of the 2.5 speaker projection (192); official files omit them.
+///
+/// The speaker conditioning (`spk_cond_mode`) is a constructor argument upstream, chosen by the model generation
+/// (`infer_v2` builds the Conformer mode, `infer_v2_5` the CAMPPlus mode): ``read(_:)`` takes it from the file's
+/// top-level `version` (``ModelGeneration``) unless the section names it.
 public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection {
+    /// `spk_cond_mode`: where the GPT's speaker prefix comes from.
+    public enum SpeakerConditionMode: String, Codable, Sendable, CaseIterable {
+        /// IndexTTS2 (2.0): w2v-BERT features → Conformer → Perceiver → 32 latents, then `speed_emb[1]`,
+        /// `speed_emb[0]`; 34 prefix positions.
+        case conformer
+        /// IndexTTS-2.5: the CAMPPlus embedding → `spk_emb_proj` → one token, then two zero vectors; `lang_embedding`
+        /// on every text position; 3 prefix positions.
+        case campplus
+    }
+
     /// `condition_module` / `emo_condition_module`: one Conformer encoder and its Perceiver resampler.
     public struct ConditionModule: Codable, Sendable, Equatable {
         public var outputSize: Int
@@ -51,6 +66,17 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
     public var emotionDim: Int = 1024
     /// Speaker latents of the perceiver (`condition_num_latent`, fixed at 32 by IndexTTS2).
     public var conditionNumLatent: Int = 32
+    /// `spk_cond_mode` as the section gives it; nil (official files) leaves it to the file's `version` in
+    /// ``read(_:)`` and means ``SpeakerConditionMode/conformer`` otherwise.
+    public var spkCondMode: SpeakerConditionMode?
+    /// Width of the CAMPPlus embedding `spk_emb_proj` reads (192 upstream); not in official files.
+    public var speakerEmbeddingDim: Int = 192
+
+    /// The speaker conditioning this configuration builds.
+    public var speakerConditioning: SpeakerConditionMode { spkCondMode ?? .conformer }
+    /// Rows of `lang_embedding` in the CAMPPlus mode: `len(LANGUAGE_DICT) + 1`, upstream's 106 Whisper language keys
+    /// and one spare (fixed by upstream's tokenizer module).
+    public static let languageRows = 107
 
     enum CodingKeys: String, CodingKey {
         case modelDim = "model_dim", layers, heads, maxMelTokens = "max_mel_tokens", maxTextTokens = "max_text_tokens"
@@ -60,7 +86,8 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
         case useMelCodesAsInput = "use_mel_codes_as_input", conditionType = "condition_type"
         case conditionModule = "condition_module", emoConditionModule = "emo_condition_module"
         case conditioningInputDim = "conditioning_input_dim", emotionDim = "emotion_dim"
-        case conditionNumLatent = "condition_num_latent"
+        case conditionNumLatent = "condition_num_latent", spkCondMode = "spk_cond_mode"
+        case speakerEmbeddingDim = "speaker_embedding_dim"
     }
 
     /// The IndexTTS2 defaults (official config.yaml, version 2.0).
@@ -87,6 +114,17 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
         conditioningInputDim = try c.decodeIfPresent(Int.self, forKey: .conditioningInputDim) ?? d.conditioningInputDim
         emotionDim = try c.decodeIfPresent(Int.self, forKey: .emotionDim) ?? d.emotionDim
         conditionNumLatent = try c.decodeIfPresent(Int.self, forKey: .conditionNumLatent) ?? d.conditionNumLatent
+        spkCondMode = try c.decodeIfPresent(SpeakerConditionMode.self, forKey: .spkCondMode)
+        speakerEmbeddingDim = try c.decodeIfPresent(Int.self, forKey: .speakerEmbeddingDim) ?? d.speakerEmbeddingDim
+    }
+
+    /// The `gpt` section of `document`, with the speaker conditioning of the file's generation (``ModelGeneration``)
+    /// where the section does not name one.
+    public static func read(_ document: ConfigYAMLDocument) throws -> UnifiedVoiceConfiguration {
+        var configuration = try document.decodedSection(UnifiedVoiceConfiguration.self)
+        if configuration.spkCondMode == nil { configuration.spkCondMode = try document.generation().speakerConditioning }
+        try configuration.validate(source: document.source)
+        return configuration
     }
 
     /// The GPT-2 core's dimensions.
@@ -99,8 +137,8 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
     public var melPositions: Int { maxMelTokens + 3 }
 
     public static let sectionName = "gpt"
-    /// Largest size any field may give (IndexTTS2's largest is 12,000 text tokens): a bound before anything is
-    /// allocated from it.
+    /// Largest size any field may give (the largest official one is IndexTTS-2.5's 60,509 text tokens): a bound
+    /// before anything is allocated from it.
     static let sizeLimit = 1 << 16
 
     /// Checks what this port supports and that the sizes are consistent.
@@ -111,7 +149,8 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
         for (name, value) in [("model_dim", modelDim), ("layers", layers), ("heads", heads), ("max_mel_tokens", maxMelTokens),
                               ("max_text_tokens", maxTextTokens), ("number_text_tokens", numberTextTokens),
                               ("number_mel_codes", numberMelCodes), ("conditioning_input_dim", conditioningInputDim),
-                              ("emotion_dim", emotionDim), ("condition_num_latent", conditionNumLatent)]
+                              ("emotion_dim", emotionDim), ("condition_num_latent", conditionNumLatent),
+                              ("speaker_embedding_dim", speakerEmbeddingDim)]
         where value <= 0 || value > Self.sizeLimit {
             throw fail(name, "must be in 1...\(Self.sizeLimit), got \(value)")
         }
@@ -127,7 +166,8 @@ public struct UnifiedVoiceConfiguration: Codable, Sendable, Equatable, ConfigYAM
         where value < 0 || value >= numberMelCodes {
             throw fail(name, "\(value) is outside the \(numberMelCodes) mel codes")
         }
-        guard conditionType == "conformer_perceiver" else {
+        // The CAMPPlus mode builds no speaker encoder, whatever `condition_type` says (2.5's file keeps 2.0's value).
+        guard conditionType == "conformer_perceiver" || speakerConditioning == .campplus else {
             throw ModelError.unsupported(component: "UnifiedVoice",
                                          reason: "condition_type '\(conditionType)' (IndexTTS2 uses conformer_perceiver)")
         }
