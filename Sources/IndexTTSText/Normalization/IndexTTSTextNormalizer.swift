@@ -31,6 +31,9 @@ public struct IndexTTSTextNormalizer: Sendable {
     public var english: @Sendable (String) -> String
     /// How numbers, symbols and abbreviations are read (``ReadingMode/upstream``: exactly IndexTTS2).
     public var readings: ReadingMode
+    /// Whether `<字|读音>` annotations come back as written in every mode (IndexTTS-2.5, whose front end turns them
+    /// into pronunciation markup after normalisation); false: corrected mode puts back their reading.
+    public var keepsAnnotations = false
 
     public init(glossary: Glossary = Glossary(), readings: ReadingMode = .corrected,
                 chinese: @escaping @Sendable (String) -> String, english: @escaping @Sendable (String) -> String) {
@@ -147,7 +150,8 @@ public struct IndexTTSTextNormalizer: Sendable {
             result = Self.mapPunctuation(result, Self.punctuation)
         }
         for (key, original) in annotations {
-            result = result.replacingOccurrences(of: key, with: readings == .corrected ? Self.annotationReading(original) : original)
+            result = result.replacingOccurrences(of: key, with: readings == .corrected && !keepsAnnotations
+                                                 ? Self.annotationReading(original) : original)
         }
         let overrides = Self.annotationSpans(in: input) + Self.locate(glossaryHits, in: input, excluding: annotations.map { $0.1 })
         return Normalized(text: result, language: isChinese ? .zh : .en, spans: spans,
