@@ -29,6 +29,28 @@ public struct IndexTTS25FrontEnd: Sendable {
         self.normalizer = normalizer
     }
 
+    /// This front end with the normaliser in `readings` mode (nil: unchanged).
+    public func reading(_ readings: ReadingMode?) -> IndexTTS25FrontEnd {
+        guard let readings, var normalizer else { return self }
+        normalizer.readings = readings
+        return IndexTTS25FrontEnd(tokenizer: tokenizer, normalizer: normalizer)
+    }
+
+    /// A language for a text that names none (upstream requires one): `ja` when it has kana, `zh` when it has CJK
+    /// ideographs, `ar` for Arabic letters, `en` otherwise.
+    public static func guessLanguage(_ text: String) -> String {
+        var han = false, arabic = false
+        for s in text.unicodeScalars {
+            switch s.value {
+            case 0x3040...0x30FF: return "ja"
+            case 0x4E00...0x9FFF, 0x3400...0x4DBF: han = true
+            case 0x0600...0x06FF, 0x0750...0x077F: arabic = true
+            default: break
+            }
+        }
+        return han ? "zh" : arabic ? "ar" : "en"
+    }
+
     static let annotation = IndexTTSTextNormalizer.annotation
     static let special = IndexTTSTextNormalizer.regex(#"<\|([^|]+)\|>"#)
     static let protectedSpan = IndexTTSTextNormalizer.regex(#"<\|SPECIAL_TOKEN_\d+\|>.*?<\|SPECIAL_TOKEN_\d+\|>"#)

@@ -47,7 +47,7 @@ struct S2MTests {
     }
 
     @Test func gptLayerMatches() throws {
-        let out = try Self.model.gptLayer(Self.io.tensor("gpt_latent"))
+        let out = try Self.model.requireGPTLayer()(Self.io.tensor("gpt_latent"))
         Self.report("gpt_layer", out, try Self.io.tensor("gpt_out"))
         expectClose(out, try Self.io.tensor("gpt_out"), "gpt_layer")
     }
@@ -298,7 +298,7 @@ struct S2MTests {
         let m = Self.model
         let mu = try Self.io.tensor("main_mu"), refMel = try Self.io.tensor("main_ref_mel"), style = try Self.io.tensor("main_style")
         // Mismatched dims.
-        #expect(throws: ModelError.self) { try m.gptLayer(Tensor.zeros([1, 3, 19])) }
+        #expect(throws: ModelError.self) { try m.requireGPTLayer()(Tensor.zeros([1, 3, 19])) }
         #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor.zeros([1, 3, 11]), frames: 5) }
         #expect(throws: ModelError.self) { try m.flow.generate(mu: Tensor.zeros([1, 59, 15]), promptMel: refMel, style: style, steps: 1) }
         #expect(throws: ModelError.self) { try m.flow.generate(mu: mu, promptMel: Tensor.zeros([1, 5, 37]), style: style, steps: 1) }
@@ -311,7 +311,7 @@ struct S2MTests {
                                  mu: Tensor.zeros([2, 5, 16]))
         }
         // Zero lengths.
-        #expect(throws: ModelError.self) { try m.gptLayer(Tensor.zeros([1, 0, 20])) }
+        #expect(throws: ModelError.self) { try m.requireGPTLayer()(Tensor.zeros([1, 0, 20])) }
         #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor.zeros([1, 0, 12]), frames: 5) }
         #expect(throws: ModelError.self) { try m.lengthRegulator(Tensor.zeros([1, 3, 12]), frames: 0) }
         #expect(throws: ModelError.self) {  // prompt as long as the condition: nothing to generate

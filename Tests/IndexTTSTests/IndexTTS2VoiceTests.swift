@@ -57,7 +57,7 @@ import Testing
         // S_ref_codes are the codec's codes of spk_cond_emb: their embeddings (vq2emb) are S_ref.
         let codes = try conditioning.tensor("S_ref_codes")
         #expect(codes.shape == [1, try conditioning.tensor("S_ref").shape[1]])
-        let reembedded = try engine.pipeline.semanticCodec.embeddings(codes: [codes.scalars.map { Int($0) }])
+        let reembedded = try #require(engine.pipeline.semanticCodec).embeddings(codes: [codes.scalars.map { Int($0) }])
         #expect(IndexTTS2PipelineTests.relativeError(reembedded, try conditioning.tensor("S_ref")) <= 1e-5)
     }
 

@@ -353,13 +353,27 @@ public struct IndexTTS2Engine: SpeechEngine {
         if let readings { normalizer?.readings = readings }
         let explained = normalizer?.normalizeExplained(text)
         let normalized = explained?.text ?? text
-        let segments = (try? pipeline.segments(text: text, maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
-        var preview = TextPreview(text: text, normalized: normalized, segments: segments.map { pieces in
-            TextPreview.Segment(text: pieces.joined().replacingOccurrences(of: "▁", with: " ").trimmingCharacters(in: .whitespaces),
-                                pinyin: nil, symbols: pieces,
-                                unread: pieces.filter { pipeline.tokenizer.model.id(of: $0) == pipeline.tokenizer.model.unknownID },
-                                pauseSeconds: Double(intervalSilence) / 1000)
-        })
+        var preview: TextPreview
+        if let frontEnd = pipeline.indexTTS25FrontEnd {
+            // IndexTTS-2.5: the segments as its tokenizer gets them, each with its tokens' texts.
+            let language = IndexTTS25FrontEnd.guessLanguage(text)
+            let segments = (try? pipeline.indexTTS25Segments(text: text, language: language,
+                                                            maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
+            preview = TextPreview(text: text, normalized: normalized, segments: segments.map { segment in
+                TextPreview.Segment(text: segment, pinyin: nil,
+                                    symbols: frontEnd.tokenizer.encode(segment).map { frontEnd.tokenizer.decode([$0]) },
+                                    unread: [], pauseSeconds: Double(intervalSilence) / 1000)
+            })
+        } else {
+            let segments = (try? pipeline.segments(text: text, maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
+            let model = pipeline.tokenizer?.model
+            preview = TextPreview(text: text, normalized: normalized, segments: segments.map { pieces in
+                TextPreview.Segment(text: pieces.joined().replacingOccurrences(of: "▁", with: " ").trimmingCharacters(in: .whitespaces),
+                                    pinyin: nil, symbols: pieces,
+                                    unread: pieces.filter { model?.id(of: $0) == model?.unknownID },
+                                    pauseSeconds: Double(intervalSilence) / 1000)
+            })
+        }
         if let explained, let normalizer { preview.explain(explained, readings: normalizer.readings) }
         return preview
     }

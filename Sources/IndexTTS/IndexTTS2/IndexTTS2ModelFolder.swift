@@ -47,16 +47,24 @@ public enum IndexTTS2LoadError: Error, Equatable, Sendable, CustomStringConverti
 /// model.safetensors`, `models--funasr--campplus/…`, `models--nvidia--bigvgan_v2_22khz_80band_256x/…`). Each
 /// auxiliary model may instead be given by path. ``resolve(root:hfCache:)`` checks every file (present, non-empty, checkpoint index readable,
 /// configuration parseable) and reports all problems in one ``IndexTTS2LoadError``.
+///
+/// An IndexTTS-2.5 folder (`version: 2.5` in `config.yaml`, ``ModelGeneration``) has the same layout but for two
+/// files: the text tokenizer is `multilingual_zh_ja_yue_char_del.tiktoken` (in ``bpe``'s place) and the codec is
+/// `codec.pth` in the folder (in ``semanticCodec``'s place; the MaskGCT codec under `hf_cache/` is not read).
 public struct IndexTTS2ModelFolder: Sendable, Equatable {
     public var root: String
     public var config: String
+    /// The model generation `config.yaml` names (2.0 when it names none, or when it cannot be read).
+    public var generation: ModelGeneration = .indexTTS2
     public var gpt: String
     public var s2mel: String
+    /// The text tokenizer: `bpe.model` (2.0, `dataset.bpe_model`) or `multilingual_zh_ja_yue_char_del.tiktoken` (2.5).
     public var bpe: String
     public var w2vStatistics: String
     public var emotionMatrix: String
     public var speakerMatrix: String
     public var w2vBert: String
+    /// The codec: MaskGCT's semantic codec under `hf_cache/` (2.0) or the folder's `codec.pth` (2.5).
     public var semanticCodec: String
     public var campplus: String
     public var bigvgan: String
@@ -68,6 +76,12 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
     public var qwenEmotion: String = ""
 
     static let mainSource = "IndexTeam/IndexTTS-2 (Hugging Face or ModelScope), into the model folder"
+    static let mainSource25 = "IndexTeam/IndexTTS-2.5 (Hugging Face or ModelScope), into the model folder"
+    /// IndexTTS-2.5's tokenizer file name (upstream hard-codes it in `get_tokenizer`).
+    public static let tiktokenFile = "multilingual_zh_ja_yue_char_del.tiktoken"
+
+    /// Where users get the folder's own files.
+    public var source: String { generation == .indexTTS25 ? Self.mainSource25 : Self.mainSource }
 
     /// Auxiliary model locations that override the `hf_cache/` defaults.
     public struct Overrides: Sendable, Equatable {
@@ -157,6 +171,7 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         let defaults = ["gpt_checkpoint": "gpt.pth", "s2mel_checkpoint": "s2mel.pth", "bpe_model": "bpe.model",
                         "w2v_stat": "wav2vec2bert_stats.pt", "emo_matrix": "feat2.pt", "spk_matrix": "feat1.pt",
                         "qwen_emo_path": "qwen0.6bemo4-merge"]
+        var generation = ModelGeneration.indexTTS2
         if let problem = checkFile(configPath, source: mainSource) {
             files.append(FileCheck(name: "config.yaml", path: configPath, source: mainSource, problem: problem.reason, summary: "",
                                    required: true))
@@ -164,6 +179,7 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
             do {
                 let text = try String(contentsOfFile: configPath, encoding: .utf8)
                 let document = try ConfigYAMLDocument(yaml: text, source: configPath)
+                generation = try document.generation()
                 guard let values = document.values else {
                     throw ModelError.invalidConfiguration(file: configPath, field: "-", reason: "not a mapping")
                 }
@@ -176,9 +192,13 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
                 for section in ["gpt", "s2mel", "semantic_codec"] where values[section] == nil {
                     throw ModelError.invalidConfiguration(file: configPath, field: section, reason: "missing section")
                 }
-                _ = try document.section(UnifiedVoiceConfiguration.self)
-                _ = try document.section(S2MConfiguration.self)
-                _ = try document.section(SemanticCodecConfiguration.self)
+                _ = try UnifiedVoiceConfiguration.read(document)
+                _ = try S2MConfiguration.read(document)
+                if generation == .indexTTS25 {
+                    _ = try document.section(EnhancedCodecConfiguration.self)
+                } else {
+                    _ = try document.section(SemanticCodecConfiguration.self)
+                }
                 files.append(FileCheck(name: "config.yaml", path: configPath, source: mainSource, problem: nil,
                                        summary: "\(text.utf8.count) bytes", required: true))
             } catch {
@@ -187,14 +207,17 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
             }
         }
         func main(_ key: String) -> String { inRoot(names[key] ?? defaults[key]!) }
+        let is25 = generation == .indexTTS25
+        let mainSource = is25 ? mainSource25 : mainSource
 
         let folder = IndexTTS2ModelFolder(
-            root: rootURL.path, config: configPath, gpt: main("gpt_checkpoint"), s2mel: main("s2mel_checkpoint"),
-            bpe: main("bpe_model"), w2vStatistics: main("w2v_stat"), emotionMatrix: main("emo_matrix"),
-            speakerMatrix: main("spk_matrix"),
+            root: rootURL.path, config: configPath, generation: generation, gpt: main("gpt_checkpoint"),
+            s2mel: main("s2mel_checkpoint"), bpe: is25 ? inRoot(tiktokenFile) : main("bpe_model"),
+            w2vStatistics: main("w2v_stat"), emotionMatrix: main("emo_matrix"), speakerMatrix: main("spk_matrix"),
             w2vBert: overrides.w2vBert ?? flatOrHub(inCache("w2v-bert-2.0"), cache, "facebook/w2v-bert-2.0", ""),
-            semanticCodec: overrides.semanticCodec ?? flatOrHub(inCache("semantic_codec_model.safetensors"), cache,
-                                                                "amphion/MaskGCT", "semantic_codec/model.safetensors"),
+            semanticCodec: is25 ? inRoot("codec.pth")
+                : overrides.semanticCodec ?? flatOrHub(inCache("semantic_codec_model.safetensors"), cache,
+                                                       "amphion/MaskGCT", "semantic_codec/model.safetensors"),
             campplus: overrides.campplus ?? flatOrHub(inCache("campplus_cn_common.bin"), cache, "funasr/campplus",
                                                       "campplus_cn_common.bin"),
             bigvgan: overrides.bigvgan ?? flatOrHub(inCache("bigvgan"), cache, "nvidia/bigvgan_v2_22khz_80band_256x", ""))
@@ -204,7 +227,7 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
         checkpoint("wav2vec2bert_stats.pt", folder.w2vStatistics, mainSource)
         checkpoint("feat2.pt (emo_matrix)", folder.emotionMatrix, mainSource)
         checkpoint("feat1.pt (spk_matrix)", folder.speakerMatrix, mainSource)
-        plain("bpe.model", folder.bpe, mainSource)
+        plain(is25 ? tiktokenFile : "bpe.model", folder.bpe, mainSource)
 
         let w2vSource = "facebook/w2v-bert-2.0, into hf_cache/w2v-bert-2.0/"
         if let resolved = try? W2VBert.resolve(directory: folder.w2vBert) {
@@ -214,8 +237,12 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
             files.append(FileCheck(name: "w2v-bert-2.0 (config.json, model.safetensors)", path: folder.w2vBert, source: w2vSource,
                                    problem: "missing (no config.json + model.safetensors)", summary: "", required: true))
         }
-        checkpoint("MaskGCT semantic_codec model.safetensors", folder.semanticCodec,
-                   "amphion/MaskGCT semantic_codec/model.safetensors, into hf_cache/semantic_codec_model.safetensors")
+        if is25 {
+            checkpoint("codec.pth", folder.semanticCodec, mainSource)
+        } else {
+            checkpoint("MaskGCT semantic_codec model.safetensors", folder.semanticCodec,
+                       "amphion/MaskGCT semantic_codec/model.safetensors, into hf_cache/semantic_codec_model.safetensors")
+        }
         checkpoint("campplus_cn_common.bin", folder.campplus, "funasr/campplus campplus_cn_common.bin, into hf_cache/")
         let bigvganSource = "nvidia/bigvgan_v2_22khz_80band_256x, into hf_cache/bigvgan/"
         let bigvganConfig = (folder.bigvgan as NSString).appendingPathComponent("config.json")
@@ -247,13 +274,14 @@ public struct IndexTTS2ModelFolder: Sendable, Equatable {
     /// - Throws: when a file cannot be opened.
     public func computeFingerprint() throws -> String {
         let w2vDirectory = try W2VBert.resolve(directory: w2vBert)
-        let smallFiles = [("config.yaml", config), ("bpe.model", bpe),
+        let is25 = generation == .indexTTS25
+        let smallFiles = [("config.yaml", config), (is25 ? "tokenizer" : "bpe.model", bpe),
                           ("w2v-bert-2.0 config.json", w2vDirectory.appendingPathComponent("config.json").path),
                           ("bigvgan config.json", (bigvgan as NSString).appendingPathComponent("config.json"))]
         let checkpoints = [("gpt", gpt), ("s2mel", s2mel), ("w2v_stat", w2vStatistics), ("emo_matrix", emotionMatrix),
                            ("spk_matrix", speakerMatrix),
                            ("w2v-bert-2.0", w2vDirectory.appendingPathComponent("model.safetensors").path),
-                           ("semantic_codec", semanticCodec), ("campplus", campplus),
+                           (is25 ? "codec" : "semantic_codec", semanticCodec), ("campplus", campplus),
                            ("bigvgan", (bigvgan as NSString).appendingPathComponent("bigvgan_generator.pt"))]
         var hash = ContentHash()
         hash.update("indextts2-fingerprint-v1\n")

@@ -5,19 +5,35 @@ import IndexTTSTensor
 import IndexTTSText
 import IndexTTSWeights
 
-/// IndexTTS2's inference pipeline (`infer_v2.IndexTTS2.infer`, ee40fa7), loaded from a model folder. Immutable after
-/// load and `Sendable`: concurrent requests share the weights; every per-request value lives in the call.
+/// IndexTTS2's inference pipeline (`infer_v2.IndexTTS2.infer`, ee40fa7), loaded from a model folder — and
+/// IndexTTS-2.5's (`infer_v2_5`), which is the same chain configured by ``generation``:
+///
+/// | | 2.0 | 2.5 |
+/// |---|---|---|
+/// | text | SentencePiece `bpe.model`, ``segments(text:maxTokensPerSegment:readings:)`` | tiktoken, `<|lang|> ` prefix (``IndexTTS25FrontEnd``) |
+/// | GPT speaker prefix | Conformer + Perceiver latents of `spk_cond_emb` | `spk_emb_proj(style)`, one token; language embedding on the text |
+/// | codes → S2M content | `vq2emb(codes) + gpt_layer(latent pass)`, 50 Hz | `EnhancedCodec.decode(codes)`, 25 → 50 Hz |
+/// | S2M prompt | length regulator of the quantised `S_ref` | length regulator of `spk_cond_emb` itself |
+/// | mel frames | `(codes · 1.72).long()` | `int(2 · codes · 1.72 · duration_factor)` |
+///
+/// Immutable after load and `Sendable`: concurrent requests share the weights; every per-request value lives in the call.
 public struct IndexTTS2Pipeline: Sendable {
     public let folder: IndexTTS2ModelFolder
     public let gpt: UnifiedVoice
     public let w2vBert: W2VBert
     public let w2vStatistics: W2VBertStatistics
-    public let semanticCodec: SemanticCodec
+    /// IndexTTS2's MaskGCT codec (nil for 2.5).
+    public let semanticCodec: SemanticCodec?
+    /// IndexTTS-2.5's codec (nil for 2.0).
+    public let enhancedCodec: EnhancedCodec?
     public let campplus: CAMPPlus
     public let s2m: S2M
     public let bigvgan: BigVGAN
     public let emotionMatrices: EmotionMatrices
-    public let tokenizer: IndexTTSTokenizer
+    /// IndexTTS2's SentencePiece tokenizer (nil for 2.5).
+    public let tokenizer: IndexTTSTokenizer?
+    /// IndexTTS-2.5's text path and tokenizer (nil for 2.0).
+    public let indexTTS25FrontEnd: IndexTTS25FrontEnd?
     /// Upstream's text normaliser; nil tokenizes the text as given (no WeTextProcessing grammars available).
     public let normalizer: IndexTTSTextNormalizer?
     let referenceMel: MelSpectrogram
@@ -71,7 +87,10 @@ public struct IndexTTS2Pipeline: Sendable {
         let matrices = attempt(folder.emotionMatrix, main) {
             try EmotionMatrices.load(emotionMatrix: folder.emotionMatrix, speakerMatrix: folder.speakerMatrix, groups: groups)
         }
-        let tokenizer = attempt(folder.bpe, main) { try IndexTTSTokenizer(modelPath: folder.bpe) }
+        let is25 = folder.generation == .indexTTS25
+        let source = folder.source
+        let tokenizer = is25 ? nil : attempt(folder.bpe, main) { try IndexTTSTokenizer(modelPath: folder.bpe) }
+        let tiktoken = !is25 ? nil : attempt(folder.bpe, source) { try TiktokenTokenizer.indexTTS25(path: folder.bpe) }
         let w2v = attempt(folder.w2vBert, "facebook/w2v-bert-2.0") {
             let model = try W2VBert.load(directory: folder.w2vBert)
             guard precision == .bfloat16,
@@ -79,8 +98,11 @@ public struct IndexTTS2Pipeline: Sendable {
             else { return try model.converted(to: precision) }
             return try model.converted(to: precision) { MappedFile.releaseResidentPages(of: checkpoint) }
         }
-        let codec = attempt(folder.semanticCodec, "amphion/MaskGCT") {
+        let codec = is25 ? nil : attempt(folder.semanticCodec, "amphion/MaskGCT") {
             try SemanticCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config)
+        }
+        let enhancedCodec = !is25 ? nil : attempt(folder.semanticCodec, source) {
+            try EnhancedCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config)
         }
         let campplus = attempt(folder.campplus, "funasr/campplus") { () throws -> CAMPPlus in
             // `campplus:` is not an upstream key (upstream hard-codes CAMPPlus(feat_dim=80, embedding_size=192)).
@@ -114,13 +136,15 @@ public struct IndexTTS2Pipeline: Sendable {
         let normalizer = textGrammars.flatMap { dir in attempt(dir, "WeTextProcessing 1.2.0 grammars (scripts/fetch-default-voice.sh)") {
             try IndexTTSTextNormalizer.weText(directory: dir, glossary: glossary ?? Glossary())
         } }
-        guard problems.isEmpty, let gpt, let s2m, let stats, let matrices, let tokenizer, let w2v, let codec, let campplus,
-              let bigvgan, let mel else {
+        guard problems.isEmpty, let gpt, let s2m, let stats, let matrices, tokenizer != nil || tiktoken != nil, let w2v,
+              codec != nil || enhancedCodec != nil, let campplus, let bigvgan, let mel else {
             throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: problems)
         }
+        let frontEnd = tiktoken.map { IndexTTS25FrontEnd(tokenizer: $0, normalizer: normalizer) }
         let pipeline = IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
-                                         campplus: campplus, s2m: s2m, bigvgan: bigvgan, emotionMatrices: matrices,
-                                         tokenizer: tokenizer, normalizer: normalizer, referenceMel: mel,
+                                         enhancedCodec: enhancedCodec, campplus: campplus, s2m: s2m, bigvgan: bigvgan,
+                                         emotionMatrices: matrices, tokenizer: tokenizer, indexTTS25FrontEnd: frontEnd,
+                                         normalizer: normalizer, referenceMel: mel,
                                          decodeBatcher: sharedDecodingEnabled ? DecodeStepBatcher(model: gpt) : nil,
                                          features: try SeamlessM4TFeatureExtractor(), fbank: try KaldiFbank())
         if precision == .bfloat16 {
@@ -180,8 +204,9 @@ public struct IndexTTS2Pipeline: Sendable {
 
     /// The widths this model gives a voice's conditioning tensors (checked when a stored one is read).
     public var conditioningDimensions: IndexTTS2SpeakerConditioning.Dimensions {
-        .init(w2vHidden: w2vBert.configuration.hiddenSize, codecHidden: semanticCodec.hiddenSize,
-              codebookSize: semanticCodec.configuration.codebookSize, mels: referenceMel.configuration.melCount,
+        .init(w2vHidden: w2vBert.configuration.hiddenSize,
+              codecHidden: semanticCodec?.hiddenSize ?? w2vBert.configuration.hiddenSize,
+              codebookSize: semanticCodec?.configuration.codebookSize, mels: referenceMel.configuration.melCount,
               styleWidth: campplus.configuration.embeddingSize, s2mChannels: s2m.lengthRegulator.channels)
     }
 
@@ -215,7 +240,7 @@ public struct IndexTTS2Pipeline: Sendable {
 
     /// The speaker half of the analysis (everything but `emo_cond_emb`).
     struct SpeakerPart {
-        var spkCondEmb: Tensor, sRef: Tensor, sRefCodes: Tensor, refMel: Tensor, style: Tensor, promptCondition: Tensor
+        var spkCondEmb: Tensor, sRef: Tensor, sRefCodes: Tensor?, refMel: Tensor, style: Tensor, promptCondition: Tensor
         var clipSeconds: Double
     }
 
@@ -244,8 +269,9 @@ public struct IndexTTS2Pipeline: Sendable {
         try keep("spk_input_features", input)
         try keep("spk_attention_mask", try Self.ints(f.attentionMask.map(Int.init)))
         try keep("spk_cond_emb", spkCondEmb)
-        let quantized = try clock.measure("speaker.codec") { try semanticCodec.quantize(spkCondEmb) }
-        let sRef = quantized.embeddings
+        // IndexTTS-2.5 prompts the S2M with the features themselves (its `S_ref` is a second `get_emb` of them).
+        let quantized = try semanticCodec.map { codec in try clock.measure("speaker.codec") { try codec.quantize(spkCondEmb) } }
+        let sRef = quantized?.embeddings ?? spkCondEmb
         try keep("S_ref", sRef)
         let refMel = try clock.measure("speaker.mel") { try referenceMel(audio22k).unsqueezed(0) }
         try keep("ref_mel", refMel)
@@ -259,7 +285,7 @@ public struct IndexTTS2Pipeline: Sendable {
         let promptCondition = try clock.measure("speaker.prompt") { try s2m.lengthRegulator(sRef, frames: refMel.shape[2]) }
         try keep("prompt_condition", promptCondition)
         try keep("ref_target_lengths", try Tensor(shape: [1], scalars: [Float(refMel.shape[2])]))
-        return SpeakerPart(spkCondEmb: spkCondEmb, sRef: sRef, sRefCodes: try Self.ints(quantized.codes.first ?? []),
+        return SpeakerPart(spkCondEmb: spkCondEmb, sRef: sRef, sRefCodes: try quantized.map { try Self.ints($0.codes.first ?? []) },
                            refMel: refMel, style: style, promptCondition: promptCondition,
                            clipSeconds: Double(audio22k.count) / 22_050)
     }
@@ -320,6 +346,9 @@ public struct IndexTTS2Pipeline: Sendable {
     /// - Parameter readings: the reading mode; nil keeps the normaliser's (``ReadingMode/corrected`` unless loaded
     ///   otherwise).
     public func segments(text: String, maxTokensPerSegment: Int, readings: ReadingMode? = nil) throws -> [[String]] {
+        guard let tokenizer else {
+            throw IndexTTS2Error.invalidRequest("this is an IndexTTS-2.5 model: its text is segmented by indexTTS25Segments")
+        }
         var normalizer = self.normalizer
         if let readings { normalizer?.readings = readings }
         let normalized = normalizer?.normalize(text) ?? text
@@ -327,6 +356,21 @@ public struct IndexTTS2Pipeline: Sendable {
         guard !pieces.isEmpty else { throw IndexTTS2Error.emptyText }
         let segmenter = try TextSegmenter(maxTokensPerSegment: maxTokensPerSegment)
         return segmenter.segments(pieces).map { Array(pieces[$0]) }
+    }
+
+    /// IndexTTS-2.5's text path (``IndexTTS25FrontEnd``): the prepared text cut into segments of at most
+    /// `maxTokensPerSegment` tokens (the language prefix included), as `infer_v2_5` hands them to its tokenizer.
+    /// - Parameter readings: the reading mode; nil keeps the normaliser's.
+    public func indexTTS25Segments(text: String, language: String, maxTokensPerSegment: Int,
+                                   readings: ReadingMode? = nil) throws -> [String] {
+        guard let frontEnd = indexTTS25FrontEnd?.reading(readings) else {
+            throw IndexTTS2Error.invalidRequest("this is an IndexTTS2 (2.0) model: its text is segmented by segments(text:)")
+        }
+        guard maxTokensPerSegment > 0 else { throw IndexTTS2Error.invalidRequest("max_text_tokens_per_segment must be ≥ 1") }
+        let prepared = frontEnd.prepare(text, language: language)
+        guard !prepared.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw IndexTTS2Error.emptyText }
+        return frontEnd.segments(prepared, maxTokens: maxTokensPerSegment, capacity: gpt.configuration.textPositions,
+                                 language: language)
     }
 
     /// Reported after each segment, or with ``IndexTTS2Request/streaming`` after each window.
@@ -441,24 +485,40 @@ public struct IndexTTS2Pipeline: Sendable {
             }
             return (emovecMerged, emovec)
         }
-        let speechConditioningLatent = try clock.measure("gpt.conditioning") {
-            try latentCache.value(for: IndexTTS2LatentCache.key(.conditioning, embedding: spkCondEmb, length: spkLength)) {
+        // The speaker side of the GPT prefix: the Perceiver's latents of the features (2.0) or the projected CAM++
+        // embedding (2.5).
+        let speechConditioningLatent = try clock.measure("gpt.conditioning") { () throws -> Tensor in
+            if gpt.configuration.speakerConditioning == .campplus { return try gpt.speakerToken(style) }
+            return try latentCache.value(for: IndexTTS2LatentCache.key(.conditioning, embedding: spkCondEmb, length: spkLength)) {
                 try gpt.conditioning(spkCondEmb, length: spkLength)
             }
         }
         if ranSemanticModel { releaseConditioningAndGPTPages() }
 
-        // Text.
-        let segmentTokens = try clock.measure("text") {
-            try request.segmentTokens ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment,
-                                                   readings: request.readings)
-        }
-        guard !segmentTokens.isEmpty, segmentTokens.allSatisfy({ !$0.isEmpty }) else { throw IndexTTS2Error.emptyText }
-        let unknown = segmentTokens.joined().filter { tokenizer.model.id(of: $0) == tokenizer.model.unknownID }
+        // Text: 2.0's BPE pieces per segment, or 2.5's segment texts with their ids (language prefix, closing 1).
         var warnings: [String] = []
-        if !unknown.isEmpty {
-            warnings.append("input text contains \(unknown.count) unknown tokens (id=\(tokenizer.model.unknownID)): \(unknown)")
+        let language = indexTTS25FrontEnd == nil ? nil : (request.language ?? IndexTTS25FrontEnd.guessLanguage(request.text))
+        let (segmentTokens, segmentIDs) = try clock.measure("text") { () throws -> ([[String]], [[Int]]) in
+            if let frontEnd = indexTTS25FrontEnd, let language {
+                if let ids = request.segmentIDs { return (ids.map { _ in [] }, ids) }
+                let segments = try indexTTS25Segments(text: request.text, language: language,
+                                                      maxTokensPerSegment: request.maxTextTokensPerSegment,
+                                                      readings: request.readings)
+                return (segments.map { [$0] }, segments.map { frontEnd.tokenIDs(segment: $0, language: language) })
+            }
+            guard let tokenizer else { throw IndexTTS2Error.invalidRequest("no text tokenizer") }
+            let tokens = try request.segmentTokens ?? segments(text: request.text, maxTokensPerSegment: request.maxTextTokensPerSegment,
+                                                               readings: request.readings)
+            return (tokens, tokens.map { $0.map { tokenizer.model.id(of: $0) } })
         }
+        guard !segmentIDs.isEmpty, segmentIDs.allSatisfy({ !$0.isEmpty }) else { throw IndexTTS2Error.emptyText }
+        if let tokenizer {
+            let unknown = segmentTokens.joined().filter { tokenizer.model.id(of: $0) == tokenizer.model.unknownID }
+            if !unknown.isEmpty {
+                warnings.append("input text contains \(unknown.count) unknown tokens (id=\(tokenizer.model.unknownID)): \(unknown)")
+            }
+        }
+        let languageID = language.map(TiktokenTokenizer.indexTTS25LanguageID)
         let silence = [Float](repeating: 0, count: Int(Double(Self.sampleRate) * Double(request.intervalSilence) / 1000))
         var options = sampling.generationOptions
         options.maxNewTokens = sampling.maxMelTokens
@@ -468,6 +528,9 @@ public struct IndexTTS2Pipeline: Sendable {
         var warnedMaxLength = false
         var streamWindows: [IndexTTS2StreamWindow] = []
         let streaming = request.streaming.flatMap { $0.enabled ? $0 : nil }
+        if streaming != nil && folder.generation == .indexTTS25 {
+            throw IndexTTS2Error.invalidRequest("streaming is not available for IndexTTS-2.5 models yet; request the whole result")
+        }
         if let streaming {
             do { try streaming.validate() } catch let error as SynthesisError { throw IndexTTS2Error.invalidRequest("\(error)") }
         }
@@ -476,15 +539,16 @@ public struct IndexTTS2Pipeline: Sendable {
         if let isCancelled = request.isCancelled {
             cancelCheck = { _ in if isCancelled() { throw IndexTTS2Error.cancelled } }
         }
-        for (index, tokens) in segmentTokens.enumerated() {
+        for (index, ids) in segmentIDs.enumerated() {
+            let tokens = segmentTokens[index]
             if request.isCancelled?() == true { throw IndexTTS2Error.cancelled }
             let suffix = index == 0 ? "" : "@\(index)"
             func keepSegment(_ name: String, _ value: @autoclosure () throws -> Tensor) throws {
                 if record { stages[name + suffix] = try value() }
                 request.stageFinished?(name + suffix)
             }
-            let ids = tokens.map { tokenizer.model.id(of: $0) }
             try keepSegment("text_tokens", try ints(ids))
+            if let languageID { try keepSegment("lang", try Tensor(shape: [1], scalars: [Float(languageID)])) }
             try keepSegment("emovec_merged", emovecMerged)
             try keepSegment("emovec", emovec)
             let prefix = try clock.measure("gpt.generation") { try gpt.prefix(conditioning: speechConditioningLatent, emotionVector: emovec) }
@@ -518,11 +582,11 @@ public struct IndexTTS2Pipeline: Sendable {
                 results.append(IndexTTS2Segment(textTokens: tokens, codes: generated.codes, stop: generated.stop))
                 continue
             }
-            // The prompt's keys and values, kept for the latent pass (which then runs the mel part alone).
-            let promptCache = PromptCache()
+            // The prompt's keys and values, kept for 2.0's latent pass (which then runs the mel part alone).
+            let promptCache = enhancedCodec == nil ? PromptCache() : nil
             let generated = try clock.measure("gpt.generation") {
-                try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids), options: options, random: &random,
-                                 batcher: decodeBatcher, promptCache: promptCache, onStep: cancelCheck)
+                try gpt.generate(prompt: gpt.promptEmbeddings(prefix: prefix, textIDs: ids, language: languageID), options: options,
+                                 random: &random, batcher: decodeBatcher, promptCache: promptCache, onStep: cancelCheck)
             }
             let codes = generated.codes
             try keepSegment("codes_raw", try ints(generated.stop == .stopToken ? codes + [gpt.configuration.stopMelToken] : codes))
@@ -536,22 +600,34 @@ public struct IndexTTS2Pipeline: Sendable {
             guard !codes.isEmpty else { throw IndexTTS2Error.noCodes(segment: index) }
             try keepSegment("codes", try ints(codes))
             try keepSegment("code_lens", try Tensor(shape: [1], scalars: [Float(codes.count)]))
-            let (latent, latentPositions) = try clock.measure("gpt.latent") {
-                try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes,
-                                promptCache: promptCache)
+            // S2M content: 2.5 decodes the codes (25 → 50 Hz); 2.0 adds the latent pass' projection to the codes'
+            // embeddings.
+            let sInfer: Tensor, targetFrames: Int, latentPositions: Int
+            if let enhancedCodec {
+                MappedFile.releaseResidentPages(of: folder.gpt)  // see below
+                sInfer = try clock.measure("s2m") { try enhancedCodec.decode(codes: [codes]) }
+                targetFrames = Self.targetFrames(contentFrames: sInfer.shape[1], durationFactor: request.durationFactor)
+                latentPositions = 0
+            } else {
+                guard let semanticCodec, let promptCache else { throw IndexTTS2Error.invalidRequest("no semantic codec") }
+                let (latent, positions) = try clock.measure("gpt.latent") {
+                    try gpt.latents(conditioning: speechConditioningLatent, emotionVector: emovec, textIDs: ids, codes: codes,
+                                    promptCache: promptCache)
+                }
+                latentPositions = positions
+                try keepSegment("latent", latent)
+                // The GPT's checkpoint pages (2 GB of fp32 at full size) are not read again until the next segment's
+                // generation: let them go while S2M and BigVGAN hold their activations (they fault back in from the page
+                // cache, tens of milliseconds; a no-op for bf16's fp16 copy). IndexTTS2Residency.swift.
+                MappedFile.releaseResidentPages(of: folder.gpt)
+                let latentProj = try clock.measure("s2m") { try s2m.requireGPTLayer()(latent) }
+                try keepSegment("latent_proj", latentProj)
+                let sInferVQ = try clock.measure("s2m") { try semanticCodec.embeddings(codes: [codes]) }
+                try keepSegment("S_infer_vq", sInferVQ)
+                sInfer = try clock.measure("s2m") { try sInferVQ.adding(latentProj) }
+                targetFrames = Self.targetFrames(codes: codes.count, durationFactor: request.durationFactor)
             }
-            try keepSegment("latent", latent)
-            // The GPT's checkpoint pages (2 GB of fp32 at full size) are not read again until the next segment's
-            // generation: let them go while S2M and BigVGAN hold their activations (they fault back in from the page
-            // cache, tens of milliseconds; a no-op for bf16's fp16 copy). IndexTTS2Residency.swift.
-            MappedFile.releaseResidentPages(of: folder.gpt)
-            let latentProj = try clock.measure("s2m") { try s2m.gptLayer(latent) }
-            try keepSegment("latent_proj", latentProj)
-            let sInferVQ = try clock.measure("s2m") { try semanticCodec.embeddings(codes: [codes]) }
-            try keepSegment("S_infer_vq", sInferVQ)
-            let sInfer = try clock.measure("s2m") { try sInferVQ.adding(latentProj) }
             try keepSegment("S_infer", sInfer)
-            let targetFrames = Self.targetFrames(codes: codes.count, durationFactor: request.durationFactor)
             try keepSegment("target_lengths", try Tensor(shape: [1], scalars: [Float(targetFrames)]))
             let cond = try clock.measure("s2m") { try s2m.lengthRegulator(sInfer, frames: targetFrames) }
             try keepSegment("cond", cond)
@@ -574,7 +650,7 @@ public struct IndexTTS2Pipeline: Sendable {
                 textTokens: tokens, codes: codes, stop: generated.stop,
                 latentPositions: latentPositions))
             if timeToFirstAudio == nil { timeToFirstAudio = Double(DispatchTime.now().uptimeNanoseconds - callStart) / 1e9 }
-            progress(Progress(completedSegments: index + 1, totalSegments: segmentTokens.count, chunk: chunk))
+            progress(Progress(completedSegments: index + 1, totalSegments: segmentIDs.count, chunk: chunk))
         }
         try keep("wav", try Tensor(shape: [1, samples.count], scalars: samples))
         var output = IndexTTS2Output(samples: samples, sampleRate: Self.sampleRate, segments: results, warnings: warnings, stages: stages)
@@ -583,6 +659,12 @@ public struct IndexTTS2Pipeline: Sendable {
         output.emotionWeights = weights
         output.streamWindows = streamWindows
         return output
+    }
+
+    /// IndexTTS-2.5's mel frames for its decoded content (`contentFrames` = 2 × codes at 50 Hz):
+    /// `int(frames * 1.72 * duration_factor)` in doubles (at least one frame).
+    public static func targetFrames(contentFrames: Int, durationFactor: Double) -> Int {
+        max(1, Int((Double(contentFrames) * 1.72 * durationFactor).rounded(.towardZero)))
     }
 
     /// Mel frames the S2M renders for `codes` semantic codes: upstream 2.0's `(code_lens * 1.72).long()` (float32)

@@ -111,6 +111,13 @@ public struct IndexTTS2Request: Sendable {
     /// Already segmented BPE pieces: when set, ``text`` is not read and the text front end is skipped (parity runs
     /// without the normalisation grammars).
     public var segmentTokens: [[String]]? = nil
+    /// IndexTTS-2.5: already tokenised segments (ids with the language prefix and the closing 1, as upstream's
+    /// `text_tokens`); when set, ``text`` is not read. Ignored by 2.0 models.
+    public var segmentIDs: [[Int]]? = nil
+    /// IndexTTS-2.5's `lang` (`zh`, `en`, `ja`, `es`, `ar`, any Whisper code; others embed as `common`): the
+    /// `<|lang|> ` text prefix, the language embedding and the front end's rules. Nil guesses it from the text
+    /// (``IndexTTS25FrontEnd/guessLanguage(_:)``). Ignored by 2.0 models.
+    public var language: String? = nil
     /// The speaker's conditioning computed earlier (``IndexTTS2Pipeline/analyzeSpeaker(_:record:)``, a stored voice):
     /// when set, ``speaker`` is not read and no speaker analysis runs.
     public var speakerConditioning: IndexTTS2SpeakerConditioning? = nil
@@ -138,6 +145,7 @@ public struct IndexTTS2Request: Sendable {
 
 /// What one segment produced.
 public struct IndexTTS2Segment: Sendable, Equatable {
+    /// 2.0: the segment's BPE pieces; 2.5: the segment's text (one element).
     public var textTokens: [String]
     public var codes: [Int]
     public var stop: GenerationStop

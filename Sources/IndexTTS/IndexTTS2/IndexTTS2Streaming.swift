@@ -189,9 +189,12 @@ extension IndexTTS2Pipeline {
         guard !codes.isEmpty, hiddenStates.rank == 3, hiddenStates.shape[0] == 1, hiddenStates.shape[1] == codes.count else {
             throw IndexTTS2Error.invalidRequest("window of \(codes.count) codes with hidden states \(hiddenStates.shape)")
         }
+        guard let semanticCodec else {
+            throw IndexTTS2Error.invalidRequest("streaming is not available for IndexTTS-2.5 models yet; request the whole result")
+        }
         let frames = Self.targetFrames(codes: codes.count, durationFactor: durationFactor)
         let catCondition = try clock.measure("s2m") { () throws -> Tensor in
-            let sInfer = try semanticCodec.embeddings(codes: [codes]).adding(s2m.gptLayer(hiddenStates))
+            let sInfer = try semanticCodec.embeddings(codes: [codes]).adding(s2m.requireGPTLayer()(hiddenStates))
             let cond = try s2m.lengthRegulator(sInfer, frames: frames)
             return try Tensor.concatenate([promptCondition, cond], axis: 1)
         }

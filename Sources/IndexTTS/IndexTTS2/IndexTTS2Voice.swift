@@ -21,7 +21,9 @@ import Synchronization
 public struct IndexTTS2SpeakerConditioning: Sendable {
     public var spkCondEmb: Tensor
     public var sRef: Tensor
-    public var sRefCodes: Tensor
+    /// The codec's codes of `spk_cond_emb` (IndexTTS2); nil for IndexTTS-2.5, whose prompt reads the features
+    /// themselves (`S_ref` is then `spk_cond_emb`).
+    public var sRefCodes: Tensor?
     public var refMel: Tensor
     public var style: Tensor
     public var promptCondition: Tensor
@@ -30,7 +32,7 @@ public struct IndexTTS2SpeakerConditioning: Sendable {
     public var clipSeconds: Double
     public var sampleRate: Int
 
-    public init(spkCondEmb: Tensor, sRef: Tensor, sRefCodes: Tensor, refMel: Tensor, style: Tensor, promptCondition: Tensor,
+    public init(spkCondEmb: Tensor, sRef: Tensor, sRefCodes: Tensor?, refMel: Tensor, style: Tensor, promptCondition: Tensor,
                 emoCondEmb: Tensor, clipSeconds: Double, sampleRate: Int) {
         self.spkCondEmb = spkCondEmb
         self.sRef = sRef
@@ -47,8 +49,10 @@ public struct IndexTTS2SpeakerConditioning: Sendable {
     public static let tensorNames = ["spk_cond_emb", "S_ref", "S_ref_codes", "ref_mel", "style", "prompt_condition", "emo_cond_emb"]
 
     public var tensors: [String: Tensor] {
-        ["spk_cond_emb": spkCondEmb, "S_ref": sRef, "S_ref_codes": sRefCodes, "ref_mel": refMel, "style": style,
-         "prompt_condition": promptCondition, "emo_cond_emb": emoCondEmb]
+        var tensors = ["spk_cond_emb": spkCondEmb, "S_ref": sRef, "ref_mel": refMel, "style": style,
+                       "prompt_condition": promptCondition, "emo_cond_emb": emoCondEmb]
+        tensors["S_ref_codes"] = sRefCodes
+        return tensors
     }
 
     /// As a ``VoiceConditioning`` of engine `indextts2` made with weights `model`.
@@ -61,7 +65,8 @@ public struct IndexTTS2SpeakerConditioning: Sendable {
     public struct Dimensions: Sendable, Equatable {
         public var w2vHidden: Int
         public var codecHidden: Int
-        public var codebookSize: Int
+        /// The codebook `S_ref_codes` index (IndexTTS2); nil where the model keeps no codes (IndexTTS-2.5).
+        public var codebookSize: Int?
         public var mels: Int
         public var styleWidth: Int
         public var s2mChannels: Int
@@ -86,10 +91,14 @@ public struct IndexTTS2SpeakerConditioning: Sendable {
         let sRef = try get("S_ref", rank: 3, expected: "[1, \(frames), \(d.codecHidden)]") {
             $0 == [1, frames, d.codecHidden]
         }
-        let codes = try get("S_ref_codes", rank: 2, expected: "[1, \(frames)]") { $0 == [1, frames] }
-        guard codes.scalars.allSatisfy({ $0 >= 0 && $0 < Float(d.codebookSize) && $0.rounded() == $0 }) else {
-            throw VoiceConditioningError.badShape(file: file, name: "S_ref_codes", shape: codes.shape,
-                                                  expected: "integers in 0..<\(d.codebookSize)")
+        var codes: Tensor? = nil
+        if let codebookSize = d.codebookSize {
+            let read = try get("S_ref_codes", rank: 2, expected: "[1, \(frames)]") { $0 == [1, frames] }
+            guard read.scalars.allSatisfy({ $0 >= 0 && $0 < Float(codebookSize) && $0.rounded() == $0 }) else {
+                throw VoiceConditioningError.badShape(file: file, name: "S_ref_codes", shape: read.shape,
+                                                      expected: "integers in 0..<\(codebookSize)")
+            }
+            codes = read
         }
         let refMel = try get("ref_mel", rank: 3, expected: "[1, \(d.mels), mel frames]") { $0[0] == 1 && $0[1] == d.mels }
         let melFrames = refMel.shape[2]

@@ -13,7 +13,8 @@ import IndexTTSWeights
 /// length)`; `mel = flow.generate(mu: [prompt_condition, cond], promptMel: ref_mel, style: CAM++ embedding)`.
 public struct S2M: Sendable {
     public let configuration: S2MConfiguration
-    public let gptLayer: GPTLayer
+    /// Nil for IndexTTS-2.5 (``S2MConfiguration/usesGPTLayer``).
+    public let gptLayer: GPTLayer?
     public let lengthRegulator: LengthRegulator
     public let flow: FlowMatching
 
@@ -57,12 +58,15 @@ public struct S2M: Sendable {
     }
 
     /// Builds the stage from `store`, whose keys are those of `s2mel.pth` (`net.cfm.…`, `net.length_regulator.…`,
-    /// `net.gpt_layer.…`), checking the key set exactly. Weight-norm pairs are fused.
+    /// `net.gpt_layer.…`), checking the key set exactly. Weight-norm pairs are fused. Without ``S2MConfiguration/
+    /// usesGPTLayer`` (2.5) `gpt_layer` is not built and its tensors are ignored where present (2.5's released
+    /// `s2mel.pth` carries six, which upstream's loader skips).
     public static func load(from store: WeightStore, configuration: S2MConfiguration = S2MConfiguration()) throws -> S2M {
         try configuration.validate(source: store.source)
-        return try ModuleLoader.load("S2M (\(store.source))", from: store, prefix: "net.") { loader in
+        let unused = configuration.usesGPTLayer ? [] : ["gpt_layer."]
+        return try ModuleLoader.load("S2M (\(store.source))", from: store, prefix: "net.", ignoring: unused) { loader in
             S2M(configuration: configuration,
-                gptLayer: GPTLayer(loader.scoped("gpt_layer"), widths: configuration.gptLayerWidths),
+                gptLayer: configuration.usesGPTLayer ? GPTLayer(loader.scoped("gpt_layer"), widths: configuration.gptLayerWidths) : nil,
                 lengthRegulator: LengthRegulator(loader.scoped("length_regulator"), configuration: configuration.lengthRegulator),
                 flow: FlowMatching(estimator: DiffusionTransformer(loader.scoped("cfm").scoped("estimator"), configuration: configuration)))
         }
@@ -73,9 +77,17 @@ public struct S2M: Sendable {
         try WeightStore.load(path: checkpoint) { try load(from: $0, configuration: configuration) }
     }
 
-    /// Loads `s2mel.pth` with the configuration read from `configYAML`.
+    /// Loads `s2mel.pth` with the configuration read from `configYAML` (``S2MConfiguration/read(_:)``).
     public static func load(checkpoint: String, configYAML: String) throws -> S2M {
-        try load(checkpoint: checkpoint, configuration: S2MConfiguration.load(configYAML: configYAML))
+        try load(checkpoint: checkpoint, configuration: S2MConfiguration.read(ConfigYAMLDocument(contentsOf: configYAML)))
+    }
+
+    /// `gpt_layer` of a 2.0 stage; a typed error for a stage without one.
+    public func requireGPTLayer() throws -> GPTLayer {
+        guard let gptLayer else {
+            throw ModelError.unsupported(component: "S2M", reason: "this stage has no gpt_layer (IndexTTS-2.5 builds none)")
+        }
+        return gptLayer
     }
 
     // MARK: - Helpers shared by the S2M modules

@@ -151,7 +151,7 @@ public enum S2MBenchmark {
         let refMel = FlowMatching.gaussianNoise([1, c.dit.inChannels, promptFrames], seed: 4).affine(scale: 2, shift: -5)
         let style = FlowMatching.gaussianNoise([1, c.styleDim], seed: 5)
         let conditionStart = now()
-        let content = try model.gptLayer(latent).adding(codeEmbedding)
+        let content = try model.requireGPTLayer()(latent).adding(codeEmbedding)
         let frames = LengthRegulator.targetFrames(codes: codes)
         let mu = try Tensor.concatenate([model.lengthRegulator(reference, frames: promptFrames),
                                          model.lengthRegulator(content, frames: frames)], axis: 1)

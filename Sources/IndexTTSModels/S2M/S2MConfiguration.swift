@@ -130,6 +130,10 @@ public struct S2MConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection 
     /// Widths of `gpt_layer` (GPT latent → regulator input), `[in, hidden…, out]`. Not a config.yaml key: upstream's
     /// `MyModel` hard-codes Linear 1280→256→128→1024, the default here.
     public var gptLayerWidths = [1280, 256, 128, 1024]
+    /// Whether the stage has `gpt_layer` (not a config.yaml key): IndexTTS2 builds `MyModel(cfg, use_gpt_latent=True)`,
+    /// IndexTTS-2.5 builds it without, since its content comes from its codec alone. ``read(_:)`` sets it from the file's
+    /// generation.
+    public var usesGPTLayer = true
 
     enum CodingKeys: String, CodingKey {
         case ditType = "dit_type", styleEncoder = "style_encoder", lengthRegulator = "length_regulator", dit = "DiT", wavenet
@@ -162,6 +166,14 @@ public struct S2MConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection 
     }
 
     public static let sectionName = "s2mel"
+
+    /// The `s2mel` section of `document`, with ``usesGPTLayer`` for the file's generation (``ModelGeneration``).
+    public static func read(_ document: ConfigYAMLDocument) throws -> S2MConfiguration {
+        var configuration = try document.decodedSection(S2MConfiguration.self)
+        configuration.usesGPTLayer = try document.generation() == .indexTTS2
+        try configuration.validate(source: document.source)
+        return configuration
+    }
 
     /// Checks sizes and that the configuration selects the variant IndexTTS2 uses (the only one ported).
     public func validate(source: String = "config.yaml") throws {
@@ -205,8 +217,8 @@ public struct S2MConfiguration: Codable, Sendable, Equatable, ConfigYAMLSection 
         if wavenet.styleCondition != dit.styleCondition {
             throw fail("wavenet.style_condition", "differs from DiT.style_condition (upstream asserts they agree)")
         }
-        guard gptLayerWidths.count >= 2, gptLayerWidths.allSatisfy({ $0 > 0 && $0 <= limit }),
-              gptLayerWidths.last == lengthRegulator.inChannels else {
+        guard !usesGPTLayer || gptLayerWidths.count >= 2 && gptLayerWidths.allSatisfy({ $0 > 0 && $0 <= limit })
+                && gptLayerWidths.last == lengthRegulator.inChannels else {
             throw fail("gpt_layer_widths", "\(gptLayerWidths) must be positive and end at length_regulator.in_channels \(lengthRegulator.inChannels)")
         }
         if lengthRegulator.samplingRatios.isEmpty || lengthRegulator.samplingRatios.count > 64 {

@@ -1,0 +1,148 @@
+import Foundation
+import IndexTTS
+import IndexTTSAudio
+import IndexTTSModels
+import IndexTTSTensor
+import IndexTTSTestSupport
+import IndexTTSText
+import IndexTTSWeights
+import Testing
+
+/// IndexTTS-2.5 end to end against upstream's unmodified `infer_v2_5.IndexTTS2.infer` on a tiny random 2.5 folder
+/// (tools/fixtures/generate_e2e25.py): the same pipeline as 2.0's, configured by the folder's `version: 2.5`.
+@Suite(.serialized) struct IndexTTS25PipelineTests {
+    struct Run: Decodable {
+        struct Infer: Decodable {
+            let text, lang: String
+            let top_k, num_beams, max_mel_tokens: Int
+            let emo_vector: [Double]?
+            let emo_alpha: Double?
+            let max_text_tokens_per_segment: Int?
+            let duration_factor: Double?
+        }
+        let infer: Infer
+        let segment_ids: [[Int]]
+        let codes: [[Int]]
+        let stop_token_generated: [Bool]
+        let language_id: Int
+    }
+
+    static let loaded = Result {
+        try IndexTTS2Pipeline.load(modelDirectory: Fixtures.path("e2e25/model"),
+                                   textGrammars: IndexTTS2PipelineTests.haveGrammars ? IndexTTS2PipelineTests.grammars : nil)
+    }
+    static func pipeline() throws -> IndexTTS2Pipeline { try loaded.get() }
+    static let cases = ["default", "english", "segments"]
+    static let exact: Set<String> = ["text_tokens", "lang", "codes_raw", "codes", "target_lengths"]
+
+    static func request(_ name: String, idsFromRun: Bool) throws -> (IndexTTS2Request, Run, WeightStore) {
+        let run = try Fixtures.json("e2e25/\(name)/run.json", as: Run.self)
+        let stages = try WeightStore.open(path: Fixtures.path("e2e25/\(name)/stages.safetensors"))
+        var request = IndexTTS2Request(text: run.infer.text, speaker: try IndexTTS2Clip.load(path: Fixtures.path("e2e25/ref.wav")))
+        request.language = run.infer.lang
+        request.sampling.topK = run.infer.top_k
+        request.sampling.numBeams = run.infer.num_beams
+        request.sampling.maxMelTokens = run.infer.max_mel_tokens
+        if let m = run.infer.max_text_tokens_per_segment { request.maxTextTokensPerSegment = m }
+        if let d = run.infer.duration_factor { request.durationFactor = d }
+        if let vector = run.infer.emo_vector {
+            request.emotion = .vector(vector, alpha: run.infer.emo_alpha ?? 1, useRandom: false)
+        }
+        for k in run.segment_ids.indices {
+            request.cfmNoise[k] = try stages.tensor(k == 0 ? "cfm_noise" : "cfm_noise@\(k)")
+        }
+        request.recordStages = true
+        if idsFromRun { request.segmentIDs = run.segment_ids }
+        return (request, run, stages)
+    }
+
+    @Test func theFolderIsReadAsIndexTTS25() throws {
+        let pipeline = try Self.pipeline()
+        #expect(pipeline.folder.generation == .indexTTS25)
+        #expect(pipeline.folder.bpe.hasSuffix("/multilingual_zh_ja_yue_char_del.tiktoken"))
+        #expect(pipeline.folder.semanticCodec.hasSuffix("/e2e25/model/codec.pth"))
+        #expect(pipeline.gpt.configuration.speakerConditioning == .campplus)
+        #expect(pipeline.enhancedCodec != nil && pipeline.semanticCodec == nil)
+        #expect(pipeline.tokenizer == nil && pipeline.indexTTS25FrontEnd != nil)
+        // A 2.5 folder without its codec or tokenizer names them, with where they come from.
+        let copy = try Fixtures.temporaryDirectory().appendingPathComponent("e2e25-model")
+        try FileManager.default.copyItem(atPath: Fixtures.path("e2e25/model"), toPath: copy.path)
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("codec.pth"))
+        try FileManager.default.removeItem(at: copy.appendingPathComponent(IndexTTS2ModelFolder.tiktokenFile))
+        do {
+            _ = try IndexTTS2ModelFolder.resolve(root: copy.path)
+            Issue.record("a 2.5 folder without codec.pth and the .tiktoken resolved")
+        } catch let error as IndexTTS2LoadError {
+            let missing = error.problems.map { ($0.path as NSString).lastPathComponent }
+            #expect(Set(missing) == ["codec.pth", IndexTTS2ModelFolder.tiktokenFile])
+            #expect(error.problems.allSatisfy { $0.source.contains("IndexTTS-2.5") })
+        }
+    }
+
+    @Test(arguments: cases) func everyStageMatchesUpstream(_ name: String) throws {
+        let (request, run, expected) = try Self.request(name, idsFromRun: true)
+        let output = try Self.pipeline().synthesize(request)
+        #expect(output.segments.map(\.codes) == run.codes)
+        #expect(output.segments.map { $0.stop == .stopToken } == run.stop_token_generated)
+        #expect(output.segments.allSatisfy { $0.latentPositions == 0 })  // no latent pass in 2.5
+        var compared = 0
+        for key in expected.keys.sorted() {
+            guard let actual = output.stages[key] else { continue }
+            let reference = try expected.tensor(key)
+            compared += 1
+            guard actual.shape == reference.shape else {
+                Issue.record("\(name) \(key): shape \(actual.shape) != \(reference.shape)")
+                continue
+            }
+            let base = String(key.split(separator: "@").first ?? "")
+            if Self.exact.contains(base) {
+                #expect(actual.scalars == reference.scalars, "\(name) \(key)")
+            } else if base == "wav" || base == "wav_segment" || base == "wav_bigvgan" {
+                let db = IndexTTS2PipelineTests.snr(actual.scalars, reference.scalars)
+                print("IndexTTS-2.5 parity \(name) \(key): SNR \(db) dB")
+                #expect(db >= 40, "\(name) \(key): SNR \(db) dB")
+            } else {
+                // The speaker features (and S_ref and the prompt, which are them) carry the resampler's 1.2e-4
+                // (IndexTTS2PipelineTests.featureExtractorStages).
+                let error = IndexTTS2PipelineTests.relativeError(actual, reference)
+                let bound: Float = ["spk_cond_emb", "S_ref"].contains(base) ? IndexTTS2PipelineTests.featureExtractorBound : 1e-4
+                print("IndexTTS-2.5 parity \(name) \(key): max rel \(error)")
+                #expect(error <= bound, "\(name) \(key): max |Δ| / max |e| = \(error)")
+            }
+        }
+        #expect(compared >= 15 * run.segment_ids.count, "\(name): only \(compared) stages compared")
+        let written = try AudioDecoder.decode(path: Fixtures.path("e2e25/\(name)/output.wav"))
+        #expect(written.sampleRate == 22_050 && written.samples.count == output.samples.count)
+        let db = IndexTTS2PipelineTests.snr(output.samples.map { $0 / 32768 }, written.samples)
+        print("IndexTTS-2.5 parity \(name) output.wav: SNR \(db) dB")
+        #expect(db >= 40)
+    }
+
+    /// The text path on the real normaliser (WeTextProcessing): upstream's segments and ids exactly.
+    @Test func textPathMatchesUpstream() throws {
+        try #require(IndexTTS2PipelineTests.haveGrammars, "WeTextProcessing grammars not available (scripts/fetch-default-voice.sh)")
+        let pipeline = try Self.pipeline()
+        let frontEnd = try #require(pipeline.indexTTS25FrontEnd)
+        for name in Self.cases {
+            let (_, run, _) = try Self.request(name, idsFromRun: false)
+            let segments = try pipeline.indexTTS25Segments(text: run.infer.text, language: run.infer.lang,
+                                                           maxTokensPerSegment: run.infer.max_text_tokens_per_segment ?? 120,
+                                                           readings: .upstream)
+            #expect(segments.map { frontEnd.tokenIDs(segment: $0, language: run.infer.lang) } == run.segment_ids, "\(name)")
+            #expect(TiktokenTokenizer.indexTTS25LanguageID(run.infer.lang) == run.language_id)
+        }
+    }
+
+    @Test func requestsThe2_5PathCannotServeAreRefused() throws {
+        let pipeline = try Self.pipeline()
+        var (request, _, _) = try Self.request("default", idsFromRun: true)
+        request.streaming = StreamingOptions(enabled: true)
+        #expect(throws: IndexTTS2Error.self) { try pipeline.synthesize(request) }
+        #expect(throws: IndexTTS2Error.self) { try pipeline.segments(text: "text", maxTokensPerSegment: 10) }
+        #expect(throws: IndexTTS2Error.self) {
+            try pipeline.indexTTS25Segments(text: " ", language: "en", maxTokensPerSegment: 10)
+        }
+        #expect(IndexTTS25FrontEnd.guessLanguage("今天") == "zh" && IndexTTS25FrontEnd.guessLanguage("ですね") == "ja")
+        #expect(IndexTTS25FrontEnd.guessLanguage("hello") == "en" && IndexTTS25FrontEnd.guessLanguage("مرحبا") == "ar")
+    }
+}
