@@ -20,6 +20,8 @@ public struct BatchLine: Decodable, Sendable {
     public var format: String?
     public var useRandom: Bool?
     public var readings: ReadingMode?
+    /// IndexTTS-2.5's `lang`.
+    public var lang: String?
     /// `do_sample`, `top_p`, `top_k`, `temperature`, `num_beams`, `repetition_penalty`, `length_penalty`,
     /// `max_mel_tokens`, `diffusion_steps`, `inference_cfg_rate`, `max_text_tokens_per_segment`, `interval_silence`.
     public var sampling = SamplingParameters()
@@ -35,7 +37,7 @@ public struct BatchLine: Decodable, Sendable {
         case emoText = "emo_text"
         case voice, emotion, speed, seed, format
         case useRandom = "use_random"
-        case readings
+        case readings, lang
     }
 
     public init(from decoder: any Decoder) throws {
@@ -55,6 +57,7 @@ public struct BatchLine: Decodable, Sendable {
         format = try c.decodeIfPresent(String.self, forKey: .format)
         useRandom = try c.decodeIfPresent(Bool.self, forKey: .useRandom)
         readings = try c.decodeIfPresent(ReadingMode.self, forKey: .readings)
+        lang = try c.decodeIfPresent(String.self, forKey: .lang)
         sampling = try SamplingParameters(from: decoder)
     }
 }
@@ -96,6 +99,7 @@ extension BatchLine {
             seed: line.seed, format: lineFormat, sampling: line.sampling.isEmpty ? nil : line.sampling,
             useRandom: line.useRandom)
         p.readings = line.readings
+        p.language = line.lang
         do { try p.validate(maxCharacters: maxCharacters) } catch { throw BatchLineError("\(error)") }
         return (p, output)
     }

@@ -57,6 +57,7 @@ public struct RequestResolver: Sendable {
         request.sampling = p.sampling ?? SamplingParameters()
         request.emotionUseRandom = p.useRandom ?? false
         request.readings = p.readings
+        request.language = p.language
         request.streaming = p.stream
         if let voice = p.voice, !voice.isEmpty {
             if let builtIn = builtInVoices.first(where: { $0.lowercased() == voice.lowercased() }) {

@@ -32,6 +32,8 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
     public var useRandom: Bool?
     /// How numbers, symbols and abbreviations are read: `corrected` (default) or `upstream` (IndexTTS2 byte for byte).
     public var readings: ReadingMode?
+    /// The text's language (`lang`, IndexTTS-2.5: `zh`, `en`, `ja`, `es`, `ar`, …); absent lets the engine decide.
+    public var language: String?
     /// Windowed streaming (`"stream": true`, or an object with `chunk_size`, `overlap_size`, `first_chunk_size`):
     /// IndexTTS2 reports each window's audio while the GPT still generates (``StreamingOptions``).
     public var stream: StreamingOptions?
@@ -66,6 +68,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         case speed, seed, format, sampling
         case useRandom = "use_random"
         case readings
+        case language = "lang"
         case stream
     }
 
@@ -97,6 +100,10 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         if let s = speed, !(s.isFinite && SynthesisRequest.speedRange.contains(s)) {
             throw SynthesisError.invalidParameter(
                 name: "speed", reason: "must be between \(SynthesisRequest.speedRange.lowerBound) and \(SynthesisRequest.speedRange.upperBound), got \(s)")
+        }
+        if let l = language, !SynthesisRequest.isLanguageCode(l) {
+            throw SynthesisError.invalidParameter(
+                name: "lang", reason: "a language code of lower-case letters (zh, en, ja, es, ar, …), got '\(l)'")
         }
         try sampling?.validate()
         try stream?.validate()

@@ -22,13 +22,14 @@ struct NativeSpeechJSON: Decodable {
     var format: String?
     var useRandom: Bool?
     var readings: ReadingMode?
+    var lang: String?
     var sampling: SamplingParameters
     var stream: StreamingOptions?
 
     enum CodingKeys: String, CodingKey {
         case text, voice, emotion, speed, seed, format, stream
         case useRandom = "use_random"
-        case readings
+        case readings, lang
         case emoVector = "emo_vector"
         case emoText = "emo_text"
         case emoAlpha = "emo_alpha"
@@ -64,6 +65,7 @@ struct NativeSpeechJSON: Decodable {
             }
             readings = parsed
         }
+        lang = try c.decodeIfPresent(String.self, forKey: .lang)
         sampling = try SamplingParameters(from: decoder)
         stream = try c.decodeIfPresent(StreamingOptions.self, forKey: .stream)
     }

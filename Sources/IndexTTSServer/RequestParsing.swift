@@ -147,6 +147,7 @@ public enum RequestParsing {
                 }
                 p.readings = reading
             }
+            if let lang = form.string("lang"), !lang.isEmpty { p.language = lang }
             if p.sampling?.isEmpty == true { p.sampling = nil }
             // Windowed streaming: `stream` (true/false) and the window sizes as flat fields.
             let chunk = try form.int("stream_chunk_size"), overlap = try form.int("stream_overlap_size")
@@ -175,6 +176,7 @@ public enum RequestParsing {
                                      format: try SpeechServer.format(json.format), sampling: json.sampling.isEmpty ? nil : json.sampling,
                                      useRandom: json.useRandom)
             p.readings = json.readings
+            p.language = json.lang
             p.stream = json.stream
             p.text = ""
             parsed = NativeSpeech(texts: json.texts, isList: json.isList, template: p, speakerClip: nil, emotionClip: nil)

@@ -47,6 +47,8 @@ struct SynthCommand: ParsableCommand {
     @Flag(help: "With --emotion-vector: pick the emotion-matrix rows at random (upstream use_random).") var useRandom = false
     @Option(help: "IndexTTS2: how numbers, symbols and abbreviations are read: corrected (default) or upstream (IndexTTS2's own reading, byte for byte).")
     var readings: ReadingMode?
+    @Option(help: "IndexTTS-2.5: the text's language (upstream lang: zh, en, ja, es, ar, or another Whisper code; default: guessed from the script).")
+    var lang: String?
     @Option(help: "Speaking speed, 0.25…4.0 (1 is normal).") var speed = 1.0
     @Option(help: "Output format: wav, mp3, opus, aac, flac or pcm (default: from -o, else wav).") var format: String?
     @Option(name: .shortAndLong, help: "Output file (default outputs/YYYYMMDD_HHMMSS.<format>); - writes the audio to standard output as it is made (segment by segment, or window by window with --stream).") var output: String?
@@ -129,6 +131,7 @@ struct SynthCommand: ParsableCommand {
         p.sampling = sampling.isEmpty ? nil : sampling
         p.useRandom = useRandom ? true : nil
         p.readings = readings
+        p.language = lang
         if stream || streamChunkSize != nil || streamOverlapSize != nil || streamFirstChunkSize != nil {
             p.stream = StreamingOptions(chunkSize: streamChunkSize ?? 100, overlapSize: streamOverlapSize ?? 5,
                                         firstChunkSize: streamFirstChunkSize)

@@ -46,6 +46,28 @@ struct EngineRequestPathTests {
         }
     }
 
+    /// `lang` (IndexTTS-2.5) travels from stored parameters (JSON `"lang"`) and batch lines to the engine's request,
+    /// and a malformed code is refused before anything runs.
+    @Test func languageReachesTheRequest() throws {
+        let resolver = RequestResolver(library: Self.library(), engine: RecordingEngine())
+        var p = SpeechParameters(text: "¿Dónde está?")
+        #expect(try resolver.resolve(p).language == nil)
+        p.language = "es"
+        let json = try JSONEncoder().encode(p)
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        #expect(object["lang"] as? String == "es")
+        let decoded = try JSONDecoder().decode(SpeechParameters.self, from: json)
+        #expect(try resolver.resolve(decoded).language == "es")
+        try decoded.validate(maxCharacters: 100)
+        for bad in ["ES", "", "e s", "español", String(repeating: "a", count: 17)] {
+            var wrong = p
+            wrong.language = bad
+            #expect(throws: SynthesisError.self, "\(bad)") { try wrong.validate(maxCharacters: 100) }
+        }
+        let line = try JSONDecoder().decode(BatchLine.self, from: Data(#"{"text": "hi", "lang": "en"}"#.utf8))
+        #expect(line.lang == "en")
+    }
+
     /// Stored parameters survive the queue's JSON with every sampling field and `use_random`.
     @Test func storedParametersKeepEverySamplingField() throws {
         let p = SpeechParameters(text: "一。", sampling: Self.sampling, useRandom: true)

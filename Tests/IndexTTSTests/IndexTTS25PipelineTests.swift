@@ -133,6 +133,41 @@ import Testing
         }
     }
 
+    /// The product path (SynthesisRequest → IndexTTS2Engine → pipeline) on a 2.5 folder: `lang` reaches the
+    /// pipeline (or is guessed and said so), a malformed one is refused, a 2.0 model ignores it with a warning.
+    @Test func theEngineSpeaksWithTheRequestedLanguage() throws {
+        var engine = IndexTTS2Engine(pipeline: try Self.pipeline())
+        engine.sampling.topK = 1
+        engine.sampling.numBeams = 1
+        engine.sampling.maxMelTokens = 12
+        let run = try Fixtures.json("e2e25/english/run.json", as: Run.self)
+        let ref = try AudioDecoder.decode(path: Fixtures.path("e2e25/ref.wav"))
+        var request = SynthesisRequest(text: run.infer.text)
+        request.referenceAudio = (ref.samples, ref.sampleRate)
+        request.language = "en"
+        let prepared = try engine.pipelineRequest(for: request)
+        #expect(prepared.language == "en")
+        let result = try engine.synthesize(request)
+        #expect(result.appliedControls["lang"] == "en" && result.segments == 1 && result.samples.contains { $0 != 0 })
+        request.language = nil
+        #expect(try engine.synthesize(request).appliedControls["lang"] == "en (guessed from the text)")
+        request.language = "EN!"
+        #expect(throws: SynthesisError.self) { try engine.validate(request) }
+        request.language = "en"
+        request.streaming = StreamingOptions(enabled: true)
+        #expect(throws: SynthesisError.self) { try engine.validate(request) }
+        // The preview shows 2.5's segments with their tokens.
+        let preview = engine.preview("今天天气很好。")
+        #expect(preview.segments.count == 1 && !(preview.segments.first?.symbols.isEmpty ?? true))
+
+        var engine20 = IndexTTS2Engine(pipeline: try IndexTTS2PipelineTests.pipeline())
+        engine20.sampling.maxMelTokens = 4
+        var request20 = SynthesisRequest(text: "你好")
+        request20.referenceAudio = (ref.samples, ref.sampleRate)
+        request20.language = "zh"
+        #expect(try engine20.pipelineRequest(for: request20).language == nil)
+    }
+
     @Test func requestsThe2_5PathCannotServeAreRefused() throws {
         let pipeline = try Self.pipeline()
         var (request, _, _) = try Self.request("default", idsFromRun: true)
@@ -146,3 +181,4 @@ import Testing
         #expect(IndexTTS25FrontEnd.guessLanguage("hello") == "en" && IndexTTS25FrontEnd.guessLanguage("مرحبا") == "ar")
     }
 }
+

@@ -127,6 +127,14 @@ public struct SynthesisRequest: Sendable {
     /// How numbers, symbols and abbreviations are read (engines with IndexTTS2's front end): nil is the engine's
     /// default (``ReadingMode/corrected``); ``ReadingMode/upstream`` reproduces IndexTTS2's own reading byte for byte.
     public var readings: ReadingMode? = nil
+    /// The text's language for engines that take one (IndexTTS-2.5's `lang`: `zh`, `en`, `ja`, `es`, `ar`, any
+    /// Whisper code); nil lets the engine decide (IndexTTS-2.5 guesses from the script). Others ignore it.
+    public var language: String? = nil
+
+    /// Whether `code` can be a language code: 1–16 lower-case ASCII letters, `-` or `/` (`zh`, `yue`, `zh/en`).
+    public static func isLanguageCode(_ code: String) -> Bool {
+        !code.isEmpty && code.count <= 16 && code.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || $0 == "-" || $0 == "/" }
+    }
     public var emotion: EmotionControl = .none
     /// 1 is normal; larger is faster.
     public var speed: Double = 1

@@ -270,6 +270,22 @@ public struct IndexTTS2Engine: SpeechEngine {
         r.intervalSilence = request.sampling.intervalSilence ?? intervalSilence
         r.isCancelled = request.isCancelled
         r.readings = request.readings
+        if let language = request.language {
+            guard SynthesisRequest.isLanguageCode(language) else {
+                throw SynthesisError.invalidParameter(
+                    name: "lang", reason: "a language code of lower-case letters (zh, en, ja, es, ar, …), got '\(language)'")
+            }
+        }
+        if pipeline.folder.generation == .indexTTS25 {
+            // IndexTTS-2.5 reads the language it is told (or the one the text's script suggests).
+            r.language = request.language
+            controls["lang"] = request.language ?? IndexTTS25FrontEnd.guessLanguage(request.text) + " (guessed from the text)"
+            if request.streaming?.enabled == true {
+                throw SynthesisError.invalidParameter(name: "stream", reason: "not available for IndexTTS-2.5 models yet")
+            }
+        } else if let language = request.language {
+            warnings.append("lang '\(language)' is ignored: IndexTTS2 (2.0) reads the language from the text")
+        }
         if let streaming = request.streaming, streaming.enabled {
             try streaming.validate()
             r.streaming = streaming
