@@ -131,6 +131,8 @@ extension ModelsCommand {
                 let name: String, path: String, status: String, detail: String, source: String, required: Bool
             }
             let folder: String
+            /// `config.yaml`'s model generation: "2.0" or "2.5".
+            let version: String
             let usable: Bool
             let fingerprint: String?
             let files: [File]
@@ -150,7 +152,8 @@ extension ModelsCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                let report = Report(folder: inspection.folder.root, usable: problems.isEmpty,
+                let report = Report(folder: inspection.folder.root, version: inspection.folder.generation.rawValue,
+                                    usable: problems.isEmpty,
                                     fingerprint: inspection.folder.fingerprint.isEmpty ? nil : inspection.folder.fingerprint,
                                     files: inspection.files.map {
                                         .init(name: $0.name, path: $0.path, status: status($0), detail: $0.problem ?? $0.summary,
@@ -158,6 +161,7 @@ extension ModelsCommand {
                                     })
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
+                print("model: IndexTTS \(inspection.folder.generation.rawValue) (config.yaml version)")
                 for f in inspection.files {
                     let optional = f.required ? "" : " (optional)"
                     switch status(f) {

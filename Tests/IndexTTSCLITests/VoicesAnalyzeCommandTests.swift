@@ -47,6 +47,35 @@ struct VoicesAnalyzeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// An IndexTTS-2.5 folder: `models check` says which generation and lists its own files; `synth --lang` speaks
+    /// with it and reports the language it used.
+    @Test func anIndexTTS25FolderIsCheckedAndSpeaks() throws {
+        let check = try cli.run(["models", "check", Fixtures.path("e2e25/model")])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("model: IndexTTS 2.5"))
+        #expect(check.stdout.contains("ok       multilingual_zh_ja_yue_char_del.tiktoken") && check.stdout.contains("ok       codec.pth"))
+        #expect(!check.stdout.contains("bpe.model") && !check.stdout.contains("MaskGCT"))
+        let json = try cli.run(["models", "check", "--json", Fixtures.path("e2e25/model")])
+        struct Report: Decodable { let version: String; let usable: Bool }
+        let report = try JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8))
+        #expect(report.version == "2.5" && report.usable)
+
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out.wav").path
+        let synth = try cli.run(["synth", "--engine", "indextts2", "--model-dir", Fixtures.path("e2e25/model"), "--cache", Fixtures.cache(""),
+                                 "--ref-audio", Fixtures.path("e2e25/ref.wav"), "--lang", "en", "--top-k", "1", "--num-beams", "1",
+                                 "--text", "The weather is nice today, let's go to the park and walk for a while.",
+                                 "--max-mel-tokens", "12", "--diffusion-steps", "2", "-o", out, "--verbose"])
+        #expect(synth.status == 0, "\(synth.stdout)\(synth.stderr)")
+        #expect(synth.stderr.contains("engine: IndexTTS-2.5 from"), "\(synth.stderr)")
+        #expect((synth.stdout + synth.stderr).contains("lang=en"), "\(synth.stdout)\(synth.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out))
+        let bad = try cli.run(["synth", "--engine", "indextts2", "--model-dir", Fixtures.path("e2e25/model"), "--cache", Fixtures.cache(""),
+                               "--ref-audio", Fixtures.path("e2e25/ref.wav"), "--text", "Hello.", "--lang", "English", "-o", out])
+        #expect(bad.status != 0 && bad.stderr.contains("lang"), "\(bad.stderr)")
+    }
+
     @Test func modelsCheckNamesEveryMissingOrBrokenFile() throws {
         let copy = try Fixtures.temporaryDirectory().appendingPathComponent("checkpoints")
         defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }

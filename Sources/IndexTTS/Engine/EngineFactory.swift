@@ -70,13 +70,13 @@ public enum EngineFactory {
             return .defaultVoice(reason: "default voice: chosen with --engine default")
         case .indextts2:
             let folder = try resolve(modelDirectory)
-            return .indexTTS2(folder: folder, reason: "IndexTTS2 from \(path) (chosen with --engine indextts2\(foundVia(modelDirectory)))")
+            return .indexTTS2(folder: folder, reason: "\(EngineSelection.modelName(folder)) from \(path) (chosen with --engine indextts2\(foundVia(modelDirectory)))")
         case .auto:
             let why: String
             do {
                 let folder = try resolve(modelDirectory)
                 let via = foundVia(modelDirectory)
-                return .indexTTS2(folder: folder, reason: "IndexTTS2 from \(path)" + (via.isEmpty ? "" : " (" + via.dropFirst(2) + ")"))
+                return .indexTTS2(folder: folder, reason: "\(EngineSelection.modelName(folder)) from \(path)" + (via.isEmpty ? "" : " (" + via.dropFirst(2) + ")"))
             } catch let error as IndexTTS2LoadError {
                 why = modelDirectory.exists ? "\(path) is incomplete: " + summary(error) : absence(modelDirectory)
             }
@@ -139,5 +139,12 @@ public enum EngineFactory {
     /// "gpt.pth missing, s2mel.pth unreadable: …" — file names and reasons, shortest first.
     static func summary(_ error: IndexTTS2LoadError) -> String {
         error.problems.map { (($0.path as NSString).lastPathComponent) + " " + $0.reason }.joined(separator: ", ")
+    }
+}
+
+extension EngineSelection {
+    /// The model a folder holds, as selection messages name it: IndexTTS2, or IndexTTS-2.5 (`version: 2.5`).
+    static func modelName(_ folder: IndexTTS2ModelFolder) -> String {
+        folder.generation == .indexTTS25 ? "IndexTTS-2.5" : "IndexTTS2"
     }
 }
