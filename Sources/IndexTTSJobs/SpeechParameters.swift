@@ -103,7 +103,7 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
         }
         if let l = language, !SynthesisRequest.isLanguageCode(l) {
             throw SynthesisError.invalidParameter(
-                name: "lang", reason: "a language code of lower-case letters (zh, en, ja, es, ar, …), got '\(l)'")
+                name: "lang", reason: "a language code of letters (zh, en, ja, es, ar, …), got '\(l)'")
         }
         try sampling?.validate()
         try stream?.validate()

@@ -442,11 +442,14 @@ enum ByteLevelPreTokenizer {
     static func isNewline(_ s: Unicode.Scalar) -> Bool { s == "\r" || s == "\n" }
 
     /// The pieces of `text` (every scalar lands in exactly one piece).
-    static func split(_ text: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] {
+    static func split(_ text: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] { split(text) { match($0, at: $1) } }
+
+    /// The pieces a scanner cuts: `match(text, i)` is the end (> i) of the piece starting at `i`.
+    static func split(_ text: [Unicode.Scalar], match: ([Unicode.Scalar], Int) -> Int) -> [ArraySlice<Unicode.Scalar>] {
         var pieces: [ArraySlice<Unicode.Scalar>] = []
         var i = 0
         while i < text.count {
-            let end = match(text, at: i)
+            let end = match(text, i)
             pieces.append(text[i..<end])
             i = end
         }

@@ -7,7 +7,8 @@ import Foundation
 /// 2. normalisation for `zh`, `zhen` and `en` (IndexTTS2's ``IndexTTSTextNormalizer``; `<字|读音>` annotations are
 ///    set aside and come back as written); `es` and `ja` get none, as upstream without NeMo installed (its default),
 ///    `ar` none by design;
-/// 3. lower case for `ja`, `zh`, `zhen`, `en`; upper case for `es`; `ar` as is;
+/// 3. lower case for `ja`, `zh`, `zhen`, `en`; upper case for `es`; `ar` as is (Unicode's case mappings scalar by
+///    scalar: Python's context rule for a word-final `Σ` → `ς` is not applied);
 /// 4. pronunciation markup: `<word|PRON>` → `<|SPECIAL_TOKEN_2|>PRON<|SPECIAL_TOKEN_2|>` (word with a CJK ideograph),
 ///    `<|SPECIAL_TOKEN_1|>PRON<|SPECIAL_TOKEN_1|>` (otherwise, CMU phones), or ` PRON ` (all-kana readings), the
 ///    reading upper-cased and the word dropped;
@@ -36,24 +37,28 @@ public struct IndexTTS25FrontEnd: Sendable {
         return IndexTTS25FrontEnd(tokenizer: tokenizer, normalizer: normalizer)
     }
 
-    /// A language for a text that names none (upstream requires one): `ja` when it has kana, `zh` when it has CJK
-    /// ideographs, `ar` for Arabic letters, `en` otherwise.
+    /// A language for a text that names none (upstream requires one), by script: `ja` when it has kana (hiragana
+    /// U+3041–3096, katakana U+30A1–30FA: not `・` or `ー`, which Chinese uses too), else `zh` for CJK ideographs, `ko`
+    /// for Hangul, `ar` for Arabic letters, `es` for `¿`, `¡` or `ñ`, `en` otherwise.
     public static func guessLanguage(_ text: String) -> String {
-        var han = false, arabic = false
+        var han = false, hangul = false, arabic = false, spanish = false
         for s in text.unicodeScalars {
             switch s.value {
-            case 0x3040...0x30FF: return "ja"
+            case 0x3041...0x3096, 0x30A1...0x30FA: return "ja"
             case 0x4E00...0x9FFF, 0x3400...0x4DBF: han = true
+            case 0xAC00...0xD7A3, 0x1100...0x11FF, 0x3131...0x318E: hangul = true
             case 0x0600...0x06FF, 0x0750...0x077F: arabic = true
+            case 0xBF, 0xA1, 0xF1, 0xD1: spanish = true
             default: break
             }
         }
-        return han ? "zh" : arabic ? "ar" : "en"
+        return han ? "zh" : hangul ? "ko" : arabic ? "ar" : spanish ? "es" : "en"
     }
 
     static let annotation = IndexTTSTextNormalizer.annotation
     static let special = IndexTTSTextNormalizer.regex(#"<\|([^|]+)\|>"#)
-    static let protectedSpan = IndexTTSTextNormalizer.regex(#"<\|SPECIAL_TOKEN_\d+\|>.*?<\|SPECIAL_TOKEN_\d+\|>"#)
+    /// Python's `.` stops at `\n` only (ICU's also at `\r`, U+0085, U+2028, U+2029): `[^\n]` here.
+    static let protectedSpan = IndexTTSTextNormalizer.regex(#"<\|SPECIAL_TOKEN_\d+\|>[^\n]*?<\|SPECIAL_TOKEN_\d+\|>"#)
     static let delimiters: Set<Unicode.Scalar> = ["，", "。", "！", "？", "、", "；", "：", ",", ".", "!", "?", ";", ":", "\n"]
 
     /// The language prefix `<|lang|> ` (lower-cased, trailing space), as a special token only for the first 99

@@ -42,15 +42,16 @@ public struct TiktokenTokenizer: Sendable {
 
     /// Parses the bytes of a `.tiktoken` ranks file (`source` names it in errors). The ranks must be `0 ..< n`, each
     /// once (tiktoken's own check: the specials' ids follow them), and every single byte must be a token (tiktoken
-    /// cannot encode text otherwise). Blank lines are skipped.
+    /// cannot encode text otherwise). Blank lines are skipped; CRLF line ends are accepted.
     public init(ranksFile data: Data, specialTokens: [String], source: String = "ranks.tiktoken") throws {
         func fail(_ reason: String) -> TextError { .invalidTokenizer(path: source, reason: reason) }
-        guard let text = String(data: data, encoding: .utf8) else { throw fail("not UTF-8 text") }
         var ranks: [[UInt8]: Int] = [:]
         var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Lines end at LF (CRLF files too: the CR is whitespace to the field split, as for Python's `str.split()`).
+        for bytes in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            guard let line = String(data: Data(bytes), encoding: .utf8) else { throw fail("line \(lineNumber): not UTF-8 text") }
+            let fields = line.split(whereSeparator: \.isWhitespace)
             if fields.isEmpty { continue }
             guard fields.count == 2, let bytes = Data(base64Encoded: String(fields[0])), !bytes.isEmpty,
                   let rank = Int(fields[1]), rank >= 0 else {
@@ -123,6 +124,20 @@ public struct TiktokenTokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The texts of `ids` as upstream's `WhisperTokenizer.tokenize` groups them for display: from each position the
+    /// fewest ids (up to 4) that decode to whole characters and are not blank, else the one id as it decodes.
+    public func pieces(_ ids: [Int]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < ids.count {
+            let whole = (1...min(4, ids.count - i)).lazy.map { n in (n, self.decode(Array(ids[i..<(i + n)]))) }
+                .first { !$0.1.contains("\u{FFFD}") && !$0.1.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+            out.append(whole?.1 ?? decode([ids[i]]))
+            i += whole?.0 ?? 1
+        }
+        return out
+    }
+
     static func matches(_ needle: [Unicode.Scalar], _ text: [Unicode.Scalar], at i: Int) -> Bool {
         guard i + needle.count <= text.count else { return false }
         for k in needle.indices where text[i + k] != needle[k] { return false }
@@ -173,14 +188,7 @@ public struct TiktokenTokenizer: Sendable {
 /// `\p{L}`/`\p{N}` the letter and number categories.
 enum GPT2PreTokenizer {
     static func split(_ text: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] {
-        var pieces: [ArraySlice<Unicode.Scalar>] = []
-        var i = 0
-        while i < text.count {
-            let end = match(text, at: i)
-            pieces.append(text[i..<end])
-            i = end
-        }
-        return pieces
+        ByteLevelPreTokenizer.split(text) { match($0, at: $1) }
     }
 
     /// End of the match starting at `i` (always > i).

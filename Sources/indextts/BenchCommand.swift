@@ -373,7 +373,7 @@ extension BenchCommand {
 
         func run() throws {
             AllocatorTuning.apply()
-            let configuration = try config.map(S2MConfiguration.load(configYAML:)) ?? S2MConfiguration()
+            let configuration = try config.map { try S2MConfiguration.read(ConfigYAMLDocument(contentsOf: $0)) } ?? S2MConfiguration()
             printMachine()
             let arithmetic = ComputePrecision(choice: precision) ?? .float32
             let r = try S2MBenchmark.run(configuration: configuration, promptFrames: promptFrames, codes: codes, steps: steps,

@@ -136,9 +136,17 @@ extension BenchCommand.E2E {
             try EmotionMatrices.load(emotionMatrix: folder.emotionMatrix, speakerMatrix: folder.speakerMatrix,
                                      groups: EmotionMatrices.indexTTS2Groups)
         }
-        try step("bpe.model") { try IndexTTSTokenizer(modelPath: folder.bpe) }
+        if folder.generation == .indexTTS25 {
+            try step(IndexTTS2ModelFolder.tiktokenFile) { try TiktokenTokenizer.indexTTS25(path: folder.bpe) }
+        } else {
+            try step("bpe.model") { try IndexTTSTokenizer(modelPath: folder.bpe) }
+        }
         try step("w2v-BERT 2.0 (17 layers)") { try W2VBert.load(directory: folder.w2vBert) }
-        try step("semantic codec") { try SemanticCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config) }
+        if folder.generation == .indexTTS25 {
+            try step("codec.pth (EnhancedCodec)") { try EnhancedCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config) }
+        } else {
+            try step("semantic codec") { try SemanticCodec.load(checkpoint: folder.semanticCodec, configYAML: folder.config) }
+        }
         try step("CAM++") { try CAMPPlus.load(checkpoint: folder.campplus) }
         try step("BigVGAN") { try BigVGAN.load(directory: folder.bigvgan) }
         try step("text grammars") { try IndexTTSTextNormalizer.weText(directory: ModelCache(root: cache).textGrammars.path) }

@@ -131,8 +131,8 @@ extension ModelsCommand {
                 let name: String, path: String, status: String, detail: String, source: String, required: Bool
             }
             let folder: String
-            /// `config.yaml`'s model generation: "2.0" or "2.5".
-            let version: String
+            /// `config.yaml`'s model generation, "2.0" or "2.5" (absent when `config.yaml` cannot be read).
+            let version: String?
             let usable: Bool
             let fingerprint: String?
             let files: [File]
@@ -141,10 +141,13 @@ extension ModelsCommand {
         func run() throws {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("model folder \(directory) does not exist (get it from IndexTeam/IndexTTS-2 on Hugging Face or ModelScope)")
+                throw ValidationError("model folder \(directory) does not exist (get it from IndexTeam/IndexTTS-2 or IndexTeam/IndexTTS-2.5 on Hugging Face or ModelScope)")
             }
             let inspection = IndexTTS2ModelFolder.inspect(root: directory, hfCache: hfCache)
             let problems = inspection.problems
+            let configUsable = inspection.files.first { $0.name == "config.yaml" }?.isUsable == true
+            let generation = inspection.folder.generation
+            let model = generation == .indexTTS25 ? "IndexTTS-2.5" : "IndexTTS2"
             func status(_ f: IndexTTS2ModelFolder.FileCheck) -> String {
                 guard let problem = f.problem else { return "ok" }
                 return problem == "missing" || problem.hasPrefix("missing") ? "missing" : "broken"
@@ -152,7 +155,7 @@ extension ModelsCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                let report = Report(folder: inspection.folder.root, version: inspection.folder.generation.rawValue,
+                let report = Report(folder: inspection.folder.root, version: configUsable ? generation.rawValue : nil,
                                     usable: problems.isEmpty,
                                     fingerprint: inspection.folder.fingerprint.isEmpty ? nil : inspection.folder.fingerprint,
                                     files: inspection.files.map {
@@ -161,7 +164,7 @@ extension ModelsCommand {
                                     })
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
-                print("model: IndexTTS \(inspection.folder.generation.rawValue) (config.yaml version)")
+                if configUsable { print("model: \(model) (config.yaml version \(generation.rawValue))") }
                 for f in inspection.files {
                     let optional = f.required ? "" : " (optional)"
                     switch status(f) {
@@ -174,7 +177,7 @@ extension ModelsCommand {
             }
             let required = inspection.files.filter(\.required).count
             if !problems.isEmpty {
-                throw ValidationError("\(problems.count) of \(required) required IndexTTS2 files missing or broken in \(directory)")
+                throw ValidationError("\(problems.count) of \(required) required \(model) files missing or broken in \(directory)")
             }
         }
     }

@@ -52,7 +52,7 @@ struct VoicesAnalyzeCommandTests {
     @Test func anIndexTTS25FolderIsCheckedAndSpeaks() throws {
         let check = try cli.run(["models", "check", Fixtures.path("e2e25/model")])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("model: IndexTTS 2.5"))
+        #expect(check.stdout.contains("model: IndexTTS-2.5 (config.yaml version 2.5)"))
         #expect(check.stdout.contains("ok       multilingual_zh_ja_yue_char_del.tiktoken") && check.stdout.contains("ok       codec.pth"))
         #expect(!check.stdout.contains("bpe.model") && !check.stdout.contains("MaskGCT"))
         let json = try cli.run(["models", "check", "--json", Fixtures.path("e2e25/model")])
@@ -72,7 +72,7 @@ struct VoicesAnalyzeCommandTests {
         #expect((synth.stdout + synth.stderr).contains("lang=en"), "\(synth.stdout)\(synth.stderr)")
         #expect(FileManager.default.fileExists(atPath: out))
         let bad = try cli.run(["synth", "--engine", "indextts2", "--model-dir", Fixtures.path("e2e25/model"), "--cache", Fixtures.cache(""),
-                               "--ref-audio", Fixtures.path("e2e25/ref.wav"), "--text", "Hello.", "--lang", "English", "-o", out])
+                               "--ref-audio", Fixtures.path("e2e25/ref.wav"), "--text", "Hello.", "--lang", "en_US", "-o", out])
         #expect(bad.status != 0 && bad.stderr.contains("lang"), "\(bad.stderr)")
     }
 

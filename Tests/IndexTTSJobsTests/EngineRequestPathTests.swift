@@ -59,7 +59,10 @@ struct EngineRequestPathTests {
         let decoded = try JSONDecoder().decode(SpeechParameters.self, from: json)
         #expect(try resolver.resolve(decoded).language == "es")
         try decoded.validate(maxCharacters: 100)
-        for bad in ["ES", "", "e s", "español", String(repeating: "a", count: 17)] {
+        var upper = p
+        upper.language = "ES"  // upstream lower-cases the code; so does the engine
+        try upper.validate(maxCharacters: 100)
+        for bad in ["", "e s", "en_US", "español", String(repeating: "a", count: 17)] {
             var wrong = p
             wrong.language = bad
             #expect(throws: SynthesisError.self, "\(bad)") { try wrong.validate(maxCharacters: 100) }

@@ -270,6 +270,29 @@ struct S2MTests {
         #expect(a.shape == [1, 4, 22] && a.scalars == b.scalars && a.scalars.allSatisfy(\.isFinite))
     }
 
+    /// IndexTTS-2.5 builds the stage without `gpt_layer` (`S2MConfiguration.read` from `version: 2.5`): a file that
+    /// carries its tensors (2.5's released `s2mel.pth` has six) loads, the rest is the same model, and the 2.0-only
+    /// widths are not checked.
+    @Test func indexTTS25StageHasNoGPTLayer() throws {
+        var configuration = Self.configuration
+        configuration.usesGPTLayer = false
+        let store = try WeightStore.open(path: Fixtures.path("models/s2m/s2mel.pth"))
+        #expect(store.keys.contains { $0.hasPrefix("net.gpt_layer.") })
+        let model = try S2M.load(from: store, configuration: configuration)
+        #expect(model.gptLayer == nil)
+        #expect(throws: ModelError.self) { try model.requireGPTLayer() }
+        let prompt = try model.lengthRegulator(Self.io.tensor("s_ref"), frames: 37)
+        #expect(prompt.scalars == (try Self.model.lengthRegulator(Self.io.tensor("s_ref"), frames: 37)).scalars)
+        // Its other keys are still checked exactly.
+        try expectKeyMismatch(store, missing: "net.length_regulator.model.0.weight", unexpected: "net.extra.weight") {
+            try S2M.load(from: $0, configuration: configuration)
+        }
+        let yaml = try String(contentsOfFile: Fixtures.path("models/s2m/config.yaml"), encoding: .utf8)
+        let read25 = try S2MConfiguration.read(ConfigYAMLDocument(yaml: yaml + "\nversion: 2.5\n"))
+        #expect(!read25.usesGPTLayer)
+        #expect(try S2MConfiguration.read(ConfigYAMLDocument(yaml: yaml)).usesGPTLayer)
+    }
+
     @Test func loadingChecksKeysAndShapes() throws {
         let store = try WeightStore.open(path: Fixtures.path("models/s2m/s2mel.pth"))
         #expect(store.contains("net.cfm.estimator.wavenet.in_layers.2.conv.conv.weight_v"))

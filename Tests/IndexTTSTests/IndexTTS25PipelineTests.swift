@@ -156,9 +156,30 @@ import Testing
         request.language = "en"
         request.streaming = StreamingOptions(enabled: true)
         #expect(throws: SynthesisError.self) { try engine.validate(request) }
-        // The preview shows 2.5's segments with their tokens.
-        let preview = engine.preview("今天天气很好。")
-        #expect(preview.segments.count == 1 && !(preview.segments.first?.symbols.isEmpty ?? true))
+        // The preview shows the text 2.5's front end prepares for the language, its segments and their tokens.
+        let preview = engine.preview("Keep: 8:00 <word|w er1 d>", readings: .upstream, language: "EN")
+        #expect(preview.language == "en" && preview.segments.count == 1, "\(preview.language ?? "-") \(preview.segments.count)")
+        // The punctuation map runs first (`:` → `,`), then normalisation and lower case.
+        #expect(preview.normalized == frontEndPrepared(engine, "Keep: 8:00 <word|w er1 d>"), "\(preview.normalized)")
+        #expect(preview.normalized.hasPrefix("keep,"), "\(preview.normalized)")
+        #expect(preview.normalized.contains("<|SPECIAL_TOKEN_1|>W ER1 D<|SPECIAL_TOKEN_1|>"))
+        #expect(preview.segments.first?.symbols.joined() == preview.segments.first?.text)
+        #expect(engine.preview("今天天气很好。").language == "zh")
+
+        // A voice's stored conditioning: no S_ref_codes in 2.5; read back, it speaks as the clip does.
+        let voice = try engine.analyzeVoice(samples: ref.samples, sampleRate: ref.sampleRate)
+        #expect(voice.tensors["S_ref_codes"] == nil && voice.tensors["S_ref"] != nil)
+        let stored = try #require(try engine.storedConditioning(voice))
+        #expect(stored.sRefCodes == nil && stored.sRef.scalars == stored.spkCondEmb.scalars)
+        var fromVoice = SynthesisRequest(text: run.infer.text)
+        fromVoice.voiceConditioning = voice
+        fromVoice.language = "en"
+        fromVoice.seed = 5
+        var fromClip = fromVoice
+        fromClip.voiceConditioning = nil
+        fromClip.referenceAudio = (ref.samples, ref.sampleRate)
+        let a = try engine.synthesize(fromVoice), b = try engine.synthesize(fromClip)
+        #expect(a.appliedControls["speaker_conditioning"] == "stored" && a.samples == b.samples)
 
         var engine20 = IndexTTS2Engine(pipeline: try IndexTTS2PipelineTests.pipeline())
         engine20.sampling.maxMelTokens = 4
@@ -166,6 +187,8 @@ import Testing
         request20.referenceAudio = (ref.samples, ref.sampleRate)
         request20.language = "zh"
         #expect(try engine20.pipelineRequest(for: request20).language == nil)
+        let spoken20 = try engine20.synthesize(request20)
+        #expect(spoken20.appliedControls["warning"]?.contains("lang 'zh' is ignored") == true, "\(spoken20.appliedControls)")
     }
 
     @Test func requestsThe2_5PathCannotServeAreRefused() throws {
@@ -182,3 +205,7 @@ import Testing
     }
 }
 
+/// What the engine's 2.5 front end prepares for `text` in English, upstream readings.
+func frontEndPrepared(_ engine: IndexTTS2Engine, _ text: String) -> String {
+    engine.pipeline.indexTTS25FrontEnd?.reading(.upstream).prepare(text, language: "en") ?? ""
+}

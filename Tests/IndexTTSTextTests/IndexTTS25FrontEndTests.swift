@@ -35,6 +35,12 @@ struct IndexTTS25FrontEndTests {
         }
     }
 
+    @Test func languagesAreGuessedByScript() {
+        let cases = ["今天天气很好": "zh", "東京・大阪ー": "zh", "今日はいい天気ですね": "ja", "カタカナ": "ja", "안녕하세요": "ko",
+                     "مرحبا": "ar", "¿Dónde?": "es", "mañana": "es", "hello": "en", "": "en", "Привет": "en"]
+        for (text, language) in cases { #expect(IndexTTS25FrontEnd.guessLanguage(text) == language, "\(text)") }
+    }
+
     /// The fixture runs upstream's rules with the identity for WeTextProcessing; annotations must survive a real
     /// normaliser too, and come back as written in corrected mode (2.0's corrected mode speaks their reading instead).
     @Test func annotationsSurviveNormalisationAsWritten() {

@@ -40,6 +40,25 @@ struct TiktokenTokenizerTests {
         }
     }
 
+    /// A ranks file with CRLF line ends reads as the LF one (Python's `open()` and `str.split()` accept both).
+    @Test func crlfRanksFilesRead() throws {
+        let lf = try String(contentsOfFile: Fixtures.path("text/tiktoken/tiny.tiktoken"), encoding: .utf8)
+        let crlf = try TiktokenTokenizer(ranksFile: Data(lf.replacingOccurrences(of: "\n", with: "\r\n").utf8),
+                                         specialTokens: TiktokenTokenizer.indexTTS25Specials)
+        for c in Self.expected.cases { #expect(crlf.encode(c.text) == c.ids, "\(c.text)") }
+    }
+
+    /// Display pieces group ids into whole characters, as upstream's `WhisperTokenizer.tokenize`.
+    @Test func piecesAreWholeCharacters() {
+        for c in Self.expected.cases where !c.ids.isEmpty {
+            let pieces = Self.tokenizer.pieces(c.ids)
+            #expect(pieces.joined() == Self.tokenizer.decode(c.ids), "\(c.text)")
+        }
+        let ids = Self.tokenizer.encode("晕眩")
+        #expect(ids.count > 2)  // multi-byte characters split across byte tokens
+        #expect(Self.tokenizer.pieces(ids) .allSatisfy { !$0.contains("\u{FFFD}") })
+    }
+
     @Test func badRanksFilesNameTheProblem() throws {
         func reason(_ text: String) -> String? {
             do {

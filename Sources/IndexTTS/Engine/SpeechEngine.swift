@@ -131,9 +131,11 @@ public struct SynthesisRequest: Sendable {
     /// Whisper code); nil lets the engine decide (IndexTTS-2.5 guesses from the script). Others ignore it.
     public var language: String? = nil
 
-    /// Whether `code` can be a language code: 1–16 lower-case ASCII letters, `-` or `/` (`zh`, `yue`, `zh/en`).
+    /// Whether `code` can be a language code: 1–16 ASCII letters (either case: upstream lower-cases them), `-` or `/`
+    /// (`zh`, `EN`, `yue`, `zh/en`).
     public static func isLanguageCode(_ code: String) -> Bool {
-        !code.isEmpty && code.count <= 16 && code.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || $0 == "-" || $0 == "/" }
+        !code.isEmpty && code.count <= 16
+            && code.lowercased().unicodeScalars.allSatisfy { ("a"..."z").contains($0) || $0 == "-" || $0 == "/" }
     }
     public var emotion: EmotionControl = .none
     /// 1 is normal; larger is faster.

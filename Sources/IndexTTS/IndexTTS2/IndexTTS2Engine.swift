@@ -75,7 +75,7 @@ public struct IndexTTS2Engine: SpeechEngine {
     }
 
     public var info: EngineInfo {
-        EngineInfo(id: Self.engineID, name: "IndexTTS2", sampleRate: IndexTTS2Pipeline.sampleRate, voices: [],
+        EngineInfo(id: Self.engineID, name: pipeline.folder.generation == .indexTTS25 ? "IndexTTS-2.5" : "IndexTTS2", sampleRate: IndexTTS2Pipeline.sampleRate, voices: [],
                    licence: Self.licence, clonesTimbre: true, presets: IndexTTS2EmotionPresets.info)
     }
 
@@ -156,6 +156,16 @@ public struct IndexTTS2Engine: SpeechEngine {
         var warnings: [String] = []
         var timings: [StageTiming] = []
         var controls: [String: String] = ["engine": Self.engineID]
+        // The language (IndexTTS-2.5 reads it; upstream lower-cases it) and what 2.5 cannot do, before any work.
+        let language = request.language?.lowercased()
+        if let language, !SynthesisRequest.isLanguageCode(language) {
+            throw SynthesisError.invalidParameter(
+                name: "lang", reason: "a language code of letters (zh, en, ja, es, ar, …), got '\(request.language ?? "")'")
+        }
+        let is25 = pipeline.folder.generation == .indexTTS25
+        if is25 && request.streaming?.enabled == true {
+            throw SynthesisError.invalidParameter(name: "stream", reason: "not available for IndexTTS-2.5 models yet")
+        }
         var stored: IndexTTS2SpeakerConditioning? = nil
         if let conditioning = request.voiceConditioning {
             stored = try storedConditioning(conditioning)
@@ -270,20 +280,11 @@ public struct IndexTTS2Engine: SpeechEngine {
         r.intervalSilence = request.sampling.intervalSilence ?? intervalSilence
         r.isCancelled = request.isCancelled
         r.readings = request.readings
-        if let language = request.language {
-            guard SynthesisRequest.isLanguageCode(language) else {
-                throw SynthesisError.invalidParameter(
-                    name: "lang", reason: "a language code of lower-case letters (zh, en, ja, es, ar, …), got '\(language)'")
-            }
-        }
-        if pipeline.folder.generation == .indexTTS25 {
+        if is25 {
             // IndexTTS-2.5 reads the language it is told (or the one the text's script suggests).
-            r.language = request.language
-            controls["lang"] = request.language ?? IndexTTS25FrontEnd.guessLanguage(request.text) + " (guessed from the text)"
-            if request.streaming?.enabled == true {
-                throw SynthesisError.invalidParameter(name: "stream", reason: "not available for IndexTTS-2.5 models yet")
-            }
-        } else if let language = request.language {
+            r.language = language
+            controls["lang"] = language ?? IndexTTS25FrontEnd.guessLanguage(request.text) + " (guessed from the text)"
+        } else if let language {
             warnings.append("lang '\(language)' is ignored: IndexTTS2 (2.0) reads the language from the text")
         }
         if let streaming = request.streaming, streaming.enabled {
@@ -364,32 +365,37 @@ public struct IndexTTS2Engine: SpeechEngine {
 
     /// How `text` will be read in `readings` mode (nil: the normaliser's): the normalised text, the reading layer's
     /// spans with their rules, the user's overrides (annotations, the folder's glossary.yaml) and the BPE segments.
-    public func preview(_ text: String, readings: ReadingMode?) -> TextPreview {
+    /// IndexTTS-2.5: the text its front end prepares for `language` (nil: guessed from the script, as synthesis
+    /// does) and its segments, each with its tokens grouped into whole characters.
+    public func preview(_ text: String, readings: ReadingMode?, language: String? = nil) -> TextPreview {
+        if let frontEnd = pipeline.indexTTS25FrontEnd?.reading(readings) {
+            let language = language?.lowercased() ?? IndexTTS25FrontEnd.guessLanguage(text)
+            let segments = (try? pipeline.indexTTS25Segments(text: text, language: language,
+                                                            maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
+            var preview = TextPreview(text: text, normalized: frontEnd.prepare(text, language: language),
+                                      segments: segments.map { segment in
+                TextPreview.Segment(text: segment, pinyin: nil, symbols: frontEnd.tokenizer.pieces(frontEnd.tokenizer.encode(segment)),
+                                    unread: [], pauseSeconds: Double(intervalSilence) / 1000)
+            })
+            // The reading layer's spans where 2.5 normalises (zh/en), annotations kept as 2.5 keeps them.
+            if ["zh", "zhen", "en"].contains(language), let normalizer = frontEnd.normalizer {
+                preview.explain(normalizer.normalizeExplained(text), readings: normalizer.readings)
+            }
+            preview.language = language
+            return preview
+        }
         var normalizer = pipeline.normalizer
         if let readings { normalizer?.readings = readings }
         let explained = normalizer?.normalizeExplained(text)
         let normalized = explained?.text ?? text
-        var preview: TextPreview
-        if let frontEnd = pipeline.indexTTS25FrontEnd {
-            // IndexTTS-2.5: the segments as its tokenizer gets them, each with its tokens' texts.
-            let language = IndexTTS25FrontEnd.guessLanguage(text)
-            let segments = (try? pipeline.indexTTS25Segments(text: text, language: language,
-                                                            maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
-            preview = TextPreview(text: text, normalized: normalized, segments: segments.map { segment in
-                TextPreview.Segment(text: segment, pinyin: nil,
-                                    symbols: frontEnd.tokenizer.encode(segment).map { frontEnd.tokenizer.decode([$0]) },
-                                    unread: [], pauseSeconds: Double(intervalSilence) / 1000)
-            })
-        } else {
-            let segments = (try? pipeline.segments(text: text, maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
-            let model = pipeline.tokenizer?.model
-            preview = TextPreview(text: text, normalized: normalized, segments: segments.map { pieces in
-                TextPreview.Segment(text: pieces.joined().replacingOccurrences(of: "▁", with: " ").trimmingCharacters(in: .whitespaces),
-                                    pinyin: nil, symbols: pieces,
-                                    unread: pieces.filter { model?.id(of: $0) == model?.unknownID },
-                                    pauseSeconds: Double(intervalSilence) / 1000)
-            })
-        }
+        let segments = (try? pipeline.segments(text: text, maxTokensPerSegment: maxTextTokensPerSegment, readings: readings)) ?? []
+        let model = pipeline.tokenizer?.model
+        var preview = TextPreview(text: text, normalized: normalized, segments: segments.map { pieces in
+            TextPreview.Segment(text: pieces.joined().replacingOccurrences(of: "▁", with: " ").trimmingCharacters(in: .whitespaces),
+                                pinyin: nil, symbols: pieces,
+                                unread: pieces.filter { model?.id(of: $0) == model?.unknownID },
+                                pauseSeconds: Double(intervalSilence) / 1000)
+        })
         if let explained, let normalizer { preview.explain(explained, readings: normalizer.readings) }
         return preview
     }

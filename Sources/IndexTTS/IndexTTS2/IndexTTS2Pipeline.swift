@@ -8,15 +8,17 @@ import IndexTTSWeights
 /// IndexTTS2's inference pipeline (`infer_v2.IndexTTS2.infer`, ee40fa7), loaded from a model folder — and
 /// IndexTTS-2.5's (`infer_v2_5`), which is the same chain configured by ``generation``:
 ///
-/// | | 2.0 | 2.5 |
-/// |---|---|---|
-/// | text | SentencePiece `bpe.model`, ``segments(text:maxTokensPerSegment:readings:)`` | tiktoken, `<|lang|> ` prefix (``IndexTTS25FrontEnd``) |
-/// | GPT speaker prefix | Conformer + Perceiver latents of `spk_cond_emb` | `spk_emb_proj(style)`, one token; language embedding on the text |
-/// | codes → S2M content | `vq2emb(codes) + gpt_layer(latent pass)`, 50 Hz | `EnhancedCodec.decode(codes)`, 25 → 50 Hz |
-/// | S2M prompt | length regulator of the quantised `S_ref` | length regulator of `spk_cond_emb` itself |
-/// | mel frames | `(codes · 1.72).long()` | `int(2 · codes · 1.72 · duration_factor)` |
+/// - text: 2.0 SentencePiece `bpe.model` (``segments(text:maxTokensPerSegment:readings:)``); 2.5 tiktoken with a
+///   language prefix (``IndexTTS25FrontEnd``, ``indexTTS25Segments(text:language:maxTokensPerSegment:readings:)``);
+/// - GPT speaker prefix: 2.0 the Conformer and Perceiver latents of `spk_cond_emb`; 2.5 `spk_emb_proj(style)`, one
+///   token, and a language embedding on the text;
+/// - codes → S2M content: 2.0 `vq2emb(codes) + gpt_layer(latent pass)` at 50 Hz; 2.5 `EnhancedCodec.decode(codes)`,
+///   25 → 50 Hz;
+/// - S2M prompt: 2.0 the length regulator of the quantised `S_ref`; 2.5 that of `spk_cond_emb` itself;
+/// - mel frames: 2.0 `(codes · 1.72).long()`; 2.5 `int(2 · codes · 1.72 · duration_factor)`.
 ///
-/// Immutable after load and `Sendable`: concurrent requests share the weights; every per-request value lives in the call.
+/// Immutable after load and `Sendable`: concurrent requests share the weights; every per-request value lives in the
+/// call.
 public struct IndexTTS2Pipeline: Sendable {
     public let folder: IndexTTS2ModelFolder
     public let gpt: UnifiedVoice
@@ -67,7 +69,7 @@ public struct IndexTTS2Pipeline: Sendable {
                 return nil
             }
         }
-        let main = IndexTTS2ModelFolder.mainSource
+        let main = folder.source
         let root = attempt(folder.config, main) { try ConfigYAMLDocument(contentsOf: folder.config).values } ?? nil
         let gpt = attempt(folder.gpt, main) { () throws -> UnifiedVoice in
             let model = try UnifiedVoice.load(checkpoint: folder.gpt, configYAML: folder.config)
@@ -139,6 +141,19 @@ public struct IndexTTS2Pipeline: Sendable {
         guard problems.isEmpty, let gpt, let s2m, let stats, let matrices, tokenizer != nil || tiktoken != nil, let w2v,
               codec != nil || enhancedCodec != nil, let campplus, let bigvgan, let mel else {
             throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: problems)
+        }
+        // The generation's choices must agree: the GPT's speaker mode (a `spk_cond_mode` in the file could differ),
+        // and every id the tokenizer can give must have a row in the GPT's text embedding.
+        if gpt.configuration.speakerConditioning != folder.generation.speakerConditioning {
+            throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: [.init(
+                path: folder.config, reason: "gpt.spk_cond_mode \(gpt.configuration.speakerConditioning.rawValue) does not match "
+                    + "version \(folder.generation.rawValue) (\(folder.generation.speakerConditioning.rawValue))", source: source)])
+        }
+        if let tiktoken, tiktoken.vocabularySize > gpt.configuration.textVocabulary {
+            throw IndexTTS2LoadError.unusableFolder(root: folder.root, problems: [.init(
+                path: folder.bpe, reason: "\(tiktoken.vocabularySize) token ids (\(tiktoken.rankCount) ranks + "
+                    + "\(TiktokenTokenizer.indexTTS25Specials.count) specials) exceed the GPT's \(gpt.configuration.textVocabulary) "
+                    + "text embeddings (gpt.number_text_tokens + 1 in config.yaml)", source: source)])
         }
         let frontEnd = tiktoken.map { IndexTTS25FrontEnd(tokenizer: $0, normalizer: normalizer) }
         let pipeline = IndexTTS2Pipeline(folder: folder, gpt: gpt, w2vBert: w2v, w2vStatistics: stats, semanticCodec: codec,
@@ -395,6 +410,9 @@ public struct IndexTTS2Pipeline: Sendable {
         }
         func ints(_ values: [Int]) throws -> Tensor { try Self.ints(values) }
         let sampling = request.sampling
+        if request.streaming?.enabled == true && folder.generation == .indexTTS25 {
+            throw IndexTTS2Error.invalidRequest(Self.noStreaming25)
+        }
         guard request.intervalSilence >= 0 else { throw IndexTTS2Error.invalidRequest("interval_silence must be ≥ 0") }
         guard request.durationFactor.isFinite, request.durationFactor > 0, request.durationFactor <= 8 else {
             throw IndexTTS2Error.invalidRequest("duration factor must be in (0, 8], got \(request.durationFactor)")
@@ -528,9 +546,6 @@ public struct IndexTTS2Pipeline: Sendable {
         var warnedMaxLength = false
         var streamWindows: [IndexTTS2StreamWindow] = []
         let streaming = request.streaming.flatMap { $0.enabled ? $0 : nil }
-        if streaming != nil && folder.generation == .indexTTS25 {
-            throw IndexTTS2Error.invalidRequest("streaming is not available for IndexTTS-2.5 models yet; request the whole result")
-        }
         if let streaming {
             do { try streaming.validate() } catch let error as SynthesisError { throw IndexTTS2Error.invalidRequest("\(error)") }
         }
@@ -667,8 +682,11 @@ public struct IndexTTS2Pipeline: Sendable {
         max(1, Int((Double(contentFrames) * 1.72 * durationFactor).rounded(.towardZero)))
     }
 
-    /// Mel frames the S2M renders for `codes` semantic codes: upstream 2.0's `(code_lens * 1.72).long()` (float32)
-    /// at factor 1, IndexTTS-2.5's `int(codes * 1.72 * duration_factor)` otherwise (at least one frame).
+    /// Why a 2.5 request cannot stream (yet): its codec is not pointwise, so windows would need context codes.
+    static let noStreaming25 = "streaming is not available for IndexTTS-2.5 models yet; request the whole result"
+
+    /// IndexTTS2's mel frames for `codes` semantic codes: upstream 2.0's `(code_lens * 1.72).long()` (float32) at
+    /// factor 1, `int(codes * 1.72 * duration_factor)` otherwise, as 2.5 scales its own (at least one frame).
     public static func targetFrames(codes: Int, durationFactor: Double) -> Int {
         if durationFactor == 1 { return LengthRegulator.targetFrames(codes: codes) }
         return max(1, Int((Double(codes) * 1.72 * durationFactor).rounded(.towardZero)))

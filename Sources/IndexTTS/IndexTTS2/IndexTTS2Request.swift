@@ -145,7 +145,8 @@ public struct IndexTTS2Request: Sendable {
 
 /// What one segment produced.
 public struct IndexTTS2Segment: Sendable, Equatable {
-    /// 2.0: the segment's BPE pieces; 2.5: the segment's text (one element).
+    /// 2.0: the segment's BPE pieces; 2.5: the segment's text (one element; none when the request gave
+    /// ``IndexTTS2Request/segmentIDs``).
     public var textTokens: [String]
     public var codes: [Int]
     public var stop: GenerationStop

@@ -190,7 +190,7 @@ extension IndexTTS2Pipeline {
             throw IndexTTS2Error.invalidRequest("window of \(codes.count) codes with hidden states \(hiddenStates.shape)")
         }
         guard let semanticCodec else {
-            throw IndexTTS2Error.invalidRequest("streaming is not available for IndexTTS-2.5 models yet; request the whole result")
+            throw IndexTTS2Error.invalidRequest(Self.noStreaming25)
         }
         let frames = Self.targetFrames(codes: codes.count, durationFactor: durationFactor)
         let catCondition = try clock.measure("s2m") { () throws -> Tensor in

@@ -58,9 +58,9 @@ public struct S2M: Sendable {
     }
 
     /// Builds the stage from `store`, whose keys are those of `s2mel.pth` (`net.cfm.…`, `net.length_regulator.…`,
-    /// `net.gpt_layer.…`), checking the key set exactly. Weight-norm pairs are fused. Without ``S2MConfiguration/
-    /// usesGPTLayer`` (2.5) `gpt_layer` is not built and its tensors are ignored where present (2.5's released
-    /// `s2mel.pth` carries six, which upstream's loader skips).
+    /// `net.gpt_layer.…`), checking the key set exactly. Weight-norm pairs are fused. Without
+    /// ``S2MConfiguration/usesGPTLayer`` (2.5) `gpt_layer` is not built and its tensors are ignored where present
+    /// (2.5's released `s2mel.pth` carries six, which upstream's loader skips).
     public static func load(from store: WeightStore, configuration: S2MConfiguration = S2MConfiguration()) throws -> S2M {
         try configuration.validate(source: store.source)
         let unused = configuration.usesGPTLayer ? [] : ["gpt_layer."]
