@@ -85,31 +85,10 @@ import Testing
         #expect(output.segments.map(\.codes) == run.codes)
         #expect(output.segments.map { $0.stop == .stopToken } == run.stop_token_generated)
         #expect(output.segments.allSatisfy { $0.latentPositions == 0 })  // no latent pass in 2.5
-        var compared = 0
-        for key in expected.keys.sorted() {
-            guard let actual = output.stages[key] else { continue }
-            let reference = try expected.tensor(key)
-            compared += 1
-            guard actual.shape == reference.shape else {
-                Issue.record("\(name) \(key): shape \(actual.shape) != \(reference.shape)")
-                continue
-            }
-            let base = String(key.split(separator: "@").first ?? "")
-            if Self.exact.contains(base) {
-                #expect(actual.scalars == reference.scalars, "\(name) \(key)")
-            } else if base == "wav" || base == "wav_segment" || base == "wav_bigvgan" {
-                let db = IndexTTS2PipelineTests.snr(actual.scalars, reference.scalars)
-                print("IndexTTS-2.5 parity \(name) \(key): SNR \(db) dB")
-                #expect(db >= 40, "\(name) \(key): SNR \(db) dB")
-            } else {
-                // The speaker features (and S_ref and the prompt, which are them) carry the resampler's 1.2e-4
-                // (IndexTTS2PipelineTests.featureExtractorStages).
-                let error = IndexTTS2PipelineTests.relativeError(actual, reference)
-                let bound: Float = ["spk_cond_emb", "S_ref"].contains(base) ? IndexTTS2PipelineTests.featureExtractorBound : 1e-4
-                print("IndexTTS-2.5 parity \(name) \(key): max rel \(error)")
-                #expect(error <= bound, "\(name) \(key): max |Δ| / max |e| = \(error)")
-            }
-        }
+        // The speaker features (and S_ref, which is them) carry the resampler's 1.2e-4 as in 2.0
+        // (IndexTTS2PipelineTests.featureExtractorStages).
+        let compared = try IndexTTS2PipelineTests.compareStages(output, expected, "IndexTTS-2.5 parity \(name)",
+                                                                exact: Self.exact, featureStages: ["spk_cond_emb", "S_ref"])
         #expect(compared >= 15 * run.segment_ids.count, "\(name): only \(compared) stages compared")
         let written = try AudioDecoder.decode(path: Fixtures.path("e2e25/\(name)/output.wav"))
         #expect(written.sampleRate == 22_050 && written.samples.count == output.samples.count)

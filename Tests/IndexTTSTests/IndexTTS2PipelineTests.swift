@@ -89,6 +89,37 @@ import Testing
         return noise == 0 ? .infinity : 10 * log10(signal / noise)
     }
 
+    /// Every stage upstream recorded that `output` has too, by its base name (before `@k`): integers exactly,
+    /// waveforms at ≥ 40 dB SNR, the rest at max |Δ| / max |e| ≤ 1e-4 (``featureExtractorBound`` for
+    /// `featureStages`). Returns how many were compared.
+    static func compareStages(_ output: IndexTTS2Output, _ expected: WeightStore, _ label: String, exact: Set<String>,
+                              featureStages: Set<String>) throws -> Int {
+        var compared = 0
+        for key in expected.keys.sorted() {
+            guard let actual = output.stages[key] else { continue }
+            let reference = try expected.tensor(key)
+            compared += 1
+            guard actual.shape == reference.shape else {
+                Issue.record("\(label) \(key): shape \(actual.shape) != \(reference.shape)")
+                continue
+            }
+            let base = String(key.split(separator: "@").first ?? "")
+            if exact.contains(base) {
+                #expect(actual.scalars == reference.scalars, "\(label) \(key)")
+            } else if base == "wav" || base == "wav_segment" || base == "wav_bigvgan" {
+                let db = snr(actual.scalars, reference.scalars)
+                print("\(label) \(key): SNR \(db) dB")
+                #expect(db >= 40, "\(label) \(key): SNR \(db) dB")
+            } else {
+                let error = relativeError(actual, reference)
+                let bound: Float = featureStages.contains(base) ? featureExtractorBound : 1e-4
+                print("\(label) \(key): max rel \(error)")
+                #expect(error <= bound, "\(label) \(key): max |Δ| / max |e| = \(error)")
+            }
+        }
+        return compared
+    }
+
     @Test(arguments: cases) func everyStageMatchesUpstream(_ name: String) throws {
         // Upstream's segments (see textFrontEndMatchesUpstream for the one case where our segmenter cuts otherwise).
         let (request, run, expected) = try Self.request(name, segmentTokensFromRun: true)
@@ -102,29 +133,8 @@ import Testing
         #expect(cutWarnings.count == (run.stop_token_generated.allSatisfy { $0 } ? 0 : 1))
         #expect(output.warnings.count == cutWarnings.count)  // no unknown tokens in the fixture text
         #expect(output.segments.map(\.textTokens) == run.segment_tokens)
-        var compared = 0
-        for key in expected.keys.sorted() {
-            guard let actual = output.stages[key] else { continue }
-            let reference = try expected.tensor(key)
-            compared += 1
-            guard actual.shape == reference.shape else {
-                Issue.record("\(name) \(key): shape \(actual.shape) != \(reference.shape)")
-                continue
-            }
-            let base = String(key.split(separator: "@").first ?? "")
-            if Self.exact.contains(base) {
-                #expect(actual.scalars == reference.scalars, "\(name) \(key)")
-            } else if base == "wav" || base == "wav_segment" || base == "wav_bigvgan" {
-                let db = Self.snr(actual.scalars, reference.scalars)
-                print("IndexTTS2 parity \(name) \(key): SNR \(db) dB")
-                #expect(db >= 40, "\(name) \(key): SNR \(db) dB")
-            } else {
-                let error = Self.relativeError(actual, reference)
-                let bound: Float = Self.featureExtractorStages.contains(base) ? Self.featureExtractorBound : 1e-4
-                print("IndexTTS2 parity \(name) \(key): max rel \(error)")
-                #expect(error <= bound, "\(name) \(key): max |Δ| / max |e| = \(error)")
-            }
-        }
+        let compared = try Self.compareStages(output, expected, "IndexTTS2 parity \(name)", exact: Self.exact,
+                                              featureStages: Self.featureExtractorStages)
         // Every per-segment stage of upstream's list is produced and compared.
         #expect(compared >= 20 * run.segment_tokens.count, "\(name): only \(compared) stages compared")
         // The waveform upstream wrote (PCM16).
