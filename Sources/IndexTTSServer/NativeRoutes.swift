@@ -168,16 +168,17 @@ extension SpeechServer {
 
         router.get("/v1/text/preview") { request, _ -> Response in
             guard let text = request.uri.queryParameters.get("text"), !text.isEmpty else { throw APIError.missing("text") }
-            return try self.preview(text, readings: try Self.readingMode(request.uri.queryParameters.get("readings")))
+            return try self.preview(text, readings: try Self.readingMode(request.uri.queryParameters.get("readings")),
+                                    language: try Self.language(request.uri.queryParameters.get("lang")))
         }
         router.post("/v1/text/preview") { request, _ -> Response in
-            struct Body: Decodable { let text: String; let readings: String? }
+            struct Body: Decodable { let text: String; let readings: String?; let lang: String? }
             let body = try await self.collectBody(request)
             let decoded: Body
             do { decoded = try JSONDecoder().decode(Body.self, from: Data(buffer: body)) } catch let e as DecodingError {
                 throw APIError.from(e)
             }
-            return try self.preview(decoded.text, readings: try Self.readingMode(decoded.readings))
+            return try self.preview(decoded.text, readings: try Self.readingMode(decoded.readings), language: try Self.language(decoded.lang))
         }
     }
 
@@ -191,9 +192,20 @@ extension SpeechServer {
         return mode
     }
 
-    /// How the engine will read `text` in `readings` mode: the normalised text, the reading layer's spans with the rule
-    /// that read each, the user's overrides (annotations, glossary terms) and the segments.
-    func preview(_ text: String, readings: ReadingMode?) throws -> Response {
+    /// A `lang` field: absent or empty lets the engine decide; anything but a language code is a 400 naming the field.
+    static func language(_ value: String?) throws -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        guard SynthesisRequest.isLanguageCode(value) else {
+            throw APIError(.badRequest, "lang: a language code of letters (zh, en, ja, es, ar, …), got '\(value)'",
+                           param: "lang", code: "invalid_value")
+        }
+        return value.lowercased()
+    }
+
+    /// How the engine will read `text` in `readings` mode (and, for IndexTTS-2.5, `language`): the normalised text,
+    /// the reading layer's spans with the rule that read each, the user's overrides (annotations, glossary terms) and
+    /// the segments.
+    func preview(_ text: String, readings: ReadingMode?, language: String? = nil) throws -> Response {
         guard text.count <= configuration.maxTextCharacters else {
             throw APIError.from(SynthesisError.textTooLong(characters: text.count, limit: configuration.maxTextCharacters))
         }
@@ -207,6 +219,6 @@ extension SpeechServer {
             }
             enum K: String, CodingKey { case engine }
         }
-        return try Self.json(Output(engine: engine.info.id, preview: engine.preview(text, readings: readings)))
+        return try Self.json(Output(engine: engine.info.id, preview: engine.preview(text, readings: readings, language: language)))
     }
 }

@@ -161,6 +161,23 @@ struct EngineSurfaceTests {
         }
     }
 
+    /// IndexTTS-2.5 through HTTP: the preview takes `lang` (query or JSON) and shows 2.5's prepared text; a malformed
+    /// code is a 400 naming `lang`; the engine's name says which model speaks.
+    @Test func indexTTS25PreviewTakesTheLanguage() async throws {
+        let loaded = try IndexTTS2Engine.load(modelDirectory: Fixtures.path("e2e25/model"), cache: ModelCache(root: Fixtures.cache("")))
+        #expect(loaded.info.name == "IndexTTS-2.5")
+        try await TestServer(engine: loaded).run { client in
+            let query = try await client.get("/v1/text/preview?text=%C2%BFD%C3%B3nde%3A&lang=ES").json()
+            #expect(query["language"] as? String == "es" && query["normalized"] as? String == "¿DÓNDE,", "\(query)")
+            let body = try await client.postJSON("/v1/text/preview", ["text": "Keep: 8:00", "lang": "en", "readings": "upstream"]).json()
+            #expect(body["language"] as? String == "en" && (body["normalized"] as? String)?.hasPrefix("keep,") == true, "\(body)")
+            let guessed = try await client.postJSON("/v1/text/preview", ["text": "今天"]).json()
+            #expect(guessed["language"] as? String == "zh", "\(guessed)")
+            #expect(try await client.get("/v1/text/preview?text=x&lang=en_US").errorParam == "lang")
+            #expect(try await client.postJSON("/v1/text/preview", ["text": "x", "lang": "español"]).errorParam == "lang")
+        }
+    }
+
     /// The WebUI's emotion-text form (the fields app.js sends for IndexTTS2) as a job on the real IndexTTS2 engine
     /// (tiny e2e model; the tiny QwenEmotion fixture stands in for qwen0.6bemo4-merge): QwenEmotion reads the
     /// description, emo_alpha reaches the engine, and the job's applied controls say so.

@@ -13,6 +13,8 @@ public protocol SpeechEngine: Sendable {
     /// How the engine's front end will read `text` in `readings` mode (nil: the engine's default), as
     /// ``SynthesisRequest/readings`` selects it. Engines without a reading layer ignore the mode.
     func preview(_ text: String, readings: ReadingMode?) -> TextPreview
+    /// The preview for a text in `language` (``SynthesisRequest/language``; engines without one ignore it).
+    func preview(_ text: String, readings: ReadingMode?, language: String?) -> TextPreview
     /// Checks a request's controls (voice, emotion, speed, clips) without synthesising, so that queues can refuse a
     /// bad request at submission instead of failing it later.
     func validate(_ request: SynthesisRequest) throws
@@ -45,6 +47,10 @@ extension SpeechEngine {
     public var sharedDecoding: SharedDecodingCounts? { nil }
 
     public func preview(_ text: String, readings: ReadingMode?) -> TextPreview { preview(text) }
+
+    public func preview(_ text: String, readings: ReadingMode?, language: String?) -> TextPreview {
+        preview(text, readings: readings)
+    }
 
     public func synthesize(_ request: SynthesisRequest) throws -> SynthesisResult {
         try synthesize(request, progress: { _ in })

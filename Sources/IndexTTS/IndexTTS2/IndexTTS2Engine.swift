@@ -367,7 +367,9 @@ public struct IndexTTS2Engine: SpeechEngine {
     /// spans with their rules, the user's overrides (annotations, the folder's glossary.yaml) and the BPE segments.
     /// IndexTTS-2.5: the text its front end prepares for `language` (nil: guessed from the script, as synthesis
     /// does) and its segments, each with its tokens grouped into whole characters.
-    public func preview(_ text: String, readings: ReadingMode?, language: String? = nil) -> TextPreview {
+    public func preview(_ text: String, readings: ReadingMode?) -> TextPreview { preview(text, readings: readings, language: nil) }
+
+    public func preview(_ text: String, readings: ReadingMode?, language: String?) -> TextPreview {
         if let frontEnd = pipeline.indexTTS25FrontEnd?.reading(readings) {
             let language = language?.lowercased() ?? IndexTTS25FrontEnd.guessLanguage(text)
             let segments = (try? pipeline.indexTTS25Segments(text: text, language: language,
