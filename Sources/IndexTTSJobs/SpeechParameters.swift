@@ -34,8 +34,9 @@ public struct SpeechParameters: Codable, Sendable, Equatable {
     public var readings: ReadingMode?
     /// The text's language (`lang`, IndexTTS-2.5: `zh`, `en`, `ja`, `es`, `ar`, …); absent lets the engine decide.
     public var language: String?
-    /// Windowed streaming (`"stream": true`, or an object with `chunk_size`, `overlap_size`, `first_chunk_size`):
-    /// IndexTTS2 reports each window's audio while the GPT still generates (``StreamingOptions``).
+    /// Windowed streaming (`"stream": true`, or an object with `chunk_size`, `overlap_size`, `first_chunk_size`,
+    /// `lookahead`): IndexTTS2 and IndexTTS-2.5 report each window's audio while the GPT still generates
+    /// (``StreamingOptions``).
     public var stream: StreamingOptions?
 
     public init(text: String, voice: String? = nil, referenceAudioPath: String? = nil, emotion: String? = nil,

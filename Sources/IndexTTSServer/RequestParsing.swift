@@ -83,6 +83,7 @@ public enum RequestParsing {
             throw APIError.invalid("stream_format", "must be 'audio' or 'sse'; got '\(streamFormat)'")
         }
         var parameters = SpeechParameters(text: speech.input, voice: speech.voice, speed: speech.speed, format: format)
+        if let lang = speech.lang, !lang.isEmpty { parameters.language = lang }
         if let instructions = speech.instructions?.trimmingCharacters(in: .whitespacesAndNewlines), !instructions.isEmpty {
             // Free text: the engine maps what it understands (preset names and labels for the default voice).
             parameters.emotionText = instructions
@@ -151,10 +152,11 @@ public enum RequestParsing {
             if p.sampling?.isEmpty == true { p.sampling = nil }
             // Windowed streaming: `stream` (true/false) and the window sizes as flat fields.
             let chunk = try form.int("stream_chunk_size"), overlap = try form.int("stream_overlap_size")
-            let first = try form.int("stream_first_chunk_size")
-            if let enabled = try form.bool("stream") ?? (chunk != nil || overlap != nil || first != nil ? true : nil) {
+            let first = try form.int("stream_first_chunk_size"), lookahead = try form.int("stream_lookahead")
+            let sized = chunk != nil || overlap != nil || first != nil || lookahead != nil
+            if let enabled = try form.bool("stream") ?? (sized ? true : nil) {
                 p.stream = StreamingOptions(enabled: enabled, chunkSize: chunk ?? 100, overlapSize: overlap ?? 5,
-                                            firstChunkSize: first)
+                                            firstChunkSize: first, lookahead: lookahead)
             }
             func upload(_ file: MultipartForm.File?) -> Upload? {
                 file.map { Upload(fileName: $0.fileName, contentType: $0.contentType, bytes: $0.bytes) }

@@ -18,9 +18,11 @@ struct OpenAISpeechRequest: Decodable, Sendable {
     /// Our extension: the window options of a streamed synthesis (``StreamingOptions``; `false` streams whole
     /// segments). With `stream_format` and no `stream`, upstream's windows (100 codes, overlap 5).
     var stream: StreamingOptions?
+    /// Our extension: the text's language for IndexTTS-2.5 (`lang`, as the native routes take it).
+    var lang: String?
 
     enum CodingKeys: String, CodingKey {
-        case model, input, voice, speed, instructions, stream
+        case model, input, voice, speed, instructions, stream, lang
         case responseFormat = "response_format"
         case streamFormat = "stream_format"
     }
@@ -42,6 +44,7 @@ struct OpenAISpeechRequest: Decodable, Sendable {
         instructions = try c.decodeIfPresent(String.self, forKey: .instructions)
         streamFormat = try c.decodeIfPresent(String.self, forKey: .streamFormat)
         stream = try c.decodeIfPresent(StreamingOptions.self, forKey: .stream)
+        lang = try c.decodeIfPresent(String.self, forKey: .lang)
     }
 }
 

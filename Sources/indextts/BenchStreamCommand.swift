@@ -6,7 +6,7 @@ import IndexTTSModels
 import IndexTTSTensor
 
 extension BenchCommand {
-    /// `indextts bench stream`: IndexTTS2 windowed streaming on a model folder — time to first audio, the stream's
+    /// `indextts bench stream`: IndexTTS2 (or IndexTTS-2.5) windowed streaming on a model folder — time to first audio, the stream's
     /// real-time factor and whether it starves, for 1, 2, 4… concurrent requests, beside the same request unstreamed.
     struct Stream: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -33,6 +33,8 @@ extension BenchCommand {
         @Option(help: "Codes per window (upstream 100).") var chunkSize = 100
         @Option(help: "Codes shared by consecutive windows (upstream 5).") var overlapSize = 5
         @Option(help: "Codes in the first window (default: --chunk-size).") var firstChunkSize: Int?
+        @Option(help: "IndexTTS-2.5: codes past a window's end its codec decode reads first (default: the codec's context radius, 40).")
+        var lookahead: Int?
         @Option(help: "Comma-separated numbers of concurrent streamed requests.") var concurrency = "1,2,4"
         @Flag(help: "Also run each round with every request's GPT decoding steps alone (no shared passes), to compare.")
         var compareUnbatched = false
@@ -48,7 +50,7 @@ extension BenchCommand {
 
         var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         var streaming: StreamingOptions {
-            StreamingOptions(chunkSize: chunkSize, overlapSize: overlapSize, firstChunkSize: firstChunkSize)
+            StreamingOptions(chunkSize: chunkSize, overlapSize: overlapSize, firstChunkSize: firstChunkSize, lookahead: lookahead)
         }
 
         func validate() throws {
@@ -268,8 +270,10 @@ extension BenchReport<StreamResults> {
         print(String(format: "  unrelated noise (two whole renderings): mel mean |Δ| %.4f, SNR %.2f dB", seams.unrelatedMelDistance, seams.snrUnrelated))
         print(String(format: "  waveform SNR outside the cross-fades %.2f dB (%d samples), inside %.2f dB (%d samples)",
                      seams.snrOutsideCrossFades, seams.samplesOutside, seams.snrInsideCrossFades, seams.samplesInside))
-        print(String(format: "  unstreamed (latent pass) against the whole rendering from generation's hidden states: SNR %.2f dB, mel mean |Δ| %.4f",
-                     seams.snrLatentVersusHidden, seams.melLatentVersusHidden))
+        if let snr = seams.snrLatentVersusHidden, let mel = seams.melLatentVersusHidden {
+            print(String(format: "  unstreamed (latent pass) against the whole rendering from generation's hidden states: SNR %.2f dB, mel mean |Δ| %.4f",
+                         snr, mel))
+        }
         fflush(nil)
     }
 

@@ -57,6 +57,8 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "IndexTTS2 --stream: codes per window (100).") var streamChunkSize: Int?
     @Option(help: "IndexTTS2 --stream: codes shared by consecutive windows, cross-faded (5).") var streamOverlapSize: Int?
     @Option(help: "IndexTTS2 --stream: codes in a segment's first window (default: the window size).") var streamFirstChunkSize: Int?
+    @Option(help: "IndexTTS-2.5 --stream: codes past a window's end its codec decode reads before the window renders (default: the codec's context radius, 40).")
+    var streamLookahead: Int?
     @OptionGroup var engineOptions: EngineOptions
     @Flag(inversion: .prefixedNo, help: "IndexTTS2: sample the codes (upstream do_sample, default on); --no-do-sample decodes greedily / by beam search.")
     var doSample: Bool?
@@ -132,9 +134,9 @@ struct SynthCommand: ParsableCommand {
         p.useRandom = useRandom ? true : nil
         p.readings = readings
         p.language = lang
-        if stream || streamChunkSize != nil || streamOverlapSize != nil || streamFirstChunkSize != nil {
+        if stream || streamChunkSize != nil || streamOverlapSize != nil || streamFirstChunkSize != nil || streamLookahead != nil {
             p.stream = StreamingOptions(chunkSize: streamChunkSize ?? 100, overlapSize: streamOverlapSize ?? 5,
-                                        firstChunkSize: streamFirstChunkSize)
+                                        firstChunkSize: streamFirstChunkSize, lookahead: streamLookahead)
         }
         return p
     }

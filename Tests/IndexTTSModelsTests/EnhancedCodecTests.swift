@@ -77,6 +77,34 @@ struct EnhancedCodecTests {
         }
     }
 
+    /// Streaming decodes windows with context codes: with ``EnhancedCodec/contextRadius`` codes each side (3 + 3 per
+    /// block + 1 for `up` = 10 here) a window's features are the whole decode's at its frames, at the sequence's
+    /// ends and inside it; one code less changes the frames at an interior window's edges.
+    @Test func windowsWithTheContextRadiusEqualTheWholeDecode() throws {
+        let codec = Self.codec
+        #expect(codec.contextRadius == 10)
+        #expect(EnhancedCodecConfiguration().sizes.vocosNumLayers == 12)  // 2.5: 3 + 36 + 1 = 40 codes
+        var random = SeededRandomSource(seed: 3)
+        let codes = (0..<64).map { _ in Int(random.nextUniform() * 64) }
+        let whole = try codec.decode(codes: [codes])                             // [1, 128, 32]
+        func window(_ w: Range<Int>, context: Int) throws -> (Tensor, Tensor) {
+            let slice = max(0, w.lowerBound - context)..<min(codes.count, w.upperBound + context)
+            let local = (w.lowerBound - slice.lowerBound)..<(w.upperBound - slice.lowerBound)
+            let decoded = try codec.decode(codes: Array(codes[slice]), keeping: local)
+            return (decoded, try whole.sliced(axis: 1, range: (2 * w.lowerBound)..<(2 * w.upperBound)).contiguous())
+        }
+        for w in [0..<12, 5..<17, 20..<40, 50..<64, 0..<64] {
+            let (decoded, expected) = try window(w, context: codec.contextRadius)
+            #expect(decoded.shape == [1, 2 * w.count, 32])
+            expectClose(decoded, expected, "window \(w) with \(codec.contextRadius) codes of context")
+        }
+        let (short, expected) = try window(20..<40, context: codec.contextRadius - 1)
+        let gap = zip(short.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
+        #expect(gap > 1e-3, "one code less context changed the window by only \(gap)")
+        #expect(throws: ModelError.self) { try codec.decode(codes: codes, keeping: 60..<65) }
+        #expect(throws: ModelError.self) { try codec.decode(codes: codes, keeping: 3..<3) }
+    }
+
     @Test func badInputsAndConfigurationsAreTypedErrors() throws {
         #expect(throws: ModelError.invalidInput(component: "IndexTTS-2.5 codec", reason: "code 64 outside 0..<64")) {
             try Self.codec.decode(codes: [[1, 64]])

@@ -57,6 +57,8 @@ struct SpeechEndpointTests {
                 (["input": "你好。", "stream_format": "chunks"], 400, "stream_format"),
                 (["input": "你好。", "model": "gpt-9"], 400, "model"),
                 (["input": "你好。", "instructions": "excited"], 200, nil),
+                (["input": "你好。", "lang": "zh"], 200, nil),  // our extension (IndexTTS-2.5), as on /v1/tts
+                (["input": "你好。", "lang": "zh_CN"], 400, "lang"),
                 (["input": String(repeating: "好", count: 4097)], 422, "input"),
             ]
             for (body, status, param) in cases {

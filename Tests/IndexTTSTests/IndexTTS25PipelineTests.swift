@@ -133,8 +133,17 @@ import Testing
         request.language = "EN!"
         #expect(throws: SynthesisError.self) { try engine.validate(request) }
         request.language = "en"
+        // Streaming: the applied controls name the codec lookahead (the tiny codec's whole context radius, 10).
         request.streaming = StreamingOptions(enabled: true)
-        #expect(throws: SynthesisError.self) { try engine.validate(request) }
+        let streamed = try engine.synthesize(request)
+        #expect(streamed.appliedControls["stream"] == "chunk 100, overlap 5, first 100, lookahead 10",
+                "\(streamed.appliedControls)")
+        #expect(streamed.samples.contains { $0 != 0 })
+        request.streaming = StreamingOptions(lookahead: 2001)
+        #expect(throws: SynthesisError.invalidParameter(name: "stream.lookahead", reason: "must be 0…2000 codes, got 2001")) {
+            try engine.validate(request)
+        }
+        request.streaming = nil
         // The preview shows the text 2.5's front end prepares for the language, its segments and their tokens.
         let preview = engine.preview("Keep: 8:00 <word|w er1 d>", readings: .upstream, language: "EN")
         #expect(preview.language == "en" && preview.segments.count == 1, "\(preview.language ?? "-") \(preview.segments.count)")
@@ -172,9 +181,6 @@ import Testing
 
     @Test func requestsThe2_5PathCannotServeAreRefused() throws {
         let pipeline = try Self.pipeline()
-        var (request, _, _) = try Self.request("default", idsFromRun: true)
-        request.streaming = StreamingOptions(enabled: true)
-        #expect(throws: IndexTTS2Error.self) { try pipeline.synthesize(request) }
         #expect(throws: IndexTTS2Error.self) { try pipeline.segments(text: "text", maxTokensPerSegment: 10) }
         #expect(throws: IndexTTS2Error.self) {
             try pipeline.indexTTS25Segments(text: " ", language: "en", maxTokensPerSegment: 10)

@@ -250,6 +250,7 @@ def test_streaming_with_indextts2_streams_windows(make_server, browser):
     wait(browser, lambda d: d.find_element(By.ID, "engine-name").text.startswith("IndexTTS2"))
     wait(browser, lambda d: "windows" in d.find_element(By.ID, "stream-status").text
          or "窗口" in d.find_element(By.ID, "stream-status").text)
+    assert not browser.find_element(By.ID, "speech-lang-row").is_displayed()  # 2.0 reads the language from the text
     browser.find_element(By.ID, "text").send_keys("今天天气很好。明天见。")
     browser.find_element(By.ID, "ref-file").send_keys(os.path.join(fixtures, "ref.wav"))
     # The tiny model needs at most 24 codes; two CFM steps keep it quick.
@@ -261,4 +262,32 @@ def test_streaming_with_indextts2_streams_windows(make_server, browser):
     assert stats["state"] == "done" and stats["chunks"] >= 1 and stats["samples"] > 0, stats
     assert stats["sampleRate"] == 22050, stats
     assert browser.find_element(By.ID, "download").is_displayed()
+    assert metric(server, 'indextts_http_requests_total{method="POST",route="/v1/tts",status="200"}') == 1
+
+
+def test_indextts25_offers_languages_and_streams_windows(make_server, browser):
+    """With an IndexTTS-2.5 folder (the tiny random one of the Swift tests) the page offers upstream's languages; the
+    chosen one reaches the preview (Spanish is upper-cased by 2.5's front end) and the streamed synthesis."""
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "Tests/Fixtures/e2e25")
+    server = make_server(["--engine", "indextts2", "--model-dir", os.path.join(fixtures, "model")])
+    browser.get(server.url + "/")
+    wait(browser, lambda d: d.find_element(By.ID, "engine-name").text.startswith("IndexTTS-2.5"))
+    wait(browser, lambda d: d.find_element(By.ID, "speech-lang-row").is_displayed())
+    picker = browser.find_element(By.ID, "speech-lang")
+    codes = [o.get_attribute("value") for o in picker.find_elements(By.TAG_NAME, "option")]
+    assert codes == ["", "zh", "en", "ja", "ar", "es"], codes
+    wait(browser, lambda d: "40" in d.find_element(By.ID, "stream-status").text)  # 2.5 windows wait for 40 codes
+    browser.find_element(By.ID, "text").send_keys("Hola amigo.")
+    browser.execute_script("document.getElementById('preview-panel').open = true;"
+                           "const s = document.getElementById('speech-lang'); s.value = 'es';"
+                           "s.dispatchEvent(new Event('change'));")
+    wait(browser, lambda d: "HOLA AMIGO" in d.find_element(By.ID, "normalized").text, timeout=30)
+    browser.find_element(By.ID, "ref-file").send_keys(os.path.join(fixtures, "ref.wav"))
+    browser.execute_script("document.getElementById('max-mel-tokens').value = '12';"
+                           "document.getElementById('diffusion-steps').value = '2';")
+    browser.find_element(By.ID, "generate").click()
+    wait(browser, lambda d: (stream_stats(d) or {}).get("state") in ("done", "failed"), timeout=180)
+    stats = stream_stats(browser)
+    assert stats["state"] == "done" and stats["chunks"] >= 1 and stats["samples"] > 0, stats
+    assert stats["sampleRate"] == 22050, stats
     assert metric(server, 'indextts_http_requests_total{method="POST",route="/v1/tts",status="200"}') == 1

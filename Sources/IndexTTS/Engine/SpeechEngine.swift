@@ -69,6 +69,10 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var clonesTimbre: Bool
     /// Named emotion presets the engine accepts (`emotion`), for pickers.
     public var presets: [Preset]
+    /// The languages a picker offers for `lang` (IndexTTS-2.5: those of upstream's WebUI), lower case; the engine
+    /// also takes other codes, and guesses from the text without one. nil: the engine reads the language from the
+    /// text and ignores `lang`.
+    public var languages: [String]?
 
     public struct Preset: Sendable, Codable, Equatable {
         public var id: String
@@ -83,7 +87,7 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     }
 
     public init(id: String, name: String, sampleRate: Int, voices: [String], licence: String, clonesTimbre: Bool,
-                presets: [Preset] = []) {
+                presets: [Preset] = [], languages: [String]? = nil) {
         self.id = id
         self.name = name
         self.sampleRate = sampleRate
@@ -91,6 +95,7 @@ public struct EngineInfo: Sendable, Codable, Equatable {
         self.licence = licence
         self.clonesTimbre = clonesTimbre
         self.presets = presets
+        self.languages = languages
     }
 }
 

@@ -75,9 +75,15 @@ public struct IndexTTS2Engine: SpeechEngine {
     }
 
     public var info: EngineInfo {
-        EngineInfo(id: Self.engineID, name: pipeline.folder.generation == .indexTTS25 ? "IndexTTS-2.5" : "IndexTTS2", sampleRate: IndexTTS2Pipeline.sampleRate, voices: [],
-                   licence: Self.licence, clonesTimbre: true, presets: IndexTTS2EmotionPresets.info)
+        let is25 = pipeline.folder.generation == .indexTTS25
+        return EngineInfo(id: Self.engineID, name: is25 ? "IndexTTS-2.5" : "IndexTTS2", sampleRate: IndexTTS2Pipeline.sampleRate,
+                          voices: [], licence: Self.licence, clonesTimbre: true, presets: IndexTTS2EmotionPresets.info,
+                          languages: is25 ? Self.pickerLanguages : nil)
     }
+
+    /// IndexTTS-2.5's languages as upstream's WebUI offers them (ZH, EN, JA, AR, ES), lower-cased as `infer_v2_5`
+    /// uses them.
+    public static let pickerLanguages = ["zh", "en", "ja", "ar", "es"]
 
     // MARK: Voices
 
@@ -156,16 +162,13 @@ public struct IndexTTS2Engine: SpeechEngine {
         var warnings: [String] = []
         var timings: [StageTiming] = []
         var controls: [String: String] = ["engine": Self.engineID]
-        // The language (IndexTTS-2.5 reads it; upstream lower-cases it) and what 2.5 cannot do, before any work.
+        // The language (IndexTTS-2.5 reads it; upstream lower-cases it), before any work.
         let language = request.language?.lowercased()
         if let language, !SynthesisRequest.isLanguageCode(language) {
             throw SynthesisError.invalidParameter(
                 name: "lang", reason: "a language code of letters (zh, en, ja, es, ar, …), got '\(request.language ?? "")'")
         }
         let is25 = pipeline.folder.generation == .indexTTS25
-        if is25 && request.streaming?.enabled == true {
-            throw SynthesisError.invalidParameter(name: "stream", reason: "not available for IndexTTS-2.5 models yet")
-        }
         var stored: IndexTTS2SpeakerConditioning? = nil
         if let conditioning = request.voiceConditioning {
             stored = try storedConditioning(conditioning)
@@ -290,7 +293,10 @@ public struct IndexTTS2Engine: SpeechEngine {
         if let streaming = request.streaming, streaming.enabled {
             try streaming.validate()
             r.streaming = streaming
-            controls["stream"] = streaming.summary
+            // IndexTTS-2.5's windows wait for their codec context (the whole radius unless the request says less).
+            var shown = streaming
+            if is25, shown.lookahead == nil { shown.lookahead = pipeline.streamLookahead(streaming) }
+            controls["stream"] = shown.summary
         }
         controls["readings"] = request.readings?.rawValue ?? pipeline.normalizer.map { $0.readings.rawValue } ?? "none (no grammars)"
         let s = r.sampling

@@ -155,9 +155,6 @@ public struct IndexTTS2Pipeline: Sendable {
         }
         func ints(_ values: [Int]) throws -> Tensor { try Self.ints(values) }
         let sampling = request.sampling
-        if request.streaming?.enabled == true && folder.generation == .indexTTS25 {
-            throw IndexTTS2Error.invalidRequest(Self.noStreaming25)
-        }
         guard request.intervalSilence >= 0 else { throw IndexTTS2Error.invalidRequest("interval_silence must be ≥ 0") }
         guard request.durationFactor.isFinite, request.durationFactor > 0, request.durationFactor <= 8 else {
             throw IndexTTS2Error.invalidRequest("duration factor must be in (0, 8], got \(request.durationFactor)")
@@ -313,7 +310,7 @@ public struct IndexTTS2Pipeline: Sendable {
             try keepSegment("emovec", emovec)
             let prefix = try clock.measure("gpt.generation") { try gpt.prefix(conditioning: speechConditioningLatent, emotionVector: emovec) }
             if let streaming {
-                let prompt = try gpt.promptEmbeddings(prefix: prefix, textIDs: ids)
+                let prompt = try gpt.promptEmbeddings(prefix: prefix, textIDs: ids, language: languageID)
                 let streamed = try streamSegment(
                     index: index, prompt: prompt, options: options, random: random, streaming: streaming,
                     promptCondition: promptCondition, refMel: refMel, style: style, sampling: sampling,
@@ -426,9 +423,6 @@ public struct IndexTTS2Pipeline: Sendable {
     public static func targetFrames(contentFrames: Int, durationFactor: Double) -> Int {
         max(1, Int((Double(contentFrames) * 1.72 * durationFactor).rounded(.towardZero)))
     }
-
-    /// Why a 2.5 request cannot stream (yet): its codec is not pointwise, so windows would need context codes.
-    static let noStreaming25 = "streaming is not available for IndexTTS-2.5 models yet; request the whole result"
 
     /// IndexTTS2's mel frames for `codes` semantic codes: upstream 2.0's `(code_lens * 1.72).long()` (float32) at
     /// factor 1, `int(codes * 1.72 * duration_factor)` otherwise, as 2.5 scales its own (at least one frame).

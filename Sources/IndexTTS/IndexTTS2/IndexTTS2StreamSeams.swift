@@ -24,17 +24,18 @@ public struct IndexTTS2StreamSeams: Sendable, Encodable {
     public var samplesInside: Int
     /// Waveform SNR between the two whole renderings from different noise (dB).
     public var snrUnrelated: Double
-    /// The unstreamed synthesis (latent pass) against the whole rendering from the generation's hidden states, which
-    /// a stream uses instead: SNR (dB) and mel mean |Δ|.
-    public var snrLatentVersusHidden: Double
-    public var melLatentVersusHidden: Double
+    /// IndexTTS2: the unstreamed synthesis (latent pass) against the whole rendering from the generation's hidden
+    /// states, which a stream uses instead: SNR (dB) and mel mean |Δ|. nil for IndexTTS-2.5, which has no latent
+    /// pass (its whole rendering is the unstreamed synthesis).
+    public var snrLatentVersusHidden: Double?
+    public var melLatentVersusHidden: Double?
 }
 
 extension IndexTTS2Pipeline {
     /// Streams `request` (one segment of exactly `codes` codes, its speaker conditioning given, ``IndexTTS2Request/streaming``
     /// set) from the CFM start noise of `noiseSeed`, synthesises it unstreamed from the same noise, and renders the
-    /// streamed codes whole twice — from the same noise with the generation's hidden states (what the stream
-    /// renders, without windows) and from the noise of `unrelatedSeed` — to measure what windowing changes.
+    /// streamed codes whole twice — from the same noise (IndexTTS2: with the generation's hidden states, what the
+    /// stream renders, without windows) and from the noise of `unrelatedSeed` — to measure what windowing changes.
     /// Each window's noise is the whole noise's columns at its frames, so the windows and the whole rendering start
     /// from the same values.
     /// - Throws: ``IndexTTS2Error/invalidRequest(_:)`` without streaming, conditioning, or with another code count
@@ -45,7 +46,7 @@ extension IndexTTS2Pipeline {
             throw IndexTTS2Error.invalidRequest("the seam measurement needs a streamed request with its speaker conditioning")
         }
         let promptFrames = conditioning.refMel.shape[2], mels = conditioning.refMel.shape[1]
-        let frames = LengthRegulator.targetFrames(codes: codes, durationFactor: Float(request.durationFactor))
+        let frames = windowFrames(codes: codes, durationFactor: request.durationFactor)
         var request = request
         request.cfmNoise = [0: FlowMatching.gaussianNoise([1, mels, promptFrames + frames], seed: noiseSeed)]
         request.recordStages = true
@@ -55,8 +56,9 @@ extension IndexTTS2Pipeline {
         var wholeRequest = request
         wholeRequest.streaming = nil
         let whole = try synthesize(wholeRequest)
+        let hidden = streamed.stages["gpt_hidden"]
         guard streamed.segments.count == 1, let generated = streamed.segments.first?.codes, generated.count == codes,
-              let hidden = streamed.stages["gpt_hidden"], let latentMel = whole.stages["vc_target"] else {
+              hidden != nil || enhancedCodec != nil, let latentMel = whole.stages["vc_target"] else {
             throw IndexTTS2Error.invalidRequest(
                 "the seam measurement needs one segment of \(codes) codes; got \(streamed.segments.map(\.codes.count))")
         }
@@ -105,13 +107,15 @@ extension IndexTTS2Pipeline {
             }
         }
         let wholeCodes = whole.segments.first?.codes
+        let latentPass = enhancedCodec == nil
         return IndexTTS2StreamSeams(
             codesUnchanged: wholeCodes == generated, windows: windows,
             unrelatedMelDistance: melDistance(unrelated.mel, frameRange: 0..<frames, aOffset: 0, aFrames: frames),
             snrOutsideCrossFades: snr(outside), snrInsideCrossFades: snr(inside),
             samplesOutside: outside.count, samplesInside: inside.count,
             snrUnrelated: snr(Array(zip(unrelated.samples, reference.samples))),
-            snrLatentVersusHidden: snr(Array(zip(whole.samples, reference.samples))),
-            melLatentVersusHidden: melDistance(latentMel.contiguous().scalars, frameRange: 0..<frames, aOffset: 0, aFrames: frames))
+            snrLatentVersusHidden: latentPass ? snr(Array(zip(whole.samples, reference.samples))) : nil,
+            melLatentVersusHidden: latentPass
+                ? melDistance(latentMel.contiguous().scalars, frameRange: 0..<frames, aOffset: 0, aFrames: frames) : nil)
     }
 }

@@ -7,6 +7,9 @@ import IndexTTSTensor
 // `pipeline/pipeline.py:_codes_to_audio_batch` renders each window on its own (gpt_layer(hidden) + vq2emb(codes),
 // length regulator to int(n·1.72) frames, CFM with the full speaker prompt, BigVGAN), and
 // `pipeline/streaming.py:StreamingDecoder.generate` joins them with a Hann cross-fade.
+// IndexTTS-2.5 (no upstream streaming) uses the same plan and stitching; its window content is the codec's decode of
+// the window with context codes on both sides (`EnhancedCodec.decode(codes:keeping:)`), so a window waits for
+// `lookahead` codes past its end.
 
 /// Which code windows a segment's stream renders (`generate_chunks`): the first window is
 /// `[0, firstChunkSize)`; every later one starts `overlapSize` codes before the previous one ended and is
@@ -115,6 +118,9 @@ public struct IndexTTS2StreamWindow: Sendable {
     public var index: Int
     /// Code positions it rendered, within the segment's codes.
     public var codeRange: Range<Int>
+    /// IndexTTS-2.5: the codes its codec decode read (the window with its context), within the segment's codes;
+    /// nil for IndexTTS2.
+    public var contextRange: Range<Int>?
     /// The codes it rendered (with beams: the running best beam's when the window was cut).
     public var codes: [Int]
     /// Mel frame of its first code in a whole-segment rendering (`int(start·1.72·df)`), and its own frames
@@ -133,6 +139,9 @@ public struct IndexTTS2StreamWindow: Sendable {
     public var renderSeconds: Double
     /// With ``IndexTTS2Request/recordStages``: its CFM output `vc_target`, `[1, mels, frames]`.
     public var mel: Tensor?
+    /// With ``IndexTTS2Request/recordStages``: its S2M content `S_infer`, `[1, content frames, hidden]` (IndexTTS2:
+    /// one frame per code; IndexTTS-2.5: two).
+    public var content: Tensor?
 }
 
 /// Hands items from the GPT's thread to the renderer's, in order, blocking the receiver until one arrives.
@@ -166,44 +175,95 @@ final class StreamFlag: @unchecked Sendable {
 }
 
 extension IndexTTS2Pipeline {
-    /// Renders one window of codes as `_codes_to_audio_batch` does: `gpt_layer(hiddenStates) + vq2emb(codes)`, the
-    /// length regulator to `int(n·1.72·df)` frames, CFM over `[prompt_condition, cond]` with the full speaker prompt,
-    /// BigVGAN, cropped to `frames·hop` samples. Also renders a whole segment when given all its codes.
-    /// - Parameters:
-    ///   - hiddenStates: `[1, codes.count, model_dim]`, the GPT's final-normed states that predicted the codes (the
-    ///     latent pass' output, or generation's hidden states standing in for it).
-    ///   - noise: CFM start noise `[1, mels, prompt + frames]`; nil draws it from `seed`.
-    /// - Returns: the mel `[1, mels, frames]` and the samples in [−1, 1].
-    public func renderWindow(codes: [Int], hiddenStates: Tensor, promptCondition: Tensor, referenceMel refMel: Tensor,
-                             style: Tensor, sampling: IndexTTS2Sampling, durationFactor: Double = 1, noise: Tensor? = nil,
-                             seed: UInt64 = 0) throws -> (mel: Tensor, samples: [Float]) {
-        var clock = StageClock()
-        return try renderWindow(codes: codes, hiddenStates: hiddenStates, promptCondition: promptCondition, refMel: refMel,
-                                style: style, sampling: sampling, durationFactor: durationFactor, noise: noise, seed: seed,
-                                clock: &clock)
+    /// What one window renders from: its codes and, for IndexTTS2, the GPT hidden states that predicted them; for
+    /// IndexTTS-2.5 the codes its codec decode reads around it.
+    struct WindowInput: Sendable {
+        /// The window, in the segment's codes.
+        var range: Range<Int>
+        var codes: [Int]
+        /// IndexTTS2: `[1, codes.count, model_dim]`.
+        var hidden: Tensor?
+        /// IndexTTS-2.5: the decoded stretch (the window and its context), in the segment's codes, and its codes.
+        var context: Range<Int>
+        var contextCodes: [Int]
     }
 
-    func renderWindow(codes: [Int], hiddenStates: Tensor, promptCondition: Tensor, refMel: Tensor, style: Tensor,
+    /// The window `range` of a segment whose first `available.count` codes exist (its hidden states in `hidden`,
+    /// IndexTTS2), with IndexTTS-2.5's codec context: ``EnhancedCodec/contextRadius`` codes before it and up to
+    /// `lookahead` after it, as far as they exist.
+    func windowInput(_ range: Range<Int>, codes available: ArraySlice<Int>, hidden: (Range<Int>) throws -> Tensor?,
+                     lookahead: Int) throws -> WindowInput {
+        let codes = Array(available[range])
+        guard let enhancedCodec else {
+            return WindowInput(range: range, codes: codes, hidden: try hidden(range), context: range, contextCodes: codes)
+        }
+        let context = max(0, range.lowerBound - enhancedCodec.contextRadius)..<min(available.count, range.upperBound + lookahead)
+        return WindowInput(range: range, codes: codes, hidden: nil, context: context, contextCodes: Array(available[context]))
+    }
+
+    /// Codes past a window's end that must exist before it renders: IndexTTS-2.5's `lookahead` (the codec's context
+    /// radius when unset); 0 for IndexTTS2, whose content is per code.
+    func streamLookahead(_ options: StreamingOptions) -> Int {
+        guard let enhancedCodec else { return 0 }
+        return options.lookahead ?? enhancedCodec.contextRadius
+    }
+
+    /// A window's S2M content `S_infer` `[1, content frames, hidden]`: IndexTTS2's `vq2emb(codes) + gpt_layer(hidden)`,
+    /// or IndexTTS-2.5's codec decode of the context cropped to the window.
+    func windowContent(_ input: WindowInput) throws -> Tensor {
+        if let enhancedCodec {
+            let keep = (input.range.lowerBound - input.context.lowerBound)..<(input.range.upperBound - input.context.lowerBound)
+            return try enhancedCodec.decode(codes: input.contextCodes, keeping: keep)
+        }
+        guard let semanticCodec, let hidden = input.hidden, hidden.rank == 3, hidden.shape[0] == 1,
+              hidden.shape[1] == input.codes.count else {
+            throw IndexTTS2Error.invalidRequest("window of \(input.codes.count) codes needs the GPT's hidden states [1, \(input.codes.count), model_dim]")
+        }
+        return try semanticCodec.embeddings(codes: [input.codes]).adding(s2m.requireGPTLayer()(hidden))
+    }
+
+    /// Mel frames of `codes` codes in a window (and of the codes before a window, its frame offset): IndexTTS2's
+    /// `int(n·1.72·df)`, IndexTTS-2.5's `int(2n·1.72·df)`.
+    func windowFrames(codes: Int, durationFactor: Double) -> Int {
+        guard let enhancedCodec else { return Self.targetFrames(codes: codes, durationFactor: durationFactor) }
+        return Self.targetFrames(contentFrames: enhancedCodec.configuration.downsampleScale * codes, durationFactor: durationFactor)
+    }
+
+    /// Renders one window of codes as `_codes_to_audio_batch` does: its content (``windowContent``), the length
+    /// regulator to ``windowFrames(codes:durationFactor:)`` frames, CFM over `[prompt_condition, cond]` with the full
+    /// speaker prompt, BigVGAN, cropped to `frames·hop` samples. Also renders a whole segment when given all its codes.
+    /// - Parameters:
+    ///   - hiddenStates: IndexTTS2: `[1, codes.count, model_dim]`, the GPT's final-normed states that predicted the
+    ///     codes (the latent pass' output, or generation's hidden states standing in for it). IndexTTS-2.5 ignores
+    ///     them (nil is fine) and decodes `codes` as a whole.
+    ///   - noise: CFM start noise `[1, mels, prompt + frames]`; nil draws it from `seed`.
+    /// - Returns: the mel `[1, mels, frames]` and the samples in [−1, 1].
+    public func renderWindow(codes: [Int], hiddenStates: Tensor?, promptCondition: Tensor, referenceMel refMel: Tensor,
+                             style: Tensor, sampling: IndexTTS2Sampling, durationFactor: Double = 1, noise: Tensor? = nil,
+                             seed: UInt64 = 0) throws -> (mel: Tensor, samples: [Float]) {
+        guard !codes.isEmpty else { throw IndexTTS2Error.invalidRequest("a window needs at least one code") }
+        var clock = StageClock()
+        let input = WindowInput(range: 0..<codes.count, codes: codes, hidden: hiddenStates, context: 0..<codes.count,
+                                contextCodes: codes)
+        let r = try renderWindow(input, promptCondition: promptCondition, refMel: refMel, style: style, sampling: sampling,
+                                 durationFactor: durationFactor, noise: noise, seed: seed, clock: &clock)
+        return (r.mel, r.samples)
+    }
+
+    func renderWindow(_ input: WindowInput, promptCondition: Tensor, refMel: Tensor, style: Tensor,
                       sampling: IndexTTS2Sampling, durationFactor: Double, noise: Tensor?, seed: UInt64,
-                      clock: inout StageClock) throws -> (mel: Tensor, samples: [Float]) {
-        guard !codes.isEmpty, hiddenStates.rank == 3, hiddenStates.shape[0] == 1, hiddenStates.shape[1] == codes.count else {
-            throw IndexTTS2Error.invalidRequest("window of \(codes.count) codes with hidden states \(hiddenStates.shape)")
-        }
-        guard let semanticCodec else {
-            throw IndexTTS2Error.invalidRequest(Self.noStreaming25)
-        }
-        let frames = Self.targetFrames(codes: codes.count, durationFactor: durationFactor)
+                      clock: inout StageClock) throws -> (content: Tensor, mel: Tensor, samples: [Float]) {
+        let frames = windowFrames(codes: input.codes.count, durationFactor: durationFactor)
+        let content = try clock.measure("s2m") { try windowContent(input) }
         let catCondition = try clock.measure("s2m") { () throws -> Tensor in
-            let sInfer = try semanticCodec.embeddings(codes: [codes]).adding(s2m.requireGPTLayer()(hiddenStates))
-            let cond = try s2m.lengthRegulator(sInfer, frames: frames)
-            return try Tensor.concatenate([promptCondition, cond], axis: 1)
+            try Tensor.concatenate([promptCondition, try s2m.lengthRegulator(content, frames: frames)], axis: 1)
         }
         let mel = try clock.measure("s2m") {
             try s2m.flow.generate(mu: catCondition, promptMel: refMel, style: style, steps: sampling.diffusionSteps,
                                   guidanceRate: sampling.inferenceCfgRate, noise: noise, seed: seed)
         }
         let samples = try clock.measure("bigvgan") { try bigvgan(mel).scalars }
-        return (mel, Array(samples.prefix(frames * bigvgan.hopLength)))
+        return (content, mel, Array(samples.prefix(frames * bigvgan.hopLength)))
     }
 
     /// A window's CFM start noise cut from a whole segment's `[1, mels, prompt + frames]`: the prompt's columns, then
@@ -218,14 +278,15 @@ extension IndexTTS2Pipeline {
                                        noise.sliced(axis: 2, range: (promptFrames + frameOffset)..<need)], axis: 2).contiguous()
     }
 
-    /// Samples of `codes` codes' frames (`int(n·1.72·df)·hop`; 0 for none): the cross-fade length of an overlap.
+    /// Samples of `codes` codes' frames (``windowFrames(codes:durationFactor:)``·hop; 0 for none): the cross-fade
+    /// length of an overlap.
     func overlapSamples(codes: Int, durationFactor: Double) -> Int {
-        codes == 0 ? 0 : Self.targetFrames(codes: codes, durationFactor: durationFactor) * bigvgan.hopLength
+        codes == 0 ? 0 : windowFrames(codes: codes, durationFactor: durationFactor) * bigvgan.hopLength
     }
 
     enum StreamItem: Sendable {
-        case window(range: Range<Int>, codes: [Int], hidden: Tensor)
-        case finished(GenerationResult, SeededRandomSource, nextStart: Int, seconds: Double)
+        case window(WindowInput)
+        case finished(GenerationResult, SeededRandomSource, plan: StreamWindowPlan, seconds: Double)
         case failed(any Error, seconds: Double)
     }
 
@@ -236,9 +297,11 @@ extension IndexTTS2Pipeline {
         var windows: [IndexTTS2StreamWindow]
     }
 
-    /// One segment, streamed: the GPT generates on a thread of its own and hands each complete window over; this
-    /// thread renders the windows in order, joins them and passes every piece of final audio (int16 range; the
-    /// segment's leading silence before its first piece) to `deliver` at once.
+    /// One segment, streamed: the GPT generates on a thread of its own and hands each complete window over (for
+    /// IndexTTS-2.5 once its lookahead exists too); this thread renders the windows in order, joins them and passes
+    /// every piece of final audio (int16 range; the segment's leading silence before its first piece) to `deliver`
+    /// at once. When the GPT stops, the windows still waiting for their lookahead and the final window render from
+    /// the finished codes.
     func streamSegment(index: Int, prompt: Tensor, options: GenerationOptions, random: SeededRandomSource,
                        streaming: StreamingOptions, promptCondition: Tensor, refMel: Tensor, style: Tensor,
                        sampling: IndexTTS2Sampling, durationFactor: Double, noise: Tensor?, leadingSilence: [Float],
@@ -247,8 +310,10 @@ extension IndexTTS2Pipeline {
                        deliver: (_ chunk: [Float], _ window: IndexTTS2StreamWindow?) -> Void) throws -> StreamedSegment {
         let channel = StreamChannel<StreamItem>()
         let abandoned = StreamFlag()
-        let gptOptions = { var o = options; o.collectHiddenStates = true; return o }()
-        let gpt = self.gpt, width = gpt.configuration.modelDim, batcher = decodeBatcher
+        let lookahead = streamLookahead(streaming)
+        // IndexTTS2's windows carry the hidden states that predicted their codes; IndexTTS-2.5's need only codes.
+        let gptOptions = { var o = options; o.collectHiddenStates = enhancedCodec == nil; return o }()
+        let gpt = self.gpt, width = gpt.configuration.modelDim, batcher = decodeBatcher, pipeline = self
         DispatchQueue.global(qos: .userInitiated).async {
             let start = DispatchTime.now().uptimeNanoseconds
             func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -257,12 +322,13 @@ extension IndexTTS2Pipeline {
             do {
                 let result = try gpt.generate(prompt: prompt, options: gptOptions, random: &random, batcher: batcher) { step in
                     if abandoned.isSet || isCancelled?() == true { throw IndexTTS2Error.cancelled }
-                    for range in plan.ready(available: step.codes.count) {
-                        let hidden = try Tensor(shape: [1, range.count, width], scalars: step.hiddenStates[range].flatMap { $0 })
-                        channel.send(.window(range: range, codes: Array(step.codes[range]), hidden: hidden))
+                    for range in plan.ready(available: step.codes.count - lookahead) {
+                        channel.send(.window(try pipeline.windowInput(range, codes: step.codes[...], hidden: { range in
+                            try Tensor(shape: [1, range.count, width], scalars: step.hiddenStates[range].flatMap { $0 })
+                        }, lookahead: lookahead)))
                     }
                 }
-                channel.send(.finished(result, random, nextStart: plan.start, seconds: seconds()))
+                channel.send(.finished(result, random, plan: plan, seconds: seconds()))
             } catch {
                 channel.send(.failed(error, seconds: seconds()))
             }
@@ -279,26 +345,29 @@ extension IndexTTS2Pipeline {
             produced += chunk.count
             deliver(chunk, window)
         }
-        func render(_ range: Range<Int>, codes: [Int], hidden: Tensor, isLast: Bool) throws {
+        func render(_ input: WindowInput, isLast: Bool) throws {
             if isCancelled?() == true { throw IndexTTS2Error.cancelled }
             let renderStart = DispatchTime.now().uptimeNanoseconds
-            let frameOffset = range.lowerBound == 0 ? 0 : Self.targetFrames(codes: range.lowerBound, durationFactor: durationFactor)
-            let frames = Self.targetFrames(codes: codes.count, durationFactor: durationFactor)
+            let range = input.range
+            let frameOffset = range.lowerBound == 0 ? 0 : windowFrames(codes: range.lowerBound, durationFactor: durationFactor)
+            let frames = windowFrames(codes: input.codes.count, durationFactor: durationFactor)
             let windowNoise = try noise.map {
                 try Self.windowNoise($0, promptFrames: promptFrames, frameOffset: frameOffset, frames: frames, segment: index)
             }
             let seed = sampling.seed &+ UInt64(index) &+ (UInt64(windows.count + 1) << 32)
-            let (mel, audio) = try renderWindow(codes: codes, hiddenStates: hidden, promptCondition: promptCondition,
-                                                refMel: refMel, style: style, sampling: sampling,
-                                                durationFactor: durationFactor, noise: windowNoise, seed: seed, clock: &clock)
+            let (content, mel, audio) = try renderWindow(input, promptCondition: promptCondition, refMel: refMel, style: style,
+                                                         sampling: sampling, durationFactor: durationFactor,
+                                                         noise: windowNoise, seed: seed, clock: &clock)
             let crossFade = windows.isEmpty ? 0 : min(stitcher.overlap, audio.count)
             let final = stitcher.add(audio, isLast: isLast)
             let silence = produced == 0 ? leadingSilence.count : 0
             let window = IndexTTS2StreamWindow(
-                segment: index, index: windows.count, codeRange: range, codes: codes, frameOffset: frameOffset,
+                segment: index, index: windows.count, codeRange: range,
+                contextRange: enhancedCodec == nil ? nil : input.context, codes: input.codes, frameOffset: frameOffset,
                 frames: frames, outputStart: outputOffset + produced + silence, emitted: final.count, crossFade: crossFade,
                 isLast: isLast, deliveredAt: elapsed(),
-                renderSeconds: Double(DispatchTime.now().uptimeNanoseconds - renderStart) / 1e9, mel: record ? mel : nil)
+                renderSeconds: Double(DispatchTime.now().uptimeNanoseconds - renderStart) / 1e9, mel: record ? mel : nil,
+                content: record ? content : nil)
             windows.append(window)
             emit(final, window: window)
         }
@@ -306,25 +375,33 @@ extension IndexTTS2Pipeline {
         var failure: (any Error)? = nil
         while true {
             switch channel.receive() {
-            case .window(let range, let codes, let hidden):
+            case .window(let input):
                 guard failure == nil else { continue }  // draining after a failure: wait for the GPT to stop
-                do { try render(range, codes: codes, hidden: hidden, isLast: false) } catch {
+                do { try render(input, isLast: false) } catch {
                     failure = error
                     abandoned.set()
                 }
-            case .finished(let result, let random, let nextStart, let seconds):
+            case .finished(let result, let random, var plan, let seconds):
                 clock.seconds["gpt.generation", default: 0] += seconds
                 if let failure { throw failure }
-                if !result.codes.isEmpty, nextStart < result.codes.count {
-                    let range = nextStart..<result.codes.count
-                    let rows = result.hiddenStates.map { try? $0.sliced(axis: 1, range: range).contiguous() } ?? nil
-                    guard let hidden = rows else {
-                        throw IndexTTS2Error.invalidRequest("generation returned no hidden states for the final window")
+                // The finished codes (with beams, the best hypothesis'): windows that waited for their lookahead,
+                // then the final one.
+                let codes = result.codes[...]
+                func hidden(_ range: Range<Int>) throws -> Tensor? {
+                    guard enhancedCodec == nil else { return nil }
+                    guard let rows = result.hiddenStates.map({ try? $0.sliced(axis: 1, range: range).contiguous() }) ?? nil else {
+                        throw IndexTTS2Error.invalidRequest("generation returned no hidden states for the final windows")
                     }
-                    try render(range, codes: Array(result.codes[range]), hidden: hidden, isLast: true)
-                } else {
-                    emit(stitcher.finish(), window: nil)
+                    return rows
                 }
+                var pending = try plan.ready(available: codes.count).map {
+                    try windowInput($0, codes: codes, hidden: hidden, lookahead: lookahead)
+                }
+                if !codes.isEmpty, let last = plan.finalWindow(total: codes.count) {
+                    pending.append(try windowInput(last, codes: codes, hidden: hidden, lookahead: lookahead))
+                }
+                for (k, input) in pending.enumerated() { try render(input, isLast: k == pending.count - 1) }
+                if pending.isEmpty { emit(stitcher.finish(), window: nil) }
                 return StreamedSegment(generation: result, random: random, windows: windows)
             case .failed(let error, let seconds):
                 clock.seconds["gpt.generation", default: 0] += seconds

@@ -51,6 +51,10 @@ struct VocosBackbone: Sendable {
         finalNorm = LayerNorm(loader.scoped("final_layer_norm"), dimensions: dim, eps: 1e-6)
     }
 
+    /// How many frames on each side an output frame reads: the embedding's 7 taps and every block's depthwise 7 taps
+    /// (3 frames each side per convolution; everything else is per frame).
+    var receptiveRadius: Int { 3 + 3 * blocks.count }
+
     /// `[batch, frames, input_channels]` → `[batch, frames, dim]`.
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         var y = try embedNorm(embed(x.transposed(1, 2)).transposed(1, 2))

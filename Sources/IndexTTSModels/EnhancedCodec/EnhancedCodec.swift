@@ -69,4 +69,24 @@ public struct EnhancedCodec: Sendable {
         let doubled = try decoded.transposed(1, 2).interpolateNearest(size: 2 * frames, scaleFactor: 2)
         return try up(doubled).transposed(1, 2).contiguous()             // [batch, 2·frames, hidden]
     }
+
+    /// Codes each side of a stretch that `decode` reads to make that stretch's features: the backbone's radius
+    /// (3 + 3 per ConvNeXt block, 39 for IndexTTS-2.5's 12) and one more for `up`'s 3 taps at 50 Hz, whose outer
+    /// taps reach the neighbouring codes' frames. Windows decoded with this much context on each side (or the
+    /// sequence's own ends) equal the whole sequence decoded at once.
+    public var contextRadius: Int { decoder.receptiveRadius + 1 }
+
+    /// The features of `window` (positions in `codes`) when `codes` is decoded: `decode(codes: [codes])` cropped to
+    /// frames `2·window.lowerBound ..< 2·window.upperBound`, `[1, 2·window.count, hidden]`. With ``contextRadius``
+    /// codes of context on each side of `window` (or the ends of the whole sequence), they are the features the whole
+    /// sequence's decode has at those frames; less context changes the frames near the window's edges (zero padding
+    /// where codes would be). Streaming decodes its windows this way.
+    /// - Throws: ``ModelError/invalidInput(component:reason:)`` for an empty window, one outside `codes`, or bad codes.
+    public func decode(codes: [Int], keeping window: Range<Int>) throws -> Tensor {
+        guard !window.isEmpty, window.lowerBound >= 0, window.upperBound <= codes.count else {
+            throw ModelError.invalidInput(component: "IndexTTS-2.5 codec",
+                                          reason: "window \(window) of \(codes.count) codes")
+        }
+        return try decode(codes: [codes]).sliced(axis: 1, range: (2 * window.lowerBound)..<(2 * window.upperBound)).contiguous()
+    }
 }

@@ -29,6 +29,8 @@ const I18N = {
     streamWindows: "IndexTTS2 按窗口流式（每窗 100 个语义码，约 2 秒语音），窗口间交叉淡化；比整段合成耗费更多算力，音频与整段合成略有不同。",
     streamSegments: "此引擎按句流式：每句合成完毕即播放。", streamWav: "流式音频以 WAV 提供下载（不使用所选格式）。",
     noStreaming: "此浏览器不支持流式播放，改为整段生成。",
+    streamWindows25: "IndexTTS-2.5 按窗口流式（每窗 100 个语义码，约 4 秒语音；每窗需多等 40 个码作为编解码上下文），窗口间交叉淡化；比整段合成耗费更多算力，音频与整段合成略有不同。",
+    speechLanguage: "语言", speechLanguageAuto: "自动（按文字判断）",
   },
   en: {
     apiKey: "API key (if required)", textTitle: "Text", textPlaceholder: "Type the text to speak; Chinese punctuation is fine…",
@@ -58,6 +60,8 @@ const I18N = {
     streamSegments: "This engine streams sentence by sentence: each sentence plays as soon as it is synthesised.",
     streamWav: "Streamed audio is offered as WAV (the format choice applies to whole-file generation).",
     noStreaming: "This browser cannot play a stream; generating the whole file instead.",
+    streamWindows25: "IndexTTS-2.5 streams windows of 100 codes (about 4 s of speech; each waits for 40 more codes its codec reads as context) joined by cross-fades; windows cost more compute than one whole synthesis, and the audio differs slightly from it.",
+    speechLanguage: "Language", speechLanguageAuto: "Automatic (from the text)",
   },
 };
 
@@ -73,6 +77,9 @@ const SAMPLING_FIELDS = {
   max_text_tokens_per_segment: "max-text-tokens-per-segment", interval_silence: "interval-silence",
 };
 const isIndexTTS2 = () => !!engine && engine.id === "indextts2";
+// Engines that read a language (`lang`: IndexTTS-2.5) list the ones a picker offers.
+const speechLanguages = () => (engine && engine.languages) || [];
+const LANGUAGE_NAMES = { zh: "中文", en: "English", ja: "日本語", ar: "العربية", es: "Español" };
 const t = (key) => (I18N[lang] && I18N[lang][key]) || I18N.en[key] || key;
 
 function applyLanguage() {
@@ -122,7 +129,7 @@ async function preview() {
   try {
     const body = await (await api("/v1/text/preview", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text, readings: $("readings").value }),
+      body: JSON.stringify({ text, readings: $("readings").value, ...speechLanguageField() }),
     })).json();
     $("normalized").textContent = body.normalized;
     showSpans([...(body.overrides || []), ...(body.spans || [])]);
@@ -216,6 +223,16 @@ function showEngine() {
   $("sampling-fields").hidden = !indextts2;
   $("use-random-row").hidden = !indextts2;
   $("clone-note").hidden = !indextts2;
+  const languages = speechLanguages(), picker = $("speech-lang");
+  $("speech-lang-row").hidden = languages.length === 0;
+  if (picker.options.length === 1) {
+    for (const code of languages) {
+      const option = document.createElement("option");
+      option.value = code;
+      option.textContent = (LANGUAGE_NAMES[code] || code) + " (" + code + ")";
+      picker.appendChild(option);
+    }
+  }
   if (!stream) $("stream-status").textContent = streamingOn() ? streamNote() : "";
 }
 
@@ -353,6 +370,8 @@ function buildForm() {
     }
   }
   if ($("readings").value !== "corrected") form.append("readings", $("readings").value);
+  const language = speechLanguageField().lang;
+  if (language) form.append("lang", language);
   if ($("seed").value !== "") form.append("seed", $("seed").value);
   if (isIndexTTS2()) {
     for (const [field, id] of Object.entries(SAMPLING_FIELDS)) if ($(id).value !== "") form.append(field, $(id).value);
@@ -432,7 +451,14 @@ async function generateJob() {
 let stream = null;  // the running stream: { controller, context, sources, stats }
 
 function streamNote() {
-  return t(isIndexTTS2() ? "streamWindows" : "streamSegments") + " " + t("streamWav");
+  const windows = speechLanguages().length > 0 ? "streamWindows25" : "streamWindows";
+  return t(isIndexTTS2() ? windows : "streamSegments") + " " + t("streamWav");
+}
+
+// The chosen speech language as a request field (none for "automatic" or engines without languages).
+function speechLanguageField() {
+  const code = speechLanguages().length > 0 ? $("speech-lang").value : "";
+  return code ? { lang: code } : {};
 }
 
 function showStreamStatus(stats, final) {
@@ -621,6 +647,7 @@ function init() {
   });
   $("text").addEventListener("input", updateCount);
   $("readings").addEventListener("change", updateCount);
+  $("speech-lang").addEventListener("change", updateCount);
   $("save-voice").addEventListener("click", saveVoice);
   $("delete-voice").addEventListener("click", deleteVoice);
   $("record").addEventListener("click", toggleRecording);
