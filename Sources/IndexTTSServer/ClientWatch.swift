@@ -52,8 +52,10 @@ final class ClientWatch: ChannelInboundHandler, RemovableChannelHandler, Sendabl
         return watch
     }
 
-    /// Stops watching (idempotent; a closed connection has dropped the handler already).
+    /// Stops watching (idempotent; a closed connection has dropped the handler already). A connection that closes
+    /// afterwards is not reported: the server closes it itself when a streamed synthesis fails after its headers.
     func stop() {
+        reported.withLock { $0 = true }
         guard let channel else { return }
         channel.pipeline.removeHandler(self).whenComplete { _ in }
     }

@@ -113,7 +113,8 @@ extension SpeechServer {
 
     /// Starts a synthesis whose audio is encoded segment by segment (window by window with
     /// ``SynthesisRequest/streaming``); stops it when the client goes away (IndexTTS2: within one GPT step): when
-    /// it closes its connection (``ClientWatch``) or a write to it fails.
+    /// it closes its connection (``ClientWatch``) or a write to it fails. A synthesis that fails after the headers
+    /// went out is logged here (the route's error handler never sees it) and ends the stream with its error.
     func startStream(_ request: SynthesisRequest, format: AudioFormat, parameters: SpeechParameters?,
                      context: ServerRequestContext) async throws -> AsyncThrowingStream<StreamEvent, any Error> {
         let encoder = try AudioEncoder(format: format, sampleRate: engine.info.sampleRate)
@@ -126,17 +127,24 @@ extension SpeechServer {
         let previous = request.isCancelled
         request.isCancelled = { stopped.isSet || previous?() == true }
         let synthesisRequest = request
+        let logger = context.logger
         Task {
-            defer { watch.stop() }
             do {
                 let result = try await self.synthesize(synthesisRequest, source: "direct", parameters: parameters) { progress in
                     if let bytes = try? box.encoder.append(progress.chunk), !bytes.isEmpty { continuation.yield(.audio(bytes)) }
                 }
                 let tail = try box.encoder.finish()
                 if !tail.isEmpty { continuation.yield(.audio(tail)) }
+                watch.stop()
                 continuation.yield(.done(result))
                 continuation.finish()
             } catch {
+                // Stop watching first: ending the stream with an error closes the connection, which is not the
+                // client going away.
+                watch.stop()
+                if !(error is CancellationError), (error as? SynthesisError) != .cancelled {
+                    logger.error("streamed request failed after its headers", metadata: ["error": "\(error)"])
+                }
                 continuation.finish(throwing: error)
             }
         }

@@ -1,8 +1,10 @@
 import Foundation
 import HummingbirdTesting
 import IndexTTS
+import IndexTTSJobs
 import IndexTTSServer
 import IndexTTSTestSupport
+import Logging
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -81,6 +83,12 @@ struct ClientDisconnectTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             try #require(result == 0, "connect: errno \(errno)")
+        }
+
+        /// Reads give up after `seconds` without data (a test that waits for the server to end the connection).
+        func setReceiveTimeout(seconds: Int) {
+            var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
         func send(_ method: String, _ path: String, contentType: String, body: [UInt8]) {
@@ -174,6 +182,76 @@ struct ClientDisconnectTests {
                 #expect(streamed.header("X-IndexTTS-Sample-Rate") == "24000")
             }
             #expect(engine.counts.cancelled == 0 && engine.counts.completed == 6)
+        }
+    }
+
+    /// An engine whose synthesis fails after its first chunk of audio (after a streamed response's headers).
+    final class FailingEngine: SpeechEngine, Sendable {
+        let tone = ToneEngine()
+        var info: EngineInfo { tone.info }
+        var modelFingerprint: String { tone.modelFingerprint }
+        func preview(_ text: String) -> TextPreview { tone.preview(text) }
+        func validate(_ request: SynthesisRequest) throws { try tone.validate(request) }
+        func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
+            try tone.analyzeVoice(samples: samples, sampleRate: sampleRate)
+        }
+        func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
+            progress(SynthesisProgress(completedSegments: 0, totalSegments: 2, audioSeconds: 0.1,
+                                       chunk: [Float](repeating: 0.25, count: 2_400)))
+            throw SynthesisError.invalidParameter(name: "segment", reason: "generated no codes")
+        }
+    }
+
+    /// What the server logged, by message.
+    final class LogBox: @unchecked Sendable {
+        // @unchecked: every access holds `lock`.
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func append(_ line: String) { lock.withLock { lines.append(line) } }
+        var messages: [String] { lock.withLock { lines } }
+    }
+
+    struct CapturingLogHandler: LogHandler {
+        let box: LogBox
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            box.append("\(level) \(message) \(metadata.map { "\($0)" } ?? "")")
+        }
+    }
+
+    /// A streamed synthesis that fails after its headers ends the response early and is logged as the failure it is,
+    /// not as a client that went away (the server closing that connection used to be reported as the client's doing).
+    @Test func aStreamThatFailsIsLoggedAsAFailureNotAsAClientThatLeft() async throws {
+        let box = LogBox()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("server-\(UUID().uuidString)")
+        var c = ServerConfiguration(dataDirectory: data)
+        c.port = 0
+        let queue = try SQLiteJobQueue(path: data.appendingPathComponent("jobs.sqlite").path)
+        let server = try SpeechServer(configuration: c, engine: FailingEngine(), queue: queue,
+                                      logger: Logger(label: "test") { _ in CapturingLogHandler(box: box) })
+        try await server.makeApplication().test(.live) { client in
+            let port = try #require(client.port)
+            let raw = try RawClient(port: port)
+            raw.setReceiveTimeout(seconds: 20)
+            raw.send("POST", "/v1/tts", contentType: "application/json",
+                     body: Array(#"{"text": "一。二。", "format": "pcm", "stream": true}"#.utf8))
+            let received = await raw.read(atLeast: 1_000_000)  // until the server ends the connection
+            raw.close()
+            // Headers, the first chunk's 4,800 bytes of pcm, and no terminating chunk: the body was cut off.
+            let text = String(decoding: received, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200") && received.count > 4_800, "\(received.count) bytes")
+            #expect(!text.hasSuffix("0\r\n\r\n"), "the failed stream ended like a complete one")
+            let logged = { box.messages.contains { $0.contains("streamed request failed after its headers") } }
+            #expect(try await Self.eventually(5) { logged() }, "\(box.messages)")
+            #expect(!box.messages.contains { $0.contains("client closed the connection") }, "\(box.messages)")
+            let metrics = try await client.get("/metrics").text
+            #expect(metrics.contains(#"indextts_syntheses_total{source="direct",outcome="failed"} 1"#), "\(metrics)")
         }
     }
 }
