@@ -14,7 +14,9 @@
 # Needs a release build (swift build -c release --product indextts), the fixture virtual environment
 # (FIXTURE_VENV, default tools/fixtures/.venv) and the upstream checkout (INDEXTTS_REPO, default
 # /work/upstream-index-tts). Without --ref: 10 s of CMU ARCTIC a0007 (the speech fixture, repeated). A full-size
-# random folder: tools/fixtures/generate_e2e.py --full-size DIR --build-only.
+# random folder: tools/fixtures/generate_e2e.py --full-size DIR --build-only; for IndexTTS-2.5,
+# tools/fixtures/generate_e2e25.py --full-size DIR (the reference side then runs infer_v2_5 with lang zh; 125 codes at
+# 25 Hz are the 5 s of speech that 250 codes are for 2.0).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 repo="${INDEXTTS_REPO:-/work/upstream-index-tts}"

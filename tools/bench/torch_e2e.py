@@ -14,9 +14,14 @@ get_emb (w2v-BERT + stats), semantic_codec.quantize, mel_fn, kaldi fbank, camppl
 gpt.merge_emovec, gpt.inference_speech, gpt forward (latent pass), gpt_layer, quantizer.vq2emb, cfm.inference,
 bigvgan; "other" is the rest of infer() (resampling, text front end, bookkeeping).
 
+An IndexTTS-2.5 folder (config.yaml `version: 2.5`) runs `infer_v2_5.IndexTTS2.infer` instead, with `--lang`
+(default zh) and generate_e2e25.py's construction patches (the tiktoken file read by upstream's `get_encoding`, no
+fugashi); its stages have no codec quantize, latent pass or gpt_layer, and time `semantic_codec.decode` instead.
+
 Usage (the upstream checkout on PYTHONPATH, the fixture venv):
   PYTHONPATH=/work/upstream-index-tts tools/fixtures/.venv/bin/python tools/bench/torch_e2e.py \
       --model-dir DIR --ref CLIP.wav [--text T] [--codes 250] [--num-beams 3] [--threads 2] [--repeats 1] [--json OUT]
+      [--lang zh]
 """
 import argparse
 import json
@@ -37,6 +42,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 import torchaudio  # noqa: E402
+import yaml  # noqa: E402
 
 infer_v2 = generate_e2e.infer_v2
 TEXT = generate_e2e.TEXT
@@ -81,13 +87,22 @@ STAGES = [
     ("GPT generate (inference_speech)", "inference_speech"),
     ("GPT latent pass", "gpt_forward"),
     ("gpt_layer + vq2emb", "s2m_conditions"),
+    ("EnhancedCodec decode (2.5)", "codec_decode"),
     ("CFM", "cfm"),
     ("BigVGAN", "bigvgan"),
 ]
 
 
-def targets(tts):
+def targets(tts, v25=False):
     """(label key, object, attribute) of every timed component of this instance."""
+    if v25:
+        return [("_load_and_cut_audio", tts, "_load_and_cut_audio"), ("extract_features", tts, "extract_features"),
+                ("get_emb", tts, "get_emb"), ("mel_fn", tts, "mel_fn"),
+                ("fbank", torchaudio.compliance.kaldi, "fbank"), ("campplus", tts.campplus_model, "forward"),
+                ("length_regulator", tts.s2mel.models["length_regulator"], "forward"),
+                ("merge_emovec", tts.gpt, "merge_emovec"), ("inference_speech", tts.gpt, "inference_speech"),
+                ("codec_decode", tts.semantic_codec, "decode"), ("cfm", tts.s2mel.models["cfm"], "inference"),
+                ("bigvgan", tts.bigvgan, "forward")]
     return [("_load_and_cut_audio", tts, "_load_and_cut_audio"), ("extract_features", tts, "extract_features"),
             ("get_emb", tts, "get_emb"), ("quantize", tts.semantic_codec, "quantize"), ("mel_fn", tts, "mel_fn"),
             ("fbank", torchaudio.compliance.kaldi, "fbank"), ("campplus", tts.campplus_model, "forward"),
@@ -98,11 +113,11 @@ def targets(tts):
             ("bigvgan", tts.bigvgan, "forward")]
 
 
-def instrument(tts, timers):
+def instrument(tts, timers, v25=False):
     """Wraps every component; returns what restore() needs to put the originals back."""
     label = dict((key, name) for name, key in STAGES)
     saved = []
-    for key, obj, attr in targets(tts):
+    for key, obj, attr in targets(tts, v25):
         original = getattr(obj, attr)
         saved.append((obj, attr, original))
         setattr(obj, attr, timers.wrap(label[key], original))
@@ -128,6 +143,7 @@ def main():
     ap.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     ap.add_argument("--tiny", action="store_true",
                     help="the tiny fixture folder (Tests/Fixtures/e2e/model): generate_e2e.py's tiny constructors")
+    ap.add_argument("--lang", default="zh", help="IndexTTS-2.5: the text's language (upstream's required `lang`)")
     args = ap.parse_args()
     if args.codes < 1 or args.num_beams < 1 or args.repeats < 0:
         ap.error("--codes and --num-beams must be at least 1, --repeats at least 0")
@@ -136,16 +152,25 @@ def main():
     here_pkg = os.path.dirname(os.path.abspath(infer_v2.__file__))
     if "site-packages" in here_pkg:
         sys.exit(f"indextts comes from {here_pkg}: put the index-tts checkout (ee40fa7) on PYTHONPATH")
-    if args.tiny:
+    model_dir = args.model_dir
+    with open(os.path.join(model_dir, "config.yaml")) as f:
+        v25 = str(yaml.safe_load(f).get("version")) == "2.5"
+    if v25:
+        import generate_e2e25
+        generate_e2e25.patch_upstream(full_size=not args.tiny)
+    elif args.tiny:
         infer_v2.UnifiedVoice = generate_e2e.tiny_unified_voice
         infer_v2.MyModel = generate_e2e.tiny_my_model
         infer_v2.CAMPPlus = generate_e2e.campplus_factory(generate_e2e.TINY["campplus"])
     torch.set_num_threads(args.threads)
     print(machine.describe(args.threads))
-    model_dir = args.model_dir
     t0 = time.perf_counter()
-    tts = infer_v2.IndexTTS2(cfg_path=os.path.join(model_dir, "config.yaml"), model_dir=model_dir, use_fp16=False,
-                             device="cpu", use_cuda_kernel=False, use_qwen_emo=False)
+    if v25:
+        tts = generate_e2e25.infer_v2_5.IndexTTS2(cfg_path=os.path.join(model_dir, "config.yaml"), model_dir=model_dir,
+                                                  use_bf16=False, device="cpu", use_cuda_kernel=False, use_qwen_emo=False)
+    else:
+        tts = infer_v2.IndexTTS2(cfg_path=os.path.join(model_dir, "config.yaml"), model_dir=model_dir, use_fp16=False,
+                                 device="cpu", use_cuda_kernel=False, use_qwen_emo=False)
     load_s = time.perf_counter() - t0
     rss_load, hwm_load = memory()
     print(f"load: {load_s:.2f} s (resident {rss_load / 1e6:.0f} MB, peak {hwm_load / 1e6:.0f} MB)")
@@ -154,7 +179,7 @@ def main():
     out_dir = tempfile.mkdtemp(prefix="torch_e2e_")
     for index in range(args.repeats + 1):
         timers = Timers()
-        saved = instrument(tts, timers)
+        saved = instrument(tts, timers, v25)
         codes = []
         generate = tts.gpt.inference_speech
 
@@ -168,8 +193,9 @@ def main():
         np.random.seed(args.seed)
         output = os.path.join(out_dir, f"run{index}.wav")
         t = time.perf_counter()
+        language = dict(lang=args.lang) if v25 else {}
         tts.infer(spk_audio_prompt=args.ref, text=args.text, output_path=output, verbose=False,
-                  num_beams=args.num_beams, max_mel_tokens=args.codes, min_new_tokens=args.codes)
+                  num_beams=args.num_beams, max_mel_tokens=args.codes, min_new_tokens=args.codes, **language)
         total = time.perf_counter() - t
         info = sf.info(output)
         audio = info.frames / info.samplerate
@@ -192,6 +218,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(machine=machine.describe(args.threads), model_dir=model_dir, ref=args.ref, text=args.text,
+                           version="2.5" if v25 else "2.0",
                            codes=args.codes, num_beams=args.num_beams, diffusion_steps=25, load_seconds=round(load_s, 3),
                            resident_after_load_bytes=rss_load, peak_after_load_bytes=hwm_load, runs=runs,
                            peak_resident_bytes=hwm), f, indent=1, ensure_ascii=False)
