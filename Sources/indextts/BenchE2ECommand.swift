@@ -231,7 +231,7 @@ final class StageClock: Sendable {
         ("emotion vectors, speaker latent, text", ["text_tokens", "emovec_merged", "emovec"]),
         ("GPT generate", ["codes_raw", "speech_conditioning_latent", "codes", "code_lens"]),
         ("GPT latent pass", ["latent"]),
-        ("S2M conditions (gpt_layer, vq2emb, regulator)", ["latent_proj", "S_infer_vq", "S_infer", "target_lengths", "cond",
+        ("S2M conditions (gpt_layer + vq2emb, or 2.5's codec decode; regulator)", ["latent_proj", "S_infer_vq", "S_infer", "target_lengths", "cond",
                                                            "cat_condition", "cfm_noise"]),
         ("CFM", ["vc_target"]),
         ("BigVGAN", ["wav_bigvgan"]),

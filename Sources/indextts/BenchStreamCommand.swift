@@ -94,7 +94,7 @@ extension BenchCommand {
             var streamed = base
             streamed.streaming = streaming
             var report = BenchReport(setup: setup, results: StreamResults(
-                streaming: streaming.summary, precision: engine.pipeline.precision.rawValue,
+                streaming: engine.pipeline.appliedStreaming(streaming).summary, precision: engine.pipeline.precision.rawValue,
                 unstreamed: .init(seconds: wholeSeconds, audioSeconds: wholeAudio, realTimeFactor: wholeSeconds / wholeAudio,
                                   timings: whole.timings.map { .init(stage: $0.stage, seconds: $0.seconds) }),
                 rounds: [], seams: nil, peakResidentBytes: 0))

@@ -83,7 +83,6 @@ struct EnhancedCodecTests {
     @Test func windowsWithTheContextRadiusEqualTheWholeDecode() throws {
         let codec = Self.codec
         #expect(codec.contextRadius == 10)
-        #expect(EnhancedCodecConfiguration().sizes.vocosNumLayers == 12)  // 2.5: 3 + 36 + 1 = 40 codes
         var random = SeededRandomSource(seed: 3)
         let codes = (0..<64).map { _ in Int(random.nextUniform() * 64) }
         let whole = try codec.decode(codes: [codes])                             // [1, 128, 32]

@@ -249,6 +249,7 @@ struct ClientDisconnectTests {
             #expect(!text.hasSuffix("0\r\n\r\n"), "the failed stream ended like a complete one")
             let logged = { box.messages.contains { $0.contains("streamed request failed after its headers") } }
             #expect(try await Self.eventually(5) { logged() }, "\(box.messages)")
+            try await Task.sleep(for: .milliseconds(300))  // the closed connection's events have been handled
             #expect(!box.messages.contains { $0.contains("client closed the connection") }, "\(box.messages)")
             let metrics = try await client.get("/metrics").text
             #expect(metrics.contains(#"indextts_syntheses_total{source="direct",outcome="failed"} 1"#), "\(metrics)")

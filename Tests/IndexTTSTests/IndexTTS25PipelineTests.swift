@@ -177,6 +177,13 @@ import Testing
         #expect(try engine20.pipelineRequest(for: request20).language == nil)
         let spoken20 = try engine20.synthesize(request20)
         #expect(spoken20.appliedControls["warning"]?.contains("lang 'zh' is ignored") == true, "\(spoken20.appliedControls)")
+        // 2.0 streams without a codec lookahead: a requested one is ignored, with a warning.
+        request20.language = nil
+        request20.streaming = StreamingOptions(lookahead: 3)
+        let streamed20 = try engine20.synthesize(request20)
+        #expect(streamed20.appliedControls["stream"] == "chunk 100, overlap 5, first 100", "\(streamed20.appliedControls)")
+        #expect(streamed20.appliedControls["warning"]?.contains("stream.lookahead is ignored") == true,
+                "\(streamed20.appliedControls)")
     }
 
     @Test func requestsThe2_5PathCannotServeAreRefused() throws {

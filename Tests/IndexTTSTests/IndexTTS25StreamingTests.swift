@@ -111,6 +111,9 @@ import Testing
         let expected = try content.sliced(axis: 1, range: 0..<24).contiguous()
         let gap = zip(first.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
         #expect(gap > 1e-3, "the first window's content without lookahead differs by only \(gap)")
+        // A lookahead past the radius only delays the windows: the codec still reads at most 10 codes after each.
+        let longer = try pipeline.synthesize(try Self.request(StreamingOptions(chunkSize: 12, overlapSize: 2, lookahead: 15)))
+        #expect(longer.streamWindows.map(\.contextRange) == [0..<22, 0..<32, 10..<40, 20..<40])
         // Its first frames are far enough from the edge to be exact.
         expectClose(try first.sliced(axis: 1, range: 0..<2).contiguous(), try expected.sliced(axis: 1, range: 0..<2).contiguous(),
                     "frames a radius away from the window's end")

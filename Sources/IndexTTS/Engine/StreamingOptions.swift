@@ -20,11 +20,11 @@ public struct StreamingOptions: Codable, Sendable, Equatable {
     public var overlapSize = 5
     /// Codes in a segment's first window; nil is ``chunkSize`` (upstream has no separate first window).
     public var firstChunkSize: Int? = nil
-    /// IndexTTS-2.5: codes past a window's end that must exist before it renders; its codec decodes them (and as many
-    /// codes before the window) as context. nil is the codec's whole context radius (40 codes for the released
-    /// codec's 12 blocks), with which every window's content features equal the whole segment's decode; fewer trade
-    /// that for earlier audio (the frames near a window's end then see padding where later codes would be).
-    /// IndexTTS2's content is per code and ignores it.
+    /// IndexTTS-2.5: codes past a window's end that must exist before it renders; its codec decodes them (up to its
+    /// context radius, and that many codes before the window) as context. nil is the codec's whole context radius
+    /// (40 codes for the released codec's 12 blocks), with which every window's content features equal the whole
+    /// segment's decode of the same codes; fewer trade that for earlier audio (the frames near a window's end then see
+    /// padding where later codes would be). IndexTTS2's content is per code and ignores it.
     public var lookahead: Int? = nil
 
     public init(enabled: Bool = true, chunkSize: Int = 100, overlapSize: Int = 5, firstChunkSize: Int? = nil,

@@ -293,10 +293,12 @@ public struct IndexTTS2Engine: SpeechEngine {
         if let streaming = request.streaming, streaming.enabled {
             try streaming.validate()
             r.streaming = streaming
-            // IndexTTS-2.5's windows wait for their codec context (the whole radius unless the request says less).
-            var shown = streaming
-            if is25, shown.lookahead == nil { shown.lookahead = pipeline.streamLookahead(streaming) }
-            controls["stream"] = shown.summary
+            // IndexTTS-2.5's windows wait for their codec context (the whole radius unless the request says less);
+            // IndexTTS2's content is per code.
+            if !is25, streaming.lookahead != nil {
+                warnings.append("stream.lookahead is ignored: IndexTTS2 (2.0) decodes each code on its own")
+            }
+            controls["stream"] = pipeline.appliedStreaming(streaming).summary
         }
         controls["readings"] = request.readings?.rawValue ?? pipeline.normalizer.map { $0.readings.rawValue } ?? "none (no grammars)"
         let s = r.sampling

@@ -45,7 +45,7 @@ public struct StreamWindowPlan: Sendable, Equatable {
 }
 
 /// Joins window audio as `StreamingDecoder.generate` does. `overlap` = the overlap codes' samples
-/// (`int(overlap·1.72)·256`). First window: all but its last `overlap` samples are final, the rest is kept as the tail.
+/// (`int(overlap·1.72·df)·256` for IndexTTS2, `int(2·overlap·1.72·df)·256` for IndexTTS-2.5). First window: all but its last `overlap` samples are final, the rest is kept as the tail.
 /// Later windows: `tail·fade_out + head·fade_in` over `min(tail, overlap)` samples (`fade_in, fade_out =
 /// hanning(2n)[:n], hanning(2n)[n:]`), then the window's body, keeping its last `overlap` samples as the new tail.
 /// The last window (and a tail left over) ends with a 512-sample linear fade-out. Samples in [−1, 1].
@@ -123,8 +123,8 @@ public struct IndexTTS2StreamWindow: Sendable {
     public var contextRange: Range<Int>?
     /// The codes it rendered (with beams: the running best beam's when the window was cut).
     public var codes: [Int]
-    /// Mel frame of its first code in a whole-segment rendering (`int(start·1.72·df)`), and its own frames
-    /// (`int(n·1.72·df)`).
+    /// Mel frame of its first code in a whole-segment rendering (`int(start·1.72·df)`; IndexTTS-2.5
+    /// `int(2·start·1.72·df)`), and its own frames (`int(n·1.72·df)`; IndexTTS-2.5 `int(2n·1.72·df)`).
     public var frameOffset: Int
     public var frames: Int
     /// Index in ``IndexTTS2Output/samples`` of the first sample it made final (after a segment's leading silence),
@@ -190,14 +190,16 @@ extension IndexTTS2Pipeline {
 
     /// The window `range` of a segment whose first `available.count` codes exist (its hidden states in `hidden`,
     /// IndexTTS2), with IndexTTS-2.5's codec context: ``EnhancedCodec/contextRadius`` codes before it and up to
-    /// `lookahead` after it, as far as they exist.
+    /// `min(lookahead, contextRadius)` after it, as far as they exist (codes past the radius cannot change its
+    /// features, so a longer lookahead only delays the window).
     func windowInput(_ range: Range<Int>, codes available: ArraySlice<Int>, hidden: (Range<Int>) throws -> Tensor?,
                      lookahead: Int) throws -> WindowInput {
         let codes = Array(available[range])
         guard let enhancedCodec else {
             return WindowInput(range: range, codes: codes, hidden: try hidden(range), context: range, contextCodes: codes)
         }
-        let context = max(0, range.lowerBound - enhancedCodec.contextRadius)..<min(available.count, range.upperBound + lookahead)
+        let radius = enhancedCodec.contextRadius
+        let context = max(0, range.lowerBound - radius)..<min(available.count, range.upperBound + min(lookahead, radius))
         return WindowInput(range: range, codes: codes, hidden: nil, context: context, contextCodes: Array(available[context]))
     }
 
@@ -206,6 +208,14 @@ extension IndexTTS2Pipeline {
     func streamLookahead(_ options: StreamingOptions) -> Int {
         guard let enhancedCodec else { return 0 }
         return options.lookahead ?? enhancedCodec.contextRadius
+    }
+
+    /// `options` as this model applies them (for reports): IndexTTS-2.5 with its lookahead filled in (the codec's
+    /// context radius when unset), IndexTTS2 without one (it ignores it).
+    public func appliedStreaming(_ options: StreamingOptions) -> StreamingOptions {
+        var applied = options
+        applied.lookahead = enhancedCodec == nil ? nil : streamLookahead(options)
+        return applied
     }
 
     /// A window's S2M content `S_infer` `[1, content frames, hidden]`: IndexTTS2's `vq2emb(codes) + gpt_layer(hidden)`,

@@ -29,7 +29,7 @@ const I18N = {
     streamWindows: "IndexTTS2 按窗口流式（每窗 100 个语义码，约 2 秒语音），窗口间交叉淡化；比整段合成耗费更多算力，音频与整段合成略有不同。",
     streamSegments: "此引擎按句流式：每句合成完毕即播放。", streamWav: "流式音频以 WAV 提供下载（不使用所选格式）。",
     noStreaming: "此浏览器不支持流式播放，改为整段生成。",
-    streamWindows25: "IndexTTS-2.5 按窗口流式（每窗 100 个语义码，约 4 秒语音；每窗需多等 40 个码作为编解码上下文），窗口间交叉淡化；比整段合成耗费更多算力，音频与整段合成略有不同。",
+    streamWindows25: "IndexTTS-2.5 按窗口流式（每窗 100 个语义码，约 4 秒语音；每窗还需等待其后若干语义码作为编解码上下文，正式模型为 40 个），窗口间交叉淡化；比整段合成耗费更多算力，音频与整段合成略有不同。",
     speechLanguage: "语言", speechLanguageAuto: "自动（按文字判断）",
   },
   en: {
@@ -60,7 +60,7 @@ const I18N = {
     streamSegments: "This engine streams sentence by sentence: each sentence plays as soon as it is synthesised.",
     streamWav: "Streamed audio is offered as WAV (the format choice applies to whole-file generation).",
     noStreaming: "This browser cannot play a stream; generating the whole file instead.",
-    streamWindows25: "IndexTTS-2.5 streams windows of 100 codes (about 4 s of speech; each waits for 40 more codes its codec reads as context) joined by cross-fades; windows cost more compute than one whole synthesis, and the audio differs slightly from it.",
+    streamWindows25: "IndexTTS-2.5 streams windows of 100 codes (about 4 s of speech; each also waits for the codes after it that its codec reads as context, 40 with the released model) joined by cross-fades; windows cost more compute than one whole synthesis, and the audio differs slightly from it.",
     speechLanguage: "Language", speechLanguageAuto: "Automatic (from the text)",
   },
 };
