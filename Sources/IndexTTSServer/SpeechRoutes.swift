@@ -186,7 +186,8 @@ extension SpeechServer {
                     case .audio(let bytes):
                         try await send(["type": "speech.audio.delta", "audio": Data(bytes).base64EncodedString()])
                     case .done(let result):
-                        let audioTokens = Int((result.audioSeconds * 50).rounded())  // 50 Hz, IndexTTS2's code rate
+                        // The GPT's codes where there are any (IndexTTS2 50 per second, 2.5 25); else 50 per second.
+                        let audioTokens = result.semanticCodes ?? Int((result.audioSeconds * 50).rounded())
                         try await send(["type": "speech.audio.done",
                                         "usage": ["input_tokens": inputCharacters, "output_tokens": audioTokens,
                                                   "total_tokens": inputCharacters + audioTokens],

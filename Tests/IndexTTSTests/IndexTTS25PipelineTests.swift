@@ -128,6 +128,10 @@ import Testing
         #expect(prepared.language == "en")
         let result = try engine.synthesize(request)
         #expect(result.appliedControls["lang"] == "en" && result.segments == 1 && result.samples.contains { $0 != 0 })
+        // The codes it generated (at most max_mel_tokens), for the server's usage: 2.5 makes 25 per second of speech.
+        let codes = try #require(result.semanticCodes)
+        #expect(codes >= 1 && codes <= 12, "\(codes)")
+        #expect(Int(IndexTTS2Pipeline.targetFrames(contentFrames: 2 * codes, durationFactor: 1)) * 256 == result.samples.count)
         request.language = nil
         #expect(try engine.synthesize(request).appliedControls["lang"] == "en (guessed from the text)")
         request.language = "EN!"

@@ -213,6 +213,9 @@ public struct SynthesisResult: Sendable {
     public var totalSeconds: Double
     /// The controls actually applied (for example the prosody an emotion preset mapped to), for headers and logs.
     public var appliedControls: [String: String]
+    /// Semantic codes the GPT generated, summed over segments (IndexTTS2: 50 per second of speech; IndexTTS-2.5: 25);
+    /// nil for engines without a GPT. The server's usage counts them as output tokens.
+    public var semanticCodes: Int? = nil
 
     public init(samples: [Float], sampleRate: Int, timings: [StageTiming], segments: Int, timeToFirstAudio: Double,
                 totalSeconds: Double, appliedControls: [String: String]) {

@@ -357,9 +357,11 @@ public struct IndexTTS2Engine: SpeechEngine {
         let warnings = prepared.warnings + output.warnings
         if !warnings.isEmpty { controls["warning"] = warnings.joined(separator: " | ") }
         let timings = Self.merged(prepared.timings + analysisTimings + output.timings)
-        return SynthesisResult(samples: output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate,
-                               timings: timings, segments: output.segments.count,
-                               timeToFirstAudio: firstAudio ?? total, totalSeconds: total, appliedControls: controls)
+        var result = SynthesisResult(samples: output.samples.map { $0 / 32768 }, sampleRate: output.sampleRate,
+                                     timings: timings, segments: output.segments.count,
+                                     timeToFirstAudio: firstAudio ?? total, totalSeconds: total, appliedControls: controls)
+        result.semanticCodes = output.segments.map(\.codes.count).reduce(0, +)
+        return result
     }
 
     /// Timings summed by stage, in ``IndexTTS2Pipeline/stageNames`` order.
