@@ -17,17 +17,20 @@ import Darwin
 /// or not; a client that stays gets its whole answer on a connection that stays open.
 struct ClientDisconnectTests {
     /// A slow engine that counts its steps: `steps` steps of `stepSeconds`, each checking the request's cancellation
-    /// first (as IndexTTS2 checks after every GPT step) and reporting its audio as a chunk.
+    /// first (as IndexTTS2 checks after every GPT step) and reporting its audio as a chunk; with `failAfter`, the
+    /// synthesis fails once that many steps have reported their audio.
     final class StepEngine: SpeechEngine, Sendable {
         let tone = ToneEngine()
         let steps: Int
         let stepSeconds: Double
+        let failAfter: Int?
         private struct State { var steps = 0; var started = 0; var cancelled = 0; var completed = 0 }
         private let state = Mutex(State())
 
-        init(steps: Int = 100, stepSeconds: Double = 0.05) {
+        init(steps: Int = 100, stepSeconds: Double = 0.05, failAfter: Int? = nil) {
             self.steps = steps
             self.stepSeconds = stepSeconds
+            self.failAfter = failAfter
         }
 
         var info: EngineInfo { tone.info }
@@ -55,6 +58,7 @@ struct ClientDisconnectTests {
                 state.withLock { $0.steps += 1 }
                 progress(SynthesisProgress(completedSegments: step + 1, totalSegments: steps,
                                            audioSeconds: Double((step + 1) * chunk.count) / 24_000, chunk: chunk))
+                if step + 1 == failAfter { throw SynthesisError.invalidParameter(name: "segment", reason: "generated no codes") }
             }
             state.withLock { $0.completed += 1 }
             let seconds = Double(steps) * stepSeconds
@@ -185,23 +189,6 @@ struct ClientDisconnectTests {
         }
     }
 
-    /// An engine whose synthesis fails after its first chunk of audio (after a streamed response's headers).
-    final class FailingEngine: SpeechEngine, Sendable {
-        let tone = ToneEngine()
-        var info: EngineInfo { tone.info }
-        var modelFingerprint: String { tone.modelFingerprint }
-        func preview(_ text: String) -> TextPreview { tone.preview(text) }
-        func validate(_ request: SynthesisRequest) throws { try tone.validate(request) }
-        func analyzeVoice(samples: [Float], sampleRate: Int) throws -> VoiceConditioning {
-            try tone.analyzeVoice(samples: samples, sampleRate: sampleRate)
-        }
-        func synthesize(_ request: SynthesisRequest, progress: @Sendable (SynthesisProgress) -> Void) throws -> SynthesisResult {
-            progress(SynthesisProgress(completedSegments: 0, totalSegments: 2, audioSeconds: 0.1,
-                                       chunk: [Float](repeating: 0.25, count: 2_400)))
-            throw SynthesisError.invalidParameter(name: "segment", reason: "generated no codes")
-        }
-    }
-
     /// What the server logged, by message.
     final class LogBox: @unchecked Sendable {
         // @unchecked: every access holds `lock`.
@@ -233,7 +220,7 @@ struct ClientDisconnectTests {
         var c = ServerConfiguration(dataDirectory: data)
         c.port = 0
         let queue = try SQLiteJobQueue(path: data.appendingPathComponent("jobs.sqlite").path)
-        let server = try SpeechServer(configuration: c, engine: FailingEngine(), queue: queue,
+        let server = try SpeechServer(configuration: c, engine: StepEngine(steps: 2, stepSeconds: 0, failAfter: 1), queue: queue,
                                       logger: Logger(label: "test") { _ in CapturingLogHandler(box: box) })
         try await server.makeApplication().test(.live) { client in
             let port = try #require(client.port)

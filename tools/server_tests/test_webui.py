@@ -241,6 +241,15 @@ def test_stop_aborts_the_stream_and_the_server_cancels_the_synthesis(server, bro
     assert metric(server, 'indextts_syntheses_total{source="direct",outcome="succeeded"}') == 0
 
 
+def generate_streamed_at_22k(browser):
+    """Presses Generate and waits for the stream to end: done, with audio, at IndexTTS2's 22.05 kHz."""
+    browser.find_element(By.ID, "generate").click()
+    wait(browser, lambda d: (stream_stats(d) or {}).get("state") in ("done", "failed"), timeout=180)
+    stats = stream_stats(browser)
+    assert stats["state"] == "done" and stats["chunks"] >= 1 and stats["samples"] > 0, stats
+    assert stats["sampleRate"] == 22050, stats
+
+
 def test_streaming_with_indextts2_streams_windows(make_server, browser):
     """With IndexTTS2 (the tiny random model folder of the Swift tests) the page says it streams windows, uploads the
     voice clip with the streamed request and plays what arrives at IndexTTS2's 22.05 kHz."""
@@ -256,11 +265,7 @@ def test_streaming_with_indextts2_streams_windows(make_server, browser):
     # The tiny model needs at most 24 codes; two CFM steps keep it quick.
     browser.execute_script("document.getElementById('max-mel-tokens').value = '24';"
                            "document.getElementById('diffusion-steps').value = '2';")
-    browser.find_element(By.ID, "generate").click()
-    wait(browser, lambda d: (stream_stats(d) or {}).get("state") in ("done", "failed"), timeout=180)
-    stats = stream_stats(browser)
-    assert stats["state"] == "done" and stats["chunks"] >= 1 and stats["samples"] > 0, stats
-    assert stats["sampleRate"] == 22050, stats
+    generate_streamed_at_22k(browser)
     assert browser.find_element(By.ID, "download").is_displayed()
     assert metric(server, 'indextts_http_requests_total{method="POST",route="/v1/tts",status="200"}') == 1
 
@@ -287,10 +292,6 @@ def test_indextts25_offers_languages_and_streams_windows(make_server, browser):
     browser.execute_script("document.getElementById('max-mel-tokens').value = '12';"
                            "document.getElementById('diffusion-steps').value = '2';"
                            "document.getElementById('seed').value = '1';")
-    browser.find_element(By.ID, "generate").click()
-    wait(browser, lambda d: (stream_stats(d) or {}).get("state") in ("done", "failed"), timeout=180)
-    stats = stream_stats(browser)
-    assert stats["state"] == "done" and stats["chunks"] >= 1 and stats["samples"] > 0, stats
-    assert stats["sampleRate"] == 22050, stats
+    generate_streamed_at_22k(browser)
     assert metric(server, 'indextts_http_requests_total{method="POST",route="/v1/tts",status="200"}') == 1
     assert metric(server, 'indextts_syntheses_total{source="direct",outcome="succeeded"}') == 1
