@@ -65,6 +65,48 @@ AVX512 void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long 
     }
 }
 
+// ---- [out, in] weights (`torch.nn.Linear` layout), AVX-512: y[b, o] += W[o, :]·x[b, :] for the outputs [o0, o1). Each
+// weight row is read once (contiguous, k floats) and dotted with every input row (which stay in L1); two chains of
+// 16 lanes per input row, summed lane-wise, then across lanes.
+
+static inline __attribute__((always_inline)) AVX512 void
+outin512(const float *w, long k, long o0, long o1, const float *x, float *y, long n, const int NX) {
+    for (long o = o0; o < o1; o++) {
+        const float *row = w + o * k;
+        __m512 s0[4], s1[4];
+        for (int b = 0; b < NX; b++) {
+            s0[b] = _mm512_setzero_ps();
+            s1[b] = _mm512_setzero_ps();
+        }
+        long j = 0;
+        for (; j + 32 <= k; j += 32) {
+            const __m512 w0 = _mm512_loadu_ps(row + j), w1 = _mm512_loadu_ps(row + j + 16);
+            for (int b = 0; b < NX; b++) {
+                s0[b] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + b * k + j), s0[b]);
+                s1[b] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + b * k + j + 16), s1[b]);
+            }
+        }
+        for (; j < k; j += 16) {  // the last k mod 32 inputs, masked
+            long left = k - j;
+            __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            const __m512 w0 = _mm512_maskz_loadu_ps(m, row + j);
+            for (int b = 0; b < NX; b++) s0[b] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, x + b * k + j), s0[b]);
+        }
+        for (int b = 0; b < NX; b++) y[b * n + o] += _mm512_reduce_add_ps(_mm512_add_ps(s0[b], s1[b]));
+    }
+}
+
+AVX512 void indextts_f32_rows_outin_avx512(const float *w, long k, long n, long o0, long o1,
+                                           const float *x, long nx, float *y) {
+    switch (nx) {
+    case 1: outin512(w, k, o0, o1, x, y, n, 1); break;
+    case 2: outin512(w, k, o0, o1, x, y, n, 2); break;
+    case 3: outin512(w, k, o0, o1, x, y, n, 3); break;
+    case 4: outin512(w, k, o0, o1, x, y, n, 4); break;
+    default: break;
+    }
+}
+
 // ---- AVX2: 8 lanes; the last columns (fewer than 8) in scalar code.
 
 static inline __attribute__((always_inline)) AVX2 void
@@ -116,6 +158,53 @@ AVX2 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, 
     case 2: rows256(w, k, n, c0, c1, x, x_ld, y, 2); break;
     case 3: rows256(w, k, n, c0, c1, x, x_ld, y, 3); break;
     case 4: rows256(w, k, n, c0, c1, x, x_ld, y, 4); break;
+    default: break;
+    }
+}
+
+// ---- [out, in] weights, AVX2: as outin512 with 8 lanes; the last k mod 8 inputs in scalar code.
+
+static inline __attribute__((always_inline)) AVX2 void
+outin256(const float *w, long k, long o0, long o1, const float *x, float *y, long n, const int NX) {
+    const long full16 = k / 16 * 16, full8 = k / 8 * 8;
+    for (long o = o0; o < o1; o++) {
+        const float *row = w + o * k;
+        __m256 s0[4], s1[4];
+        for (int b = 0; b < NX; b++) {
+            s0[b] = _mm256_setzero_ps();
+            s1[b] = _mm256_setzero_ps();
+        }
+        long j = 0;
+        for (; j < full16; j += 16) {
+            const __m256 w0 = _mm256_loadu_ps(row + j), w1 = _mm256_loadu_ps(row + j + 8);
+            for (int b = 0; b < NX; b++) {
+                s0[b] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + b * k + j), s0[b]);
+                s1[b] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + b * k + j + 8), s1[b]);
+            }
+        }
+        for (; j < full8; j += 8) {
+            const __m256 w0 = _mm256_loadu_ps(row + j);
+            for (int b = 0; b < NX; b++) s0[b] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + b * k + j), s0[b]);
+        }
+        for (int b = 0; b < NX; b++) {
+            const __m256 v = _mm256_add_ps(s0[b], s1[b]);
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            float sum = _mm_cvtss_f32(h);
+            for (long t = full8; t < k; t++) sum += row[t] * x[b * k + t];
+            y[b * n + o] += sum;
+        }
+    }
+}
+
+AVX2 void indextts_f32_rows_outin_avx2(const float *w, long k, long n, long o0, long o1,
+                                       const float *x, long nx, float *y) {
+    switch (nx) {
+    case 1: outin256(w, k, o0, o1, x, y, n, 1); break;
+    case 2: outin256(w, k, o0, o1, x, y, n, 2); break;
+    case 3: outin256(w, k, o0, o1, x, y, n, 3); break;
+    case 4: outin256(w, k, o0, o1, x, y, n, 4); break;
     default: break;
     }
 }
@@ -191,6 +280,14 @@ void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, lon
 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
                                   const float *x, long x_ld, long nx, float *y) {
     (void)w; (void)k; (void)n; (void)c0; (void)c1; (void)x; (void)x_ld; (void)nx; (void)y;
+}
+void indextts_f32_rows_outin_avx512(const float *w, long k, long n, long o0, long o1,
+                                    const float *x, long nx, float *y) {
+    (void)w; (void)k; (void)n; (void)o0; (void)o1; (void)x; (void)nx; (void)y;
+}
+void indextts_f32_rows_outin_avx2(const float *w, long k, long n, long o0, long o1,
+                                  const float *x, long nx, float *y) {
+    (void)w; (void)k; (void)n; (void)o0; (void)o1; (void)x; (void)nx; (void)y;
 }
 
 #endif

@@ -139,10 +139,24 @@ enum SmallBatchLinear {
     }
 
     /// `y[r, o] += W[o, :]·x[r, :]` for a row-major `[n, k]` W (`torch.nn.Linear` layout): each core owns a range of
-    /// output features and reads each weight row once, dotting it with every x row.
+    /// output features and reads each weight row once, dotting it with every x row. Up to ``kernelRows`` rows run
+    /// through the C kernels (`indextts_f32_rows_outin_*`: two chains of vectors per row), more through the portable
+    /// Swift loop. IndexTTS2's mel head ([8194, 1280], 3 beams a step) is the hot caller.
     static func outIn(weight: UnsafePointer<Float>, k: Int, n: Int, x: UnsafePointer<Float>, rows: Int,
-                      y: UnsafeMutablePointer<Float>) {
+                      y: UnsafeMutablePointer<Float>, kernels requested: KernelSet? = nil) {
         let w = UncheckedSendableBox(weight), xs = UncheckedSendableBox(x), ys = UncheckedSendableBox(y)
+        let kernels = min(requested ?? defaultKernels, KernelSet.supported)
+        if kernels != .swift && rows <= kernelRows {
+            let wide = kernels == .avx512
+            Parallel.forEachChunk(count: n, minimumChunk: 16) { outputs in
+                if wide {
+                    indextts_f32_rows_outin_avx512(w.value, k, n, outputs.lowerBound, outputs.upperBound, xs.value, rows, ys.value)
+                } else {
+                    indextts_f32_rows_outin_avx2(w.value, k, n, outputs.lowerBound, outputs.upperBound, xs.value, rows, ys.value)
+                }
+            }
+            return
+        }
         let full = k / 8 * 8
         Parallel.forEachChunk(count: n, minimumChunk: 16) { outputs in
             let weight = w.value, x = xs.value, y = ys.value

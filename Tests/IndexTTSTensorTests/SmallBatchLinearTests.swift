@@ -44,4 +44,41 @@ struct SmallBatchLinearTests {
             }
         }
     }
+
+    /// The same for `torch.nn.Linear`'s [out, in] layout (``SmallBatchLinear/outIn(weight:k:n:x:rows:y:kernels:)``):
+    /// 1–4 rows on the C kernels of each set (two chains of 8 or 16 lanes per row, the last inputs masked or scalar),
+    /// 5–8 on the portable loop; input lengths below, between and above the kernels' 16- and 32-float steps.
+    @Test(arguments: [(131, 70), (1280, 33), (9, 15), (7, 16), (37, 1000), (1283, 70), (16, 5), (32, 40), (1, 9)])
+    func everyKernelSetAddsTheProductInOutInLayout(_ sizes: (Int, Int)) {
+        let (k, n) = sizes
+        let w = TestRandom.tensor([n, k], seed: 23).scalars
+        let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
+        for rows in 1...SmallBatchLinear.maximumRows {
+            let x = TestRandom.tensor([rows, k], seed: UInt64(60 + rows)).scalars
+            let start = TestRandom.tensor([rows, n], seed: UInt64(80 + rows)).scalars
+            for set in sets {
+                var y = start
+                w.withUnsafeBufferPointer { wp in
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            SmallBatchLinear.outIn(weight: wp.baseAddress!, k: k, n: n, x: xp.baseAddress!, rows: rows,
+                                                   y: yp.baseAddress!, kernels: set)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for r in 0..<rows {
+                    for o in 0..<n {
+                        var sum = Double(start[r * n + o]), magnitude = abs(Double(start[r * n + o]))
+                        for j in 0..<k {
+                            sum += Double(x[r * k + j]) * Double(w[o * k + j])
+                            magnitude += abs(Double(x[r * k + j]) * Double(w[o * k + j]))
+                        }
+                        worst = max(worst, abs(Double(y[r * n + o]) - sum) / (1e-5 * magnitude + 1e-7))
+                    }
+                }
+                #expect(worst <= 1, "\(set) kernels, \(rows) rows, k \(k), n \(n): \(worst) of the bound")
+            }
+        }
+    }
 }

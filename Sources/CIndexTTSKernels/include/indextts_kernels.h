@@ -115,6 +115,13 @@ void indextts_f32_rows_inout_avx512(const float *w, long k, long n, long c0, lon
                                     const float *x, long x_ld, long nx, float *y);
 void indextts_f32_rows_inout_avx2(const float *w, long k, long n, long c0, long c1,
                                   const float *x, long x_ld, long nx, float *y);
+/// `y[b, o] += W[o, :]·x[b, :]` for a row-major [n, k] W (`torch.nn.Linear` layout), the outputs [o0, o1), x [nx, k]
+/// and y [nx, n] contiguous. 1 ≤ nx ≤ 4 (other values do nothing). Each weight row is read once and dotted with every
+/// input row (f32_rows.c). `_avx512` needs AVX512F/VL/BW and FMA; `_avx2` needs AVX2 and FMA.
+void indextts_f32_rows_outin_avx512(const float *w, long k, long n, long o0, long o1,
+                                    const float *x, long nx, float *y);
+void indextts_f32_rows_outin_avx2(const float *w, long k, long n, long o0, long o1,
+                                  const float *x, long nx, float *y);
 /// The same product for any number of input rows nx ≥ 1 (requests decoding together), in register tiles of up to 6
 /// rows × 16 columns over depth blocks of 128 weight rows: y is read and written once per depth block, each block's
 /// weights come from memory once for all rows (f32_rows.c). Needs AVX2 and FMA.

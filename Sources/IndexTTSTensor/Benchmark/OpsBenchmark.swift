@@ -120,6 +120,22 @@ public enum OpsBenchmark {
                         + (set == (rows <= SmallBatchLinear.kernelRows ? SmallBatchLinear.defaultKernels : .swift) ? " (in use)" : "")))
             }
         }
+        // fp32 weights in torch.nn.Linear's [out, in] layout ([4·width, width], as stored), 3 rows: IndexTTS2's mel
+        // head ([8194, 1280]) under 3 beams.
+        let heads = random([3, n], seed: 9)
+        for set in KernelSet.allCases.reversed() where set <= KernelSet.supported {
+            let rowsSweep = bestTime(options.repetitions) {
+                for w in layers {
+                    SmallBatchLinear.outIn(weight: w.basePointer, k: n, n: wide, x: heads.basePointer, rows: 3, y: output,
+                                           kernels: set)
+                }
+            }
+            results.append(Measurement(
+                name: "gemv sweep, fp32 [out,in] weights, 3 rows, \(set.rawValue) kernels", seconds: rowsSweep,
+                rate: bytes * Double(options.layers) / rowsSweep / 1e9, unit: "GB/s",
+                detail: "\(String(format1: bytes * Double(options.layers) / 1e6)) MB of weights per sweep"
+                    + (set == SmallBatchLinear.defaultKernels ? " (in use)" : "")))
+        }
         results.append(Measurement(
             name: "gemv sweep over \(options.layers) matrices \(n)x\(wide)", seconds: sweep,
             rate: bytes * Double(options.layers) / sweep / 1e9, unit: "GB/s",
