@@ -268,6 +268,8 @@ extension UnifiedVoice {
         var tokens = Array(repeating: [Int](), count: beams)
         var hidden = Array(repeating: [[Float]](), count: beams)
         var hypotheses = BeamHypotheses(capacity: beams, lengthPenalty: options.lengthPenalty)
+        // The batch item of the state that holds beam b's keys and values (see ``beamSlots(parents:slots:)``).
+        var slots = Array(0..<beams)
         var done = false
         var steps = 0
         for stepIndex in 0..<options.maxNewTokens {
@@ -324,8 +326,14 @@ extension UnifiedVoice {
             tokens = next.map { tokens[$0.beam] + [$0.token] }
             try onStep?(GenerationStep(step: stepIndex + 1, codes: tokens[0], hiddenStates: hidden[0]))
             if done || stepIndex + 1 == options.maxNewTokens { break }
-            try state.reorder(next.map(\.beam))
-            current = try advance(feedback(next.map(\.token), generated: stepIndex + 1), state)
+            let (nextSlots, sources) = Self.beamSlots(parents: next.map(\.beam), slots: slots)
+            try state.reorder(sources)
+            slots = nextSlots
+            // The state's batch items in slot order: item slots[b] is fed beam b's token, and its row is beam b's.
+            var fed = [Int](repeating: 0, count: beams)
+            for b in 0..<beams { fed[slots[b]] = next[b].token }
+            let rows = try advance(feedback(fed, generated: stepIndex + 1), state)
+            current = slots.map { rows[$0] }
         }
         if !done {
             for b in 0..<beams {
@@ -338,5 +346,37 @@ extension UnifiedVoice {
         }
         return GenerationResult(codes: best.tokens, stop: best.endedWithStop ? .stopToken : .maxLength, steps: steps,
                                 score: best.score, hiddenStates: try hiddenTensor(best.hidden, collect: options.collectHiddenStates))
+    }
+}
+
+extension UnifiedVoice {
+    /// Where the beams of the next step keep their keys and values, given each new beam's parent (`parents[b]`, a
+    /// beam of this step) and the batch item each beam of this step uses (`slots`). The first new beam descending from
+    /// a parent takes over the parent's item as it is; a parent's further descendants take the items of beams that
+    /// left no descendant, which receive a copy of the parent's. Returns the new beams' items and the reorder that
+    /// makes it so (``GPT2Model/State/reorder(_:)``: item i takes item `sources[i]`; unchanged items are their own
+    /// source). Beam search only permutes and duplicates its beams, so a permutation copies nothing (moving the
+    /// beams' caches into beam order copied every moved beam's keys and values, ≈ 61 MB per beam at 250 generated
+    /// codes at full size), and each duplicate copies one item. The cache's items are then not in beam order: the
+    /// step feeds item `slots[b]` beam b's token and reads beam b's row there. Every item is computed alone, so the
+    /// rows are those of the beam-ordered cache bit for bit.
+    static func beamSlots(parents: [Int], slots: [Int]) -> (slots: [Int], sources: [Int]) {
+        let count = slots.count
+        var next = [Int](repeating: -1, count: count)
+        var claimed = [Bool](repeating: false, count: count)  // per parent beam: its item has a new owner
+        var inUse = [Bool](repeating: false, count: count)  // per item
+        for (b, parent) in parents.enumerated() where !claimed[parent] {
+            claimed[parent] = true
+            next[b] = slots[parent]
+            inUse[slots[parent]] = true
+        }
+        var sources = Array(0..<count)
+        var free = (0..<count).filter { !inUse[$0] }.makeIterator()
+        for (b, parent) in parents.enumerated() where next[b] < 0 {
+            guard let item = free.next() else { break }  // unreachable: as many items as beams
+            next[b] = item
+            sources[item] = slots[parent]
+        }
+        return (next, sources)
     }
 }
