@@ -34,6 +34,30 @@ struct GPT2ModelTests {
         #expect(throws: TensorError.self) { try gpt(x.sliced(axis: 1, range: 0..<1), state: state) }  // cache full
     }
 
+    /// A decoding step's rows do not depend on which batch item holds them, which beam search relies on to keep its
+    /// beams' caches in place (`UnifiedVoice.beamSlots`): three items with different histories, stepped as they are
+    /// and again after the items were permuted (`State.reorder`, a 3-cycle) and the step's inputs with them, give the
+    /// same rows bit for bit.
+    @Test func aStepsRowsDoNotDependOnTheirBatchItem() throws {
+        let gpt = try Self.model()
+        let x = try Self.io.tensor("inputs_embeds")  // [2, 11, 64]
+        let third = try x.sliced(axis: 0, range: 0..<1).affine(scale: 0.5, shift: 0.25)
+        let h = try Tensor.concatenate([x, third], axis: 0).contiguous()  // [3, 11, 64]
+        func items(_ t: Tensor, _ order: [Int]) throws -> Tensor {
+            try Tensor.concatenate(order.map { try t.sliced(axis: 0, range: $0..<($0 + 1)) }, axis: 0).contiguous()
+        }
+        let plain = gpt.makeState(batch: 3, capacity: 11), moved = gpt.makeState(batch: 3, capacity: 11)
+        _ = try gpt(h.sliced(axis: 1, range: 0..<6), state: plain)
+        _ = try gpt(h.sliced(axis: 1, range: 0..<6), state: moved)
+        let order = [2, 0, 1]
+        try moved.reorder(order)
+        for t in 6..<9 {
+            let step = try h.sliced(axis: 1, range: t..<(t + 1))
+            let a = try gpt(step, state: plain), b = try gpt(items(step, order), state: moved)
+            #expect(try items(a, order).scalars == b.contiguous().scalars, "position \(t)")
+        }
+    }
+
     @Test func leftPaddingMaskMatchesTransformersOnRealPositions() throws {
         let gpt = try Self.model()
         let x = try Self.io.tensor("inputs_embeds")
