@@ -10,38 +10,50 @@ import Testing
 /// to be split between cores (each core's columns start inside the matrix); from `depthSplit` input features on,
 /// the C kernels' two depth halves (even and odd depths, halves that are not multiples of eight rows).
 struct SmallBatchLinearTests {
+    /// Runs `product(w, x, rows, y, set)` (which adds x·W to y) for every kernel set this CPU runs and each row count,
+    /// and checks every output against a Double sum; `weight(j, o)` is the weight of input j for output o.
+    static func expectEveryKernelSetAddsTheProduct(
+        k: Int, n: Int, rows counts: [Int], weights w: [Float], seeds: (x: UInt64, y: UInt64),
+        weight: (_ j: Int, _ o: Int) -> Float,
+        product: (UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, KernelSet) -> Void
+    ) {
+        for rows in counts {
+            let x = TestRandom.tensor([rows, k], seed: seeds.x + UInt64(rows)).scalars
+            let start = TestRandom.tensor([rows, n], seed: seeds.y + UInt64(rows)).scalars
+            for set in KernelSet.allCases where set <= KernelSet.supported {
+                var y = start
+                w.withUnsafeBufferPointer { wp in
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in product(wp.baseAddress!, xp.baseAddress!, rows, yp.baseAddress!, set) }
+                    }
+                }
+                var worst = 0.0
+                for r in 0..<rows {
+                    for o in 0..<n {
+                        var sum = Double(start[r * n + o]), magnitude = abs(Double(start[r * n + o]))
+                        for j in 0..<k {
+                            let term = Double(x[r * k + j]) * Double(weight(j, o))
+                            sum += term
+                            magnitude += abs(term)
+                        }
+                        worst = max(worst, abs(Double(y[r * n + o]) - sum) / (1e-5 * magnitude + 1e-7))
+                    }
+                }
+                #expect(worst <= 1, "\(set) kernels, \(rows) rows, k \(k), n \(n): \(worst) of the bound")
+            }
+        }
+    }
+
     @Test(arguments: [(131, 70), (1280, 33), (9, 15), (7, 16), (256, 1000), (17, 1300), (1283, 70), (515, 1300),
                       (SmallBatchLinear.depthSplit, 24)])
     func everyKernelSetAddsTheProduct(_ sizes: (Int, Int)) {
         let (k, n) = sizes
         let w = TestRandom.tensor([k, n], seed: 21).scalars
-        let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
-        for rows in Array(1...8) + [9, 10, 11, 12, 13, 14, SmallBatchLinear.maximumTileRows] {
-            let x = TestRandom.tensor([rows, k], seed: UInt64(30 + rows)).scalars
-            let start = TestRandom.tensor([rows, n], seed: UInt64(50 + rows)).scalars
-            for set in sets {
-                var y = start
-                w.withUnsafeBufferPointer { wp in
-                    x.withUnsafeBufferPointer { xp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            SmallBatchLinear.inOut(weight: wp.baseAddress!, k: k, n: n, x: xp.baseAddress!, rows: rows,
-                                                   y: yp.baseAddress!, kernels: set)
-                        }
-                    }
-                }
-                var worst = 0.0
-                for r in 0..<rows {
-                    for c in 0..<n {
-                        var sum = Double(start[r * n + c]), magnitude = abs(Double(start[r * n + c]))
-                        for j in 0..<k {
-                            sum += Double(x[r * k + j]) * Double(w[j * n + c])
-                            magnitude += abs(Double(x[r * k + j]) * Double(w[j * n + c]))
-                        }
-                        worst = max(worst, abs(Double(y[r * n + c]) - sum) / (1e-5 * magnitude + 1e-7))
-                    }
-                }
-                #expect(worst <= 1, "\(set) kernels, \(rows) rows, k \(k), n \(n): \(worst) of the bound")
-            }
+        Self.expectEveryKernelSetAddsTheProduct(
+            k: k, n: n, rows: Array(1...8) + [9, 10, 11, 12, 13, 14, SmallBatchLinear.maximumTileRows], weights: w,
+            seeds: (30, 50), weight: { j, o in w[j * n + o] }
+        ) { wp, xp, rows, yp, set in
+            SmallBatchLinear.inOut(weight: wp, k: k, n: n, x: xp, rows: rows, y: yp, kernels: set)
         }
     }
 
@@ -52,33 +64,11 @@ struct SmallBatchLinearTests {
     func everyKernelSetAddsTheProductInOutInLayout(_ sizes: (Int, Int)) {
         let (k, n) = sizes
         let w = TestRandom.tensor([n, k], seed: 23).scalars
-        let sets = KernelSet.allCases.filter { $0 <= KernelSet.supported }
-        for rows in 1...SmallBatchLinear.maximumRows {
-            let x = TestRandom.tensor([rows, k], seed: UInt64(60 + rows)).scalars
-            let start = TestRandom.tensor([rows, n], seed: UInt64(80 + rows)).scalars
-            for set in sets {
-                var y = start
-                w.withUnsafeBufferPointer { wp in
-                    x.withUnsafeBufferPointer { xp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            SmallBatchLinear.outIn(weight: wp.baseAddress!, k: k, n: n, x: xp.baseAddress!, rows: rows,
-                                                   y: yp.baseAddress!, kernels: set)
-                        }
-                    }
-                }
-                var worst = 0.0
-                for r in 0..<rows {
-                    for o in 0..<n {
-                        var sum = Double(start[r * n + o]), magnitude = abs(Double(start[r * n + o]))
-                        for j in 0..<k {
-                            sum += Double(x[r * k + j]) * Double(w[o * k + j])
-                            magnitude += abs(Double(x[r * k + j]) * Double(w[o * k + j]))
-                        }
-                        worst = max(worst, abs(Double(y[r * n + o]) - sum) / (1e-5 * magnitude + 1e-7))
-                    }
-                }
-                #expect(worst <= 1, "\(set) kernels, \(rows) rows, k \(k), n \(n): \(worst) of the bound")
-            }
+        Self.expectEveryKernelSetAddsTheProduct(
+            k: k, n: n, rows: Array(1...SmallBatchLinear.maximumRows), weights: w, seeds: (60, 80),
+            weight: { j, o in w[o * k + j] }
+        ) { wp, xp, rows, yp, set in
+            SmallBatchLinear.outIn(weight: wp, k: k, n: n, x: xp, rows: rows, y: yp, kernels: set)
         }
     }
 }
